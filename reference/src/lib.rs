@@ -1,0 +1,1 @@
+//! Reference solutions; the binaries live in src/bin.
