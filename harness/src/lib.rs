@@ -1,1 +1,7 @@
-pub fn placeholder() {}
+//! The grader for the systems-programming exercises: runs a submission the way a person at a
+//! terminal would, watches every process it makes, and reports what is right and wrong.
+
+pub mod supervise;
+pub mod config;
+pub mod report;
+pub mod text;

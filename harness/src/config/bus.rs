@@ -1,0 +1,262 @@
+//! The bus exercise's configuration (`exercises/bus/exercise.toml`).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{invalid, parse, ConfigError};
+use crate::text::matching::{MatchPolicy, Phrase};
+
+/// The shipped configuration, compiled in.
+pub const DEFAULT_TOML: &str = include_str!("../../../exercises/bus/exercise.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusConfig {
+    pub exercise: ExerciseInfo,
+    pub submission: SubmissionNames,
+    pub lines: Lines,
+    pub timing: Timing,
+    pub limits: Limits,
+    pub rules: Rules,
+    pub repeat: Repeat,
+    pub checks: Points,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseInfo {
+    pub name: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionNames {
+    pub python_entry: String,
+    pub binary_entry: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    Normalized,
+    Exact,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lines {
+    pub policy: Policy,
+    pub go: Line,
+    pub seatbelt: Line,
+    pub arrive: Line,
+}
+
+/// One expected line and the other spellings accepted for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    pub text: String,
+    #[serde(default)]
+    pub also: Vec<String>,
+}
+
+impl Line {
+    pub fn phrase(&self) -> Phrase {
+        let mut variants = vec![self.text.clone()];
+        variants.extend(self.also.iter().cloned());
+        Phrase { variants }
+    }
+}
+
+impl Lines {
+    pub fn policy(&self) -> MatchPolicy {
+        match self.policy {
+            Policy::Normalized => MatchPolicy::Normalized,
+            Policy::Exact => MatchPolicy::Exact,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    pub startup_ms: u64,
+    pub step_ms: u64,
+    pub exit_ms: u64,
+    pub quiet_ms: u64,
+    pub busy_ms: u64,
+}
+
+impl Timing {
+    pub fn startup(&self) -> Duration {
+        Duration::from_millis(self.startup_ms)
+    }
+    pub fn step(&self) -> Duration {
+        Duration::from_millis(self.step_ms)
+    }
+    pub fn exit(&self) -> Duration {
+        Duration::from_millis(self.exit_ms)
+    }
+    pub fn quiet(&self) -> Duration {
+        Duration::from_millis(self.quiet_ms)
+    }
+    pub fn busy(&self) -> Duration {
+        Duration::from_millis(self.busy_ms)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub transcript_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    pub nonzero_exit_costs_points: bool,
+    pub busy_cpu_share: f64,
+}
+
+/// A key of the `repeat` sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepeatKey {
+    CtrlC,
+    CtrlBackslash,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    pub keys: Vec<RepeatKey>,
+}
+
+/// Points per check id.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Points {
+    pub start: u32,
+    pub handlers: u32,
+    pub ctrl_c: u32,
+    pub ctrl_backslash: u32,
+    pub repeat: u32,
+    pub roles: u32,
+    pub ctrl_z: u32,
+    pub exit_order: u32,
+    pub cleanup: u32,
+    pub idle: u32,
+}
+
+impl Points {
+    /// Points of the check with this id.
+    pub fn of(&self, id: &str) -> u32 {
+        match id {
+            "start" => self.start,
+            "handlers" => self.handlers,
+            "ctrl-c" => self.ctrl_c,
+            "ctrl-backslash" => self.ctrl_backslash,
+            "repeat" => self.repeat,
+            "roles" => self.roles,
+            "ctrl-z" => self.ctrl_z,
+            "exit-order" => self.exit_order,
+            "cleanup" => self.cleanup,
+            "idle" => self.idle,
+            _ => 0,
+        }
+    }
+}
+
+impl BusConfig {
+    /// The shipped configuration.
+    pub fn shipped() -> Result<Self, ConfigError> {
+        Self::from_toml(DEFAULT_TOML, "exercises/bus/exercise.toml (built in)")
+    }
+
+    /// Parses and validates a configuration.
+    pub fn from_toml(text: &str, source_name: &str) -> Result<Self, ConfigError> {
+        let cfg: BusConfig = parse(text, source_name)?;
+        cfg.validate(source_name)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self, src: &str) -> Result<(), ConfigError> {
+        for (key, line) in [
+            ("lines.go", &self.lines.go),
+            ("lines.seatbelt", &self.lines.seatbelt),
+            ("lines.arrive", &self.lines.arrive),
+        ] {
+            if line.text.trim().is_empty() {
+                return Err(invalid(src, &format!("{key}.text"), "must not be empty"));
+            }
+            if self.lines.policy == Policy::Normalized
+                && crate::text::matching::normalize(&line.text).is_empty()
+            {
+                return Err(invalid(
+                    src,
+                    &format!("{key}.text"),
+                    "is only whitespace and punctuation, which normalized matching ignores",
+                ));
+            }
+        }
+        let t = &self.timing;
+        for (key, v) in [
+            ("timing.startup_ms", t.startup_ms),
+            ("timing.step_ms", t.step_ms),
+            ("timing.exit_ms", t.exit_ms),
+            ("timing.quiet_ms", t.quiet_ms),
+            ("timing.busy_ms", t.busy_ms),
+        ] {
+            if !(1..=600_000).contains(&v) {
+                return Err(invalid(src, key, format!("{v} is outside 1..=600000")));
+            }
+        }
+        if self.repeat.keys.len() < 6 {
+            return Err(invalid(
+                src,
+                "repeat.keys",
+                format!("needs at least 6 keys, has {}", self.repeat.keys.len()),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.rules.busy_cpu_share) {
+            return Err(invalid(src, "rules.busy_cpu_share", "must be between 0 and 1"));
+        }
+        if self.limits.transcript_bytes < 1024 || self.limits.transcript_bytes > 16 << 20 {
+            return Err(invalid(
+                src,
+                "limits.transcript_bytes",
+                "must be between 1024 and 16777216",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_config_is_valid() {
+        let cfg = BusConfig::shipped().unwrap();
+        assert_eq!(cfg.checks.of("ctrl-z"), 15);
+        assert!(cfg.repeat.keys.len() >= 6);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let text = DEFAULT_TOML.replace("idle = 0", "idle = 0\nidel = 3");
+        let err = BusConfig::from_toml(&text, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("idel"), "{err}");
+        assert!(err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_key() {
+        let text = DEFAULT_TOML.replace("step_ms = 2000", "step_ms = 0");
+        let err = BusConfig::from_toml(&text, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("timing.step_ms"), "{err}");
+    }
+}

@@ -1,0 +1,173 @@
+//! The outcome of a grading, as data. Renderers (`human`, `json`) are pure functions of it,
+//! so every format says the same thing. Student-controlled text enters this model only
+//! escaped (messages) or as lossily decoded data (transcripts) that each renderer escapes
+//! for its own medium.
+
+pub mod human;
+pub mod json;
+
+use serde::Serialize;
+
+/// Version of the JSON schema; bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What became of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+    /// Not run, because something it depends on did not happen; the message says what.
+    Skipped,
+    /// The grader itself could not carry the check out.
+    Error,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Passed => "PASS",
+            Status::Failed => "FAIL",
+            Status::Skipped => "SKIP",
+            Status::Error => "ERROR",
+        }
+    }
+}
+
+/// A process as a report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessNote {
+    pub role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    pub state: String,
+}
+
+/// One piece of a transcript: output (lossily decoded, not yet escaped) or a grader action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "text", rename_all = "lowercase")]
+pub enum TranscriptPiece {
+    Output(String),
+    Action(String),
+}
+
+/// What the terminal showed during a check, with the grader's actions marked inline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct TranscriptView {
+    pub pieces: Vec<TranscriptPiece>,
+    /// Output bytes beyond the transcript cap, counted but not kept.
+    pub dropped_bytes: u64,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckOutcome {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    pub points: u32,
+    pub max_points: u32,
+    /// One sentence: what happened.
+    pub message: String,
+    /// The keys typed and signals sent, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessNote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<TranscriptView>,
+}
+
+impl CheckOutcome {
+    /// A check outcome with nothing but its verdict and message.
+    pub fn new(id: &str, title: &str, status: Status, max_points: u32, message: impl Into<String>) -> Self {
+        CheckOutcome {
+            id: id.to_string(),
+            title: title.to_string(),
+            status,
+            points: if status == Status::Passed { max_points } else { 0 },
+            max_points,
+            message: message.into(),
+            actions: Vec::new(),
+            expected: None,
+            seen: None,
+            details: Vec::new(),
+            processes: Vec::new(),
+            hint: None,
+            transcript: None,
+        }
+    }
+
+    /// A failure that costs no points: a warning.
+    pub fn is_warning(&self) -> bool {
+        self.status == Status::Failed && self.max_points == 0
+    }
+}
+
+/// What was graded and how it was run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubmissionInfo {
+    /// The path as given.
+    pub path: String,
+    /// The file found and run.
+    pub entry: String,
+    /// How it was run (interpreter and file, or the executable).
+    pub command: String,
+}
+
+/// The interpreter used for a script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interpreter {
+    pub path: String,
+    pub version: String,
+}
+
+/// A whole grading.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub exercise: String,
+    pub submission: SubmissionInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<Interpreter>,
+    pub checks: Vec<CheckOutcome>,
+    pub score: u32,
+    pub max_score: u32,
+    /// How many times the program was started.
+    pub runs: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+impl Report {
+    /// Adds up the points.
+    pub fn total(&mut self) {
+        self.score = self.checks.iter().map(|c| c.points).sum();
+        self.max_score = self.checks.iter().map(|c| c.max_points).sum();
+    }
+
+    /// True when every check worth points passed.
+    pub fn all_passed(&self) -> bool {
+        self.checks
+            .iter()
+            .all(|c| c.status == Status::Passed || c.is_warning())
+    }
+
+    /// Removes what differs from run to run (pids, times), for snapshots and diffs.
+    pub fn make_stable(&mut self) {
+        self.duration_ms = None;
+        for c in &mut self.checks {
+            for p in &mut c.processes {
+                p.pid = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Making sure nothing of a submission survives its grading.
+//!
+//! The grader is a child subreaper, so every orphan of the submission (a double fork, a
+//! `setsid` escape) is re-parented to it instead of to init and stays in its process tree.
+//! Cleanup walks that tree, stops everything first (so nothing can fork while being killed),
+//! kills it, waits on pidfds for the deaths, reaps, and repeats until the tree is empty.
+//! A process-wide subreaper means one grading per grading process.
+
+use std::io;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::time::Instant;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{getpid, Pid};
+
+use super::procfs::{self, RunState, Stat};
+
+/// A process found when it should not have existed any more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub pid: i32,
+    pub ppid: i32,
+    pub session: i32,
+    pub state: RunState,
+    /// Command line (or name), raw bytes: student-controlled.
+    pub command: Vec<u8>,
+}
+
+impl Leftover {
+    fn from_stat(st: &Stat) -> Self {
+        Leftover {
+            pid: st.pid,
+            ppid: st.ppid,
+            session: st.session,
+            state: st.state,
+            command: procfs::cmdline(Pid::from_raw(st.pid))
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| st.comm.as_bytes().to_vec()),
+        }
+    }
+}
+
+/// Makes this process the reaper of its descendants' orphans.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Every process below the grader right now, except `keep`.
+pub fn descendants_except(keep: &[Pid]) -> Vec<Leftover> {
+    procfs::descendants(getpid())
+        .iter()
+        .filter(|s| !keep.contains(&Pid::from_raw(s.pid)))
+        .map(Leftover::from_stat)
+        .collect()
+}
+
+fn pidfd(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: plain system call; a non-negative result is a new descriptor we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Reaps every child of the grader that has exited.
+pub fn reap_exited() {
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => break,
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// Stops, kills and reaps every descendant until none is left or the deadline passes.
+/// Returns the processes found (as first seen), for reports.
+pub fn kill_all_descendants(deadline: Instant) -> Vec<Leftover> {
+    let mut seen: Vec<Leftover> = Vec::new();
+    loop {
+        reap_exited();
+        let now = descendants_except(&[]);
+        if now.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        for p in &now {
+            if !seen.iter().any(|s| s.pid == p.pid) {
+                seen.push(p.clone());
+            }
+        }
+        let fds: Vec<OwnedFd> = now.iter().filter_map(|p| pidfd(p.pid)).collect();
+        for p in &now {
+            let _ = kill(Pid::from_raw(p.pid), Signal::SIGSTOP);
+        }
+        for p in &now {
+            let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+        }
+        wait_all_readable(&fds, deadline);
+    }
+    reap_exited();
+    seen
+}
+
+/// Waits until every pidfd is readable (its process has exited) or the deadline passes.
+fn wait_all_readable(fds: &[OwnedFd], deadline: Instant) {
+    loop {
+        let mut pending: Vec<PollFd> = fds
+            .iter()
+            .filter(|f| !readable(f))
+            .map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN))
+            .collect();
+        let left = deadline.saturating_duration_since(Instant::now());
+        if pending.is_empty() || left.is_zero() {
+            return;
+        }
+        let ms = left.as_millis().clamp(1, u16::MAX as u128) as u16;
+        if poll(&mut pending, PollTimeout::from(ms)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Whether a pidfd's process has exited.
+pub fn readable(fd: &OwnedFd) -> bool {
+    let mut one = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    matches!(poll(&mut one, PollTimeout::ZERO), Ok(n) if n > 0)
+}

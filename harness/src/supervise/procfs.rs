@@ -1,0 +1,346 @@
+//! Readers for `/proc`: the only window the grader has on what a submission's processes are
+//! doing (state, system call, signal masks, bytes written, CPU time) without ptrace, which
+//! would change the very signal behaviour being graded.
+
+use std::fs;
+use std::io;
+
+use nix::unistd::Pid;
+
+/// The scheduler state letter from `/proc/<pid>/status`, grouped the way the grader needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// `R`: on a CPU or ready to run.
+    Running,
+    /// `S`: interruptible sleep.
+    Sleeping,
+    /// `D`: uninterruptible sleep (disk, page fault).
+    DiskSleep,
+    /// `T` or `t`: stopped by a signal or a tracer.
+    Stopped,
+    /// `Z` or `X`: exited, not yet reaped.
+    Zombie,
+    /// Anything else (`I`, `P`, `W`, ...).
+    Other(char),
+}
+
+impl RunState {
+    fn from_letter(c: char) -> Self {
+        match c {
+            'R' => RunState::Running,
+            'S' => RunState::Sleeping,
+            'D' => RunState::DiskSleep,
+            'T' | 't' => RunState::Stopped,
+            'Z' | 'X' => RunState::Zombie,
+            other => RunState::Other(other),
+        }
+    }
+
+    /// The letter `ps` would show, for reports.
+    pub fn letter(self) -> char {
+        match self {
+            RunState::Running => 'R',
+            RunState::Sleeping => 'S',
+            RunState::DiskSleep => 'D',
+            RunState::Stopped => 'T',
+            RunState::Zombie => 'Z',
+            RunState::Other(c) => c,
+        }
+    }
+
+    /// A short word for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Sleeping => "sleeping",
+            RunState::DiskSleep => "in uninterruptible sleep",
+            RunState::Stopped => "stopped",
+            RunState::Zombie => "exited, not reaped (zombie)",
+            RunState::Other(_) => "in an unusual state",
+        }
+    }
+}
+
+/// The fields of `/proc/<pid>/status` the grader reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub state: RunState,
+    pub ppid: i32,
+    /// Signals pending for this thread.
+    pub sig_pnd: u64,
+    /// Signals pending for the whole process.
+    pub shd_pnd: u64,
+    pub sig_blk: u64,
+    pub sig_ign: u64,
+    pub sig_cgt: u64,
+    pub voluntary_switches: u64,
+}
+
+impl Status {
+    /// Pending signals that are not blocked: they will be acted on as soon as it runs.
+    pub fn deliverable_pending(&self) -> u64 {
+        (self.sig_pnd | self.shd_pnd) & !self.sig_blk
+    }
+}
+
+/// The bit of signal `sig` in a `/proc` signal mask.
+pub fn sig_bit(sig: i32) -> u64 {
+    1u64 << (sig - 1)
+}
+
+/// What a process does with a signal, read from its masks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Ignored,
+    Caught,
+    Default,
+}
+
+impl Status {
+    pub fn disposition(&self, sig: i32) -> Disposition {
+        let bit = sig_bit(sig);
+        if self.sig_ign & bit != 0 {
+            Disposition::Ignored
+        } else if self.sig_cgt & bit != 0 {
+            Disposition::Caught
+        } else {
+            Disposition::Default
+        }
+    }
+}
+
+fn hex_mask(v: &str) -> u64 {
+    u64::from_str_radix(v.trim(), 16).unwrap_or(0)
+}
+
+/// Reads `/proc/<pid>/status`; an error means the process is gone (and reaped).
+pub fn status(pid: Pid) -> io::Result<Status> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let mut st = Status {
+        state: RunState::Other('?'),
+        ppid: 0,
+        sig_pnd: 0,
+        shd_pnd: 0,
+        sig_blk: 0,
+        sig_ign: 0,
+        sig_cgt: 0,
+        voluntary_switches: 0,
+    };
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match key {
+            "State" => {
+                st.state = RunState::from_letter(value.chars().next().unwrap_or('?'));
+            }
+            "PPid" => st.ppid = value.parse().unwrap_or(0),
+            "SigPnd" => st.sig_pnd = hex_mask(value),
+            "ShdPnd" => st.shd_pnd = hex_mask(value),
+            "SigBlk" => st.sig_blk = hex_mask(value),
+            "SigIgn" => st.sig_ign = hex_mask(value),
+            "SigCgt" => st.sig_cgt = hex_mask(value),
+            "voluntary_ctxt_switches" => st.voluntary_switches = value.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    Ok(st)
+}
+
+/// The fields of `/proc/<pid>/stat` needed to walk process trees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    pub pid: i32,
+    pub comm: String,
+    pub state: RunState,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub session: i32,
+}
+
+/// Parses `/proc/<pid>/stat`. The command name may hold spaces and parentheses, so the
+/// fields are found after the *last* `)`.
+pub fn stat(pid: Pid) -> io::Result<Stat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_stat(&text).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad stat"))
+}
+
+fn parse_stat(text: &str) -> Option<Stat> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let pid = text[..open].trim().parse().ok()?;
+    let comm = text.get(open + 1..close)?.to_string();
+    let mut rest = text.get(close + 1..)?.split_whitespace();
+    let state = RunState::from_letter(rest.next()?.chars().next()?);
+    let ppid = rest.next()?.parse().ok()?;
+    let pgrp = rest.next()?.parse().ok()?;
+    let session = rest.next()?.parse().ok()?;
+    Some(Stat {
+        pid,
+        comm,
+        state,
+        ppid,
+        pgrp,
+        session,
+    })
+}
+
+/// Every process on the machine (thread-group leaders only).
+pub fn all_processes() -> Vec<Stat> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| stat(Pid::from_raw(pid)).ok())
+        .collect()
+}
+
+/// All descendants of `root` (not `root` itself), parents before children. Orphans that a
+/// child subreaper inherited are its children, so they are found too.
+pub fn descendants(root: Pid) -> Vec<Stat> {
+    let procs = all_processes();
+    let mut out: Vec<Stat> = Vec::new();
+    let mut frontier = vec![root.as_raw()];
+    while let Some(parent) = frontier.pop() {
+        for p in procs.iter().filter(|p| p.ppid == parent && p.pid != root.as_raw()) {
+            if !out.iter().any(|o| o.pid == p.pid) {
+                frontier.push(p.pid);
+                out.push(p.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Direct children of `pid`, from `/proc/<pid>/task/*/children` (cheaper than a scan).
+pub fn children(pid: Pid) -> Vec<Pid> {
+    let mut out = Vec::new();
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.filter_map(|t| t.ok()) {
+        let Ok(text) = fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        for word in text.split_whitespace() {
+            if let Ok(child) = word.parse::<i32>() {
+                let child = Pid::from_raw(child);
+                if !out.contains(&child) {
+                    out.push(child);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The system call a sleeping process is blocked in: number and first six arguments.
+/// `None` when it is running or the file cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Syscall {
+    pub nr: i64,
+    pub args: [u64; 6],
+}
+
+pub fn syscall(pid: Pid) -> Option<Syscall> {
+    let text = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let mut words = text.split_whitespace();
+    let nr: i64 = words.next()?.parse().ok()?;
+    let mut args = [0u64; 6];
+    for a in args.iter_mut() {
+        let w = words.next()?;
+        *a = u64::from_str_radix(w.trim_start_matches("0x"), 16).ok()?;
+    }
+    Some(Syscall { nr, args })
+}
+
+/// Sums a per-thread counter over every live thread of `pid`. Per-thread files are used
+/// because the process-wide ones also count already-reaped children.
+fn sum_over_tasks(pid: Pid, file: &str, read: impl Fn(&str) -> Option<u64>) -> Option<u64> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0u64;
+    let mut any = false;
+    for task in tasks.filter_map(|t| t.ok()) {
+        if let Some(v) = fs::read_to_string(task.path().join(file))
+            .ok()
+            .and_then(|t| read(&t))
+        {
+            total += v;
+            any = true;
+        }
+    }
+    any.then_some(total)
+}
+
+/// Bytes written by the process's own threads (`wchar`), excluding reaped children.
+pub fn own_wchar(pid: Pid) -> Option<u64> {
+    sum_over_tasks(pid, "io", |t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("wchar:"))
+            .and_then(|v| v.trim().parse().ok())
+    })
+}
+
+/// CPU time used by the process's live threads, in nanoseconds (`schedstat`).
+pub fn cpu_ns(pid: Pid) -> Option<u64> {
+    sum_over_tasks(pid, "schedstat", |t| t.split_whitespace().next()?.parse().ok())
+}
+
+/// The command line, for naming leftover processes in reports.
+pub fn cmdline(pid: Pid) -> Option<Vec<u8>> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let mut v: Vec<u8> = raw
+        .split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(&b' ');
+    v.truncate(200);
+    Some(v)
+}
+
+/// The exit code field of a zombie's `/proc/<pid>/stat` (field 52), as a wait status.
+pub fn zombie_exit_code(pid: Pid) -> Option<i32> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let close = text.rfind(')')?;
+    // Field 3 is the first after ')', so field 52 is index 49 of the rest.
+    text.get(close + 1..)?
+        .split_whitespace()
+        .nth(49)?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_awkward_command_name() {
+        let s = parse_stat("42 (a) b) (c) S 1 42 42 0 -1").unwrap();
+        assert_eq!(s.pid, 42);
+        assert_eq!(s.comm, "a) b) (c");
+        assert_eq!(s.state, RunState::Sleeping);
+        assert_eq!(s.ppid, 1);
+        assert_eq!(s.session, 42);
+    }
+
+    #[test]
+    fn own_status_is_readable() {
+        let st = status(nix::unistd::getpid()).unwrap();
+        assert!(st.ppid > 0);
+        assert!(own_wchar(nix::unistd::getpid()).is_some());
+        assert!(cpu_ns(nix::unistd::getpid()).unwrap() > 0);
+    }
+
+    #[test]
+    fn disposition_from_masks() {
+        let mut st = status(nix::unistd::getpid()).unwrap();
+        st.sig_ign = sig_bit(libc::SIGINT);
+        st.sig_cgt = sig_bit(libc::SIGUSR1);
+        assert_eq!(st.disposition(libc::SIGINT), Disposition::Ignored);
+        assert_eq!(st.disposition(libc::SIGUSR1), Disposition::Caught);
+        assert_eq!(st.disposition(libc::SIGQUIT), Disposition::Default);
+    }
+}
