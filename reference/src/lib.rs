@@ -1,1 +1,3 @@
 //! Reference solutions; the binaries live in src/bin.
+
+pub mod fileproto;
