@@ -3,5 +3,9 @@
 
 pub mod supervise;
 pub mod config;
+pub mod exercises;
 pub mod report;
 pub mod text;
+pub mod submission;
+pub mod bench;
+pub mod cli;

@@ -283,6 +283,16 @@ pub fn own_wchar(pid: Pid) -> Option<u64> {
     })
 }
 
+/// Bytes written by the whole process (`/proc/<pid>/io`): its threads plus every child it
+/// has reaped. Minus [`own_wchar`], it is what its reaped children wrote: proof of reaping.
+pub fn whole_wchar(pid: Pid) -> Option<u64> {
+    fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// CPU time used by the process's live threads, in nanoseconds (`schedstat`).
 pub fn cpu_ns(pid: Pid) -> Option<u64> {
     sum_over_tasks(pid, "schedstat", |t| t.split_whitespace().next()?.parse().ok())

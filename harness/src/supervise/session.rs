@@ -107,6 +107,11 @@ impl Session {
         Ok(s)
     }
 
+    /// The middle process that holds the session.
+    pub fn shim(&self) -> Pid {
+        self.spawned.shim
+    }
+
     pub fn started(&self) -> Instant {
         self.started
     }

@@ -1,0 +1,224 @@
+//! Finding what to run in a submission, and preparing a private copy to run it from.
+//!
+//! A submission is a directory holding the exercise's Python entry (`bus.py`) or an
+//! executable (`bus`), or a path to a single file. It is copied into a fresh temporary
+//! directory (which is also the program's home), so a run cannot change the original.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::report::{Interpreter, SubmissionInfo};
+use crate::supervise::spawn::Launch;
+
+/// A submission that cannot be graded at all.
+#[derive(Debug)]
+pub enum SubmissionError {
+    Missing(PathBuf),
+    NoEntry { dir: PathBuf, looked_for: Vec<String> },
+    NotExecutable(PathBuf),
+    Interpreter { choice: String, why: String },
+    Io(String),
+}
+
+impl fmt::Display for SubmissionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmissionError::Missing(p) => write!(f, "{}: no such file or directory", p.display()),
+            SubmissionError::NoEntry { dir, looked_for } => write!(
+                f,
+                "{}: no program found (looked for {})",
+                dir.display(),
+                looked_for.join(" or ")
+            ),
+            SubmissionError::NotExecutable(p) => write!(
+                f,
+                "{}: not executable (a compiled program needs `chmod +x`; a Python program must end in .py)",
+                p.display()
+            ),
+            SubmissionError::Interpreter { choice, why } => {
+                write!(f, "cannot use the Python interpreter `{choice}`: {why}")
+            }
+            SubmissionError::Io(why) => write!(f, "cannot prepare the submission: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for SubmissionError {}
+
+/// What kind of program the entry is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Python,
+    Executable,
+}
+
+/// The file to run, found in the submission.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub path: PathBuf,
+    pub kind: EntryKind,
+}
+
+/// Finds the entry point: `python_entry` or `binary_entry` in a directory, or the file given.
+pub fn locate(path: &Path, python_entry: &str, binary_entry: &str) -> Result<Entry, SubmissionError> {
+    let meta = fs::metadata(path).map_err(|_| SubmissionError::Missing(path.to_path_buf()))?;
+    let file = if meta.is_dir() {
+        let py = path.join(python_entry);
+        let bin = path.join(binary_entry);
+        if py.is_file() {
+            py
+        } else if bin.is_file() {
+            bin
+        } else {
+            return Err(SubmissionError::NoEntry {
+                dir: path.to_path_buf(),
+                looked_for: vec![python_entry.to_string(), binary_entry.to_string()],
+            });
+        }
+    } else {
+        path.to_path_buf()
+    };
+    if file.extension() == Some(OsStr::new("py")) {
+        return Ok(Entry {
+            path: file,
+            kind: EntryKind::Python,
+        });
+    }
+    let mode = fs::metadata(&file)
+        .map_err(|e| SubmissionError::Io(e.to_string()))?
+        .permissions()
+        .mode();
+    if mode & 0o111 == 0 {
+        return Err(SubmissionError::NotExecutable(file));
+    }
+    Ok(Entry {
+        path: file,
+        kind: EntryKind::Executable,
+    })
+}
+
+/// Resolves the real interpreter behind `choice` (a name on PATH or a path). On these
+/// machines `python3` can be a wrapper script that starts helper processes of its own,
+/// which would be mistaken for the student's; the real executable is run instead.
+pub fn resolve_python(choice: &str) -> Result<Interpreter, SubmissionError> {
+    let fail = |why: String| SubmissionError::Interpreter {
+        choice: choice.to_string(),
+        why,
+    };
+    let out = Command::new(choice)
+        .args([
+            "-c",
+            "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .map_err(|e| fail(e.to_string()))?;
+    if !out.status.success() {
+        return Err(fail(format!("it exited with {}", out.status)));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let path = lines.next().unwrap_or("").trim().to_string();
+    let version = lines.next().unwrap_or("").trim().to_string();
+    if path.is_empty() {
+        return Err(fail("it did not name its executable".into()));
+    }
+    Ok(Interpreter { path, version })
+}
+
+/// A submission ready to run: a private copy, the command line and what to report.
+pub struct Prepared {
+    pub info: SubmissionInfo,
+    pub interpreter: Option<Interpreter>,
+    pub launch: Launch,
+    /// Removed when dropped.
+    pub workdir: tempfile::TempDir,
+}
+
+/// The largest submission copied, so a huge directory cannot fill the disk.
+const MAX_COPY_BYTES: u64 = 64 << 20;
+
+fn copy_tree(from: &Path, to: &Path, budget: &mut u64) -> io::Result<()> {
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            fs::create_dir(&target)?;
+            copy_tree(&entry.path(), &target, budget)?;
+        } else if kind.is_file() {
+            let len = entry.metadata()?.len();
+            if len > *budget {
+                return Err(io::Error::other("submission larger than 64 MiB"));
+            }
+            *budget -= len;
+            fs::copy(entry.path(), &target)?;
+        }
+        // Symbolic links and special files are not copied.
+    }
+    Ok(())
+}
+
+/// Copies the submission and builds the command that runs its entry.
+pub fn prepare(given: &Path, entry: &Entry, python: Option<&str>) -> Result<Prepared, SubmissionError> {
+    let io_err = |e: io::Error| SubmissionError::Io(e.to_string());
+    let workdir = tempfile::Builder::new()
+        .prefix("harness-run-")
+        .tempdir()
+        .map_err(io_err)?;
+    let code = workdir.path().join("submission");
+    let home = workdir.path().join("home");
+    fs::create_dir(&code).map_err(io_err)?;
+    fs::create_dir(&home).map_err(io_err)?;
+    let mut budget = MAX_COPY_BYTES;
+    if given.is_dir() {
+        copy_tree(given, &code, &mut budget).map_err(io_err)?;
+    } else {
+        let name = entry.path.file_name().unwrap_or(OsStr::new("program"));
+        fs::copy(&entry.path, code.join(name)).map_err(io_err)?;
+    }
+    let rel = entry.path.strip_prefix(given).unwrap_or(&entry.path);
+    let rel: PathBuf = if given.is_dir() {
+        rel.to_path_buf()
+    } else {
+        PathBuf::from(entry.path.file_name().unwrap_or(OsStr::new("program")))
+    };
+    let env = vec![
+        ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
+        ("HOME".to_string(), home.display().to_string()),
+        ("LANG".to_string(), "C.UTF-8".to_string()),
+        ("LC_ALL".to_string(), "C.UTF-8".to_string()),
+        ("TERM".to_string(), "xterm".to_string()),
+        ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
+    ];
+    let (launch, interpreter, command) = match entry.kind {
+        EntryKind::Python => {
+            let interp = resolve_python(python.unwrap_or("python3"))?;
+            let launch = Launch::new(Path::new(&interp.path), [rel.as_os_str()], &env, &code)
+                .map_err(io_err)?;
+            let command = format!("{} {}", interp.path, rel.display());
+            (launch, Some(interp), command)
+        }
+        EntryKind::Executable => {
+            let program = code.join(&rel);
+            let launch = Launch::new(&program, std::iter::empty(), &env, &code).map_err(io_err)?;
+            (launch, None, format!("./{}", rel.display()))
+        }
+    };
+    Ok(Prepared {
+        info: SubmissionInfo {
+            path: given.display().to_string(),
+            entry: rel.display().to_string(),
+            command,
+        },
+        interpreter,
+        launch,
+        workdir,
+    })
+}
