@@ -1,7 +1,8 @@
 """Faulty: both processes wait by spinning (`while True: pass`; the driver polls
 os.waitpid(..., WNOHANG) in its spin) instead of sleeping in pause()/wait(); otherwise right.
-Classic mistake: a busy wait that burns a CPU core each. Should fail idle (a warning worth no
-points by default) and start's "both idle" condition; the lines and the exit order are right.
+Classic mistake: a busy wait that burns a CPU core each. Should get the idle warning (worth
+no points by default); the lines and the exit order are right, so a grader that copes with
+busy processes passes every other check.
 """
 
 import os

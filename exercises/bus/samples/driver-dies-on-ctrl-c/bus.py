@@ -1,7 +1,7 @@
 """Faulty: the driver never ignores SIGINT (here SIG_DFL, made explicit), so Ctrl-C kills the
 driver and the conductor is left alone. Classic mistake: only the conductor was meant to react
 to Ctrl-C, but the key reaches the whole foreground process group. Should fail handlers and
-ctrl-c (and whatever needs the driver afterwards: ctrl-backslash, repeat, ctrl-z, exit-order).
+ctrl-c and repeat (and, in a run that goes on after Ctrl-C, whatever needs the driver).
 
 Python's own default for SIGINT (KeyboardInterrupt) kills the driver too, but whether line 1
 still gets printed while the interpreter unwinds is left to chance; SIG_DFL makes the kernel

@@ -1,7 +1,8 @@
 """Faulty: on Ctrl-Z the driver sends SIGUSR1 to the conductor and exits at once, without
-waiting; the conductor prints `到站了，请下车` and exits only once its parent is gone, so the
-driver always leaves first. Classic mistake: no wait() in the driver. Should fail exit-order
-(the lines are all right, and the conductor, an orphan, is reaped by someone else).
+waiting; the conductor prints `到站了，请下车` at once but exits only 0.5 s after its parent
+is gone, so the driver always leaves first. Classic mistake: no wait() in the driver. Should
+fail exit-order (the driver left first) and cleanup (the conductor is still running when the
+driver has exited). Everything else is right.
 """
 
 import os
@@ -22,10 +23,12 @@ def conductor(driver):
         os.kill(os.getppid(), signal.SIGUSR2)
 
     def on_usr1(signum, frame):
-        # Make the order certain: speak only once the driver has gone (we are reparented).
+        print(LINE_STOP, flush=True)
+        # Make the order certain: leave only once the driver has gone (we are reparented),
+        # and a while after that, so that whoever watches has seen the driver go first.
         while os.getppid() == driver:
             time.sleep(0.01)
-        print(LINE_STOP, flush=True)
+        time.sleep(0.5)
         os._exit(0)
 
     signal.signal(signal.SIGTSTP, signal.SIG_IGN)
