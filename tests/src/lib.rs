@@ -1,1 +1,163 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests: where the binaries and the samples are, how to run the
+//! real `harness` binary, and what each sample is expected to score.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+
+/// The workspace root (the tests run from `tests/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A binary of the workspace, built next to the test executable (`target/<profile>/`).
+/// `cargo test --workspace` and `cargo nextest run --workspace` build them all first.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir.join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with --workspace so that every binary is built",
+        bin.display()
+    );
+    bin
+}
+
+pub fn harness_bin() -> PathBuf {
+    workspace_bin("harness")
+}
+
+/// The sample submissions of an exercise: (name, directory), sorted by name.
+pub fn samples(exercise: &str) -> Vec<(String, PathBuf)> {
+    let dir = workspace_root().join("exercises").join(exercise).join("samples");
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// `expected.toml` of a sample: the verdict each check must give.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    pub checks: BTreeMap<String, String>,
+    #[serde(default)]
+    pub score: Option<u32>,
+}
+
+pub fn expected(sample_dir: &Path) -> Expected {
+    let path = sample_dir.join("expected.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs `harness grade` on `path` (relative to the workspace root) with extra arguments,
+/// a private temporary directory, and no colour.
+pub fn grade(path: &Path, args: &[&str], tmpdir: &Path) -> Output {
+    Command::new(harness_bin())
+        .current_dir(workspace_root())
+        .arg("grade")
+        .arg(path)
+        .args(args)
+        .env("TMPDIR", tmpdir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run harness")
+}
+
+/// The JSON report of a stable grading.
+pub fn grade_json(path: &Path, tmpdir: &Path) -> (i32, serde_json::Value, String) {
+    let out = grade(path, &["--format", "json", "--stable"], tmpdir);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "report is not JSON ({e}):\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json, text)
+}
+
+/// Check id → status, from a JSON report.
+pub fn statuses(report: &serde_json::Value) -> BTreeMap<String, String> {
+    report["checks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        c["id"].as_str().unwrap_or("").to_string(),
+                        c["status"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Processes whose working directory is below `dir`: what a grading left behind.
+pub fn processes_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for p in procs.filter_map(|e| e.ok()) {
+        let name = p.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(cwd) = std::fs::read_link(p.path().join("cwd")) {
+            let cwd = cwd.to_string_lossy().replace(" (deleted)", "");
+            if Path::new(&cwd).starts_with(dir) {
+                let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+                out.push(format!("{name}: {}", String::from_utf8_lossy(&cmd).replace('\0', " ")));
+            }
+        }
+    }
+    out
+}
+
+/// Keeps one CPU busy while alive, to grade under load.
+pub struct Spinner {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    pub fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut x: u64 = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+        });
+        Spinner {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

@@ -161,12 +161,30 @@ impl Report {
             .all(|c| c.status == Status::Passed || c.is_warning())
     }
 
-    /// Removes what differs from run to run (pids, times), for snapshots and diffs.
-    pub fn make_stable(&mut self) {
+    /// Removes what differs from run to run (pids, times, the temporary directory the
+    /// program ran in), for snapshots and diffs.
+    pub fn make_stable(&mut self, workdir: &str) {
         self.duration_ms = None;
+        let redact = |s: &mut String| {
+            if !workdir.is_empty() && s.contains(workdir) {
+                *s = s.replace(workdir, "<workdir>");
+            }
+        };
         for c in &mut self.checks {
             for p in &mut c.processes {
                 p.pid = None;
+            }
+            redact(&mut c.message);
+            c.details.iter_mut().for_each(redact);
+            if let Some(seen) = &mut c.seen {
+                redact(seen);
+            }
+            if let Some(t) = &mut c.transcript {
+                for piece in &mut t.pieces {
+                    match piece {
+                        TranscriptPiece::Output(s) | TranscriptPiece::Action(s) => redact(s),
+                    }
+                }
             }
         }
     }

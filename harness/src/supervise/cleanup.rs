@@ -52,6 +52,18 @@ pub fn become_subreaper() -> io::Result<()> {
     Ok(())
 }
 
+/// Makes the grader immune to the signals student code sends its parent: once a driver has
+/// died, a conductor's `os.kill(os.getppid(), SIGUSR1)` reaches the grader, its new parent.
+/// Dispositions are reset to the default in the student's process before `exec`.
+pub fn ignore_student_signals() {
+    for sig in [libc::SIGUSR1, libc::SIGUSR2, libc::SIGPIPE, libc::SIGTTOU, libc::SIGTTIN] {
+        // SAFETY: installing SIG_IGN has no memory effects.
+        unsafe {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+    }
+}
+
 /// Every process below the grader right now, except `keep`.
 pub fn descendants_except(keep: &[Pid]) -> Vec<Leftover> {
     procfs::descendants(getpid())

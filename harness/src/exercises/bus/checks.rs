@@ -140,8 +140,9 @@ pub fn start(cfg: &BusConfig, run: &BusRun, result: &Result<Ready, StartFailure>
         Ok(r) => {
             let mut o = outcome(cfg, "start", Status::Passed, "a driver and one conductor started and are waiting");
             if !r.busy.is_empty() {
-                let who: Vec<&str> = r.busy.iter().map(|r| r.name()).collect();
-                o.details.push(format!("{} never sleeps (see idle)", who.join(" and ")));
+                let who: Vec<String> = r.busy.iter().map(|r| format!("the {}", r.name())).collect();
+                let verb = if who.len() > 1 { "never sleep" } else { "never sleeps" };
+                o.details.push(format!("{} {verb} (see idle)", who.join(" and ")));
             }
             if !r.masks_complete {
                 o.details.push("handlers incomplete when the grader went on (see handlers)".into());
@@ -226,8 +227,19 @@ pub fn judge_line_step(
     printer: Role,
     others: &[Line],
     allow_exit: bool,
+    driver_exit: Option<Exit>,
 ) -> StepJudgement {
     let mut problems = Vec::new();
+    for (role, v) in [(Role::Driver, &step.driver), (Role::Conductor, &step.conductor)] {
+        match v.activity {
+            Activity::Stopped => problems.push(format!("the {} is stopped", role.name())),
+            a if a.exited() && !allow_exit => problems.push(match (role, driver_exit) {
+                (Role::Driver, Some(e)) => format!("the driver {}", exit_words(e)),
+                _ => format!("the {} exited", role.name()),
+            }),
+            _ => {}
+        }
+    }
     let (count, longest) = occurrences(cfg, line, &step.output);
     let text = line.text(cfg);
     match count {
@@ -260,15 +272,6 @@ pub fn judge_line_step(
                 other_role.name(),
                 printer.name()
             ));
-        }
-    }
-    for (role, v) in [(Role::Driver, &step.driver), (Role::Conductor, &step.conductor)] {
-        match v.activity {
-            Activity::Stopped => problems.push(format!("the {} is stopped", role.name())),
-            a if a.exited() && !allow_exit => {
-                problems.push(format!("the {} exited", role.name()))
-            }
-            _ => {}
         }
     }
     if step.timed_out && problems.is_empty() {
@@ -310,7 +313,7 @@ pub fn key_line(cfg: &BusConfig, run: &mut BusRun, id: &str, key: Key, line: Lin
     let Some(step) = run.step(Stimulus::Key(key), &phrase_done, cfg.timing.step()) else {
         return outcome(cfg, id, Status::Error, "the run was not ready");
     };
-    let j = judge_line_step(cfg, &step, line, Role::Driver, &[other], false);
+    let j = judge_line_step(cfg, &step, line, Role::Driver, &[other], false, run.session.driver_exit());
     let mut o = if j.problems.is_empty() {
         outcome(cfg, id, Status::Passed, format!("the driver printed line {} once", line.number()))
     } else {

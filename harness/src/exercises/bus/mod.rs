@@ -32,6 +32,8 @@ struct Grader<'c> {
     /// CPU used and wall time waited, summed over runs: (driver s, conductor s, wall s).
     cpu: (f64, f64, f64),
     busy_at_start: Vec<Role>,
+    /// Leave run-to-run measurements out of messages.
+    stable: bool,
 }
 
 impl<'c> Grader<'c> {
@@ -98,6 +100,7 @@ impl<'c> Grader<'c> {
 pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
     let t0 = Instant::now();
     cleanup::become_subreaper().ok();
+    cleanup::ignore_student_signals();
     let mut g = Grader {
         cfg,
         prepared,
@@ -105,6 +108,7 @@ pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
         known_masks: None,
         cpu: (0.0, 0.0, 0.0),
         busy_at_start: Vec::new(),
+        stable,
     };
     let mut out: Vec<CheckOutcome> = Vec::new();
     grade_checks(&mut g, &mut out);
@@ -121,7 +125,7 @@ pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
     };
     report.total();
     if stable {
-        report.make_stable();
+        report.make_stable(&prepared.workdir.path().display().to_string());
     }
     report
 }
@@ -199,7 +203,7 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
         run.session.finish(deadline);
     }
     let shares = (g.cpu.2 > 0.0).then(|| (g.cpu.0 / g.cpu.2, g.cpu.1 / g.cpu.2, g.cpu.2));
-    out.push(checks::idle(cfg, shares, &g.busy_at_start, false));
+    out.push(checks::idle(cfg, shares, &g.busy_at_start, g.stable));
 }
 
 /// Runs `check` on a healthy run, starting a fresh one if needed.
@@ -239,7 +243,7 @@ fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
         let Some(step) = run.step(Stimulus::Key(key), &done, cfg.timing.step()) else {
             break;
         };
-        let j = judge_line_step(cfg, &step, line, Role::Driver, &[other], false);
+        let j = judge_line_step(cfg, &step, line, Role::Driver, &[other], false, run.session.driver_exit());
         if let Some(p) = j.problems.first() {
             failure = Some((i, p.clone(), j.seen, key));
             last = Some(step);
@@ -307,7 +311,7 @@ fn roles<'c>(g: &mut Grader<'c>, current: &mut Option<BusRun<'c>>) -> CheckOutco
         let Some(step) = run.step(Stimulus::Signal(to, sig), &done, cfg.timing.step()) else {
             continue;
         };
-        let j = judge_line_step(cfg, &step, line, Role::Driver, &[other], false);
+        let j = judge_line_step(cfg, &step, line, Role::Driver, &[other], false, run.session.driver_exit());
         seen.push(format!("after {label}: {}", j.seen));
         for p in j.problems {
             problems.push(format!("{label}: {p}"));
@@ -337,7 +341,7 @@ fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
     let Some(step) = run.step(Stimulus::Key(Key::CtrlZ), &done, cfg.timing.step()) else {
         return outcome(cfg, "ctrl-z", Status::Error, "the run was not ready");
     };
-    let j = judge_line_step(cfg, &step, Line::Arrive, Role::Conductor, &[Line::Go, Line::Seatbelt], true);
+    let j = judge_line_step(cfg, &step, Line::Arrive, Role::Conductor, &[Line::Go, Line::Seatbelt], true, run.session.driver_exit());
     let mut o = if j.problems.is_empty() {
         outcome(cfg, "ctrl-z", Status::Passed, "the conductor printed line 3 once; nothing was stopped")
     } else {

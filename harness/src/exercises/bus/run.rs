@@ -203,8 +203,13 @@ impl<'c> BusRun<'c> {
                     s.exec_error().map(|e| e.desc().to_string()).unwrap_or_default(),
                 )));
             }
-            if s.driver_exit().is_some() || s.has_exited(driver) {
+            // The shim's report of the exit follows the pidfd's at once: wait for it, so the
+            // status can be told.
+            if s.driver_exit().is_some() {
                 return Some(Err(StartFailure::DriverExited(s.driver_exit())));
+            }
+            if s.has_exited(driver) {
+                return None;
             }
             let d = observe::view(driver);
             let kids: Vec<Pid> = procfs::children(driver)

@@ -1,0 +1,65 @@
+//! Every bus sample against its expected verdicts, and its report pinned by a snapshot.
+
+use e2e::{expected, grade, grade_json, processes_under, samples, statuses, workspace_root};
+
+fn check_sample(name: &str) {
+    let dir = workspace_root().join("exercises/bus/samples").join(name);
+    let rel = dir.strip_prefix(workspace_root()).unwrap().to_path_buf();
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, report, _) = grade_json(&rel, tmp.path());
+    let want = expected(&dir);
+    let got = statuses(&report);
+    assert_eq!(got, want.checks, "verdicts of sample {name}:\n{report:#}");
+    if let Some(score) = want.score {
+        assert_eq!(report["score"].as_u64(), Some(score as u64), "score of {name}");
+    }
+    let all_passed = want.checks.values().all(|s| s == "passed")
+        || report["checks"].as_array().unwrap().iter().all(|c| {
+            c["status"] == "passed" || c["max_points"] == 0
+        });
+    assert_eq!(code, if all_passed { 0 } else { 1 }, "exit status of {name}");
+    assert!(processes_under(tmp.path()).is_empty(), "leftover processes: {:?}", processes_under(tmp.path()));
+
+    let human = grade(&rel, &["--stable"], tmp.path());
+    let text = String::from_utf8(human.stdout).expect("the human report is UTF-8");
+    insta::with_settings!({
+        filters => vec![
+            (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
+            (r"(?m)^  ran: \S*python\S*", "  ran: [python]"),
+        ],
+        snapshot_suffix => name,
+    }, {
+        insta::assert_snapshot!("bus_report", text);
+    });
+}
+
+macro_rules! sample_tests {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(#[test] fn $test() { check_sample($name); })*
+
+        #[test]
+        fn every_sample_has_a_test() {
+            let mut listed = vec![$($name),*];
+            listed.sort();
+            let found: Vec<String> = samples("bus").into_iter().map(|(n, _)| n).collect();
+            assert_eq!(found, listed, "add new samples to sample_tests! in {}", file!());
+        }
+    };
+}
+
+sample_tests! {
+    accepted_variant => "accepted-variant",
+    busy_loop => "busy-loop",
+    conductor_prints_drivers_line => "conductor-prints-drivers-line",
+    conductor_stopped_by_ctrl_z => "conductor-stopped-by-ctrl-z",
+    correct_fork => "correct-fork",
+    correct_multiprocessing => "correct-multiprocessing",
+    crash_at_start => "crash-at-start",
+    driver_dies_on_ctrl_c => "driver-dies-on-ctrl-c",
+    driver_leaves_first => "driver-leaves-first",
+    driver_never_reaps => "driver-never-reaps",
+    late_handlers => "late-handlers",
+    missing_line => "missing-line",
+    no_child => "no-child",
+    wrong_line => "wrong-line",
+}
