@@ -1,9 +1,172 @@
 //! `harness bench`: the median time to grade a submission with this grader, and with the
 //! fixed-sleep way graders in use today work (1 s after start, 0.5 s between keys), in the
-//! same run on the same machine, plus how many gradings disagreed with the first.
+//! same run on the same machine; plus whether every grading gave the same report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-pub fn run(_paths: &[PathBuf], _runs: usize, _python: &str) -> Result<(), String> {
-    Err("bench: not built yet".into())
+use crate::config::bus::BusConfig;
+use crate::report::json;
+use crate::submission::{self, Prepared};
+use crate::supervise::session::{Key, Session};
+
+/// Figures for one submission.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    pub path: PathBuf,
+    pub grader_median: Duration,
+    pub identical: usize,
+    pub runs: usize,
+    pub baseline_median: Duration,
+    pub baseline_runs: usize,
+    /// Fixed-sleep gradings that saw every expected line.
+    pub baseline_complete: usize,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn prepare(path: &Path, cfg: &BusConfig, python: &str) -> Result<Prepared, String> {
+    let entry = submission::locate(
+        path,
+        &cfg.submission.python_entry,
+        &cfg.submission.binary_entry,
+    )
+    .map_err(|e| e.to_string())?;
+    submission::prepare(path, &entry, Some(python)).map_err(|e| e.to_string())
+}
+
+/// The keys a full grading sends, the way a fixed-sleep grader sends them: Ctrl-C, Ctrl-\,
+/// the repeat sequence, four single-process signals (sent here as keys, which is what such
+/// graders do), Ctrl-Z.
+fn baseline_keys(cfg: &BusConfig) -> Vec<Key> {
+    let mut keys = vec![Key::CtrlC, Key::CtrlBackslash];
+    for k in &cfg.repeat.keys {
+        keys.push(match k {
+            crate::config::bus::RepeatKey::CtrlC => Key::CtrlC,
+            crate::config::bus::RepeatKey::CtrlBackslash => Key::CtrlBackslash,
+        });
+    }
+    keys.extend([
+        Key::CtrlC,
+        Key::CtrlBackslash,
+        Key::CtrlC,
+        Key::CtrlBackslash,
+        Key::CtrlZ,
+    ]);
+    keys
+}
+
+/// One grading done the fixed-sleep way. The sleeps *are* the behaviour being measured.
+fn baseline_once(cfg: &BusConfig, prepared: &Prepared) -> Result<(Duration, bool), String> {
+    let t0 = Instant::now();
+    let far = t0 + Duration::from_secs(60);
+    let mut s = Session::start(&prepared.launch, cfg.limits.transcript_bytes, far)
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_secs(1));
+    let keys = baseline_keys(cfg);
+    for k in &keys {
+        s.type_key(*k);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    s.pump();
+    let out = s.transcript.since(0).to_vec();
+    let count = |line: &crate::config::bus::Line| {
+        crate::supervise::transcript::lines(&out)
+            .iter()
+            .map(|l| crate::text::matching::count_in_line(&line.phrase(), l, cfg.lines.policy()))
+            .sum::<usize>()
+    };
+    let go = keys.iter().filter(|k| **k == Key::CtrlC).count();
+    let belt = keys.iter().filter(|k| **k == Key::CtrlBackslash).count();
+    let complete = count(&cfg.lines.go) == go
+        && count(&cfg.lines.seatbelt) == belt
+        && count(&cfg.lines.arrive) == 1;
+    s.finish(Instant::now() + Duration::from_secs(3));
+    Ok((t0.elapsed(), complete))
+}
+
+/// Measures one submission.
+pub fn measure(
+    path: &Path,
+    runs: usize,
+    baseline_runs: usize,
+    python: &str,
+) -> Result<Figures, String> {
+    let cfg = BusConfig::shipped().map_err(|e| e.to_string())?;
+    crate::supervise::cleanup::become_subreaper().ok();
+    crate::supervise::cleanup::ignore_student_signals();
+    let mut times = Vec::new();
+    let mut first: Option<String> = None;
+    let mut identical = 0;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let prepared = prepare(path, &cfg, python)?;
+        let report = crate::exercises::bus::grade(&cfg, &prepared, true);
+        times.push(t0.elapsed());
+        let text = json::render(&report);
+        match &first {
+            None => {
+                first = Some(text);
+                identical += 1;
+            }
+            Some(f) if *f == text => identical += 1,
+            Some(_) => {}
+        }
+    }
+    let mut base_times = Vec::new();
+    let mut complete = 0;
+    for _ in 0..baseline_runs {
+        let prepared = prepare(path, &cfg, python)?;
+        let (t, ok) = baseline_once(&cfg, &prepared)?;
+        base_times.push(t);
+        complete += ok as usize;
+    }
+    Ok(Figures {
+        path: path.to_path_buf(),
+        grader_median: median(times),
+        identical,
+        runs,
+        baseline_median: median(base_times),
+        baseline_runs,
+        baseline_complete: complete,
+    })
+}
+
+/// Measures each submission and prints a table.
+pub fn run(
+    paths: &[PathBuf],
+    runs: usize,
+    baseline_runs: usize,
+    python: &str,
+) -> Result<(), String> {
+    if paths.is_empty() {
+        return Err("bench: name at least one submission".into());
+    }
+    println!(
+        "{:<45} {:>12} {:>10} {:>16} {:>9} {:>10}",
+        "submission", "grader (med)", "identical", "fixed-sleep (med)", "speedup", "fs saw all"
+    );
+    for p in paths {
+        let f = measure(p, runs, baseline_runs, python)?;
+        let speedup = if f.grader_median.is_zero() {
+            0.0
+        } else {
+            f.baseline_median.as_secs_f64() / f.grader_median.as_secs_f64()
+        };
+        println!(
+            "{:<45} {:>10.0}ms {:>7}/{:<3} {:>14.2} s {:>8.1}x {:>7}/{:<3}",
+            p.display(),
+            f.grader_median.as_secs_f64() * 1000.0,
+            f.identical,
+            f.runs,
+            f.baseline_median.as_secs_f64(),
+            speedup,
+            f.baseline_complete,
+            f.baseline_runs
+        );
+    }
+    Ok(())
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "harness", version, about = "Grades systems-programming exercises (the bus program)")]
+#[command(
+    name = "harness",
+    version,
+    about = "Grades systems-programming exercises (the bus program)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -43,9 +47,12 @@ pub enum Command {
     Bench {
         /// Submissions to grade (directories or files).
         paths: Vec<PathBuf>,
-        /// Gradings per submission.
-        #[arg(long, default_value_t = 10)]
+        /// Gradings per submission with this grader.
+        #[arg(long, default_value_t = 21)]
         runs: usize,
+        /// Gradings per submission the fixed-sleep way (about 9 s each).
+        #[arg(long, default_value_t = 3)]
+        baseline_runs: usize,
         /// Python interpreter for .py submissions.
         #[arg(long, default_value = "python3")]
         python: String,

@@ -1,11 +1,11 @@
 //! The grader for the systems-programming exercises: runs a submission the way a person at a
 //! terminal would, watches every process it makes, and reports what is right and wrong.
 
-pub mod supervise;
+pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod exercises;
 pub mod report;
-pub mod text;
 pub mod submission;
-pub mod bench;
-pub mod cli;
+pub mod supervise;
+pub mod text;

@@ -40,9 +40,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 None => BusConfig::shipped(),
             }
             .map_err(|e| e.to_string())?;
-            let entry = submission::locate(&path, &cfg.submission.python_entry, &cfg.submission.binary_entry)
-                .map_err(|e| e.to_string())?;
-            let prepared = submission::prepare(&path, &entry, Some(&python)).map_err(|e| e.to_string())?;
+            let entry = submission::locate(
+                &path,
+                &cfg.submission.python_entry,
+                &cfg.submission.binary_entry,
+            )
+            .map_err(|e| e.to_string())?;
+            let prepared =
+                submission::prepare(&path, &entry, Some(&python)).map_err(|e| e.to_string())?;
             let report = harness::exercises::bus::grade(&cfg, &prepared, stable);
             let to_terminal = output.is_none() && std::io::stdout().is_terminal();
             let text = match format {
@@ -68,6 +73,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 ExitCode::from(1)
             })
         }
-        Command::Bench { paths, runs, python } => bench::run(&paths, runs, &python).map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            paths,
+            runs,
+            baseline_runs,
+            python,
+        } => bench::run(&paths, runs, baseline_runs, &python).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -19,9 +19,15 @@ use crate::supervise::spawn::Launch;
 #[derive(Debug)]
 pub enum SubmissionError {
     Missing(PathBuf),
-    NoEntry { dir: PathBuf, looked_for: Vec<String> },
+    NoEntry {
+        dir: PathBuf,
+        looked_for: Vec<String>,
+    },
     NotExecutable(PathBuf),
-    Interpreter { choice: String, why: String },
+    Interpreter {
+        choice: String,
+        why: String,
+    },
     Io(String),
 }
 
@@ -65,7 +71,11 @@ pub struct Entry {
 }
 
 /// Finds the entry point: `python_entry` or `binary_entry` in a directory, or the file given.
-pub fn locate(path: &Path, python_entry: &str, binary_entry: &str) -> Result<Entry, SubmissionError> {
+pub fn locate(
+    path: &Path,
+    python_entry: &str,
+    binary_entry: &str,
+) -> Result<Entry, SubmissionError> {
     let meta = fs::metadata(path).map_err(|_| SubmissionError::Missing(path.to_path_buf()))?;
     let file = if meta.is_dir() {
         let py = path.join(python_entry);
@@ -166,7 +176,11 @@ fn copy_tree(from: &Path, to: &Path, budget: &mut u64) -> io::Result<()> {
 }
 
 /// Copies the submission and builds the command that runs its entry.
-pub fn prepare(given: &Path, entry: &Entry, python: Option<&str>) -> Result<Prepared, SubmissionError> {
+pub fn prepare(
+    given: &Path,
+    entry: &Entry,
+    python: Option<&str>,
+) -> Result<Prepared, SubmissionError> {
     let io_err = |e: io::Error| SubmissionError::Io(e.to_string());
     let workdir = tempfile::Builder::new()
         .prefix("harness-run-")
@@ -190,7 +204,10 @@ pub fn prepare(given: &Path, entry: &Entry, python: Option<&str>) -> Result<Prep
         PathBuf::from(entry.path.file_name().unwrap_or(OsStr::new("program")))
     };
     let env = vec![
-        ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
+        (
+            "PATH".to_string(),
+            "/usr/local/bin:/usr/bin:/bin".to_string(),
+        ),
         ("HOME".to_string(), home.display().to_string()),
         ("LANG".to_string(), "C.UTF-8".to_string()),
         ("LC_ALL".to_string(), "C.UTF-8".to_string()),

@@ -38,7 +38,10 @@ pub fn harness_bin() -> PathBuf {
 
 /// The sample submissions of an exercise: (name, directory), sorted by name.
 pub fn samples(exercise: &str) -> Vec<(String, PathBuf)> {
-    let dir = workspace_root().join("exercises").join(exercise).join("samples");
+    let dir = workspace_root()
+        .join("exercises")
+        .join(exercise)
+        .join("samples");
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok())
@@ -123,7 +126,10 @@ pub fn processes_under(dir: &Path) -> Vec<String> {
             let cwd = cwd.to_string_lossy().replace(" (deleted)", "");
             if Path::new(&cwd).starts_with(dir) {
                 let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
-                out.push(format!("{name}: {}", String::from_utf8_lossy(&cmd).replace('\0', " ")));
+                out.push(format!(
+                    "{name}: {}",
+                    String::from_utf8_lossy(&cmd).replace('\0', " ")
+                ));
             }
         }
     }

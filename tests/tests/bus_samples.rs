@@ -11,14 +11,28 @@ fn check_sample(name: &str) {
     let got = statuses(&report);
     assert_eq!(got, want.checks, "verdicts of sample {name}:\n{report:#}");
     if let Some(score) = want.score {
-        assert_eq!(report["score"].as_u64(), Some(score as u64), "score of {name}");
+        assert_eq!(
+            report["score"].as_u64(),
+            Some(score as u64),
+            "score of {name}"
+        );
     }
     let all_passed = want.checks.values().all(|s| s == "passed")
-        || report["checks"].as_array().unwrap().iter().all(|c| {
-            c["status"] == "passed" || c["max_points"] == 0
-        });
-    assert_eq!(code, if all_passed { 0 } else { 1 }, "exit status of {name}");
-    assert!(processes_under(tmp.path()).is_empty(), "leftover processes: {:?}", processes_under(tmp.path()));
+        || report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "passed" || c["max_points"] == 0);
+    assert_eq!(
+        code,
+        if all_passed { 0 } else { 1 },
+        "exit status of {name}"
+    );
+    assert!(
+        processes_under(tmp.path()).is_empty(),
+        "leftover processes: {:?}",
+        processes_under(tmp.path())
+    );
 
     let human = grade(&rel, &["--stable"], tmp.path());
     let text = String::from_utf8(human.stdout).expect("the human report is UTF-8");

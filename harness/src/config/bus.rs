@@ -221,7 +221,11 @@ impl BusConfig {
             ));
         }
         if !(0.0..=1.0).contains(&self.rules.busy_cpu_share) {
-            return Err(invalid(src, "rules.busy_cpu_share", "must be between 0 and 1"));
+            return Err(invalid(
+                src,
+                "rules.busy_cpu_share",
+                "must be between 0 and 1",
+            ));
         }
         if self.limits.transcript_bytes < 1024 || self.limits.transcript_bytes > 16 << 20 {
             return Err(invalid(
@@ -248,7 +252,9 @@ mod tests {
     #[test]
     fn unknown_key_is_named_with_its_line() {
         let text = DEFAULT_TOML.replace("idle = 0", "idle = 0\nidel = 3");
-        let err = BusConfig::from_toml(&text, "x.toml").unwrap_err().to_string();
+        let err = BusConfig::from_toml(&text, "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("idel"), "{err}");
         assert!(err.contains("line"), "{err}");
     }
@@ -256,7 +262,9 @@ mod tests {
     #[test]
     fn semantic_errors_name_the_key() {
         let text = DEFAULT_TOML.replace("step_ms = 2000", "step_ms = 0");
-        let err = BusConfig::from_toml(&text, "x.toml").unwrap_err().to_string();
+        let err = BusConfig::from_toml(&text, "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("timing.step_ms"), "{err}");
     }
 }

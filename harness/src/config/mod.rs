@@ -23,7 +23,10 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Parses `text` into `T`; errors carry the line, column and key that toml reports.
-pub fn parse<T: serde::de::DeserializeOwned>(text: &str, source_name: &str) -> Result<T, ConfigError> {
+pub fn parse<T: serde::de::DeserializeOwned>(
+    text: &str,
+    source_name: &str,
+) -> Result<T, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError {
         source_name: source_name.to_string(),
         message: e.to_string().trim_end().to_string(),

@@ -88,12 +88,22 @@ pub struct CheckOutcome {
 
 impl CheckOutcome {
     /// A check outcome with nothing but its verdict and message.
-    pub fn new(id: &str, title: &str, status: Status, max_points: u32, message: impl Into<String>) -> Self {
+    pub fn new(
+        id: &str,
+        title: &str,
+        status: Status,
+        max_points: u32,
+        message: impl Into<String>,
+    ) -> Self {
         CheckOutcome {
             id: id.to_string(),
             title: title.to_string(),
             status,
-            points: if status == Status::Passed { max_points } else { 0 },
+            points: if status == Status::Passed {
+                max_points
+            } else {
+                0
+            },
             max_points,
             message: message.into(),
             actions: Vec::new(),

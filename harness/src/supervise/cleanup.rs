@@ -56,7 +56,13 @@ pub fn become_subreaper() -> io::Result<()> {
 /// died, a conductor's `os.kill(os.getppid(), SIGUSR1)` reaches the grader, its new parent.
 /// Dispositions are reset to the default in the student's process before `exec`.
 pub fn ignore_student_signals() {
-    for sig in [libc::SIGUSR1, libc::SIGUSR2, libc::SIGPIPE, libc::SIGTTOU, libc::SIGTTIN] {
+    for sig in [
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGPIPE,
+        libc::SIGTTOU,
+        libc::SIGTTIN,
+    ] {
         // SAFETY: installing SIG_IGN has no memory effects.
         unsafe {
             libc::signal(sig, libc::SIG_IGN);
@@ -82,7 +88,10 @@ fn pidfd(pid: i32) -> Option<OwnedFd> {
 /// Reaps every child of the grader that has exited.
 pub fn reap_exited() {
     loop {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+        match waitpid(
+            Pid::from_raw(-1),
+            Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL),
+        ) {
             Ok(WaitStatus::StillAlive) | Err(_) => break,
             Ok(_) => continue,
         }

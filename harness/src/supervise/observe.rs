@@ -63,7 +63,7 @@ pub fn view(pid: Pid) -> View {
         RunState::Zombie => Activity::Zombie,
         RunState::Stopped => Activity::Stopped,
         RunState::Sleeping if status.deliverable_pending() == 0 => {
-            match procfs::syscall(pid).map(|c| waiting::classify(&c)) {
+            match procfs::syscall(pid).map(|c| waiting::classify_for(pid, &c)) {
                 Some(Wait::NotWaiting) | None => Activity::Active,
                 Some(w) => Activity::Waiting(w),
             }

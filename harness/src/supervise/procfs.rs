@@ -204,7 +204,10 @@ pub fn descendants(root: Pid) -> Vec<Stat> {
     let mut out: Vec<Stat> = Vec::new();
     let mut frontier = vec![root.as_raw()];
     while let Some(parent) = frontier.pop() {
-        for p in procs.iter().filter(|p| p.ppid == parent && p.pid != root.as_raw()) {
+        for p in procs
+            .iter()
+            .filter(|p| p.ppid == parent && p.pid != root.as_raw())
+        {
             if !out.iter().any(|o| o.pid == p.pid) {
                 frontier.push(p.pid);
                 out.push(p.clone());
@@ -295,7 +298,9 @@ pub fn whole_wchar(pid: Pid) -> Option<u64> {
 
 /// CPU time used by the process's live threads, in nanoseconds (`schedstat`).
 pub fn cpu_ns(pid: Pid) -> Option<u64> {
-    sum_over_tasks(pid, "schedstat", |t| t.split_whitespace().next()?.parse().ok())
+    sum_over_tasks(pid, "schedstat", |t| {
+        t.split_whitespace().next()?.parse().ok()
+    })
 }
 
 /// The command line, for naming leftover processes in reports.

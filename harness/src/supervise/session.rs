@@ -228,7 +228,10 @@ impl Session {
             }
         }
         let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
-        let _ = poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX));
+        let _ = poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+        );
     }
 
     fn exited_quick(&self, _pid: Pid, fd: BorrowedFd<'_>) -> bool {

@@ -106,8 +106,15 @@ fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
 /// read), signal keys on.
 fn configure_terminal(slave: &OwnedFd) -> io::Result<()> {
     let mut t = termios::tcgetattr(slave)?;
-    t.local_flags.remove(LocalFlags::ECHO | LocalFlags::ECHOE | LocalFlags::ECHOK | LocalFlags::ECHONL | LocalFlags::ECHOCTL);
-    t.local_flags.insert(LocalFlags::ISIG | LocalFlags::ICANON | LocalFlags::NOFLSH);
+    t.local_flags.remove(
+        LocalFlags::ECHO
+            | LocalFlags::ECHOE
+            | LocalFlags::ECHOK
+            | LocalFlags::ECHONL
+            | LocalFlags::ECHOCTL,
+    );
+    t.local_flags
+        .insert(LocalFlags::ISIG | LocalFlags::ICANON | LocalFlags::NOFLSH);
     termios::tcsetattr(slave, SetArg::TCSANOW, &t)?;
     Ok(())
 }
@@ -244,7 +251,12 @@ unsafe fn run_shim(p: &ChildPlan) -> ! {
     // grader can still read its byte counters, which include those of every child it reaped.
     let mut info: libc::siginfo_t = std::mem::zeroed();
     loop {
-        let r = libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT);
+        let r = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        );
         if r == 0 || *libc::__errno_location() != libc::EINTR {
             break;
         }

@@ -119,7 +119,11 @@ mod tests {
         t.push_output(b"b");
         assert_eq!(
             t.pieces(),
-            vec![Piece::Output(b"a"), Piece::Action("Ctrl-C"), Piece::Output(b"b")]
+            vec![
+                Piece::Output(b"a"),
+                Piece::Action("Ctrl-C"),
+                Piece::Output(b"b")
+            ]
         );
     }
 

@@ -37,7 +37,23 @@ mod nr {
     pub const NANOSLEEP: i64 = libc::SYS_nanosleep;
 }
 
-/// Classifies the call a process is blocked in.
+/// Classifies the call process `pid` is blocked in. A read from a regular file is disk I/O,
+/// not a wait: only reads from terminals, pipes and sockets count.
+pub fn classify_for(pid: nix::unistd::Pid, call: &Syscall) -> Wait {
+    let reads = call.nr == libc::SYS_read || call.nr == libc::SYS_readv;
+    if reads {
+        let target = std::fs::read_link(format!("/proc/{pid}/fd/{}", call.args[0] as i32));
+        if let Ok(t) = target {
+            let t = t.to_string_lossy();
+            if t.starts_with('/') && !t.starts_with("/dev/") {
+                return Wait::NotWaiting;
+            }
+        }
+    }
+    classify(call)
+}
+
+/// Classifies a blocked call from its number and arguments alone.
 pub fn classify(call: &Syscall) -> Wait {
     let a = call.args;
     let n = call.nr;
@@ -89,8 +105,7 @@ pub fn classify(call: &Syscall) -> Wait {
         } else {
             Wait::Timed
         }
-    } else if n == nr::NANOSLEEP || n == libc::SYS_clock_nanosleep || n == libc::SYS_epoll_pwait2
-    {
+    } else if n == nr::NANOSLEEP || n == libc::SYS_clock_nanosleep || n == libc::SYS_epoll_pwait2 {
         Wait::Timed
     } else {
         Wait::NotWaiting
@@ -112,8 +127,14 @@ mod tests {
             classify(&call(libc::SYS_clock_nanosleep, [0; 6])),
             Wait::Timed
         );
-        assert_eq!(classify(&call(libc::SYS_futex, [1, 0, 0, 0, 0, 0])), Wait::Indefinite);
-        assert_eq!(classify(&call(libc::SYS_futex, [1, 0, 0, 7, 0, 0])), Wait::Timed);
+        assert_eq!(
+            classify(&call(libc::SYS_futex, [1, 0, 0, 0, 0, 0])),
+            Wait::Indefinite
+        );
+        assert_eq!(
+            classify(&call(libc::SYS_futex, [1, 0, 0, 7, 0, 0])),
+            Wait::Timed
+        );
         assert_eq!(classify(&call(libc::SYS_write, [0; 6])), Wait::NotWaiting);
     }
 
@@ -121,7 +142,13 @@ mod tests {
     #[test]
     fn poll_timeout_sign_decides() {
         let minus_one = u64::MAX;
-        assert_eq!(classify(&call(libc::SYS_poll, [0, 1, minus_one, 0, 0, 0])), Wait::Indefinite);
-        assert_eq!(classify(&call(libc::SYS_poll, [0, 1, 100, 0, 0, 0])), Wait::Timed);
+        assert_eq!(
+            classify(&call(libc::SYS_poll, [0, 1, minus_one, 0, 0, 0])),
+            Wait::Indefinite
+        );
+        assert_eq!(
+            classify(&call(libc::SYS_poll, [0, 1, 100, 0, 0, 0])),
+            Wait::Timed
+        );
     }
 }

@@ -14,15 +14,27 @@ use crate::text::matching::{closest, count_in_line, Phrase};
 
 /// Check ids, titles, in report order.
 pub const CHECKS: &[(&str, &str)] = &[
-    ("start", "the program becomes a driver and one conductor, both waiting"),
+    (
+        "start",
+        "the program becomes a driver and one conductor, both waiting",
+    ),
     ("handlers", "signal dispositions of driver and conductor"),
     ("ctrl-c", "Ctrl-C makes the driver print line 1"),
     ("ctrl-backslash", "Ctrl-\\ makes the driver print line 2"),
     ("repeat", "an interleaved sequence of Ctrl-C and Ctrl-\\"),
-    ("roles", "signals to one process: the driver prints lines 1 and 2"),
+    (
+        "roles",
+        "signals to one process: the driver prints lines 1 and 2",
+    ),
     ("ctrl-z", "Ctrl-Z makes the conductor print line 3"),
-    ("exit-order", "the conductor exits first and is reaped, then the driver"),
-    ("cleanup", "nothing of the submission remains after the driver exits"),
+    (
+        "exit-order",
+        "the conductor exits first and is reaped, then the driver",
+    ),
+    (
+        "cleanup",
+        "nothing of the submission remains after the driver exits",
+    ),
     ("idle", "the processes wait without using the CPU"),
 ];
 
@@ -31,7 +43,12 @@ pub fn title(id: &str) -> &'static str {
 }
 
 /// A fresh outcome for check `id` with its configured points.
-pub fn outcome(cfg: &BusConfig, id: &str, status: Status, message: impl Into<String>) -> CheckOutcome {
+pub fn outcome(
+    cfg: &BusConfig,
+    id: &str,
+    status: Status,
+    message: impl Into<String>,
+) -> CheckOutcome {
     CheckOutcome::new(id, title(id), status, cfg.checks.of(id), message)
 }
 
@@ -52,7 +69,11 @@ impl Line {
         }
     }
     pub fn text(self, cfg: &BusConfig) -> String {
-        self.phrase(cfg).variants.first().cloned().unwrap_or_default()
+        self.phrase(cfg)
+            .variants
+            .first()
+            .cloned()
+            .unwrap_or_default()
     }
     pub fn number(self) -> u8 {
         match self {
@@ -114,7 +135,9 @@ fn exit_words(e: Exit) -> String {
         Exit::Code(c) => format!("exited with status {c}"),
         Exit::Signal(s) => format!(
             "killed by {}",
-            Signal::try_from(s).map(|s| s.as_str().to_string()).unwrap_or(format!("signal {s}"))
+            Signal::try_from(s)
+                .map(|s| s.as_str().to_string())
+                .unwrap_or(format!("signal {s}"))
         ),
     }
 }
@@ -138,14 +161,25 @@ pub fn note(run: &BusRun, role: Role, v: &View) -> ProcessNote {
 pub fn start(cfg: &BusConfig, run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome {
     match result {
         Ok(r) => {
-            let mut o = outcome(cfg, "start", Status::Passed, "a driver and one conductor started and are waiting");
+            let mut o = outcome(
+                cfg,
+                "start",
+                Status::Passed,
+                "a driver and one conductor started and are waiting",
+            );
             if !r.busy.is_empty() {
                 let who: Vec<String> = r.busy.iter().map(|r| format!("the {}", r.name())).collect();
-                let verb = if who.len() > 1 { "never sleep" } else { "never sleeps" };
-                o.details.push(format!("{} {verb} (see idle)", who.join(" and ")));
+                let verb = if who.len() > 1 {
+                    "never sleep"
+                } else {
+                    "never sleeps"
+                };
+                o.details
+                    .push(format!("{} {verb} (see idle)", who.join(" and ")));
             }
             if !r.masks_complete {
-                o.details.push("handlers incomplete when the grader went on (see handlers)".into());
+                o.details
+                    .push("handlers incomplete when the grader went on (see handlers)".into());
             }
             o
         }
@@ -192,7 +226,12 @@ pub fn handlers(cfg: &BusConfig, ready: &Ready) -> CheckOutcome {
     let mut wrong = wrong_dispositions(Role::Driver, &ready.driver_status);
     wrong.extend(wrong_dispositions(Role::Conductor, &ready.conductor_status));
     if wrong.is_empty() {
-        return outcome(cfg, "handlers", Status::Passed, "every disposition is as required");
+        return outcome(
+            cfg,
+            "handlers",
+            Status::Passed,
+            "every disposition is as required",
+        );
     }
     let mut o = outcome(
         cfg,
@@ -230,7 +269,10 @@ pub fn judge_line_step(
     driver_exit: Option<Exit>,
 ) -> StepJudgement {
     let mut problems = Vec::new();
-    for (role, v) in [(Role::Driver, &step.driver), (Role::Conductor, &step.conductor)] {
+    for (role, v) in [
+        (Role::Driver, &step.driver),
+        (Role::Conductor, &step.conductor),
+    ] {
         match v.activity {
             Activity::Stopped => problems.push(format!("the {} is stopped", role.name())),
             a if a.exited() && !allow_exit => problems.push(match (role, driver_exit) {
@@ -251,7 +293,10 @@ pub fn judge_line_step(
             problems.push(p);
         }
         1 => {}
-        n => problems.push(format!("line {} was printed {n} times, not once", line.number())),
+        n => problems.push(format!(
+            "line {} was printed {n} times, not once",
+            line.number()
+        )),
     }
     for other in others {
         let (n, _) = occurrences(cfg, *other, &step.output);
@@ -295,7 +340,9 @@ pub fn judge_line_step(
 pub fn key_hint(key: Key, step: &StepOutcome) -> String {
     let sig = key.signal().as_str();
     if step.driver.activity.exited() {
-        return format!("the driver must ignore {sig}: signal.signal(signal.{sig}, signal.SIG_IGN)");
+        return format!(
+            "the driver must ignore {sig}: signal.signal(signal.{sig}, signal.SIG_IGN)"
+        );
     }
     if step.conductor.activity.exited() {
         return format!("the conductor must catch {sig} with a handler, or it dies of it");
@@ -308,14 +355,34 @@ pub fn key_hint(key: Key, step: &StepOutcome) -> String {
 }
 
 /// `ctrl-c` and `ctrl-backslash`: one key, one line by the driver.
-pub fn key_line(cfg: &BusConfig, run: &mut BusRun, id: &str, key: Key, line: Line, other: Line) -> CheckOutcome {
+pub fn key_line(
+    cfg: &BusConfig,
+    run: &mut BusRun,
+    id: &str,
+    key: Key,
+    line: Line,
+    other: Line,
+) -> CheckOutcome {
     let phrase_done = |out: &[u8]| occurrences(cfg, line, out).0 >= 1;
     let Some(step) = run.step(Stimulus::Key(key), &phrase_done, cfg.timing.step()) else {
         return outcome(cfg, id, Status::Error, "the run was not ready");
     };
-    let j = judge_line_step(cfg, &step, line, Role::Driver, &[other], false, run.session.driver_exit());
+    let j = judge_line_step(
+        cfg,
+        &step,
+        line,
+        Role::Driver,
+        &[other],
+        false,
+        run.session.driver_exit(),
+    );
     let mut o = if j.problems.is_empty() {
-        outcome(cfg, id, Status::Passed, format!("the driver printed line {} once", line.number()))
+        outcome(
+            cfg,
+            id,
+            Status::Passed,
+            format!("the driver printed line {} once", line.number()),
+        )
     } else {
         let mut o = outcome(cfg, id, Status::Failed, j.problems[0].clone());
         o.details = j.problems[1..].to_vec();
@@ -323,18 +390,34 @@ pub fn key_line(cfg: &BusConfig, run: &mut BusRun, id: &str, key: Key, line: Lin
         o
     };
     o.actions = vec![format!("typed {}", key.label())];
-    o.expected = Some(format!("the driver prints \"{}\" exactly once; both keep running", line.text(cfg)));
+    o.expected = Some(format!(
+        "the driver prints \"{}\" exactly once; both keep running",
+        line.text(cfg)
+    ));
     o.seen = Some(j.seen);
-    o.processes = vec![note(run, Role::Driver, &step.driver), note(run, Role::Conductor, &step.conductor)];
+    o.processes = vec![
+        note(run, Role::Driver, &step.driver),
+        note(run, Role::Conductor, &step.conductor),
+    ];
     o.transcript = Some(transcript_view(run, step.mark));
     o
 }
 
 /// `idle`, from the CPU used between readiness and the last step before Ctrl-Z.
-pub fn idle(cfg: &BusConfig, shares: Option<(f64, f64, f64)>, busy_at_start: &[Role], stable: bool) -> CheckOutcome {
+pub fn idle(
+    cfg: &BusConfig,
+    shares: Option<(f64, f64, f64)>,
+    busy_at_start: &[Role],
+    stable: bool,
+) -> CheckOutcome {
     let limit = cfg.rules.busy_cpu_share;
     let Some((d, c, wall)) = shares else {
-        return outcome(cfg, "idle", Status::Skipped, "no waiting period was observed");
+        return outcome(
+            cfg,
+            "idle",
+            Status::Skipped,
+            "no waiting period was observed",
+        );
     };
     let mut busy: Vec<Role> = busy_at_start.to_vec();
     if wall >= 0.02 {
@@ -347,16 +430,26 @@ pub fn idle(cfg: &BusConfig, shares: Option<(f64, f64, f64)>, busy_at_start: &[R
     }
     busy.sort_by_key(|r| *r as u8);
     let mut o = if busy.is_empty() {
-        outcome(cfg, "idle", Status::Passed, "both processes slept while waiting")
+        outcome(
+            cfg,
+            "idle",
+            Status::Passed,
+            "both processes slept while waiting",
+        )
     } else {
         let who: Vec<&str> = busy.iter().map(|r| r.name()).collect();
         let mut o = outcome(
             cfg,
             "idle",
             Status::Failed,
-            format!("busy loop: the {} kept a CPU busy while waiting", who.join(" and the ")),
+            format!(
+                "busy loop: the {} kept a CPU busy while waiting",
+                who.join(" and the ")
+            ),
         );
-        o.hint = Some("wait with signal.pause(), os.wait() or p.join() instead of a loop that polls".into());
+        o.hint = Some(
+            "wait with signal.pause(), os.wait() or p.join() instead of a loop that polls".into(),
+        );
         o
     };
     if !stable {

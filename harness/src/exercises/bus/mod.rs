@@ -90,7 +90,9 @@ impl<'c> Grader<'c> {
             }
             Err(f) => {
                 self.finish(run);
-                Err(format!("a fresh run did not start as the first did ({f:?})"))
+                Err(format!(
+                    "a fresh run did not start as the first did ({f:?})"
+                ))
             }
         }
     }
@@ -153,7 +155,11 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
         Ok(r) => r,
         Err(_) => {
             g.finish(run);
-            skip_rest(cfg, out, "skipped: the program did not start as a driver with one conductor (see start)");
+            skip_rest(
+                cfg,
+                out,
+                "skipped: the program did not start as a driver with one conductor (see start)",
+            );
             return;
         }
     };
@@ -163,9 +169,16 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
     // ctrl-c, ctrl-backslash
     for (id, key, line, other) in [
         ("ctrl-c", Key::CtrlC, Line::Go, Line::Seatbelt),
-        ("ctrl-backslash", Key::CtrlBackslash, Line::Seatbelt, Line::Go),
+        (
+            "ctrl-backslash",
+            Key::CtrlBackslash,
+            Line::Seatbelt,
+            Line::Go,
+        ),
     ] {
-        out.push(with_run(g, &mut current, id, |run| key_line(cfg, run, id, key, line, other)));
+        out.push(with_run(g, &mut current, id, |run| {
+            key_line(cfg, run, id, key, line, other)
+        }));
     }
     out.push(with_run(g, &mut current, "repeat", |run| repeat(cfg, run)));
     out.push(roles(g, &mut current));
@@ -180,12 +193,17 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
     };
     match run {
         None => {
-            skip_rest(cfg, out, "skipped: the program could not be restarted for Ctrl-Z");
+            skip_rest(
+                cfg,
+                out,
+                "skipped: the program could not be restarted for Ctrl-Z",
+            );
         }
         Some((fresh, run)) => {
             let mut z = ctrl_z(cfg, run);
             if fresh {
-                z.details.push("graded on a fresh run: the previous one had ended".into());
+                z.details
+                    .push("graded on a fresh run: the previous one had ended".into());
             }
             out.push(z);
             let (order, driver_exited) = exit_order(cfg, run);
@@ -193,7 +211,12 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
             out.push(if driver_exited {
                 cleanup_check(cfg, run)
             } else {
-                outcome(cfg, "cleanup", Status::Skipped, "skipped: the driver did not exit (see exit-order)")
+                outcome(
+                    cfg,
+                    "cleanup",
+                    Status::Skipped,
+                    "skipped: the driver did not exit (see exit-order)",
+                )
             });
         }
     }
@@ -220,7 +243,8 @@ fn with_run<'c>(
             };
             let mut o = check(run);
             if fresh {
-                o.details.push("graded on a fresh run: the previous one had ended".into());
+                o.details
+                    .push("graded on a fresh run: the previous one had ended".into());
             }
             o
         }
@@ -243,7 +267,15 @@ fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
         let Some(step) = run.step(Stimulus::Key(key), &done, cfg.timing.step()) else {
             break;
         };
-        let j = judge_line_step(cfg, &step, line, Role::Driver, &[other], false, run.session.driver_exit());
+        let j = judge_line_step(
+            cfg,
+            &step,
+            line,
+            Role::Driver,
+            &[other],
+            false,
+            run.session.driver_exit(),
+        );
         if let Some(p) = j.problems.first() {
             failure = Some((i, p.clone(), j.seen, key));
             last = Some(step);
@@ -253,7 +285,12 @@ fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
     }
     let n = cfg.repeat.keys.len();
     let mut o = match &failure {
-        None => outcome(cfg, "repeat", Status::Passed, format!("all {n} keys gave their line once, in order")),
+        None => outcome(
+            cfg,
+            "repeat",
+            Status::Passed,
+            format!("all {n} keys gave their line once, in order"),
+        ),
         Some((i, p, seen, key)) => {
             let mut o = outcome(
                 cfg,
@@ -269,9 +306,15 @@ fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
         }
     };
     o.actions = actions;
-    o.expected = Some("each Ctrl-C prints line 1 and each Ctrl-\\ line 2, exactly once, in the order typed".into());
+    o.expected = Some(
+        "each Ctrl-C prints line 1 and each Ctrl-\\ line 2, exactly once, in the order typed"
+            .into(),
+    );
     if let Some(step) = &last {
-        o.processes = vec![note(run, Role::Driver, &step.driver), note(run, Role::Conductor, &step.conductor)];
+        o.processes = vec![
+            note(run, Role::Driver, &step.driver),
+            note(run, Role::Conductor, &step.conductor),
+        ];
     }
     if failure.is_some() {
         o.transcript = Some(transcript_view(run, mark));
@@ -305,21 +348,39 @@ fn roles<'c>(g: &mut Grader<'c>, current: &mut Option<BusRun<'c>>) -> CheckOutco
                 continue;
             }
         }
-        let Some(run) = current.as_mut() else { continue };
+        let Some(run) = current.as_mut() else {
+            continue;
+        };
         actions.push(format!("sent {label}"));
         let done = |o: &[u8]| checks::occurrences(cfg, line, o).0 >= 1;
         let Some(step) = run.step(Stimulus::Signal(to, sig), &done, cfg.timing.step()) else {
             continue;
         };
-        let j = judge_line_step(cfg, &step, line, Role::Driver, &[other], false, run.session.driver_exit());
+        let j = judge_line_step(
+            cfg,
+            &step,
+            line,
+            Role::Driver,
+            &[other],
+            false,
+            run.session.driver_exit(),
+        );
         seen.push(format!("after {label}: {}", j.seen));
         for p in j.problems {
             problems.push(format!("{label}: {p}"));
         }
-        processes = vec![note(run, Role::Driver, &step.driver), note(run, Role::Conductor, &step.conductor)];
+        processes = vec![
+            note(run, Role::Driver, &step.driver),
+            note(run, Role::Conductor, &step.conductor),
+        ];
     }
     let mut o = if problems.is_empty() {
-        outcome(cfg, "roles", Status::Passed, "the driver printed lines 1 and 2 for each single-process signal")
+        outcome(
+            cfg,
+            "roles",
+            Status::Passed,
+            "the driver printed lines 1 and 2 for each single-process signal",
+        )
     } else {
         let mut o = outcome(cfg, "roles", Status::Failed, problems[0].clone());
         o.details = problems[1..].to_vec();
@@ -329,7 +390,9 @@ fn roles<'c>(g: &mut Grader<'c>, current: &mut Option<BusRun<'c>>) -> CheckOutco
         o
     };
     if fresh_runs > 0 {
-        o.details.push(format!("{fresh_runs} fresh run(s) were needed: a signal ended the previous one"));
+        o.details.push(format!(
+            "{fresh_runs} fresh run(s) were needed: a signal ended the previous one"
+        ));
     }
     o.actions = actions;
     o.expected = Some("SIGINT → conductor and SIGUSR1 → driver each make the driver print line 1; SIGQUIT → conductor and SIGUSR2 → driver line 2".into());
@@ -341,9 +404,22 @@ fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
     let Some(step) = run.step(Stimulus::Key(Key::CtrlZ), &done, cfg.timing.step()) else {
         return outcome(cfg, "ctrl-z", Status::Error, "the run was not ready");
     };
-    let j = judge_line_step(cfg, &step, Line::Arrive, Role::Conductor, &[Line::Go, Line::Seatbelt], true, run.session.driver_exit());
+    let j = judge_line_step(
+        cfg,
+        &step,
+        Line::Arrive,
+        Role::Conductor,
+        &[Line::Go, Line::Seatbelt],
+        true,
+        run.session.driver_exit(),
+    );
     let mut o = if j.problems.is_empty() {
-        outcome(cfg, "ctrl-z", Status::Passed, "the conductor printed line 3 once; nothing was stopped")
+        outcome(
+            cfg,
+            "ctrl-z",
+            Status::Passed,
+            "the conductor printed line 3 once; nothing was stopped",
+        )
     } else {
         let mut o = outcome(cfg, "ctrl-z", Status::Failed, j.problems[0].clone());
         o.details = j.problems[1..].to_vec();
@@ -351,9 +427,15 @@ fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
         o
     };
     o.actions = vec!["typed Ctrl-Z".into()];
-    o.expected = Some(format!("the conductor prints \"{}\" exactly once; no process is stopped", Line::Arrive.text(cfg)));
+    o.expected = Some(format!(
+        "the conductor prints \"{}\" exactly once; no process is stopped",
+        Line::Arrive.text(cfg)
+    ));
     o.seen = Some(j.seen);
-    o.processes = vec![note(run, Role::Driver, &step.driver), note(run, Role::Conductor, &step.conductor)];
+    o.processes = vec![
+        note(run, Role::Driver, &step.driver),
+        note(run, Role::Conductor, &step.conductor),
+    ];
     o.transcript = Some(transcript_view(run, step.mark));
     o
 }
@@ -361,7 +443,10 @@ fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
 /// `exit-order`; also says whether the driver exited (for `cleanup`).
 fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
     let Some(ready) = run.ready.clone() else {
-        return (outcome(cfg, "exit-order", Status::Error, "the run was not ready"), false);
+        return (
+            outcome(cfg, "exit-order", Status::Error, "the run was not ready"),
+            false,
+        );
     };
     let (d, c) = (ready.driver, ready.conductor);
     let deadline = Instant::now() + cfg.timing.exit();
@@ -390,7 +475,10 @@ fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
                 if vd.activity == Activity::Stopped || vc.activity == Activity::Stopped {
                     "a process is stopped, so the program cannot end".to_string()
                 } else {
-                    format!("the driver did not exit within {} ms after Ctrl-Z", cfg.timing.exit_ms)
+                    format!(
+                        "the driver did not exit within {} ms after Ctrl-Z",
+                        cfg.timing.exit_ms
+                    )
                 },
             );
             o.hint = Some("after printing line 3 the conductor exits; the driver waits for it (os.wait() / p.join()) and then exits".into());
@@ -405,7 +493,9 @@ fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
             match e {
                 crate::supervise::session::Exit::Signal(s) => problems.push(format!(
                     "the driver was killed by {}",
-                    Signal::try_from(s).map(|s| s.as_str()).unwrap_or("a signal")
+                    Signal::try_from(s)
+                        .map(|s| s.as_str())
+                        .unwrap_or("a signal")
                 )),
                 crate::supervise::session::Exit::Code(0) => {}
                 crate::supervise::session::Exit::Code(code) => {
@@ -415,7 +505,12 @@ fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
                 }
             }
             o = if problems.is_empty() {
-                outcome(cfg, "exit-order", Status::Passed, "the conductor exited first and was reaped by the driver, which then exited")
+                outcome(
+                    cfg,
+                    "exit-order",
+                    Status::Passed,
+                    "the conductor exited first and was reaped by the driver, which then exited",
+                )
             } else {
                 let mut o = outcome(cfg, "exit-order", Status::Failed, problems[0].clone());
                 o.details = problems[1..].to_vec();
@@ -424,16 +519,27 @@ fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
             };
             if let crate::supervise::session::Exit::Code(code) = e {
                 if code != 0 && !cfg.rules.nonzero_exit_costs_points {
-                    o.details.push(format!("the driver exited with status {code} (costs no points)"));
+                    o.details.push(format!(
+                        "the driver exited with status {code} (costs no points)"
+                    ));
                 }
             }
         }
         (Some(_), None) => {
-            o = outcome(cfg, "exit-order", Status::Error, "the driver's exit was reported without the conductor's state");
+            o = outcome(
+                cfg,
+                "exit-order",
+                Status::Error,
+                "the driver's exit was reported without the conductor's state",
+            );
         }
     }
-    o.expected = Some("the conductor exits and is reaped by the driver; then the driver exits".into());
-    o.processes = vec![note(run, Role::Driver, &vd), note(run, Role::Conductor, &vc)];
+    o.expected =
+        Some("the conductor exits and is reaped by the driver; then the driver exits".into());
+    o.processes = vec![
+        note(run, Role::Driver, &vd),
+        note(run, Role::Conductor, &vc),
+    ];
     (o, exit.is_some())
 }
 
@@ -442,13 +548,21 @@ fn cleanup_check(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
     keep.extend(run.session.driver());
     let left = cleanup::descendants_except(&keep);
     if left.is_empty() {
-        return outcome(cfg, "cleanup", Status::Passed, "no process of the submission remained");
+        return outcome(
+            cfg,
+            "cleanup",
+            Status::Passed,
+            "no process of the submission remained",
+        );
     }
     let mut o = outcome(
         cfg,
         "cleanup",
         Status::Failed,
-        format!("{} process(es) remained after the driver exited", left.len()),
+        format!(
+            "{} process(es) remained after the driver exited",
+            left.len()
+        ),
     );
     let conductor = run.ready.as_ref().map(|r| r.conductor.as_raw());
     o.processes = left
@@ -463,10 +577,17 @@ fn cleanup_check(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
             state: format!(
                 "{}{}",
                 l.state.describe(),
-                if l.session != run.session.shim().as_raw() { ", outside the session" } else { "" }
+                if l.session != run.session.shim().as_raw() {
+                    ", outside the session"
+                } else {
+                    ""
+                }
             ),
         })
         .collect();
-    o.hint = Some("every process the program starts must have exited, and been reaped, when the driver exits".into());
+    o.hint = Some(
+        "every process the program starts must have exited, and been reaped, when the driver exits"
+            .into(),
+    );
     o
 }

@@ -60,13 +60,23 @@ pub fn wrong_dispositions(role: Role, st: &Status) -> Vec<String> {
     for s in ignore {
         let d = st.disposition(*s as i32);
         if d != procfs::Disposition::Ignored {
-            out.push(format!("{} must ignore {} but {}", role.name(), s.as_str(), word(d)));
+            out.push(format!(
+                "{} must ignore {} but {}",
+                role.name(),
+                s.as_str(),
+                word(d)
+            ));
         }
     }
     for s in catch {
         let d = st.disposition(*s as i32);
         if d != procfs::Disposition::Caught {
-            out.push(format!("{} must catch {} but {}", role.name(), s.as_str(), word(d)));
+            out.push(format!(
+                "{} must catch {} but {}",
+                role.name(),
+                s.as_str(),
+                word(d)
+            ));
         }
     }
     out
@@ -196,11 +206,15 @@ impl<'c> BusRun<'c> {
             return Err(StartFailure::NoDriver);
         };
         let mut previous: Option<Vec<u64>> = None;
+        let mut unchanged_since = Instant::now();
+        let quiet = self.cfg.timing.quiet();
         let mut last_seen: Option<(Pid, View, View)> = None;
         let verdict = self.session.wait_until(deadline, |s| {
             if s.exec_error().is_some() {
                 return Some(Err(StartFailure::NotExecuted(
-                    s.exec_error().map(|e| e.desc().to_string()).unwrap_or_default(),
+                    s.exec_error()
+                        .map(|e| e.desc().to_string())
+                        .unwrap_or_default(),
                 )));
             }
             // The shim's report of the exit follows the pidfd's at once: wait for it, so the
@@ -220,20 +234,32 @@ impl<'c> BusRun<'c> {
             match kids.as_slice() {
                 [] => {
                     let sig = sig_now(&[&d]);
+                    if previous.as_ref() != Some(&sig) {
+                        unchanged_since = Instant::now();
+                    }
+                    // Waiting, with no child, unchanged for a quiet period: it will not fork.
                     let settled = d.activity == Activity::Waiting(Wait::Indefinite)
-                        && previous.as_ref() == Some(&sig);
+                        && unchanged_since.elapsed() >= quiet;
                     previous = Some(sig);
+                    if settled && std::env::var_os("HARNESS_DEBUG").is_some() {
+                        eprintln!(
+                            "no child: driver {:?} in {:?}",
+                            d.activity,
+                            procfs::syscall(driver)
+                        );
+                    }
                     settled.then_some(Err(StartFailure::NoChild))
                 }
                 [c] => {
                     let cv = observe::view(*c);
                     if !procfs::children(*c).is_empty() {
-                        return Some(Err(StartFailure::TooMany(
-                            2 + procfs::children(*c).len(),
-                        )));
+                        return Some(Err(StartFailure::TooMany(2 + procfs::children(*c).len())));
                     }
                     let sig = sig_now(&[&d, &cv]);
-                    let stable = previous.as_ref() == Some(&sig);
+                    if previous.as_ref() != Some(&sig) {
+                        unchanged_since = Instant::now();
+                    }
+                    let stable = unchanged_since.elapsed() >= quiet;
                     previous = Some(sig);
                     last_seen = Some((*c, d.clone(), cv.clone()));
                     let (Some(ds), Some(cs)) = (&d.status, &cv.status) else {
@@ -241,7 +267,8 @@ impl<'c> BusRun<'c> {
                     };
                     let complete = wrong_dispositions(Role::Driver, ds).is_empty()
                         && wrong_dispositions(Role::Conductor, cs).is_empty();
-                    let known = known_masks == Some((ds.sig_ign, ds.sig_cgt, cs.sig_ign, cs.sig_cgt));
+                    let known =
+                        known_masks == Some((ds.sig_ign, ds.sig_cgt, cs.sig_ign, cs.sig_cgt));
                     let waiting = |v: &View| matches!(v.activity, Activity::Waiting(_));
                     let indefinite = |v: &View| v.activity == Activity::Waiting(Wait::Indefinite);
                     let ready = if complete || known {
@@ -266,7 +293,10 @@ impl<'c> BusRun<'c> {
                 }
                 many => {
                     let sig = sig_now(&[&d]);
-                    let stable = previous.as_ref() == Some(&sig);
+                    if previous.as_ref() != Some(&sig) {
+                        unchanged_since = Instant::now();
+                    }
+                    let stable = unchanged_since.elapsed() >= quiet;
                     previous = Some(sig);
                     stable.then_some(Err(StartFailure::TooMany(1 + many.len())))
                 }
@@ -415,12 +445,12 @@ impl<'c> BusRun<'c> {
                 let in_fg = |p: Pid| {
                     procfs::stat(p).ok().map(|s| Pid::from_raw(s.pgrp)) == fg || fg.is_none()
                 };
-                (k.signal() as i32, [d, c].into_iter().filter(|p| in_fg(*p)).collect())
+                (
+                    k.signal() as i32,
+                    [d, c].into_iter().filter(|p| in_fg(*p)).collect(),
+                )
             }
-            Stimulus::Signal(role, s) => (
-                s as i32,
-                vec![if role == Role::Driver { d } else { c }],
-            ),
+            Stimulus::Signal(role, s) => (s as i32, vec![if role == Role::Driver { d } else { c }]),
         };
         let expect_for = |v: &View, pid: Pid| -> Expect {
             match (&v.status, targets.contains(&pid)) {
@@ -430,11 +460,15 @@ impl<'c> BusRun<'c> {
         };
         let exp_d = expect_for(&before_d, d);
         let exp_c = expect_for(&before_c, c);
+        let busy_d = ready.busy.contains(&Role::Driver) || before_d.activity == Activity::Active;
+        let busy_c = ready.busy.contains(&Role::Conductor) || before_c.activity == Activity::Active;
         match stimulus {
             Stimulus::Key(k) => self.session.type_key(k),
             Stimulus::Signal(role, s) => {
                 let pid = if role == Role::Driver { d } else { c };
-                let _ = self.session.send_signal(pid, s, &format!("{} → {}", s.as_str(), role.name()));
+                let _ =
+                    self.session
+                        .send_signal(pid, s, &format!("{} → {}", s.as_str(), role.name()));
             }
         }
         let deadline = Instant::now() + within;
@@ -468,10 +502,13 @@ impl<'c> BusRun<'c> {
             let quiet_enough = now.duration_since(last_change) >= quiet;
             // A process that never sleeps gives no sign of having handled the signal (no
             // wake-up to count): it is done when the expected output is there and quiet.
-            let ok = |v: &View, e: Expect| -> bool {
+            // A busy loop can look asleep for an instant (in a non-blocking call): once known
+            // busy, a process is always judged this way until it exits or stops.
+            let ok = |v: &View, e: Expect, busy: bool| -> bool {
                 match v.activity {
-                    Activity::Gone | Activity::Zombie | Activity::Stopped | Activity::Waiting(_) => e.met_by(v),
-                    Activity::Active => quiet_enough && output_done(&out),
+                    Activity::Gone | Activity::Zombie | Activity::Stopped => e.met_by(v),
+                    Activity::Waiting(_) if !busy => e.met_by(v),
+                    Activity::Waiting(_) | Activity::Active => quiet_enough && output_done(&out),
                 }
             };
             // A reaped conductor's lifetime bytes move into the driver's children count.
@@ -483,7 +520,9 @@ impl<'c> BusRun<'c> {
             // Everything written has come through the terminal, or the program wrote
             // elsewhere too and has been quiet long enough to tell.
             let drained = received - received_at_start >= written || s.transcript.is_full();
-            let done = ok(&vd, exp_d) && ok(&vc, exp_c) && stable && (drained || quiet_enough);
+            // A driver seen exited is done once the shim has reported how it ended.
+            let reported = !vd.activity.exited() || s.driver_exit().is_some();
+            let done = ok(&vd, exp_d, busy_d) && ok(&vc, exp_c, busy_c) && stable && reported && (drained || quiet_enough);
             if std::env::var_os("HARNESS_DEBUG").is_some() && now + Duration::from_millis(2) >= deadline {
                 eprintln!(
                     "step not settled: d={:?} {:?} c={:?} {:?} drained={drained} ({} vs {written}) stable={stable} quiet={quiet_enough}",

@@ -1,0 +1,60 @@
+//! The same submission always gets the same grade: every bus sample is graded repeatedly,
+//! half of the time with the other core kept busy, and every report must be identical.
+//! `DETERMINISM_RUNS` sets the number of gradings per sample (default 20).
+
+use e2e::{grade_json, samples, workspace_root, Spinner};
+
+fn runs() -> usize {
+    std::env::var("DETERMINISM_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+}
+
+fn same_every_time(name: &str) {
+    let rel = std::path::PathBuf::from("exercises/bus/samples").join(name);
+    assert!(workspace_root().join(&rel).is_dir());
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, first_json, first) = grade_json(&rel, tmp.path());
+    let n = runs();
+    for i in 1..n {
+        let _load = (i % 2 == 1).then(Spinner::start);
+        let (_, json, text) = grade_json(&rel, tmp.path());
+        assert_eq!(
+            text, first,
+            "grading {i} of {name} differs from the first (load: {}):\nfirst: {first_json:#}\nnow: {json:#}",
+            i % 2 == 1
+        );
+    }
+}
+
+macro_rules! determinism_tests {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(#[test] fn $test() { same_every_time($name); })*
+
+        #[test]
+        fn every_sample_is_covered() {
+            let mut listed = vec![$($name),*];
+            listed.sort();
+            let found: Vec<String> = samples("bus").into_iter().map(|(n, _)| n).collect();
+            assert_eq!(found, listed, "add new samples to determinism_tests! in {}", file!());
+        }
+    };
+}
+
+determinism_tests! {
+    accepted_variant => "accepted-variant",
+    busy_loop => "busy-loop",
+    conductor_prints_drivers_line => "conductor-prints-drivers-line",
+    conductor_stopped_by_ctrl_z => "conductor-stopped-by-ctrl-z",
+    correct_fork => "correct-fork",
+    correct_multiprocessing => "correct-multiprocessing",
+    crash_at_start => "crash-at-start",
+    driver_dies_on_ctrl_c => "driver-dies-on-ctrl-c",
+    driver_leaves_first => "driver-leaves-first",
+    driver_never_reaps => "driver-never-reaps",
+    late_handlers => "late-handlers",
+    missing_line => "missing-line",
+    no_child => "no-child",
+    wrong_line => "wrong-line",
+}
