@@ -42,6 +42,9 @@ pub enum Command {
         /// Leave out what differs between runs (pids, times), for snapshots and diffs.
         #[arg(long)]
         stable: bool,
+        /// The exercise, instead of detecting it from the files present.
+        #[arg(long, value_enum)]
+        exercise: Option<crate::grade::Exercise>,
     },
     /// Measure grading time: this grader against the fixed-sleep way, same machine, same run.
     Bench {

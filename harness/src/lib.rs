@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod exercises;
+pub mod grade;
 pub mod report;
 pub mod submission;
 pub mod supervise;

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use harness::bench;
 use harness::cli::{Cli, Command, Format};
-use harness::config::bus::BusConfig;
+use harness::grade::{self, GradeOptions};
 use harness::report::{human, json};
-use harness::{bench, submission};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,33 +31,27 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             config,
             python,
             stable,
+            exercise,
         } => {
-            let cfg = match &config {
-                Some(p) => BusConfig::from_toml(
-                    &harness::config::read_file(p).map_err(|e| e.to_string())?,
-                    &p.display().to_string(),
-                ),
-                None => BusConfig::shipped(),
-            }
-            .map_err(|e| e.to_string())?;
-            let entry = submission::locate(
-                &path,
-                &cfg.submission.python_entry,
-                &cfg.submission.binary_entry,
-            )
-            .map_err(|e| e.to_string())?;
-            let prepared =
-                submission::prepare(&path, &entry, Some(&python)).map_err(|e| e.to_string())?;
-            let report = harness::exercises::bus::grade(&cfg, &prepared, stable);
+            let opts = GradeOptions {
+                exercise,
+                config,
+                python,
+                stable,
+            };
+            let reports = grade::grade_path(&path, &opts)?;
             let to_terminal = output.is_none() && std::io::stdout().is_terminal();
+            let style = human::Style {
+                color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
+            };
             let text = match format {
-                Format::Human => human::render(
-                    &report,
-                    human::Style {
-                        color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
-                    },
-                ),
-                Format::Json => json::render(&report),
+                Format::Human => reports
+                    .iter()
+                    .map(|r| human::render(r, style))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Format::Json if reports.len() == 1 => json::render(&reports[0]),
+                Format::Json => json::render_many(&reports),
             };
             match output {
                 Some(p) => std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?,
@@ -67,7 +61,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
                 }
             }
-            Ok(if report.all_passed() {
+            Ok(if reports.iter().all(|r| r.all_passed()) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

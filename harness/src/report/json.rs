@@ -9,3 +9,11 @@ pub fn render(report: &Report) -> String {
     s.push('\n');
     s
 }
+
+/// Several reports (a folder holding more than one exercise) as one JSON array.
+pub fn render_many(reports: &[Report]) -> String {
+    let mut s = serde_json::to_string_pretty(reports)
+        .unwrap_or_else(|e| format!("{{\"error\": \"could not serialise the reports: {e}\"}}"));
+    s.push('\n');
+    s
+}

@@ -157,6 +157,16 @@ pub fn note(run: &BusRun, role: Role, v: &View) -> ProcessNote {
     }
 }
 
+/// A process note for a moment when it may be anywhere in its life (after Ctrl-Z): alive
+/// processes are "still running" whatever they are doing at that instant.
+pub fn note_coarse(run: &BusRun, role: Role, v: &View) -> ProcessNote {
+    let mut n = note(run, role, v);
+    if matches!(v.activity, Activity::Waiting(_) | Activity::Active) {
+        n.state = "still running".into();
+    }
+    n
+}
+
 /// `start`.
 pub fn start(cfg: &BusConfig, run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome {
     match result {

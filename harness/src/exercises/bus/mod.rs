@@ -18,7 +18,9 @@ use crate::supervise::cleanup;
 use crate::supervise::observe::{self, Activity};
 use crate::supervise::session::Key;
 use crate::text::escape;
-use checks::{judge_line_step, key_hint, key_line, note, outcome, transcript_view, Line};
+use checks::{
+    judge_line_step, key_hint, key_line, note, note_coarse, outcome, transcript_view, Line,
+};
 use run::{BusRun, Ready, Role, StartFailure, Stimulus};
 
 /// How long the final cleanup of a run may take.
@@ -537,8 +539,8 @@ fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
     o.expected =
         Some("the conductor exits and is reaped by the driver; then the driver exits".into());
     o.processes = vec![
-        note(run, Role::Driver, &vd),
-        note(run, Role::Conductor, &vc),
+        note_coarse(run, Role::Driver, &vd),
+        note_coarse(run, Role::Conductor, &vc),
     ];
     (o, exit.is_some())
 }
@@ -576,7 +578,11 @@ fn cleanup_check(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
             pid: Some(l.pid),
             state: format!(
                 "{}{}",
-                l.state.describe(),
+                match l.state {
+                    crate::supervise::procfs::RunState::Zombie => "exited, not reaped (zombie)",
+                    crate::supervise::procfs::RunState::Stopped => "stopped",
+                    _ => "still running",
+                },
                 if l.session != run.session.shim().as_raw() {
                     ", outside the session"
                 } else {

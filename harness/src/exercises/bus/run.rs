@@ -144,9 +144,15 @@ pub struct BusRun<'c> {
     cpu_at_ready: Option<(Instant, u64, u64)>,
 }
 
-fn step_signature(views: &[&View], received: u64) -> Vec<u64> {
+/// What must stay the same for a process set to count as settled. A busy process changes
+/// state and switch counts all the time: only its output counts.
+fn step_signature(views: &[(&View, bool)], received: u64) -> Vec<u64> {
     let mut sig = vec![received];
-    for v in views {
+    for (v, busy) in views {
+        sig.push(v.own_wchar.unwrap_or(0));
+        if *busy && !v.activity.exited() && v.activity != Activity::Stopped {
+            continue;
+        }
         sig.push(match v.activity {
             Activity::Gone => 0,
             Activity::Zombie => 1,
@@ -156,7 +162,6 @@ fn step_signature(views: &[&View], received: u64) -> Vec<u64> {
             Activity::Active => 5,
         });
         sig.push(v.status.as_ref().map_or(0, |s| s.voluntary_switches));
-        sig.push(v.own_wchar.unwrap_or(0));
     }
     sig
 }
@@ -230,7 +235,10 @@ impl<'c> BusRun<'c> {
                 .into_iter()
                 .filter(|k| !observe::view(*k).activity.exited())
                 .collect();
-            let sig_now = |views: &[&View]| step_signature(views, s.transcript.total_bytes());
+            let sig_now = |views: &[&View]| {
+                let pairs: Vec<(&View, bool)> = views.iter().map(|v| (*v, false)).collect();
+                step_signature(&pairs, s.transcript.total_bytes())
+            };
             match kids.as_slice() {
                 [] => {
                     let sig = sig_now(&[&d]);
@@ -492,7 +500,7 @@ impl<'c> BusRun<'c> {
                 counters.conductor_own = w;
             }
             let received = s.transcript.total_bytes();
-            let sig = step_signature(&[&vd, &vc], received);
+            let sig = step_signature(&[(&vd, busy_d), (&vc, busy_c)], received);
             let stable = previous.as_ref() == Some(&sig);
             if !stable {
                 last_change = now;
