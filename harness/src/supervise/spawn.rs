@@ -210,7 +210,9 @@ unsafe fn report(fd: RawFd, tag: u8, value: i32) {
     libc::write(fd, rec.as_ptr().cast(), REPORT_LEN);
 }
 
-unsafe fn reset_signals() {
+/// Every signal to its default action, nothing blocked: what a fresh login shell gives a job.
+/// Async-signal-safe, for use between fork and exec.
+pub unsafe fn reset_signals() {
     for sig in 1..libc::SIGRTMAX() {
         if sig != libc::SIGKILL && sig != libc::SIGSTOP {
             libc::signal(sig, libc::SIG_DFL);
