@@ -1,8 +1,14 @@
-//! Command-line arguments, parsed in one place and turned into a plan in another.
+//! Command-line arguments, parsed in one place ([`Cli`]) and turned into a plan in another
+//! ([`GradeArgs::plan`]): one submission, or a class graded in parallel.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::batch::{self, BatchPlan, Shard};
+use crate::grade::{Exercise, GradeOptions};
+use crate::report::{gradescope, human, json, junit, markdown, Report};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,37 +21,117 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// For a person at a terminal (colours only on a terminal, never with NO_COLOR).
     Human,
+    /// The report as data (docs/report-schema.md).
     Json,
+    /// JUnit XML: a test case per check, for CI test reports.
+    Junit,
+    /// Gradescope's results.json.
+    Gradescope,
+    /// A Markdown summary, for a CI job summary or a pull-request comment.
+    Markdown,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Gradescope => "gradescope",
+            Format::Markdown => "markdown",
+        }
+    }
+
+    /// The gradings of one submission in this format. `color` matters for `human` only.
+    pub fn render(self, reports: &[Report], color: bool) -> String {
+        match self {
+            Format::Human => reports
+                .iter()
+                .map(|r| human::render(r, human::Style { color }))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Format::Json if reports.len() == 1 => json::render(&reports[0]),
+            Format::Json => json::render_many(reports),
+            Format::Junit => junit::render(reports),
+            Format::Gradescope => gradescope::render(reports),
+            Format::Markdown => markdown::render(reports),
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        <Format as ValueEnum>::from_str(s, true).map_err(|_| {
+            format!("unknown format `{s}` (human, json, junit, gradescope or markdown)")
+        })
+    }
+}
+
+/// `--report FORMAT=FILE`: one more report of the same grading, in another format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    pub format: Format,
+    pub file: PathBuf,
+}
+
+impl FromStr for ReportTarget {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (format, file) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}`: expected FORMAT=FILE, e.g. junit=report.xml"))?;
+        if file.is_empty() {
+            return Err(format!("`{s}`: no file after `=`"));
+        }
+        Ok(ReportTarget {
+            format: format.parse()?,
+            file: PathBuf::from(file),
+        })
+    }
+}
+
+/// Where one rendering goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+/// One rendering of the result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub format: Format,
+    pub to: Destination,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Grade one submission: a directory (with bus.py or an executable bus) or a file.
-    Grade {
-        /// The submission.
-        path: PathBuf,
-        /// Report format.
-        #[arg(long, value_enum, default_value = "human")]
-        format: Format,
-        /// Write the report here instead of standard output.
-        #[arg(long)]
-        output: Option<PathBuf>,
-        /// Exercise config to use instead of the shipped exercises/bus/exercise.toml.
+    /// Grade a submission (a directory with bus.py or an executable bus, or a file), or a
+    /// whole class: a roster directory whose subdirectories are the students, or several
+    /// paths.
+    Grade(GradeArgs),
+    /// The exercises, their checks and the points of each.
+    List {
+        /// Show the points of this exercise config instead of the shipped one.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Python interpreter for .py submissions (name on PATH or path).
-        #[arg(long, default_value = "python3")]
-        python: String,
-        /// Leave out what differs between runs (pids, times), for snapshots and diffs.
-        #[arg(long)]
-        stable: bool,
-        /// The exercise, instead of detecting it from the files present.
-        #[arg(long, value_enum)]
-        exercise: Option<crate::grade::Exercise>,
     },
+    /// What a check does, why a submission fails it, and how to fix it.
+    Explain {
+        /// A check id (`ctrl-z`), or exercise and id (`bus:ctrl-z`).
+        check: String,
+        /// Show the points of this exercise config instead of the shipped one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Merge the JSON reports of several gradings or batches (e.g. shards) into one table.
+    Merge(MergeArgs),
     /// Measure grading time: this grader against the fixed-sleep way, same machine, same run.
     Bench {
         /// Submissions to grade (directories or files).
@@ -60,4 +146,203 @@ pub enum Command {
         #[arg(long, default_value = "python3")]
         python: String,
     },
+    /// Measure batch throughput: a class of copies of the given samples, graded at each
+    /// `--jobs` value; prints submissions per minute.
+    BenchBatch(BenchBatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// The submission; or a roster directory (its subdirectories are the students); or
+    /// several submissions.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Report format (of the table, when grading a class).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Write the report here instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Also write the report in another format to a file (repeatable):
+    /// `--report junit=report.xml --report markdown=summary.md`.
+    #[arg(long = "report", value_name = "FORMAT=FILE")]
+    pub reports: Vec<ReportTarget>,
+    /// Exercise config to use instead of the shipped exercises/bus/exercise.toml.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Python interpreter for .py submissions (name on PATH or path).
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// Leave out what differs between runs (pids, times), for snapshots and diffs.
+    #[arg(long)]
+    pub stable: bool,
+    /// The exercise, instead of detecting it from the files present.
+    #[arg(long, value_enum)]
+    pub exercise: Option<Exercise>,
+    /// Class: how many submissions to grade at once (default: the number of cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Class: also write the table as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Class: grade only shard K of N (students sorted by name, every N-th from the K-th).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Class: write each student's JSON report to DIR/<student>.json.
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Class: seconds after which one student's grading is killed and reported as an error
+    /// (a safety net: the grader has its own, shorter, deadlines).
+    #[arg(long, value_name = "SECS", default_value_t = batch::DEFAULT_TIMEOUT_SECS)]
+    pub timeout: u64,
+}
+
+/// What `harness grade` is to do.
+#[derive(Debug)]
+pub enum Plan {
+    /// Grade one submission in this process.
+    Single {
+        path: PathBuf,
+        options: GradeOptions,
+        outputs: Vec<Output>,
+    },
+    /// Grade a class, a child process per submission.
+    Batch(BatchPlan),
+}
+
+impl GradeArgs {
+    /// The grading options passed to every grading.
+    pub fn options(&self) -> GradeOptions {
+        GradeOptions {
+            exercise: self.exercise,
+            config: self.config.clone(),
+            python: self.python.clone(),
+            stable: self.stable,
+        }
+    }
+
+    /// Every rendering asked for: the main one (`--format`, `--output`), then `--report`s.
+    pub fn outputs(&self) -> Result<Vec<Output>, String> {
+        outputs(self.format, &self.output, &self.reports)
+    }
+
+    /// One submission or a class: a class when several paths are given, when the one path
+    /// is a roster (a directory without a program whose subdirectories have one), or when a
+    /// class-only option is given.
+    pub fn plan(&self) -> Result<Plan, String> {
+        let outputs = self.outputs()?;
+        let class_option = self.csv.is_some() || self.shard.is_some() || self.reports_dir.is_some();
+        let students = match self.paths.as_slice() {
+            [one] => match batch::roster(one)? {
+                Some(students) => Some(students),
+                None if class_option => Some(batch::students_of(&self.paths)),
+                None => None,
+            },
+            many => Some(batch::students_of(many)),
+        };
+        match students {
+            None => Ok(Plan::Single {
+                path: self.paths[0].clone(),
+                options: self.options(),
+                outputs,
+            }),
+            Some(students) => {
+                if let Some(o) = outputs.iter().find(|o| o.format == Format::Gradescope) {
+                    return Err(format!(
+                        "the {} format is for one submission; grade a class with --reports-dir, \
+                         or grade each submission on its own",
+                        o.format.name()
+                    ));
+                }
+                if self.jobs == Some(0) {
+                    return Err("--jobs must be at least 1".into());
+                }
+                if self.timeout == 0 {
+                    return Err("--timeout must be at least 1 second".into());
+                }
+                Ok(Plan::Batch(BatchPlan {
+                    students,
+                    options: self.options(),
+                    outputs,
+                    csv: self.csv.clone(),
+                    shard: self.shard,
+                    reports_dir: self.reports_dir.clone(),
+                    jobs: self.jobs.unwrap_or_else(batch::default_jobs),
+                    timeout: std::time::Duration::from_secs(self.timeout),
+                }))
+            }
+        }
+    }
+}
+
+/// The main rendering and the extra ones; two renderings may not go to the same file.
+pub fn outputs(
+    format: Format,
+    output: &Option<PathBuf>,
+    reports: &[ReportTarget],
+) -> Result<Vec<Output>, String> {
+    let mut all = vec![Output {
+        format,
+        to: match output {
+            Some(p) => Destination::File(p.clone()),
+            None => Destination::Stdout,
+        },
+    }];
+    for r in reports {
+        all.push(Output {
+            format: r.format,
+            to: Destination::File(r.file.clone()),
+        });
+    }
+    let files: Vec<&Path> = all
+        .iter()
+        .filter_map(|o| match &o.to {
+            Destination::File(p) => Some(p.as_path()),
+            Destination::Stdout => None,
+        })
+        .collect();
+    for (i, f) in files.iter().enumerate() {
+        if files[..i].contains(f) {
+            return Err(format!(
+                "{}: two reports would be written to it",
+                f.display()
+            ));
+        }
+    }
+    Ok(all)
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON files written by `harness grade --format json` (one report, several, or a class).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Format of the merged table.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Write it here instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Also write it in another format to a file (repeatable).
+    #[arg(long = "report", value_name = "FORMAT=FILE")]
+    pub reports: Vec<ReportTarget>,
+    /// Also write the table as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchBatchArgs {
+    /// Sample submissions to copy into the class (directories).
+    #[arg(required = true)]
+    pub samples: Vec<PathBuf>,
+    /// Copies of each sample.
+    #[arg(long, default_value_t = 50)]
+    pub copies: usize,
+    /// Parallelism to measure (repeatable).
+    #[arg(long = "jobs", default_values_t = [1, 2])]
+    pub jobs: Vec<usize>,
+    /// Python interpreter for .py submissions.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
 }

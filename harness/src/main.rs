@@ -1,20 +1,20 @@
 //! The `harness` binary: parse, run, exit with 0 (all passed), 1 (something failed) or 2
 //! (could not grade).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use harness::bench;
-use harness::cli::{Cli, Command, Format};
-use harness::grade::{self, GradeOptions};
-use harness::report::{human, json};
+use harness::batch::{self, table};
+use harness::cli::{Cli, Command, Destination, Format, Output, Plan};
+use harness::report::gradescope;
+use harness::{bench, catalog, grade};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(code) => code,
+        Ok(code) => ExitCode::from(code),
         Err(message) => {
             eprintln!("harness: {message}");
             ExitCode::from(2)
@@ -22,49 +22,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, String> {
+fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
-        Command::Grade {
-            path,
-            format,
-            output,
-            config,
-            python,
-            stable,
-            exercise,
-        } => {
-            let opts = GradeOptions {
-                exercise,
-                config,
-                python,
-                stable,
-            };
-            let reports = grade::grade_path(&path, &opts)?;
-            let to_terminal = output.is_none() && std::io::stdout().is_terminal();
-            let style = human::Style {
-                color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
-            };
-            let text = match format {
-                Format::Human => reports
-                    .iter()
-                    .map(|r| human::render(r, style))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                Format::Json if reports.len() == 1 => json::render(&reports[0]),
-                Format::Json => json::render_many(&reports),
-            };
-            match output {
-                Some(p) => std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?,
-                None => {
-                    let mut out = std::io::stdout().lock();
-                    // A closed pipe (`| head`) is not an error.
-                    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-                }
-            }
-            Ok(if reports.iter().all(|r| r.all_passed()) {
-                ExitCode::SUCCESS
+        Command::Grade(args) => match args.plan()? {
+            Plan::Single {
+                path,
+                options,
+                outputs,
+            } => grade_one(&path, &options, &outputs),
+            Plan::Batch(plan) => batch::run(&plan),
+        },
+        Command::List { config } => {
+            print(&catalog::list(config.as_deref())?);
+            Ok(0)
+        }
+        Command::Explain { check, config } => {
+            print(&catalog::explain(&check, config.as_deref())?);
+            Ok(0)
+        }
+        Command::Merge(args) => {
+            let outputs = harness::cli::outputs(args.format, &args.output, &args.reports)?;
+            let results = table::merge(&args.files)?;
+            table::write_outputs(&results, &outputs, args.csv.as_deref())?;
+            Ok(if results.iter().all(|r| r.all_passed()) {
+                0
             } else {
-                ExitCode::from(1)
+                1
             })
         }
         Command::Bench {
@@ -72,6 +55,43 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             runs,
             baseline_runs,
             python,
-        } => bench::run(&paths, runs, baseline_runs, &python).map(|()| ExitCode::SUCCESS),
+        } => bench::run(&paths, runs, baseline_runs, &python).map(|()| 0),
+        Command::BenchBatch(args) => {
+            batch::bench::run(&args.samples, args.copies, &args.jobs, &args.python).map(|()| 0)
+        }
     }
+}
+
+/// Grades one submission in this process and writes every rendering asked for.
+fn grade_one(
+    path: &std::path::Path,
+    options: &grade::GradeOptions,
+    outputs: &[Output],
+) -> Result<u8, String> {
+    let reports = match grade::grade_path(path, options) {
+        Ok(r) => r,
+        Err(e) => {
+            // Gradescope shows the student why, instead of an autograder failure.
+            for o in outputs.iter().filter(|o| o.format == Format::Gradescope) {
+                table::write_to(&o.to, &gradescope::to_json(&gradescope::error_results(&e)))?;
+            }
+            return Err(e);
+        }
+    };
+    for o in outputs {
+        let color = o.format == Format::Human
+            && o.to == Destination::Stdout
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none();
+        table::write_to(&o.to, &o.format.render(&reports, color))?;
+    }
+    Ok(if reports.iter().all(|r| r.all_passed()) {
+        0
+    } else {
+        1
+    })
+}
+
+fn print(text: &str) {
+    let _ = table::write_to(&Destination::Stdout, text);
 }

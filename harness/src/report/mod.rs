@@ -3,16 +3,19 @@
 //! escaped (messages) or as lossily decoded data (transcripts) that each renderer escapes
 //! for its own medium.
 
+pub mod gradescope;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Version of the JSON schema; bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// What became of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Passed,
@@ -35,7 +38,7 @@ impl Status {
 }
 
 /// A process as a report names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessNote {
     pub role: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,7 +47,7 @@ pub struct ProcessNote {
 }
 
 /// One piece of a transcript: output (lossily decoded, not yet escaped) or a grader action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "text", rename_all = "lowercase")]
 pub enum TranscriptPiece {
     Output(String),
@@ -52,7 +55,7 @@ pub enum TranscriptPiece {
 }
 
 /// What the terminal showed during a check, with the grader's actions marked inline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct TranscriptView {
     pub pieces: Vec<TranscriptPiece>,
     /// Output bytes beyond the transcript cap, counted but not kept.
@@ -60,7 +63,7 @@ pub struct TranscriptView {
 }
 
 /// The result of one check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckOutcome {
     pub id: String,
     pub title: String,
@@ -70,20 +73,46 @@ pub struct CheckOutcome {
     /// One sentence: what happened.
     pub message: String,
     /// The keys typed and signals sent, in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seen: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<ProcessNote>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<TranscriptView>,
+    /// Who may see this check (Gradescope's `visibility`); absent means visible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+}
+
+/// Who may see a check, in Gradescope's terms. Hidden checks still count towards the score;
+/// renderers meant for students (Gradescope, Markdown) leave their details out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Visible,
+    Hidden,
+    AfterDueDate,
+    AfterPublished,
+}
+
+impl Visibility {
+    /// Gradescope's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Visible => "visible",
+            Visibility::Hidden => "hidden",
+            Visibility::AfterDueDate => "after_due_date",
+            Visibility::AfterPublished => "after_published",
+        }
+    }
 }
 
 impl CheckOutcome {
@@ -113,6 +142,7 @@ impl CheckOutcome {
             processes: Vec::new(),
             hint: None,
             transcript: None,
+            visibility: None,
         }
     }
 
@@ -123,7 +153,7 @@ impl CheckOutcome {
 }
 
 /// What was graded and how it was run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionInfo {
     /// The path as given.
     pub path: String,
@@ -134,14 +164,14 @@ pub struct SubmissionInfo {
 }
 
 /// The interpreter used for a script.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interpreter {
     pub path: String,
     pub version: String,
 }
 
 /// A whole grading.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub exercise: String,

@@ -1,0 +1,339 @@
+//! One grading in a child process (`harness grade PATH --format json`), with a timeout as a
+//! safety net: a grading that outlives it is killed, and whatever it leaves behind (its
+//! student's processes, re-parented to us since we are a subreaper) is killed and reaped.
+//!
+//! Platform code: pidfds, process groups, signals. The rest of the batch runner only sees
+//! [`Pool::grade`] and [`Outcome`].
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::{getpid, Pid};
+
+use super::{Student, StudentResult};
+use crate::grade::GradeOptions;
+use crate::report::Report;
+use crate::supervise::procfs;
+use crate::text::escape;
+
+/// How much of a child's standard error is kept for an error row.
+const STDERR_CAP: usize = 16 * 1024;
+/// How much of a child's standard output (its JSON report) is read at most.
+const STDOUT_CAP: usize = 64 * 1024 * 1024;
+
+/// How a child grading ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// It exited by itself (0, 1 or 2), or was killed by a signal not ours.
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+        stdout: Vec<u8>,
+        stderr: Vec<u8>,
+    },
+    /// It ran past the timeout and was killed.
+    TimedOut { after: Duration, stderr: Vec<u8> },
+    /// It could not be started.
+    NotStarted(String),
+}
+
+/// The grading children alive, so that a sweep for orphans never touches one of them.
+#[derive(Debug, Default)]
+pub struct Pool {
+    live: Mutex<HashSet<i32>>,
+}
+
+impl Pool {
+    pub fn new() -> Self {
+        Pool::default()
+    }
+
+    /// Grades `path` in a child process and waits for it, at most `timeout`.
+    pub fn grade(
+        &self,
+        exe: &Path,
+        path: &Path,
+        opts: &GradeOptions,
+        timeout: Duration,
+    ) -> Outcome {
+        let mut cmd = Command::new(exe);
+        cmd.arg("grade")
+            .arg(path)
+            .args(["--format", "json", "--python", &opts.python])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("NO_COLOR", "1")
+            // Its own process group: a kill reaches the grader and any helper it forked.
+            .process_group(0);
+        if opts.stable {
+            cmd.arg("--stable");
+        }
+        if let Some(c) = &opts.config {
+            cmd.arg("--config").arg(c);
+        }
+        if let Some(e) = opts.exercise {
+            cmd.args(["--exercise", e.name()]);
+        }
+        let started = Instant::now();
+        // Spawned under the lock, so a sweep never sees a grader it does not know.
+        let spawned = {
+            let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+            let spawned = cmd.spawn();
+            if let Ok(child) = &spawned {
+                live.insert(child.id() as i32);
+            }
+            spawned
+        };
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => return Outcome::NotStarted(format!("cannot start the grader: {e}")),
+        };
+        let pid = child.id() as i32;
+        let stdout = reader(child.stdout.take(), STDOUT_CAP);
+        let stderr = reader(child.stderr.take(), STDERR_CAP);
+
+        let exited_in_time = wait_until(&child, started + timeout);
+        if !exited_in_time {
+            // The grader's process group, then the grader itself (it may have left it).
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = child.kill();
+        }
+        let status = child.wait();
+        {
+            let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+            live.remove(&pid);
+            self.sweep(&live);
+        }
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        if !exited_in_time {
+            return Outcome::TimedOut {
+                after: timeout,
+                stderr,
+            };
+        }
+        match status {
+            Ok(s) => Outcome::Exited {
+                code: s.code(),
+                signal: s.signal(),
+                stdout,
+                stderr,
+            },
+            Err(e) => Outcome::NotStarted(format!("cannot wait for the grader: {e}")),
+        }
+    }
+
+    /// Kills and reaps every child of ours that is not a live grader: the orphans of a
+    /// grader that was killed (or that left something behind), and their descendants.
+    fn sweep(&self, live: &HashSet<i32>) {
+        let me = getpid();
+        for _round in 0..50 {
+            let orphans: Vec<Pid> = procfs::children(me)
+                .into_iter()
+                .filter(|p| !live.contains(&p.as_raw()))
+                .collect();
+            if orphans.is_empty() {
+                return;
+            }
+            for o in &orphans {
+                for d in procfs::descendants(*o) {
+                    let _ = kill(Pid::from_raw(d.pid), Signal::SIGKILL);
+                }
+                let _ = kill(*o, Signal::SIGKILL);
+            }
+            for o in &orphans {
+                let _ = waitpid(*o, None);
+            }
+        }
+    }
+}
+
+/// Waits for `child` to exit, until `deadline`, on a pidfd (no polling loop). True if it
+/// exited in time.
+fn wait_until(child: &Child, deadline: Instant) -> bool {
+    // SAFETY: plain system call; a non-negative result is a new descriptor we own.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+    if raw < 0 {
+        // No pidfd (the child is already gone, or an old kernel): the caller's wait()
+        // decides; without a pidfd we cannot time out.
+        return true;
+    }
+    // SAFETY: `raw` is a new descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+        ) {
+            Ok(0) => continue, // re-check the deadline
+            Ok(_) => return true,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Reads a pipe to its end on a thread, keeping at most `cap` bytes (the rest is drained).
+fn reader<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    cap: usize,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let Some(mut pipe) = pipe else {
+            return kept;
+        };
+        let mut buf = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let room = cap.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        kept
+    })
+}
+
+/// A child's outcome as a student's result; the JSON report is also written to
+/// `reports_dir/<student>.json` when asked.
+pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>) -> StudentResult {
+    let mut result = StudentResult {
+        student: student.name.clone(),
+        path: escape::lossy(student.path.as_os_str().as_encoded_bytes()),
+        reports: Vec::new(),
+        error: None,
+    };
+    let mut raw_report: Option<Vec<u8>> = None;
+    match outcome {
+        Outcome::NotStarted(why) => result.error = Some(why),
+        Outcome::TimedOut { after, stderr } => {
+            result.error = Some(with_stderr(
+                &format!(
+                    "the grading took longer than {} s and was stopped",
+                    after.as_secs()
+                ),
+                &stderr,
+            ));
+        }
+        Outcome::Exited {
+            code,
+            signal,
+            stdout,
+            stderr,
+        } => match (code, signal) {
+            (Some(0 | 1), _) => match parse_reports(&stdout) {
+                Ok(reports) => {
+                    result.reports = reports;
+                    raw_report = Some(stdout);
+                }
+                Err(e) => {
+                    result.error = Some(with_stderr(
+                        &format!("the grader's report could not be read: {e}"),
+                        &stderr,
+                    ))
+                }
+            },
+            (Some(2), _) => {
+                let text = escape::one_line(trim_prefix(&stderr));
+                result.error = Some(if text.is_empty() {
+                    "could not be graded".into()
+                } else {
+                    text
+                });
+            }
+            (Some(c), _) => {
+                result.error = Some(with_stderr(&format!("the grader exited with {c}"), &stderr))
+            }
+            (None, Some(sig)) => {
+                result.error = Some(with_stderr(
+                    &format!("the grader was killed by signal {sig}"),
+                    &stderr,
+                ))
+            }
+            (None, None) => result.error = Some("the grader ended in an unknown way".into()),
+        },
+    }
+    if let Some(dir) = reports_dir {
+        let file = dir.join(format!("{}.json", file_stem(&student.name)));
+        let bytes = match raw_report {
+            Some(b) => b,
+            None => {
+                let mut s = serde_json::to_string_pretty(&result).unwrap_or_default();
+                s.push('\n');
+                s.into_bytes()
+            }
+        };
+        if let Err(e) = std::fs::write(&file, bytes) {
+            eprintln!("harness: {}: {e}", file.display());
+        }
+    }
+    result
+}
+
+/// The reports printed by `harness grade --format json`: one object, or an array.
+pub fn parse_reports(json: &[u8]) -> Result<Vec<Report>, String> {
+    let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    if value.is_array() {
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_value(value)
+            .map(|r| vec![r])
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// `harness: ` at the start of the grader's message says nothing in a table.
+fn trim_prefix(stderr: &[u8]) -> &[u8] {
+    let s = stderr.trim_ascii();
+    s.strip_prefix(b"harness: ").unwrap_or(s)
+}
+
+fn with_stderr(what: &str, stderr: &[u8]) -> String {
+    let tail = trim_prefix(stderr);
+    if tail.is_empty() {
+        return what.to_string();
+    }
+    // The last line says most; keep it short.
+    let last = tail.rsplit(|&b| b == b'\n').next().unwrap_or(tail);
+    let last = &last[last.len().saturating_sub(300)..];
+    format!("{what}: {}", escape::one_line(last))
+}
+
+/// A file name from a student's (already escaped) name.
+pub fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c == '\0' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    match stem.as_str() {
+        "" | "." | ".." => format!("_{stem}"),
+        _ => stem,
+    }
+}

@@ -1,0 +1,154 @@
+//! Gradescope's `results.json` (the autograder output format): `score`, `execution_time`,
+//! `output`, and one entry of `tests[]` per check with `name`, `number`, `score`,
+//! `max_score`, `status` (`passed`/`failed`), `output` and `visibility`. The grader can be
+//! dropped into an autograder image as it is (see docs/gradescope.md).
+//!
+//! Outputs are plain text (`output_format` = `text`): Gradescope shows them as they are,
+//! so nothing a student printed is interpreted as HTML or Markdown. serde escapes JSON.
+
+use serde::Serialize;
+
+use super::{human, junit::plain_details, Report, Status, Visibility};
+use crate::text::escape;
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub score: u32,
+    /// Seconds; left out in stable mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_time: Option<f64>,
+    pub output: String,
+    pub output_format: &'static str,
+    pub test_output_format: &'static str,
+    pub visibility: &'static str,
+    pub stdout_visibility: &'static str,
+    pub tests: Vec<Test>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Test {
+    pub name: String,
+    pub number: String,
+    pub score: u32,
+    pub max_score: u32,
+    pub status: &'static str,
+    pub output: String,
+    pub visibility: &'static str,
+}
+
+/// The results of one submission: all its gradings (a folder holding both exercises gives
+/// tests numbered `1.x` and `2.x`, and the scores added up).
+pub fn results(reports: &[Report]) -> Results {
+    let several = reports.len() > 1;
+    let mut tests = Vec::new();
+    let mut output = String::new();
+    for (e, r) in reports.iter().enumerate() {
+        output.push_str(&summary_line(r));
+        output.push('\n');
+        for (n, c) in r.checks.iter().enumerate() {
+            let (name, number) = if several {
+                (
+                    format!("{} {}: {}", r.exercise, c.id, c.title),
+                    format!("{}.{}", e + 1, n + 1),
+                )
+            } else {
+                (format!("{}: {}", c.id, c.title), format!("{}", n + 1))
+            };
+            let mut text = if c.status == Status::Passed {
+                format!("{}\n", c.message)
+            } else {
+                let verdict = match c.status {
+                    Status::Failed if c.is_warning() => "warning (worth no points)",
+                    Status::Failed => "failed",
+                    Status::Skipped => "not run",
+                    Status::Error => "grader error",
+                    Status::Passed => "passed",
+                };
+                format!("{verdict}: {}", plain_details(c))
+            };
+            if c.status != Status::Passed {
+                if let Some(t) = &c.transcript {
+                    human::render_transcript(&mut text, t, "");
+                }
+            }
+            tests.push(Test {
+                name: clean(&name),
+                number,
+                score: c.points,
+                max_score: c.max_points,
+                status: if c.status == Status::Passed {
+                    "passed"
+                } else {
+                    "failed"
+                },
+                output: clean(&text),
+                visibility: c.visibility.unwrap_or(Visibility::Visible).as_str(),
+            });
+        }
+    }
+    let execution_time = if reports.iter().any(|r| r.duration_ms.is_some()) {
+        let ms: u64 = reports.iter().filter_map(|r| r.duration_ms).sum();
+        Some(ms as f64 / 1000.0)
+    } else {
+        None
+    };
+    Results {
+        score: reports.iter().map(|r| r.score).sum(),
+        execution_time,
+        output: clean(&output),
+        output_format: "text",
+        test_output_format: "text",
+        visibility: "visible",
+        stdout_visibility: "hidden",
+        tests,
+    }
+}
+
+/// The results of a submission that could not be graded: score 0, and why, so the student
+/// sees the reason instead of an autograder failure.
+pub fn error_results(message: &str) -> Results {
+    Results {
+        score: 0,
+        execution_time: None,
+        output: clean(&format!("Your submission could not be graded: {message}\n")),
+        output_format: "text",
+        test_output_format: "text",
+        visibility: "visible",
+        stdout_visibility: "hidden",
+        tests: Vec::new(),
+    }
+}
+
+pub fn render(reports: &[Report]) -> String {
+    to_json(&results(reports))
+}
+
+pub fn to_json(results: &Results) -> String {
+    let mut s = serde_json::to_string_pretty(results)
+        .unwrap_or_else(|e| format!("{{\"score\": 0, \"output\": \"internal error: {e}\"}}"));
+    s.push('\n');
+    s
+}
+
+fn summary_line(r: &Report) -> String {
+    let failed: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Passed && c.max_points > 0)
+        // A hidden check is not named in what the student sees.
+        .filter(|c| matches!(c.visibility, None | Some(Visibility::Visible)))
+        .map(|c| c.id.as_str())
+        .collect();
+    let mut line = format!("{}: {}/{}", r.exercise, r.score, r.max_score);
+    if !failed.is_empty() {
+        line.push_str(&format!(" (not passed: {})", failed.join(", ")));
+    }
+    if let Some(i) = &r.interpreter {
+        line.push_str(&format!("; interpreter {} {}", i.path, i.version));
+    }
+    line
+}
+
+fn clean(text: &str) -> String {
+    escape::controls(text)
+}

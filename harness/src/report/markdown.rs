@@ -1,0 +1,212 @@
+//! A Markdown summary, for a CI job summary (`$GITHUB_STEP_SUMMARY`) or a pull-request
+//! comment (GitHub Classroom): the score, a table of the checks, and for each check that
+//! did not pass a collapsed section with what was done, expected and seen, the hint and
+//! the transcript.
+//!
+//! Nothing a student printed can break out of where it is put: inline text has every char
+//! that can open inline markup backslash-escaped (so no emphasis, code span, link, HTML
+//! tag, autolink, table cell, entity or math can start), text inside HTML (`<summary>`) is entity-escaped, and a transcript sits in a
+//! fenced block whose fence is longer than any run of backticks inside it. Controls are
+//! shown as escapes (`\e`) first, as everywhere.
+
+use std::fmt::Write as _;
+
+use super::{human, CheckOutcome, Report, Status, Visibility};
+use crate::text::escape;
+
+pub fn render(reports: &[Report]) -> String {
+    let mut out = String::new();
+    for (i, r) in reports.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        render_one(&mut out, r);
+    }
+    out
+}
+
+fn render_one(out: &mut String, r: &Report) {
+    let _ = writeln!(
+        out,
+        "## {} {}: {}/{}\n",
+        if r.all_passed() { "✅" } else { "❌" },
+        inline(&r.exercise),
+        r.score,
+        r.max_score
+    );
+    let _ = write!(out, "Submission {}", inline(&r.submission.path));
+    if let Some(i) = &r.interpreter {
+        let _ = write!(out, ", run with {} {}", inline(&i.path), inline(&i.version));
+    }
+    if let Some(ms) = r.duration_ms {
+        let _ = write!(out, ", graded in {:.1} s", ms as f64 / 1000.0);
+    }
+    out.push_str(".\n\n");
+
+    out.push_str("| | check | points | result |\n| --- | --- | ---: | --- |\n");
+    for c in &r.checks {
+        let message = if hidden(c) {
+            "*hidden check*".to_string()
+        } else {
+            inline(&c.message)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {}/{} | {} |",
+            icon(c),
+            inline(&c.id),
+            c.points,
+            c.max_points,
+            message
+        );
+    }
+    for c in r
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Passed && !hidden(c))
+    {
+        out.push('\n');
+        details(out, c);
+    }
+}
+
+fn hidden(c: &CheckOutcome) -> bool {
+    !matches!(c.visibility, None | Some(Visibility::Visible))
+}
+
+fn icon(c: &CheckOutcome) -> &'static str {
+    match c.status {
+        Status::Passed => "✅",
+        Status::Failed if c.is_warning() => "⚠️",
+        Status::Failed => "❌",
+        Status::Skipped => "⏭️",
+        Status::Error => "💥",
+    }
+}
+
+fn details(out: &mut String, c: &CheckOutcome) {
+    let _ = writeln!(
+        out,
+        "<details><summary>{} <code>{}</code>: {}</summary>\n",
+        icon(c),
+        html(&c.id),
+        html(&c.title)
+    );
+    let _ = writeln!(out, "- {}", inline(&c.message));
+    if !c.actions.is_empty() {
+        let _ = writeln!(out, "- **done:** {}", inline(&c.actions.join(", ")));
+    }
+    if let Some(e) = &c.expected {
+        let _ = writeln!(out, "- **expected:** {}", inline(e));
+    }
+    if let Some(s) = &c.seen {
+        let _ = writeln!(out, "- **seen:** {}", inline(s));
+    }
+    for d in &c.details {
+        let _ = writeln!(out, "- {}", inline(d));
+    }
+    for p in &c.processes {
+        let _ = writeln!(out, "- {}: {}", inline(&p.role), inline(&p.state));
+    }
+    if let Some(h) = &c.hint {
+        let _ = writeln!(out, "- **hint:** {}", inline(h));
+    }
+    if let Some(t) = &c.transcript {
+        let mut text = String::new();
+        human::render_transcript(&mut text, t, "");
+        out.push('\n');
+        out.push_str(&fenced(&escape::controls(&text)));
+    }
+    out.push_str("\n</details>\n");
+}
+
+/// Text for a Markdown inline context (a paragraph, list item or table cell; not the start
+/// of a line): on one line, controls shown as escapes, and every char that can open inline
+/// markup backslash-escaped (CommonMark allows a backslash before any ASCII punctuation).
+pub fn inline(text: &str) -> String {
+    let shown = escape::controls(text)
+        .replace('\n', "\\n")
+        .replace('\t', "\\t");
+    let mut out = String::with_capacity(shown.len() + 8);
+    for c in shown.chars() {
+        if MARKUP.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The chars that can open inline markup: backslash escapes, code spans, emphasis and
+/// strikethrough, links and images, HTML tags and autolinks, table cells, entities, math.
+const MARKUP: &[char] = &['\\', '`', '*', '_', '[', ']', '<', '>', '|', '~', '&', '$'];
+
+/// Text inside an HTML element: entities for the five special chars, on one line.
+pub fn html(text: &str) -> String {
+    let shown = escape::controls(text)
+        .replace('\n', "\\n")
+        .replace('\t', "\\t");
+    let mut out = String::with_capacity(shown.len() + 8);
+    for c in shown.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced code block holding `text` verbatim: the fence is a run of backticks longer
+/// than any inside the text, so no line of it can close the block.
+pub fn fenced(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    let mut out = format!("{fence}text\n{text}");
+    if !text.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&fence);
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_escapes_every_markup_char() {
+        assert_eq!(inline("a|b"), "a\\|b");
+        assert_eq!(inline("<script>"), "\\<script\\>");
+        assert_eq!(inline("**x** [l](u)"), "\\*\\*x\\*\\* \\[l\\](u)");
+        assert_eq!(inline("`x` &amp; $y$"), "\\`x\\` \\&amp; \\$y\\$");
+        assert_eq!(inline("a\nb\x1b"), "a\\\\nb\\\\e");
+        assert_eq!(inline("老司机开车了"), "老司机开车了");
+    }
+
+    #[test]
+    fn html_escapes_entities() {
+        assert_eq!(html("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+    }
+
+    #[test]
+    fn fence_is_longer_than_any_backtick_run() {
+        let block = fenced("a\n````\nb");
+        assert!(block.starts_with("`````text\n"), "{block}");
+        assert!(block.ends_with("\n`````\n"), "{block}");
+        assert!(fenced("plain").starts_with("```text\n"));
+    }
+}

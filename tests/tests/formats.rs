@@ -1,0 +1,388 @@
+//! Every report format, parsed back: JUnit with an XML parser (and quick-junit's reader),
+//! Gradescope's results.json against its field list, Markdown with a CommonMark parser,
+//! JSON with serde. Several formats come out of one grading (`--report FORMAT=FILE`), and
+//! student output that tries to break out of its medium stays inside it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use e2e::{harness_bin, workspace_root};
+use serde_json::Value;
+
+/// Runs `harness grade PATH --stable ARGS...` in the workspace root with its own TMPDIR.
+fn grade(path: &Path, args: &[&str], tmp: &Path) -> std::process::Output {
+    Command::new(harness_bin())
+        .current_dir(workspace_root())
+        .arg("grade")
+        .arg(path)
+        .arg("--stable")
+        .args(args)
+        .env("TMPDIR", tmp)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run harness")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The checks of a JSON report: (id, status, points, max_points).
+fn checks(report: &Value) -> Vec<(String, String, u64, u64)> {
+    report["checks"]
+        .as_array()
+        .expect("checks[]")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+                c["points"].as_u64().unwrap(),
+                c["max_points"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Validates a JUnit document against the JSON report it was made from; returns the
+/// document for further checks.
+fn check_junit<'a>(xml: &'a str, report: &Value) -> roxmltree::Document<'a> {
+    let doc =
+        roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("JUnit is not XML: {e}\n{xml}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 1, "{xml}");
+    let cases: Vec<_> = suites[0]
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let want = checks(report);
+    assert_eq!(cases.len(), want.len());
+    let submission = report["submission"]["path"].as_str().unwrap();
+    for (case, (id, status, _, max)) in cases.iter().zip(&want) {
+        assert_eq!(case.attribute("name"), Some(id.as_str()));
+        assert_eq!(case.attribute("classname"), Some(submission));
+        let child = |tag: &str| case.children().find(|n| n.has_tag_name(tag));
+        match status.as_str() {
+            "passed" => assert!(child("failure").is_none() && child("error").is_none()),
+            "failed" if *max == 0 => assert!(child("failure").is_none()),
+            "failed" | "error" => {
+                let tag = if status == "failed" {
+                    "failure"
+                } else {
+                    "error"
+                };
+                let f = child(tag).unwrap_or_else(|| panic!("{id}: no <{tag}>"));
+                assert!(f.attribute("message").is_some_and(|m| !m.is_empty()));
+                // The text is in the body too: some readers ignore `message`.
+                assert!(f.text().is_some_and(|t| t.contains("hint") || t.len() > 10));
+            }
+            "skipped" => assert!(child("skipped").is_some(), "{id}: no <skipped>"),
+            other => panic!("unknown status {other}"),
+        }
+    }
+    let failures = want
+        .iter()
+        .filter(|c| c.1 == "failed" && c.3 > 0)
+        .count()
+        .to_string();
+    assert_eq!(suites[0].attribute("failures"), Some(failures.as_str()));
+    // Stable mode: no times, no timestamps.
+    assert!(
+        !xml.contains("time=") && !xml.contains("timestamp="),
+        "{xml}"
+    );
+
+    // quick-junit's own reader agrees.
+    let parsed = quick_junit::Report::deserialize_from_str(xml).expect("quick-junit reads it");
+    assert_eq!(parsed.test_suites.len(), 1);
+    assert_eq!(parsed.test_suites[0].test_cases.len(), want.len());
+    doc
+}
+
+/// Gradescope's results.json: the documented fields, with their types, and nothing else.
+fn check_gradescope(text: &str, report: &Value) -> Value {
+    let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON: {e}\n{text}"));
+    let top: BTreeSet<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let allowed: BTreeSet<&str> = [
+        "score",
+        "execution_time",
+        "output",
+        "output_format",
+        "test_output_format",
+        "test_name_format",
+        "visibility",
+        "stdout_visibility",
+        "extra_data",
+        "tests",
+        "leaderboard",
+    ]
+    .into();
+    assert!(top.is_subset(&allowed), "unknown top-level keys: {top:?}");
+    assert!(v["score"].is_number() && v["output"].is_string() && v["tests"].is_array());
+    assert!(
+        v.get("execution_time").is_none(),
+        "stable mode leaves the time out"
+    );
+    let formats = ["text", "html", "simple_format", "md", "ansi"];
+    assert!(formats.contains(&v["output_format"].as_str().unwrap()));
+    let visibilities = ["visible", "hidden", "after_due_date", "after_published"];
+    let tests = v["tests"].as_array().unwrap();
+    let want = checks(report);
+    assert_eq!(tests.len(), want.len());
+    let test_keys: BTreeSet<&str> = [
+        "name",
+        "name_format",
+        "number",
+        "score",
+        "max_score",
+        "status",
+        "output",
+        "output_format",
+        "tags",
+        "visibility",
+        "extra_data",
+    ]
+    .into();
+    let mut sum = 0;
+    for (t, (id, status, points, max)) in tests.iter().zip(&want) {
+        let keys: BTreeSet<&str> = t.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert!(keys.is_subset(&test_keys), "unknown test keys: {keys:?}");
+        assert!(t["name"].as_str().unwrap().starts_with(id.as_str()));
+        assert!(t["number"].is_string());
+        assert_eq!(t["score"].as_u64(), Some(*points));
+        assert_eq!(t["max_score"].as_u64(), Some(*max));
+        let want_status = if status == "passed" {
+            "passed"
+        } else {
+            "failed"
+        };
+        assert_eq!(t["status"].as_str(), Some(want_status), "{id}");
+        assert!(t["output"].is_string());
+        assert!(visibilities.contains(&t["visibility"].as_str().unwrap()));
+        sum += points;
+    }
+    assert_eq!(v["score"].as_u64(), Some(sum));
+    assert_eq!(v["score"], report["score"]);
+    v
+}
+
+/// Parses Markdown; returns the raw HTML it holds and the text of its code blocks.
+fn parse_markdown(md: &str) -> (Vec<String>, Vec<String>) {
+    use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+    let mut html = Vec::new();
+    let mut blocks = Vec::new();
+    let mut in_block = false;
+    for e in Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+        match e {
+            Event::Html(h) | Event::InlineHtml(h) => html.push(h.to_string()),
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) => {
+                in_block = true;
+                blocks.push(String::new());
+            }
+            Event::End(TagEnd::CodeBlock) => in_block = false,
+            Event::Text(t) if in_block => blocks.last_mut().unwrap().push_str(&t),
+            _ => {}
+        }
+    }
+    (html, blocks)
+}
+
+/// The HTML the Markdown renderer writes itself; anything else came from a student.
+fn own_html(h: &str) -> bool {
+    let h = h.trim();
+    h.starts_with("<details><summary>") && h.ends_with("</summary>")
+        || h == "</details>"
+        || h.starts_with("<code>") && !h.contains("<script")
+}
+
+#[test]
+fn every_format_from_one_grading_parses_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let path = |f: &str| out.join(f);
+    let sample = Path::new("exercises/bus/samples/wrong-line");
+    let o = grade(
+        sample,
+        &[
+            "--format",
+            "junit",
+            "--report",
+            &format!("json={}", path("report.json").display()),
+            "--report",
+            &format!("gradescope={}", path("results.json").display()),
+            "--report",
+            &format!("markdown={}", path("summary.md").display()),
+            "--report",
+            &format!("human={}", path("report.txt").display()),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: Value = serde_json::from_str(&read(&path("report.json"))).unwrap();
+    let xml = String::from_utf8(o.stdout).unwrap();
+    check_junit(&xml, &report);
+    check_gradescope(&read(&path("results.json")), &report);
+
+    let md = read(&path("summary.md"));
+    let (html, _) = parse_markdown(&md);
+    assert!(html.iter().all(|h| own_html(h)), "{html:?}");
+    assert!(md.contains(": 70/100"), "{md}");
+    // A table row per check.
+    let rows = md
+        .lines()
+        .filter(|l| l.starts_with("| ✅") || l.starts_with("| ❌"))
+        .count();
+    assert_eq!(rows, checks(&report).len(), "{md}");
+
+    let human = read(&path("report.txt"));
+    assert!(human.contains("Score: 70/100") && !human.contains('\x1b'));
+}
+
+#[test]
+fn hostile_student_output_stays_inside_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A submission whose output (and directory name) is made to break out of each medium.
+    let sub = tmp.path().join("evil <b>*|&`x`");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(
+        sub.join("bus.py"),
+        "import sys\n\
+         sys.stdout.write(\"```\\n````\\n</details><script>alert(1)</script>\\n\\x1b[2J ]]> </system-out> | @all &amp; \\u202e end\\n\")\n\
+         sys.stdout.flush()\n\
+         sys.exit(3)\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let path = |f: &str| out.join(f);
+    let o = grade(
+        &sub,
+        &[
+            "--format",
+            "json",
+            "--report",
+            &format!("junit={}", path("junit.xml").display()),
+            "--report",
+            &format!("gradescope={}", path("results.json").display()),
+            "--report",
+            &format!("markdown={}", path("summary.md").display()),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: Value = serde_json::from_slice(&o.stdout).expect("JSON survives");
+    assert_eq!(report["checks"][0]["status"], "failed");
+
+    // JUnit: well-formed, and the transcript is text, shown with its ESC escaped.
+    let xml = read(&path("junit.xml"));
+    assert!(!xml.contains('\x1b'));
+    let doc = check_junit(&xml, &report);
+    let out_text: String = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("system-out"))
+        .filter_map(|n| n.text())
+        .collect();
+    for shown in [
+        "<script>alert(1)</script>",
+        "\\e[2J",
+        "]]> </system-out>",
+        "\\u{202e}",
+    ] {
+        assert!(
+            out_text.contains(shown),
+            "{shown} not in system-out:\n{out_text}"
+        );
+    }
+
+    // Gradescope: plain text, escaped controls.
+    let text = read(&path("results.json"));
+    let v = check_gradescope(&text, &report);
+    let first = v["tests"][0]["output"].as_str().unwrap();
+    assert!(
+        first.contains("\\e[2J") && !first.contains('\x1b'),
+        "{first}"
+    );
+    assert_eq!(v["output_format"], "text");
+
+    // Markdown: no HTML but our own, the transcript whole inside one code block.
+    let md = read(&path("summary.md"));
+    assert!(!md.contains('\x1b'));
+    let (html, blocks) = parse_markdown(&md);
+    assert!(
+        html.iter().all(|h| own_html(h)),
+        "student HTML got through: {html:?}\n{md}"
+    );
+    assert_eq!(blocks.len(), 1, "{md}");
+    for shown in [
+        "```\n",
+        "````\n",
+        "<script>alert(1)</script>",
+        "\\e[2J",
+        "| @all &amp;",
+    ] {
+        assert!(
+            blocks[0].contains(shown),
+            "{shown:?} not in the code block:\n{}",
+            blocks[0]
+        );
+    }
+    // The directory name is text in the heading line, not markup.
+    assert!(md.contains("evil \\<b\\>\\*\\|\\&\\`x\\`"), "{md}");
+}
+
+#[test]
+fn gradescope_results_say_why_a_submission_could_not_be_graded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let results = tmp.path().join("results.json");
+    let o = grade(
+        &empty,
+        &[
+            "--format",
+            "gradescope",
+            "--output",
+            results.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let v: Value = serde_json::from_str(&read(&results)).unwrap();
+    assert_eq!(v["score"], 0);
+    assert_eq!(v["tests"].as_array().map(|t| t.len()), Some(0));
+    assert!(
+        v["output"].as_str().unwrap().contains("no program found"),
+        "{v}"
+    );
+}
+
+#[test]
+fn report_targets_are_checked_before_grading() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = Path::new("exercises/bus/samples/correct-fork");
+    let same = tmp.path().join("same.xml");
+    let same = format!("junit={}", same.display());
+    let o = grade(sample, &["--report", &same, "--report", &same], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("two reports"));
+    let o = grade(sample, &["--report", "yaml=x.yml"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown format"));
+}
