@@ -165,8 +165,8 @@ pub fn markdown(results: &[StudentResult]) -> String {
             "| {} | {} | {} | {} | {} |",
             markdown::inline(&r.student),
             markdown::inline(&or_dash(&r.exercise)),
-            r.score.map_or("\\-".into(), |s| s.to_string()),
-            r.max_score.map_or("\\-".into(), |s| s.to_string()),
+            r.score.map_or("-".into(), |s| s.to_string()),
+            r.max_score.map_or("-".into(), |s| s.to_string()),
             markdown::inline(&r.remark())
         );
     }

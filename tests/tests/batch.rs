@@ -1,0 +1,243 @@
+//! Grading a class: a roster built from the shipped samples (a correct one, a wrong line, a
+//! crash, a hang, a flood, an empty folder), each student in its own grading process; the
+//! table, the CSV, the class JSON and JUnit; a grading killed by the safety-net timeout.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use e2e::{harness_bin, processes_under, workspace_root};
+use serde_json::Value;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().filter_map(|e| e.ok()) {
+        let dst = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// A roster directory under `tmp`: `(student, source)` pairs, where the source is relative
+/// to exercises/bus (`None`: an empty folder).
+fn roster(tmp: &Path, students: &[(&str, Option<&str>)]) -> PathBuf {
+    let dir = tmp.join("class");
+    for (name, source) in students {
+        match source {
+            Some(s) => copy_dir(
+                &workspace_root().join("exercises/bus").join(s),
+                &dir.join(name),
+            ),
+            None => std::fs::create_dir_all(dir.join(name)).unwrap(),
+        }
+    }
+    dir
+}
+
+fn harness(args: &[&str], tmp: &Path) -> std::process::Output {
+    Command::new(harness_bin())
+        .args(args)
+        .env("TMPDIR", tmp)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run harness")
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn a_mixed_class_is_graded_in_parallel_and_tabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = roster(
+        tmp.path(),
+        &[
+            ("alice", Some("samples/correct-fork")),
+            ("bob", Some("samples/wrong-line")),
+            ("carol", Some("samples/crash-at-start")),
+            ("dave", Some("bad-inputs/hangs")),
+            ("erin", Some("bad-inputs/floods")),
+            ("frank", None),
+        ],
+    );
+    let csv_file = tmp.path().join("class.csv");
+    let json_file = tmp.path().join("class.json");
+    let junit_file = tmp.path().join("class.xml");
+    let reports = tmp.path().join("reports");
+    let o = harness(
+        &[
+            "grade",
+            class.to_str().unwrap(),
+            "--stable",
+            "--jobs",
+            "2",
+            "--csv",
+            csv_file.to_str().unwrap(),
+            "--report",
+            &format!("json={}", json_file.display()),
+            "--report",
+            &format!("junit={}", junit_file.display()),
+            "--reports-dir",
+            reports.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
+    // Not a terminal: no progress bar, nothing on stderr.
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(
+        processes_under(tmp.path()).is_empty(),
+        "leftover processes: {:?}",
+        processes_under(tmp.path())
+    );
+
+    // The table: a row per student, sorted, with the failed checks.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("student") && lines[0].contains("failed checks"));
+    let row = |name: &str| {
+        *lines
+            .iter()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"))
+    };
+    let words = |name: &str| row(name).split_whitespace().collect::<Vec<_>>();
+    assert_eq!(words("alice"), ["alice", "bus", "100", "100", "-"]);
+    assert_eq!(
+        words("bob"),
+        ["bob", "bus", "70", "100", "ctrl-c,", "repeat,", "roles"]
+    );
+    assert_eq!(words("carol")[..4], ["carol", "bus", "0", "100"]);
+    assert!(row("frank").contains("not graded") && row("frank").contains("no program found"));
+    assert!(
+        stdout.contains("6 submissions: 1 passed every check, 4 with failed checks, 1 not graded.")
+    );
+
+    // The CSV says the same.
+    let mut r = csv::Reader::from_path(&csv_file).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        [
+            "student",
+            "exercise",
+            "score",
+            "max_score",
+            "failed_checks",
+            "error"
+        ]
+    );
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(names, ["alice", "bob", "carol", "dave", "erin", "frank"]);
+    assert_eq!(rows[0][1..5], ["bus", "100", "100", ""]);
+    assert_eq!(rows[1][1..5], ["bus", "70", "100", "ctrl-c repeat roles"]);
+    for hang_or_flood in &rows[3..5] {
+        // Graded with a verdict (no error), and not full marks.
+        assert_eq!(hang_or_flood[1], "bus", "{hang_or_flood:?}");
+        assert_eq!(hang_or_flood[5], "", "{hang_or_flood:?}");
+        let score: u32 = hang_or_flood[2].parse().unwrap();
+        assert!(score < 100, "{hang_or_flood:?}");
+        assert!(hang_or_flood[4].contains("ctrl-c"), "{hang_or_flood:?}");
+    }
+    assert_eq!(rows[5][1..5], ["", "", "", ""]);
+    assert!(rows[5][5].contains("no program found"));
+
+    // The class JSON: every student, with the full reports.
+    let doc: Value = serde_json::from_str(&read(&json_file)).unwrap();
+    assert_eq!(doc["kind"], "class");
+    let students = doc["students"].as_array().unwrap();
+    assert_eq!(students.len(), 6);
+    assert_eq!(students[1]["reports"][0]["score"], 70);
+    assert!(students[5]["error"].is_string());
+
+    // JUnit: a suite per grading and one errored suite for the empty folder.
+    let xml = read(&junit_file);
+    let junit = roxmltree::Document::parse(&xml).expect("JUnit is XML");
+    let suites: Vec<_> = junit
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 6);
+    assert_eq!(suites[0].attribute("name"), Some("bus: alice"));
+    assert!(suites[5].descendants().any(|n| n.has_tag_name("error")));
+
+    // Each student's own report.
+    let bob: Value = serde_json::from_str(&read(&reports.join("bob.json"))).unwrap();
+    assert_eq!(bob["score"], 70);
+    let frank: Value = serde_json::from_str(&read(&reports.join("frank.json"))).unwrap();
+    assert!(frank["error"]
+        .as_str()
+        .unwrap()
+        .contains("no program found"));
+}
+
+#[test]
+fn a_grading_past_the_timeout_is_killed_and_the_rest_go_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = roster(
+        tmp.path(),
+        &[
+            ("a-hangs", Some("bad-inputs/hangs")),
+            ("b-correct", Some("samples/correct-fork")),
+        ],
+    );
+    // Several paths instead of a roster directory; one at a time, the hang first.
+    let csv_file = tmp.path().join("class.csv");
+    let o = harness(
+        &[
+            "grade",
+            class.join("a-hangs").to_str().unwrap(),
+            class.join("b-correct").to_str().unwrap(),
+            "--stable",
+            "--jobs",
+            "1",
+            "--timeout",
+            "1",
+            "--csv",
+            csv_file.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let csv_text = read(&csv_file);
+    assert_eq!(
+        csv_text,
+        "student,exercise,score,max_score,failed_checks,error\n\
+         a-hangs,,,,,the grading took longer than 1 s and was stopped\n\
+         b-correct,bus,100,100,,\n",
+    );
+    // The killed grader's student processes were killed too.
+    assert!(
+        processes_under(tmp.path()).is_empty(),
+        "leftover processes: {:?}",
+        processes_under(tmp.path())
+    );
+}
+
+#[test]
+fn bad_class_options_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = roster(tmp.path(), &[("a", Some("samples/correct-fork"))]);
+    let class = class.to_str().unwrap();
+    for (args, says) in [
+        (vec!["--shard", "3/2"], "K/N"),
+        (vec!["--shard", "x"], "K/N"),
+        (vec!["--jobs", "0"], "--jobs"),
+        (vec!["--format", "gradescope"], "one submission"),
+    ] {
+        let mut all = vec!["grade", class];
+        all.extend(args.iter().copied());
+        let o = harness(&all, tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
