@@ -152,3 +152,48 @@ fn summary_line(r: &Report) -> String {
 fn clean(text: &str) -> String {
     escape::controls(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::CheckOutcome;
+
+    fn report(checks: Vec<CheckOutcome>) -> Report {
+        let mut r: Report = serde_json::from_str(
+            r#"{"schema_version": 1, "exercise": "bus",
+                "submission": {"path": "s", "entry": "bus.py", "command": "python3 bus.py"},
+                "checks": [], "score": 0, "max_score": 0, "runs": 1}"#,
+        )
+        .expect("a report");
+        r.checks = checks;
+        r.total();
+        r
+    }
+
+    #[test]
+    fn hidden_checks_keep_their_points_and_are_not_named() {
+        let mut secret = CheckOutcome::new("secret", "a hidden check", Status::Failed, 5, "no");
+        secret.visibility = Some(Visibility::Hidden);
+        let shown = CheckOutcome::new("shown", "a visible check", Status::Passed, 5, "yes");
+        let r = results(&[report(vec![shown, secret])]);
+        assert_eq!(r.score, 5);
+        assert_eq!(r.tests[1].visibility, "hidden");
+        assert_eq!(r.tests[1].status, "failed");
+        assert_eq!(r.tests[0].visibility, "visible");
+        assert!(!r.output.contains("secret"), "{}", r.output);
+    }
+
+    #[test]
+    fn two_exercises_number_their_tests_apart() {
+        let a = CheckOutcome::new("start", "t", Status::Passed, 10, "ok");
+        let b = CheckOutcome::new("list", "t", Status::Skipped, 10, "not run");
+        let mut second = report(vec![b]);
+        second.exercise = "fileserver".into();
+        let r = results(&[report(vec![a]), second]);
+        let numbers: Vec<&str> = r.tests.iter().map(|t| t.number.as_str()).collect();
+        assert_eq!(numbers, ["1.1", "2.1"]);
+        assert_eq!(r.tests[1].status, "failed");
+        assert!(r.tests[1].name.starts_with("fileserver list"));
+        assert_eq!(r.score, 10);
+    }
+}

@@ -198,6 +198,29 @@ mod tests {
     }
 
     #[test]
+    fn hidden_checks_show_no_details() {
+        use crate::report::{CheckOutcome, Status, Visibility};
+        let mut r: Report = serde_json::from_str(
+            r#"{"schema_version": 1, "exercise": "bus",
+                "submission": {"path": "s", "entry": "bus.py", "command": "python3 bus.py"},
+                "checks": [], "score": 0, "max_score": 0, "runs": 1}"#,
+        )
+        .expect("a report");
+        let mut secret = CheckOutcome::new("secret", "hidden", Status::Failed, 5, "the secret");
+        secret.hint = Some("a hint that gives it away".into());
+        secret.visibility = Some(Visibility::Hidden);
+        r.checks = vec![secret];
+        r.total();
+        let md = render(&[r]);
+        assert!(md.contains("*hidden check*"), "{md}");
+        assert!(
+            !md.contains("the secret") && !md.contains("gives it away"),
+            "{md}"
+        );
+        assert!(!md.contains("<details>"), "{md}");
+    }
+
+    #[test]
     fn html_escapes_entities() {
         assert_eq!(html("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
     }
