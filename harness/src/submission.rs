@@ -3,16 +3,25 @@
 //! A submission is a directory holding the exercise's Python entry (`bus.py`) or an
 //! executable (`bus`), or a path to a single file. It is copied into a fresh temporary
 //! directory (which is also the program's home), so a run cannot change the original.
+//!
+//! As root, that directory is a tmpfs (mounted in a private mount namespace of the grader's
+//! thread, so it vanishes with the grader whatever happens, and no other process sees it):
+//! everything the program can write, its `/tmp` included (see `supervise::isolation`), then
+//! counts against one size limit.
 
+use std::cell::Cell;
+use std::ffi::CString;
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::report::{Interpreter, SubmissionInfo};
+use crate::supervise::isolation::Layout;
 use crate::supervise::spawn::Launch;
 
 /// A submission that cannot be graded at all.
@@ -116,6 +125,14 @@ pub fn locate(
 /// machines `python3` can be a wrapper script that starts helper processes of its own,
 /// which would be mistaken for the student's; the real executable is run instead.
 pub fn resolve_python(choice: &str) -> Result<Interpreter, SubmissionError> {
+    resolve_python_prefixes(choice).map(|(i, _)| i)
+}
+
+/// [`resolve_python`], plus the directories the interpreter needs at run time (its
+/// prefixes), which must stay reachable for a program confined to a user of its own.
+pub fn resolve_python_prefixes(
+    choice: &str,
+) -> Result<(Interpreter, Vec<PathBuf>), SubmissionError> {
     let fail = |why: String| SubmissionError::Interpreter {
         choice: choice.to_string(),
         why,
@@ -123,7 +140,7 @@ pub fn resolve_python(choice: &str) -> Result<Interpreter, SubmissionError> {
     let out = Command::new(choice)
         .args([
             "-c",
-            "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])",
+            "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3]); print('\\n'.join({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}))",
         ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -139,7 +156,16 @@ pub fn resolve_python(choice: &str) -> Result<Interpreter, SubmissionError> {
     if path.is_empty() {
         return Err(fail("it did not name its executable".into()));
     }
-    Ok(Interpreter { path, version })
+    let mut reach: Vec<PathBuf> = lines
+        .map(|l| PathBuf::from(l.trim()))
+        .filter(|p| p.is_absolute())
+        .collect();
+    if let Some(dir) = Path::new(&path).parent() {
+        reach.push(dir.to_path_buf());
+    }
+    reach.sort();
+    reach.dedup();
+    Ok((Interpreter { path, version }, reach))
 }
 
 /// A submission ready to run: a private copy, the command line and what to report.
@@ -147,8 +173,87 @@ pub struct Prepared {
     pub info: SubmissionInfo,
     pub interpreter: Option<Interpreter>,
     pub launch: Launch,
+    /// Directories outside the copy the program needs (the interpreter's prefixes).
+    pub reach: Vec<PathBuf>,
+    /// The tmpfs on `workdir`, if any; unmounted before `workdir` is removed.
+    pub workdir_mount: Option<TmpfsMount>,
     /// Removed when dropped.
     pub workdir: tempfile::TempDir,
+}
+
+impl Prepared {
+    /// What `supervise::isolation::Sandbox::new` needs to know about this submission.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            workdir: self.workdir.path().to_path_buf(),
+            workdir_is_tmpfs: self.workdir_mount.is_some(),
+            reach: self.reach.clone(),
+            program: PathBuf::from(std::ffi::OsStr::from_bytes(self.launch.program.as_bytes())),
+        }
+    }
+}
+
+/// A tmpfs mounted on a run's directory, unmounted when dropped.
+#[derive(Debug)]
+pub struct TmpfsMount {
+    target: CString,
+}
+
+impl Drop for TmpfsMount {
+    fn drop(&mut self) {
+        // SAFETY: umount2 on a path we mounted.
+        unsafe {
+            libc::umount2(self.target.as_ptr(), libc::MNT_DETACH);
+        }
+    }
+}
+
+thread_local! {
+    /// Whether this thread has its own mount namespace already.
+    static PRIVATE_MOUNTS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// As root: a private mount namespace for this thread (once), and a tmpfs of `size` bytes
+/// on `dir`, owned by root, mode 0700. `None` where that is not possible.
+fn mount_tmpfs(dir: &Path, size: u64) -> Option<TmpfsMount> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    if !PRIVATE_MOUNTS.get() {
+        // SAFETY: unshare and mount with constant arguments. In a multi-threaded process
+        // this gives the calling thread (and the threads and processes it starts) the new
+        // namespace.
+        unsafe {
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return None;
+            }
+            if libc::mount(
+                c"none".as_ptr(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                return None;
+            }
+        }
+        PRIVATE_MOUNTS.set(true);
+    }
+    let target = CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let opts = CString::new(format!("size={size},nr_inodes=16384,mode=0700")).ok()?;
+    // SAFETY: mount with prepared C strings.
+    let r = unsafe {
+        libc::mount(
+            c"harness-run".as_ptr(),
+            target.as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            opts.as_ptr().cast(),
+        )
+    };
+    (r == 0).then_some(TmpfsMount { target })
 }
 
 /// The largest submission copied, so a huge directory cannot fill the disk.
@@ -186,10 +291,13 @@ pub fn prepare(
         .prefix("harness-run-")
         .tempdir()
         .map_err(io_err)?;
+    // Room for the copy; the sandbox sets the final size (the copy plus the disk limit).
+    let workdir_mount = mount_tmpfs(workdir.path(), 2 * MAX_COPY_BYTES);
     let code = workdir.path().join("submission");
     let home = workdir.path().join("home");
     fs::create_dir(&code).map_err(io_err)?;
     fs::create_dir(&home).map_err(io_err)?;
+    fs::create_dir(workdir.path().join("tmp")).map_err(io_err)?;
     let mut budget = MAX_COPY_BYTES;
     if given.is_dir() {
         copy_tree(given, &code, &mut budget).map_err(io_err)?;
@@ -214,9 +322,11 @@ pub fn prepare(
         ("TERM".to_string(), "xterm".to_string()),
         ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
     ];
+    let mut reach = Vec::new();
     let (launch, interpreter, command) = match entry.kind {
         EntryKind::Python => {
-            let interp = resolve_python(python.unwrap_or("python3"))?;
+            let (interp, prefixes) = resolve_python_prefixes(python.unwrap_or("python3"))?;
+            reach = prefixes;
             let launch = Launch::new(Path::new(&interp.path), [rel.as_os_str()], &env, &code)
                 .map_err(io_err)?;
             let command = format!("{} {}", interp.path, rel.display());
@@ -236,6 +346,8 @@ pub fn prepare(
         },
         interpreter,
         launch,
+        reach,
+        workdir_mount,
         workdir,
     })
 }

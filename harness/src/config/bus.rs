@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{invalid, parse, ConfigError};
+use crate::supervise::limits::RunLimits;
 use crate::text::matching::{MatchPolicy, Phrase};
 
 /// The shipped configuration, compiled in.
@@ -107,10 +108,75 @@ impl Timing {
     }
 }
 
+/// What a submission may use (`[limits]`). Every key but `transcript_bytes` may be left out
+/// (older configs stay valid): the default is `supervise::limits::RunLimits::default()`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub transcript_bytes: usize,
+    #[serde(default = "defaults::output_bytes")]
+    pub output_bytes: u64,
+    #[serde(default = "defaults::cpu_seconds")]
+    pub cpu_seconds: u64,
+    #[serde(default = "defaults::memory_mb")]
+    pub memory_mb: u64,
+    #[serde(default = "defaults::processes")]
+    pub processes: u64,
+    #[serde(default = "defaults::file_mb")]
+    pub file_mb: u64,
+    #[serde(default = "defaults::open_files")]
+    pub open_files: u64,
+    #[serde(default = "defaults::disk_mb")]
+    pub disk_mb: u64,
+    #[serde(default = "defaults::wall_seconds")]
+    pub wall_seconds: u64,
+}
+
+mod defaults {
+    use crate::supervise::limits::RunLimits;
+    fn d() -> RunLimits {
+        RunLimits::default()
+    }
+    pub fn output_bytes() -> u64 {
+        d().output_bytes
+    }
+    pub fn cpu_seconds() -> u64 {
+        d().cpu_seconds
+    }
+    pub fn memory_mb() -> u64 {
+        d().memory_bytes >> 20
+    }
+    pub fn processes() -> u64 {
+        d().processes
+    }
+    pub fn file_mb() -> u64 {
+        d().file_bytes >> 20
+    }
+    pub fn open_files() -> u64 {
+        d().open_files
+    }
+    pub fn disk_mb() -> u64 {
+        d().disk_bytes >> 20
+    }
+    pub fn wall_seconds() -> u64 {
+        d().wall.as_secs()
+    }
+}
+
+impl Limits {
+    /// The limits the supervisor applies.
+    pub fn run_limits(&self) -> RunLimits {
+        RunLimits {
+            cpu_seconds: self.cpu_seconds,
+            memory_bytes: self.memory_mb << 20,
+            processes: self.processes,
+            file_bytes: self.file_mb << 20,
+            open_files: self.open_files,
+            disk_bytes: self.disk_mb << 20,
+            output_bytes: self.output_bytes,
+            wall: Duration::from_secs(self.wall_seconds),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -234,6 +300,25 @@ impl BusConfig {
                 "must be between 1024 and 16777216",
             ));
         }
+        let l = &self.limits;
+        for (key, v, range) in [
+            ("limits.output_bytes", l.output_bytes, 1024..=1 << 30),
+            ("limits.cpu_seconds", l.cpu_seconds, 1..=3600),
+            ("limits.memory_mb", l.memory_mb, 32..=1 << 20),
+            ("limits.processes", l.processes, 4..=100_000),
+            ("limits.file_mb", l.file_mb, 1..=1 << 20),
+            ("limits.open_files", l.open_files, 16..=1 << 20),
+            ("limits.disk_mb", l.disk_mb, 1..=1 << 20),
+            ("limits.wall_seconds", l.wall_seconds, 1..=86_400),
+        ] {
+            if !range.contains(&v) {
+                return Err(invalid(
+                    src,
+                    key,
+                    format!("{v} is outside {}..={}", range.start(), range.end()),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -257,6 +342,18 @@ mod tests {
             .to_string();
         assert!(err.contains("idel"), "{err}");
         assert!(err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn limits_may_be_left_out_and_are_checked() {
+        let text = DEFAULT_TOML.replace("wall_seconds = 60", "");
+        let cfg = BusConfig::from_toml(&text, "x.toml").unwrap();
+        assert_eq!(cfg.limits.wall_seconds, 60);
+        let text = DEFAULT_TOML.replace("processes = 64", "processes = 1");
+        let err = BusConfig::from_toml(&text, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.processes"), "{err}");
     }
 
     #[test]

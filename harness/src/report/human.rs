@@ -50,6 +50,10 @@ pub fn render(report: &Report, style: Style) -> String {
     if let Some(i) = &report.interpreter {
         let _ = writeln!(out, "  interpreter: {} ({})", i.path, i.version);
     }
+    for (k, item) in report.isolation.iter().enumerate() {
+        let label = if k == 0 { "isolation:" } else { "" };
+        let _ = writeln!(out, "  {label:<10} {item}");
+    }
     out.push('\n');
     for c in &report.checks {
         let _ = writeln!(
@@ -63,6 +67,12 @@ pub fn render(report: &Report, style: Style) -> String {
         );
         if c.status != Status::Passed {
             render_details(&mut out, c);
+        }
+    }
+    if !report.notes.is_empty() {
+        out.push('\n');
+        for n in &report.notes {
+            let _ = writeln!(out, "{} {n}", style.paint("33", "NOTE "));
         }
     }
     out.push('\n');

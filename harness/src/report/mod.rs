@@ -185,6 +185,14 @@ pub struct Report {
     pub runs: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// The isolation the program ran under, one item each (left out of stable reports: it
+    /// depends on the machine, not on the submission).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub isolation: Vec<String>,
+    /// What concerns the grading as a whole: an output flood cut off, a terminal the
+    /// program reconfigured, the wall deadline reached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -205,6 +213,7 @@ impl Report {
     /// program ran in), for snapshots and diffs.
     pub fn make_stable(&mut self, workdir: &str) {
         self.duration_ms = None;
+        self.isolation.clear();
         let redact = |s: &mut String| {
             if !workdir.is_empty() && s.contains(workdir) {
                 *s = s.replace(workdir, "<workdir>");
@@ -215,6 +224,7 @@ impl Report {
                 p.pid = None;
             }
             redact(&mut c.message);
+            c.actions.iter_mut().for_each(redact);
             c.details.iter_mut().for_each(redact);
             if let Some(seen) = &mut c.seen {
                 redact(seen);

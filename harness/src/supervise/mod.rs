@@ -2,6 +2,8 @@
 //! layer reports what happened; the exercises decide what it means.
 
 pub mod cleanup;
+pub mod isolation;
+pub mod limits;
 pub mod observe;
 pub mod procfs;
 pub mod session;

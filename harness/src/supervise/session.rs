@@ -4,6 +4,12 @@
 //! The loop sleeps in `poll` on the terminal, the shim's pipe and the pidfds, so output and
 //! exits wake it at once; process *states* (asleep, stopped, handlers installed) have no
 //! descriptor, so it also looks at `/proc` every `tick`. Nothing here waits a fixed time.
+//!
+//! Containment (when the launch carries a sandbox): the run's processes are in a freezer
+//! group of their own; terminal output beyond the sandbox's `output_bytes` is a flood, and
+//! the run is cut off at once (its processes killed, a `⟨…⟩` mark in the transcript); no wait
+//! goes past the grading's wall deadline; and the terminal's settings are read at every step,
+//! so a program that turns off signal keys or echo is reported as such.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -12,9 +18,13 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
+use nix::sys::termios::{
+    self, ControlFlags, LocalFlags, OutputFlags, SpecialCharacterIndices, Termios,
+};
 use nix::unistd::Pid;
 
 use super::cleanup;
+use super::isolation::{ConfineError, RunGroup};
 use super::spawn::{self, Launch, ShimReport, Spawned, REPORT_LEN};
 use super::transcript::Transcript;
 
@@ -81,13 +91,28 @@ pub struct Session {
     started: Instant,
     /// How often process states are looked at while nothing else happens.
     pub tick: Duration,
+    confine_error: Option<ConfineError>,
+    /// The run's freezer group, when there are control groups.
+    group: Option<RunGroup>,
+    /// Output beyond this many bytes is a flood.
+    output_limit: Option<u64>,
+    /// Set when the run was cut off for a flood: the bytes received by then.
+    flood: Option<u64>,
+    /// No wait goes past this (the grading's wall deadline).
+    wall: Option<Instant>,
+    overran: bool,
+    /// The terminal as the grader set it up, to tell what the program changed.
+    term_baseline: Option<Termios>,
+    terminal_changes: Vec<String>,
 }
 
 impl Session {
     /// Starts `launch` in a new terminal and waits for the shim to report the driver's pid
     /// (or the failure to start it).
     pub fn start(launch: &Launch, transcript_cap: usize, deadline: Instant) -> io::Result<Self> {
-        let spawned = spawn::spawn(launch)?;
+        let group = launch.sandbox.as_ref().and_then(|sb| sb.run_group());
+        let spawned = spawn::spawn_in(launch, group.as_ref().map(|g| g.procs_fd()))?;
+        let term_baseline = slave_termios(&spawned.master);
         let mut s = Session {
             spawned,
             transcript: Transcript::with_cap(transcript_cap),
@@ -99,8 +124,18 @@ impl Session {
             pidfds: Vec::new(),
             started: Instant::now(),
             tick: Duration::from_millis(1),
+            confine_error: None,
+            group,
+            output_limit: launch.sandbox.as_ref().map(|sb| sb.limits().output_bytes),
+            flood: None,
+            wall: launch.sandbox.as_ref().map(|sb| sb.deadline()),
+            overran: false,
+            term_baseline,
+            terminal_changes: Vec::new(),
         };
-        s.wait_until(deadline, |s| s.driver.is_some().then_some(()));
+        s.wait_until(deadline, |s| {
+            (s.driver.is_some() || s.exec_error.is_some()).then_some(())
+        });
         if let Some(pid) = s.driver {
             s.watch(pid);
         }
@@ -124,6 +159,37 @@ impl Session {
     /// Set when `exec` (or `chdir`) failed: the program never ran.
     pub fn exec_error(&self) -> Option<Errno> {
         self.exec_error
+    }
+
+    /// Why the program never ran, in a sentence: the `exec` error, or the confinement step
+    /// that failed.
+    pub fn exec_error_text(&self) -> Option<String> {
+        if let Some(c) = self.confine_error {
+            return Some(format!("the grader could not confine it: {c}"));
+        }
+        self.exec_error.map(|e| e.desc().to_string())
+    }
+
+    /// Set when the run was cut off because its output went beyond the limit: the bytes
+    /// received by then.
+    pub fn flood(&self) -> Option<u64> {
+        self.flood
+    }
+
+    /// The output limit of a run, if any.
+    pub fn output_limit(&self) -> Option<u64> {
+        self.output_limit
+    }
+
+    /// Whether a wait was cut short by the grading's wall deadline.
+    pub fn overran(&self) -> bool {
+        self.overran
+    }
+
+    /// What the program changed in its terminal's settings, one sentence each (read at every
+    /// key and signal, and when the run ends).
+    pub fn terminal_changes(&self) -> &[String] {
+        &self.terminal_changes
     }
 
     /// Set once the driver has exited and the shim reaped it.
@@ -162,7 +228,10 @@ impl Session {
         while !self.master_eof {
             match nix::unistd::read(&self.spawned.master, &mut buf) {
                 Ok(0) => self.master_eof = true,
-                Ok(n) => self.transcript.push_output(&buf[..n]),
+                Ok(n) => {
+                    self.transcript.push_output(&buf[..n]);
+                    self.check_flood();
+                }
                 Err(Errno::EAGAIN) => break,
                 Err(Errno::EINTR) => continue,
                 // EIO: every slave descriptor is closed.
@@ -183,6 +252,10 @@ impl Session {
             match ShimReport::decode(&rec) {
                 Some(ShimReport::DriverPid(p)) => self.driver = Some(Pid::from_raw(p)),
                 Some(ShimReport::ExecFailed(e)) => self.exec_error = Some(Errno::from_raw(e)),
+                Some(ShimReport::ConfineFailed(v)) => {
+                    self.confine_error = ConfineError::decode(v);
+                    self.exec_error = Some(Errno::from_raw(v & 0xffff));
+                }
                 Some(ShimReport::DriverExited(st)) => {
                     self.driver_exit = Some(Exit::from_wait_status(st))
                 }
@@ -191,9 +264,78 @@ impl Session {
         }
     }
 
+    /// Cuts the run off once its output passes the limit.
+    fn check_flood(&mut self) {
+        let (Some(limit), None) = (self.output_limit, self.flood) else {
+            return;
+        };
+        let total = self.transcript.total_bytes();
+        if total <= limit {
+            return;
+        }
+        self.flood = Some(total);
+        self.transcript
+            .push_action(format!("output cut off: more than {limit} bytes"));
+        self.kill_run();
+    }
+
+    /// Kills every process of this run now (not the shim, which reports the driver's end):
+    /// the freezer group if there is one, else the shim's descendants and its session.
+    pub fn kill_run(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        if let Some(g) = &self.group {
+            g.kill_all(deadline);
+        }
+        let shim = self.spawned.shim.as_raw();
+        for _ in 0..100 {
+            let mut targets: Vec<i32> = super::procfs::descendants(self.spawned.shim)
+                .iter()
+                .map(|s| s.pid)
+                .collect();
+            for p in super::procfs::all_processes() {
+                if p.session == shim && p.pid != shim && !targets.contains(&p.pid) {
+                    targets.push(p.pid);
+                }
+            }
+            targets.retain(|p| {
+                !matches!(
+                    super::procfs::stat(Pid::from_raw(*p)).map(|s| s.state),
+                    Ok(super::procfs::RunState::Zombie) | Err(_)
+                )
+            });
+            if targets.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            for p in &targets {
+                let _ = kill(Pid::from_raw(*p), Signal::SIGSTOP);
+            }
+            for p in &targets {
+                let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
+            }
+            cleanup::reap_exited();
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
     /// Runs `probe` after every event (and every `tick`) until it returns a value or the
-    /// deadline passes.
+    /// deadline (never later than the grading's wall deadline) passes.
     pub fn wait_until<T>(
+        &mut self,
+        deadline: Instant,
+        probe: impl FnMut(&mut Session) -> Option<T>,
+    ) -> Option<T> {
+        let capped = match self.wall {
+            Some(w) if w < deadline => w,
+            _ => deadline,
+        };
+        let r = self.wait_until_uncapped(capped, probe);
+        if r.is_none() && capped < deadline {
+            self.overran = true;
+        }
+        r
+    }
+
+    fn wait_until_uncapped<T>(
         &mut self,
         deadline: Instant,
         mut probe: impl FnMut(&mut Session) -> Option<T>,
@@ -239,10 +381,44 @@ impl Session {
         matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
     }
 
-    /// Types a key at the terminal and marks it in the transcript.
+    /// Reads the terminal's settings and notes what the program changed. Returns whether
+    /// the key would still send its signal.
+    fn check_terminal(&mut self, key: Option<Key>) -> bool {
+        let (Some(base), Some(now)) = (&self.term_baseline, slave_termios(&self.spawned.master))
+        else {
+            return true;
+        };
+        for change in termios_changes(base, &now) {
+            if !self.terminal_changes.contains(&change) {
+                self.terminal_changes.push(change);
+            }
+        }
+        match key {
+            Some(k) => {
+                let idx = match k {
+                    Key::CtrlC => SpecialCharacterIndices::VINTR,
+                    Key::CtrlBackslash => SpecialCharacterIndices::VQUIT,
+                    Key::CtrlZ => SpecialCharacterIndices::VSUSP,
+                };
+                now.local_flags.contains(LocalFlags::ISIG)
+                    && now.control_chars[idx as usize] == k.byte()
+            }
+            None => true,
+        }
+    }
+
+    /// Types a key at the terminal and marks it in the transcript (noting it when the
+    /// program's terminal settings keep the key from sending its signal).
     pub fn type_key(&mut self, key: Key) {
         self.pump();
-        self.transcript.push_action(key.label());
+        if self.check_terminal(Some(key)) {
+            self.transcript.push_action(key.label());
+        } else {
+            self.transcript.push_action(format!(
+                "{} (the program turned this key's signal off)",
+                key.label()
+            ));
+        }
         let _ = nix::unistd::write(&self.spawned.master, &[key.byte()]);
     }
 
@@ -266,6 +442,7 @@ impl Session {
     /// Sends `sig` to one process and marks it in the transcript as `label`.
     pub fn send_signal(&mut self, pid: Pid, sig: Signal, label: &str) -> nix::Result<()> {
         self.pump();
+        self.check_terminal(None);
         self.transcript.push_action(label.to_string());
         kill(pid, sig)
     }
@@ -279,12 +456,76 @@ impl Session {
     /// escaped), reaps it all, and reads the terminal to its end. Returns what was killed.
     pub fn finish(mut self, deadline: Instant) -> Vec<cleanup::Leftover> {
         self.pump();
+        self.check_terminal(None);
         // Closing our end of the release pipe lets the shim exit once the driver has.
         drop(self.spawned.release.take());
+        if let Some(g) = &self.group {
+            g.kill_all(deadline);
+        }
         let killed = cleanup::kill_all_descendants(deadline);
         // Every slave descriptor is gone with the processes: read what is left, up to EOF.
-        self.wait_until(deadline, |s| s.master_eof.then_some(()));
+        self.wait_until_uncapped(deadline, |s| s.master_eof.then_some(()));
         self.pump();
+        if let Some(g) = &self.group {
+            g.remove(deadline);
+        }
         killed
     }
+}
+
+/// The settings of the terminal's slave side (where the program changes them), through a
+/// descriptor the master hands out (`TIOCGPTPEER`), so no path is looked up.
+fn slave_termios(master: &OwnedFd) -> Option<Termios> {
+    // SAFETY: an ioctl returning a new descriptor we then own.
+    let fd = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER as _,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NONBLOCK,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    termios::tcgetattr(&fd).ok()
+}
+
+/// What differs between the grader's terminal settings and the program's, in words.
+pub fn termios_changes(base: &Termios, now: &Termios) -> Vec<String> {
+    let mut out = Vec::new();
+    let lf = |t: &Termios, f: LocalFlags| t.local_flags.contains(f);
+    if lf(base, LocalFlags::ISIG) && !lf(now, LocalFlags::ISIG) {
+        out.push("turned ISIG off: Ctrl-C, Ctrl-\\ and Ctrl-Z send no signals".to_string());
+    }
+    if lf(base, LocalFlags::ICANON) && !lf(now, LocalFlags::ICANON) {
+        out.push("put the terminal in raw mode (ICANON off)".to_string());
+    }
+    if !lf(base, LocalFlags::ECHO) && lf(now, LocalFlags::ECHO) {
+        out.push("turned echo on".to_string());
+    }
+    if base.output_flags.contains(OutputFlags::OPOST)
+        && !now.output_flags.contains(OutputFlags::OPOST)
+    {
+        out.push("turned output processing off (OPOST)".to_string());
+    }
+    if base.control_flags.contains(ControlFlags::CREAD)
+        && !now.control_flags.contains(ControlFlags::CREAD)
+    {
+        out.push("turned input off (CREAD)".to_string());
+    }
+    for (idx, name, key) in [
+        (SpecialCharacterIndices::VINTR, "interrupt", "Ctrl-C"),
+        (SpecialCharacterIndices::VQUIT, "quit", "Ctrl-\\"),
+        (SpecialCharacterIndices::VSUSP, "suspend", "Ctrl-Z"),
+    ] {
+        let (b, n) = (
+            base.control_chars[idx as usize],
+            now.control_chars[idx as usize],
+        );
+        if b != n {
+            out.push(format!("changed the {name} key (no longer {key})"));
+        }
+    }
+    out
 }

@@ -10,6 +10,10 @@
 //! (leaving it a zombie so its counters stay readable). It then stays alive (keeping the session) until the grader releases it, so that
 //! leftovers are found as they are, not killed by a hangup.
 //!
+//! When the launch carries a [`Sandbox`], the student's process is confined (control groups,
+//! namespaces, file system view, limits, its own user) between `fork` and `exec`; a failure
+//! there is reported like an `exec` failure, with the step that failed.
+//!
 //! Everything between `fork` and `exec` is raw `libc` on memory prepared before the fork:
 //! nothing there may allocate or take a lock.
 
@@ -18,18 +22,23 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use nix::pty::{openpty, Winsize};
 use nix::sys::termios::{self, LocalFlags, SetArg};
 use nix::unistd::Pid;
 
-/// What to run: program, arguments, environment, working directory.
+use super::isolation::{ConfineError, Identity, Sandbox};
+
+/// What to run: program, arguments, environment, working directory, and how to confine it.
 #[derive(Debug, Clone)]
 pub struct Launch {
     pub program: CString,
     pub argv: Vec<CString>,
     pub env: Vec<CString>,
     pub cwd: CString,
+    /// The grading's sandbox; `None` runs the program unconfined (tests, tools).
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
 fn cstring(bytes: &[u8]) -> io::Result<CString> {
@@ -58,7 +67,35 @@ impl Launch {
             argv,
             env,
             cwd: cstring(cwd.as_os_str().as_bytes())?,
+            sandbox: None,
         })
+    }
+
+    /// The same launch, confined by `sandbox`.
+    pub fn confined(mut self, sandbox: Arc<Sandbox>) -> Self {
+        self.sandbox = Some(sandbox);
+        self
+    }
+
+    /// Confines the calling process as this launch says (nothing without a sandbox), then
+    /// changes to its directory: for `Command::pre_exec` of programs started without a
+    /// terminal. `run_group` is [`super::isolation::RunGroup::procs_fd`] of the run, if any.
+    ///
+    /// # Safety
+    /// Async-signal-safe: call it only between `fork` and `exec`.
+    pub unsafe fn enter_sandbox(&self, run_group: Option<RawFd>) -> Result<(), ConfineError> {
+        match &self.sandbox {
+            Some(sb) => sb.enter_child(&self.cwd, run_group),
+            None => {
+                if libc::chdir(self.cwd.as_ptr()) != 0 {
+                    return Err(ConfineError {
+                        step: super::isolation::Step::Directory,
+                        errno: *libc::__errno_location(),
+                    });
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -78,6 +115,8 @@ pub struct Spawned {
 pub enum ShimReport {
     DriverPid(i32),
     ExecFailed(i32),
+    /// Confining the program failed (a [`ConfineError`], encoded): it never ran.
+    ConfineFailed(i32),
     /// The driver exited (wait status); it stays a zombie until the shim is released.
     DriverExited(i32),
 }
@@ -90,6 +129,7 @@ impl ShimReport {
         match rec[0] {
             b'P' => Some(ShimReport::DriverPid(v)),
             b'E' => Some(ShimReport::ExecFailed(v)),
+            b'C' => Some(ShimReport::ConfineFailed(v)),
             b'Z' => Some(ShimReport::DriverExited(v)),
             _ => None,
         }
@@ -121,6 +161,12 @@ fn configure_terminal(slave: &OwnedFd) -> io::Result<()> {
 
 /// Starts `launch` under a shim in a new pseudo-terminal.
 pub fn spawn(launch: &Launch) -> io::Result<Spawned> {
+    spawn_in(launch, None)
+}
+
+/// Starts `launch` under a shim in a new pseudo-terminal; the program joins the freezer
+/// group whose `cgroup.procs` is open as `run_group`.
+pub fn spawn_in(launch: &Launch, run_group: Option<RawFd>) -> io::Result<Spawned> {
     let ws = Winsize {
         ws_row: 24,
         ws_col: 80,
@@ -129,6 +175,10 @@ pub fn spawn(launch: &Launch) -> io::Result<Spawned> {
     };
     let pty = openpty(Some(&ws), None)?;
     configure_terminal(&pty.slave)?;
+    // The program owns its terminal, as after a login: it may `stty` it or open /dev/tty.
+    if let Some(Identity::Own { uid, gid }) = launch.sandbox.as_ref().map(|s| s.identity()) {
+        nix::unistd::fchown(&pty.slave, Some(uid.into()), Some(gid.into()))?;
+    }
     set_cloexec(pty.master.as_raw_fd())?;
     set_cloexec(pty.slave.as_raw_fd())?;
     let (reports_r, reports_w) = pipe_cloexec()?;
@@ -151,6 +201,8 @@ pub fn spawn(launch: &Launch) -> io::Result<Spawned> {
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
         cwd: launch.cwd.as_ptr(),
+        launch,
+        run_group,
     };
 
     // SAFETY: the child branch only calls async-signal-safe libc functions on memory
@@ -202,6 +254,8 @@ struct ChildPlan {
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
     cwd: *const libc::c_char,
+    launch: *const Launch,
+    run_group: Option<RawFd>,
 }
 
 unsafe fn report(fd: RawFd, tag: u8, value: i32) {
@@ -211,7 +265,10 @@ unsafe fn report(fd: RawFd, tag: u8, value: i32) {
 }
 
 /// Every signal to its default action, nothing blocked: what a fresh login shell gives a job.
-/// Async-signal-safe, for use between fork and exec.
+///
+/// # Safety
+/// Async-signal-safe, for use between fork and exec: it changes the whole process's signal
+/// state, which is only right in a child about to `exec`.
 pub unsafe fn reset_signals() {
     for sig in 1..libc::SIGRTMAX() {
         if sig != libc::SIGKILL && sig != libc::SIGSTOP {
@@ -236,6 +293,13 @@ unsafe fn run_shim(p: &ChildPlan) -> ! {
     reset_signals();
     libc::setsid();
     libc::ioctl(p.slave, libc::TIOCSCTTY as _, 0);
+    // The namespaces live in the shim, which outlives the program (see `isolation`).
+    if let Some(sb) = &(*p.launch).sandbox {
+        if let Err(e) = sb.enter_namespaces() {
+            report(p.reports, b'C', e.encode());
+            libc::_exit(1);
+        }
+    }
 
     let pid = libc::fork();
     if pid == 0 {
@@ -295,7 +359,13 @@ unsafe fn run_student(p: &ChildPlan) -> ! {
     if p.slave > 2 {
         libc::close(p.slave);
     }
-    if libc::chdir(p.cwd) != 0 {
+    let launch = &*p.launch;
+    if let Some(sb) = &launch.sandbox {
+        if let Err(e) = sb.enter_process(&launch.cwd, p.run_group) {
+            report(p.reports, b'C', e.encode());
+            libc::_exit(127);
+        }
+    } else if libc::chdir(p.cwd) != 0 {
         report(p.reports, b'E', *libc::__errno_location());
         libc::_exit(127);
     }

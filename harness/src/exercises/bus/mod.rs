@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod run;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use nix::sys::signal::Signal;
@@ -15,8 +16,10 @@ use crate::config::bus::{BusConfig, RepeatKey};
 use crate::report::{CheckOutcome, ProcessNote, Report, Status, SCHEMA_VERSION};
 use crate::submission::Prepared;
 use crate::supervise::cleanup;
+use crate::supervise::isolation::Sandbox;
 use crate::supervise::observe::{self, Activity};
 use crate::supervise::session::Key;
+use crate::supervise::spawn::Launch;
 use crate::text::escape;
 use checks::{
     judge_line_step, key_hint, key_line, note, note_coarse, outcome, transcript_view, Line,
@@ -28,7 +31,13 @@ const CLEANUP_MS: u64 = 3000;
 
 struct Grader<'c> {
     cfg: &'c BusConfig,
-    prepared: &'c Prepared,
+    /// The submission's launch, confined by the grading's sandbox.
+    launch: Launch,
+    sandbox: Arc<Sandbox>,
+    /// Containment events over all runs: output flood (bytes), terminal changes, deadline.
+    flood: Option<u64>,
+    terminal: Vec<String>,
+    overran: bool,
     runs: u32,
     known_masks: Option<(u64, u64, u64, u64)>,
     /// CPU used and wall time waited, summed over runs: (driver s, conductor s, wall s).
@@ -41,7 +50,7 @@ struct Grader<'c> {
 impl<'c> Grader<'c> {
     fn start(&mut self) -> Result<(BusRun<'c>, Result<Ready, StartFailure>), String> {
         self.runs += 1;
-        let (run, result) = BusRun::start(self.cfg, &self.prepared.launch, self.known_masks)
+        let (run, result) = BusRun::start(self.cfg, &self.launch, self.known_masks)
             .map_err(|e| format!("could not start the program: {e}"))?;
         if let Ok(r) = &result {
             if self.known_masks.is_none() {
@@ -70,8 +79,22 @@ impl<'c> Grader<'c> {
         }
     }
 
+    /// Notes what the run did that concerns containment.
+    fn note_run(&mut self, run: &BusRun) {
+        if let Some(b) = run.session.flood() {
+            self.flood.get_or_insert(b);
+        }
+        for c in run.session.terminal_changes() {
+            if !self.terminal.contains(c) {
+                self.terminal.push(c.clone());
+            }
+        }
+        self.overran |= run.session.overran();
+    }
+
     fn finish(&mut self, run: BusRun) {
         self.account_cpu(&run);
+        self.note_run(&run);
         let deadline = Instant::now() + std::time::Duration::from_millis(CLEANUP_MS);
         run.session.finish(deadline);
     }
@@ -80,6 +103,13 @@ impl<'c> Grader<'c> {
     fn healthy(&mut self, current: &mut Option<BusRun<'c>>) -> Result<bool, String> {
         if current.as_ref().is_some_and(|r| r.healthy()) {
             return Ok(false);
+        }
+        if self.sandbox.past_deadline() {
+            self.overran = true;
+            return Err(format!(
+                "the grading reached its wall deadline ({} s)",
+                self.cfg.limits.wall_seconds
+            ));
         }
         if let Some(old) = current.take() {
             self.finish(old);
@@ -105,9 +135,14 @@ pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
     let t0 = Instant::now();
     cleanup::become_subreaper().ok();
     cleanup::ignore_student_signals();
+    let sandbox = Arc::new(Sandbox::new(&cfg.limits.run_limits(), &prepared.layout()));
     let mut g = Grader {
         cfg,
-        prepared,
+        launch: prepared.launch.clone().confined(sandbox.clone()),
+        sandbox: sandbox.clone(),
+        flood: None,
+        terminal: Vec::new(),
+        overran: false,
         runs: 0,
         known_masks: None,
         cpu: (0.0, 0.0, 0.0),
@@ -116,6 +151,14 @@ pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
     };
     let mut out: Vec<CheckOutcome> = Vec::new();
     grade_checks(&mut g, &mut out);
+    let notes = containment(&g, &mut out);
+    let mut isolation = sandbox.describe();
+    isolation.extend(
+        sandbox
+            .missing()
+            .iter()
+            .map(|m| format!("not available: {m}")),
+    );
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         exercise: cfg.exercise.name.clone(),
@@ -126,12 +169,64 @@ pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
         max_score: 0,
         runs: g.runs,
         duration_ms: Some(t0.elapsed().as_millis() as u64),
+        isolation,
+        notes,
     };
     report.total();
     if stable {
         report.make_stable(&prepared.workdir.path().display().to_string());
     }
     report
+}
+
+/// What the grading as a whole must say about containment, and the verdicts it changes: after
+/// an output flood or the wall deadline, a check that could not be graded failed (the
+/// program's doing), it was not merely skipped.
+fn containment(g: &Grader, out: &mut [CheckOutcome]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut reason = None;
+    if let Some(bytes) = g.flood {
+        notes.push(format!(
+            "output flood: the program wrote more than {} bytes to its terminal ({bytes} by the time it was stopped); the run was cut off and its processes killed",
+            g.cfg.limits.output_bytes
+        ));
+        reason = Some("the program flooded its terminal (see the note)".to_string());
+    }
+    if !g.terminal.is_empty() {
+        notes.push(format!(
+            "the program changed its terminal: {}",
+            g.terminal.join("; ")
+        ));
+    }
+    if g.overran {
+        notes.push(format!(
+            "the grading reached its wall deadline of {} s: what was not done by then failed",
+            g.cfg.limits.wall_seconds
+        ));
+        reason.get_or_insert_with(|| "the grading reached its wall deadline".to_string());
+    }
+    if let Some(reason) = reason {
+        for c in out.iter_mut().filter(|c| c.status == Status::Skipped) {
+            c.status = Status::Failed;
+            c.points = 0;
+            c.details.insert(0, c.message.clone());
+            c.message = format!("not graded: {reason}");
+        }
+    }
+    notes
+}
+
+/// Adds to a check graded on `run` that the run was cut off for a flood.
+fn note_flood(o: &mut CheckOutcome, run: &BusRun) {
+    if let (Some(bytes), Some(limit)) = (run.session.flood(), run.session.output_limit()) {
+        if o.status != Status::Passed {
+            let was = std::mem::replace(
+                &mut o.message,
+                format!("output flood: the run was cut off when its output passed {limit} bytes ({bytes} received)"),
+            );
+            o.details.insert(0, was);
+        }
+    }
 }
 
 fn skip_rest(cfg: &BusConfig, out: &mut Vec<CheckOutcome>, why: &str) {
@@ -152,7 +247,9 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
             return;
         }
     };
-    out.push(checks::start(cfg, &run, &first));
+    let mut o = checks::start(cfg, &run, &first);
+    note_flood(&mut o, &run);
+    out.push(o);
     let ready = match first {
         Ok(r) => r,
         Err(_) => {
@@ -203,12 +300,14 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
         }
         Some((fresh, run)) => {
             let mut z = ctrl_z(cfg, run);
+            note_flood(&mut z, run);
             if fresh {
                 z.details
                     .push("graded on a fresh run: the previous one had ended".into());
             }
             out.push(z);
-            let (order, driver_exited) = exit_order(cfg, run);
+            let (mut order, driver_exited) = exit_order(cfg, run);
+            note_flood(&mut order, run);
             out.push(order);
             out.push(if driver_exited {
                 cleanup_check(cfg, run)
@@ -223,6 +322,7 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
         }
     }
     if let Some(run) = current.take() {
+        g.note_run(&run);
         // CPU was accounted before Ctrl-Z: the exit is not waiting time.
         let deadline = Instant::now() + std::time::Duration::from_millis(CLEANUP_MS);
         run.session.finish(deadline);
@@ -244,6 +344,7 @@ fn with_run<'c>(
                 return outcome(g.cfg, id, Status::Error, "no run");
             };
             let mut o = check(run);
+            note_flood(&mut o, run);
             if fresh {
                 o.details
                     .push("graded on a fresh run: the previous one had ended".into());

@@ -204,8 +204,8 @@ impl<'c> BusRun<'c> {
         deadline: Instant,
         known_masks: Option<(u64, u64, u64, u64)>,
     ) -> Result<Ready, StartFailure> {
-        if let Some(e) = self.session.exec_error() {
-            return Err(StartFailure::NotExecuted(e.desc().to_string()));
+        if let Some(e) = self.session.exec_error_text() {
+            return Err(StartFailure::NotExecuted(e));
         }
         let Some(driver) = self.session.driver() else {
             return Err(StartFailure::NoDriver);
@@ -215,12 +215,8 @@ impl<'c> BusRun<'c> {
         let quiet = self.cfg.timing.quiet();
         let mut last_seen: Option<(Pid, View, View)> = None;
         let verdict = self.session.wait_until(deadline, |s| {
-            if s.exec_error().is_some() {
-                return Some(Err(StartFailure::NotExecuted(
-                    s.exec_error()
-                        .map(|e| e.desc().to_string())
-                        .unwrap_or_default(),
-                )));
+            if let Some(e) = s.exec_error_text() {
+                return Some(Err(StartFailure::NotExecuted(e)));
             }
             // The shim's report of the exit follows the pidfd's at once: wait for it, so the
             // status can be told.
