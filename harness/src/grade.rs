@@ -90,7 +90,7 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
     for e in exercises {
         reports.push(match e {
             Exercise::Bus => grade_bus(path, opts)?,
-            Exercise::Fileserver => return Err("the fileserver grader is not built yet".into()),
+            Exercise::Fileserver => grade_fileserver(path, opts)?,
         });
     }
     Ok(reports)
@@ -114,4 +114,17 @@ fn grade_bus(path: &Path, opts: &GradeOptions) -> Result<Report, String> {
     let prepared =
         submission::prepare(path, &entry, Some(&opts.python)).map_err(|e| e.to_string())?;
     Ok(crate::exercises::bus::grade(&cfg, &prepared, opts.stable))
+}
+
+fn grade_fileserver(path: &Path, opts: &GradeOptions) -> Result<Report, String> {
+    use crate::config::fileserver::FileserverConfig;
+    let cfg = match &opts.config {
+        Some(p) => FileserverConfig::from_toml(
+            &crate::config::read_file(p).map_err(|e| e.to_string())?,
+            &p.display().to_string(),
+        ),
+        None => FileserverConfig::shipped(),
+    }
+    .map_err(|e| e.to_string())?;
+    crate::exercises::fileserver::grade(&cfg, path, &opts.python, opts.stable)
 }

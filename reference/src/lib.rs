@@ -1,3 +1,4 @@
 //! Reference solutions; the binaries live in src/bin.
 
 pub mod fileproto;
+pub mod fileserver;

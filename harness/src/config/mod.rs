@@ -3,6 +3,7 @@
 //! default; `--config FILE` replaces it.
 
 pub mod bus;
+pub mod fileserver;
 
 use std::fmt;
 use std::path::Path;

@@ -1,0 +1,316 @@
+//! The client checks: the student's client runs in a terminal against the reference server
+//! (in this process), and the grader types its commands. "The client is done with a command"
+//! is read from the client itself: it prints its prompt again and waits for input.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::config::fileserver::FileserverConfig;
+use crate::net::transfer::compare_streams;
+use crate::report::{CheckOutcome, Status, TranscriptPiece, TranscriptView};
+use crate::submission::Prepared;
+use crate::supervise::observe::{self, Activity};
+use crate::supervise::session::{Exit, Session};
+use crate::supervise::spawn::Launch;
+use crate::supervise::transcript::Piece;
+use crate::supervise::waiting::Wait;
+use crate::text::escape;
+
+use super::library::{self, Content, Library};
+use super::server_checks::outcome;
+
+/// The client running in its terminal, and where it saves downloads.
+struct ClientRun {
+    session: Session,
+    cwd: PathBuf,
+}
+
+fn client_launch(base: &Launch, port: u16) -> Launch {
+    let mut l = base.clone();
+    l.argv.push(CString::new("127.0.0.1").unwrap_or_default());
+    l.argv
+        .push(CString::new(port.to_string()).unwrap_or_default());
+    l
+}
+
+fn ends_with_prompt(out: &[u8], prompt: &str) -> bool {
+    let text = String::from_utf8_lossy(out);
+    text.trim_end().ends_with(prompt.trim())
+}
+
+impl ClientRun {
+    fn start(cfg: &FileserverConfig, launch: &Launch, cwd: &Path) -> Result<(Self, bool), String> {
+        let deadline = Instant::now() + cfg.timing.startup();
+        let session =
+            Session::start(launch, cfg.limits.output_bytes, deadline).map_err(|e| e.to_string())?;
+        if let Some(e) = session.exec_error() {
+            return Err(format!("the client could not be executed: {}", e.desc()));
+        }
+        let mut run = ClientRun {
+            session,
+            cwd: cwd.to_path_buf(),
+        };
+        let prompted = run.await_prompt(cfg, 0, deadline);
+        Ok((run, prompted))
+    }
+
+    /// Waits until the client has printed its prompt after `mark` and waits for input.
+    fn await_prompt(&mut self, cfg: &FileserverConfig, mark: usize, deadline: Instant) -> bool {
+        let prompt = cfg.client.prompt_ends_with.clone();
+        let Some(pid) = self.session.driver() else {
+            return false;
+        };
+        self.session
+            .wait_until(deadline, |s| {
+                if s.driver_exit().is_some() {
+                    return Some(false);
+                }
+                let waiting = observe::view(pid).activity == Activity::Waiting(Wait::Indefinite);
+                (waiting && ends_with_prompt(s.transcript.since(mark), &prompt)).then_some(true)
+            })
+            .unwrap_or(false)
+    }
+
+    fn alive(&self) -> bool {
+        self.session.driver_exit().is_none()
+    }
+
+    /// Types a command and waits for the next prompt (or the exit).
+    fn command(&mut self, cfg: &FileserverConfig, line: &str) -> (usize, bool) {
+        let mark = self.session.transcript.mark();
+        self.session.type_text(&format!("{line}\n"));
+        let ok = self.await_prompt(cfg, mark, Instant::now() + cfg.timing.op());
+        (mark, ok)
+    }
+
+    fn transcript(&self, mark: usize) -> TranscriptView {
+        TranscriptView {
+            pieces: self
+                .session
+                .transcript
+                .pieces_since(mark)
+                .into_iter()
+                .map(|p| match p {
+                    Piece::Output(b) => TranscriptPiece::Output(escape::lossy(b)),
+                    Piece::Action(a) => TranscriptPiece::Action(a.to_string()),
+                })
+                .collect(),
+            dropped_bytes: 0,
+        }
+    }
+}
+
+/// Grades the client against the reference server.
+pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> Vec<CheckOutcome> {
+    let ids: Vec<&str> = crate::config::fileserver::CHECKS
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| id.starts_with("client-"))
+        .collect();
+    let error_all = |why: String| -> Vec<CheckOutcome> {
+        ids.iter()
+            .map(|id| outcome(cfg, id, Status::Error, why.clone()))
+            .collect()
+    };
+    let root = p.workdir.path().join("reference-side");
+    if let Err(e) = std::fs::create_dir_all(&root) {
+        return error_all(format!("cannot prepare the reference server: {e}"));
+    }
+    let lib = match Library::seed(&root, 1 << 20, 1 << 16, "client") {
+        Ok(l) => l,
+        Err(e) => return error_all(format!("cannot seed the reference library: {e}")),
+    };
+    let server = match super::refserver::RefServer::start(&lib.dir) {
+        Ok(s) => s,
+        Err(e) => return error_all(format!("cannot start the reference server: {e}")),
+    };
+    let cwd = PathBuf::from(
+        <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(p.launch.cwd.as_bytes()),
+    );
+    let launch = client_launch(&p.launch, server.port());
+    let mut out = Vec::new();
+    let mut run: Option<ClientRun> = None;
+    let mut start_problem: Option<String> = None;
+    for id in &ids {
+        if run.as_ref().is_none_or(|r| !r.alive()) {
+            if let Some(old) = run.take() {
+                old.session
+                    .finish(Instant::now() + Duration::from_millis(2000));
+            }
+            match ClientRun::start(cfg, &launch, &cwd) {
+                Ok((r, true)) => run = Some(r),
+                Ok((r, false)) => {
+                    let seen = escape::one_line(r.session.transcript.since(0));
+                    start_problem = Some(format!(
+                        "the client did not show a prompt ending in \"{}\" and wait for input (it printed: \"{seen}\")",
+                        cfg.client.prompt_ends_with
+                    ));
+                    r.session
+                        .finish(Instant::now() + Duration::from_millis(2000));
+                }
+                Err(e) => start_problem = Some(e),
+            }
+        }
+        let Some(r) = run.as_mut() else {
+            let mut o = outcome(
+                cfg,
+                id,
+                Status::Failed,
+                start_problem.clone().unwrap_or_default(),
+            );
+            o.hint = Some("start as `client <host> <port>`, print a prompt ending in '>' and read commands from the terminal".into());
+            out.push(o);
+            continue;
+        };
+        out.push(client_check(cfg, id, r, &lib, &server));
+    }
+    if let Some(r) = run.take() {
+        r.session
+            .finish(Instant::now() + Duration::from_millis(2000));
+    }
+    server.stop();
+    out
+}
+
+fn compare_file(
+    path: &Path,
+    content: &Content,
+) -> Result<crate::net::transfer::Comparison, String> {
+    let f = std::fs::File::open(path).map_err(|_| {
+        format!(
+            "no file {} was saved",
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )
+    })?;
+    compare_streams(f, content.reader(), content.len()).map_err(|e| e.to_string())
+}
+
+fn client_check(
+    cfg: &FileserverConfig,
+    id: &str,
+    r: &mut ClientRun,
+    lib: &Library,
+    server: &super::refserver::RefServer,
+) -> CheckOutcome {
+    let fail = |msg: String| outcome(cfg, id, Status::Failed, msg);
+    let (line, mark, ok, result): (String, usize, bool, Result<String, String>) = match id {
+        "client-list" => {
+            let (mark, ok) = r.command(cfg, "list");
+            let text = String::from_utf8_lossy(r.session.transcript.since(mark)).into_owned();
+            let missing: Vec<&str> = lib
+                .files
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .filter(|n| !text.contains(n))
+                .collect();
+            let res = if missing.is_empty() {
+                Ok("every file of the library was listed".to_string())
+            } else {
+                Err(format!("not listed: {}", missing.join(", ")))
+            };
+            ("list".into(), mark, ok, res)
+        }
+        "client-get" | "client-get-binary" => {
+            let name = if id == "client-get" {
+                library::TEXT
+            } else {
+                library::BINARY
+            };
+            let _ = std::fs::remove_file(r.cwd.join(name));
+            let (mark, ok) = r.command(cfg, &format!("get {name}"));
+            let content = lib
+                .content(name)
+                .cloned()
+                .unwrap_or(Content::Bytes(Vec::new()));
+            let res = compare_file(&r.cwd.join(name), &content).and_then(|c| {
+                if c.identical() {
+                    Ok(format!("{name} saved: {}", c.summary()))
+                } else {
+                    Err(format!("{name} saved: {}", c.summary()))
+                }
+            });
+            (format!("get {name}"), mark, ok, res)
+        }
+        "client-put" | "client-put-binary" => {
+            let (name, content) = if id == "client-put" {
+                (
+                    "local-up.txt",
+                    Content::Bytes("uploaded by the client\n客户端上传\n".as_bytes().to_vec()),
+                )
+            } else {
+                let mut b = library::binary_bytes();
+                b.rotate_left(100);
+                ("local-up.bin", Content::Bytes(b))
+            };
+            if let Content::Bytes(b) = &content {
+                if let Err(e) = std::fs::write(r.cwd.join(name), b) {
+                    return outcome(
+                        cfg,
+                        id,
+                        Status::Error,
+                        format!("cannot create the file to upload: {e}"),
+                    );
+                }
+            }
+            let (mark, ok) = r.command(cfg, &format!("put {name}"));
+            let res = compare_file(&lib.dir.join(name), &content).and_then(|c| {
+                if c.identical() {
+                    Ok(format!("{name} uploaded: {}", c.summary()))
+                } else {
+                    Err(format!("{name} on the server: {}", c.summary()))
+                }
+            });
+            (format!("put {name}"), mark, ok, res)
+        }
+        "client-get-missing" => {
+            let name = "no-such-file.txt";
+            let reason = server.reason_for_missing(name);
+            let (mark, ok) = r.command(cfg, &format!("get {name}"));
+            let text = String::from_utf8_lossy(r.session.transcript.since(mark)).into_owned();
+            let res = if r.cwd.join(name).exists() {
+                Err(format!(
+                    "a local file {name} was created for a failed download"
+                ))
+            } else if !reason.is_empty() && !text.contains(&reason) {
+                Err(format!("the server's reason \"{reason}\" was not shown"))
+            } else if !ok {
+                Err("the client did not go on to prompt for the next command".into())
+            } else {
+                Ok("the server's reason was shown, no file was created, the client goes on".into())
+            };
+            (format!("get {name}"), mark, true, res)
+        }
+        "client-quit" => {
+            let mark = r.session.transcript.mark();
+            r.session.type_text("quit\n");
+            let deadline = Instant::now() + cfg.timing.exit();
+            let exit = r.session.wait_until(deadline, |s| s.driver_exit());
+            let res = match exit {
+                Some(Exit::Code(0)) => Ok("quit ended the client with status 0".into()),
+                Some(Exit::Code(c)) => Err(format!("quit ended the client with status {c}")),
+                Some(Exit::Signal(s)) => Err(format!("the client was killed by signal {s}")),
+                None => Err(format!(
+                    "the client did not exit within {} ms of quit",
+                    cfg.timing.exit_ms
+                )),
+            };
+            ("quit".into(), mark, true, res)
+        }
+        other => return outcome(cfg, other, Status::Error, "unknown client check"),
+    };
+    let mut o = match (result, ok) {
+        (Ok(msg), true) => outcome(cfg, id, Status::Passed, msg),
+        (Ok(_), false) => {
+            fail("the command worked, but the client did not prompt again for the next one".into())
+        }
+        (Err(msg), _) => fail(msg),
+    };
+    o.actions = vec![format!("typed \"{line}\"")];
+    if o.status != Status::Passed {
+        o.transcript = Some(r.transcript(mark));
+    }
+    o
+}

@@ -1,0 +1,207 @@
+//! A student's server as a process: started with a fresh port and library, its output
+//! captured (capped) by a thread so a chatty server never blocks on a full pipe, its
+//! readiness read from the kernel's socket table, its exit waited on through a pidfd.
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::net::listen;
+use crate::supervise::spawn::Launch;
+
+/// Output kept for the report, and how much there was in all.
+#[derive(Debug, Default)]
+pub struct Captured {
+    pub kept: Vec<u8>,
+    pub total: u64,
+}
+
+/// A running server.
+pub struct ServerProc {
+    child: Child,
+    pub pid: Pid,
+    pidfd: Option<OwnedFd>,
+    pub port: u16,
+    output: Arc<Mutex<Captured>>,
+    status: Option<ExitStatus>,
+}
+
+/// Why a server is not serving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartProblem {
+    Exited(String),
+    NotListening,
+    Spawn(String),
+}
+
+fn describe(st: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (_, Some(s)) => format!(
+            "was killed by {}",
+            Signal::try_from(s)
+                .map(|s| s.as_str())
+                .unwrap_or("a signal")
+        ),
+        _ => "ended".into(),
+    }
+}
+
+impl ServerProc {
+    /// Starts `launch` with `<port> <library>` appended.
+    pub fn start(
+        launch: &Launch,
+        port: u16,
+        library: &Path,
+        cap: usize,
+    ) -> Result<Self, StartProblem> {
+        let program = OsStr::from_bytes(launch.program.as_bytes());
+        let mut cmd = Command::new(program);
+        for a in launch.argv.iter().skip(1) {
+            cmd.arg(OsStr::from_bytes(a.as_bytes()));
+        }
+        cmd.arg(port.to_string()).arg(library);
+        cmd.env_clear();
+        for kv in &launch.env {
+            if let Some((k, v)) = kv.to_str().ok().and_then(|s| s.split_once('=')) {
+                cmd.env(k, v);
+            }
+        }
+        cmd.current_dir(OsStr::from_bytes(launch.cwd.as_bytes()));
+        let (r, w) = nix::unistd::pipe().map_err(|e| StartProblem::Spawn(e.to_string()))?;
+        let w2 = w
+            .try_clone()
+            .map_err(|e| StartProblem::Spawn(e.to_string()))?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(w))
+            .stderr(Stdio::from(w2));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                crate::supervise::spawn::reset_signals();
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| StartProblem::Spawn(e.to_string()))?;
+        drop(cmd);
+        let pid = Pid::from_raw(child.id() as i32);
+        let output = Arc::new(Mutex::new(Captured::default()));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let mut r = std::fs::File::from(r);
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = r.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut c = sink.lock().unwrap_or_else(|e| e.into_inner());
+                c.total += n as u64;
+                let room = cap.saturating_sub(c.kept.len());
+                c.kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+        });
+        // SAFETY: plain system call; a non-negative result is a new descriptor we own.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+        let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) });
+        Ok(ServerProc {
+            child,
+            pid,
+            pidfd,
+            port,
+            output,
+            status: None,
+        })
+    }
+
+    /// Waits until the server listens on its port, exits, or the deadline passes.
+    pub fn await_listening(&mut self, deadline: Instant) -> Result<(), StartProblem> {
+        loop {
+            if let Some(st) = self.exited() {
+                return Err(StartProblem::Exited(describe(st)));
+            }
+            if listen::listening(self.pid, self.port) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(StartProblem::NotListening);
+            }
+            self.block(deadline, Duration::from_millis(2));
+        }
+    }
+
+    /// Sleeps until the server exits or `tick` passes (never past `deadline`).
+    fn block(&self, deadline: Instant, tick: Duration) {
+        let left = deadline.saturating_duration_since(Instant::now()).min(tick);
+        let ms = left.as_millis().clamp(1, 1000) as u16;
+        if let Some(fd) = &self.pidfd {
+            let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(ms));
+        }
+    }
+
+    /// The exit status, once it has exited (reaps it).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                self.status = Some(st);
+            }
+        }
+        self.status
+    }
+
+    pub fn exit_words(&mut self) -> Option<String> {
+        self.exited().map(describe)
+    }
+
+    /// Sends SIGTERM and waits for the exit; the status, or None at the deadline.
+    pub fn terminate(&mut self, deadline: Instant) -> Option<ExitStatus> {
+        if self.exited().is_none() {
+            let _ = kill(self.pid, Signal::SIGTERM);
+        }
+        loop {
+            if let Some(st) = self.exited() {
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            self.block(deadline, Duration::from_millis(50));
+        }
+    }
+
+    /// Its output so far, lossily decoded (escape before showing).
+    pub fn output(&self) -> (Vec<u8>, u64) {
+        let c = self.output.lock().unwrap_or_else(|e| e.into_inner());
+        (c.kept.clone(), c.total)
+    }
+
+    /// Children of the server that have exited but were not reaped.
+    pub fn zombie_children(&self) -> usize {
+        crate::supervise::procfs::children(self.pid)
+            .into_iter()
+            .filter(|p| {
+                crate::supervise::procfs::stat(*p)
+                    .map(|s| s.state == crate::supervise::procfs::RunState::Zombie)
+                    .unwrap_or(false)
+            })
+            .count()
+    }
+
+    pub fn describe_status(st: ExitStatus) -> String {
+        describe(st)
+    }
+}

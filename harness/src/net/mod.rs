@@ -1,0 +1,6 @@
+//! Sockets: finding a free port, waiting for a server to listen, the protocol client, and
+//! byte-exact transfer comparison.
+
+pub mod client;
+pub mod listen;
+pub mod transfer;
