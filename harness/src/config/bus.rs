@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn semantic_errors_name_the_key() {
-        let text = DEFAULT_TOML.replace("step_ms = 2000", "step_ms = 0");
+        let text = DEFAULT_TOML.replace("step_ms = 5000", "step_ms = 0");
         let err = BusConfig::from_toml(&text, "x.toml")
             .unwrap_err()
             .to_string();

@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn unknown_check_is_named() {
-        let text = DEFAULT_TOML.replace("quit = 3", "quit = 3\nqiut = 1");
+        let text = DEFAULT_TOML.replace("\nquit = 3", "\nquit = 3\nqiut = 1");
         let err = FileserverConfig::from_toml(&text, "x")
             .unwrap_err()
             .to_string();

@@ -286,6 +286,9 @@ pub fn judge_line_step(
         match v.activity {
             Activity::Stopped => problems.push(format!("the {} is stopped", role.name())),
             a if a.exited() && !allow_exit => problems.push(match (role, driver_exit) {
+                (Role::Driver, Some(e @ Exit::Signal(_))) => {
+                    format!("the driver was {}", exit_words(e))
+                }
                 (Role::Driver, Some(e)) => format!("the driver {}", exit_words(e)),
                 _ => format!("the {} exited", role.name()),
             }),

@@ -342,29 +342,31 @@ impl<'c> BusRun<'c> {
         }
     }
 
-    /// With handlers complete, a process that is running must keep running for `busy_ms`
-    /// (a busy loop) or fall asleep (it was still starting) before the run is ready.
+    /// With handlers complete, a process that is running must either fall asleep (it was
+    /// still starting) or use `busy_ms` of CPU time without ever sleeping (a busy loop)
+    /// before the run is ready. CPU time, not wall time, so that a correct program starved
+    /// of CPU on a loaded machine is not taken for a busy one.
     fn confirm_busy(&mut self, mut ready: Ready, deadline: Instant) -> Result<Ready, StartFailure> {
         let (d, c) = (ready.driver, ready.conductor);
-        let busy_deadline = deadline.min(Instant::now() + self.cfg.timing.busy() * 3);
-        let mut tracker: Vec<(Pid, Instant)> = Vec::new();
-        let busy_after = self.cfg.timing.busy();
-        let outcome = self.session.wait_until(busy_deadline, |_| {
-            let now = Instant::now();
+        // CPU time of each process when it was first seen running in this stretch.
+        let mut tracker: Vec<(Pid, u64)> = Vec::new();
+        let busy_cpu_ns = self.cfg.timing.busy().as_nanos() as u64;
+        let outcome = self.session.wait_until(deadline, |_| {
             let mut busy = Vec::new();
             for (role, pid) in [(Role::Driver, d), (Role::Conductor, c)] {
                 let v = observe::view(pid);
                 match v.activity {
                     Activity::Waiting(_) => tracker.retain(|(p, _)| *p != pid),
                     Activity::Active => {
+                        let cpu = procfs::cpu_ns(pid).unwrap_or(0);
                         let since = match tracker.iter().find(|(p, _)| *p == pid) {
                             Some((_, t)) => *t,
                             None => {
-                                tracker.push((pid, now));
-                                now
+                                tracker.push((pid, cpu));
+                                cpu
                             }
                         };
-                        if now.duration_since(since) < busy_after {
+                        if cpu.saturating_sub(since) < busy_cpu_ns {
                             return None;
                         }
                         busy.push(role);
@@ -464,8 +466,10 @@ impl<'c> BusRun<'c> {
         };
         let exp_d = expect_for(&before_d, d);
         let exp_c = expect_for(&before_c, c);
-        let busy_d = ready.busy.contains(&Role::Driver) || before_d.activity == Activity::Active;
-        let busy_c = ready.busy.contains(&Role::Conductor) || before_c.activity == Activity::Active;
+        // Only a process confirmed busy at readiness is judged by its output: a correct one
+        // can be caught running for an instant on a loaded machine.
+        let busy_d = ready.busy.contains(&Role::Driver);
+        let busy_c = ready.busy.contains(&Role::Conductor);
         match stimulus {
             Stimulus::Key(k) => self.session.type_key(k),
             Stimulus::Signal(role, s) => {
