@@ -316,6 +316,39 @@ impl Read for Pseudo {
     }
 }
 
+/// Deterministic pseudo-random *text*: lowercase letters in lines of 63 plus a newline, for
+/// checks that are not about binary data (so a server that mishandles binary data fails the
+/// binary checks only).
+#[derive(Debug, Clone)]
+pub struct PseudoText {
+    inner: Pseudo,
+    pos: u64,
+}
+
+impl PseudoText {
+    pub fn new(seed: u64, len: u64) -> Self {
+        PseudoText {
+            inner: Pseudo::new(seed, len),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for PseudoText {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for b in &mut buf[..n] {
+            *b = if self.pos % 64 == 63 {
+                b'\n'
+            } else {
+                b'a' + *b % 26
+            };
+            self.pos += 1;
+        }
+        Ok(n)
+    }
+}
+
 /// Compares everything `got` yields with `expected`.
 pub fn compare_streams(
     mut got: impl Read,

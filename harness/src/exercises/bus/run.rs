@@ -515,7 +515,9 @@ impl<'c> BusRun<'c> {
             let ok = |v: &View, e: Expect, busy: bool| -> bool {
                 match v.activity {
                     Activity::Gone | Activity::Zombie | Activity::Stopped => e.met_by(v),
-                    Activity::Waiting(_) if !busy => e.met_by(v),
+                                        Activity::Waiting(_) if !busy => e.met_by(v),
+                    // Running, not a busy loop: still handling something.
+                    Activity::Active if !busy => false,
                     Activity::Waiting(_) | Activity::Active => quiet_enough && output_done(&out),
                 }
             };

@@ -169,6 +169,55 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> Vec<CheckOutcome> {
         r.session
             .finish(Instant::now() + Duration::from_millis(2000));
     }
+    // End of input must end the client as quit does: a fresh client gets Ctrl-D.
+    if let Some(o) = out
+        .iter_mut()
+        .find(|o| o.id == "client-quit" && o.status == Status::Passed)
+    {
+        o.actions
+            .push("typed Ctrl-D (end of input) to a fresh client".into());
+        match ClientRun::start(cfg, &launch, &cwd) {
+            Ok((mut r, true)) => {
+                r.session.type_text("\u{4}");
+                let exit = r
+                    .session
+                    .wait_until(Instant::now() + cfg.timing.exit(), |s| s.driver_exit());
+                match exit {
+                    Some(Exit::Code(0)) => {
+                        o.message =
+                            "quit and end of input each ended the client with status 0".into()
+                    }
+                    other => {
+                        let how = match other {
+                            Some(Exit::Code(c)) => format!("ended the client with status {c}"),
+                            Some(Exit::Signal(s)) => format!("killed the client with signal {s}"),
+                            None => {
+                                format!("did not end the client within {} ms", cfg.timing.exit_ms)
+                            }
+                        };
+                        *o = outcome(
+                            cfg,
+                            "client-quit",
+                            Status::Failed,
+                            format!("end of input (Ctrl-D) {how}"),
+                        );
+                        o.actions = vec![
+                            "typed \"quit\"".into(),
+                            "typed Ctrl-D (end of input) to a fresh client".into(),
+                        ];
+                        o.hint = Some("when input() raises EOFError (or read returns nothing), send Q and exit with status 0".into());
+                    }
+                }
+                r.session
+                    .finish(Instant::now() + Duration::from_millis(2000));
+            }
+            Ok((r, false)) => {
+                r.session
+                    .finish(Instant::now() + Duration::from_millis(2000));
+            }
+            Err(_) => {}
+        }
+    }
     server.stop();
     out
 }

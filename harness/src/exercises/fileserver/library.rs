@@ -6,20 +6,28 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::net::transfer::Pseudo;
+use crate::net::transfer::{Pseudo, PseudoText};
 
 /// Where a file's bytes come from: kept small, or generated on demand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
     Bytes(Vec<u8>),
-    Pseudo { seed: u64, len: u64 },
+    Pseudo {
+        seed: u64,
+        len: u64,
+    },
+    /// Pseudo-random lowercase text.
+    Text {
+        seed: u64,
+        len: u64,
+    },
 }
 
 impl Content {
     pub fn len(&self) -> u64 {
         match self {
             Content::Bytes(b) => b.len() as u64,
-            Content::Pseudo { len, .. } => *len,
+            Content::Pseudo { len, .. } | Content::Text { len, .. } => *len,
         }
     }
 
@@ -32,6 +40,7 @@ impl Content {
         match self {
             Content::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
             Content::Pseudo { seed, len } => Box::new(Pseudo::new(*seed, *len)),
+            Content::Text { seed, len } => Box::new(PseudoText::new(*seed, *len)),
         }
     }
 
@@ -51,6 +60,8 @@ pub const CHINESE: &str = "报告.txt";
 pub const CONCURRENT: &str = "concurrent.bin";
 pub const HIDDEN: &str = ".hidden";
 pub const SUBDIR: &str = "subdir";
+/// A symbolic link in the library pointing at the secret outside it.
+pub const LINK: &str = "link-to-secret";
 
 /// A text file of several kilobytes (over the 4 KiB a careless client reads at once).
 pub fn text_bytes() -> Vec<u8> {
@@ -115,7 +126,7 @@ impl Library {
             ),
             (
                 CONCURRENT.to_string(),
-                Content::Pseudo {
+                Content::Text {
                     seed: 77,
                     len: concurrent_bytes,
                 },
@@ -132,6 +143,7 @@ impl Library {
         )?;
         let secret = root.join("secret.txt");
         fs::write(&secret, format!("TOP SECRET {token}\n"))?;
+        std::os::unix::fs::symlink(&secret, dir.join(LINK))?;
         Ok(Library {
             dir,
             secret,

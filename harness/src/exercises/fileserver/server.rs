@@ -133,7 +133,7 @@ impl ServerProc {
             if let Some(st) = self.exited() {
                 return Err(StartProblem::Exited(describe(st)));
             }
-            if listen::listening(self.pid, self.port) {
+            if listen::listening(self.pid, self.port) && self.said_listening() {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -141,6 +141,13 @@ impl ServerProc {
             }
             self.block(deadline, Duration::from_millis(2));
         }
+    }
+
+    /// Whether the server printed its `listening on 127.0.0.1:<port>` line.
+    pub fn said_listening(&self) -> bool {
+        let line = format!("listening on 127.0.0.1:{}", self.port);
+        let c = self.output.lock().unwrap_or_else(|e| e.into_inner());
+        c.kept.windows(line.len()).any(|w| w == line.as_bytes())
     }
 
     /// Sleeps until the server exits or `tick` passes (never past `deadline`).

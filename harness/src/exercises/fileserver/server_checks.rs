@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::config::fileserver::{title, FileserverConfig};
 use crate::net::client::{Conn, FileProtocol, ProtoError};
 use crate::net::listen;
-use crate::net::transfer::{compare_streams, Comparator, Comparison, Pseudo};
+use crate::net::transfer::{compare_streams, Comparator, Comparison, PseudoText};
 use crate::report::{CheckOutcome, Status};
 use crate::supervise::spawn::Launch;
 use crate::text::escape;
@@ -77,6 +77,10 @@ impl<'a> Ctx<'a> {
             .as_mut()
             .and_then(|s| s.exit_words())
             .unwrap_or_else(|| "was not running".into());
+        // What the dead server left half-done was judged by the check it died in.
+        for name in leftover_temps(self) {
+            let _ = std::fs::remove_file(self.lib.dir.join(name));
+        }
         self.start_server()
             .map_err(|p| format!("the server {how}, and restarting it failed: {p:?}"))?;
         o_notes.push(format!(
@@ -248,10 +252,20 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
         Err(p) => {
             let msg = match p {
                 StartProblem::Exited(how) => format!("the server {how} before listening"),
-                StartProblem::NotListening => format!(
-                    "the server did not listen on its port within {} ms",
-                    cfg.timing.startup_ms
-                ),
+                StartProblem::NotListening => {
+                    let socket = ctx
+                        .server
+                        .as_ref()
+                        .is_some_and(|s| listen::listening(s.pid, s.port));
+                    if socket {
+                        format!("the server listens, but did not print \"listening on 127.0.0.1:<port>\" within {} ms", cfg.timing.startup_ms)
+                    } else {
+                        format!(
+                            "the server did not listen on its port within {} ms",
+                            cfg.timing.startup_ms
+                        )
+                    }
+                }
                 StartProblem::Spawn(e) => format!("the server could not be started: {e}"),
             };
             let mut o = fail(cfg, "server-start", msg);
@@ -456,6 +470,7 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
             "subdir/inner.txt",
             ".",
             "..",
+            library::LINK,
         ];
         let abs_put = outside_tmp.display().to_string();
         let puts = [
@@ -619,15 +634,24 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         let addr = ctx.addr();
         let n = cfg.library.concurrent_clients;
         let size = cfg.library.concurrent_bytes;
-        let mut actions =
-            vec!["one client: P 1000 stalled.bin, sends 10 bytes, then nothing".to_string()];
+        let replaced = format!("P 1000 {}", library::CONCURRENT);
+        let mut actions = vec![
+            format!("stalled client 1: {replaced} (replacing the file the others download), sends 10 bytes, then nothing"),
+            "stalled client 2: sends half a request line (\"G hel\"), then nothing".to_string(),
+            format!("stalled client 3: G {}, reads nothing", library::LARGE),
+        ];
         let stalled = (|| -> Result<Conn, ProtoError> {
             let mut c = Conn::connect(addr, deadline)?;
-            c.send(b"P 1000 stalled.bin\n")?;
+            c.send(format!("{replaced}\n").as_bytes())?;
             // The server may answer OK at once or only later: the stall matters, not the reply.
             c.send(&[b'x'; 10])?;
             Ok(c)
         })();
+        let half_line = Conn::connect(addr, deadline).and_then(|mut c| c.send(b"G hel").map(|_| c));
+        let unread = Conn::connect(addr, deadline).and_then(|mut c| {
+            c.send(format!("G {}\n", library::LARGE).as_bytes())
+                .map(|_| c)
+        });
         let handles: Vec<_> = (0..n)
             .map(|i| {
                 let concurrent = ctx.lib.content(library::CONCURRENT).cloned();
@@ -645,7 +669,7 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
                         }
                     } else {
                         let name = format!("concurrent-up-{i}.bin");
-                        let mut src = Pseudo::new(1000 + i as u64, size);
+                        let mut src = PseudoText::new(1000 + i as u64, size);
                         match conn.put(&name, size, &mut src).map_err(|e| e.to_string())? {
                             Ok(()) => Ok(Comparison {
                                 expected_len: size,
@@ -661,7 +685,7 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
             })
             .collect();
         actions.push(format!(
-            "{n} clients at once: G {} and P {size}-byte files, alternately",
+            "{n} clients at once: G {} (must be the old file, whole) and P {size}-byte files, alternately",
             library::CONCURRENT
         ));
         let mut problems = Vec::new();
@@ -688,7 +712,7 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
                 continue;
             }
             match std::fs::File::open(&path) {
-                Ok(f) => match compare_streams(f, Pseudo::new(1000 + i as u64, size), size) {
+                Ok(f) => match compare_streams(f, PseudoText::new(1000 + i as u64, size), size) {
                     Ok(c) if c.identical() => {}
                     Ok(c) => problems.push(format!(
                         "client {} (P), stored file: {}",
@@ -703,6 +727,14 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
                 )),
             }
         }
+        // The other stalled clients leave; wait until the server has closed their ends, so
+        // that whatever leaving does to it happens within this check.
+        for conn in [half_line, unread].into_iter().flatten() {
+            let mut conn = conn;
+            let port = conn.stream().local_addr().map(|a| a.port()).unwrap_or(0);
+            drop(conn);
+            let _ = await_server_close(ctx, port, cfg.timing.op());
+        }
         match stalled {
             Ok(mut c) => {
                 let port = c.stream().local_addr().map(|a| a.port()).unwrap_or(0);
@@ -712,10 +744,17 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
                         "the server never closed the stalled connection after the client left"
                             .into(),
                     );
-                } else if ctx.lib.dir.join("stalled.bin").exists() {
-                    problems.push(
-                        "the stalled, never finished upload left a file named stalled.bin".into(),
-                    );
+                } else if let Some(content) = ctx.lib.content(library::CONCURRENT) {
+                    let same = std::fs::File::open(ctx.lib.dir.join(library::CONCURRENT))
+                        .ok()
+                        .and_then(|f| compare_streams(f, content.reader(), content.len()).ok())
+                        .is_some_and(|c| c.identical());
+                    if !same {
+                        problems.push(format!(
+                            "the stalled, never finished upload changed {} (it must stay as it was)",
+                            library::CONCURRENT
+                        ));
+                    }
                 }
             }
             Err(e) => problems.push(format!(
@@ -745,59 +784,113 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
     with_server(ctx, "disconnect", |ctx| {
         let mut problems = Vec::new();
         let actions = vec![
+            "sends half a request line (\"L\" without its newline), disconnects".to_string(),
+            format!(
+                "P 1000000 {}, sends 100000 bytes, disconnects (the old file must stay)",
+                library::SPACES
+            ),
             "P 1000000 cut.bin, sends 100000 bytes, disconnects".to_string(),
             format!("G {}, reads 65536 bytes, disconnects", library::LARGE),
             "L (new connection)".to_string(),
         ];
-        // Upload cut off.
-        match ctx.connect(cfg.timing.op()).and_then(|mut c| {
-            let h = c.request("P 1000000 cut.bin", "the reply to P")?;
-            let mut sent = 0;
-            while sent < 100_000 {
-                c.send(&[b'c'; 10_000])?;
-                sent += 10_000;
+        'steps: {
+            // Half a request line.
+            if let Ok(mut c) = ctx.connect(cfg.timing.op()) {
+                let _ = c.send(b"L");
+                let port = c.stream().local_addr().map(|a| a.port()).unwrap_or(0);
+                drop(c);
+                let _ = await_server_close(ctx, port, cfg.timing.op());
             }
-            let port = c.stream().local_addr().map(|a| a.port()).unwrap_or(0);
-            Ok((h, port))
-        }) {
-            Ok((_, port)) => {
-                if !await_server_close(ctx, port, cfg.timing.op()) {
-                    problems.push(
+            if let Some(p) = died(ctx, "half a request line") {
+                problems.insert(0, p);
+                break 'steps;
+            }
+            // An upload replacing an existing file, cut off: the old file stays whole.
+            if let Ok(mut c) = ctx.connect(cfg.timing.op()) {
+                if let Ok(crate::net::client::Header::Ok(None)) =
+                    c.request(&format!("P 1000000 {}", library::SPACES), "the reply to P")
+                {
+                    let _ = c.send(&[b'r'; 100_000]);
+                }
+                let port = c.stream().local_addr().map(|a| a.port()).unwrap_or(0);
+                drop(c);
+                let _ = await_server_close(ctx, port, cfg.timing.op());
+                if let Some(content) = ctx.lib.content(library::SPACES) {
+                    let same = std::fs::File::open(ctx.lib.dir.join(library::SPACES))
+                        .ok()
+                        .and_then(|f| compare_streams(f, content.reader(), content.len()).ok())
+                        .is_some_and(|c| c.identical());
+                    if !same {
+                        problems.push(format!(
+                        "a cut-off upload replacing {} damaged the old file (it must stay as it was)",
+                        library::SPACES
+                    ));
+                    }
+                }
+            }
+            if let Some(p) = died(ctx, "an upload replacing a file") {
+                problems.insert(0, p);
+                break 'steps;
+            }
+            // Upload cut off.
+            match ctx.connect(cfg.timing.op()).and_then(|mut c| {
+                let h = c.request("P 1000000 cut.bin", "the reply to P")?;
+                let mut sent = 0;
+                while sent < 100_000 {
+                    c.send(&[b'c'; 10_000])?;
+                    sent += 10_000;
+                }
+                let port = c.stream().local_addr().map(|a| a.port()).unwrap_or(0);
+                Ok((h, port))
+            }) {
+                Ok((_, port)) => {
+                    if !await_server_close(ctx, port, cfg.timing.op()) {
+                        problems.push(
                         "after the uploading client vanished, the server kept its connection open"
                             .into(),
                     );
+                    }
+                    if ctx.lib.dir.join("cut.bin").exists() {
+                        problems
+                            .push("the cut-off upload left a partial file named cut.bin".into());
+                    }
+                    let temps = leftover_temps(ctx);
+                    if !temps.is_empty() {
+                        problems.push(format!(
+                            "the cut-off upload left temporary files: {}",
+                            temps
+                                .iter()
+                                .map(|t| escape::one_line(t.as_bytes()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
                 }
-                if ctx.lib.dir.join("cut.bin").exists() {
-                    problems.push("the cut-off upload left a partial file named cut.bin".into());
-                }
-                let temps = leftover_temps(ctx);
-                if !temps.is_empty() {
-                    problems.push(format!(
-                        "the cut-off upload left temporary files: {}",
-                        temps
-                            .iter()
-                            .map(|t| escape::one_line(t.as_bytes()))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
+                Err(e) => problems.push(format!("the upload to be cut off could not start: {e}")),
+            }
+            if let Some(p) = died(ctx, "an upload") {
+                problems.insert(0, p);
+                break 'steps;
+            }
+            // Download cut off.
+            let mut conn = ctx.connect(cfg.timing.op());
+            if let Ok(c) = &mut conn {
+                let r = c.request(&format!("G {}", library::LARGE), "the reply to G");
+                if let Ok(crate::net::client::Header::Ok(Some(_))) = r {
+                    let mut buf = vec![0u8; 65536];
+                    let _ = c.stream().read_exact(&mut buf);
                 }
             }
-            Err(e) => problems.push(format!("the upload to be cut off could not start: {e}")),
-        }
-        // Download cut off.
-        let mut conn = ctx.connect(cfg.timing.op());
-        if let Ok(c) = &mut conn {
-            let r = c.request(&format!("G {}", library::LARGE), "the reply to G");
-            if let Ok(crate::net::client::Header::Ok(Some(_))) = r {
-                let mut buf = vec![0u8; 65536];
-                let _ = c.stream().read_exact(&mut buf);
+            if let Ok(mut c) = conn {
+                let port = c.stream().local_addr().map(|a| a.port()).unwrap_or(0);
+                let _ = c.stream().shutdown(std::net::Shutdown::Both);
+                drop(c);
+                let _ = await_server_close(ctx, port, cfg.timing.op());
             }
-        }
-        if let Ok(mut c) = conn {
-            let port = c.stream().local_addr().map(|a| a.port()).unwrap_or(0);
-            let _ = c.stream().shutdown(std::net::Shutdown::Both);
-            drop(c);
-            let _ = await_server_close(ctx, port, cfg.timing.op());
+            if let Some(p) = died(ctx, "a download") {
+                problems.insert(0, p);
+                break 'steps;
+            }
         }
         if !ctx.server_alive() {
             let how = ctx
@@ -805,7 +898,12 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
                 .as_mut()
                 .and_then(|s| s.exit_words())
                 .unwrap_or_default();
-            problems.push(format!("the server {how} when a client disconnected"));
+            if !problems
+                .iter()
+                .any(|p| p.contains("when a client disconnected"))
+            {
+                problems.push(format!("the server {how} when a client disconnected"));
+            }
         } else {
             match ctx.connect(cfg.timing.op()).and_then(|mut c| c.list()) {
                 Ok(Ok(_)) => {}
@@ -851,8 +949,35 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
             problems
                 .push("zombie child processes: finished children were never reaped".to_string());
         }
+        let temps = leftover_temps(ctx);
+        if !temps.is_empty() {
+            problems.push(format!(
+                "temporary files left in the library: {}",
+                temps
+                    .iter()
+                    .map(|t| escape::one_line(t.as_bytes()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        // A client stays connected while the server is asked to stop.
+        let connected = ctx.connect(cfg.timing.op()).ok();
+        let children: Vec<nix::unistd::Pid> = ctx
+            .server
+            .as_ref()
+            .map(|s| {
+                crate::supervise::procfs::descendants(s.pid)
+                    .iter()
+                    .map(|p| nix::unistd::Pid::from_raw(p.pid))
+                    .collect()
+            })
+            .unwrap_or_default();
         let exit_deadline = Instant::now() + cfg.timing.exit();
         let status = ctx.server.as_mut().and_then(|s| s.terminate(exit_deadline));
+        drop(connected);
+        if status.is_some() && !children_gone(&children, Instant::now() + cfg.timing.exit()) {
+            problems.push("child processes of the server outlived it".to_string());
+        }
         match status {
             None => problems.push(format!(
                 "the server did not exit within {} ms of SIGTERM",
@@ -873,10 +998,44 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
         } else {
             let mut o = fail(cfg, "cleanup", problems[0].clone());
             o.details = problems[1..].to_vec();
-            o.hint = Some("reap children (SIGCHLD handler with waitpid(-1, WNOHANG)), and exit with status 0 on SIGTERM/SIGINT".into());
+            o.hint = Some("reap children (SIGCHLD handler with waitpid(-1, WNOHANG)), and exit with status 0 on SIGTERM/SIGINT, even with clients connected".into());
             o
         };
-        o.actions = vec!["sent SIGTERM".into()];
+        o.actions = vec!["one client connected".into(), "sent SIGTERM".into()];
         o
     })
+}
+
+/// Waits until none of `children` is alive (exited ones may stay zombies of init).
+fn children_gone(children: &[nix::unistd::Pid], deadline: Instant) -> bool {
+    use crate::supervise::procfs::{stat, RunState};
+    loop {
+        let alive = children
+            .iter()
+            .any(|p| stat(*p).is_ok_and(|s| s.state != RunState::Zombie));
+        if !alive {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        // No descriptor tells when another process's child ends: look again shortly.
+        let mut none: [nix::poll::PollFd; 0] = [];
+        let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(5u16));
+    }
+}
+
+/// The sentence for a server that died when a client vanished during `what`.
+fn died(ctx: &mut Ctx, what: &str) -> Option<String> {
+    if ctx.server_alive() {
+        return None;
+    }
+    let how = ctx
+        .server
+        .as_mut()
+        .and_then(|s| s.exit_words())
+        .unwrap_or_default();
+    Some(format!(
+        "the server {how} when a client disconnected during {what}"
+    ))
 }
