@@ -324,7 +324,8 @@ impl Drop for CgroupDir {
     }
 }
 
-/// Removes the empty groups of graders that are gone (killed before they could).
+/// Kills what is left in the groups of graders that are gone (a grader killed before it
+/// could clean up), then removes the groups. A frozen group is thawed so the kills land.
 fn sweep_stale(hierarchy: &Path) {
     let Ok(dir) = fs::read_dir(hierarchy) else {
         return;
@@ -344,14 +345,42 @@ fn sweep_stale(hierarchy: &Path) {
         if alive {
             continue;
         }
-        if let Ok(runs) = fs::read_dir(e.path()) {
-            for r in runs.filter_map(|r| r.ok()) {
-                if r.path().is_dir() {
-                    let _ = fs::remove_dir(r.path());
+        let mut groups: Vec<PathBuf> = fs::read_dir(e.path())
+            .map(|runs| {
+                runs.filter_map(|r| r.ok())
+                    .map(|r| r.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        groups.push(e.path());
+        let deadline = Instant::now() + Duration::from_millis(500);
+        for g in &groups {
+            let state = g.join("freezer.state");
+            if state.exists() {
+                let _ = fs::write(&state, "FROZEN");
+            }
+            for _ in 0..50 {
+                let members: Vec<i32> = fs::read_to_string(g.join("cgroup.procs"))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .collect();
+                for pid in &members {
+                    // SAFETY: kill has no memory effects.
+                    unsafe {
+                        libc::kill(*pid, libc::SIGKILL);
+                    }
                 }
+                if state.exists() {
+                    let _ = fs::write(&state, "THAWED");
+                }
+                if fs::remove_dir(g).is_ok() || members.is_empty() || Instant::now() >= deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
             }
         }
-        let _ = fs::remove_dir(e.path());
     }
 }
 
@@ -675,6 +704,11 @@ impl Sandbox {
                     }
                     ProbeFailure::Step(Step::UserNamespace) => {
                         self.enabled.userns = false;
+                        let why = if errno == libc::ENOSPC {
+                            "the limit of user namespaces is reached (user.max_user_namespaces)"
+                        } else {
+                            why
+                        };
                         self.missing.push(format!(
                             "no user namespace (so no network or mount namespace): {why}"
                         ));
@@ -841,7 +875,10 @@ impl Sandbox {
         if self.enabled.mounts
             && (self.enabled.userns || self.enabled.identity || self.netns.is_some())
         {
-            let mut s = format!("private {}", self.plan.writable_dirs.join(", "));
+            let mut s = format!(
+                "own mount and IPC namespaces: private {}",
+                self.plan.writable_dirs.join(", ")
+            );
             if self.enabled.identity && !self.plan.hidden.is_empty() {
                 s.push_str(&format!("; hidden: {}", self.plan.hidden.join(", ")));
             }
@@ -947,7 +984,11 @@ impl Sandbox {
         } else if e.userns {
             let flags = libc::CLONE_NEWUSER
                 | libc::CLONE_NEWNET
-                | if e.mounts { libc::CLONE_NEWNS } else { 0 };
+                | if e.mounts {
+                    libc::CLONE_NEWNS | libc::CLONE_NEWIPC
+                } else {
+                    0
+                };
             if libc::unshare(flags) != 0 {
                 return Err(fail(Step::UserNamespace));
             }
@@ -963,7 +1004,9 @@ impl Sandbox {
             own_mount_ns = e.mounts;
         }
         if e.mounts && (own_mount_ns || e.identity || e.netns) {
-            if !own_mount_ns && libc::unshare(libc::CLONE_NEWNS) != 0 {
+            // An IPC namespace too: SysV segments and message queues would otherwise outlive
+            // the grading; they go with the namespace.
+            if !own_mount_ns && libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWIPC) != 0 {
                 return Err(fail(Step::Mounts));
             }
             self.apply_mounts().map_err(|_| fail(Step::Mounts))?;
@@ -987,6 +1030,12 @@ impl Sandbox {
         };
         let e = &self.enabled;
         self.join_groups(run_group)?;
+        // No descriptor of the grader's may reach the program, whoever forgot `CLOEXEC`.
+        libc::close_range(
+            3,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
+        );
         if libc::chdir(cwd.as_ptr()) != 0 {
             return Err(fail(Step::Directory));
         }
@@ -1295,6 +1344,74 @@ mod tests {
             errno: libc::EPERM,
         };
         assert_eq!(ConfineError::decode(e.encode()), Some(e));
+    }
+
+    /// The fileserver's use: a server started with `Command` + `pre_exec` in the sandbox,
+    /// reached by the grader through the grading's network namespace, and nowhere else.
+    #[test]
+    fn a_server_in_the_sandbox_is_reached_through_its_namespace() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/python3").exists() {
+            eprintln!("skipped: needs root (a network namespace the grader can enter)");
+            return;
+        }
+        use std::io::Read;
+        use std::os::unix::process::CommandExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("w");
+        fs::create_dir_all(w.join("submission")).unwrap();
+        fs::create_dir_all(w.join("home")).unwrap();
+        let layout = Layout {
+            workdir: w.clone(),
+            workdir_is_tmpfs: false,
+            reach: vec![],
+            program: PathBuf::from("/usr/bin/python3"),
+        };
+        let sb = std::sync::Arc::new(Sandbox::new(&RunLimits::default(), &layout));
+        let Some(ns) = sb.netns() else {
+            panic!("root, but no network namespace: {:?}", sb.missing());
+        };
+        let group = sb.run_group();
+        let group_fd = group.as_ref().map(|g| g.procs_fd());
+        let cwd = CString::new(w.join("submission").as_os_str().as_bytes()).unwrap();
+        let inner = sb.clone();
+        let server = "import os, socket\n\
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+            s.bind(('127.0.0.1', 8888)); s.listen()\n\
+            c, _ = s.accept(); c.sendall(b'uid %d' % os.getuid()); c.close()\n";
+        let mut cmd = std::process::Command::new("/usr/bin/python3");
+        cmd.args(["-c", server]);
+        // SAFETY: enter_child is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || inner.enter_child(&cwd, group_fd).map_err(|e| e.to_io()));
+        }
+        let mut child = cmd.spawn().expect("spawn in the sandbox");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let greeting = loop {
+            let got = ns
+                .enter(|| -> io::Result<String> {
+                    let mut s = std::net::TcpStream::connect(("127.0.0.1", 8888))?;
+                    let mut text = String::new();
+                    s.read_to_string(&mut text)?;
+                    Ok(text)
+                })
+                .unwrap();
+            match got {
+                Ok(text) => break text,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("the server was never reachable: {e}"),
+            }
+        };
+        let _ = child.wait();
+        match sb.identity() {
+            Identity::Own { uid, .. } => assert_eq!(greeting, format!("uid {uid}")),
+            Identity::Grader => panic!("root, but no user of its own: {:?}", sb.missing()),
+        }
+        if let Some(g) = group {
+            g.remove(Instant::now() + Duration::from_secs(1));
+        }
     }
 
     #[test]
