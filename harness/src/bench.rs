@@ -135,7 +135,35 @@ pub fn measure(
     })
 }
 
-/// Measures each submission and prints a table.
+/// Median time of full gradings of a file server submission, and whether they agreed.
+pub fn measure_fileserver(
+    path: &Path,
+    runs: usize,
+    python: &str,
+) -> Result<(Duration, usize), String> {
+    let opts = crate::grade::GradeOptions {
+        exercise: Some(crate::grade::Exercise::Fileserver),
+        python: python.to_string(),
+        stable: true,
+        ..Default::default()
+    };
+    let mut times = Vec::new();
+    let mut first: Option<String> = None;
+    let mut identical = 0;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let reports = crate::grade::grade_path(path, &opts)?;
+        times.push(t0.elapsed());
+        let text = json::render_many(&reports);
+        if first.get_or_insert_with(|| text.clone()) == &text {
+            identical += 1;
+        }
+    }
+    Ok((median(times), identical))
+}
+
+/// Measures each submission and prints a table: bus submissions against the fixed-sleep
+/// way, file server submissions on their own.
 pub fn run(
     paths: &[PathBuf],
     runs: usize,
@@ -150,6 +178,20 @@ pub fn run(
         "submission", "grader (med)", "identical", "fixed-sleep (med)", "speedup", "fs saw all"
     );
     for p in paths {
+        if crate::grade::detect(p).first() == Some(&crate::grade::Exercise::Fileserver) {
+            let (t, identical) = measure_fileserver(p, runs, python)?;
+            println!(
+                "{:<45} {:>10.0}ms {:>7}/{:<3} {:>16} {:>9} {:>10}",
+                p.display(),
+                t.as_secs_f64() * 1000.0,
+                identical,
+                runs,
+                "-",
+                "-",
+                "-"
+            );
+            continue;
+        }
         let f = measure(p, runs, baseline_runs, python)?;
         let speedup = if f.grader_median.is_zero() {
             0.0
@@ -168,5 +210,75 @@ pub fn run(
             f.baseline_runs
         );
     }
+    Ok(())
+}
+
+/// `harness bench-transfer`: the grader's download path (protocol client, streamed compare
+/// and SHA-256) against a plain socket copy of the same bytes, both from the reference
+/// server in this process. Prints the median rate of each over `runs` transfers.
+pub fn transfer(mib: u64, runs: usize) -> Result<(), String> {
+    use crate::exercises::fileserver::library::Content;
+    use crate::net::client::{Conn, FileProtocol};
+    use crate::net::transfer::Comparator;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let len = mib << 20;
+    let content = Content::Pseudo { seed: 5, len };
+    let mut f = std::fs::File::create(dir.path().join("big.bin")).map_err(|e| e.to_string())?;
+    std::io::copy(&mut content.reader(), &mut f).map_err(|e| e.to_string())?;
+    drop(f);
+    let server = crate::exercises::fileserver::refserver::RefServer::start(dir.path())
+        .map_err(|e| e.to_string())?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], server.port()));
+    let mut grader = Vec::new();
+    let mut plain = Vec::new();
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let mut conn = Conn::connect(addr, Instant::now() + Duration::from_secs(120))
+            .map_err(|e| e.to_string())?;
+        let mut cmp = Comparator::new(content.reader(), len);
+        conn.get("big.bin", &mut |b| cmp.feed(b))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let c = cmp.finish().map_err(|e| e.to_string())?;
+        grader.push(t0.elapsed());
+        if !c.identical() {
+            return Err(format!(
+                "bench-transfer: the transfer differed: {}",
+                c.summary()
+            ));
+        }
+
+        let t0 = Instant::now();
+        let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        s.write_all(b"G big.bin\n").map_err(|e| e.to_string())?;
+        let mut r = BufReader::with_capacity(64 * 1024, s);
+        let mut header = String::new();
+        r.read_line(&mut header).map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut got = 0u64;
+        while got < len {
+            let n = r.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            got += n as u64;
+        }
+        plain.push(t0.elapsed());
+    }
+    server.stop();
+    let rate = |d: Duration| mib as f64 / d.as_secs_f64();
+    let (g, p) = (median(grader), median(plain));
+    println!("transfer of {mib} MiB from the reference server, median of {runs}:");
+    println!(
+        "  grader (protocol client + streamed compare + SHA-256): {:>8.0} MiB/s",
+        rate(g)
+    );
+    println!(
+        "  plain socket copy (read and discard):                  {:>8.0} MiB/s",
+        rate(p)
+    );
+    println!("  grader / plain: {:.2}", rate(g) / rate(p));
     Ok(())
 }

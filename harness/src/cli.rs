@@ -146,6 +146,15 @@ pub enum Command {
         #[arg(long, default_value = "python3")]
         python: String,
     },
+    /// Measure the grader's transfer rate against a plain socket copy of the same bytes.
+    BenchTransfer {
+        /// Size of the file transferred, in MiB.
+        #[arg(long, default_value_t = 256)]
+        mib: u64,
+        /// Transfers of each kind.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Measure batch throughput: a class of copies of the given samples, graded at each
     /// `--jobs` value; prints submissions per minute.
     BenchBatch(BenchBatchArgs),

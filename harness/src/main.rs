@@ -56,6 +56,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             baseline_runs,
             python,
         } => bench::run(&paths, runs, baseline_runs, &python).map(|()| 0),
+        Command::BenchTransfer { mib, runs } => bench::transfer(mib, runs).map(|()| 0),
         Command::BenchBatch(args) => {
             batch::bench::run(&args.samples, args.copies, &args.jobs, &args.python).map(|()| 0)
         }
