@@ -119,6 +119,11 @@ impl Conn {
             self.pending.drain(..n);
             return Ok(n);
         }
+        self.read_stream(buf, what)
+    }
+
+    /// One read from the socket within the deadline, retried when interrupted.
+    fn read_stream(&mut self, buf: &mut [u8], what: &str) -> Result<usize, ProtoError> {
         loop {
             self.arm(what)?;
             match self.stream.read(buf) {
@@ -177,25 +182,7 @@ impl Conn {
                     "{what}: a line longer than {MAX_HEADER} bytes"
                 )));
             }
-            let n = {
-                self.arm(what)?;
-                match self.stream.read(&mut buf) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        return Err(ProtoError::Timeout(what.into()))
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                        return Err(ProtoError::Closed(what.into()))
-                    }
-                    Err(e) => return Err(ProtoError::Io(e.to_string())),
-                }
-            };
+            let n = self.read_stream(&mut buf, what)?;
             if n == 0 {
                 return Err(ProtoError::Closed(what.into()));
             }

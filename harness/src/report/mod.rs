@@ -62,6 +62,25 @@ pub struct TranscriptView {
     pub dropped_bytes: u64,
 }
 
+impl TranscriptView {
+    /// The part of a run's transcript from `mark` on: output decoded lossily (escaped by
+    /// each renderer), actions as they are; the dropped-byte count with the whole of it.
+    pub fn from_transcript(t: &crate::supervise::transcript::Transcript, mark: usize) -> Self {
+        use crate::supervise::transcript::Piece;
+        TranscriptView {
+            pieces: t
+                .pieces_since(mark)
+                .into_iter()
+                .map(|p| match p {
+                    Piece::Output(b) => TranscriptPiece::Output(crate::text::escape::lossy(b)),
+                    Piece::Action(a) => TranscriptPiece::Action(a.to_string()),
+                })
+                .collect(),
+            dropped_bytes: if mark == 0 { t.dropped_bytes() } else { 0 },
+        }
+    }
+}
+
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckOutcome {

@@ -5,10 +5,10 @@ use nix::sys::signal::Signal;
 
 use super::run::{wrong_dispositions, BusRun, Ready, Role, StartFailure, StepOutcome, Stimulus};
 use crate::config::bus::BusConfig;
-use crate::report::{CheckOutcome, ProcessNote, Status, TranscriptPiece, TranscriptView};
+use crate::report::{CheckOutcome, ProcessNote, Status, TranscriptView};
 use crate::supervise::observe::{Activity, View};
 use crate::supervise::session::{Exit, Key};
-use crate::supervise::transcript::{lines, Piece};
+use crate::supervise::transcript::lines;
 use crate::text::escape;
 use crate::text::matching::{closest, count_in_line, Phrase};
 
@@ -116,18 +116,7 @@ pub fn near_miss(cfg: &BusConfig, line: Line, output: &[u8]) -> Option<String> {
 
 /// The transcript of a run from `mark`, for a report.
 pub fn transcript_view(run: &BusRun, mark: usize) -> TranscriptView {
-    let t = &run.session.transcript;
-    TranscriptView {
-        pieces: t
-            .pieces_since(mark)
-            .into_iter()
-            .map(|p| match p {
-                Piece::Output(b) => TranscriptPiece::Output(escape::lossy(b)),
-                Piece::Action(a) => TranscriptPiece::Action(a.to_string()),
-            })
-            .collect(),
-        dropped_bytes: if mark == 0 { t.dropped_bytes() } else { 0 },
-    }
+    TranscriptView::from_transcript(&run.session.transcript, mark)
 }
 
 fn exit_words(e: Exit) -> String {

@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use crate::config::fileserver::FileserverConfig;
 use crate::net::transfer::compare_streams;
-use crate::report::{CheckOutcome, Status, TranscriptPiece, TranscriptView};
+use crate::report::{CheckOutcome, Status, TranscriptView};
 use crate::submission::Prepared;
 use crate::supervise::observe::{self, Activity};
 use crate::supervise::session::{Exit, Session};
 use crate::supervise::spawn::Launch;
-use crate::supervise::transcript::Piece;
 use crate::supervise::waiting::Wait;
 use crate::text::escape;
 
@@ -85,19 +84,7 @@ impl ClientRun {
     }
 
     fn transcript(&self, mark: usize) -> TranscriptView {
-        TranscriptView {
-            pieces: self
-                .session
-                .transcript
-                .pieces_since(mark)
-                .into_iter()
-                .map(|p| match p {
-                    Piece::Output(b) => TranscriptPiece::Output(escape::lossy(b)),
-                    Piece::Action(a) => TranscriptPiece::Action(a.to_string()),
-                })
-                .collect(),
-            dropped_bytes: 0,
-        }
+        TranscriptView::from_transcript(&self.session.transcript, mark)
     }
 }
 

@@ -113,6 +113,24 @@ fn with_server(
     o
 }
 
+/// Passed with `message` when nothing went wrong; else failed with the first problem as the
+/// message, the others as details, and `hint`.
+fn verdict(
+    cfg: &FileserverConfig,
+    id: &str,
+    problems: Vec<String>,
+    message: impl Into<String>,
+    hint: &str,
+) -> CheckOutcome {
+    let Some((first, rest)) = problems.split_first() else {
+        return pass(cfg, id, message);
+    };
+    let mut o = fail(cfg, id, first.clone());
+    o.details = rest.to_vec();
+    o.hint = Some(hint.to_string());
+    o
+}
+
 fn comparison_outcome(
     cfg: &FileserverConfig,
     id: &str,
@@ -549,18 +567,13 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
         if !secret_now.contains(&token) {
             problems.push("the secret file outside the library was changed".into());
         }
-        let mut o = if problems.is_empty() {
-            pass(
-                cfg,
-                "traversal",
-                "every name leading outside the library, hidden or into a directory was refused",
-            )
-        } else {
-            let mut o = fail(cfg, "traversal", problems[0].clone());
-            o.details = problems[1..].to_vec();
-            o.hint = Some("refuse names that contain '/', start with '.', or are '.' or '..'; serve regular files only".into());
-            o
-        };
+        let mut o = verdict(
+            cfg,
+            "traversal",
+            problems,
+            "every name leading outside the library, hidden or into a directory was refused",
+            "refuse names that contain '/', start with '.', or are '.' or '..'; serve regular files only",
+        );
         o.actions = actions;
         o
     })
@@ -761,18 +774,13 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
                 "the stalling client could not start its upload: {e}"
             )),
         }
-        let mut o = if problems.is_empty() {
-            pass(
-                cfg,
-                "concurrent",
-                format!("all {n} clients were served byte for byte while one client stalled"),
-            )
-        } else {
-            let mut o = fail(cfg, "concurrent", problems[0].clone());
-            o.details = problems[1..].to_vec();
-            o.hint = Some("serve each connection in its own thread or process, so that a stalled client blocks no one".into());
-            o
-        };
+        let mut o = verdict(
+            cfg,
+            "concurrent",
+            problems,
+            format!("all {n} clients were served byte for byte while one client stalled"),
+            "serve each connection in its own thread or process, so that a stalled client blocks no one",
+        );
         o.actions = actions;
         o
     })
@@ -911,18 +919,13 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
                 Err(e) => problems.push(format!("afterwards L failed: {e}")),
             }
         }
-        let mut o = if problems.is_empty() {
-            pass(
-                cfg,
-                "disconnect",
-                "clients vanishing mid-transfer left no partial file; the server goes on",
-            )
-        } else {
-            let mut o = fail(cfg, "disconnect", problems[0].clone());
-            o.details = problems[1..].to_vec();
-            o.hint = Some("write uploads to a hidden temporary file renamed when complete; treat a broken connection as the end of that client only".into());
-            o
-        };
+        let mut o = verdict(
+            cfg,
+            "disconnect",
+            problems,
+            "clients vanishing mid-transfer left no partial file; the server goes on",
+            "write uploads to a hidden temporary file renamed when complete; treat a broken connection as the end of that client only",
+        );
         o.actions = actions;
         o
     })
@@ -989,18 +992,13 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
                 ServerProc::describe_status(st)
             )),
         }
-        let mut o = if problems.is_empty() {
-            pass(
-                cfg,
-                "cleanup",
-                "no zombie children; SIGTERM ended the server with status 0",
-            )
-        } else {
-            let mut o = fail(cfg, "cleanup", problems[0].clone());
-            o.details = problems[1..].to_vec();
-            o.hint = Some("reap children (SIGCHLD handler with waitpid(-1, WNOHANG)), and exit with status 0 on SIGTERM/SIGINT, even with clients connected".into());
-            o
-        };
+        let mut o = verdict(
+            cfg,
+            "cleanup",
+            problems,
+            "no zombie children; SIGTERM ended the server with status 0",
+            "reap children (SIGCHLD handler with waitpid(-1, WNOHANG)), and exit with status 0 on SIGTERM/SIGINT, even with clients connected",
+        );
         o.actions = vec!["one client connected".into(), "sent SIGTERM".into()];
         o
     })
