@@ -69,6 +69,25 @@ pub trait FileProtocol {
     fn quit(&mut self) -> Result<bool, ProtoError>;
 }
 
+/// Where a server is, and how to reach it: from the grader's own network, or from inside
+/// the grading's network namespace (a socket keeps the namespace it was made in).
+#[derive(Clone)]
+pub struct Connector {
+    pub addr: SocketAddr,
+    pub sandbox: Option<std::sync::Arc<crate::supervise::isolation::Sandbox>>,
+}
+
+impl Connector {
+    pub fn connect(&self, deadline: Instant) -> Result<Conn, ProtoError> {
+        match self.sandbox.as_ref().and_then(|s| s.netns()) {
+            Some(ns) => ns
+                .enter(|| Conn::connect(self.addr, deadline))
+                .map_err(|e| ProtoError::Io(format!("cannot enter the sandbox's network: {e}")))?,
+            None => Conn::connect(self.addr, deadline),
+        }
+    }
+}
+
 /// One connection speaking the exercise's protocol.
 pub struct Conn {
     stream: TcpStream,

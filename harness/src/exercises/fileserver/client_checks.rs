@@ -10,6 +10,7 @@ use crate::config::fileserver::FileserverConfig;
 use crate::net::transfer::compare_streams;
 use crate::report::{CheckOutcome, Status, TranscriptView};
 use crate::submission::Prepared;
+use crate::supervise::isolation::Sandbox;
 use crate::supervise::observe::{self, Activity};
 use crate::supervise::session::{Exit, Session};
 use crate::supervise::spawn::Launch;
@@ -89,16 +90,20 @@ impl ClientRun {
 }
 
 /// Grades the client against the reference server.
-pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> Vec<CheckOutcome> {
+pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>, Vec<String>) {
     let ids: Vec<&str> = crate::config::fileserver::CHECKS
         .iter()
         .map(|(id, _)| *id)
         .filter(|id| id.starts_with("client-"))
         .collect();
-    let error_all = |why: String| -> Vec<CheckOutcome> {
-        ids.iter()
+    let sandbox = std::sync::Arc::new(Sandbox::new(&super::run_limits(cfg), &p.layout()));
+    let isolation = super::isolation_of(&sandbox);
+    let error_all = |why: String| -> (Vec<CheckOutcome>, Vec<String>) {
+        let all = ids
+            .iter()
             .map(|id| outcome(cfg, id, Status::Error, why.clone()))
-            .collect()
+            .collect();
+        (all, isolation.clone())
     };
     let root = p.workdir.path().join("reference-side");
     if let Err(e) = std::fs::create_dir_all(&root) {
@@ -108,14 +113,16 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> Vec<CheckOutcome> {
         Ok(l) => l,
         Err(e) => return error_all(format!("cannot seed the reference library: {e}")),
     };
-    let server = match super::refserver::RefServer::start(&lib.dir) {
+    let server = match super::refserver::RefServer::start(&lib.dir, Some(&sandbox)) {
         Ok(s) => s,
         Err(e) => return error_all(format!("cannot start the reference server: {e}")),
     };
     let cwd = PathBuf::from(
         <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(p.launch.cwd.as_bytes()),
     );
-    let launch = client_launch(&p.launch, server.port());
+    // The client runs as the sandbox's user and saves downloads in its directory.
+    let _ = sandbox.give(&cwd);
+    let launch = client_launch(&p.launch.clone().confined(sandbox.clone()), server.port());
     let mut out = Vec::new();
     let mut run: Option<ClientRun> = None;
     let mut start_problem: Option<String> = None;
@@ -206,7 +213,7 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> Vec<CheckOutcome> {
         }
     }
     server.stop();
-    out
+    (out, isolation)
 }
 
 fn compare_file(

@@ -15,6 +15,9 @@ use crate::config::fileserver::{FileserverConfig, CHECKS};
 use crate::report::{CheckOutcome, Report, Status, SubmissionInfo, SCHEMA_VERSION};
 use crate::submission::{self, Prepared};
 use crate::supervise::cleanup;
+use crate::supervise::isolation::Sandbox;
+use crate::supervise::limits::RunLimits;
+use std::sync::Arc;
 
 /// How long the final cleanup of a run may take.
 const CLEANUP_MS: u64 = 3000;
@@ -81,6 +84,7 @@ pub fn grade(
     let mut commands = Vec::new();
     let mut interpreter = None;
     let mut workdirs = Vec::new();
+    let mut isolation = Vec::new();
     let server_ids: Vec<&str> = CHECKS
         .iter()
         .map(|(id, _)| *id)
@@ -104,7 +108,9 @@ pub fn grade(
             commands.push(p.info.command.clone());
             interpreter = interpreter.or(p.interpreter.clone());
             workdirs.push(p.workdir.path().display().to_string());
-            checks.extend(grade_server(cfg, &p));
+            let (c, iso) = grade_server(cfg, &p);
+            checks.extend(c);
+            isolation = iso;
         }
     }
     match client {
@@ -120,7 +126,11 @@ pub fn grade(
             commands.push(p.info.command.clone());
             interpreter = interpreter.or(p.interpreter.clone());
             workdirs.push(p.workdir.path().display().to_string());
-            checks.extend(client_checks::grade_client(cfg, &p));
+            let (c, iso) = client_checks::grade_client(cfg, &p);
+            checks.extend(c);
+            if isolation.is_empty() {
+                isolation = iso;
+            }
         }
     }
     let mut report = Report {
@@ -137,7 +147,7 @@ pub fn grade(
         max_score: 0,
         runs: 1,
         duration_ms: Some(t0.elapsed().as_millis() as u64),
-        isolation: Vec::new(),
+        isolation,
         notes: Vec::new(),
     };
     report.total();
@@ -161,8 +171,34 @@ fn skip(cfg: &FileserverConfig, checks: &mut Vec<CheckOutcome>, ids: &[&str], wh
     }
 }
 
+/// The limits of a file server grading: room for the library, the uploads and their
+/// temporary copies, and for a forking server's children.
+pub fn run_limits(cfg: &FileserverConfig) -> RunLimits {
+    let library = cfg.library.large_bytes * 3 + 64 * cfg.library.concurrent_bytes;
+    RunLimits {
+        disk_bytes: (library + (64 << 20)).max(256 << 20),
+        processes: 256,
+        file_bytes: cfg.library.large_bytes + (16 << 20),
+        output_bytes: (cfg.limits.output_bytes as u64).max(1 << 20),
+        wall: std::time::Duration::from_secs(600),
+        ..RunLimits::default()
+    }
+}
+
+/// The isolation in force, for the report.
+pub fn isolation_of(sandbox: &Sandbox) -> Vec<String> {
+    let mut v = sandbox.describe();
+    v.extend(
+        sandbox
+            .missing()
+            .iter()
+            .map(|m| format!("not available: {m}")),
+    );
+    v
+}
+
 /// The server checks, in order, on one library.
-fn grade_server(cfg: &FileserverConfig, p: &Prepared) -> Vec<CheckOutcome> {
+fn grade_server(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>, Vec<String>) {
     let root = p.workdir.path().to_path_buf();
     let lib = match library::Library::seed(
         &root,
@@ -172,7 +208,7 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared) -> Vec<CheckOutcome> {
     ) {
         Ok(l) => l,
         Err(e) => {
-            return CHECKS
+            let errors = CHECKS
                 .iter()
                 .filter(|(id, _)| !id.starts_with("client-"))
                 .map(|(id, _)| {
@@ -184,15 +220,21 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared) -> Vec<CheckOutcome> {
                     )
                 })
                 .collect();
+            return (errors, Vec::new());
         }
     };
+    let sandbox = Arc::new(Sandbox::new(&run_limits(cfg), &p.layout()));
+    // The server runs as the sandbox's user: the library is its to write.
+    let _ = sandbox.give(&lib.dir);
+    let launch = p.launch.clone().confined(sandbox.clone());
     let mut ctx = server_checks::Ctx {
         cfg,
-        launch: &p.launch,
+        launch: &launch,
         lib,
         root,
         server: None,
         starts: 0,
+        sandbox: Some(sandbox.clone()),
     };
     let mut out = vec![server_checks::server_start(&mut ctx)];
     if out[0].status != Status::Passed {
@@ -237,9 +279,9 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared) -> Vec<CheckOutcome> {
             out.push(o);
         }
     }
-    if let Some(mut s) = ctx.server.take() {
-        let _ = s.terminate(Instant::now() + std::time::Duration::from_millis(200));
+    if let Some(s) = ctx.server.take() {
+        s.finish(Instant::now() + std::time::Duration::from_millis(CLEANUP_MS));
     }
     cleanup::kill_all_descendants(Instant::now() + std::time::Duration::from_millis(CLEANUP_MS));
-    out
+    (out, isolation_of(&sandbox))
 }

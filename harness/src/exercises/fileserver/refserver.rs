@@ -9,19 +9,30 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::net::client::{Conn, FileProtocol};
+use crate::net::client::{Connector, FileProtocol};
+use crate::supervise::isolation::Sandbox;
 
 pub struct RefServer {
     port: u16,
     stop: OwnedFd,
     thread: Option<JoinHandle<()>>,
     _stop_read: Arc<OwnedFd>,
+    connector: Connector,
 }
 
 impl RefServer {
-    /// Starts serving `library` on 127.0.0.1 at a free port.
-    pub fn start(library: &Path) -> io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// Starts serving `library` on 127.0.0.1 at a free port, in the grading's network
+    /// namespace when there is one (so a sandboxed client can reach it).
+    pub fn start(library: &Path, sandbox: Option<&Arc<Sandbox>>) -> io::Result<Self> {
+        let bind = || TcpListener::bind("127.0.0.1:0");
+        let listener = match sandbox.and_then(|s| s.netns()) {
+            Some(ns) => ns.enter(bind)??,
+            None => bind()?,
+        };
+        let connector = Connector {
+            addr: listener.local_addr()?,
+            sandbox: sandbox.cloned(),
+        };
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
@@ -36,6 +47,7 @@ impl RefServer {
             stop: w,
             thread: Some(thread),
             _stop_read: r,
+            connector,
         })
     }
 
@@ -45,8 +57,8 @@ impl RefServer {
 
     /// The reason the server gives for a missing file, asked directly.
     pub fn reason_for_missing(&self, name: &str) -> String {
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
-        Conn::connect(addr, Instant::now() + Duration::from_secs(5))
+        self.connector
+            .connect(Instant::now() + Duration::from_secs(5))
             .ok()
             .and_then(|mut c| c.get(name, &mut |_| Ok(())).ok())
             .and_then(|r| r.err())

@@ -34,6 +34,8 @@ pub struct ServerProc {
     pub port: u16,
     output: Arc<Mutex<Captured>>,
     status: Option<ExitStatus>,
+    /// The run's freezer group, when there are control groups.
+    group: Option<crate::supervise::isolation::RunGroup>,
 }
 
 /// Why a server is not serving.
@@ -66,6 +68,7 @@ impl ServerProc {
         library: &Path,
         cap: usize,
     ) -> Result<Self, StartProblem> {
+        let group = launch.sandbox.as_ref().and_then(|sb| sb.run_group());
         let program = OsStr::from_bytes(launch.program.as_bytes());
         let mut cmd = Command::new(program);
         for a in launch.argv.iter().skip(1) {
@@ -86,12 +89,16 @@ impl ServerProc {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::from(w))
             .stderr(Stdio::from(w2));
+        let confined = launch.clone();
+        let group_fd = group.as_ref().map(|g| g.procs_fd());
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 crate::supervise::spawn::reset_signals();
                 libc::setsid();
-                Ok(())
+                // The grading's sandbox, when there is one: its user, network namespace,
+                // file system view, limits and control groups.
+                confined.enter_sandbox(group_fd).map_err(|e| e.to_io())
             });
         }
         let child = cmd
@@ -124,6 +131,7 @@ impl ServerProc {
             port,
             output,
             status: None,
+            group,
         })
     }
 
@@ -210,5 +218,16 @@ impl ServerProc {
 
     pub fn describe_status(st: ExitStatus) -> String {
         describe(st)
+    }
+
+    /// Kills what is left of the server and its processes, and removes its group.
+    pub fn finish(mut self, deadline: Instant) {
+        let _ = self.terminate(deadline.min(Instant::now() + Duration::from_millis(200)));
+        if let Some(g) = self.group.take() {
+            g.kill_all(deadline);
+            g.remove(deadline);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

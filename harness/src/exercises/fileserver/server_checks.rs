@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::fileserver::{title, FileserverConfig};
-use crate::net::client::{Conn, FileProtocol, ProtoError};
+use crate::net::client::{Conn, Connector, FileProtocol, ProtoError};
 use crate::net::listen;
 use crate::net::transfer::{compare_streams, Comparator, Comparison, PseudoText};
 use crate::report::{CheckOutcome, Status};
@@ -43,6 +43,7 @@ pub struct Ctx<'a> {
     pub root: PathBuf,
     pub server: Option<ServerProc>,
     pub starts: u32,
+    pub sandbox: Option<std::sync::Arc<crate::supervise::isolation::Sandbox>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -77,6 +78,9 @@ impl<'a> Ctx<'a> {
             .as_mut()
             .and_then(|s| s.exit_words())
             .unwrap_or_else(|| "was not running".into());
+        if let Some(old) = self.server.take() {
+            old.finish(Instant::now() + Duration::from_millis(1000));
+        }
         // What the dead server left half-done was judged by the check it died in.
         for name in leftover_temps(self) {
             let _ = std::fs::remove_file(self.lib.dir.join(name));
@@ -89,8 +93,15 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    fn connector(&self) -> Connector {
+        Connector {
+            addr: self.addr(),
+            sandbox: self.sandbox.clone(),
+        }
+    }
+
     fn connect(&self, within: Duration) -> Result<Conn, ProtoError> {
-        Conn::connect(self.addr(), Instant::now() + within)
+        self.connector().connect(Instant::now() + within)
     }
 
     fn server_alive(&mut self) -> bool {
@@ -644,7 +655,7 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "concurrent", |ctx| {
         let deadline = Instant::now() + cfg.timing.concurrent();
-        let addr = ctx.addr();
+        let addr = ctx.connector();
         let n = cfg.library.concurrent_clients;
         let size = cfg.library.concurrent_bytes;
         let replaced = format!("P 1000 {}", library::CONCURRENT);
@@ -654,22 +665,25 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
             format!("stalled client 3: G {}, reads nothing", library::LARGE),
         ];
         let stalled = (|| -> Result<Conn, ProtoError> {
-            let mut c = Conn::connect(addr, deadline)?;
+            let mut c = addr.connect(deadline)?;
             c.send(format!("{replaced}\n").as_bytes())?;
             // The server may answer OK at once or only later: the stall matters, not the reply.
             c.send(&[b'x'; 10])?;
             Ok(c)
         })();
-        let half_line = Conn::connect(addr, deadline).and_then(|mut c| c.send(b"G hel").map(|_| c));
-        let unread = Conn::connect(addr, deadline).and_then(|mut c| {
+        let half_line = addr
+            .connect(deadline)
+            .and_then(|mut c| c.send(b"G hel").map(|_| c));
+        let unread = addr.connect(deadline).and_then(|mut c| {
             c.send(format!("G {}\n", library::LARGE).as_bytes())
                 .map(|_| c)
         });
         let handles: Vec<_> = (0..n)
             .map(|i| {
+                let addr = addr.clone();
                 let concurrent = ctx.lib.content(library::CONCURRENT).cloned();
                 std::thread::spawn(move || -> Result<Comparison, String> {
-                    let mut conn = Conn::connect(addr, deadline).map_err(|e| e.to_string())?;
+                    let mut conn = addr.connect(deadline).map_err(|e| e.to_string())?;
                     if i % 2 == 0 {
                         let content = concurrent.unwrap_or(Content::Bytes(Vec::new()));
                         let mut cmp = Comparator::new(content.reader(), content.len());
