@@ -332,9 +332,11 @@ fn sweep_stale(hierarchy: &Path) {
     };
     for e in dir.filter_map(|e| e.ok()) {
         let name = e.file_name();
+        // `harness-<pid>-<n>` (or `harness-<pid>`).
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix("harness-"))
+            .and_then(|p| p.split('-').next())
             .and_then(|p| p.parse::<i32>().ok())
         else {
             continue;
@@ -482,6 +484,9 @@ struct MountPlan {
 
 const MAX_SOURCES: usize = 16;
 
+/// Entries of a run's directory beyond which the disk watch gives up counting.
+const MAX_WATCHED_ENTRIES: usize = 20_000;
+
 /// Who the program runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Identity {
@@ -507,6 +512,10 @@ struct Enabled {
 #[derive(Debug)]
 pub struct Sandbox {
     limits: RunLimits,
+    /// The run's directory, watched for size where it is not a sized tmpfs, and what it
+    /// held when the sandbox was made (the copy of the submission).
+    workdir: PathBuf,
+    disk_base: u64,
     /// The grading's wall deadline.
     deadline: Instant,
     identity: Identity,
@@ -598,7 +607,13 @@ impl Sandbox {
         let mut pids = None;
         let mut freezer_parent = None;
         if root {
-            let name = format!("harness-{}", std::process::id());
+            // One group per sandbox: a grader may hold several (a server's and a client's).
+            static SANDBOXES: AtomicU32 = AtomicU32::new(0);
+            let name = format!(
+                "harness-{}-{}",
+                std::process::id(),
+                SANDBOXES.fetch_add(1, Ordering::Relaxed)
+            );
             match cgroup_v1_dir("pids") {
                 Some(dir) => match {
                     sweep_stale(&dir);
@@ -648,6 +663,8 @@ impl Sandbox {
         let (me, my_gid) = unsafe { (libc::getuid(), libc::getgid()) };
         let mut sb = Sandbox {
             limits: limits.clone(),
+            workdir: layout.workdir.clone(),
+            disk_base: 0,
             deadline: Instant::now() + limits.wall,
             identity,
             netns,
@@ -663,6 +680,7 @@ impl Sandbox {
             missing,
         };
         sb.probe(layout);
+        sb.disk_base = sb.disk_used().unwrap_or(0);
         sb
     }
 
@@ -823,6 +841,41 @@ impl Sandbox {
         self.deadline
     }
 
+    /// What the program has added to its directory (code, home, tmp) so far, in bytes of
+    /// disk: from the tmpfs's own count where it is one (as root: it cannot grow past the
+    /// limit, but a full one means the program is filling it), else by walking it. A
+    /// directory of more than `MAX_WATCHED_ENTRIES` entries counts as over any limit.
+    pub fn disk_used(&self) -> Option<u64> {
+        let now = if self.disk_limited {
+            let st = nix::sys::statvfs::statvfs(&self.workdir).ok()?;
+            (st.blocks() - st.blocks_free()) as u64 * st.fragment_size() as u64
+        } else {
+            self.du()?
+        };
+        Some(now.saturating_sub(self.disk_base))
+    }
+
+    fn du(&self) -> Option<u64> {
+        let mut total = 0u64;
+        let mut entries = 0usize;
+        let mut stack = vec![self.workdir.clone()];
+        while let Some(d) = stack.pop() {
+            let Ok(dir) = fs::read_dir(&d) else { continue };
+            for e in dir.filter_map(|e| e.ok()) {
+                entries += 1;
+                if entries > MAX_WATCHED_ENTRIES {
+                    return Some(u64::MAX);
+                }
+                let Ok(m) = e.metadata() else { continue };
+                total += m.blocks() * 512;
+                if m.is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+        Some(total)
+    }
+
     /// Whether the wall deadline has passed.
     pub fn past_deadline(&self) -> bool {
         Instant::now() >= self.deadline
@@ -888,12 +941,13 @@ impl Sandbox {
         }
         if self.disk_limited {
             out.push(format!(
-                "writes limited to {} MiB (tmpfs)",
+                "writes limited to {} MiB (tmpfs; a run that fills it is cut off)",
                 self.limits.disk_bytes >> 20
             ));
         } else {
             out.push(format!(
-                "disk writes not limited in total ({} MiB per file)",
+                "its directory watched: a run is cut off past {} MiB ({} MiB per file)",
+                self.limits.disk_bytes >> 20,
                 self.limits.file_bytes >> 20
             ));
         }

@@ -44,7 +44,7 @@ impl Default for RunLimits {
             open_files: 256,
             disk_bytes: 64 << 20,
             output_bytes: 1 << 20,
-            wall: Duration::from_secs(60),
+            wall: Duration::from_secs(120),
         }
     }
 }

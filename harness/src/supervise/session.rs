@@ -8,7 +8,9 @@
 //! Containment (when the launch carries a sandbox): the run's processes are in a freezer
 //! group of their own; terminal output beyond the sandbox's `output_bytes` is a flood, and
 //! the run is cut off at once (its processes killed, a `⟨…⟩` mark in the transcript); no wait
-//! goes past the grading's wall deadline; and the terminal's settings are read at every step,
+//! goes past the grading's wall deadline; the size of the program's directory is looked at
+//! every `DISK_WATCH` (a sized tmpfs as root, a walk otherwise) and a run that fills its
+//! allowance is cut off too; and the terminal's settings are read at every step,
 //! so a program that turns off signal keys or echo is reported as such.
 
 use std::io;
@@ -44,6 +46,9 @@ impl Exit {
         }
     }
 }
+
+/// How often a run's directory is measured where its size is watched, not bounded.
+const DISK_WATCH: Duration = Duration::from_millis(25);
 
 /// A key typed at the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +103,10 @@ pub struct Session {
     output_limit: Option<u64>,
     /// Set when the run was cut off for a flood: the bytes received by then.
     flood: Option<u64>,
+    /// Set when the run was cut off for writing too much: the bytes its directory held.
+    disk: Option<u64>,
+    disk_checked: Instant,
+    sandbox: Option<std::sync::Arc<super::isolation::Sandbox>>,
     /// No wait goes past this (the grading's wall deadline).
     wall: Option<Instant>,
     overran: bool,
@@ -128,6 +137,9 @@ impl Session {
             group,
             output_limit: launch.sandbox.as_ref().map(|sb| sb.limits().output_bytes),
             flood: None,
+            disk: None,
+            disk_checked: Instant::now(),
+            sandbox: launch.sandbox.clone(),
             wall: launch.sandbox.as_ref().map(|sb| sb.deadline()),
             overran: false,
             term_baseline,
@@ -174,6 +186,29 @@ impl Session {
     /// received by then.
     pub fn flood(&self) -> Option<u64> {
         self.flood
+    }
+
+    /// Set when the run was cut off because it filled its disk allowance: the bytes it had
+    /// written, and the limit.
+    pub fn disk_exceeded(&self) -> Option<(u64, u64)> {
+        let limit = self.sandbox.as_ref()?.limits().disk_bytes;
+        self.disk.map(|d| (d, limit))
+    }
+
+    /// Why the run was cut off, in a sentence, if it was.
+    pub fn cut_off(&self) -> Option<String> {
+        if let (Some(bytes), Some(limit)) = (self.flood, self.output_limit) {
+            return Some(format!(
+                "output flood: the run was cut off when its output passed {limit} bytes ({bytes} received)"
+            ));
+        }
+        self.disk_exceeded().map(|(used, limit)| {
+            format!(
+                "disk: the run was cut off when its directory passed {} MiB ({} MiB)",
+                limit >> 20,
+                used.min(u64::MAX >> 1) >> 20
+            )
+        })
     }
 
     /// The output limit of a run, if any.
@@ -317,6 +352,29 @@ impl Session {
         }
     }
 
+    /// Cuts the run off once its directory holds its whole disk allowance. Looked at every
+    /// `DISK_WATCH`.
+    fn check_disk(&mut self) {
+        if self.disk.is_some() || self.disk_checked.elapsed() < DISK_WATCH {
+            return;
+        }
+        self.disk_checked = Instant::now();
+        let Some(sb) = self.sandbox.clone() else {
+            return;
+        };
+        let Some(used) = sb.disk_used() else {
+            return;
+        };
+        let limit = sb.limits().disk_bytes;
+        // A sized tmpfs never holds more than the limit: nearly full is full.
+        if used >= limit - limit / 64 {
+            self.disk = Some(used);
+            self.transcript
+                .push_action(format!("cut off: more than {} MiB written", limit >> 20));
+            self.kill_run();
+        }
+    }
+
     /// Runs `probe` after every event (and every `tick`) until it returns a value or the
     /// deadline (never later than the grading's wall deadline) passes.
     pub fn wait_until<T>(
@@ -342,6 +400,7 @@ impl Session {
     ) -> Option<T> {
         loop {
             self.pump();
+            self.check_disk();
             if let Some(v) = probe(self) {
                 return Some(v);
             }

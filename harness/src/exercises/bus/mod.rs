@@ -34,8 +34,10 @@ struct Grader<'c> {
     /// The submission's launch, confined by the grading's sandbox.
     launch: Launch,
     sandbox: Arc<Sandbox>,
-    /// Containment events over all runs: output flood (bytes), terminal changes, deadline.
+    /// Containment events over all runs: output flood (bytes), disk (bytes, limit), terminal
+    /// changes, deadline.
     flood: Option<u64>,
+    disk: Option<(u64, u64)>,
     terminal: Vec<String>,
     overran: bool,
     runs: u32,
@@ -83,6 +85,9 @@ impl<'c> Grader<'c> {
     fn note_run(&mut self, run: &BusRun) {
         if let Some(b) = run.session.flood() {
             self.flood.get_or_insert(b);
+        }
+        if let Some(d) = run.session.disk_exceeded() {
+            self.disk.get_or_insert(d);
         }
         for c in run.session.terminal_changes() {
             if !self.terminal.contains(c) {
@@ -141,6 +146,7 @@ pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
         launch: prepared.launch.clone().confined(sandbox.clone()),
         sandbox: sandbox.clone(),
         flood: None,
+        disk: None,
         terminal: Vec::new(),
         overran: false,
         runs: 0,
@@ -192,6 +198,16 @@ fn containment(g: &Grader, out: &mut [CheckOutcome]) -> Vec<String> {
         ));
         reason = Some("the program flooded its terminal (see the note)".to_string());
     }
+    if let Some((used, limit)) = g.disk {
+        notes.push(format!(
+            "disk: the program wrote more than {} MiB (its directory, home and /tmp); the run was cut off and its processes killed",
+            limit >> 20
+        ));
+        let _ = used;
+        reason.get_or_insert_with(|| {
+            "the program filled its disk allowance (see the note)".to_string()
+        });
+    }
     if !g.terminal.is_empty() {
         notes.push(format!(
             "the program changed its terminal: {}",
@@ -216,14 +232,11 @@ fn containment(g: &Grader, out: &mut [CheckOutcome]) -> Vec<String> {
     notes
 }
 
-/// Adds to a check graded on `run` that the run was cut off for a flood.
+/// Adds to a check graded on `run` that the run was cut off (a flood, the disk limit).
 fn note_flood(o: &mut CheckOutcome, run: &BusRun) {
-    if let (Some(bytes), Some(limit)) = (run.session.flood(), run.session.output_limit()) {
+    if let Some(why) = run.session.cut_off() {
         if o.status != Status::Passed {
-            let was = std::mem::replace(
-                &mut o.message,
-                format!("output flood: the run was cut off when its output passed {limit} bytes ({bytes} received)"),
-            );
+            let was = std::mem::replace(&mut o.message, why);
             o.details.insert(0, was);
         }
     }
