@@ -121,7 +121,7 @@ impl Session {
     pub fn start(launch: &Launch, transcript_cap: usize, deadline: Instant) -> io::Result<Self> {
         let group = launch.sandbox.as_ref().and_then(|sb| sb.run_group());
         let spawned = spawn::spawn_in(launch, group.as_ref().map(|g| g.procs_fd()))?;
-        let term_baseline = slave_termios(&spawned.master);
+        let term_baseline = spawned.termios.clone();
         let mut s = Session {
             spawned,
             transcript: Transcript::with_cap(transcript_cap),

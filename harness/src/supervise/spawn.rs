@@ -108,6 +108,8 @@ pub struct Spawned {
     pub reports: OwnedFd,
     /// Dropping it lets the shim exit.
     pub release: Option<OwnedFd>,
+    /// The terminal's settings as the grader made them, read before the program could run.
+    pub termios: Option<termios::Termios>,
 }
 
 /// A record from the shim: one tag byte and a native-endian i32.
@@ -175,6 +177,7 @@ pub fn spawn_in(launch: &Launch, run_group: Option<RawFd>) -> io::Result<Spawned
     };
     let pty = openpty(Some(&ws), None)?;
     configure_terminal(&pty.slave)?;
+    let baseline = termios::tcgetattr(&pty.slave).ok();
     // The program owns its terminal, as after a login: it may `stty` it or open /dev/tty.
     if let Some(Identity::Own { uid, gid }) = launch.sandbox.as_ref().map(|s| s.identity()) {
         nix::unistd::fchown(&pty.slave, Some(uid.into()), Some(gid.into()))?;
@@ -230,6 +233,7 @@ pub fn spawn_in(launch: &Launch, run_group: Option<RawFd>) -> io::Result<Spawned
         shim: Pid::from_raw(pid),
         reports: reports_r,
         release: Some(release_w),
+        termios: baseline,
     })
 }
 
