@@ -214,7 +214,7 @@ pub fn run(
 }
 
 /// `harness bench-transfer`: the grader's download path (protocol client, streamed compare
-/// and SHA-256) against a plain socket copy of the same bytes, both from the reference
+/// and XXH3 fingerprint) against a plain socket copy of the same bytes, both from the reference
 /// server in this process. Prints the median rate of each over `runs` transfers.
 pub fn transfer(mib: u64, runs: usize) -> Result<(), String> {
     use crate::exercises::fileserver::library::Content;
@@ -272,7 +272,7 @@ pub fn transfer(mib: u64, runs: usize) -> Result<(), String> {
     let (g, p) = (median(grader), median(plain));
     println!("transfer of {mib} MiB from the reference server, median of {runs}:");
     println!(
-        "  grader (protocol client + streamed compare + SHA-256): {:>8.0} MiB/s",
+        "  grader (protocol client + streamed compare + XXH3): {:>8.0} MiB/s",
         rate(g)
     );
     println!(

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Read};
 
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 /// Bytes shown on each side of the first difference.
 const WINDOW: usize = 16;
@@ -29,7 +29,8 @@ pub struct Comparison {
     pub got_len: u64,
     pub first_diff: Option<DiffWindow>,
     pub hint: Option<String>,
-    pub got_sha256: String,
+    /// XXH3-128 of the received bytes (a fingerprint; the comparison is byte for byte).
+    pub got_hash: String,
 }
 
 impl Comparison {
@@ -95,7 +96,7 @@ pub struct Comparator<R: Read> {
     expected: R,
     expected_len: u64,
     offset: u64,
-    hasher: Sha256,
+    hasher: Xxh3,
     /// The last WINDOW bytes of both sides before `offset` (identical while no difference).
     recent: Vec<u8>,
     diff: Option<DiffWindow>,
@@ -108,7 +109,7 @@ impl<R: Read> Comparator<R> {
             expected,
             expected_len,
             offset: 0,
-            hasher: Sha256::new(),
+            hasher: Xxh3::new(),
             recent: Vec::with_capacity(WINDOW),
             diff: None,
             buf: Vec::new(),
@@ -203,18 +204,13 @@ impl<R: Read> Comparator<R> {
                 got: self.recent.clone(),
             });
         }
-        let got_sha256 = self
-            .hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let got_hash = format!("{:032x}", self.hasher.digest128());
         let mut c = Comparison {
             expected_len: self.expected_len,
             got_len: self.offset,
             first_diff: self.diff,
             hint: None,
-            got_sha256,
+            got_hash,
         };
         c.hint = hint(&c);
         Ok(c)

@@ -703,7 +703,7 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
                                 got_len: size,
                                 first_diff: None,
                                 hint: None,
-                                got_sha256: String::new(),
+                                got_hash: String::new(),
                             }),
                             Err(r) => Err(format!("ERR {r}")),
                         }
