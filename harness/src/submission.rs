@@ -280,6 +280,30 @@ fn copy_tree(from: &Path, to: &Path, budget: &mut u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes the run directories of graders that were killed before they could (as root their
+/// contents were on a tmpfs that went with them: what is left is an empty directory).
+/// Only empty ones, of graders whose pid is gone: `harness-run-<pid>-…`.
+fn sweep_stale_workdirs(tmp: &Path) {
+    let Ok(dir) = fs::read_dir(tmp) else { return };
+    for e in dir.filter_map(|e| e.ok()) {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("harness-run-"))
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only checks for existence.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = fs::remove_dir(e.path());
+        }
+    }
+}
+
 /// Copies the submission and builds the command that runs its entry.
 pub fn prepare(
     given: &Path,
@@ -287,8 +311,9 @@ pub fn prepare(
     python: Option<&str>,
 ) -> Result<Prepared, SubmissionError> {
     let io_err = |e: io::Error| SubmissionError::Io(e.to_string());
+    sweep_stale_workdirs(&std::env::temp_dir());
     let workdir = tempfile::Builder::new()
-        .prefix("harness-run-")
+        .prefix(&format!("harness-run-{}-", std::process::id()))
         .tempdir()
         .map_err(io_err)?;
     // Room for the copy; the sandbox sets the final size (the copy plus the disk limit).
