@@ -541,14 +541,19 @@ fn configs(config: Option<&Path>) -> Result<(BusConfig, FileserverConfig), Strin
     let is_fileserver = toml::from_str::<toml::Table>(&text)
         .map(|t| t.contains_key("client"))
         .unwrap_or(false);
+    // The file is laid over the shipped config, as `grade --config` does.
+    let layered =
+        |shipped: &str| crate::config::layered(shipped, &text, &name).map_err(|e| e.to_string());
     if is_fileserver {
+        let merged = layered(crate::config::fileserver::DEFAULT_TOML)?;
         Ok((
             BusConfig::shipped().map_err(|e| e.to_string())?,
-            FileserverConfig::from_toml(&text, &name).map_err(|e| e.to_string())?,
+            FileserverConfig::from_toml(&merged, &name).map_err(|e| e.to_string())?,
         ))
     } else {
+        let merged = layered(crate::config::bus::DEFAULT_TOML)?;
         Ok((
-            BusConfig::from_toml(&text, &name).map_err(|e| e.to_string())?,
+            BusConfig::from_toml(&merged, &name).map_err(|e| e.to_string())?,
             FileserverConfig::shipped().map_err(|e| e.to_string())?,
         ))
     }

@@ -98,10 +98,13 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
 
 fn grade_bus(path: &Path, opts: &GradeOptions) -> Result<Report, String> {
     let cfg = match &opts.config {
-        Some(p) => BusConfig::from_toml(
-            &crate::config::read_file(p).map_err(|e| e.to_string())?,
-            &p.display().to_string(),
-        ),
+        Some(p) => {
+            let name = p.display().to_string();
+            let text = crate::config::read_file(p).map_err(|e| e.to_string())?;
+            let merged = crate::config::layered(crate::config::bus::DEFAULT_TOML, &text, &name)
+                .map_err(|e| e.to_string())?;
+            BusConfig::from_toml(&merged, &name)
+        }
         None => BusConfig::shipped(),
     }
     .map_err(|e| e.to_string())?;
@@ -119,10 +122,14 @@ fn grade_bus(path: &Path, opts: &GradeOptions) -> Result<Report, String> {
 fn grade_fileserver(path: &Path, opts: &GradeOptions) -> Result<Report, String> {
     use crate::config::fileserver::FileserverConfig;
     let cfg = match &opts.config {
-        Some(p) => FileserverConfig::from_toml(
-            &crate::config::read_file(p).map_err(|e| e.to_string())?,
-            &p.display().to_string(),
-        ),
+        Some(p) => {
+            let name = p.display().to_string();
+            let text = crate::config::read_file(p).map_err(|e| e.to_string())?;
+            let merged =
+                crate::config::layered(crate::config::fileserver::DEFAULT_TOML, &text, &name)
+                    .map_err(|e| e.to_string())?;
+            FileserverConfig::from_toml(&merged, &name)
+        }
         None => FileserverConfig::shipped(),
     }
     .map_err(|e| e.to_string())?;

@@ -22,6 +22,9 @@ pub struct BusConfig {
     pub rules: Rules,
     pub repeat: Repeat,
     pub checks: Points,
+    /// Who sees each check in student-facing reports (Gradescope); absent = visible.
+    #[serde(default)]
+    pub visibility: std::collections::BTreeMap<String, crate::report::Visibility>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -249,6 +252,14 @@ impl BusConfig {
     }
 
     fn validate(&self, src: &str) -> Result<(), ConfigError> {
+        for id in self.visibility.keys() {
+            if !crate::exercises::bus::checks::CHECKS
+                .iter()
+                .any(|(c, _)| c == id)
+            {
+                return Err(invalid(src, &format!("visibility.{id}"), "no such check"));
+            }
+        }
         for (key, line) in [
             ("lines.go", &self.lines.go),
             ("lines.seatbelt", &self.lines.seatbelt),

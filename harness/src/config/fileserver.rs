@@ -20,6 +20,9 @@ pub struct FileserverConfig {
     pub library: LibrarySizes,
     pub limits: Limits,
     pub checks: BTreeMap<String, u32>,
+    /// Who sees each check in student-facing reports (Gradescope); absent = visible.
+    #[serde(default)]
+    pub visibility: BTreeMap<String, crate::report::Visibility>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +151,15 @@ impl FileserverConfig {
                 return Err(invalid(
                     source_name,
                     &format!("checks.{key}"),
+                    "no such check",
+                ));
+            }
+        }
+        for key in cfg.visibility.keys() {
+            if !CHECKS.iter().any(|(id, _)| id == key) {
+                return Err(invalid(
+                    source_name,
+                    &format!("visibility.{key}"),
                     "no such check",
                 ));
             }

@@ -158,6 +158,9 @@ pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
     let mut out: Vec<CheckOutcome> = Vec::new();
     grade_checks(&mut g, &mut out);
     let notes = containment(&g, &mut out);
+    for o in &mut out {
+        o.visibility = cfg.visibility.get(&o.id).copied();
+    }
     let mut isolation = sandbox.describe();
     isolation.extend(
         sandbox

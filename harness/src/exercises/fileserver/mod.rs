@@ -133,6 +133,9 @@ pub fn grade(
             }
         }
     }
+    for o in &mut checks {
+        o.visibility = cfg.visibility.get(&o.id).copied();
+    }
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         exercise: cfg.exercise.name.clone(),
