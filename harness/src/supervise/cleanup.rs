@@ -126,6 +126,12 @@ pub fn kill_all_descendants(deadline: Instant) -> Vec<Leftover> {
     seen
 }
 
+/// Waits until every process of `pids` has exited (through pidfds), or the deadline passes.
+pub fn await_exit(pids: &[i32], deadline: Instant) {
+    let fds: Vec<OwnedFd> = pids.iter().filter_map(|p| pidfd(*p)).collect();
+    wait_all_readable(&fds, deadline);
+}
+
 /// Waits until every pidfd is readable (its process has exited) or the deadline passes.
 fn wait_all_readable(fds: &[OwnedFd], deadline: Instant) {
     loop {

@@ -347,8 +347,8 @@ impl Session {
             for p in &targets {
                 let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
             }
+            cleanup::await_exit(&targets, deadline);
             cleanup::reap_exited();
-            std::thread::sleep(Duration::from_micros(200));
         }
     }
 
