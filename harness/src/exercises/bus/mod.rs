@@ -570,7 +570,7 @@ fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
     let (d, c) = (ready.driver, ready.conductor);
     let deadline = Instant::now() + cfg.timing.exit();
     let mut conductor_at_driver_exit = None;
-    let ended = run.session.wait_until(deadline, |s| {
+    run.session.wait_until(deadline, |s| {
         let vc = observe::view(c);
         if s.driver_exit().is_some() {
             conductor_at_driver_exit = Some(vc.activity);
@@ -580,7 +580,6 @@ fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
         // A stopped process will not move again by itself: no use waiting.
         (vd.activity == Activity::Stopped || vc.activity == Activity::Stopped).then_some(())
     });
-    let _ = ended;
     let vd = observe::view(d);
     let vc = observe::view(c);
     let mut o;

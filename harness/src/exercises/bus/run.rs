@@ -245,13 +245,6 @@ impl<'c> BusRun<'c> {
                     let settled = d.activity == Activity::Waiting(Wait::Indefinite)
                         && unchanged_since.elapsed() >= quiet;
                     previous = Some(sig);
-                    if settled && std::env::var_os("HARNESS_DEBUG").is_some() {
-                        eprintln!(
-                            "no child: driver {:?} in {:?}",
-                            d.activity,
-                            procfs::syscall(driver)
-                        );
-                    }
                     settled.then_some(Err(StartFailure::NoChild))
                 }
                 [c] => {
@@ -515,7 +508,7 @@ impl<'c> BusRun<'c> {
             let ok = |v: &View, e: Expect, busy: bool| -> bool {
                 match v.activity {
                     Activity::Gone | Activity::Zombie | Activity::Stopped => e.met_by(v),
-                                        Activity::Waiting(_) if !busy => e.met_by(v),
+                    Activity::Waiting(_) if !busy => e.met_by(v),
                     // Running, not a busy loop: still handling something.
                     Activity::Active if !busy => false,
                     Activity::Waiting(_) | Activity::Active => quiet_enough && output_done(&out),
@@ -532,13 +525,11 @@ impl<'c> BusRun<'c> {
             let drained = received - received_at_start >= written || s.transcript.is_full();
             // A driver seen exited is done once the shim has reported how it ended.
             let reported = !vd.activity.exited() || s.driver_exit().is_some();
-            let done = ok(&vd, exp_d, busy_d) && ok(&vc, exp_c, busy_c) && stable && reported && (drained || quiet_enough);
-            if std::env::var_os("HARNESS_DEBUG").is_some() && now + Duration::from_millis(2) >= deadline {
-                eprintln!(
-                    "step not settled: d={:?} {:?} c={:?} {:?} drained={drained} ({} vs {written}) stable={stable} quiet={quiet_enough}",
-                    vd.activity, exp_d, vc.activity, exp_c, received - received_at_start
-                );
-            }
+            let done = ok(&vd, exp_d, busy_d)
+                && ok(&vc, exp_c, busy_c)
+                && stable
+                && reported
+                && (drained || quiet_enough);
             last_views = Some((vd, vc));
             done.then_some(())
         });
