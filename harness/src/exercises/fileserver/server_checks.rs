@@ -641,6 +641,22 @@ fn await_server_close(ctx: &Ctx, client_port: u16, within: Duration) -> bool {
     }
 }
 
+/// Waits until the library holds no temporary file and no `cut.bin` (the server may still
+/// be removing them), or `within` passes; returns the temporary files left.
+fn await_no_leftovers(ctx: &Ctx, within: Duration) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let temps = leftover_temps(ctx);
+        let clean = temps.is_empty() && !ctx.lib.dir.join("cut.bin").exists();
+        if clean || Instant::now() >= deadline {
+            return temps;
+        }
+        // A directory gives no event here without inotify: look again shortly.
+        let mut none: [nix::poll::PollFd; 0] = [];
+        let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
+    }
+}
+
 /// Hidden temporary files left in the library (other than the seeded one).
 fn leftover_temps(ctx: &Ctx) -> Vec<String> {
     ctx.lib
@@ -872,11 +888,13 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
                             .into(),
                     );
                     }
+                    // The server may still be cleaning up after closing the connection (a
+                    // forked child closes, then removes): wait for it, within the deadline.
+                    let temps = await_no_leftovers(ctx, cfg.timing.op());
                     if ctx.lib.dir.join("cut.bin").exists() {
                         problems
                             .push("the cut-off upload left a partial file named cut.bin".into());
                     }
-                    let temps = leftover_temps(ctx);
                     if !temps.is_empty() {
                         problems.push(format!(
                             "the cut-off upload left temporary files: {}",
@@ -966,7 +984,7 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
             problems
                 .push("zombie child processes: finished children were never reaped".to_string());
         }
-        let temps = leftover_temps(ctx);
+        let temps = await_no_leftovers(ctx, cfg.timing.op());
         if !temps.is_empty() {
             problems.push(format!(
                 "temporary files left in the library: {}",
