@@ -476,6 +476,12 @@ impl<'c> BusRun<'c> {
         let quiet = self.cfg.timing.quiet();
         let mut previous: Option<Vec<u64>> = None;
         let mut last_change = Instant::now();
+        // CPU time of each process at the last change: a busy process must have run on for a
+        // while after its output (its handler may not have returned when the bytes arrived,
+        // and a starved process makes no progress however long the wall clock runs).
+        let cpu_of = |p: Pid| procfs::cpu_ns(p).unwrap_or(0);
+        let mut cpu_at_change = (cpu_of(d), cpu_of(c));
+        let run_on_ns = (self.cfg.timing.busy().as_nanos() / 10) as u64;
         let mut last_views: Option<(View, View)> = None;
         let mut counters = base;
         let settled = self.session.wait_until(deadline, |s| {
@@ -497,10 +503,14 @@ impl<'c> BusRun<'c> {
             let stable = previous.as_ref() == Some(&sig);
             if !stable {
                 last_change = now;
+                cpu_at_change = (cpu_of(d), cpu_of(c));
             }
             previous = Some(sig);
             let out = s.transcript.since(mark).to_vec();
             let quiet_enough = now.duration_since(last_change) >= quiet;
+            let ran_on = |pid: Pid, at: u64| cpu_of(pid).saturating_sub(at) >= run_on_ns;
+            let ran_on_d = !busy_d || ran_on(d, cpu_at_change.0);
+            let ran_on_c = !busy_c || ran_on(c, cpu_at_change.1);
             // A process that never sleeps gives no sign of having handled the signal (no
             // wake-up to count): it is done when the expected output is there and quiet.
             // A busy loop can look asleep for an instant (in a non-blocking call): once known
@@ -511,7 +521,9 @@ impl<'c> BusRun<'c> {
                     Activity::Waiting(_) if !busy => e.met_by(v),
                     // Running, not a busy loop: still handling something.
                     Activity::Active if !busy => false,
-                    Activity::Waiting(_) | Activity::Active => quiet_enough && output_done(&out),
+                    Activity::Waiting(_) | Activity::Active => {
+                        quiet_enough && ran_on_d && ran_on_c && output_done(&out)
+                    }
                 }
             };
             // A reaped conductor's lifetime bytes move into the driver's children count.
