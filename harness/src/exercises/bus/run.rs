@@ -508,6 +508,7 @@ impl<'c> BusRun<'c> {
             previous = Some(sig);
             let out = s.transcript.since(mark).to_vec();
             let quiet_enough = now.duration_since(last_change) >= quiet;
+            let quiet_long = now.duration_since(last_change) >= quiet * 5;
             let ran_on = |pid: Pid, at: u64| cpu_of(pid).saturating_sub(at) >= run_on_ns;
             let ran_on_d = !busy_d || ran_on(d, cpu_at_change.0);
             let ran_on_c = !busy_c || ran_on(c, cpu_at_change.1);
@@ -521,8 +522,10 @@ impl<'c> BusRun<'c> {
                     Activity::Waiting(_) if !busy => e.met_by(v),
                     // Running, not a busy loop: still handling something.
                     Activity::Active if !busy => false,
+                    // Should the CPU measure not move (a process starved for long), a longer
+                    // quiet period ends the step all the same.
                     Activity::Waiting(_) | Activity::Active => {
-                        quiet_enough && ran_on_d && ran_on_c && output_done(&out)
+                        quiet_enough && (ran_on_d && ran_on_c || quiet_long) && output_done(&out)
                     }
                 }
             };
