@@ -627,15 +627,22 @@ pub fn quit(ctx: &mut Ctx) -> CheckOutcome {
 fn await_server_close(ctx: &Ctx, client_port: u16, within: Duration) -> bool {
     let Some(s) = &ctx.server else { return true };
     let (pid, port) = (s.pid, s.port);
-    let deadline = Instant::now() + within;
+    poll_until(Instant::now() + within, || {
+        !listen::server_side_open(pid, port, client_port)
+    })
+}
+
+/// Looks at `done` every 2 ms until it holds (true) or the deadline passes (false). For
+/// states with no descriptor to wait on: the kernel's socket table, a directory's
+/// contents, another process's children.
+fn poll_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
     loop {
-        if !listen::server_side_open(pid, port, client_port) {
+        if done() {
             return true;
         }
         if Instant::now() >= deadline {
             return false;
         }
-        // The kernel's socket table has no descriptor to wait on: look again shortly.
         let mut none: [nix::poll::PollFd; 0] = [];
         let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
     }
@@ -644,17 +651,10 @@ fn await_server_close(ctx: &Ctx, client_port: u16, within: Duration) -> bool {
 /// Waits until the library holds no temporary file and no `cut.bin` (the server may still
 /// be removing them), or `within` passes; returns the temporary files left.
 fn await_no_leftovers(ctx: &Ctx, within: Duration) -> Vec<String> {
-    let deadline = Instant::now() + within;
-    loop {
-        let temps = leftover_temps(ctx);
-        let clean = temps.is_empty() && !ctx.lib.dir.join("cut.bin").exists();
-        if clean || Instant::now() >= deadline {
-            return temps;
-        }
-        // A directory gives no event here without inotify: look again shortly.
-        let mut none: [nix::poll::PollFd; 0] = [];
-        let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
-    }
+    poll_until(Instant::now() + within, || {
+        leftover_temps(ctx).is_empty() && !ctx.lib.dir.join("cut.bin").exists()
+    });
+    leftover_temps(ctx)
 }
 
 /// Hidden temporary files left in the library (other than the seeded one).
@@ -969,18 +969,11 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
     with_server(ctx, "cleanup", |ctx| {
         let mut problems = Vec::new();
         let deadline = Instant::now() + cfg.timing.exit();
-        let mut zombies = 0;
-        if let Some(s) = &ctx.server {
-            loop {
-                zombies = s.zombie_children();
-                if zombies == 0 || Instant::now() >= deadline {
-                    break;
-                }
-                let mut none: [nix::poll::PollFd; 0] = [];
-                let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(5u16));
-            }
-        }
-        if zombies > 0 {
+        let reaped = ctx
+            .server
+            .as_ref()
+            .is_none_or(|s| poll_until(deadline, || s.zombie_children() == 0));
+        if !reaped {
             problems
                 .push("zombie child processes: finished children were never reaped".to_string());
         }
@@ -1039,20 +1032,11 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
 /// Waits until none of `children` is alive (exited ones may stay zombies of init).
 fn children_gone(children: &[nix::unistd::Pid], deadline: Instant) -> bool {
     use crate::supervise::procfs::{stat, RunState};
-    loop {
-        let alive = children
+    poll_until(deadline, || {
+        !children
             .iter()
-            .any(|p| stat(*p).is_ok_and(|s| s.state != RunState::Zombie));
-        if !alive {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        // No descriptor tells when another process's child ends: look again shortly.
-        let mut none: [nix::poll::PollFd; 0] = [];
-        let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(5u16));
-    }
+            .any(|p| stat(*p).is_ok_and(|s| s.state != RunState::Zombie))
+    })
 }
 
 /// The sentence for a server that died when a client vanished during `what`.
