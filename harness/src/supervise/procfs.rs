@@ -303,6 +303,50 @@ pub fn cpu_ns(pid: Pid) -> Option<u64> {
     })
 }
 
+/// How the threads of a process stand, from `/proc/<pid>/task/*/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threads {
+    /// Every thread is blocked in interruptible sleep (`S`) or stopped (`T`): nothing
+    /// changes until something from outside happens.
+    pub all_idle: bool,
+    /// Some thread is on its way out (`PF_EXITING`): the process is dying, even if its
+    /// sockets are already closed and it is not a zombie yet.
+    pub any_exiting: bool,
+}
+
+/// The `PF_EXITING` bit of the `flags` field (9) of `stat`.
+const PF_EXITING: u64 = 0x4;
+
+/// [`Threads`] of `pid`; `None` once it is gone.
+pub fn threads(pid: Pid) -> Option<Threads> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut t = Threads {
+        all_idle: true,
+        any_exiting: false,
+    };
+    let mut any = false;
+    for task in tasks.filter_map(|t| t.ok()) {
+        let Ok(text) = fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let Some((state, flags)) = parse_state_and_flags(&text) else {
+            continue;
+        };
+        any = true;
+        t.all_idle &= matches!(state, RunState::Sleeping | RunState::Stopped);
+        t.any_exiting |= flags & PF_EXITING != 0;
+    }
+    any.then_some(t)
+}
+
+fn parse_state_and_flags(text: &str) -> Option<(RunState, u64)> {
+    let mut rest = text.get(text.rfind(')')? + 1..)?.split_whitespace();
+    let state = RunState::from_letter(rest.next()?.chars().next()?);
+    // After the state: ppid, pgrp, session, tty_nr, tpgid, then flags.
+    let flags = rest.nth(5)?.parse().ok()?;
+    Some((state, flags))
+}
+
 /// The command line, for naming leftover processes in reports.
 pub fn cmdline(pid: Pid) -> Option<Vec<u8>> {
     let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
@@ -347,6 +391,16 @@ mod tests {
         assert!(st.ppid > 0);
         assert!(own_wchar(nix::unistd::getpid()).is_some());
         assert!(cpu_ns(nix::unistd::getpid()).unwrap() > 0);
+    }
+
+    #[test]
+    fn state_and_flags_of_an_exiting_thread() {
+        let (state, flags) = parse_state_and_flags("7 (py (x)) R 1 7 7 0 -1 4194628 0 0").unwrap();
+        assert_eq!(state, RunState::Running);
+        assert_ne!(flags & PF_EXITING, 0);
+        let me = threads(nix::unistd::getpid()).unwrap();
+        assert!(!me.all_idle, "this thread is running");
+        assert!(!me.any_exiting);
     }
 
     #[test]

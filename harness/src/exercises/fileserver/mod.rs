@@ -237,6 +237,7 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>, Vec
         root,
         server: None,
         starts: 0,
+        last_check: None,
         sandbox: Some(sandbox.clone()),
     };
     let mut out = vec![server_checks::server_start(&mut ctx)];

@@ -17,6 +17,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::net::listen;
+use crate::supervise::procfs;
 use crate::supervise::spawn::Launch;
 
 /// Output kept for the report, and how much there was in all.
@@ -168,6 +169,47 @@ impl ServerProc {
         }
     }
 
+    /// Waits until the server has exited or gone quiet: every thread blocked or stopped, none on its
+    /// way out, seen on two looks in a row. A faulty server can die a moment *after* a
+    /// vanished client's socket closes (its threads are already exiting); judging in that
+    /// moment would make the verdict depend on timing. A server that never sleeps (busy
+    /// polling) counts as settled once it has spun for `BUSY_CPU` of CPU time without
+    /// exiting. False at the deadline.
+    pub fn settle(&mut self, deadline: Instant) -> bool {
+        const BUSY_CPU: Duration = Duration::from_millis(100);
+        let cpu_at_start = procfs::cpu_ns(self.pid);
+        let mut quiet_looks = 0;
+        loop {
+            if self.exited().is_some() {
+                return true;
+            }
+            // Unreadable (gone from /proc, not yet seen by wait) counts as exiting.
+            let threads = procfs::threads(self.pid).unwrap_or(procfs::Threads {
+                all_idle: false,
+                any_exiting: true,
+            });
+            if threads.all_idle && !threads.any_exiting {
+                quiet_looks += 1;
+                if quiet_looks >= 2 {
+                    return true;
+                }
+            } else {
+                quiet_looks = 0;
+            }
+            let spun = match (cpu_at_start, procfs::cpu_ns(self.pid)) {
+                (Some(a), Some(b)) => Duration::from_nanos(b.saturating_sub(a)),
+                _ => Duration::ZERO,
+            };
+            if spun >= BUSY_CPU && !threads.any_exiting {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            self.block(deadline, Duration::from_millis(2));
+        }
+    }
+
     /// The exit status, once it has exited (reaps it).
     pub fn exited(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
@@ -206,11 +248,11 @@ impl ServerProc {
 
     /// Children of the server that have exited but were not reaped.
     pub fn zombie_children(&self) -> usize {
-        crate::supervise::procfs::children(self.pid)
+        procfs::children(self.pid)
             .into_iter()
             .filter(|p| {
-                crate::supervise::procfs::stat(*p)
-                    .map(|s| s.state == crate::supervise::procfs::RunState::Zombie)
+                procfs::stat(*p)
+                    .map(|s| s.state == procfs::RunState::Zombie)
                     .unwrap_or(false)
             })
             .count()
@@ -229,5 +271,83 @@ impl ServerProc {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A one-connection server: reads until the client goes, closes the connection, then
+    /// does `after_close` (Python) before exiting with status 1 — or lives on.
+    fn python_server(after_close: &str) -> (ServerProc, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "import socket, sys, time\n\
+             s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()\n\
+             print('listening on 127.0.0.1:' + sys.argv[1], flush=True)\n\
+             c, _ = s.accept()\n\
+             while c.recv(4096): pass\n\
+             c.close()\n\
+             {after_close}\n"
+        );
+        std::fs::write(dir.path().join("server.py"), script).unwrap();
+        let path = std::env::var("PATH").unwrap_or_default();
+        let launch = Launch::new(
+            Path::new("python3"),
+            [OsStr::new("server.py")],
+            &[("PATH".into(), path)],
+            dir.path(),
+        )
+        .unwrap();
+        let port = listen::free_port().unwrap();
+        let mut s = ServerProc::start(&launch, port, dir.path(), 4096).unwrap();
+        s.await_listening(Instant::now() + Duration::from_secs(10))
+            .unwrap();
+        (s, dir)
+    }
+
+    /// Connects, sends a little, vanishes, and waits until the server has closed its side.
+    fn vanish(s: &ServerProc) {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        c.write_all(b"P 1000 x\n").unwrap();
+        let client_port = c.local_addr().unwrap().port();
+        drop(c);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while listen::server_side_open(s.pid, s.port, client_port) {
+            assert!(
+                Instant::now() < deadline,
+                "the server never closed its side"
+            );
+            s.block(deadline, Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn settle_waits_for_a_server_still_working_towards_its_death() {
+        // 30 ms of CPU between closing the connection and exiting: a look right after the
+        // close finds it alive; settling must see it die.
+        let (mut s, _dir) = python_server(
+            "t = time.process_time()\nwhile time.process_time() - t < 0.03: pass\nsys.exit(1)",
+        );
+        vanish(&s);
+        assert!(s.settle(Instant::now() + Duration::from_secs(10)));
+        let st = s
+            .exited()
+            .expect("settled while the server was still dying");
+        assert_eq!(st.code(), Some(1));
+        s.finish(Instant::now() + Duration::from_secs(2));
+    }
+
+    #[test]
+    fn settle_ends_at_once_for_an_idle_server() {
+        let (mut s, _dir) = python_server("s.accept()");
+        vanish(&s);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        assert!(s.settle(deadline));
+        assert!(s.exited().is_none(), "an idle server is alive");
+        s.finish(Instant::now() + Duration::from_secs(2));
     }
 }

@@ -43,6 +43,8 @@ pub struct Ctx<'a> {
     pub root: PathBuf,
     pub server: Option<ServerProc>,
     pub starts: u32,
+    /// The check that last ran on a server, to say where a server died between checks.
+    pub last_check: Option<&'static str>,
     pub sandbox: Option<std::sync::Arc<crate::supervise::isolation::Sandbox>>,
 }
 
@@ -69,6 +71,8 @@ impl<'a> Ctx<'a> {
 
     /// A live server for the next check: the running one, or a fresh start (noted).
     fn ensure(&mut self, o_notes: &mut Vec<String>) -> Result<(), String> {
+        // The last check may have left the server dying (a dropped client); know which.
+        self.settle_server();
         let alive = self.server.as_mut().is_some_and(|s| s.exited().is_none());
         if alive {
             return Ok(());
@@ -87,8 +91,12 @@ impl<'a> Ctx<'a> {
         }
         self.start_server()
             .map_err(|p| format!("the server {how}, and restarting it failed: {p:?}"))?;
+        let when = match self.last_check {
+            Some(id) => format!("during or after the {id} check"),
+            None => "during an earlier check".into(),
+        };
         o_notes.push(format!(
-            "the server {how} during an earlier check; it was started again for this one"
+            "the server {how} {when}; it was started again for this one"
         ));
         Ok(())
     }
@@ -104,6 +112,14 @@ impl<'a> Ctx<'a> {
         self.connector().connect(Instant::now() + within)
     }
 
+    /// Waits (within the request deadline) until the server has died or gone quiet.
+    fn settle_server(&mut self) {
+        let deadline = Instant::now() + self.cfg.timing.op();
+        if let Some(s) = self.server.as_mut() {
+            s.settle(deadline);
+        }
+    }
+
     fn server_alive(&mut self) -> bool {
         self.server.as_mut().is_some_and(|s| s.exited().is_none())
     }
@@ -112,7 +128,7 @@ impl<'a> Ctx<'a> {
 /// Runs `body` with a live server; turns a restart failure into a skipped check.
 fn with_server(
     ctx: &mut Ctx,
-    id: &str,
+    id: &'static str,
     body: impl FnOnce(&mut Ctx) -> CheckOutcome,
 ) -> CheckOutcome {
     let mut notes = Vec::new();
@@ -120,6 +136,7 @@ fn with_server(
         return outcome(ctx.cfg, id, Status::Skipped, format!("skipped: {why}"));
     }
     let mut o = body(ctx);
+    ctx.last_check = Some(id);
     o.details.extend(notes);
     o
 }
@@ -181,7 +198,7 @@ fn download(
     }
 }
 
-fn get_check(ctx: &mut Ctx, id: &str, names: &[&str], large: bool) -> CheckOutcome {
+fn get_check(ctx: &mut Ctx, id: &'static str, names: &[&str], large: bool) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, id, |ctx| {
         let within = if large {
@@ -222,7 +239,13 @@ fn get_check(ctx: &mut Ctx, id: &str, names: &[&str], large: bool) -> CheckOutco
     })
 }
 
-fn put_check(ctx: &mut Ctx, id: &str, name: &str, content: Content, large: bool) -> CheckOutcome {
+fn put_check(
+    ctx: &mut Ctx,
+    id: &'static str,
+    name: &str,
+    content: Content,
+    large: bool,
+) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, id, |ctx| {
         let within = if large {
@@ -1041,6 +1064,7 @@ fn children_gone(children: &[nix::unistd::Pid], deadline: Instant) -> bool {
 
 /// The sentence for a server that died when a client vanished during `what`.
 fn died(ctx: &mut Ctx, what: &str) -> Option<String> {
+    ctx.settle_server();
     if ctx.server_alive() {
         return None;
     }
