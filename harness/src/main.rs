@@ -9,11 +9,23 @@ use clap::Parser;
 use harness::batch::{self, table};
 use harness::cli::{Cli, Command, Destination, Format, Output, Plan};
 use harness::report::gradescope;
+use harness::supervise::interrupt;
 use harness::{bench, catalog, grade};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    if let Err(e) = interrupt::install() {
+        eprintln!("harness: cannot watch for Ctrl-C and SIGTERM: {e}");
+        return ExitCode::from(2);
+    }
+    let outcome = run(cli);
+    if let Some(sig) = interrupt::interrupted() {
+        eprintln!(
+            "harness: interrupted by {sig}: grading stopped, every process it started killed, no report written"
+        );
+        return ExitCode::from(interrupt::exit_status(sig));
+    }
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(message) => {
             eprintln!("harness: {message}");
@@ -79,6 +91,10 @@ fn grade_one(
             return Err(e);
         }
     };
+    if interrupt::interrupted().is_some() {
+        // The checks were cut short: a report of them would be wrong. `main` says why.
+        return Ok(1);
+    }
     for o in outputs {
         let color = o.format == Format::Human
             && o.to == Destination::Stdout

@@ -137,6 +137,8 @@ pub fn resolve_python_prefixes(
         choice: choice.to_string(),
         why,
     };
+    let _permit =
+        crate::supervise::interrupt::permit_to_start().map_err(|e| fail(e.to_string()))?;
     let out = Command::new(choice)
         .args([
             "-c",

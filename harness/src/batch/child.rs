@@ -22,7 +22,7 @@ use nix::unistd::{getpid, Pid};
 use super::{Student, StudentResult};
 use crate::grade::GradeOptions;
 use crate::report::Report;
-use crate::supervise::procfs;
+use crate::supervise::{interrupt, procfs};
 use crate::text::escape;
 
 /// How much of a child's standard error is kept for an error row.
@@ -85,14 +85,21 @@ impl Pool {
             cmd.args(["--exercise", e.name()]);
         }
         let started = Instant::now();
-        // Spawned under the lock, so a sweep never sees a grader it does not know.
+        // Spawned under the lock, so a sweep never sees a grader it does not know, and under
+        // a start permit, so an interrupt tells every grader to stop.
         let spawned = {
             let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-            let spawned = cmd.spawn();
-            if let Ok(child) = &spawned {
-                live.insert(child.id() as i32);
+            match interrupt::permit_to_start() {
+                Ok(_permit) => {
+                    let spawned = cmd.spawn();
+                    if let Ok(child) = &spawned {
+                        live.insert(child.id() as i32);
+                        interrupt::register_grader(child.id() as i32);
+                    }
+                    spawned
+                }
+                Err(e) => Err(e),
             }
-            spawned
         };
         let mut child = match spawned {
             Ok(c) => c,
@@ -112,6 +119,7 @@ impl Pool {
         {
             let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
             live.remove(&pid);
+            interrupt::unregister_grader(pid);
             self.sweep(&live);
         }
         let stdout = stdout.join().unwrap_or_default();

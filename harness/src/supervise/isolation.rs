@@ -778,6 +778,7 @@ impl Sandbox {
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
         let wfd = w.as_raw_fd();
         let group_fd = group.map(|g| g.procs_fd());
+        let _permit = super::interrupt::permit_to_start().ok()?;
         // SAFETY: the child only makes system calls on memory prepared before the fork.
         let pid = unsafe { libc::fork() };
         if pid < 0 {

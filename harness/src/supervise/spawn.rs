@@ -208,6 +208,8 @@ pub fn spawn_in(launch: &Launch, run_group: Option<RawFd>) -> io::Result<Spawned
         run_group,
     };
 
+    // Held until the shim exists, so that an interrupt's kill finds it.
+    let _permit = super::interrupt::permit_to_start()?;
     // SAFETY: the child branch only calls async-signal-safe libc functions on memory
     // prepared above, and never returns.
     let pid = unsafe { libc::fork() };

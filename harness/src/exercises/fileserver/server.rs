@@ -102,9 +102,12 @@ impl ServerProc {
                 confined.enter_sandbox(group_fd).map_err(|e| e.to_io())
             });
         }
-        let child = cmd
-            .spawn()
-            .map_err(|e| StartProblem::Spawn(e.to_string()))?;
+        let child = {
+            let _permit = crate::supervise::interrupt::permit_to_start()
+                .map_err(|e| StartProblem::Spawn(e.to_string()))?;
+            cmd.spawn()
+                .map_err(|e| StartProblem::Spawn(e.to_string()))?
+        };
         drop(cmd);
         let pid = Pid::from_raw(child.id() as i32);
         let output = Arc::new(Mutex::new(Captured::default()));
