@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         eprintln!("harness: cannot watch for Ctrl-C and SIGTERM: {e}");
         return ExitCode::from(2);
     }
+    kill_descendants_on_panic();
     let outcome = run(cli);
     if let Some(sig) = interrupt::interrupted() {
         eprintln!(
@@ -73,6 +74,20 @@ fn run(cli: Cli) -> Result<u8, String> {
             batch::bench::run(&args.samples, args.copies, &args.jobs, &args.python).map(|()| 0)
         }
     }
+}
+
+/// A bug of the grader's own must not leave the submission running: when the main thread
+/// panics (which ends the grader), every process below the grader is killed first. A
+/// helper thread's panic is not fatal (its joiner reports it), so it kills nothing.
+fn kill_descendants_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("main") {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            harness::supervise::cleanup::kill_live_descendants(&[], deadline);
+        }
+        report(info);
+    }));
 }
 
 /// Grades one submission in this process and writes every rendering asked for.

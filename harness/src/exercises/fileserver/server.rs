@@ -277,6 +277,16 @@ impl ServerProc {
     }
 }
 
+/// A server dropped without [`ServerProc::finish`] (an early return) is killed, not left.
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        if self.exited().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
