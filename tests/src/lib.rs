@@ -136,6 +136,27 @@ pub fn processes_under(dir: &Path) -> Vec<String> {
     out
 }
 
+/// The control groups (v1 `pids` and `freezer`) of the grader with pid `grader`, as root:
+/// `harness-<pid>` and its `harness-<pid>-<n>` siblings. Empty once it cleaned up.
+pub fn cgroups_of(grader: u32) -> Vec<String> {
+    let tag = format!("harness-{grader}");
+    let mut out = Vec::new();
+    for hierarchy in ["pids", "freezer"] {
+        let root = Path::new("/sys/fs/cgroup").join(hierarchy);
+        for e in std::fs::read_dir(&root)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+        {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name == tag || name.starts_with(&format!("{tag}-")) {
+                out.push(e.path().display().to_string());
+            }
+        }
+    }
+    out
+}
+
 /// Keeps one CPU busy while alive, to grade under load.
 pub struct Spinner {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{harness_bin, processes_under, statuses, workspace_root};
+use e2e::{cgroups_of, harness_bin, processes_under, statuses, workspace_root};
 use serde_json::Value;
 
 /// `supervise::isolation::UID_BASE`: as root, a grading's program runs as this plus the
@@ -109,19 +109,11 @@ fn leftovers(case_dir: &Path, harness: u32) -> Vec<String> {
             }
         }
     }
-    for hierarchy in ["pids", "freezer"] {
-        let root = Path::new("/sys/fs/cgroup").join(hierarchy);
-        for e in std::fs::read_dir(&root)
+    left.extend(
+        cgroups_of(harness)
             .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok())
-        {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name == tag || name.starts_with(&format!("{tag}-")) {
-                left.push(format!("cgroup {} still exists", e.path().display()));
-            }
-        }
-    }
+            .map(|g| format!("cgroup {g} still exists")),
+    );
     left
 }
 

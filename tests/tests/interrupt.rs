@@ -4,11 +4,10 @@
 //! Without this the submission's processes, in sessions and groups of their own, ran on.
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{harness_bin, processes_under, workspace_root};
+use e2e::{cgroups_of, harness_bin, processes_under, workspace_root};
 
 /// A submission that never ends by itself: only SIGKILL stops it (15 s of grading).
 const HANGING: &str = "tests/fixtures/hostile/ignores-signals";
@@ -83,19 +82,11 @@ impl Case {
     /// What is left of the gradings once the grader has exited.
     fn leftovers(&self, grader_pid: u32) -> Vec<String> {
         let mut left = processes_under(&self.path("tmp"));
-        for hierarchy in ["pids", "freezer"] {
-            let root = Path::new("/sys/fs/cgroup").join(hierarchy);
-            for e in std::fs::read_dir(&root)
+        left.extend(
+            cgroups_of(grader_pid)
                 .into_iter()
-                .flatten()
-                .filter_map(|e| e.ok())
-            {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with(&format!("harness-{grader_pid}-")) {
-                    left.push(format!("cgroup {}", e.path().display()));
-                }
-            }
-        }
+                .map(|g| format!("cgroup {g}")),
+        );
         for e in std::fs::read_dir(self.path("tmp")).unwrap() {
             left.push(format!("temporary {}", e.unwrap().path().display()));
         }

@@ -114,17 +114,23 @@ pub fn kill_all_descendants(deadline: Instant) -> Vec<Leftover> {
                 seen.push(p.clone());
             }
         }
-        let fds: Vec<OwnedFd> = now.iter().filter_map(|p| pidfd(p.pid)).collect();
-        for p in &now {
-            let _ = kill(Pid::from_raw(p.pid), Signal::SIGSTOP);
-        }
-        for p in &now {
-            let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
-        }
-        wait_all_readable(&fds, deadline);
+        stop_kill_and_await(&now, deadline);
     }
     reap_exited();
     seen
+}
+
+/// Stops all of `procs` first (so none can fork or react while the others die), then kills
+/// them, and waits until every one has exited or the deadline passes.
+fn stop_kill_and_await(procs: &[Leftover], deadline: Instant) {
+    let fds: Vec<OwnedFd> = procs.iter().filter_map(|p| pidfd(p.pid)).collect();
+    for p in procs {
+        let _ = kill(Pid::from_raw(p.pid), Signal::SIGSTOP);
+    }
+    for p in procs {
+        let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+    }
+    wait_all_readable(&fds, deadline);
 }
 
 /// Stops and kills every live descendant but `spare`, again and again, until none is alive
@@ -139,14 +145,7 @@ pub fn kill_live_descendants(spare: &[Pid], deadline: Instant) {
         if live.is_empty() || Instant::now() >= deadline {
             return;
         }
-        let fds: Vec<OwnedFd> = live.iter().filter_map(|p| pidfd(p.pid)).collect();
-        for p in &live {
-            let _ = kill(Pid::from_raw(p.pid), Signal::SIGSTOP);
-        }
-        for p in &live {
-            let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
-        }
-        wait_all_readable(&fds, deadline);
+        stop_kill_and_await(&live, deadline);
     }
 }
 
