@@ -134,6 +134,21 @@ pub fn inline(text: &str) -> String {
         }
         out.push(c);
     }
+    no_mentions(&out)
+}
+
+/// Breaks `@name` with a zero-width space after the `@`, so that a student's output in a
+/// pull-request comment mentions (notifies) no one. Backslashes and entities would not do:
+/// GitHub looks for mentions in the rendered text. Code blocks need nothing.
+fn no_mentions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '@' && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+            out.push('\u{200B}');
+        }
+    }
     out
 }
 
@@ -157,7 +172,7 @@ pub fn html(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    no_mentions(&out)
 }
 
 /// A fenced code block holding `text` verbatim: the fence is a run of backticks longer
@@ -218,6 +233,13 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("<details>"), "{md}");
+    }
+
+    #[test]
+    fn mentions_are_broken_in_text_and_html() {
+        assert_eq!(inline("ping @teacher"), "ping @\u{200B}teacher");
+        assert_eq!(html("@org/team"), "@\u{200B}org/team");
+        assert_eq!(inline("a@ b @"), "a@ b @");
     }
 
     #[test]
