@@ -135,12 +135,15 @@ pub const BUS_DOCS: &[CheckDoc] = &[
     CheckDoc {
         id: "exit-order",
         what: "After Ctrl-Z: the conductor exits first and is reaped by the driver (wait), then \
-               the driver exits. By default a non-zero exit status is reported but costs no \
-               points ([rules] nonzero_exit_costs_points).",
+               the driver exits; neither is killed by a signal (the conductor's status, which \
+               the driver reaps, is read from the kernel's process events). By default a \
+               non-zero exit status is reported but costs no points ([rules] \
+               nonzero_exit_costs_points).",
         why: &[
             "the driver exits first, orphaning the conductor",
             "the driver never waits for the conductor, leaving a zombie",
             "neither process exits after Ctrl-Z",
+            "a process ends itself with a signal (os.kill(os.getpid(), SIGTERM)) instead of exiting",
         ],
         fix: "After printing line 3 the conductor exits (sys.exit(0)); the driver waits for it \
               with os.wait() or p.join() and then exits.",

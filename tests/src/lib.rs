@@ -59,12 +59,48 @@ pub struct Expected {
     pub checks: BTreeMap<String, String>,
     #[serde(default)]
     pub score: Option<u32>,
+    /// What differs where the grader cannot see the exit status of a process it does not
+    /// reap (the kernel's process events connector is not available to it).
+    #[serde(default)]
+    pub without_exit_events: Option<Variant>,
+}
+
+/// Verdicts and score that replace the usual ones on a machine that shows the grader less.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    pub checks: BTreeMap<String, String>,
+    pub score: Option<u32>,
 }
 
 pub fn expected(sample_dir: &Path) -> Expected {
     let path = sample_dir.join("expected.toml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// What the bus grader says in `exit-order` where it cannot see the conductor's status.
+pub const NO_EXIT_EVENTS: &str = "the conductor's exit status cannot be seen here";
+
+impl Expected {
+    /// The expectations for a grading whose report is `report_text`: the usual ones, or
+    /// the variant when the report says the grader could not see exit statuses (the
+    /// snapshots are of the usual ones). Returns them and whether they are the usual ones.
+    pub fn for_report(mut self, report_text: &str) -> (Expected, bool) {
+        match &self.without_exit_events {
+            Some(v) if report_text.contains(NO_EXIT_EVENTS) => {
+                self.checks.extend(v.checks.clone());
+                self.score = v.score.or(self.score);
+                (self, false)
+            }
+            _ => (self, true),
+        }
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// Runs `harness grade` on `path` (relative to the workspace root) with extra arguments,

@@ -45,6 +45,7 @@ macro_rules! determinism_tests {
 determinism_tests! {
     accepted_variant => "accepted-variant",
     busy_loop => "busy-loop",
+    conductor_killed_by_signal => "conductor-killed-by-signal",
     conductor_prints_drivers_line => "conductor-prints-drivers-line",
     conductor_stopped_by_ctrl_z => "conductor-stopped-by-ctrl-z",
     correct_fork => "correct-fork",

@@ -6,8 +6,8 @@ fn check_sample(name: &str) {
     let dir = workspace_root().join("exercises/bus/samples").join(name);
     let rel = dir.strip_prefix(workspace_root()).unwrap().to_path_buf();
     let tmp = tempfile::tempdir().unwrap();
-    let (code, report, _) = grade_json(&rel, tmp.path());
-    let want = expected(&dir);
+    let (code, report, text) = grade_json(&rel, tmp.path());
+    let (want, usual) = expected(&dir).for_report(&text);
     let got = statuses(&report);
     assert_eq!(got, want.checks, "verdicts of sample {name}:\n{report:#}");
     if let Some(score) = want.score {
@@ -34,6 +34,10 @@ fn check_sample(name: &str) {
         processes_under(tmp.path())
     );
 
+    if !usual {
+        eprintln!("{name}: the grader cannot see exit statuses here; the snapshot is of a machine where it can");
+        return;
+    }
     let human = grade(&rel, &["--stable"], tmp.path());
     let text = String::from_utf8(human.stdout).expect("the human report is UTF-8");
     insta::with_settings!({
@@ -64,6 +68,7 @@ macro_rules! sample_tests {
 sample_tests! {
     accepted_variant => "accepted-variant",
     busy_loop => "busy-loop",
+    conductor_killed_by_signal => "conductor-killed-by-signal",
     conductor_prints_drivers_line => "conductor-prints-drivers-line",
     conductor_stopped_by_ctrl_z => "conductor-stopped-by-ctrl-z",
     correct_fork => "correct-fork",

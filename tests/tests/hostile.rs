@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{cgroups_of, harness_bin, processes_under, statuses, workspace_root};
+use e2e::{cgroups_of, harness_bin, is_root, processes_under, statuses, workspace_root};
 use serde_json::Value;
 
 /// `supervise::isolation::UID_BASE`: as root, a grading's program runs as this plus the
@@ -23,11 +23,6 @@ const UID_BASE: u32 = 1_800_000_000;
 const WALL: Duration = Duration::from_secs(120);
 /// What the grader may take beyond its wall deadline (the final cleanup).
 const MARGIN: Duration = Duration::from_secs(10);
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 fn fixture(name: &str) -> PathBuf {
     workspace_root().join("tests/fixtures/hostile").join(name)

@@ -2,6 +2,7 @@
 //! layer reports what happened; the exercises decide what it means.
 
 pub mod cleanup;
+pub mod exits;
 pub mod interrupt;
 pub mod isolation;
 pub mod limits;

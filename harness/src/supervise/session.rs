@@ -30,7 +30,7 @@ use super::isolation::{ConfineError, RunGroup};
 use super::spawn::{self, Launch, ShimReport, Spawned, REPORT_LEN};
 use super::transcript::Transcript;
 
-/// How the driver (the program started) ended, from the shim's `waitid`.
+/// How a process ended: the driver from the shim's `waitid`, others from exit events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Code(i32),
@@ -38,7 +38,8 @@ pub enum Exit {
 }
 
 impl Exit {
-    fn from_wait_status(st: i32) -> Self {
+    /// From a wait status (`waitid`, or the exit code of a process event).
+    pub fn from_wait_status(st: i32) -> Self {
         if libc::WIFSIGNALED(st) {
             Exit::Signal(libc::WTERMSIG(st))
         } else {

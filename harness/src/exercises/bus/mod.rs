@@ -8,7 +8,7 @@ pub mod checks;
 pub mod run;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
@@ -16,9 +16,10 @@ use crate::config::bus::{BusConfig, RepeatKey};
 use crate::report::{CheckOutcome, ProcessNote, Report, Status, SCHEMA_VERSION};
 use crate::submission::Prepared;
 use crate::supervise::cleanup;
+use crate::supervise::exits::ExitWatch;
 use crate::supervise::isolation::Sandbox;
 use crate::supervise::observe::{self, Activity};
-use crate::supervise::session::Key;
+use crate::supervise::session::{Exit, Key};
 use crate::supervise::spawn::Launch;
 use crate::text::escape;
 use checks::{
@@ -47,6 +48,8 @@ struct Grader<'c> {
     busy_at_start: Vec<Role>,
     /// Leave run-to-run measurements out of messages.
     stable: bool,
+    /// Exit statuses of the conductor, which the driver reaps (root only).
+    exits: Option<ExitWatch>,
 }
 
 impl<'c> Grader<'c> {
@@ -154,6 +157,7 @@ pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
         cpu: (0.0, 0.0, 0.0),
         busy_at_start: Vec::new(),
         stable,
+        exits: ExitWatch::start(),
     };
     let mut out: Vec<CheckOutcome> = Vec::new();
     grade_checks(&mut g, &mut out);
@@ -315,6 +319,9 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
             );
         }
         Some((fresh, run)) => {
+            if let (Some(w), Some(ready)) = (&g.exits, &run.ready) {
+                w.watch(ready.conductor);
+            }
             let mut z = ctrl_z(cfg, run);
             note_flood(&mut z, run);
             if fresh {
@@ -322,7 +329,7 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
                     .push("graded on a fresh run: the previous one had ended".into());
             }
             out.push(z);
-            let (mut order, driver_exited) = exit_order(cfg, run);
+            let (mut order, driver_exited) = exit_order(cfg, run, g.exits.as_ref());
             note_flood(&mut order, run);
             out.push(order);
             out.push(if driver_exited {
@@ -560,7 +567,11 @@ fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
 }
 
 /// `exit-order`; also says whether the driver exited (for `cleanup`).
-fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
+fn exit_order(
+    cfg: &BusConfig,
+    run: &mut BusRun,
+    exits: Option<&ExitWatch>,
+) -> (CheckOutcome, bool) {
     let Some(ready) = run.ready.clone() else {
         return (
             outcome(cfg, "exit-order", Status::Error, "the run was not ready"),
@@ -608,19 +619,41 @@ fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
                 Activity::Zombie => problems.push("the conductor exited but the driver never reaped it (a zombie was left)".to_string()),
                 _ => problems.push("the driver exited while the conductor was still running: the conductor must get off first".to_string()),
             }
-            match e {
-                crate::supervise::session::Exit::Signal(s) => problems.push(format!(
-                    "the driver was killed by {}",
-                    Signal::try_from(s)
-                        .map(|s| s.as_str())
-                        .unwrap_or("a signal")
-                )),
-                crate::supervise::session::Exit::Code(0) => {}
-                crate::supervise::session::Exit::Code(code) => {
-                    if cfg.rules.nonzero_exit_costs_points {
-                        problems.push(format!("the driver exited with status {code}, not 0"));
-                    }
+            // The conductor's status, where the kernel told it (it is the driver's to reap).
+            let conductor_exit = match (ca, exits) {
+                (Activity::Gone, Some(w)) => w
+                    .status(c, Instant::now() + Duration::from_secs(2))
+                    .map(Exit::from_wait_status),
+                _ => None,
+            };
+            let mut exits_seen = vec![(Role::Driver, e)];
+            exits_seen.extend(conductor_exit.map(|x| (Role::Conductor, x)));
+            let mut free_codes = Vec::new();
+            for (role, exit) in exits_seen {
+                match exit {
+                    Exit::Signal(s) => problems.push(format!(
+                        "the {} was killed by {}",
+                        role.name(),
+                        Signal::try_from(s)
+                            .map(|s| s.as_str())
+                            .unwrap_or("a signal")
+                    )),
+                    Exit::Code(0) => {}
+                    Exit::Code(code) if cfg.rules.nonzero_exit_costs_points => problems.push(
+                        format!("the {} exited with status {code}, not 0", role.name()),
+                    ),
+                    Exit::Code(code) => free_codes.push(format!(
+                        "the {} exited with status {code} (costs no points)",
+                        role.name()
+                    )),
                 }
+            }
+            if ca == Activity::Gone && conductor_exit.is_none() {
+                free_codes.push(match exits {
+                    Some(w) if w.lost_events() => "the conductor's exit status was not seen (the kernel dropped exit events)".to_string(),
+                    Some(_) => "the conductor's exit status was not seen".to_string(),
+                    None => "the conductor's exit status cannot be seen here: the kernel's process events connector is not available to the grader (older kernels give it to root only)".to_string(),
+                });
             }
             o = if problems.is_empty() {
                 outcome(
@@ -632,16 +665,16 @@ fn exit_order(cfg: &BusConfig, run: &mut BusRun) -> (CheckOutcome, bool) {
             } else {
                 let mut o = outcome(cfg, "exit-order", Status::Failed, problems[0].clone());
                 o.details = problems[1..].to_vec();
-                o.hint = Some("the driver must wait for the conductor (os.wait() or p.join()) before it exits".into());
+                o.hint = Some(if ca == Activity::Gone {
+                    // Order and reaping were right: the fault is how a process ended.
+                    "end each process by exiting with status 0 (sys.exit(0), or os._exit(0) in the conductor once line 3 is printed), not by a signal".into()
+                } else {
+                    "the driver must wait for the conductor (os.wait() or p.join()) before it exits"
+                        .into()
+                });
                 o
             };
-            if let crate::supervise::session::Exit::Code(code) = e {
-                if code != 0 && !cfg.rules.nonzero_exit_costs_points {
-                    o.details.push(format!(
-                        "the driver exited with status {code} (costs no points)"
-                    ));
-                }
-            }
+            o.details.extend(free_codes);
         }
         (Some(_), None) => {
             o = outcome(

@@ -1,0 +1,67 @@
+"""FAULTY bus program: the conductor "gets off" by killing itself with SIGTERM instead of
+exiting. Everything is printed right and the driver reaps it, but a process killed by a
+signal did not exit: the exit status the driver gets from os.wait() says "terminated by
+signal 15". (In C the same comes from kill(getpid(), SIGTERM) or raise(SIGTERM).)
+
+Expected failures: exit-order ("the conductor was killed by SIGTERM"), seen only where the
+grader can read exit statuses it does not reap (as root).
+"""
+
+import os
+import signal
+
+LINE_GO = "老司机开车了"
+LINE_BELT = "系好安全带，车速有点快"
+LINE_STOP = "到站了，请下车"
+
+
+def conductor():
+    def on_int(signum, frame):
+        os.kill(os.getppid(), signal.SIGUSR1)
+
+    def on_quit(signum, frame):
+        os.kill(os.getppid(), signal.SIGUSR2)
+
+    def on_usr1(signum, frame):
+        print(LINE_STOP, flush=True)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, on_int)
+    signal.signal(signal.SIGQUIT, on_quit)
+    signal.signal(signal.SIGUSR1, on_usr1)
+    while True:
+        signal.pause()
+
+
+def driver(child):
+    def on_usr1(signum, frame):
+        print(LINE_GO, flush=True)
+
+    def on_usr2(signum, frame):
+        print(LINE_BELT, flush=True)
+
+    def on_tstp(signum, frame):
+        os.kill(child, signal.SIGUSR1)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, on_usr1)
+    signal.signal(signal.SIGUSR2, on_usr2)
+    signal.signal(signal.SIGTSTP, on_tstp)
+    # os.wait() is retried after each handler (PEP 475), so it returns only when the
+    # conductor has exited and been reaped.
+    os.wait()
+
+
+def main():
+    pid = os.fork()
+    if pid == 0:
+        conductor()
+    else:
+        driver(pid)
+
+
+if __name__ == "__main__":
+    main()
