@@ -1,5 +1,6 @@
 //! The hostile corpus (`tests/fixtures/hostile/`): submissions that each try one thing a
-//! broken or malicious program does. For every one: the grader finishes within its deadline
+//! broken or malicious program does (bus programs, but for the file server `port-squatter`).
+//! For every one: the grader finishes within its deadline
 //! plus a margin, gives a clear verdict, never panics, leaves no process behind (counted three
 //! ways: by working directory, by the grading's own user id, by its control groups), and no
 //! file outside the sandbox changes (listings of the directories it attacks, before and after;
@@ -282,7 +283,11 @@ impl Running {
             g.name,
             g.code
         );
-        assert_eq!(g.report["checks"].as_array().map(|a| a.len()), Some(10));
+        let checks = match g.report["exercise"].as_str() {
+            Some("fileserver") => 25,
+            _ => 10,
+        };
+        assert_eq!(g.report["checks"].as_array().map(|a| a.len()), Some(checks));
         println!(
             "{:<16} {:>5.1} s  score {:>3}  runs {}  {}",
             g.name,
@@ -480,6 +485,20 @@ fn exits_at_once() {
     let msg = g.check("start")["message"].as_str().unwrap().to_string();
     assert!(msg.contains("exited with status 0"), "{msg}");
     assert!(g.elapsed < Duration::from_secs(20));
+}
+
+#[test]
+fn a_squatter_on_the_servers_port_fools_nobody() {
+    // A child takes the port and prints the readiness line; the server itself cannot bind.
+    let g = grade_case("port-squatter");
+    all_failed_or_skipped(&g);
+    let start = g.check("server-start");
+    assert_eq!(start["status"], "failed", "{start:#}");
+    let msg = start["message"].as_str().unwrap();
+    assert!(msg.contains("before listening"), "{msg}");
+    let seen = start["seen"].as_str().unwrap_or("");
+    assert!(seen.contains("Address already in use"), "{seen}");
+    assert!(g.elapsed < Duration::from_secs(20), "{:?}", g.elapsed);
 }
 
 #[test]

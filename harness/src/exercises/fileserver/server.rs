@@ -145,7 +145,9 @@ impl ServerProc {
             if let Some(st) = self.exited() {
                 return Err(StartProblem::Exited(describe(st)));
             }
-            if listen::listening(self.pid, self.port) && self.said_listening() {
+            if listen::listener(self.pid, self.port) == listen::Listener::Itself
+                && self.said_listening()
+            {
                 return Ok(());
             }
             if Instant::now() >= deadline {

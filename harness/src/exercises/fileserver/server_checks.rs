@@ -305,17 +305,19 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
             let msg = match p {
                 StartProblem::Exited(how) => format!("the server {how} before listening"),
                 StartProblem::NotListening => {
-                    let socket = ctx
-                        .server
-                        .as_ref()
-                        .is_some_and(|s| listen::listening(s.pid, s.port));
-                    if socket {
-                        format!("the server listens, but did not print \"listening on 127.0.0.1:<port>\" within {} ms", cfg.timing.startup_ms)
-                    } else {
-                        format!(
+                    let who = ctx.server.as_ref().map_or(listen::Listener::Nobody, |s| {
+                        listen::listener(s.pid, s.port)
+                    });
+                    match who {
+                        listen::Listener::Itself => format!("the server listens, but did not print \"listening on 127.0.0.1:<port>\" within {} ms", cfg.timing.startup_ms),
+                        listen::Listener::Others => format!(
+                            "the server did not listen on its port within {} ms: another process holds the listening socket (the program started must listen itself)",
+                            cfg.timing.startup_ms
+                        ),
+                        listen::Listener::Nobody => format!(
                             "the server did not listen on its port within {} ms",
                             cfg.timing.startup_ms
-                        )
+                        ),
                     }
                 }
                 StartProblem::Spawn(e) => format!("the server could not be started: {e}"),
