@@ -1,5 +1,5 @@
 //! The hostile corpus (`tests/fixtures/hostile/`): submissions that each try one thing a
-//! broken or malicious program does (bus programs, but for the file server `port-squatter`).
+//! broken or malicious program does (bus programs, but `port-squatter` and `fake-client`).
 //! For every one: the grader finishes within its deadline
 //! plus a margin, gives a clear verdict, never panics, leaves no process behind (counted three
 //! ways: by working directory, by the grading's own user id, by its control groups), and no
@@ -499,6 +499,28 @@ fn a_squatter_on_the_servers_port_fools_nobody() {
     let seen = start["seen"].as_str().unwrap_or("");
     assert!(seen.contains("Address already in use"), "{seen}");
     assert!(g.elapsed < Duration::from_secs(20), "{:?}", g.elapsed);
+}
+
+#[test]
+fn a_client_that_never_asks_the_server_earns_nothing() {
+    // It prints the library's names and the server's reason from memory, and tries to copy
+    // downloads from the reference server's directory: every such check fails.
+    let g = grade_case_with("fake-client", &["--exercise", "fileserver"]);
+    for id in [
+        "client-list",
+        "client-get",
+        "client-get-binary",
+        "client-put",
+        "client-put-binary",
+        "client-get-missing",
+    ] {
+        assert_eq!(g.status(id), "failed", "{id}: {:#}", g.check(id));
+    }
+    for id in ["client-list", "client-get-missing"] {
+        let msg = g.check(id)["message"].as_str().unwrap();
+        assert!(msg.contains("never got the request"), "{id}: {msg}");
+    }
+    assert!(g.score() <= 3, "only quit may pass: {}", g.score());
 }
 
 #[test]

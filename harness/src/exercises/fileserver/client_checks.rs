@@ -106,7 +106,15 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>,
         (all, isolation.clone())
     };
     let root = p.workdir.path().join("reference-side");
-    if let Err(e) = std::fs::create_dir_all(&root) {
+    // The grader's alone: a client running as a user of its own cannot read the library
+    // from the disk instead of downloading it.
+    let private = std::fs::create_dir_all(&root).and_then(|()| {
+        std::fs::set_permissions(
+            &root,
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+        )
+    });
+    if let Err(e) = private {
         return error_all(format!("cannot prepare the reference server: {e}"));
     }
     let lib = match Library::seed(&root, 1 << 20, 1 << 16, "client") {
@@ -239,6 +247,9 @@ fn client_check(
     server: &super::refserver::RefServer,
 ) -> CheckOutcome {
     let fail = |msg: String| outcome(cfg, id, Status::Failed, msg);
+    // Asked before the mark: the grader's own request must not count as the client's.
+    let missing_reason = (id == "client-get-missing").then(|| server.reason_for_missing(MISSING));
+    let log_mark = server.log_mark();
     let (line, mark, ok, result): (String, usize, bool, Result<String, String>) = match id {
         "client-list" => {
             let (mark, ok) = r.command(cfg, "list");
@@ -279,14 +290,11 @@ fn client_check(
         }
         "client-put" | "client-put-binary" => {
             let (name, content) = if id == "client-put" {
-                (
-                    "local-up.txt",
-                    Content::Bytes("uploaded by the client\n客户端上传\n".as_bytes().to_vec()),
-                )
+                (PUT_TEXT_NAME, Content::Bytes(PUT_TEXT.as_bytes().to_vec()))
             } else {
                 let mut b = library::binary_bytes();
                 b.rotate_left(100);
-                ("local-up.bin", Content::Bytes(b))
+                (PUT_BINARY_NAME, Content::Bytes(b))
             };
             if let Content::Bytes(b) = &content {
                 if let Err(e) = std::fs::write(r.cwd.join(name), b) {
@@ -309,8 +317,8 @@ fn client_check(
             (format!("put {name}"), mark, ok, res)
         }
         "client-get-missing" => {
-            let name = "no-such-file.txt";
-            let reason = server.reason_for_missing(name);
+            let name = MISSING;
+            let reason = missing_reason.unwrap_or_default();
             let (mark, ok) = r.command(cfg, &format!("get {name}"));
             let text = String::from_utf8_lossy(r.session.transcript.since(mark)).into_owned();
             let res = if r.cwd.join(name).exists() {
@@ -344,6 +352,31 @@ fn client_check(
         }
         other => return outcome(cfg, other, Status::Error, "unknown client check"),
     };
+    // What was shown or saved must have come from the server: the request was made.
+    let result = match (result, request_for(id)) {
+        (Ok(msg), Some(request)) => {
+            let got = server.requests_since(log_mark);
+            if got.contains(&request) {
+                Ok(msg)
+            } else if server.log_full() {
+                Err("the reference server's request log is full (over 10000 requests): the requests of this command cannot be seen".into())
+            } else {
+                Err(format!(
+                    "the reference server never got the request \"{}\" (it got: {}): the result did not come from the server",
+                    escape::one_line(request.as_bytes()),
+                    if got.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        got.iter()
+                            .map(|g| format!("\"{}\"", escape::one_line(g.as_bytes())))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ))
+            }
+        }
+        (other, _) => other,
+    };
     let mut o = match (result, ok) {
         (Ok(msg), true) => outcome(cfg, id, Status::Passed, msg),
         (Ok(_), false) => {
@@ -356,4 +389,29 @@ fn client_check(
         o.transcript = Some(r.transcript(mark));
     }
     o
+}
+
+/// The name asked for in `client-get-missing`.
+const MISSING: &str = "no-such-file.txt";
+
+/// The local files `client-put` and `client-put-binary` upload.
+const PUT_TEXT_NAME: &str = "local-up.txt";
+const PUT_TEXT: &str = "uploaded by the client\n客户端上传\n";
+const PUT_BINARY_NAME: &str = "local-up.bin";
+
+/// The request a client check's command must send to the server, if any.
+fn request_for(id: &str) -> Option<String> {
+    match id {
+        "client-list" => Some("L".into()),
+        "client-get" => Some(format!("G {}", library::TEXT)),
+        "client-get-binary" => Some(format!("G {}", library::BINARY)),
+        "client-put" => Some(format!("P {} {}", PUT_TEXT.len(), PUT_TEXT_NAME)),
+        "client-put-binary" => Some(format!(
+            "P {} {}",
+            library::binary_bytes().len(),
+            PUT_BINARY_NAME
+        )),
+        "client-get-missing" => Some(format!("G {MISSING}")),
+        _ => None,
+    }
 }
