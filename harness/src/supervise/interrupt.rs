@@ -163,19 +163,36 @@ fn await_graders(fd: &SignalFd, graders: &[i32], deadline: Instant) -> Option<Si
         if poll(&mut polled, PollTimeout::from(ms)).is_err() {
             return None;
         }
-        if let Ok(Some(info)) = fd.read_signal() {
+        if let Some(sig) = read_from_outside(fd) {
+            return Some(sig);
+        }
+    }
+}
+
+/// The next pending signal not sent by the submission: a student's program (which, without
+/// root, runs as the grader's user and may be the grader's child) must not be able to stop
+/// its own grading with `os.kill(os.getppid(), SIGTERM)`. Such signals are dropped.
+fn read_from_outside(fd: &SignalFd) -> Option<Signal> {
+    while let Ok(Some(info)) = fd.read_signal() {
+        let sender = info.ssi_pid as i32;
+        let graders = GRADERS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let from_submission = sender > 0
+            && !graders.contains(&sender)
+            && procfs::descendants(nix::unistd::getpid())
+                .iter()
+                .any(|p| p.pid == sender);
+        if !from_submission {
             return Signal::try_from(info.ssi_signo as i32).ok();
         }
     }
+    None
 }
 
 /// The next signal from `fd`, waiting until `deadline` (`None`: for ever).
 fn next_signal(fd: &SignalFd, deadline: Option<Instant>) -> Option<Signal> {
     loop {
-        if let Ok(Some(info)) = fd.read_signal() {
-            if let Ok(sig) = Signal::try_from(info.ssi_signo as i32) {
-                return Some(sig);
-            }
+        if let Some(sig) = read_from_outside(fd) {
+            return Some(sig);
         }
         let timeout = match deadline {
             None => PollTimeout::NONE,
