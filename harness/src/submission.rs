@@ -137,17 +137,23 @@ pub fn resolve_python_prefixes(
         choice: choice.to_string(),
         why,
     };
-    let _permit =
-        crate::supervise::interrupt::permit_to_start().map_err(|e| fail(e.to_string()))?;
-    let out = Command::new(choice)
-        .args([
+    let mut cmd = Command::new(choice);
+    cmd.args([
             "-c",
             "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3]); print('\\n'.join({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}))",
         ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .output()
-        .map_err(|e| fail(e.to_string()))?;
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    // The permit covers the start only: an interrupt's kill finds the interpreter if it runs.
+    let child = {
+        let _permit =
+            crate::supervise::interrupt::permit_to_start().map_err(|e| fail(e.to_string()))?;
+        cmd.spawn().map_err(|e| fail(e.to_string()))?
+    };
+    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
     if !out.status.success() {
         return Err(fail(format!("it exited with {}", out.status)));
     }
