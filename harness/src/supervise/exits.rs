@@ -29,6 +29,8 @@ const EVENT_EXIT: u32 = 0x8000_0000;
 /// Sizes of `struct nlmsghdr` and `struct cn_msg`; the event follows them.
 const NLMSG_HDR: usize = 16;
 const CN_MSG: usize = 20;
+/// Receive buffer asked for: some 100 000 events of backlog.
+const RECEIVE_BUFFER: libc::c_int = 8 << 20;
 
 /// Exits seen for the pids asked for: `None` until the process exits, then its wait status.
 #[derive(Default)]
@@ -113,6 +115,22 @@ fn open_listener() -> io::Result<OwnedFd> {
             return Err(io::Error::last_os_error());
         }
         let sock = OwnedFd::from_raw_fd(fd);
+        // Every exit on the machine comes through here: room for a long backlog, so that a
+        // busy machine (a parallel test run, a fork bomb elsewhere) does not make the kernel
+        // drop the one event that matters. FORCE needs root; the plain option is capped.
+        let room: libc::c_int = RECEIVE_BUFFER;
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            if libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&room as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            ) == 0
+            {
+                break;
+            }
+        }
         let mut addr: libc::sockaddr_nl = std::mem::zeroed();
         addr.nl_family = libc::AF_NETLINK as u16;
         addr.nl_groups = CN_IDX_PROC;
