@@ -99,15 +99,29 @@ fn signal_and_wait(grader: Child, sig: i32) -> (Output, Duration) {
     // SAFETY: kill with a pid we own.
     assert_eq!(unsafe { libc::kill(grader.id() as i32, sig) }, 0);
     let sent = Instant::now();
-    let pid = grader.id();
+    let pid = grader.id() as i32;
+    // SAFETY: plain system call; the descriptor is closed below.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    assert!(pidfd >= 0, "pidfd_open");
     let waiter = std::thread::spawn(move || grader.wait_with_output());
-    while !waiter.is_finished() {
-        if sent.elapsed() > STOP_LIMIT {
-            // SAFETY: as above; a grader that does not stop fails the test, not hangs it.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            panic!("the grader did not stop within {STOP_LIMIT:?} of the signal");
+    let mut poll = libc::pollfd {
+        fd: pidfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ready = loop {
+        let left = STOP_LIMIT.saturating_sub(sent.elapsed()).as_millis() as i32;
+        // SAFETY: one pollfd we own; the pidfd becomes readable when the grader exits.
+        let r = unsafe { libc::poll(&mut poll, 1, left) };
+        if r >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break r;
         }
-        std::thread::sleep(Duration::from_millis(10));
+    };
+    unsafe { libc::close(pidfd) };
+    if ready != 1 {
+        // SAFETY: as above; a grader that does not stop fails the test, not hangs it.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        panic!("the grader did not stop within {STOP_LIMIT:?} of the signal");
     }
     let out = waiter.join().unwrap().expect("wait");
     (out, sent.elapsed())
