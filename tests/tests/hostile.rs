@@ -640,6 +640,8 @@ fn a_class_of_hostile_submissions_under_jobs_2() {
         ),
         ("c-setsid-escape", fixture("setsid-escape")),
         ("d-stops-itself", fixture("stops-itself")),
+        ("e-port-squatter", fixture("port-squatter")),
+        ("f-fake-client", fixture("fake-client")),
     ] {
         let d = roster.join(student);
         std::fs::create_dir_all(&d).unwrap();
@@ -671,13 +673,20 @@ fn a_class_of_hostile_submissions_under_jobs_2() {
         r["score"].as_u64().unwrap_or(999)
     };
     assert_eq!(score("b-correct"), 100);
-    for s in ["a-fork-bomb", "c-setsid-escape", "d-stops-itself"] {
+    for s in [
+        "a-fork-bomb",
+        "c-setsid-escape",
+        "d-stops-itself",
+        "e-port-squatter",
+    ] {
         assert_eq!(score(s), 0, "{s}");
     }
+    // Only its quit may pass.
+    assert!(score("f-fake-client") <= 3, "{}", score("f-fake-client"));
     let left = processes_under(class.path());
     assert!(left.is_empty(), "{left:?}");
     println!(
-        "class of 4 under --jobs 2: {:.1} s",
+        "class of 6 under --jobs 2: {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }
