@@ -343,13 +343,27 @@ impl<'c> BusRun<'c> {
         let (d, c) = (ready.driver, ready.conductor);
         // CPU time of each process when it was first seen running in this stretch.
         let mut tracker: Vec<(Pid, u64)> = Vec::new();
+        // Consecutive looks that found each process waiting: one look is not enough (a busy
+        // loop can be caught asleep for an instant), two in a row are.
+        let mut waiting_looks = [0u32; 2];
         let busy_cpu_ns = self.cfg.timing.busy().as_nanos() as u64;
         let outcome = self.session.wait_until(deadline, |_| {
             let mut busy = Vec::new();
-            for (role, pid) in [(Role::Driver, d), (Role::Conductor, c)] {
+            let mut undecided = false;
+            for (i, (role, pid)) in [(Role::Driver, d), (Role::Conductor, c)]
+                .into_iter()
+                .enumerate()
+            {
                 let v = observe::view(pid);
+                if !matches!(v.activity, Activity::Waiting(_)) {
+                    waiting_looks[i] = 0;
+                }
                 match v.activity {
-                    Activity::Waiting(_) => tracker.retain(|(p, _)| *p != pid),
+                    Activity::Waiting(_) => {
+                        tracker.retain(|(p, _)| *p != pid);
+                        waiting_looks[i] += 1;
+                        undecided |= waiting_looks[i] < 2;
+                    }
                     Activity::Active => {
                         let cpu = procfs::cpu_ns(pid).unwrap_or(0);
                         let since = match tracker.iter().find(|(p, _)| *p == pid) {
@@ -367,7 +381,7 @@ impl<'c> BusRun<'c> {
                     _ => return Some(Err(())),
                 }
             }
-            Some(Ok(busy))
+            (!undecided).then_some(Ok(busy))
         });
         match outcome {
             Some(Ok(busy)) => {
@@ -386,7 +400,20 @@ impl<'c> BusRun<'c> {
                     Err(StartFailure::ConductorExited)
                 }
             }
-            None => Ok(ready),
+            None => {
+                // The deadline passed before a process used `busy_ms` of CPU (a loaded
+                // machine starves it): one that never slept all this time is a busy loop
+                // all the same, and the steps must judge it as one.
+                ready.busy = [(Role::Driver, d), (Role::Conductor, c)]
+                    .into_iter()
+                    .filter(|(_, pid)| {
+                        tracker.iter().any(|(p, _)| p == pid)
+                            && observe::view(*pid).activity == Activity::Active
+                    })
+                    .map(|(role, _)| role)
+                    .collect();
+                Ok(ready)
+            }
         }
     }
 
@@ -481,7 +508,7 @@ impl<'c> BusRun<'c> {
         // and a starved process makes no progress however long the wall clock runs).
         let cpu_of = |p: Pid| procfs::cpu_ns(p).unwrap_or(0);
         let mut cpu_at_change = (cpu_of(d), cpu_of(c));
-        let run_on_ns = (self.cfg.timing.busy().as_nanos() / 10) as u64;
+        let busy_ns = self.cfg.timing.busy().as_nanos() as u64;
         let mut last_views: Option<(View, View)> = None;
         let mut counters = base;
         let settled = self.session.wait_until(deadline, |s| {
@@ -507,8 +534,16 @@ impl<'c> BusRun<'c> {
             }
             previous = Some(sig);
             let out = s.transcript.since(mark).to_vec();
+            // Once a process has exited in this step, the other may be on its way out too
+            // (a busy driver reaps the conductor, then the interpreter shuts down: tens of
+            // milliseconds of CPU with no output): it must run on for the whole busy
+            // measure, or stay still far longer, so that where it ends up does not depend
+            // on timing.
+            let exiting = vd.activity.exited() || vc.activity.exited();
+            let run_on_ns = if exiting { busy_ns } else { busy_ns / 10 };
             let quiet_enough = now.duration_since(last_change) >= quiet;
-            let quiet_long = now.duration_since(last_change) >= quiet * 5;
+            let quiet_long =
+                now.duration_since(last_change) >= quiet * if exiting { 20 } else { 5 };
             let ran_on = |pid: Pid, at: u64| cpu_of(pid).saturating_sub(at) >= run_on_ns;
             let ran_on_d = !busy_d || ran_on(d, cpu_at_change.0);
             let ran_on_c = !busy_c || ran_on(c, cpu_at_change.1);
