@@ -107,7 +107,7 @@ pub fn exit_status(sig: Signal) -> u8 {
 /// The watcher: waits for the first signal, stops everything, then waits for a second one
 /// (or the unwind grace) to end the process at once.
 fn watch(fd: SignalFd) {
-    let Some(sig) = next_signal(&fd, None) else {
+    let Some(sig) = next_signal(&fd, &[], None) else {
         return;
     };
     SIGNAL.store(sig as i32, Ordering::SeqCst);
@@ -117,14 +117,16 @@ fn watch(fd: SignalFd) {
     for g in &graders {
         let _ = kill(Pid::from_raw(*g), Signal::SIGTERM);
     }
-    let hurry = !graders.is_empty()
-        && await_graders(&fd, &graders, Instant::now() + GRADERS_GRACE).is_some();
+    // The graders exit once clean; a second signal cuts the wait short.
+    let grader_fds: Vec<OwnedFd> = graders.iter().filter_map(|p| cleanup::pidfd(*p)).collect();
+    let hurry = !grader_fds.is_empty()
+        && next_signal(&fd, &grader_fds, Some(Instant::now() + GRADERS_GRACE)).is_some();
     // The shims stay: each reports its program's end, so the grading unwinds at once.
     let shims = if hurry { Vec::new() } else { shims(&graders) };
     cleanup::kill_live_descendants(&shims, Instant::now() + KILL_GRACE);
     if !hurry {
         // The main thread unwinds and exits; this thread only acts if it does not.
-        next_signal(&fd, Some(Instant::now() + UNWIND_GRACE));
+        next_signal(&fd, &[], Some(Instant::now() + UNWIND_GRACE));
         cleanup::kill_live_descendants(&[], Instant::now() + KILL_GRACE);
     }
     eprintln!("harness: interrupted by {sig}; stopped before the clean-up had finished");
@@ -143,30 +145,6 @@ fn shims(graders: &[i32]) -> Vec<Pid> {
         .filter(|p| !graders.contains(&p.as_raw()))
         .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == exe))
         .collect()
-}
-
-/// Waits for the graders to exit; a second signal cuts the wait short (returned).
-fn await_graders(fd: &SignalFd, graders: &[i32], deadline: Instant) -> Option<Signal> {
-    let fds: Vec<OwnedFd> = graders.iter().filter_map(|p| cleanup::pidfd(*p)).collect();
-    loop {
-        let mut polled: Vec<PollFd> = vec![PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        polled.extend(
-            fds.iter()
-                .filter(|f| !cleanup::readable(f))
-                .map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN)),
-        );
-        let left = deadline.saturating_duration_since(Instant::now());
-        if polled.len() == 1 || left.is_zero() {
-            return None;
-        }
-        let ms = left.as_millis().clamp(1, u16::MAX as u128) as u16;
-        if poll(&mut polled, PollTimeout::from(ms)).is_err() {
-            return None;
-        }
-        if let Some(sig) = read_from_outside(fd) {
-            return Some(sig);
-        }
-    }
 }
 
 /// The next pending signal not sent by the submission: a student's program (which, without
@@ -188,11 +166,23 @@ fn read_from_outside(fd: &SignalFd) -> Option<Signal> {
     None
 }
 
-/// The next signal from `fd`, waiting until `deadline` (`None`: for ever).
-fn next_signal(fd: &SignalFd, deadline: Option<Instant>) -> Option<Signal> {
+/// The next signal from outside (see [`read_from_outside`]), waiting until `deadline`
+/// (`None`: for ever) or, when `exits` holds pidfds, until all of their processes have
+/// exited (then `None`, as at the deadline).
+fn next_signal(fd: &SignalFd, exits: &[OwnedFd], deadline: Option<Instant>) -> Option<Signal> {
     loop {
         if let Some(sig) = read_from_outside(fd) {
             return Some(sig);
+        }
+        let mut polled = vec![PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        polled.extend(
+            exits
+                .iter()
+                .filter(|f| !cleanup::readable(f))
+                .map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN)),
+        );
+        if !exits.is_empty() && polled.len() == 1 {
+            return None;
         }
         let timeout = match deadline {
             None => PollTimeout::NONE,
@@ -204,7 +194,6 @@ fn next_signal(fd: &SignalFd, deadline: Option<Instant>) -> Option<Signal> {
                 PollTimeout::from(left.as_millis().clamp(1, u16::MAX as u128) as u16)
             }
         };
-        let mut polled = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         if let Err(e) = poll(&mut polled, timeout) {
             if e != nix::errno::Errno::EINTR {
                 return None;
