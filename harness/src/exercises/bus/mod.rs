@@ -48,8 +48,6 @@ struct Grader<'c> {
     busy_at_start: Vec<Role>,
     /// Leave run-to-run measurements out of messages.
     stable: bool,
-    /// Exit statuses of the conductor, which the driver reaps (root only).
-    exits: Option<ExitWatch>,
 }
 
 impl<'c> Grader<'c> {
@@ -157,7 +155,6 @@ pub fn grade(cfg: &BusConfig, prepared: &Prepared, stable: bool) -> Report {
         cpu: (0.0, 0.0, 0.0),
         busy_at_start: Vec::new(),
         stable,
-        exits: ExitWatch::start(),
     };
     let mut out: Vec<CheckOutcome> = Vec::new();
     grade_checks(&mut g, &mut out);
@@ -319,7 +316,10 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
             );
         }
         Some((fresh, run)) => {
-            if let (Some(w), Some(ready)) = (&g.exits, &run.ready) {
+            // The conductor's exit status (the driver reaps it), from the kernel's exit
+            // events: listened to from here on only, since every exit on the machine comes in.
+            let exits = ExitWatch::start();
+            if let (Some(w), Some(ready)) = (&exits, &run.ready) {
                 w.watch(ready.conductor);
             }
             let mut z = ctrl_z(cfg, run);
@@ -329,7 +329,7 @@ fn grade_checks(g: &mut Grader, out: &mut Vec<CheckOutcome>) {
                     .push("graded on a fresh run: the previous one had ended".into());
             }
             out.push(z);
-            let (mut order, driver_exited) = exit_order(cfg, run, g.exits.as_ref());
+            let (mut order, driver_exited) = exit_order(cfg, run, exits.as_ref());
             note_flood(&mut order, run);
             out.push(order);
             out.push(if driver_exited {
