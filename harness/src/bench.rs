@@ -5,10 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::config::bus::BusConfig;
+use crate::exercises::bus::config::{BusConfig, RepeatKey};
 use crate::report::json;
 use crate::submission::{self, Prepared};
 use crate::supervise::session::{Key, Session};
+
+/// The exercises measured: the bus against the fixed-sleep way, the file server alone.
+const BUS: &str = "bus";
+const FILESERVER: &str = "fileserver";
 
 /// Figures for one submission.
 #[derive(Debug, Clone)]
@@ -45,8 +49,8 @@ fn baseline_keys(cfg: &BusConfig) -> Vec<Key> {
     let mut keys = vec![Key::CtrlC, Key::CtrlBackslash];
     for k in &cfg.repeat.keys {
         keys.push(match k {
-            crate::config::bus::RepeatKey::CtrlC => Key::CtrlC,
-            crate::config::bus::RepeatKey::CtrlBackslash => Key::CtrlBackslash,
+            RepeatKey::CtrlC => Key::CtrlC,
+            RepeatKey::CtrlBackslash => Key::CtrlBackslash,
         });
     }
     keys.extend([
@@ -73,7 +77,7 @@ fn baseline_once(cfg: &BusConfig, prepared: &Prepared) -> Result<(Duration, bool
     }
     s.pump();
     let out = s.transcript.since(0).to_vec();
-    let count = |line: &crate::config::bus::Line| {
+    let count = |line: &crate::exercises::bus::config::Line| {
         crate::supervise::transcript::lines(&out)
             .iter()
             .map(|l| crate::text::matching::count_in_line(&line.phrase(), l, cfg.lines.policy()))
@@ -96,17 +100,20 @@ pub fn measure(
     python: &str,
 ) -> Result<Figures, String> {
     let cfg = BusConfig::shipped().map_err(|e| e.to_string())?;
-    crate::supervise::cleanup::become_subreaper().ok();
-    crate::supervise::cleanup::ignore_student_signals();
+    let opts = crate::grade::GradeOptions {
+        exercise: Some(BUS.into()),
+        python: python.to_string(),
+        stable: true,
+        ..Default::default()
+    };
     let mut times = Vec::new();
     let mut first: Option<String> = None;
     let mut identical = 0;
     for _ in 0..runs {
         let t0 = Instant::now();
-        let prepared = prepare(path, &cfg, python)?;
-        let report = crate::exercises::bus::grade(&cfg, &prepared, true);
+        let reports = crate::grade::grade_path(path, &opts)?;
         times.push(t0.elapsed());
-        let text = json::render(&report);
+        let text = json::render_many(&reports);
         match &first {
             None => {
                 first = Some(text);
@@ -142,7 +149,7 @@ pub fn measure_fileserver(
     python: &str,
 ) -> Result<(Duration, usize), String> {
     let opts = crate::grade::GradeOptions {
-        exercise: Some(crate::grade::Exercise::Fileserver),
+        exercise: Some(FILESERVER.into()),
         python: python.to_string(),
         stable: true,
         ..Default::default()
@@ -178,7 +185,7 @@ pub fn run(
         "submission", "grader (med)", "identical", "fixed-sleep (med)", "speedup", "fs saw all"
     );
     for p in paths {
-        if crate::grade::detect(p).first() == Some(&crate::grade::Exercise::Fileserver) {
+        if crate::grade::detect(p).first().map(|e| e.name()) == Some(FILESERVER) {
             let (t, identical) = measure_fileserver(p, runs, python)?;
             println!(
                 "{:<45} {:>10.0}ms {:>7}/{:<3} {:>16} {:>9} {:>10}",

@@ -7,14 +7,14 @@ use std::str::FromStr;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::batch::{self, BatchPlan, Shard};
-use crate::grade::{Exercise, GradeOptions};
+use crate::grade::GradeOptions;
 use crate::report::{gradescope, human, json, junit, markdown, Report};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "harness",
     version,
-    about = "Grades systems-programming exercises (the bus program)"
+    about = "Grades systems-programming exercises (`harness list` names them)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -112,7 +112,7 @@ pub struct Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Grade a submission (a directory with bus.py or an executable bus, or a file), or a
+    /// Grade a submission (a directory holding an exercise's programs, or one program), or a
     /// whole class: a roster directory whose subdirectories are the students, or several
     /// paths.
     Grade(GradeArgs),
@@ -124,7 +124,7 @@ pub enum Command {
     },
     /// What a check does, why a submission fails it, and how to fix it.
     Explain {
-        /// A check id (`ctrl-z`), or exercise and id (`bus:ctrl-z`).
+        /// A check id, or exercise and id (`EXERCISE:CHECK`), as `harness list` shows them.
         check: String,
         /// Show the points of this exercise config instead of the shipped one.
         #[arg(long)]
@@ -176,7 +176,7 @@ pub struct GradeArgs {
     /// `--report junit=report.xml --report markdown=summary.md`.
     #[arg(long = "report", value_name = "FORMAT=FILE")]
     pub reports: Vec<ReportTarget>,
-    /// Exercise config to use instead of the shipped exercises/bus/exercise.toml.
+    /// Exercise config laid over the shipped one (exercises/<name>/exercise.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Python interpreter for .py submissions (name on PATH or path).
@@ -185,9 +185,10 @@ pub struct GradeArgs {
     /// Leave out what differs between runs (pids, times), for snapshots and diffs.
     #[arg(long)]
     pub stable: bool,
-    /// The exercise, instead of detecting it from the files present.
-    #[arg(long, value_enum)]
-    pub exercise: Option<Exercise>,
+    /// The exercise (`harness list` names them), instead of detecting it from the files
+    /// present.
+    #[arg(long, value_parser = exercise_name)]
+    pub exercise: Option<String>,
     /// Class: how many submissions to grade at once (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -223,7 +224,7 @@ impl GradeArgs {
     /// The grading options passed to every grading.
     pub fn options(&self) -> GradeOptions {
         GradeOptions {
-            exercise: self.exercise,
+            exercise: self.exercise.clone(),
             config: self.config.clone(),
             python: self.python.clone(),
             stable: self.stable,
@@ -282,6 +283,11 @@ impl GradeArgs {
             }
         }
     }
+}
+
+/// `--exercise NAME`: a registered exercise.
+fn exercise_name(name: &str) -> Result<String, String> {
+    crate::grade::exercise(name).map(|e| e.name().to_string())
 }
 
 /// The main rendering and the extra ones; two renderings may not go to the same file.

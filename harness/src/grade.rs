@@ -1,34 +1,21 @@
-//! From a path to reports: which exercise a submission is, and grading it. The binary, the
-//! batch runner and the benchmark all come through here.
+//! From a path to reports: which exercises a submission is, and grading it as each. The
+//! binary, the batch runner and the benchmark all come through here; the exercises come
+//! from the registry, none is named here.
 
 use std::path::{Path, PathBuf};
 
-use crate::config::bus::BusConfig;
+use crate::exercises::REGISTRY;
+use crate::grading::driver::{self, Grading};
+use crate::grading::Registered;
 use crate::report::Report;
 use crate::submission;
-
-/// The exercises the grader knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Exercise {
-    Bus,
-    Fileserver,
-}
-
-impl Exercise {
-    pub fn name(self) -> &'static str {
-        match self {
-            Exercise::Bus => "bus",
-            Exercise::Fileserver => "fileserver",
-        }
-    }
-}
 
 /// How to grade.
 #[derive(Debug, Clone)]
 pub struct GradeOptions {
-    /// Force an exercise instead of detecting it from the files present.
-    pub exercise: Option<Exercise>,
-    /// An exercise config replacing the shipped one.
+    /// Force an exercise (its registry name) instead of detecting it from the files present.
+    pub exercise: Option<String>,
+    /// An exercise config laid over the shipped one.
     pub config: Option<PathBuf>,
     /// Interpreter for `.py` submissions.
     pub python: String,
@@ -47,25 +34,28 @@ impl Default for GradeOptions {
     }
 }
 
-/// The exercises whose files are present: a directory may hold both (a student's whole
-/// homework); a single file is judged by its name.
-pub fn detect(path: &Path) -> Vec<Exercise> {
-    let has = |names: &[&str]| {
-        if path.is_dir() {
-            names.iter().any(|n| path.join(n).is_file())
-        } else {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            names.iter().any(|n| n.trim_end_matches(".py") == stem)
-        }
-    };
-    let mut found = Vec::new();
-    if has(&["bus.py", "bus"]) {
-        found.push(Exercise::Bus);
-    }
-    if has(&["server.py", "server", "client.py", "client"]) {
-        found.push(Exercise::Fileserver);
-    }
-    found
+/// The registered exercise called `name`.
+pub fn exercise(name: &str) -> Result<&'static dyn Registered, String> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|e| e.name() == name)
+        .ok_or_else(|| format!("unknown exercise `{name}` (known: {})", names().join(", ")))
+}
+
+/// The names of the registered exercises.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|e| e.name()).collect()
+}
+
+/// The exercises whose programs are present: a directory may hold several (a student's
+/// whole homework); a single file is judged by its name.
+pub fn detect(path: &Path) -> Vec<&'static dyn Registered> {
+    REGISTRY
+        .iter()
+        .copied()
+        .filter(|e| e.shipped_programs().iter().any(|p| p.is_in(path)))
+        .collect()
 }
 
 /// Grades `path` as every exercise it holds (or the one forced). An error means nothing
@@ -74,64 +64,26 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
     if !path.exists() {
         return Err(submission::SubmissionError::Missing(path.to_path_buf()).to_string());
     }
-    let exercises = match opts.exercise {
-        Some(e) => vec![e],
+    let exercises = match &opts.exercise {
+        Some(name) => vec![exercise(name)?],
         None => {
             let found = detect(path);
             if found.is_empty() {
-                // Let the bus locator say what it looked for: the most common case.
-                vec![Exercise::Bus]
+                // Let the first exercise's locator say what it looked for.
+                REGISTRY.iter().copied().take(1).collect()
             } else {
                 found
             }
         }
     };
+    let how = Grading {
+        python: &opts.python,
+        stable: opts.stable,
+    };
     let mut reports = Vec::new();
-    for e in exercises {
-        reports.push(match e {
-            Exercise::Bus => grade_bus(path, opts)?,
-            Exercise::Fileserver => grade_fileserver(path, opts)?,
-        });
+    for ex in exercises {
+        let loaded = driver::load_config(ex, opts.config.as_deref())?;
+        reports.push(driver::grade(&loaded, path, &how)?);
     }
     Ok(reports)
-}
-
-fn grade_bus(path: &Path, opts: &GradeOptions) -> Result<Report, String> {
-    let cfg = match &opts.config {
-        Some(p) => {
-            let name = p.display().to_string();
-            let text = crate::config::read_file(p).map_err(|e| e.to_string())?;
-            let merged = crate::config::layered(crate::config::bus::DEFAULT_TOML, &text, &name)
-                .map_err(|e| e.to_string())?;
-            BusConfig::from_toml(&merged, &name)
-        }
-        None => BusConfig::shipped(),
-    }
-    .map_err(|e| e.to_string())?;
-    let entry = submission::locate(
-        path,
-        &cfg.submission.python_entry,
-        &cfg.submission.binary_entry,
-    )
-    .map_err(|e| e.to_string())?;
-    let prepared =
-        submission::prepare(path, &entry, Some(&opts.python)).map_err(|e| e.to_string())?;
-    Ok(crate::exercises::bus::grade(&cfg, &prepared, opts.stable))
-}
-
-fn grade_fileserver(path: &Path, opts: &GradeOptions) -> Result<Report, String> {
-    use crate::config::fileserver::FileserverConfig;
-    let cfg = match &opts.config {
-        Some(p) => {
-            let name = p.display().to_string();
-            let text = crate::config::read_file(p).map_err(|e| e.to_string())?;
-            let merged =
-                crate::config::layered(crate::config::fileserver::DEFAULT_TOML, &text, &name)
-                    .map_err(|e| e.to_string())?;
-            FileserverConfig::from_toml(&merged, &name)
-        }
-        None => FileserverConfig::shipped(),
-    }
-    .map_err(|e| e.to_string())?;
-    crate::exercises::fileserver::grade(&cfg, path, &opts.python, opts.stable)
 }

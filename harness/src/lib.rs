@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod exercises;
 pub mod grade;
+pub mod grading;
 pub mod net;
 pub mod report;
 pub mod submission;

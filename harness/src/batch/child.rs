@@ -81,8 +81,8 @@ impl Pool {
         if let Some(c) = &opts.config {
             cmd.arg("--config").arg(c);
         }
-        if let Some(e) = opts.exercise {
-            cmd.args(["--exercise", e.name()]);
+        if let Some(e) = &opts.exercise {
+            cmd.args(["--exercise", e.as_str()]);
         }
         let started = Instant::now();
         // Spawned under the lock, so a sweep never sees a grader it does not know, and under

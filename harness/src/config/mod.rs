@@ -1,12 +1,17 @@
 //! Exercise configuration: the TOML files in `exercises/<name>/`, read with serde, rejected
 //! with the key path and line of the first problem. The shipped file is compiled in as the
-//! default; `--config FILE` is laid over it (see [`layered`]).
+//! default; `--config FILE` is laid over it (see [`layered`]). What every exercise's config
+//! holds (`[exercise]`, `[checks]`, `[visibility]`) is read here ([`Scoring`]); the rest is
+//! the exercise's own, typed by the exercise (`exercises/<name>/config.rs`).
 
-pub mod bus;
-pub mod fileserver;
-
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::grading::CheckDoc;
+use crate::report::Visibility;
 
 /// A configuration that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +53,82 @@ pub fn invalid(source_name: &str, key: &str, why: impl fmt::Display) -> ConfigEr
         source_name: source_name.to_string(),
         message: format!("key `{key}`: {why}"),
     }
+}
+
+/// The exercise's name and title (`[exercise]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseInfo {
+    pub name: String,
+    pub title: String,
+}
+
+/// What every exercise's config holds: its name and title, the points of each check
+/// (`[checks]`, every declared check, 0 for a warning) and who sees it (`[visibility]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scoring {
+    pub exercise: ExerciseInfo,
+    pub checks: BTreeMap<String, u32>,
+    /// Who sees each check in student-facing reports (Gradescope); absent = visible.
+    #[serde(default)]
+    pub visibility: BTreeMap<String, Visibility>,
+}
+
+impl Scoring {
+    /// The points of check `id`.
+    pub fn points(&self, id: &str) -> u32 {
+        self.checks.get(id).copied().unwrap_or(0)
+    }
+
+    pub fn visibility(&self, id: &str) -> Option<Visibility> {
+        self.visibility.get(id).copied()
+    }
+
+    /// Every key names a declared check, and every declared check has points.
+    pub fn validate(&self, checks: &[CheckDoc], src: &str) -> Result<(), ConfigError> {
+        let known = |id: &str| checks.iter().any(|c| c.id == id);
+        for (table, keys) in [
+            ("checks", self.checks.keys().collect::<Vec<_>>()),
+            ("visibility", self.visibility.keys().collect()),
+        ] {
+            if let Some(k) = keys.into_iter().find(|k| !known(k)) {
+                return Err(invalid(src, &format!("{table}.{k}"), "no such check"));
+            }
+        }
+        if let Some(c) = checks.iter().find(|c| !self.checks.contains_key(c.id)) {
+            return Err(invalid(
+                src,
+                &format!("checks.{}", c.id),
+                "missing: give it points (0 for a warning)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Splits a config into what every exercise has ([`Scoring`]) and the exercise's own
+/// tables (returned as TOML text for the exercise's typed parse).
+pub fn split(text: &str, source_name: &str) -> Result<(Scoring, String), ConfigError> {
+    let mut all: toml::Table = parse(text, source_name)?;
+    let mut common = toml::Table::new();
+    for key in ["exercise", "checks", "visibility"] {
+        if let Some(v) = all.remove(key) {
+            common.insert(key.to_string(), v);
+        }
+    }
+    let scoring: Scoring =
+        toml::Value::Table(common)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError {
+                source_name: source_name.to_string(),
+                message: e.to_string().trim_end().to_string(),
+            })?;
+    let own = toml::to_string(&all).map_err(|e| ConfigError {
+        source_name: source_name.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok((scoring, own))
 }
 
 /// The shipped config with an instructor's file laid over it: tables merge key by key, any
@@ -113,21 +194,26 @@ fn merge(
 mod tests {
     use super::*;
 
+    const SHIPPED: &str = "[exercise]\nname = \"x\"\ntitle = \"X\"\n\n[timing]\nstep_ms = 5\nexit_ms = 7\n\n[checks]\nstart = 10\nctrl-z = 15\n";
+
+    fn doc(id: &'static str) -> CheckDoc {
+        CheckDoc::new(id, "", "", &[], "")
+    }
+
     #[test]
     fn an_overlay_changes_only_what_it_names() {
-        let merged = layered(bus::DEFAULT_TOML, "[checks]\nctrl-z = 50\n", "o.toml").unwrap();
-        let cfg = bus::BusConfig::from_toml(&merged, "o.toml").unwrap();
-        assert_eq!(cfg.checks.of("ctrl-z"), 50);
-        assert_eq!(cfg.checks.of("start"), 10);
-        assert_eq!(
-            cfg.timing.step_ms,
-            bus::BusConfig::shipped().unwrap().timing.step_ms
-        );
+        let merged = layered(SHIPPED, "[checks]\nctrl-z = 50\n", "o.toml").unwrap();
+        let (scoring, own) = split(&merged, "o.toml").unwrap();
+        assert_eq!(scoring.points("ctrl-z"), 50);
+        assert_eq!(scoring.points("start"), 10);
+        let own: toml::Table = parse(&own, "o").unwrap();
+        assert_eq!(own["timing"]["step_ms"].as_integer(), Some(5));
+        assert!(!own.contains_key("checks"));
     }
 
     #[test]
     fn an_unknown_overlay_key_is_named_with_its_line() {
-        let err = layered(bus::DEFAULT_TOML, "[timing]\n\nstep_msec = 5\n", "o.toml")
+        let err = layered(SHIPPED, "[timing]\n\nstep_msec = 5\n", "o.toml")
             .unwrap_err()
             .to_string();
         assert!(
@@ -138,26 +224,33 @@ mod tests {
 
     #[test]
     fn visibility_is_set_per_check_and_checked() {
-        let merged = layered(
-            bus::DEFAULT_TOML,
-            "[visibility]\nctrl-z = \"hidden\"\n",
-            "o",
-        )
-        .unwrap();
-        let cfg = bus::BusConfig::from_toml(&merged, "o").unwrap();
-        assert_eq!(
-            cfg.visibility.get("ctrl-z"),
-            Some(&crate::report::Visibility::Hidden)
+        let docs = [doc("start"), doc("ctrl-z")];
+        let merged = layered(SHIPPED, "[visibility]\nctrl-z = \"hidden\"\n", "o").unwrap();
+        let (scoring, _) = split(&merged, "o").unwrap();
+        scoring.validate(&docs, "o").unwrap();
+        assert_eq!(scoring.visibility("ctrl-z"), Some(Visibility::Hidden));
+        let bad = layered(SHIPPED, "[visibility]\nctrl-q = \"hidden\"\n", "o").unwrap();
+        let err = split(&bad, "o")
+            .unwrap()
+            .0
+            .validate(&docs, "o")
+            .unwrap_err();
+        assert!(err.to_string().contains("visibility.ctrl-q"), "{err}");
+    }
+
+    #[test]
+    fn every_declared_check_needs_points_and_no_other() {
+        let docs = [doc("start"), doc("ctrl-z"), doc("idle")];
+        let (scoring, _) = split(SHIPPED, "s").unwrap();
+        let err = scoring.validate(&docs, "s").unwrap_err().to_string();
+        assert!(
+            err.contains("checks.idle") && err.contains("missing"),
+            "{err}"
         );
-        let bad = layered(
-            bus::DEFAULT_TOML,
-            "[visibility]\nctrl-q = \"hidden\"\n",
-            "o",
-        )
-        .unwrap();
-        let err = bus::BusConfig::from_toml(&bad, "o")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("visibility.ctrl-q"), "{err}");
+        let err = scoring.validate(&docs[..1], "s").unwrap_err().to_string();
+        assert!(
+            err.contains("checks.ctrl-z") && err.contains("no such check"),
+            "{err}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use crate::config::bus::BusConfig;
+use super::config::BusConfig;
 use crate::supervise::observe::{self, Activity, Expect, View};
 use crate::supervise::procfs::{self, Status};
 use crate::supervise::session::{Exit, Key, Session};

@@ -6,7 +6,7 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::config::fileserver::FileserverConfig;
+use super::config::FileserverConfig;
 use crate::net::transfer::compare_streams;
 use crate::report::{CheckOutcome, Status, TranscriptView};
 use crate::submission::Prepared;
@@ -89,22 +89,26 @@ impl ClientRun {
     }
 }
 
-/// Grades the client against the reference server.
-pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>, Vec<String>) {
-    let ids: Vec<&str> = crate::config::fileserver::CHECKS
-        .iter()
-        .map(|(id, _)| *id)
-        .filter(|id| id.starts_with("client-"))
-        .collect();
+/// The client checks' shared state: the reference server with its library, and the
+/// student's client in its terminal (restarted when a check ended it).
+pub struct ClientGrading<'a> {
+    cfg: &'a FileserverConfig,
+    launch: Launch,
+    cwd: PathBuf,
+    lib: Library,
+    server: super::refserver::RefServer,
+    run: Option<ClientRun>,
+    start_problem: Option<String>,
+}
+
+/// Sets up the reference server for the client `p`; the isolation in force, and the state
+/// or why the client checks cannot be carried out.
+pub fn prepare<'a>(
+    cfg: &'a FileserverConfig,
+    p: &Prepared,
+) -> (Result<ClientGrading<'a>, String>, Vec<String>) {
     let sandbox = std::sync::Arc::new(Sandbox::new(&super::run_limits(cfg), &p.layout()));
     let isolation = super::isolation_of(&sandbox);
-    let error_all = |why: String| -> (Vec<CheckOutcome>, Vec<String>) {
-        let all = ids
-            .iter()
-            .map(|id| outcome(cfg, id, Status::Error, why.clone()))
-            .collect();
-        (all, isolation.clone())
-    };
     let root = p.workdir.path().join("reference-side");
     // The grader's alone: a client running as a user of its own cannot read the library
     // from the disk instead of downloading it.
@@ -115,15 +119,28 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>,
         )
     });
     if let Err(e) = private {
-        return error_all(format!("cannot prepare the reference server: {e}"));
+        return (
+            Err(format!("cannot prepare the reference server: {e}")),
+            isolation,
+        );
     }
     let lib = match Library::seed(&root, 1 << 20, 1 << 16, "client") {
         Ok(l) => l,
-        Err(e) => return error_all(format!("cannot seed the reference library: {e}")),
+        Err(e) => {
+            return (
+                Err(format!("cannot seed the reference library: {e}")),
+                isolation,
+            )
+        }
     };
     let server = match super::refserver::RefServer::start(&lib.dir, Some(&sandbox)) {
         Ok(s) => s,
-        Err(e) => return error_all(format!("cannot start the reference server: {e}")),
+        Err(e) => {
+            return (
+                Err(format!("cannot start the reference server: {e}")),
+                isolation,
+            )
+        }
     };
     let cwd = PathBuf::from(
         <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(p.launch.cwd.as_bytes()),
@@ -131,54 +148,79 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>,
     // The client runs as the sandbox's user and saves downloads in its directory.
     let _ = sandbox.give(&cwd);
     let launch = client_launch(&p.launch.clone().confined(sandbox.clone()), server.port());
-    let mut out = Vec::new();
-    let mut run: Option<ClientRun> = None;
-    let mut start_problem: Option<String> = None;
-    for id in &ids {
-        if run.as_ref().is_none_or(|r| !r.alive()) {
-            if let Some(old) = run.take() {
+    let grading = ClientGrading {
+        cfg,
+        launch,
+        cwd,
+        lib,
+        server,
+        run: None,
+        start_problem: None,
+    };
+    (Ok(grading), isolation)
+}
+
+impl ClientGrading<'_> {
+    /// Judges check `id` on a running client, starting one if none runs.
+    fn judge(&mut self, id: &str) -> CheckOutcome {
+        let cfg = self.cfg;
+        if self.run.as_ref().is_none_or(|r| !r.alive()) {
+            if let Some(old) = self.run.take() {
                 old.session
                     .finish(Instant::now() + Duration::from_millis(2000));
             }
-            match ClientRun::start(cfg, &launch, &cwd) {
-                Ok((r, true)) => run = Some(r),
+            match ClientRun::start(cfg, &self.launch, &self.cwd) {
+                Ok((r, true)) => self.run = Some(r),
                 Ok((r, false)) => {
                     let seen = escape::one_line(r.session.transcript.since(0));
-                    start_problem = Some(format!(
+                    self.start_problem = Some(format!(
                         "the client did not show a prompt ending in \"{}\" and wait for input (it printed: \"{seen}\")",
                         cfg.client.prompt_ends_with
                     ));
                     r.session
                         .finish(Instant::now() + Duration::from_millis(2000));
                 }
-                Err(e) => start_problem = Some(e),
+                Err(e) => self.start_problem = Some(e),
             }
         }
-        let Some(r) = run.as_mut() else {
+        let Some(r) = self.run.as_mut() else {
             let mut o = outcome(
                 cfg,
                 id,
                 Status::Failed,
-                start_problem.clone().unwrap_or_default(),
+                self.start_problem.clone().unwrap_or_default(),
             );
             o.hint = Some("start as `client <host> <port>`, print a prompt ending in '>' and read commands from the terminal".into());
-            out.push(o);
-            continue;
+            return o;
         };
-        out.push(client_check(cfg, id, r, &lib, &server));
+        client_check(cfg, id, r, &self.lib, &self.server)
     }
-    if let Some(r) = run.take() {
-        r.session
-            .finish(Instant::now() + Duration::from_millis(2000));
+
+    /// Ends the client and the reference server.
+    pub fn finish(mut self) {
+        self.end_run();
+        self.server.stop();
     }
-    // End of input must end the client as quit does: a fresh client gets Ctrl-D.
-    if let Some(o) = out
-        .iter_mut()
-        .find(|o| o.id == "client-quit" && o.status == Status::Passed)
-    {
+
+    fn end_run(&mut self) {
+        if let Some(r) = self.run.take() {
+            r.session
+                .finish(Instant::now() + Duration::from_millis(2000));
+        }
+    }
+
+    /// `client-quit`, then end of input: a fresh client gets Ctrl-D and must end as quit
+    /// does.
+    fn quit(&mut self) -> CheckOutcome {
+        let cfg = self.cfg;
+        let mut o = self.judge("client-quit");
+        self.end_run();
+        if o.status != Status::Passed {
+            return o;
+        }
         o.actions
             .push("typed Ctrl-D (end of input) to a fresh client".into());
-        match ClientRun::start(cfg, &launch, &cwd) {
+        match ClientRun::start(cfg, &self.launch, &self.cwd) {
             Ok((mut r, true)) => {
                 r.session.type_text("\u{4}");
                 let exit = r
@@ -197,7 +239,7 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>,
                                 format!("did not end the client within {} ms", cfg.timing.exit_ms)
                             }
                         };
-                        *o = outcome(
+                        o = outcome(
                             cfg,
                             "client-quit",
                             Status::Failed,
@@ -219,9 +261,36 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>,
             }
             Err(_) => {}
         }
+        o
     }
-    server.stop();
-    (out, isolation)
+}
+
+/// The judges of the client checks, one per declared check.
+pub mod judge {
+    use super::ClientGrading;
+    use crate::report::CheckOutcome;
+
+    pub fn list(g: &mut ClientGrading) -> CheckOutcome {
+        g.judge("client-list")
+    }
+    pub fn get(g: &mut ClientGrading) -> CheckOutcome {
+        g.judge("client-get")
+    }
+    pub fn get_binary(g: &mut ClientGrading) -> CheckOutcome {
+        g.judge("client-get-binary")
+    }
+    pub fn put(g: &mut ClientGrading) -> CheckOutcome {
+        g.judge("client-put")
+    }
+    pub fn put_binary(g: &mut ClientGrading) -> CheckOutcome {
+        g.judge("client-put-binary")
+    }
+    pub fn get_missing(g: &mut ClientGrading) -> CheckOutcome {
+        g.judge("client-get-missing")
+    }
+    pub fn quit(g: &mut ClientGrading) -> CheckOutcome {
+        g.quit()
+    }
 }
 
 fn compare_file(

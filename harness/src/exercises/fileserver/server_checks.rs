@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::config::fileserver::{title, FileserverConfig};
+use super::config::FileserverConfig;
 use crate::net::client::{Conn, Connector, FileProtocol, ProtoError};
 use crate::net::listen;
 use crate::net::transfer::{compare_streams, Comparator, Comparison, PseudoText};
@@ -19,12 +19,13 @@ use super::library::{self, Content, Library};
 use super::server::{ServerProc, StartProblem};
 
 pub fn outcome(
-    cfg: &FileserverConfig,
+    _cfg: &FileserverConfig,
     id: &str,
     status: Status,
     message: impl Into<String>,
 ) -> CheckOutcome {
-    CheckOutcome::new(id, title(id), status, cfg.points(id), message)
+    // Title and points are stamped from the declaration and the config when it is recorded.
+    CheckOutcome::new(id, "", status, 0, message)
 }
 
 fn pass(cfg: &FileserverConfig, id: &str, message: impl Into<String>) -> CheckOutcome {

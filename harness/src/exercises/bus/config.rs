@@ -1,37 +1,26 @@
-//! The bus exercise's configuration (`exercises/bus/exercise.toml`).
+//! The bus exercise's own settings (`exercises/bus/exercise.toml`, less the `[exercise]`,
+//! `[checks]` and `[visibility]` tables every exercise has: see `config::Scoring`).
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{invalid, parse, ConfigError};
+use crate::config::{invalid, parse, split, ConfigError};
 use crate::supervise::limits::RunLimits;
 use crate::text::matching::{MatchPolicy, Phrase};
 
 /// The shipped configuration, compiled in.
-pub const DEFAULT_TOML: &str = include_str!("../../../exercises/bus/exercise.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../../../exercises/bus/exercise.toml");
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BusConfig {
-    pub exercise: ExerciseInfo,
     pub submission: SubmissionNames,
     pub lines: Lines,
     pub timing: Timing,
     pub limits: Limits,
     pub rules: Rules,
     pub repeat: Repeat,
-    pub checks: Points,
-    /// Who sees each check in student-facing reports (Gradescope); absent = visible.
-    #[serde(default)]
-    pub visibility: std::collections::BTreeMap<String, crate::report::Visibility>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExerciseInfo {
-    pub name: String,
-    pub title: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -203,63 +192,22 @@ pub struct Repeat {
     pub keys: Vec<RepeatKey>,
 }
 
-/// Points per check id.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Points {
-    pub start: u32,
-    pub handlers: u32,
-    pub ctrl_c: u32,
-    pub ctrl_backslash: u32,
-    pub repeat: u32,
-    pub roles: u32,
-    pub ctrl_z: u32,
-    pub exit_order: u32,
-    pub cleanup: u32,
-    pub idle: u32,
-}
-
-impl Points {
-    /// Points of the check with this id.
-    pub fn of(&self, id: &str) -> u32 {
-        match id {
-            "start" => self.start,
-            "handlers" => self.handlers,
-            "ctrl-c" => self.ctrl_c,
-            "ctrl-backslash" => self.ctrl_backslash,
-            "repeat" => self.repeat,
-            "roles" => self.roles,
-            "ctrl-z" => self.ctrl_z,
-            "exit-order" => self.exit_order,
-            "cleanup" => self.cleanup,
-            "idle" => self.idle,
-            _ => 0,
-        }
-    }
-}
-
 impl BusConfig {
     /// The shipped configuration.
     pub fn shipped() -> Result<Self, ConfigError> {
         Self::from_toml(DEFAULT_TOML, "exercises/bus/exercise.toml (built in)")
     }
 
-    /// Parses and validates a configuration.
+    /// Parses and validates a whole configuration file (its `[checks]` and the other
+    /// tables every exercise has are the driver's, and left out here).
     pub fn from_toml(text: &str, source_name: &str) -> Result<Self, ConfigError> {
-        let cfg: BusConfig = parse(text, source_name)?;
+        let (_, own) = split(text, source_name)?;
+        let cfg: BusConfig = parse(&own, source_name)?;
         cfg.validate(source_name)?;
         Ok(cfg)
     }
 
-    fn validate(&self, src: &str) -> Result<(), ConfigError> {
-        for id in self.visibility.keys() {
-            if !crate::exercises::bus::checks::CHECKS
-                .iter()
-                .any(|(c, _)| c == id)
-            {
-                return Err(invalid(src, &format!("visibility.{id}"), "no such check"));
-            }
-        }
+    pub(super) fn validate(&self, src: &str) -> Result<(), ConfigError> {
         for (key, line) in [
             ("lines.go", &self.lines.go),
             ("lines.seatbelt", &self.lines.seatbelt),
@@ -341,17 +289,16 @@ mod tests {
     #[test]
     fn shipped_config_is_valid() {
         let cfg = BusConfig::shipped().unwrap();
-        assert_eq!(cfg.checks.of("ctrl-z"), 15);
         assert!(cfg.repeat.keys.len() >= 6);
     }
 
     #[test]
     fn unknown_key_is_named_with_its_line() {
-        let text = DEFAULT_TOML.replace("idle = 0", "idle = 0\nidel = 3");
+        let text = DEFAULT_TOML.replace("busy_ms", "bussy_ms");
         let err = BusConfig::from_toml(&text, "x.toml")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("idel"), "{err}");
+        assert!(err.contains("bussy_ms"), "{err}");
         assert!(err.contains("line"), "{err}");
     }
 

@@ -1,0 +1,158 @@
+//! The checks that type keys and send signals over and over: `repeat` (an interleaved
+//! sequence of keys) and `roles` (one signal to one process at a time).
+
+use nix::sys::signal::Signal;
+
+use super::checks::{self, judge_line_step, key_hint, note, outcome, transcript_view, Line};
+use super::config::{BusConfig, RepeatKey};
+use super::grader::Grader;
+use super::run::{BusRun, Role, Stimulus};
+use crate::report::{CheckOutcome, Status};
+use crate::supervise::session::Key;
+
+pub(super) fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
+    let mark = run.session.transcript.mark();
+    let mut actions = Vec::new();
+    let mut failure: Option<(usize, String, String, Key)> = None;
+    let mut last = None;
+    for (i, k) in cfg.repeat.keys.iter().enumerate() {
+        let (key, line, other) = match k {
+            RepeatKey::CtrlC => (Key::CtrlC, Line::Go, Line::Seatbelt),
+            RepeatKey::CtrlBackslash => (Key::CtrlBackslash, Line::Seatbelt, Line::Go),
+        };
+        actions.push(format!("typed {}", key.label()));
+        let done = |o: &[u8]| checks::occurrences(cfg, line, o).0 >= 1;
+        let Some(step) = run.step(Stimulus::Key(key), &done, cfg.timing.step()) else {
+            break;
+        };
+        let j = judge_line_step(
+            cfg,
+            &step,
+            line,
+            Role::Driver,
+            &[other],
+            false,
+            run.session.driver_exit(),
+        );
+        if let Some(p) = j.problems.first() {
+            failure = Some((i, p.clone(), j.seen, key));
+            last = Some(step);
+            break;
+        }
+        last = Some(step);
+    }
+    let n = cfg.repeat.keys.len();
+    let mut o = match &failure {
+        None => outcome(
+            cfg,
+            "repeat",
+            Status::Passed,
+            format!("all {n} keys gave their line once, in order"),
+        ),
+        Some((i, p, seen, key)) => {
+            let mut o = outcome(
+                cfg,
+                "repeat",
+                Status::Failed,
+                format!("key {} of {n} ({}): {p}", i + 1, key.label()),
+            );
+            o.seen = Some(format!("after key {}: {seen}", i + 1));
+            if let Some(step) = &last {
+                o.hint = Some(key_hint(*key, step));
+            }
+            o
+        }
+    };
+    o.actions = actions;
+    o.expected = Some(
+        "each Ctrl-C prints line 1 and each Ctrl-\\ line 2, exactly once, in the order typed"
+            .into(),
+    );
+    if let Some(step) = &last {
+        o.processes = vec![
+            note(run, Role::Driver, &step.driver),
+            note(run, Role::Conductor, &step.conductor),
+        ];
+    }
+    if failure.is_some() {
+        o.transcript = Some(transcript_view(run, mark));
+    }
+    o
+}
+
+pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
+    let cfg = g.cfg;
+    let subs = [
+        (Role::Conductor, Signal::SIGINT, Line::Go, Line::Seatbelt),
+        (Role::Conductor, Signal::SIGQUIT, Line::Seatbelt, Line::Go),
+        (Role::Driver, Signal::SIGUSR1, Line::Go, Line::Seatbelt),
+        (Role::Driver, Signal::SIGUSR2, Line::Seatbelt, Line::Go),
+    ];
+    let mut actions = Vec::new();
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    let mut processes = Vec::new();
+    let mut fresh_runs = 0;
+    for (to, sig, line, other) in subs {
+        let label = format!("{} → {}", sig.as_str(), to.name());
+        match g.healthy() {
+            Ok(fresh) => {
+                if fresh {
+                    fresh_runs += 1;
+                }
+            }
+            Err(why) => {
+                problems.push(format!("{label}: not sent: {why}"));
+                continue;
+            }
+        }
+        let Some(run) = g.current.as_mut() else {
+            continue;
+        };
+        actions.push(format!("sent {label}"));
+        let done = |o: &[u8]| checks::occurrences(cfg, line, o).0 >= 1;
+        let Some(step) = run.step(Stimulus::Signal(to, sig), &done, cfg.timing.step()) else {
+            continue;
+        };
+        let j = judge_line_step(
+            cfg,
+            &step,
+            line,
+            Role::Driver,
+            &[other],
+            false,
+            run.session.driver_exit(),
+        );
+        seen.push(format!("after {label}: {}", j.seen));
+        for p in j.problems {
+            problems.push(format!("{label}: {p}"));
+        }
+        processes = vec![
+            note(run, Role::Driver, &step.driver),
+            note(run, Role::Conductor, &step.conductor),
+        ];
+    }
+    let mut o = if problems.is_empty() {
+        outcome(
+            cfg,
+            "roles",
+            Status::Passed,
+            "the driver printed lines 1 and 2 for each single-process signal",
+        )
+    } else {
+        let mut o = outcome(cfg, "roles", Status::Failed, problems[0].clone());
+        o.details = problems[1..].to_vec();
+        o.seen = Some(seen.join("; "));
+        o.processes = processes;
+        o.hint = Some("SIGINT/SIGQUIT to the conductor must make it signal the driver (SIGUSR1/SIGUSR2); the driver alone prints lines 1 and 2".into());
+        o
+    };
+    if fresh_runs > 0 {
+        o.details.push(format!(
+            "{fresh_runs} fresh run(s) were needed: a signal ended the previous one"
+        ));
+    }
+    o.actions = actions;
+    o.expected = Some("SIGINT → conductor and SIGUSR1 → driver each make the driver print line 1; SIGQUIT → conductor and SIGUSR2 → driver line 2".into());
+    o
+}

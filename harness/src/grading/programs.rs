@@ -1,0 +1,49 @@
+//! The programs of a submission: which are there, and each one copied and ready to run.
+
+use std::path::Path;
+
+use crate::submission::{self, Prepared};
+
+/// A program an exercise runs, by the names a submission may give it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// `bus.py`: run with the Python interpreter.
+    pub python: String,
+    /// `bus`: an executable.
+    pub binary: String,
+}
+
+/// A program found in the submission: ready to run, or why it cannot be.
+pub type Found = Result<Prepared, String>;
+
+impl Program {
+    pub fn new(python: &str, binary: &str) -> Self {
+        Program {
+            python: python.to_string(),
+            binary: binary.to_string(),
+        }
+    }
+
+    /// Whether `path` holds this program (a directory) or is it (a file, by its name).
+    pub fn is_in(&self, path: &Path) -> bool {
+        if path.is_dir() {
+            path.join(&self.python).is_file() || path.join(&self.binary).is_file()
+        } else {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            stem == self.python.trim_end_matches(".py") || stem == self.binary
+        }
+    }
+
+    /// The program at `path`, copied to a private directory: `None` when it is not there.
+    pub fn find(&self, path: &Path, python: &str) -> Option<Found> {
+        self.is_in(path).then(|| self.prepare(path, python))
+    }
+
+    /// Locates and copies the program, whether or not its names are there (the error then
+    /// says what was looked for).
+    pub fn prepare(&self, path: &Path, python: &str) -> Found {
+        let entry =
+            submission::locate(path, &self.python, &self.binary).map_err(|e| e.to_string())?;
+        submission::prepare(path, &entry, Some(python)).map_err(|e| e.to_string())
+    }
+}
