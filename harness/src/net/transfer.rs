@@ -371,6 +371,15 @@ mod tests {
         compare_streams(got, expected, expected.len() as u64).unwrap()
     }
 
+    /// The comparison's hint names the cause with `words`.
+    fn assert_hint(c: &Comparison, words: &str) {
+        assert!(
+            c.hint.as_ref().is_some_and(|h| h.contains(words)),
+            "{:?}",
+            c.hint
+        );
+    }
+
     #[test]
     fn identical_streams() {
         let c = cmp(b"hello", b"hello");
@@ -393,11 +402,7 @@ mod tests {
         let expected = vec![7u8; 10000];
         let c = cmp(&expected, &expected[..4096]);
         assert_eq!(c.first_diff.as_ref().unwrap().offset, 4096);
-        assert!(
-            c.hint.as_ref().unwrap().contains("chunk boundary"),
-            "{:?}",
-            c.hint
-        );
+        assert_hint(&c, "chunk boundary");
     }
 
     #[test]
@@ -405,24 +410,20 @@ mod tests {
         let expected = [0x41u8, 0xff, 0x42];
         let got = [0x41u8, 0xef, 0xbf, 0xbd, 0x42];
         let c = cmp(&expected, &got);
-        assert!(
-            c.hint.as_ref().unwrap().contains("decoded as text"),
-            "{:?}",
-            c.hint
-        );
+        assert_hint(&c, "decoded as text");
     }
 
     #[test]
     fn crlf_translation_is_named() {
         let c = cmp(b"a\nb\n", b"a\r\nb\r\n");
-        assert!(c.hint.as_ref().unwrap().contains("\\r\\n"));
+        assert_hint(&c, "\\r\\n");
     }
 
     #[test]
     fn extra_bytes_are_named() {
         let c = cmp(b"abc", b"abcdef");
         assert_eq!(c.first_diff.as_ref().unwrap().offset, 3);
-        assert!(c.hint.as_ref().unwrap().contains("extra"));
+        assert_hint(&c, "extra");
     }
 
     #[test]

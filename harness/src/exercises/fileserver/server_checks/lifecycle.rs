@@ -1,0 +1,132 @@
+//! The server's life: `server-start` (it listens), and `cleanup` at the end (children
+//! reaped, SIGTERM obeyed).
+
+use std::time::Instant;
+
+use crate::net::listen;
+use crate::report::CheckOutcome;
+use crate::text::escape;
+
+use super::{
+    await_no_leftovers, fail, name_list, pass, poll_until, verdict, with_server, Ctx, ServerProc,
+    StartProblem,
+};
+
+/// `server-start`, with the output of a server that failed.
+pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
+    let cfg = ctx.cfg;
+    match ctx.start_server() {
+        Ok(()) => pass(cfg, "server-start", "the server listens on the given port"),
+        Err(p) => {
+            let msg = match p {
+                StartProblem::Exited(how) => format!("the server {how} before listening"),
+                StartProblem::NotListening => {
+                    let who = ctx.server.as_ref().map_or(listen::Listener::Nobody, |s| {
+                        listen::listener(s.pid, s.port)
+                    });
+                    match who {
+                        listen::Listener::Itself => format!("the server listens, but did not print \"listening on 127.0.0.1:<port>\" within {} ms", cfg.timing.startup_ms),
+                        listen::Listener::Others => format!(
+                            "the server did not listen on its port within {} ms: another process holds the listening socket (the program started must listen itself)",
+                            cfg.timing.startup_ms
+                        ),
+                        listen::Listener::Nobody => format!(
+                            "the server did not listen on its port within {} ms",
+                            cfg.timing.startup_ms
+                        ),
+                    }
+                }
+                StartProblem::Spawn(e) => format!("the server could not be started: {e}"),
+            };
+            let mut o = fail(cfg, "server-start", msg);
+            if let Some(s) = &ctx.server {
+                let (out, total) = s.output();
+                o.seen = Some(if out.is_empty() {
+                    "no output".into()
+                } else {
+                    escape::one_line(&out)
+                });
+                if total > out.len() as u64 {
+                    o.details.push(format!(
+                        "{} more bytes of output not kept",
+                        total - out.len() as u64
+                    ));
+                }
+            }
+            o.hint = Some("start as `server <port> <library-dir>`, bind 127.0.0.1:<port>, then print `listening on 127.0.0.1:<port>`".into());
+            o
+        }
+    }
+}
+
+/// `cleanup`: no zombie children once clients have gone; SIGTERM ends it with status 0.
+pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
+    let cfg = ctx.cfg;
+    with_server(ctx, "cleanup", |ctx| {
+        let mut problems = Vec::new();
+        let deadline = Instant::now() + cfg.timing.exit();
+        let reaped = ctx
+            .server
+            .as_ref()
+            .is_none_or(|s| poll_until(deadline, || s.zombie_children() == 0));
+        if !reaped {
+            problems
+                .push("zombie child processes: finished children were never reaped".to_string());
+        }
+        let temps = await_no_leftovers(ctx, cfg.timing.op());
+        if !temps.is_empty() {
+            problems.push(format!(
+                "temporary files left in the library: {}",
+                name_list(&temps)
+            ));
+        }
+        // A client stays connected while the server is asked to stop.
+        let connected = ctx.connect(cfg.timing.op()).ok();
+        let children: Vec<nix::unistd::Pid> = ctx
+            .server
+            .as_ref()
+            .map(|s| {
+                crate::supervise::procfs::descendants(s.pid)
+                    .iter()
+                    .map(|p| nix::unistd::Pid::from_raw(p.pid))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let exit_deadline = Instant::now() + cfg.timing.exit();
+        let status = ctx.server.as_mut().and_then(|s| s.terminate(exit_deadline));
+        drop(connected);
+        if status.is_some() && !children_gone(&children, Instant::now() + cfg.timing.exit()) {
+            problems.push("child processes of the server outlived it".to_string());
+        }
+        match status {
+            None => problems.push(format!(
+                "the server did not exit within {} ms of SIGTERM",
+                cfg.timing.exit_ms
+            )),
+            Some(st) if st.success() => {}
+            Some(st) => problems.push(format!(
+                "after SIGTERM the server {}",
+                ServerProc::describe_status(st)
+            )),
+        }
+        let mut o = verdict(
+            cfg,
+            "cleanup",
+            problems,
+            "no zombie children; SIGTERM ended the server with status 0",
+            "reap children (SIGCHLD handler with waitpid(-1, WNOHANG)), and exit with status 0 on SIGTERM/SIGINT, even with clients connected",
+        );
+        o.actions = vec!["one client connected".into(), "sent SIGTERM".into()];
+        o
+    })
+}
+
+/// Waits until none of `children` is alive (exited ones may stay zombies of init).
+fn children_gone(children: &[nix::unistd::Pid], deadline: Instant) -> bool {
+    use crate::supervise::procfs::{stat, RunState};
+    poll_until(deadline, || {
+        !children
+            .iter()
+            .any(|p| stat(*p).is_ok_and(|s| s.state != RunState::Zombie))
+    })
+}

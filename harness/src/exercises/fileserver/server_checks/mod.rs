@@ -1,0 +1,295 @@
+//! The server checks: the grader is the client. Each check opens its own connections; a
+//! server that died in an earlier check is started again (and the report says so), so one
+//! crash does not fail every later check.
+//!
+//! Here: the state the checks share, how a check gets a live server, the verdict helpers and
+//! the waits. The checks themselves: `lifecycle` (start, and the end: cleanup), `download`
+//! (L and G), `upload` (P), `traversal` (names leading out of the library) and `robustness`
+//! (clients at once, vanishing clients, Q).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::config::FileserverConfig;
+use crate::net::client::{Conn, Connector, FileProtocol, ProtoError};
+use crate::net::listen;
+use crate::net::transfer::{compare_streams, Comparator, Comparison};
+use crate::report::{CheckOutcome, Status};
+use crate::supervise::spawn::Launch;
+use crate::text::escape;
+
+use super::library::{self, Content, Library};
+use super::server::{ServerProc, StartProblem};
+
+mod download;
+mod lifecycle;
+mod robustness;
+mod traversal;
+mod upload;
+
+pub use download::{get_binary, get_empty, get_large, get_missing, get_names, get_text, list};
+pub use lifecycle::{cleanup, server_start};
+pub use robustness::{concurrent, disconnect, quit};
+pub use traversal::traversal;
+pub use upload::{put_binary, put_empty, put_large, put_replace, put_text};
+
+pub fn outcome(
+    _cfg: &FileserverConfig,
+    id: &str,
+    status: Status,
+    message: impl Into<String>,
+) -> CheckOutcome {
+    // Title and points are stamped from the declaration and the config when it is recorded.
+    CheckOutcome::new(id, "", status, 0, message)
+}
+
+fn pass(cfg: &FileserverConfig, id: &str, message: impl Into<String>) -> CheckOutcome {
+    outcome(cfg, id, Status::Passed, message)
+}
+
+fn fail(cfg: &FileserverConfig, id: &str, message: impl Into<String>) -> CheckOutcome {
+    outcome(cfg, id, Status::Failed, message)
+}
+
+/// The state shared by the server checks.
+pub struct Ctx<'a> {
+    pub cfg: &'a FileserverConfig,
+    pub launch: &'a Launch,
+    pub lib: Library,
+    pub root: PathBuf,
+    pub server: Option<ServerProc>,
+    pub starts: u32,
+    /// The check that last ran on a server, to say where a server died between checks.
+    pub last_check: Option<&'static str>,
+    pub sandbox: Option<std::sync::Arc<crate::supervise::isolation::Sandbox>>,
+}
+
+impl<'a> Ctx<'a> {
+    fn addr(&self) -> SocketAddr {
+        let port = self.server.as_ref().map_or(0, |s| s.port);
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    /// Starts the server on a fresh port and waits until it listens.
+    pub fn start_server(&mut self) -> Result<(), StartProblem> {
+        self.starts += 1;
+        let port = listen::free_port().map_err(|e| StartProblem::Spawn(e.to_string()))?;
+        let mut s = ServerProc::start(
+            self.launch,
+            port,
+            &self.lib.dir,
+            self.cfg.limits.output_bytes,
+        )?;
+        let r = s.await_listening(Instant::now() + self.cfg.timing.startup());
+        self.server = Some(s);
+        r
+    }
+
+    /// A live server for the next check: the running one, or a fresh start (noted).
+    fn ensure(&mut self, o_notes: &mut Vec<String>) -> Result<(), String> {
+        // The last check may have left the server dying (a dropped client); know which.
+        self.settle_server();
+        if self.server_alive() {
+            return Ok(());
+        }
+        let how = self
+            .exit_words()
+            .unwrap_or_else(|| "was not running".into());
+        if let Some(old) = self.server.take() {
+            old.finish(Instant::now() + Duration::from_millis(1000));
+        }
+        // What the dead server left half-done was judged by the check it died in.
+        for name in leftover_temps(self) {
+            let _ = std::fs::remove_file(self.lib.dir.join(name));
+        }
+        self.start_server()
+            .map_err(|p| format!("the server {how}, and restarting it failed: {p:?}"))?;
+        let when = match self.last_check {
+            Some(id) => format!("during or after the {id} check"),
+            None => "during an earlier check".into(),
+        };
+        o_notes.push(format!(
+            "the server {how} {when}; it was started again for this one"
+        ));
+        Ok(())
+    }
+
+    fn connector(&self) -> Connector {
+        Connector {
+            addr: self.addr(),
+            sandbox: self.sandbox.clone(),
+        }
+    }
+
+    fn connect(&self, within: Duration) -> Result<Conn, ProtoError> {
+        self.connector().connect(Instant::now() + within)
+    }
+
+    /// Closes `conn` and waits (within the request deadline) until the server has closed its
+    /// end too, so that whatever the client's leaving does to the server happens in this
+    /// check. False if the server kept its end open.
+    fn leave(&self, mut conn: Conn) -> bool {
+        let client_port = conn.stream().local_addr().map(|a| a.port()).unwrap_or(0);
+        drop(conn);
+        let Some(s) = &self.server else { return true };
+        let (pid, port) = (s.pid, s.port);
+        poll_until(Instant::now() + self.cfg.timing.op(), || {
+            !listen::server_side_open(pid, port, client_port)
+        })
+    }
+
+    /// Waits (within the request deadline) until the server has died or gone quiet.
+    fn settle_server(&mut self) {
+        let deadline = Instant::now() + self.cfg.timing.op();
+        if let Some(s) = self.server.as_mut() {
+            s.settle(deadline);
+        }
+    }
+
+    fn server_alive(&mut self) -> bool {
+        self.server.as_mut().is_some_and(|s| s.exited().is_none())
+    }
+
+    /// How the server ended ("exited with status 1", …); None while it runs.
+    fn exit_words(&mut self) -> Option<String> {
+        self.server.as_mut().and_then(|s| s.exit_words())
+    }
+}
+
+/// Runs `body` with a live server; turns a restart failure into a skipped check.
+fn with_server(
+    ctx: &mut Ctx,
+    id: &'static str,
+    body: impl FnOnce(&mut Ctx) -> CheckOutcome,
+) -> CheckOutcome {
+    let mut notes = Vec::new();
+    if let Err(why) = ctx.ensure(&mut notes) {
+        return outcome(ctx.cfg, id, Status::Skipped, format!("skipped: {why}"));
+    }
+    let mut o = body(ctx);
+    ctx.last_check = Some(id);
+    o.details.extend(notes);
+    o
+}
+
+/// Passed with `message` when nothing went wrong; else failed with the first problem as the
+/// message, the others as details, and `hint`.
+fn verdict(
+    cfg: &FileserverConfig,
+    id: &str,
+    problems: Vec<String>,
+    message: impl Into<String>,
+    hint: &str,
+) -> CheckOutcome {
+    let Some((first, rest)) = problems.split_first() else {
+        return pass(cfg, id, message);
+    };
+    let mut o = fail(cfg, id, first.clone());
+    o.details = rest.to_vec();
+    o.hint = Some(hint.to_string());
+    o
+}
+
+fn comparison_outcome(
+    cfg: &FileserverConfig,
+    id: &str,
+    what: &str,
+    c: &Comparison,
+) -> CheckOutcome {
+    if c.identical() {
+        return pass(cfg, id, format!("{what}: {}", c.summary()));
+    }
+    let mut o = fail(cfg, id, format!("{what}: {}", c.summary()));
+    if let Some(w) = c.window_text() {
+        o.details.extend(w.lines().map(|l| l.to_string()));
+    }
+    o.hint = c.hint.clone();
+    o
+}
+
+/// The failure message for a request `what` the server answered with ERR `reason`.
+fn refused(what: &str, reason: &str) -> String {
+    format!(
+        "{what}: refused with ERR {}",
+        escape::one_line(reason.as_bytes())
+    )
+}
+
+/// The time one transfer may take: longer for the large file.
+fn transfer_time(cfg: &FileserverConfig, large: bool) -> Duration {
+    if large {
+        cfg.timing.large()
+    } else {
+        cfg.timing.op()
+    }
+}
+
+/// `G name` on `conn`, compared on the fly with `content`: the comparison, or the ERR reason.
+fn get_compared(
+    conn: &mut Conn,
+    name: &str,
+    content: &Content,
+) -> Result<Result<Comparison, String>, ProtoError> {
+    let mut cmp = Comparator::new(content.reader(), content.len());
+    match conn.get(name, &mut |b| cmp.feed(b))? {
+        Err(reason) => Ok(Err(reason)),
+        Ok(_) => Ok(Ok(cmp
+            .finish()
+            .map_err(|e| ProtoError::Io(e.to_string()))?)),
+    }
+}
+
+/// Whether the seeded file `name` is still in the library as it was seeded.
+fn intact(ctx: &Ctx, name: &str) -> bool {
+    let Some(content) = ctx.lib.content(name) else {
+        return true;
+    };
+    std::fs::File::open(ctx.lib.dir.join(name))
+        .ok()
+        .and_then(|f| compare_streams(f, content.reader(), content.len()).ok())
+        .is_some_and(|c| c.identical())
+}
+
+/// File names for a message: escaped, comma-separated.
+fn name_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|t| escape::one_line(t.as_bytes()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Looks at `done` every 2 ms until it holds (true) or the deadline passes (false). For
+/// states with no descriptor to wait on: the kernel's socket table, a directory's
+/// contents, another process's children.
+fn poll_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        let mut none: [nix::poll::PollFd; 0] = [];
+        let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
+    }
+}
+
+/// Waits until the library holds no temporary file and no `cut.bin` (the server may still
+/// be removing them), or `within` passes; returns the temporary files left.
+fn await_no_leftovers(ctx: &Ctx, within: Duration) -> Vec<String> {
+    poll_until(Instant::now() + within, || {
+        leftover_temps(ctx).is_empty() && !ctx.lib.dir.join("cut.bin").exists()
+    });
+    leftover_temps(ctx)
+}
+
+/// Hidden temporary files left in the library (other than the seeded one).
+fn leftover_temps(ctx: &Ctx) -> Vec<String> {
+    ctx.lib
+        .entries()
+        .into_iter()
+        .filter(|n| n.starts_with('.') && n != library::HIDDEN)
+        .collect()
+}

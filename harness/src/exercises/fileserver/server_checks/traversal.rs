@@ -1,0 +1,113 @@
+//! `traversal`: names leading out of the library, hidden names and directories, for G and P.
+
+use crate::net::client::FileProtocol;
+use crate::report::CheckOutcome;
+
+use super::library;
+use super::{verdict, with_server, Ctx};
+
+/// `traversal`: every way out of the library is refused; nothing leaks, nothing appears.
+pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
+    let cfg = ctx.cfg;
+    let token = ctx.lib.secret_token.clone();
+    // An absolute path outside the library, inside the run's own directory.
+    let outside_tmp = ctx.root.join("escaped-absolute.txt");
+    with_server(ctx, "traversal", |ctx| {
+        let gets = [
+            "../secret.txt",
+            "/etc/passwd",
+            library::HIDDEN,
+            library::SUBDIR,
+            "subdir/inner.txt",
+            ".",
+            "..",
+            library::LINK,
+        ];
+        let abs_put = outside_tmp.display().to_string();
+        let puts = [
+            "../escaped.txt",
+            abs_put.as_str(),
+            ".sneaky",
+            "subdir/planted.txt",
+            "..",
+        ];
+        let mut problems = Vec::new();
+        let mut actions = Vec::new();
+        for name in gets {
+            actions.push(format!("G {name}"));
+            let mut leaked = false;
+            let mut got_bytes = Vec::new();
+            let r = ctx.connect(cfg.timing.op()).and_then(|mut c| {
+                c.get(name, &mut |b| {
+                    if got_bytes.len() < 1 << 16 {
+                        got_bytes.extend_from_slice(&b[..b.len().min(1 << 16)]);
+                    }
+                    Ok(())
+                })
+            });
+            if String::from_utf8_lossy(&got_bytes).contains(&token) {
+                leaked = true;
+            }
+            match r {
+                Ok(Ok(n)) => problems.push(format!(
+                    "G {name}: answered OK {n}{}",
+                    if leaked {
+                        " and sent the secret file outside the library"
+                    } else {
+                        ""
+                    }
+                )),
+                Ok(Err(_)) => {}
+                Err(e) => problems.push(format!("G {name}: {e}")),
+            }
+        }
+        for name in puts {
+            actions.push(format!("P 6 {name}"));
+            match ctx
+                .connect(cfg.timing.op())
+                .and_then(|mut c| c.put(name, 6, &mut &b"owned\n"[..]))
+            {
+                Ok(Ok(())) => problems.push(format!("P {name}: accepted")),
+                Ok(Err(_)) => {}
+                Err(e) => problems.push(format!("P {name}: {e}")),
+            }
+        }
+        let escaped = ctx.root.join("escaped.txt");
+        for (path, what) in [
+            (
+                escaped.clone(),
+                "a file appeared outside the library (../escaped.txt)",
+            ),
+            (
+                outside_tmp.clone(),
+                "a file appeared at an absolute path outside the library",
+            ),
+            (
+                ctx.lib.dir.join(".sneaky"),
+                "a hidden file was created in the library",
+            ),
+            (
+                ctx.lib.dir.join(library::SUBDIR).join("planted.txt"),
+                "a file was planted in a subdirectory",
+            ),
+        ] {
+            if path.exists() {
+                problems.push(what.to_string());
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        let secret_now = std::fs::read_to_string(&ctx.lib.secret).unwrap_or_default();
+        if !secret_now.contains(&token) {
+            problems.push("the secret file outside the library was changed".into());
+        }
+        let mut o = verdict(
+            cfg,
+            "traversal",
+            problems,
+            "every name leading outside the library, hidden or into a directory was refused",
+            "refuse names that contain '/', start with '.', or are '.' or '..'; serve regular files only",
+        );
+        o.actions = actions;
+        o
+    })
+}

@@ -1,0 +1,99 @@
+//! The `put-*` checks: an upload, then the stored file compared byte for byte on disk.
+
+use std::time::Duration;
+
+use crate::net::client::{FileProtocol, ProtoError};
+use crate::net::transfer::compare_streams;
+use crate::report::{CheckOutcome, Status};
+
+use super::library::{self, Content};
+use super::{comparison_outcome, fail, outcome, refused, transfer_time, with_server, Ctx};
+
+fn put_check(
+    ctx: &mut Ctx,
+    id: &'static str,
+    name: &str,
+    content: Content,
+    large: bool,
+) -> CheckOutcome {
+    let cfg = ctx.cfg;
+    with_server(ctx, id, |ctx| {
+        let within = transfer_time(cfg, large);
+        let what = format!("P {} {name}", content.len());
+        let mut o = match upload(ctx, name, &content, within) {
+            Err(e) => fail(cfg, id, format!("{what}: {e}")),
+            Ok(Err(reason)) => fail(cfg, id, refused(&what, &reason)),
+            Ok(Ok(())) => match std::fs::File::open(ctx.lib.dir.join(name)) {
+                Err(e) => fail(
+                    cfg,
+                    id,
+                    format!("{what}: answered OK, but the library has no such file ({e})"),
+                ),
+                Ok(f) => match compare_streams(f, content.reader(), content.len()) {
+                    Ok(c) => comparison_outcome(cfg, id, &format!("{what}, stored file"), &c),
+                    Err(e) => outcome(
+                        cfg,
+                        id,
+                        Status::Error,
+                        format!("reading the stored file: {e}"),
+                    ),
+                },
+            },
+        };
+        o.actions = vec![what];
+        o
+    })
+}
+
+fn upload(
+    ctx: &Ctx,
+    name: &str,
+    content: &Content,
+    within: Duration,
+) -> Result<Result<(), String>, ProtoError> {
+    let mut conn = ctx.connect(within)?;
+    conn.put(name, content.len(), &mut content.reader())
+}
+
+pub fn put_text(ctx: &mut Ctx) -> CheckOutcome {
+    put_check(
+        ctx,
+        "put-text",
+        "up-text.txt",
+        Content::Bytes("uploaded text\n上传的文字\n".as_bytes().to_vec()),
+        false,
+    )
+}
+pub fn put_binary(ctx: &mut Ctx) -> CheckOutcome {
+    let mut b = library::binary_bytes();
+    b.reverse();
+    put_check(ctx, "put-binary", "up-binary.bin", Content::Bytes(b), false)
+}
+pub fn put_empty(ctx: &mut Ctx) -> CheckOutcome {
+    put_check(
+        ctx,
+        "put-empty",
+        "up-empty.txt",
+        Content::Bytes(Vec::new()),
+        false,
+    )
+}
+pub fn put_large(ctx: &mut Ctx) -> CheckOutcome {
+    let len = ctx.cfg.library.large_bytes;
+    put_check(
+        ctx,
+        "put-large",
+        "up-large.bin",
+        Content::Pseudo { seed: 7, len },
+        true,
+    )
+}
+pub fn put_replace(ctx: &mut Ctx) -> CheckOutcome {
+    put_check(
+        ctx,
+        "put-replace",
+        library::TEXT,
+        Content::Bytes(b"replaced by an upload\n".to_vec()),
+        false,
+    )
+}
