@@ -164,6 +164,58 @@ mod tests {
         }
     }
 
+    /// The ids of a README's check tables, in order: a table counts when the first cell of
+    /// every row is a backquoted check id (the protocol and command tables do not).
+    fn readme_table_ids(readme: &str, ids: &[&str]) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut table: Vec<Option<String>> = Vec::new();
+        for line in readme.lines().chain([""]) {
+            if line.starts_with('|') {
+                let first = line.split('|').nth(1).unwrap_or("").trim();
+                let id = first.strip_prefix('`').and_then(|f| f.strip_suffix('`'));
+                if first.starts_with("---") {
+                    table.clear(); // what came before was the header
+                } else {
+                    table.push(id.map(str::to_string));
+                }
+                continue;
+            }
+            let rows = std::mem::take(&mut table);
+            let is_checks = rows.len() > 1
+                && rows
+                    .iter()
+                    .all(|r| r.as_deref().is_some_and(|id| ids.contains(&id)));
+            if is_checks {
+                found.extend(rows.into_iter().flatten());
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_readme_tables_list_every_declared_check_in_order() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for e in exercises(None).unwrap() {
+            let path = root.join("exercises").join(e.name).join("README.md");
+            let readme = std::fs::read_to_string(&path).unwrap();
+            let ids: Vec<&str> = e.checks.iter().map(|c| c.0.id).collect();
+            let seen = readme_table_ids(&readme, &ids);
+            assert!(
+                !seen.is_empty() && seen.len() % ids.len() == 0,
+                "{}: the check tables list {seen:?}, the declarations {ids:?}",
+                path.display()
+            );
+            for language in seen.chunks(ids.len()) {
+                assert_eq!(
+                    language,
+                    ids,
+                    "{}: a check table is out of step",
+                    path.display()
+                );
+            }
+        }
+    }
+
     #[test]
     fn list_shows_every_exercise_with_its_points() {
         let out = list(None).unwrap();
