@@ -181,7 +181,7 @@ mod tests {
                 continue;
             }
             let rows = std::mem::take(&mut table);
-            let is_checks = rows.len() > 1
+            let is_checks = !rows.is_empty()
                 && rows
                     .iter()
                     .all(|r| r.as_deref().is_some_and(|id| ids.contains(&id)));
@@ -196,7 +196,12 @@ mod tests {
     fn the_readme_tables_list_every_declared_check_in_order() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         for e in exercises(None).unwrap() {
-            let path = root.join("exercises").join(e.name).join("README.md");
+            // The test exercise keeps its files under tests/.
+            let path = [root.join("exercises"), root.join("tests/exercises")]
+                .iter()
+                .map(|d| d.join(e.name).join("README.md"))
+                .find(|p| p.is_file())
+                .unwrap();
             let readme = std::fs::read_to_string(&path).unwrap();
             let ids: Vec<&str> = e.checks.iter().map(|c| c.0.id).collect();
             let seen = readme_table_ids(&readme, &ids);
