@@ -206,7 +206,7 @@ mod tests {
             let ids: Vec<&str> = e.checks.iter().map(|c| c.0.id).collect();
             let seen = readme_table_ids(&readme, &ids);
             assert!(
-                !seen.is_empty() && seen.len() % ids.len() == 0,
+                !seen.is_empty() && seen.len().is_multiple_of(ids.len()),
                 "{}: the check tables list {seen:?}, the declarations {ids:?}",
                 path.display()
             );
