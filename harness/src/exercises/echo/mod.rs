@@ -64,6 +64,7 @@ impl Exercise for Echo {
         let mut run = Run {
             cfg,
             launch: prepared.launch.clone(),
+            seen: None,
         };
         job.checks.run(&table(), &mut run);
         Ok(Graded {
@@ -78,43 +79,91 @@ impl Exercise for Echo {
     }
 }
 
-/// What the checks work on.
+/// What the checks work on: the program, run once, on the first check that needs it.
 struct Run<'a> {
     cfg: &'a EchoConfig,
     launch: Launch,
+    seen: Option<Result<Seen, String>>,
 }
 
-fn table<'a>() -> [Check<Run<'a>>; 1] {
-    [Check {
-        doc: CheckDoc::new(
-            "greets",
-            "the program prints hello and exits with status 0",
-            "Runs the program in a terminal and waits for it to exit.",
-            &[
-                "it prints something else",
-                "it does not exit, or exits non-zero",
-            ],
-            "print(\"hello\") and return from main.",
-        ),
-        judge: greets,
-    }]
+/// What one run of the program showed.
+struct Seen {
+    exit: Option<Exit>,
+    output: String,
+}
+
+impl Run<'_> {
+    fn seen(&mut self) -> &Result<Seen, String> {
+        let (cfg, launch) = (self.cfg, &self.launch);
+        self.seen.get_or_insert_with(|| {
+            let deadline = Instant::now() + std::time::Duration::from_millis(cfg.timing.exit_ms);
+            let mut session =
+                Session::start(launch, 1 << 16, deadline).map_err(|e| e.to_string())?;
+            let exit = session.wait_until(deadline, |s| s.driver_exit());
+            let output = String::from_utf8_lossy(session.transcript.since(0)).into_owned();
+            session.finish(deadline);
+            Ok(Seen { exit, output })
+        })
+    }
+}
+
+fn verdict(status: Status, message: impl Into<String>) -> CheckOutcome {
+    CheckOutcome::new("", "", status, 0, message)
+}
+
+fn table<'a>() -> [Check<Run<'a>>; 2] {
+    [
+        Check {
+            doc: CheckDoc::new(
+                "greets",
+                "the program prints hello and exits with status 0",
+                "Runs the program in a terminal and waits for it to exit.",
+                &[
+                    "it prints something else",
+                    "it does not exit, or exits non-zero",
+                ],
+                "print(\"hello\") and return from main.",
+            )
+            .unmet("skipped: the program did not greet (see greets)"),
+            judge: greets,
+        },
+        Check {
+            doc: CheckDoc::new(
+                "one-line",
+                "the program prints exactly one line",
+                "Counts the lines the program printed.",
+                &["it prints more than hello", "its line has no newline"],
+                "print the one line, with its newline, and nothing else.",
+            )
+            .needing(&["greets"]),
+            judge: one_line,
+        },
+    ]
 }
 
 fn greets(run: &mut Run) -> CheckOutcome {
-    let deadline = Instant::now() + std::time::Duration::from_millis(run.cfg.timing.exit_ms);
-    let mut session = match Session::start(&run.launch, 1 << 16, deadline) {
+    let seen = match run.seen() {
         Ok(s) => s,
-        Err(e) => return CheckOutcome::new("", "", Status::Error, 0, e.to_string()),
+        Err(e) => return verdict(Status::Error, e.clone()),
     };
-    let exit = session.wait_until(deadline, |s| s.driver_exit());
-    let said_hello = String::from_utf8_lossy(session.transcript.since(0)).contains("hello");
-    session.finish(deadline);
-    let (status, message) = match (exit, said_hello) {
-        (Some(Exit::Code(0)), true) => (Status::Passed, "it said hello and exited".to_string()),
-        (_, false) => (Status::Failed, "hello was not printed".to_string()),
-        (other, true) => (Status::Failed, format!("it said hello, then: {other:?}")),
+    match (seen.exit, seen.output.contains("hello")) {
+        (Some(Exit::Code(0)), true) => verdict(Status::Passed, "it said hello and exited"),
+        (_, false) => verdict(Status::Failed, "hello was not printed"),
+        (other, true) => verdict(Status::Failed, format!("it said hello, then: {other:?}")),
+    }
+}
+
+fn one_line(run: &mut Run) -> CheckOutcome {
+    let Ok(seen) = run.seen() else {
+        return verdict(Status::Error, "the program did not run");
     };
-    CheckOutcome::new("", "", status, 0, message)
+    match seen.output.matches('\n').count() {
+        1 if seen.output.ends_with('\n') => verdict(Status::Passed, "one line"),
+        n => verdict(
+            Status::Failed,
+            format!("{n} line ends in {:?}", seen.output),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -157,7 +206,7 @@ mod tests {
         }
         let good = grade("print('hello')\n");
         assert_eq!(good.exercise, "echo");
-        assert_eq!(good.checks.len(), 1);
+        assert_eq!(good.checks.len(), 2);
         assert_eq!(good.checks[0].id, "greets");
         assert_eq!(
             good.checks[0].title,
@@ -169,15 +218,32 @@ mod tests {
             "{:?}",
             good.checks[0]
         );
-        assert_eq!((good.score, good.max_score), (1, 1));
+        assert_eq!(
+            good.checks[1].status,
+            Status::Passed,
+            "{:?}",
+            good.checks[1]
+        );
+        assert_eq!((good.score, good.max_score), (3, 3));
 
         let bad = grade("print('bye')\n");
         assert_eq!(bad.checks[0].status, Status::Failed);
         assert_eq!(bad.checks[0].message, "hello was not printed");
+        // A check whose prerequisite failed is skipped with the declared reason.
+        assert_eq!(bad.checks[1].status, Status::Skipped);
+        assert_eq!(
+            bad.checks[1].message,
+            "skipped: the program did not greet (see greets)"
+        );
+
+        let chatty = grade("print('hello')\nprint('and more')\n");
+        assert_eq!(chatty.checks[0].status, Status::Passed);
+        assert_eq!(chatty.checks[1].status, Status::Failed);
+        assert_eq!(chatty.score, 1);
 
         let list = crate::catalog::list(None).unwrap();
         assert!(
-            list.contains("echo: print hello and exit (1 points)"),
+            list.contains("echo: print hello and exit (3 points)"),
             "{list}"
         );
         let explain = crate::catalog::explain("echo:greets", None).unwrap();
