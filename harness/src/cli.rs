@@ -1,14 +1,13 @@
 //! Command-line arguments, parsed in one place ([`Cli`]) and turned into a plan in another
 //! ([`GradeArgs::plan`]): one submission, or a class graded in parallel.
 
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::batch::{self, BatchPlan, Shard};
 use crate::grade::GradeOptions;
-use crate::report::{gradescope, human, json, junit, markdown, Report};
+pub use crate::report::output::{outputs, Destination, Format, Output, ReportTarget};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,95 +18,6 @@ use crate::report::{gradescope, human, json, junit, markdown, Report};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// A report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// For a person at a terminal (colours only on a terminal, never with NO_COLOR).
-    Human,
-    /// The report as data (docs/report-schema.md).
-    Json,
-    /// JUnit XML: a test case per check, for CI test reports.
-    Junit,
-    /// Gradescope's results.json.
-    Gradescope,
-    /// A Markdown summary, for a CI job summary or a pull-request comment.
-    Markdown,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Human => "human",
-            Format::Json => "json",
-            Format::Junit => "junit",
-            Format::Gradescope => "gradescope",
-            Format::Markdown => "markdown",
-        }
-    }
-
-    /// The gradings of one submission in this format. `color` matters for `human` only.
-    pub fn render(self, reports: &[Report], color: bool) -> String {
-        match self {
-            Format::Human => reports
-                .iter()
-                .map(|r| human::render(r, human::Style { color }))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Format::Json if reports.len() == 1 => json::render(&reports[0]),
-            Format::Json => json::render_many(reports),
-            Format::Junit => junit::render(reports),
-            Format::Gradescope => gradescope::render(reports),
-            Format::Markdown => markdown::render(reports),
-        }
-    }
-}
-
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        <Format as ValueEnum>::from_str(s, true).map_err(|_| {
-            format!("unknown format `{s}` (human, json, junit, gradescope or markdown)")
-        })
-    }
-}
-
-/// `--report FORMAT=FILE`: one more report of the same grading, in another format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportTarget {
-    pub format: Format,
-    pub file: PathBuf,
-}
-
-impl FromStr for ReportTarget {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (format, file) = s
-            .split_once('=')
-            .ok_or_else(|| format!("`{s}`: expected FORMAT=FILE, e.g. junit=report.xml"))?;
-        if file.is_empty() {
-            return Err(format!("`{s}`: no file after `=`"));
-        }
-        Ok(ReportTarget {
-            format: format.parse()?,
-            file: PathBuf::from(file),
-        })
-    }
-}
-
-/// Where one rendering goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
-    Stdout,
-    File(PathBuf),
-}
-
-/// One rendering of the result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Output {
-    pub format: Format,
-    pub to: Destination,
 }
 
 #[derive(Debug, Subcommand)]
@@ -288,43 +198,6 @@ impl GradeArgs {
 /// `--exercise NAME`: a registered exercise.
 fn exercise_name(name: &str) -> Result<String, String> {
     crate::grade::exercise(name).map(|e| e.name().to_string())
-}
-
-/// The main rendering and the extra ones; two renderings may not go to the same file.
-pub fn outputs(
-    format: Format,
-    output: &Option<PathBuf>,
-    reports: &[ReportTarget],
-) -> Result<Vec<Output>, String> {
-    let mut all = vec![Output {
-        format,
-        to: match output {
-            Some(p) => Destination::File(p.clone()),
-            None => Destination::Stdout,
-        },
-    }];
-    for r in reports {
-        all.push(Output {
-            format: r.format,
-            to: Destination::File(r.file.clone()),
-        });
-    }
-    let files: Vec<&Path> = all
-        .iter()
-        .filter_map(|o| match &o.to {
-            Destination::File(p) => Some(p.as_path()),
-            Destination::Stdout => None,
-        })
-        .collect();
-    for (i, f) in files.iter().enumerate() {
-        if files[..i].contains(f) {
-            return Err(format!(
-                "{}: two reports would be written to it",
-                f.display()
-            ));
-        }
-    }
-    Ok(all)
 }
 
 #[derive(Debug, Args)]

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use harness::batch::{self, table};
-use harness::cli::{Cli, Command, Destination, Format, Output, Plan};
+use harness::cli::{Cli, Command, Plan};
 use harness::report::gradescope;
+use harness::report::output::{self, write_to, Destination, Format, Output};
 use harness::supervise::interrupt;
 use harness::{bench, catalog, grade};
 
@@ -54,7 +55,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             Ok(0)
         }
         Command::Merge(args) => {
-            let outputs = harness::cli::outputs(args.format, &args.output, &args.reports)?;
+            let outputs = output::outputs(args.format, &args.output, &args.reports)?;
             let results = table::merge(&args.files)?;
             table::write_outputs(&results, &outputs, args.csv.as_deref())?;
             Ok(if results.iter().all(|r| r.all_passed()) {
@@ -101,7 +102,7 @@ fn grade_one(
         Err(e) => {
             // Gradescope shows the student why, instead of an autograder failure.
             for o in outputs.iter().filter(|o| o.format == Format::Gradescope) {
-                table::write_to(&o.to, &gradescope::to_json(&gradescope::error_results(&e)))?;
+                write_to(&o.to, &gradescope::to_json(&gradescope::error_results(&e)))?;
             }
             return Err(e);
         }
@@ -115,7 +116,7 @@ fn grade_one(
             && o.to == Destination::Stdout
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none();
-        table::write_to(&o.to, &o.format.render(&reports, color))?;
+        write_to(&o.to, &o.format.render(&reports, color))?;
     }
     Ok(if reports.iter().all(|r| r.all_passed()) {
         0
@@ -125,5 +126,5 @@ fn grade_one(
 }
 
 fn print(text: &str) {
-    let _ = table::write_to(&Destination::Stdout, text);
+    let _ = write_to(&Destination::Stdout, text);
 }

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::Output;
 use crate::grade::{self, GradeOptions};
+use crate::report::output::Output;
 use crate::report::Report;
 use crate::text::escape;
 

@@ -2,11 +2,10 @@
 //! `harness merge`, which rebuilds it from the JSON of several gradings or shards.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::{ClassReport, StudentResult};
-use crate::cli::{Destination, Format, Output};
+use crate::report::output::{write_to, Destination, Format, Output};
 use crate::report::{junit, markdown, Report, Status};
 use crate::text::escape;
 
@@ -267,20 +266,6 @@ pub fn write_outputs(
         write_to(&Destination::File(f.to_path_buf()), &csv(results)?)?;
     }
     Ok(())
-}
-
-/// Writes `text` to a file or standard output (a closed pipe is not an error).
-pub fn write_to(to: &Destination, text: &str) -> Result<(), String> {
-    match to {
-        Destination::File(p) => {
-            std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()))
-        }
-        Destination::Stdout => {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-            Ok(())
-        }
-    }
 }
 
 /// Reads the JSON written by `harness grade --format json` (one report or an array), by a
