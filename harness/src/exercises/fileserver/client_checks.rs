@@ -20,6 +20,11 @@ use crate::text::escape;
 use super::library::{self, Content, Library};
 use super::server_checks::outcome;
 
+/// How long ending a client and everything it started may take, each time one is done
+/// with. Not `timing.exit_ms` (how long a client gets to exit by itself on quit): this is
+/// the grader's own clean-up, which kills.
+const CLIENT_CLEANUP: Duration = Duration::from_millis(2000);
+
 /// The client running in its terminal, and where it saves downloads.
 struct ClientRun {
     session: Session,
@@ -137,8 +142,7 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>,
     for id in &ids {
         if run.as_ref().is_none_or(|r| !r.alive()) {
             if let Some(old) = run.take() {
-                old.session
-                    .finish(Instant::now() + Duration::from_millis(2000));
+                old.session.finish(Instant::now() + CLIENT_CLEANUP);
             }
             match ClientRun::start(cfg, &launch, &cwd) {
                 Ok((r, true)) => run = Some(r),
@@ -148,8 +152,7 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>,
                         "the client did not show a prompt ending in \"{}\" and wait for input (it printed: \"{seen}\")",
                         cfg.client.prompt_ends_with
                     ));
-                    r.session
-                        .finish(Instant::now() + Duration::from_millis(2000));
+                    r.session.finish(Instant::now() + CLIENT_CLEANUP);
                 }
                 Err(e) => start_problem = Some(e),
             }
@@ -168,8 +171,7 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>,
         out.push(client_check(cfg, id, r, &lib, &server));
     }
     if let Some(r) = run.take() {
-        r.session
-            .finish(Instant::now() + Duration::from_millis(2000));
+        r.session.finish(Instant::now() + CLIENT_CLEANUP);
     }
     // End of input must end the client as quit does: a fresh client gets Ctrl-D.
     if let Some(o) = out
@@ -210,12 +212,10 @@ pub fn grade_client(cfg: &FileserverConfig, p: &Prepared) -> (Vec<CheckOutcome>,
                         o.hint = Some("when input() raises EOFError (or read returns nothing), send Q and exit with status 0".into());
                     }
                 }
-                r.session
-                    .finish(Instant::now() + Duration::from_millis(2000));
+                r.session.finish(Instant::now() + CLIENT_CLEANUP);
             }
             Ok((r, false)) => {
-                r.session
-                    .finish(Instant::now() + Duration::from_millis(2000));
+                r.session.finish(Instant::now() + CLIENT_CLEANUP);
             }
             Err(_) => {}
         }
