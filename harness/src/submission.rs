@@ -9,8 +9,6 @@
 //! everything the program can write, its `/tmp` included (see `supervise::isolation`), then
 //! counts against one size limit.
 
-use std::cell::Cell;
-use std::ffi::CString;
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
@@ -21,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::report::{Interpreter, SubmissionInfo};
-use crate::supervise::isolation::Layout;
+use crate::supervise::isolation::{self, Layout, TmpfsMount};
+use crate::supervise::process;
 use crate::supervise::spawn::Launch;
 
 /// A submission that cannot be graded at all.
@@ -201,69 +200,6 @@ impl Prepared {
     }
 }
 
-/// A tmpfs mounted on a run's directory, unmounted when dropped.
-#[derive(Debug)]
-pub struct TmpfsMount {
-    target: CString,
-}
-
-impl Drop for TmpfsMount {
-    fn drop(&mut self) {
-        // SAFETY: umount2 on a path we mounted.
-        unsafe {
-            libc::umount2(self.target.as_ptr(), libc::MNT_DETACH);
-        }
-    }
-}
-
-thread_local! {
-    /// Whether this thread has its own mount namespace already.
-    static PRIVATE_MOUNTS: Cell<bool> = const { Cell::new(false) };
-}
-
-/// As root: a private mount namespace for this thread (once), and a tmpfs of `size` bytes
-/// on `dir`, owned by root, mode 0700. `None` where that is not possible.
-fn mount_tmpfs(dir: &Path, size: u64) -> Option<TmpfsMount> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return None;
-    }
-    if !PRIVATE_MOUNTS.get() {
-        // SAFETY: unshare and mount with constant arguments. In a multi-threaded process
-        // this gives the calling thread (and the threads and processes it starts) the new
-        // namespace.
-        unsafe {
-            if libc::unshare(libc::CLONE_NEWNS) != 0 {
-                return None;
-            }
-            if libc::mount(
-                c"none".as_ptr(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            ) != 0
-            {
-                return None;
-            }
-        }
-        PRIVATE_MOUNTS.set(true);
-    }
-    let target = CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let opts = CString::new(format!("size={size},nr_inodes=16384,mode=0700")).ok()?;
-    // SAFETY: mount with prepared C strings.
-    let r = unsafe {
-        libc::mount(
-            c"harness-run".as_ptr(),
-            target.as_ptr(),
-            c"tmpfs".as_ptr(),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            opts.as_ptr().cast(),
-        )
-    };
-    (r == 0).then_some(TmpfsMount { target })
-}
-
 /// The largest submission copied, so a huge directory cannot fill the disk.
 const MAX_COPY_BYTES: u64 = 64 << 20;
 
@@ -303,10 +239,7 @@ fn sweep_stale_workdirs(tmp: &Path) {
         else {
             continue;
         };
-        // SAFETY: kill with signal 0 only checks for existence.
-        let gone = unsafe { libc::kill(pid, 0) } != 0
-            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if gone {
+        if !process::exists(pid) {
             let _ = fs::remove_dir(e.path());
         }
     }
@@ -325,7 +258,7 @@ pub fn prepare(
         .tempdir()
         .map_err(io_err)?;
     // Room for the copy; the sandbox sets the final size (the copy plus the disk limit).
-    let workdir_mount = mount_tmpfs(workdir.path(), 2 * MAX_COPY_BYTES);
+    let workdir_mount = isolation::private_tmpfs(workdir.path(), 2 * MAX_COPY_BYTES);
     let code = workdir.path().join("submission");
     let home = workdir.path().join("home");
     fs::create_dir(&code).map_err(io_err)?;

@@ -2,33 +2,31 @@
 //! safety net: a grading that outlives it is killed, and whatever it leaves behind (its
 //! student's processes, re-parented to us since we are a subreaper) is killed and reaped.
 //!
-//! Platform code: pidfds, process groups, signals. The rest of the batch runner only sees
+//! The processes themselves are handled by `supervise` (start in a process group of its own,
+//! wait on a pidfd, kill, sweep orphans). The rest of the batch runner only sees
 //! [`Pool::grade`] and [`Outcome`].
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{kill, killpg, Signal};
-use nix::sys::wait::waitpid;
-use nix::unistd::{getpid, Pid};
 
 use super::{Student, StudentResult};
 use crate::grade::GradeOptions;
 use crate::report::Report;
-use crate::supervise::{interrupt, procfs};
+use crate::supervise::process::Process;
+use crate::supervise::{cleanup, interrupt};
 use crate::text::escape;
 
 /// How much of a child's standard error is kept for an error row.
 const STDERR_CAP: usize = 16 * 1024;
 /// How much of a child's standard output (its JSON report) is read at most.
 const STDOUT_CAP: usize = 64 * 1024 * 1024;
+/// A grading past its timeout is killed at once: the timeout was its grace period.
+const KILL_GRACE: Duration = Duration::ZERO;
 
 /// How a child grading ended.
 #[derive(Debug)]
@@ -72,9 +70,7 @@ impl Pool {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .env("NO_COLOR", "1")
-            // Its own process group: a kill reaches the grader and any helper it forked.
-            .process_group(0);
+            .env("NO_COLOR", "1");
         if opts.stable {
             cmd.arg("--stable");
         }
@@ -90,11 +86,12 @@ impl Pool {
         let spawned = {
             let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
             match interrupt::permit_to_start() {
-                Ok(_permit) => {
-                    let spawned = cmd.spawn();
+                // Its own process group: a kill reaches the grader and any helper it forked.
+                Ok(permit) => {
+                    let spawned = Process::start_group_leader(&mut cmd, &permit);
                     if let Ok(child) = &spawned {
-                        live.insert(child.id() as i32);
-                        interrupt::register_grader(child.id() as i32);
+                        live.insert(child.pid().as_raw());
+                        interrupt::register_grader(child.pid().as_raw());
                     }
                     spawned
                 }
@@ -105,22 +102,22 @@ impl Pool {
             Ok(c) => c,
             Err(e) => return Outcome::NotStarted(format!("cannot start the grader: {e}")),
         };
-        let pid = child.id() as i32;
-        let stdout = reader(child.stdout.take(), STDOUT_CAP);
-        let stderr = reader(child.stderr.take(), STDERR_CAP);
+        let pid = child.pid().as_raw();
+        let stdout = reader(child.take_stdout(), STDOUT_CAP);
+        let stderr = reader(child.take_stderr(), STDERR_CAP);
 
-        let exited_in_time = wait_until(&child, started + timeout);
-        if !exited_in_time {
-            // The grader's process group, then the grader itself (it may have left it).
-            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-            let _ = child.kill();
-        }
-        let status = child.wait();
+        let exited_in_time = child.wait_for_exit(started + timeout);
+        let status = if exited_in_time {
+            child.wait()
+        } else {
+            child.terminate(KILL_GRACE)
+        };
         {
             let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
             live.remove(&pid);
             interrupt::unregister_grader(pid);
-            self.sweep(&live);
+            // The orphans of a grader that was killed (or that left something behind).
+            cleanup::kill_orphans(&live);
         }
         let stdout = stdout.join().unwrap_or_default();
         let stderr = stderr.join().unwrap_or_default();
@@ -138,61 +135,6 @@ impl Pool {
                 stderr,
             },
             Err(e) => Outcome::NotStarted(format!("cannot wait for the grader: {e}")),
-        }
-    }
-
-    /// Kills and reaps every child of ours that is not a live grader: the orphans of a
-    /// grader that was killed (or that left something behind), and their descendants.
-    fn sweep(&self, live: &HashSet<i32>) {
-        let me = getpid();
-        for _round in 0..50 {
-            let orphans: Vec<Pid> = procfs::children(me)
-                .into_iter()
-                .filter(|p| !live.contains(&p.as_raw()))
-                .collect();
-            if orphans.is_empty() {
-                return;
-            }
-            for o in &orphans {
-                for d in procfs::descendants(*o) {
-                    let _ = kill(Pid::from_raw(d.pid), Signal::SIGKILL);
-                }
-                let _ = kill(*o, Signal::SIGKILL);
-            }
-            for o in &orphans {
-                let _ = waitpid(*o, None);
-            }
-        }
-    }
-}
-
-/// Waits for `child` to exit, until `deadline`, on a pidfd (no polling loop). True if it
-/// exited in time.
-fn wait_until(child: &Child, deadline: Instant) -> bool {
-    // SAFETY: plain system call; a non-negative result is a new descriptor we own.
-    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
-    if raw < 0 {
-        // No pidfd (the child is already gone, or an old kernel): the caller's wait()
-        // decides; without a pidfd we cannot time out.
-        return true;
-    }
-    // SAFETY: `raw` is a new descriptor that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        let ms = left.as_millis().min(i32::MAX as u128) as i32;
-        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        match poll(
-            &mut fds,
-            PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
-        ) {
-            Ok(0) => continue, // re-check the deadline
-            Ok(_) => return true,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return true,
         }
     }
 }

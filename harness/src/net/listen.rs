@@ -114,15 +114,14 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         assert_eq!(listener(me, port), Listener::Itself);
         // Seen from another process of the same namespace, the listener is someone else's.
-        let mut other = std::process::Command::new("sleep")
-            .arg("30")
-            .stdin(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let other_pid = Pid::from_raw(other.id() as i32);
-        assert_eq!(listener(other_pid, port), Listener::Others);
-        let _ = other.kill();
-        let _ = other.wait();
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("30").stdin(std::process::Stdio::null());
+        let permit = crate::supervise::interrupt::permit_to_start().unwrap();
+        let mut other =
+            crate::supervise::process::Process::start_group_leader(&mut cmd, &permit).unwrap();
+        drop(permit);
+        assert_eq!(listener(other.pid(), port), Listener::Others);
+        other.terminate(std::time::Duration::ZERO).unwrap();
         drop(l);
         assert_eq!(listener(me, port), Listener::Nobody);
     }

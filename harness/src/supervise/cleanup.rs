@@ -6,16 +6,21 @@
 //! kills it, waits on pidfds for the deaths, reaps, and repeats until the tree is empty.
 //! A process-wide subreaper means one grading per grading process.
 
+use std::collections::HashSet;
 use std::io;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
-use std::time::Instant;
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpid, Pid};
 
+use super::pidfd;
 use super::procfs::{self, RunState, Stat};
+
+/// How long the clean-up after a run (or after a whole grading) may take: stop, kill and
+/// reap what is left, remove its group, read the terminal to its end.
+pub const CLEANUP_TIME: Duration = Duration::from_secs(3);
 
 /// A process found when it should not have existed any more.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,13 +84,6 @@ pub fn descendants_except(keep: &[Pid]) -> Vec<Leftover> {
         .collect()
 }
 
-/// A pidfd for `pid`, to wait for its exit without reaping it.
-pub fn pidfd(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: plain system call; a non-negative result is a new descriptor we own.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
 /// Reaps every child of the grader that has exited.
 pub fn reap_exited() {
     loop {
@@ -123,14 +121,17 @@ pub fn kill_all_descendants(deadline: Instant) -> Vec<Leftover> {
 /// Stops all of `procs` first (so none can fork or react while the others die), then kills
 /// them, and waits until every one has exited or the deadline passes.
 fn stop_kill_and_await(procs: &[Leftover], deadline: Instant) {
-    let fds: Vec<OwnedFd> = procs.iter().filter_map(|p| pidfd(p.pid)).collect();
+    let fds: Vec<OwnedFd> = procs
+        .iter()
+        .filter_map(|p| pidfd::open(p.pid).ok())
+        .collect();
     for p in procs {
         let _ = kill(Pid::from_raw(p.pid), Signal::SIGSTOP);
     }
     for p in procs {
         let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
     }
-    wait_all_readable(&fds, deadline);
+    pidfd::wait_all(&fds, deadline);
 }
 
 /// Stops and kills every live descendant but `spare`, again and again, until none is alive
@@ -151,31 +152,35 @@ pub fn kill_live_descendants(spare: &[Pid], deadline: Instant) {
 
 /// Waits until every process of `pids` has exited (through pidfds), or the deadline passes.
 pub fn await_exit(pids: &[i32], deadline: Instant) {
-    let fds: Vec<OwnedFd> = pids.iter().filter_map(|p| pidfd(*p)).collect();
-    wait_all_readable(&fds, deadline);
+    let fds: Vec<OwnedFd> = pids.iter().filter_map(|p| pidfd::open(*p).ok()).collect();
+    pidfd::wait_all(&fds, deadline);
 }
 
-/// Waits until every pidfd is readable (its process has exited) or the deadline passes.
-fn wait_all_readable(fds: &[OwnedFd], deadline: Instant) {
-    loop {
-        let mut pending: Vec<PollFd> = fds
-            .iter()
-            .filter(|f| !readable(f))
-            .map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN))
+/// Kills and reaps every child of the grader that is not in `keep`, with its descendants:
+/// for a class run, the orphans of a grading child that was killed (or that left
+/// something behind), while the other grading children run on. At most
+/// [`ORPHAN_SWEEPS`] rounds (an orphan that forks while being killed needs another).
+pub fn kill_orphans(keep: &HashSet<i32>) {
+    let me = getpid();
+    for _round in 0..ORPHAN_SWEEPS {
+        let orphans: Vec<Pid> = procfs::children(me)
+            .into_iter()
+            .filter(|p| !keep.contains(&p.as_raw()))
             .collect();
-        let left = deadline.saturating_duration_since(Instant::now());
-        if pending.is_empty() || left.is_zero() {
+        if orphans.is_empty() {
             return;
         }
-        let ms = left.as_millis().clamp(1, u16::MAX as u128) as u16;
-        if poll(&mut pending, PollTimeout::from(ms)).is_err() {
-            return;
+        for o in &orphans {
+            for d in procfs::descendants(*o) {
+                let _ = kill(Pid::from_raw(d.pid), Signal::SIGKILL);
+            }
+            let _ = kill(*o, Signal::SIGKILL);
+        }
+        for o in &orphans {
+            let _ = waitpid(*o, None);
         }
     }
 }
 
-/// Whether a pidfd's process has exited.
-pub fn readable(fd: &OwnedFd) -> bool {
-    let mut one = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-    matches!(poll(&mut one, PollTimeout::ZERO), Ok(n) if n > 0)
-}
+/// Rounds of [`kill_orphans`].
+const ORPHAN_SWEEPS: usize = 50;

@@ -19,7 +19,7 @@ use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 
-use super::{cleanup, procfs};
+use super::{cleanup, pidfd, procfs};
 
 /// The signal that interrupted the grading; 0 while none has.
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -118,7 +118,10 @@ fn watch(fd: SignalFd) {
         let _ = kill(Pid::from_raw(*g), Signal::SIGTERM);
     }
     // The graders exit once clean; a second signal cuts the wait short.
-    let grader_fds: Vec<OwnedFd> = graders.iter().filter_map(|p| cleanup::pidfd(*p)).collect();
+    let grader_fds: Vec<OwnedFd> = graders
+        .iter()
+        .filter_map(|p| pidfd::open(*p).ok())
+        .collect();
     let hurry = !grader_fds.is_empty()
         && next_signal(&fd, &grader_fds, Some(Instant::now() + GRADERS_GRACE)).is_some();
     // The shims stay: each reports its program's end, so the grading unwinds at once.
@@ -178,7 +181,7 @@ fn next_signal(fd: &SignalFd, exits: &[OwnedFd], deadline: Option<Instant>) -> O
         polled.extend(
             exits
                 .iter()
-                .filter(|f| !cleanup::readable(f))
+                .filter(|f| !pidfd::exited(*f))
                 .map(|f| PollFd::new(f.as_fd(), PollFlags::POLLIN)),
         );
         if !exits.is_empty() && polled.len() == 1 {

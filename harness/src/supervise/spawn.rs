@@ -239,6 +239,15 @@ pub fn spawn_in(launch: &Launch, run_group: Option<RawFd>) -> io::Result<Spawned
     })
 }
 
+/// The foreground process group of the terminal whose master side is `master` (a key typed
+/// there signals that group), or `None` if it cannot be read.
+pub fn foreground_group(master: RawFd) -> Option<Pid> {
+    // SAFETY: the descriptor is only borrowed for this one call; a stale number makes
+    // `tcgetpgrp` fail with EBADF, nothing else.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(master) };
+    nix::unistd::tcgetpgrp(fd).ok()
+}
+
 fn set_cloexec(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own.
     let r = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };

@@ -3,19 +3,17 @@
 //! what the runs did that concerns the grading as a whole.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::checks::outcome;
 use super::config::BusConfig;
 use super::run::{BusRun, Ready, Role, StartFailure};
 use crate::grading::containment::{Containment, Flood};
 use crate::report::{CheckOutcome, Status};
+use crate::supervise::cleanup;
 use crate::supervise::exits::ExitWatch;
 use crate::supervise::isolation::Sandbox;
 use crate::supervise::spawn::Launch;
-
-/// How long the final cleanup of a run may take.
-const CLEANUP_MS: u64 = 3000;
 
 /// The run that `ctrl-z`, `exit-order` and `cleanup` share.
 pub(super) struct Ending {
@@ -131,7 +129,7 @@ impl<'c> Grader<'c> {
     /// Ends a run without counting its CPU (already counted: what follows is its exit).
     pub fn retire(&mut self, run: BusRun) {
         self.note_run(&run);
-        let deadline = Instant::now() + Duration::from_millis(CLEANUP_MS);
+        let deadline = Instant::now() + cleanup::CLEANUP_TIME;
         run.session.finish(deadline);
     }
 

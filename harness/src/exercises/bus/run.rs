@@ -464,10 +464,7 @@ impl<'c> BusRun<'c> {
         let received_at_start = self.session.transcript.total_bytes();
         let (sig, targets): (i32, Vec<Pid>) = match stimulus {
             Stimulus::Key(k) => {
-                let fg = nix::unistd::tcgetpgrp(unsafe {
-                    std::os::fd::BorrowedFd::borrow_raw(self.session.master_fd())
-                })
-                .ok();
+                let fg = crate::supervise::spawn::foreground_group(self.session.master_fd());
                 let in_fg = |p: Pid| {
                     procfs::stat(p).ok().map(|s| Pid::from_raw(s.pgrp)) == fg || fg.is_none()
                 };

@@ -20,6 +20,11 @@ use crate::text::escape;
 use super::library::{self, Content, Library};
 use super::server_checks::outcome;
 
+/// How long ending a client and everything it started may take, each time one is done
+/// with. Not `timing.exit_ms` (how long a client gets to exit by itself on quit): this is
+/// the grader's own clean-up, which kills.
+const CLIENT_CLEANUP: Duration = Duration::from_millis(2000);
+
 /// The client running in its terminal, and where it saves downloads.
 struct ClientRun {
     session: Session,
@@ -166,8 +171,7 @@ impl ClientGrading<'_> {
         let cfg = self.cfg;
         if self.run.as_ref().is_none_or(|r| !r.alive()) {
             if let Some(old) = self.run.take() {
-                old.session
-                    .finish(Instant::now() + Duration::from_millis(2000));
+                old.session.finish(Instant::now() + CLIENT_CLEANUP);
             }
             match ClientRun::start(cfg, &self.launch, &self.cwd) {
                 Ok((r, true)) => self.run = Some(r),
@@ -177,8 +181,7 @@ impl ClientGrading<'_> {
                         "the client did not show a prompt ending in \"{}\" and wait for input (it printed: \"{seen}\")",
                         cfg.client.prompt_ends_with
                     ));
-                    r.session
-                        .finish(Instant::now() + Duration::from_millis(2000));
+                    r.session.finish(Instant::now() + CLIENT_CLEANUP);
                 }
                 Err(e) => self.start_problem = Some(e),
             }
@@ -204,8 +207,7 @@ impl ClientGrading<'_> {
 
     fn end_run(&mut self) {
         if let Some(r) = self.run.take() {
-            r.session
-                .finish(Instant::now() + Duration::from_millis(2000));
+            r.session.finish(Instant::now() + CLIENT_CLEANUP);
         }
     }
 
@@ -252,12 +254,10 @@ impl ClientGrading<'_> {
                         o.hint = Some("when input() raises EOFError (or read returns nothing), send Q and exit with status 0".into());
                     }
                 }
-                r.session
-                    .finish(Instant::now() + Duration::from_millis(2000));
+                r.session.finish(Instant::now() + CLIENT_CLEANUP);
             }
             Ok((r, false)) => {
-                r.session
-                    .finish(Instant::now() + Duration::from_millis(2000));
+                r.session.finish(Instant::now() + CLIENT_CLEANUP);
             }
             Err(_) => {}
         }

@@ -23,9 +23,6 @@ use crate::supervise::limits::RunLimits;
 use client_checks::ClientGrading;
 use std::sync::Arc;
 
-/// How long the final cleanup of a run may take.
-const CLEANUP_MS: u64 = 3000;
-
 /// The file server exercise, as the registry names it.
 pub struct Fileserver;
 
@@ -708,8 +705,8 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared, list: &mut Checklist) -> V
     };
     list.run(&server_table(), &mut ctx);
     if let Some(s) = ctx.server.take() {
-        s.finish(Instant::now() + std::time::Duration::from_millis(CLEANUP_MS));
+        s.finish(Instant::now() + cleanup::CLEANUP_TIME);
     }
-    cleanup::kill_all_descendants(Instant::now() + std::time::Duration::from_millis(CLEANUP_MS));
+    cleanup::kill_all_descendants(Instant::now() + cleanup::CLEANUP_TIME);
     isolation_of(&sandbox)
 }

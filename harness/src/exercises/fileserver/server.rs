@@ -4,21 +4,24 @@
 
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use crate::net::listen;
+use crate::supervise::process::Process;
 use crate::supervise::procfs;
 use crate::supervise::spawn::Launch;
+
+/// How long a server the grader is done with gets to leave by itself on SIGTERM before it
+/// is killed ([`ServerProc::finish`]). Whether it exits on SIGTERM is judged by its own
+/// check, with the configured time; this only spares a well-behaved server a SIGKILL.
+const FINISH_GRACE: Duration = Duration::from_millis(200);
 
 /// Output kept for the report, and how much there was in all.
 #[derive(Debug, Default)]
@@ -29,12 +32,10 @@ pub struct Captured {
 
 /// A running server.
 pub struct ServerProc {
-    child: Child,
+    process: Process,
     pub pid: Pid,
-    pidfd: Option<OwnedFd>,
     pub port: u16,
     output: Arc<Mutex<Captured>>,
-    status: Option<ExitStatus>,
     /// The run's freezer group, when there are control groups.
     group: Option<crate::supervise::isolation::RunGroup>,
 }
@@ -90,26 +91,14 @@ impl ServerProc {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::from(w))
             .stderr(Stdio::from(w2));
-        let confined = launch.clone();
-        let group_fd = group.as_ref().map(|g| g.procs_fd());
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                crate::supervise::spawn::reset_signals();
-                libc::setsid();
-                // The grading's sandbox, when there is one: its user, network namespace,
-                // file system view, limits and control groups.
-                confined.enter_sandbox(group_fd).map_err(|e| e.to_io())
-            });
-        }
-        let child = {
-            let _permit = crate::supervise::interrupt::permit_to_start()
+        // The grading's sandbox, when there is one: its user, network namespace, file
+        // system view, limits and control groups.
+        let process =
+            Process::start_confined(&mut cmd, launch, group.as_ref().map(|g| g.procs_fd()))
                 .map_err(|e| StartProblem::Spawn(e.to_string()))?;
-            cmd.spawn()
-                .map_err(|e| StartProblem::Spawn(e.to_string()))?
-        };
+        // Our copies of the pipe's write end go, so the reader sees its end with the server.
         drop(cmd);
-        let pid = Pid::from_raw(child.id() as i32);
+        let pid = process.pid();
         let output = Arc::new(Mutex::new(Captured::default()));
         let sink = output.clone();
         std::thread::spawn(move || {
@@ -125,16 +114,11 @@ impl ServerProc {
                 c.kept.extend_from_slice(&buf[..n.min(room)]);
             }
         });
-        // SAFETY: plain system call; a non-negative result is a new descriptor we own.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-        let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) });
         Ok(ServerProc {
-            child,
+            process,
             pid,
-            pidfd,
             port,
             output,
-            status: None,
             group,
         })
     }
@@ -166,12 +150,8 @@ impl ServerProc {
 
     /// Sleeps until the server exits or `tick` passes (never past `deadline`).
     fn block(&self, deadline: Instant, tick: Duration) {
-        let left = deadline.saturating_duration_since(Instant::now()).min(tick);
-        let ms = left.as_millis().clamp(1, 1000) as u16;
-        if let Some(fd) = &self.pidfd {
-            let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-            let _ = poll(&mut fds, PollTimeout::from(ms));
-        }
+        self.process
+            .wait_for_exit(deadline.min(Instant::now() + tick));
     }
 
     /// Waits until the server has exited or gone quiet: every thread blocked or stopped, none on its
@@ -217,12 +197,7 @@ impl ServerProc {
 
     /// The exit status, once it has exited (reaps it).
     pub fn exited(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                self.status = Some(st);
-            }
-        }
-        self.status
+        self.process.status()
     }
 
     pub fn exit_words(&mut self) -> Option<String> {
@@ -232,7 +207,7 @@ impl ServerProc {
     /// Sends SIGTERM and waits for the exit; the status, or None at the deadline.
     pub fn terminate(&mut self, deadline: Instant) -> Option<ExitStatus> {
         if self.exited().is_none() {
-            let _ = kill(self.pid, Signal::SIGTERM);
+            let _ = self.process.signal(Signal::SIGTERM);
         }
         loop {
             if let Some(st) = self.exited() {
@@ -268,23 +243,16 @@ impl ServerProc {
     }
 
     /// Kills what is left of the server and its processes, and removes its group.
+    /// A server dropped without it (an early return) is killed all the same (by
+    /// [`Process`]'s drop), not left.
     pub fn finish(mut self, deadline: Instant) {
-        let _ = self.terminate(deadline.min(Instant::now() + Duration::from_millis(200)));
+        let grace = deadline
+            .saturating_duration_since(Instant::now())
+            .min(FINISH_GRACE);
+        let _ = self.process.terminate(grace);
         if let Some(g) = self.group.take() {
             g.kill_all(deadline);
             g.remove(deadline);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A server dropped without [`ServerProc::finish`] (an early return) is killed, not left.
-impl Drop for ServerProc {
-    fn drop(&mut self) {
-        if self.exited().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
         }
     }
 }

@@ -1,0 +1,441 @@
+//! Isolation of a submission: who it runs as, what it can see and write, which network it is
+//! on, and the control groups that bound and kill it.
+//!
+//! A [`Sandbox`] is made once per grading (after `submission::prepare`) and applies to every
+//! process of the submission, through [`Sandbox::enter_child`], called between `fork` and
+//! `exec` (by `spawn` for programs in a terminal, or from a `Command::pre_exec` for servers).
+//! What can be had depends on the machine, so the sandbox *measures*: it forks a probe that
+//! tries every step, and keeps only the steps that worked. What is in force is listed by
+//! [`Sandbox::describe`] and goes into the report.
+//!
+//! As root (CI):
+//! - **a user of its own**: uid and gid `UID_BASE + the grader's pid` (no supplementary
+//!   groups, `no_new_privs`), so it cannot read what only root may (`/etc/shadow`), cannot
+//!   signal the grader or another grading's processes, and `RLIMIT_NPROC` counts exactly its
+//!   processes. Its directory is a tmpfs of `disk_bytes` owned by it (see
+//!   `submission::prepare`).
+//! - **a mount namespace of its own**: `/tmp`, `/var/tmp`, `/dev/shm`, `/run/lock` are its own
+//!   directory's `tmp/` (so whatever it writes there is inside the size-limited tmpfs and
+//!   vanishes with it); directories on the way to its directory or to the interpreter that
+//!   its user could not pass through (a `TMPDIR` of mode 0700, pyenv under `/root`) are
+//!   replaced by an empty tmpfs holding only that way, which also hides their other contents.
+//! - **a network namespace**, one per grading, with only loopback up: nothing reaches a
+//!   network, and ports never collide between parallel gradings. The grader can use the same
+//!   namespace through [`NetNs::enter`] (a server the student runs is reachable from there).
+//! - **control groups** (v1 here): a `pids` group per grading (fork bombs hit `pids.max`) and a
+//!   `freezer` group per run ([`RunGroup`]): cleanup freezes the group, kills every member and
+//!   thaws it, which no fork can race.
+//!
+//! Not root: the program runs as the grader's user; where unprivileged user namespaces are
+//! allowed it gets its own user, network (loopback only) and mount namespaces (its own
+//! `/tmp`). That network namespace is per run and cannot be entered by the grader
+//! ([`Sandbox::netns`] is `None`). Process limits are rlimits counted on top of what the user
+//! already runs.
+//!
+//! No pid namespace: the student's process would be its init, and init ignores signals whose
+//! default action would kill it, which would falsify every signal check. The grader's child
+//! subreaper (see `cleanup`) plus the freezer group find and kill everything instead.
+//!
+//! Everything the child side touches is prepared before `fork`: it only makes system calls.
+
+mod cgroups;
+mod confine;
+mod disk;
+mod identity;
+mod namespaces;
+mod probe;
+
+pub use cgroups::RunGroup;
+pub use confine::{ConfineError, Step};
+pub use disk::{limit_tmpfs, private_tmpfs, TmpfsMount};
+pub use identity::{Identity, UID_BASE};
+pub use namespaces::NetNs;
+
+use std::ffi::CString;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
+
+use super::limits::{self, ProcessCount, Rlimit, RunLimits};
+use cgroups::{cgroup_v1_dir, sweep_stale, Cgroup, CgroupDir};
+use identity::{chown_tree, pick_uid};
+use namespaces::{mount_plan, MountPlan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Enabled {
+    cgroup_pids: bool,
+    cgroup_freezer: bool,
+    netns: bool,
+    userns: bool,
+    mounts: bool,
+    identity: bool,
+    no_new_privs: bool,
+}
+
+/// Everything about how a grading's programs are confined.
+#[derive(Debug)]
+pub struct Sandbox {
+    limits: RunLimits,
+    /// The run's directory, watched for size where it is not a sized tmpfs, and what it
+    /// held when the sandbox was made (the copy of the submission).
+    workdir: PathBuf,
+    disk_base: u64,
+    /// The grading's wall deadline.
+    deadline: Instant,
+    identity: Identity,
+    netns: Option<NetNs>,
+    /// Dropped before `freezer_parent` (declaration order) so it is empty when removed.
+    pids: Option<Cgroup>,
+    freezer_parent: Option<CgroupDir>,
+    freezer_next: AtomicU32,
+    plan: MountPlan,
+    rlimits: Vec<Rlimit>,
+    enabled: Enabled,
+    /// The uid map lines written in a user namespace (not root).
+    uid_map: CString,
+    gid_map: CString,
+    disk_limited: bool,
+    /// Why some isolation is missing, for the report.
+    missing: Vec<String>,
+}
+
+/// Where the program runs from, and what outside it must stay reachable.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The run's private directory (holds `submission/`, `home/`, `tmp/`).
+    pub workdir: PathBuf,
+    /// Whether `workdir` is a tmpfs of `disk_bytes` (see `submission::prepare`).
+    pub workdir_is_tmpfs: bool,
+    /// Directories outside `workdir` the program needs (the interpreter's prefix).
+    pub reach: Vec<PathBuf>,
+    /// The program to run, to check it can be run as the program's user.
+    pub program: PathBuf,
+}
+
+impl Sandbox {
+    /// Sets up what this machine allows and measures it with a probe.
+    pub fn new(limits: &RunLimits, layout: &Layout) -> Sandbox {
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        let mut missing = Vec::new();
+        let mut enabled = Enabled {
+            no_new_privs: true,
+            ..Default::default()
+        };
+        let tmp = layout.workdir.join("tmp");
+        let _ = fs::create_dir(&tmp);
+        let mut disk_limited = layout.workdir_is_tmpfs;
+        if disk_limited {
+            if let Err(e) = limit_tmpfs(&layout.workdir, limits.disk_bytes) {
+                missing.push(format!("could not size its directory: {e}"));
+                disk_limited = false;
+            }
+        }
+
+        let identity = if root {
+            match pick_uid() {
+                Some(uid) => Identity::Own { uid, gid: uid },
+                None => {
+                    missing.push("no free user id to run the program as".into());
+                    Identity::Grader
+                }
+            }
+        } else {
+            Identity::Grader
+        };
+        if let Identity::Own { uid, gid } = identity {
+            if let Err(e) = chown_tree(&layout.workdir, uid, gid) {
+                missing.push(format!("could not give the program its directory: {e}"));
+            }
+            enabled.identity = true;
+        }
+        let _ = fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777));
+
+        let netns = if root {
+            match NetNs::new() {
+                Ok(ns) => {
+                    enabled.netns = true;
+                    Some(ns)
+                }
+                Err(e) => {
+                    missing.push(format!("no network namespace: {e}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        enabled.userns = !root;
+        enabled.mounts = true;
+
+        let mut pids = None;
+        let mut freezer_parent = None;
+        if root {
+            // One group per sandbox: a grader may hold several (a server's and a client's).
+            static SANDBOXES: AtomicU32 = AtomicU32::new(0);
+            let name = format!(
+                "harness-{}-{}",
+                std::process::id(),
+                SANDBOXES.fetch_add(1, Ordering::Relaxed)
+            );
+            match cgroup_v1_dir("pids") {
+                Some(dir) => match {
+                    sweep_stale(&dir);
+                    Cgroup::create(dir.join(&name))
+                }
+                .and_then(|g| {
+                    fs::write(g.dir.join("pids.max"), limits.processes.to_string())?;
+                    Ok(g)
+                }) {
+                    Ok(g) => {
+                        enabled.cgroup_pids = true;
+                        pids = Some(g);
+                    }
+                    Err(e) => missing.push(format!("no pids cgroup: {e}")),
+                },
+                None => missing.push("no pids cgroup (v1) hierarchy".into()),
+            }
+            match cgroup_v1_dir("freezer") {
+                Some(dir) => {
+                    sweep_stale(&dir);
+                    let parent = dir.join(&name);
+                    match fs::create_dir(&parent) {
+                        Ok(()) => {
+                            enabled.cgroup_freezer = true;
+                            freezer_parent = Some(CgroupDir(parent));
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                            enabled.cgroup_freezer = true;
+                            freezer_parent = Some(CgroupDir(parent));
+                        }
+                        Err(e) => missing.push(format!("no freezer cgroup: {e}")),
+                    }
+                }
+                None => missing.push("no freezer cgroup (v1) hierarchy".into()),
+            }
+        }
+
+        let count = match identity {
+            Identity::Own { .. } => ProcessCount::OwnUser,
+            // SAFETY: getuid has no preconditions.
+            Identity::Grader => {
+                ProcessCount::Shared(limits::processes_of(unsafe { libc::getuid() }))
+            }
+        };
+        let plan = mount_plan(layout, identity);
+        // SAFETY: getuid/getgid have no preconditions.
+        let (me, my_gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let mut sb = Sandbox {
+            limits: limits.clone(),
+            workdir: layout.workdir.clone(),
+            disk_base: 0,
+            deadline: Instant::now() + limits.wall,
+            identity,
+            netns,
+            pids,
+            freezer_parent,
+            freezer_next: AtomicU32::new(0),
+            plan,
+            rlimits: limits.rlimits(count),
+            enabled,
+            uid_map: CString::new(format!("{me} {me} 1\n")).unwrap_or_default(),
+            gid_map: CString::new(format!("{my_gid} {my_gid} 1\n")).unwrap_or_default(),
+            disk_limited,
+            missing,
+        };
+        sb.probe(layout);
+        sb.disk_base = sb.disk_used().unwrap_or(0);
+        sb
+    }
+
+    /// Who the program runs as.
+    pub fn identity(&self) -> Identity {
+        self.identity
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &RunLimits {
+        &self.limits
+    }
+
+    /// The grading's wall deadline: no wait of a run goes past it.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the wall deadline has passed.
+    pub fn past_deadline(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// The grading's network namespace, when the grader can enter it (as root). A server the
+    /// program runs listens in it; connect from inside [`NetNs::enter`].
+    pub fn netns(&self) -> Option<&NetNs> {
+        self.netns.as_ref().filter(|_| self.enabled.netns)
+    }
+
+    /// A freezer group for one run (as root, where there is a freezer hierarchy).
+    pub fn run_group(&self) -> Option<RunGroup> {
+        if !self.enabled.cgroup_freezer {
+            return None;
+        }
+        let parent = &self.freezer_parent.as_ref()?.0;
+        let n = self.freezer_next.fetch_add(1, Ordering::Relaxed);
+        Cgroup::create(parent.join(format!("run-{n}")))
+            .ok()
+            .map(|group| RunGroup { group })
+    }
+
+    /// Gives the program's user a file or directory tree the grader made (a library
+    /// directory for a server, say). Nothing to do when it runs as the grader's user.
+    pub fn give(&self, path: &Path) -> io::Result<()> {
+        match self.identity {
+            Identity::Own { uid, gid } => chown_tree(path, uid, gid),
+            Identity::Grader => Ok(()),
+        }
+    }
+
+    /// The isolation in force, one item each, for the report. Stable across runs on the same
+    /// machine (no pids or uids).
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.push(match self.identity {
+            Identity::Own { .. } => {
+                "runs as a user of its own (no groups, no new privileges)".to_string()
+            }
+            Identity::Grader => "runs as the grader's user".to_string(),
+        });
+        if self.netns().is_some() {
+            out.push("network namespace of its own per grading (loopback only)".into());
+        } else if self.enabled.userns {
+            out.push("user and network namespace of its own per run (loopback only)".into());
+        } else {
+            out.push("shares the machine's network".into());
+        }
+        if self.enabled.mounts
+            && (self.enabled.userns || self.enabled.identity || self.netns.is_some())
+        {
+            let mut s = format!(
+                "own mount and IPC namespaces: private {}",
+                self.plan.writable_dirs.join(", ")
+            );
+            if self.enabled.identity && !self.plan.hidden.is_empty() {
+                s.push_str(&format!("; hidden: {}", self.plan.hidden.join(", ")));
+            }
+            out.push(s);
+        } else {
+            out.push("shares /tmp with the machine".into());
+        }
+        if self.disk_limited {
+            out.push(format!(
+                "writes limited to {} MiB (tmpfs; a run that fills it is cut off)",
+                self.limits.disk_bytes >> 20
+            ));
+        } else {
+            out.push(format!(
+                "its directory watched: a run is cut off past {} MiB ({} MiB per file)",
+                self.limits.disk_bytes >> 20,
+                self.limits.file_bytes >> 20
+            ));
+        }
+        match (self.enabled.cgroup_pids, self.enabled.cgroup_freezer) {
+            (true, true) => out.push(format!(
+                "pids cgroup (at most {} tasks) and freezer cgroup per run",
+                self.limits.processes
+            )),
+            (true, false) => out.push(format!(
+                "pids cgroup (at most {} tasks)",
+                self.limits.processes
+            )),
+            (false, true) => out.push("freezer cgroup per run".into()),
+            (false, false) => {
+                out.push("no control groups: processes found through the grader's subreaper".into())
+            }
+        }
+        out.push(self.limits.describe(self.identity != Identity::Grader));
+        out
+    }
+
+    /// What could not be had, and why.
+    pub fn missing(&self) -> &[String] {
+        &self.missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+    use std::time::Duration;
+
+    /// The fileserver's use: a server started with `Command` + `pre_exec` in the sandbox,
+    /// reached by the grader through the grading's network namespace, and nowhere else.
+    #[test]
+    fn a_server_in_the_sandbox_is_reached_through_its_namespace() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/python3").exists() {
+            eprintln!("skipped: needs root (a network namespace the grader can enter)");
+            return;
+        }
+        use std::io::Read;
+        use std::os::unix::process::CommandExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("w");
+        fs::create_dir_all(w.join("submission")).unwrap();
+        fs::create_dir_all(w.join("home")).unwrap();
+        let layout = Layout {
+            workdir: w.clone(),
+            workdir_is_tmpfs: false,
+            reach: vec![],
+            program: PathBuf::from("/usr/bin/python3"),
+        };
+        let sb = std::sync::Arc::new(Sandbox::new(&RunLimits::default(), &layout));
+        let Some(ns) = sb.netns() else {
+            panic!("root, but no network namespace: {:?}", sb.missing());
+        };
+        let group = sb.run_group();
+        let group_fd = group.as_ref().map(|g| g.procs_fd());
+        let cwd = CString::new(w.join("submission").as_os_str().as_bytes()).unwrap();
+        let inner = sb.clone();
+        let server = "import os, socket\n\
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+            s.bind(('127.0.0.1', 8888)); s.listen()\n\
+            c, _ = s.accept(); c.sendall(b'uid %d' % os.getuid()); c.close()\n";
+        let mut cmd = std::process::Command::new("/usr/bin/python3");
+        cmd.args(["-c", server]);
+        // SAFETY: enter_child is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || inner.enter_child(&cwd, group_fd).map_err(|e| e.to_io()));
+        }
+        let mut child = cmd.spawn().expect("spawn in the sandbox");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let greeting = loop {
+            let got = ns
+                .enter(|| -> io::Result<String> {
+                    let mut s = std::net::TcpStream::connect(("127.0.0.1", 8888))?;
+                    let mut text = String::new();
+                    s.read_to_string(&mut text)?;
+                    Ok(text)
+                })
+                .unwrap();
+            match got {
+                Ok(text) => break text,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("the server was never reachable: {e}"),
+            }
+        };
+        let _ = child.wait();
+        match sb.identity() {
+            Identity::Own { uid, .. } => assert_eq!(greeting, format!("uid {uid}")),
+            Identity::Grader => panic!("root, but no user of its own: {:?}", sb.missing()),
+        }
+        if let Some(g) = group {
+            g.remove(Instant::now() + Duration::from_secs(1));
+        }
+    }
+}
