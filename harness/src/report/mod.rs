@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod wording;
 
 use serde::{Deserialize, Serialize};
 

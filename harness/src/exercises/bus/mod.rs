@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::config::bus::{BusConfig, RepeatKey};
-use crate::report::{CheckOutcome, ProcessNote, Report, Status, SCHEMA_VERSION};
+use crate::report::{wording, CheckOutcome, ProcessNote, Report, Status, SCHEMA_VERSION};
 use crate::submission::Prepared;
 use crate::supervise::cleanup;
 use crate::supervise::exits::ExitWatch;
@@ -91,8 +91,9 @@ impl<'c> Grader<'c> {
             self.disk.get_or_insert(d);
         }
         for c in run.session.terminal_changes() {
-            if !self.terminal.contains(c) {
-                self.terminal.push(c.clone());
+            let c = wording::terminal_change(c);
+            if !self.terminal.contains(&c) {
+                self.terminal.push(c);
             }
         }
         self.overran |= run.session.overran();
@@ -238,7 +239,7 @@ fn containment(g: &Grader, out: &mut [CheckOutcome]) -> Vec<String> {
 
 /// Adds to a check graded on `run` that the run was cut off (a flood, the disk limit).
 fn note_flood(o: &mut CheckOutcome, run: &BusRun) {
-    if let Some(why) = run.session.cut_off() {
+    if let Some(why) = run.session.cut_off().as_ref().map(wording::cut_off) {
         if o.status != Status::Passed {
             let was = std::mem::replace(&mut o.message, why);
             o.details.insert(0, was);
@@ -400,7 +401,7 @@ fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
             Role::Driver,
             &[other],
             false,
-            run.session.driver_exit(),
+            run.session.program_exit(),
         );
         if let Some(p) = j.problems.first() {
             failure = Some((i, p.clone(), j.seen, key));
@@ -489,7 +490,7 @@ fn roles<'c>(g: &mut Grader<'c>, current: &mut Option<BusRun<'c>>) -> CheckOutco
             Role::Driver,
             &[other],
             false,
-            run.session.driver_exit(),
+            run.session.program_exit(),
         );
         seen.push(format!("after {label}: {}", j.seen));
         for p in j.problems {
@@ -537,7 +538,7 @@ fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
         Role::Conductor,
         &[Line::Go, Line::Seatbelt],
         true,
-        run.session.driver_exit(),
+        run.session.program_exit(),
     );
     let mut o = if j.problems.is_empty() {
         outcome(
@@ -583,7 +584,7 @@ fn exit_order(
     let mut conductor_at_driver_exit = None;
     run.session.wait_until(deadline, |s| {
         let vc = observe::view(c);
-        if s.driver_exit().is_some() {
+        if s.program_exit().is_some() {
             conductor_at_driver_exit = Some(vc.activity);
             return Some(());
         }
@@ -594,7 +595,7 @@ fn exit_order(
     let vd = observe::view(d);
     let vc = observe::view(c);
     let mut o;
-    let exit = run.session.driver_exit();
+    let exit = run.session.program_exit();
     match (exit, conductor_at_driver_exit) {
         (None, _) => {
             o = outcome(
@@ -696,7 +697,7 @@ fn exit_order(
 
 fn cleanup_check(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
     let mut keep = vec![run.session.shim()];
-    keep.extend(run.session.driver());
+    keep.extend(run.session.program_pid());
     let left = cleanup::descendants_except(&keep);
     if left.is_empty() {
         return outcome(

@@ -14,7 +14,7 @@ use nix::unistd::Pid;
 use crate::config::bus::BusConfig;
 use crate::supervise::observe::{self, Activity, Expect, View};
 use crate::supervise::procfs::{self, Status};
-use crate::supervise::session::{Exit, Key, Session};
+use crate::supervise::session::{Exit, Key, NotRun, Session};
 use crate::supervise::spawn::Launch;
 use crate::supervise::waiting::Wait;
 
@@ -85,8 +85,8 @@ pub fn wrong_dispositions(role: Role, st: &Status) -> Vec<String> {
 /// Why a run did not reach the ready state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartFailure {
-    /// `exec` failed: not a program.
-    NotExecuted(String),
+    /// `exec` (or confining it) failed: not a program.
+    NotExecuted(NotRun),
     /// The shim never reported the driver.
     NoDriver,
     /// The driver exited during start-up.
@@ -204,10 +204,10 @@ impl<'c> BusRun<'c> {
         deadline: Instant,
         known_masks: Option<(u64, u64, u64, u64)>,
     ) -> Result<Ready, StartFailure> {
-        if let Some(e) = self.session.exec_error_text() {
+        if let Some(e) = self.session.not_run() {
             return Err(StartFailure::NotExecuted(e));
         }
-        let Some(driver) = self.session.driver() else {
+        let Some(driver) = self.session.program_pid() else {
             return Err(StartFailure::NoDriver);
         };
         let mut previous: Option<Vec<u64>> = None;
@@ -215,13 +215,13 @@ impl<'c> BusRun<'c> {
         let quiet = self.cfg.timing.quiet();
         let mut last_seen: Option<(Pid, View, View)> = None;
         let verdict = self.session.wait_until(deadline, |s| {
-            if let Some(e) = s.exec_error_text() {
+            if let Some(e) = s.not_run() {
                 return Some(Err(StartFailure::NotExecuted(e)));
             }
             // The shim's report of the exit follows the pidfd's at once: wait for it, so the
             // status can be told.
-            if s.driver_exit().is_some() {
-                return Some(Err(StartFailure::DriverExited(s.driver_exit())));
+            if s.program_exit().is_some() {
+                return Some(Err(StartFailure::DriverExited(s.program_exit())));
             }
             if s.has_exited(driver) {
                 return None;
@@ -395,7 +395,7 @@ impl<'c> BusRun<'c> {
             }
             Some(Err(())) => {
                 if self.session.has_exited(d) {
-                    Err(StartFailure::DriverExited(self.session.driver_exit()))
+                    Err(StartFailure::DriverExited(self.session.program_exit()))
                 } else {
                     Err(StartFailure::ConductorExited)
                 }
@@ -574,7 +574,7 @@ impl<'c> BusRun<'c> {
             // elsewhere too and has been quiet long enough to tell.
             let drained = received - received_at_start >= written || s.transcript.is_full();
             // A driver seen exited is done once the shim has reported how it ended.
-            let reported = !vd.activity.exited() || s.driver_exit().is_some();
+            let reported = !vd.activity.exited() || s.program_exit().is_some();
             let done = ok(&vd, exp_d, busy_d)
                 && ok(&vc, exp_c, busy_c)
                 && stable
