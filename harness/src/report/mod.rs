@@ -9,6 +9,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod output;
+pub mod wording;
 
 use serde::{Deserialize, Serialize};
 

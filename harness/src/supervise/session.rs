@@ -15,6 +15,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -26,11 +27,11 @@ use nix::sys::termios::{
 use nix::unistd::Pid;
 
 use super::cleanup;
-use super::isolation::{ConfineError, RunGroup};
+use super::isolation::{ConfineError, RunGroup, Sandbox};
 use super::spawn::{self, Launch, ShimReport, Spawned, REPORT_LEN};
 use super::transcript::Transcript;
 
-/// How a process ended: the driver from the shim's `waitid`, others from exit events.
+/// How a process ended: the program from the shim's `waitid`, others from exit events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Code(i32),
@@ -74,6 +75,14 @@ impl Key {
             Key::CtrlZ => "Ctrl-Z",
         }
     }
+    /// Where the terminal's settings hold the character that sends this key's signal.
+    fn control_char(self) -> SpecialCharacterIndices {
+        match self {
+            Key::CtrlC => SpecialCharacterIndices::VINTR,
+            Key::CtrlBackslash => SpecialCharacterIndices::VQUIT,
+            Key::CtrlZ => SpecialCharacterIndices::VSUSP,
+        }
+    }
     /// The signal the terminal sends the foreground group for this key.
     pub fn signal(self) -> Signal {
         match self {
@@ -84,72 +93,152 @@ impl Key {
     }
 }
 
-/// A running submission.
-pub struct Session {
-    spawned: Spawned,
-    pub transcript: Transcript,
-    driver: Option<Pid>,
+/// Why the program never ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRun {
+    /// The grader could not confine it: the step that failed.
+    Confine(ConfineError),
+    /// `exec` (or `chdir`) failed.
+    Exec(Errno),
+}
+
+/// Why a run was cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutOff {
+    /// Its terminal output passed `limit` bytes; `bytes` had arrived by then.
+    Flood { bytes: u64, limit: u64 },
+    /// Its directory held `used` bytes, its whole allowance of `limit`.
+    Disk { used: u64, limit: u64 },
+}
+
+/// A change the program made to its terminal's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalChange {
+    /// `ISIG` off: no key sends a signal.
+    SignalsOff,
+    /// `ICANON` off: raw mode.
+    RawMode,
+    /// `ECHO` on (the grader turns it off).
+    EchoOn,
+    /// `OPOST` off.
+    OutputProcessingOff,
+    /// `CREAD` off.
+    InputOff,
+    /// The character that sends this key's signal is no longer this key.
+    KeyMoved(Key),
+}
+
+/// What the shim has reported about the program it started.
+#[derive(Default)]
+struct ShimReports {
+    /// The start of a record not read whole yet.
+    partial: Vec<u8>,
+    pid: Option<Pid>,
     exec_error: Option<Errno>,
-    driver_exit: Option<Exit>,
-    master_eof: bool,
-    report_buf: Vec<u8>,
-    pidfds: Vec<(Pid, OwnedFd)>,
-    started: Instant,
-    /// How often process states are looked at while nothing else happens.
-    pub tick: Duration,
     confine_error: Option<ConfineError>,
+    exit: Option<Exit>,
+}
+
+impl ShimReports {
+    /// Reads every record that is ready on `fd`.
+    fn read(&mut self, fd: &OwnedFd) {
+        loop {
+            let mut rec = [0u8; 64];
+            match nix::unistd::read(fd, &mut rec) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => self.partial.extend_from_slice(&rec[..n]),
+            }
+        }
+        while self.partial.len() >= REPORT_LEN {
+            let mut rec = [0u8; REPORT_LEN];
+            rec.copy_from_slice(&self.partial[..REPORT_LEN]);
+            self.partial.drain(..REPORT_LEN);
+            match ShimReport::decode(&rec) {
+                Some(ShimReport::ProgramPid(p)) => self.pid = Some(Pid::from_raw(p)),
+                Some(ShimReport::ExecFailed(e)) => self.exec_error = Some(Errno::from_raw(e)),
+                Some(ShimReport::ConfineFailed(v)) => {
+                    self.confine_error = ConfineError::decode(v);
+                    self.exec_error = Some(Errno::from_raw(v & 0xffff));
+                }
+                Some(ShimReport::ProgramExited(st)) => self.exit = Some(Exit::from_wait_status(st)),
+                None => {}
+            }
+        }
+    }
+}
+
+/// The run's bounds (from its sandbox, if any) and what it ran into.
+struct Containment {
+    sandbox: Option<Arc<Sandbox>>,
     /// The run's freezer group, when there are control groups.
     group: Option<RunGroup>,
     /// Output beyond this many bytes is a flood.
     output_limit: Option<u64>,
+    /// No wait goes past this (the grading's wall deadline).
+    wall: Option<Instant>,
     /// Set when the run was cut off for a flood: the bytes received by then.
     flood: Option<u64>,
     /// Set when the run was cut off for writing too much: the bytes its directory held.
     disk: Option<u64>,
     disk_checked: Instant,
-    sandbox: Option<std::sync::Arc<super::isolation::Sandbox>>,
-    /// No wait goes past this (the grading's wall deadline).
-    wall: Option<Instant>,
+    /// A wait was cut short by `wall`.
     overran: bool,
-    /// The terminal as the grader set it up, to tell what the program changed.
-    term_baseline: Option<Termios>,
-    terminal_changes: Vec<String>,
+}
+
+/// The terminal as the grader set it up, and what the program changed since.
+struct TerminalWatch {
+    baseline: Option<Termios>,
+    changes: Vec<TerminalChange>,
+}
+
+/// A running submission.
+pub struct Session {
+    spawned: Spawned,
+    pub transcript: Transcript,
+    shim: ShimReports,
+    master_eof: bool,
+    pidfds: Vec<(Pid, OwnedFd)>,
+    started: Instant,
+    /// How often process states are looked at while nothing else happens.
+    pub tick: Duration,
+    containment: Containment,
+    terminal: TerminalWatch,
 }
 
 impl Session {
-    /// Starts `launch` in a new terminal and waits for the shim to report the driver's pid
+    /// Starts `launch` in a new terminal and waits for the shim to report the program's pid
     /// (or the failure to start it).
     pub fn start(launch: &Launch, transcript_cap: usize, deadline: Instant) -> io::Result<Self> {
         let group = launch.sandbox.as_ref().and_then(|sb| sb.run_group());
         let spawned = spawn::spawn_in(launch, group.as_ref().map(|g| g.procs_fd()))?;
-        let term_baseline = spawned.termios.clone();
+        let baseline = spawned.termios.clone();
         let mut s = Session {
             spawned,
             transcript: Transcript::with_cap(transcript_cap),
-            driver: None,
-            exec_error: None,
-            driver_exit: None,
+            shim: ShimReports::default(),
             master_eof: false,
-            report_buf: Vec::new(),
             pidfds: Vec::new(),
             started: Instant::now(),
             tick: Duration::from_millis(1),
-            confine_error: None,
-            group,
-            output_limit: launch.sandbox.as_ref().map(|sb| sb.limits().output_bytes),
-            flood: None,
-            disk: None,
-            disk_checked: Instant::now(),
-            sandbox: launch.sandbox.clone(),
-            wall: launch.sandbox.as_ref().map(|sb| sb.deadline()),
-            overran: false,
-            term_baseline,
-            terminal_changes: Vec::new(),
+            containment: Containment {
+                output_limit: launch.sandbox.as_ref().map(|sb| sb.limits().output_bytes),
+                wall: launch.sandbox.as_ref().map(|sb| sb.deadline()),
+                sandbox: launch.sandbox.clone(),
+                group,
+                flood: None,
+                disk: None,
+                disk_checked: Instant::now(),
+                overran: false,
+            },
+            terminal: TerminalWatch {
+                baseline,
+                changes: Vec::new(),
+            },
         };
         s.wait_until(deadline, |s| {
-            (s.driver.is_some() || s.exec_error.is_some()).then_some(())
+            (s.shim.pid.is_some() || s.shim.exec_error.is_some()).then_some(())
         });
-        if let Some(pid) = s.driver {
+        if let Some(pid) = s.shim.pid {
             s.watch(pid);
         }
         Ok(s)
@@ -164,73 +253,67 @@ impl Session {
         self.started
     }
 
-    /// The program started (the driver, in the bus exercise).
-    pub fn driver(&self) -> Option<Pid> {
-        self.driver
+    /// The program the shim started: the submission itself, whatever part it plays in an
+    /// exercise. "Program", not "leader": the shim is the session's leader.
+    pub fn program_pid(&self) -> Option<Pid> {
+        self.shim.pid
+    }
+
+    /// Set once the program has exited and the shim reaped it.
+    pub fn program_exit(&self) -> Option<Exit> {
+        self.shim.exit
     }
 
     /// Set when `exec` (or `chdir`) failed: the program never ran.
     pub fn exec_error(&self) -> Option<Errno> {
-        self.exec_error
+        self.shim.exec_error
     }
 
-    /// Why the program never ran, in a sentence: the `exec` error, or the confinement step
-    /// that failed.
-    pub fn exec_error_text(&self) -> Option<String> {
-        if let Some(c) = self.confine_error {
-            return Some(format!("the grader could not confine it: {c}"));
+    /// Why the program never ran: the confinement step that failed, or the `exec` error.
+    pub fn not_run(&self) -> Option<NotRun> {
+        match self.shim.confine_error {
+            Some(c) => Some(NotRun::Confine(c)),
+            None => self.shim.exec_error.map(NotRun::Exec),
         }
-        self.exec_error.map(|e| e.desc().to_string())
     }
 
     /// Set when the run was cut off because its output went beyond the limit: the bytes
     /// received by then.
     pub fn flood(&self) -> Option<u64> {
-        self.flood
+        self.containment.flood
     }
 
     /// Set when the run was cut off because it filled its disk allowance: the bytes it had
     /// written, and the limit.
     pub fn disk_exceeded(&self) -> Option<(u64, u64)> {
-        let limit = self.sandbox.as_ref()?.limits().disk_bytes;
-        self.disk.map(|d| (d, limit))
+        let limit = self.containment.sandbox.as_ref()?.limits().disk_bytes;
+        self.containment.disk.map(|d| (d, limit))
     }
 
-    /// Why the run was cut off, in a sentence, if it was.
-    pub fn cut_off(&self) -> Option<String> {
-        if let (Some(bytes), Some(limit)) = (self.flood, self.output_limit) {
-            return Some(format!(
-                "output flood: the run was cut off when its output passed {limit} bytes ({bytes} received)"
-            ));
+    /// Why the run was cut off, if it was (a flood first, should it have been both).
+    pub fn cut_off(&self) -> Option<CutOff> {
+        if let (Some(bytes), Some(limit)) = (self.containment.flood, self.containment.output_limit)
+        {
+            return Some(CutOff::Flood { bytes, limit });
         }
-        self.disk_exceeded().map(|(used, limit)| {
-            format!(
-                "disk: the run was cut off when its directory passed {} MiB ({} MiB)",
-                limit >> 20,
-                used.min(u64::MAX >> 1) >> 20
-            )
-        })
+        self.disk_exceeded()
+            .map(|(used, limit)| CutOff::Disk { used, limit })
     }
 
     /// The output limit of a run, if any.
     pub fn output_limit(&self) -> Option<u64> {
-        self.output_limit
+        self.containment.output_limit
     }
 
     /// Whether a wait was cut short by the grading's wall deadline.
     pub fn overran(&self) -> bool {
-        self.overran
+        self.containment.overran
     }
 
-    /// What the program changed in its terminal's settings, one sentence each (read at every
-    /// key and signal, and when the run ends).
-    pub fn terminal_changes(&self) -> &[String] {
-        &self.terminal_changes
-    }
-
-    /// Set once the driver has exited and the shim reaped it.
-    pub fn driver_exit(&self) -> Option<Exit> {
-        self.driver_exit
+    /// What the program changed in its terminal's settings, each once, in the order seen
+    /// (read at every key and signal, and when the run ends).
+    pub fn terminal_changes(&self) -> &[TerminalChange] {
+        &self.terminal.changes
     }
 
     /// Watches `pid` with a pidfd so that its exit wakes the event loop.
@@ -274,52 +357,29 @@ impl Session {
                 Err(_) => self.master_eof = true,
             }
         }
-        loop {
-            let mut rec = [0u8; 64];
-            match nix::unistd::read(&self.spawned.reports, &mut rec) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => self.report_buf.extend_from_slice(&rec[..n]),
-            }
-        }
-        while self.report_buf.len() >= REPORT_LEN {
-            let mut rec = [0u8; REPORT_LEN];
-            rec.copy_from_slice(&self.report_buf[..REPORT_LEN]);
-            self.report_buf.drain(..REPORT_LEN);
-            match ShimReport::decode(&rec) {
-                Some(ShimReport::DriverPid(p)) => self.driver = Some(Pid::from_raw(p)),
-                Some(ShimReport::ExecFailed(e)) => self.exec_error = Some(Errno::from_raw(e)),
-                Some(ShimReport::ConfineFailed(v)) => {
-                    self.confine_error = ConfineError::decode(v);
-                    self.exec_error = Some(Errno::from_raw(v & 0xffff));
-                }
-                Some(ShimReport::DriverExited(st)) => {
-                    self.driver_exit = Some(Exit::from_wait_status(st))
-                }
-                None => {}
-            }
-        }
+        self.shim.read(&self.spawned.reports);
     }
 
     /// Cuts the run off once its output passes the limit.
     fn check_flood(&mut self) {
-        let (Some(limit), None) = (self.output_limit, self.flood) else {
+        let (Some(limit), None) = (self.containment.output_limit, self.containment.flood) else {
             return;
         };
         let total = self.transcript.total_bytes();
         if total <= limit {
             return;
         }
-        self.flood = Some(total);
+        self.containment.flood = Some(total);
         self.transcript
             .push_action(format!("output cut off: more than {limit} bytes"));
         self.kill_run();
     }
 
-    /// Kills every process of this run now (not the shim, which reports the driver's end):
+    /// Kills every process of this run now (not the shim, which reports the program's end):
     /// the freezer group if there is one, else the shim's descendants and its session.
     pub fn kill_run(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(2);
-        if let Some(g) = &self.group {
+        if let Some(g) = &self.containment.group {
             g.kill_all(deadline);
         }
         let shim = self.spawned.shim.as_raw();
@@ -356,11 +416,12 @@ impl Session {
     /// Cuts the run off once its directory holds its whole disk allowance. Looked at every
     /// `DISK_WATCH`.
     fn check_disk(&mut self) {
-        if self.disk.is_some() || self.disk_checked.elapsed() < DISK_WATCH {
+        let c = &mut self.containment;
+        if c.disk.is_some() || c.disk_checked.elapsed() < DISK_WATCH {
             return;
         }
-        self.disk_checked = Instant::now();
-        let Some(sb) = self.sandbox.clone() else {
+        c.disk_checked = Instant::now();
+        let Some(sb) = c.sandbox.clone() else {
             return;
         };
         let Some(used) = sb.disk_used() else {
@@ -369,7 +430,7 @@ impl Session {
         let limit = sb.limits().disk_bytes;
         // A sized tmpfs never holds more than the limit: nearly full is full.
         if used >= limit - limit / 64 {
-            self.disk = Some(used);
+            c.disk = Some(used);
             self.transcript
                 .push_action(format!("cut off: more than {} MiB written", limit >> 20));
             self.kill_run();
@@ -383,13 +444,13 @@ impl Session {
         deadline: Instant,
         probe: impl FnMut(&mut Session) -> Option<T>,
     ) -> Option<T> {
-        let capped = match self.wall {
+        let capped = match self.containment.wall {
             Some(w) if w < deadline => w,
             _ => deadline,
         };
         let r = self.wait_until_uncapped(capped, probe);
         if r.is_none() && capped < deadline {
-            self.overran = true;
+            self.containment.overran = true;
         }
         r
     }
@@ -444,24 +505,20 @@ impl Session {
     /// Reads the terminal's settings and notes what the program changed. Returns whether
     /// the key would still send its signal.
     fn check_terminal(&mut self, key: Option<Key>) -> bool {
-        let (Some(base), Some(now)) = (&self.term_baseline, slave_termios(&self.spawned.master))
+        let (Some(base), Some(now)) =
+            (&self.terminal.baseline, slave_termios(&self.spawned.master))
         else {
             return true;
         };
         for change in termios_changes(base, &now) {
-            if !self.terminal_changes.contains(&change) {
-                self.terminal_changes.push(change);
+            if !self.terminal.changes.contains(&change) {
+                self.terminal.changes.push(change);
             }
         }
         match key {
             Some(k) => {
-                let idx = match k {
-                    Key::CtrlC => SpecialCharacterIndices::VINTR,
-                    Key::CtrlBackslash => SpecialCharacterIndices::VQUIT,
-                    Key::CtrlZ => SpecialCharacterIndices::VSUSP,
-                };
                 now.local_flags.contains(LocalFlags::ISIG)
-                    && now.control_chars[idx as usize] == k.byte()
+                    && now.control_chars[k.control_char() as usize] == k.byte()
             }
             None => true,
         }
@@ -517,16 +574,16 @@ impl Session {
     pub fn finish(mut self, deadline: Instant) -> Vec<cleanup::Leftover> {
         self.pump();
         self.check_terminal(None);
-        // Closing our end of the release pipe lets the shim exit once the driver has.
+        // Closing our end of the release pipe lets the shim exit once the program has.
         drop(self.spawned.release.take());
-        if let Some(g) = &self.group {
+        if let Some(g) = &self.containment.group {
             g.kill_all(deadline);
         }
         let killed = cleanup::kill_all_descendants(deadline);
         // Every slave descriptor is gone with the processes: read what is left, up to EOF.
         self.wait_until_uncapped(deadline, |s| s.master_eof.then_some(()));
         self.pump();
-        if let Some(g) = &self.group {
+        if let Some(g) = &self.containment.group {
             g.remove(deadline);
         }
         killed
@@ -551,40 +608,33 @@ fn slave_termios(master: &OwnedFd) -> Option<Termios> {
     termios::tcgetattr(&fd).ok()
 }
 
-/// What differs between the grader's terminal settings and the program's, in words.
-pub fn termios_changes(base: &Termios, now: &Termios) -> Vec<String> {
+/// What differs between the grader's terminal settings and the program's.
+pub fn termios_changes(base: &Termios, now: &Termios) -> Vec<TerminalChange> {
     let mut out = Vec::new();
     let lf = |t: &Termios, f: LocalFlags| t.local_flags.contains(f);
     if lf(base, LocalFlags::ISIG) && !lf(now, LocalFlags::ISIG) {
-        out.push("turned ISIG off: Ctrl-C, Ctrl-\\ and Ctrl-Z send no signals".to_string());
+        out.push(TerminalChange::SignalsOff);
     }
     if lf(base, LocalFlags::ICANON) && !lf(now, LocalFlags::ICANON) {
-        out.push("put the terminal in raw mode (ICANON off)".to_string());
+        out.push(TerminalChange::RawMode);
     }
     if !lf(base, LocalFlags::ECHO) && lf(now, LocalFlags::ECHO) {
-        out.push("turned echo on".to_string());
+        out.push(TerminalChange::EchoOn);
     }
     if base.output_flags.contains(OutputFlags::OPOST)
         && !now.output_flags.contains(OutputFlags::OPOST)
     {
-        out.push("turned output processing off (OPOST)".to_string());
+        out.push(TerminalChange::OutputProcessingOff);
     }
     if base.control_flags.contains(ControlFlags::CREAD)
         && !now.control_flags.contains(ControlFlags::CREAD)
     {
-        out.push("turned input off (CREAD)".to_string());
+        out.push(TerminalChange::InputOff);
     }
-    for (idx, name, key) in [
-        (SpecialCharacterIndices::VINTR, "interrupt", "Ctrl-C"),
-        (SpecialCharacterIndices::VQUIT, "quit", "Ctrl-\\"),
-        (SpecialCharacterIndices::VSUSP, "suspend", "Ctrl-Z"),
-    ] {
-        let (b, n) = (
-            base.control_chars[idx as usize],
-            now.control_chars[idx as usize],
-        );
-        if b != n {
-            out.push(format!("changed the {name} key (no longer {key})"));
+    for key in [Key::CtrlC, Key::CtrlBackslash, Key::CtrlZ] {
+        let idx = key.control_char() as usize;
+        if base.control_chars[idx] != now.control_chars[idx] {
+            out.push(TerminalChange::KeyMoved(key));
         }
     }
     out

@@ -115,12 +115,13 @@ pub struct Spawned {
 /// A record from the shim: one tag byte and a native-endian i32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShimReport {
-    DriverPid(i32),
+    /// The pid of the program the shim started.
+    ProgramPid(i32),
     ExecFailed(i32),
     /// Confining the program failed (a [`ConfineError`], encoded): it never ran.
     ConfineFailed(i32),
-    /// The driver exited (wait status); it stays a zombie until the shim is released.
-    DriverExited(i32),
+    /// The program exited (wait status); it stays a zombie until the shim is released.
+    ProgramExited(i32),
 }
 
 pub const REPORT_LEN: usize = 5;
@@ -129,10 +130,10 @@ impl ShimReport {
     pub fn decode(rec: &[u8; REPORT_LEN]) -> Option<Self> {
         let v = i32::from_ne_bytes([rec[1], rec[2], rec[3], rec[4]]);
         match rec[0] {
-            b'P' => Some(ShimReport::DriverPid(v)),
+            b'P' => Some(ShimReport::ProgramPid(v)),
             b'E' => Some(ShimReport::ExecFailed(v)),
             b'C' => Some(ShimReport::ConfineFailed(v)),
-            b'Z' => Some(ShimReport::DriverExited(v)),
+            b'Z' => Some(ShimReport::ProgramExited(v)),
             _ => None,
         }
     }

@@ -5,7 +5,7 @@ use nix::sys::signal::Signal;
 
 use super::config::BusConfig;
 use super::run::{wrong_dispositions, BusRun, Ready, Role, StartFailure, StepOutcome, Stimulus};
-use crate::report::{CheckOutcome, ProcessNote, Status, TranscriptView};
+use crate::report::{wording, CheckOutcome, ProcessNote, Status, TranscriptView};
 use crate::supervise::observe::{Activity, View};
 use crate::supervise::session::{Exit, Key};
 use crate::supervise::transcript::lines;
@@ -106,7 +106,7 @@ fn exit_words(e: Exit) -> String {
 pub fn note(run: &BusRun, role: Role, v: &View) -> ProcessNote {
     let mut state = v.activity.describe().to_string();
     if role == Role::Driver && v.activity.exited() {
-        if let Some(e) = run.session.driver_exit() {
+        if let Some(e) = run.session.program_exit() {
             state = exit_words(e);
         }
     }
@@ -156,7 +156,7 @@ pub fn start(cfg: &BusConfig, run: &BusRun, result: &Result<Ready, StartFailure>
         Err(f) => {
             let (msg, hint) = match f {
                 StartFailure::NotExecuted(why) => (
-                    format!("the program could not be executed: {why}"),
+                    format!("the program could not be executed: {}", wording::not_run(why)),
                     "a compiled program must be an executable for this machine; a script must start with #! or be named bus.py",
                 ),
                 StartFailure::NoDriver => (
@@ -347,7 +347,7 @@ pub fn key_line(
         Role::Driver,
         &[other],
         false,
-        run.session.driver_exit(),
+        run.session.program_exit(),
     );
     let mut o = if j.problems.is_empty() {
         outcome(

@@ -29,7 +29,7 @@ pub(super) fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
         Role::Conductor,
         &[Line::Go, Line::Seatbelt],
         true,
-        run.session.driver_exit(),
+        run.session.program_exit(),
     );
     let mut o = if j.problems.is_empty() {
         outcome(
@@ -75,7 +75,7 @@ pub(super) fn exit_order(
     let mut conductor_at_driver_exit = None;
     run.session.wait_until(deadline, |s| {
         let vc = observe::view(c);
-        if s.driver_exit().is_some() {
+        if s.program_exit().is_some() {
             conductor_at_driver_exit = Some(vc.activity);
             return Some(());
         }
@@ -86,7 +86,7 @@ pub(super) fn exit_order(
     let vd = observe::view(d);
     let vc = observe::view(c);
     let mut o;
-    let exit = run.session.driver_exit();
+    let exit = run.session.program_exit();
     match (exit, conductor_at_driver_exit) {
         (None, _) => {
             o = outcome(
@@ -188,7 +188,7 @@ pub(super) fn exit_order(
 
 pub(super) fn cleanup_check(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
     let mut keep = vec![run.session.shim()];
-    keep.extend(run.session.driver());
+    keep.extend(run.session.program_pid());
     let left = cleanup::descendants_except(&keep);
     if left.is_empty() {
         return outcome(

@@ -9,7 +9,7 @@ use super::checks::outcome;
 use super::config::BusConfig;
 use super::run::{BusRun, Ready, Role, StartFailure};
 use crate::grading::containment::{Containment, Flood};
-use crate::report::{CheckOutcome, Status};
+use crate::report::{wording, CheckOutcome, Status};
 use crate::supervise::cleanup;
 use crate::supervise::exits::ExitWatch;
 use crate::supervise::isolation::Sandbox;
@@ -113,8 +113,9 @@ impl<'c> Grader<'c> {
             self.disk.get_or_insert(d);
         }
         for c in run.session.terminal_changes() {
-            if !self.terminal.contains(c) {
-                self.terminal.push(c.clone());
+            let c = wording::terminal_change(c);
+            if !self.terminal.contains(&c) {
+                self.terminal.push(c);
             }
         }
         self.overran |= run.session.overran();
@@ -212,7 +213,7 @@ impl<'c> Grader<'c> {
 
 /// Adds to a check graded on `run` that the run was cut off (a flood, the disk limit).
 pub(super) fn note_flood(o: &mut CheckOutcome, run: &BusRun) {
-    if let Some(why) = run.session.cut_off() {
+    if let Some(why) = run.session.cut_off().as_ref().map(wording::cut_off) {
         if o.status != Status::Passed {
             let was = std::mem::replace(&mut o.message, why);
             o.details.insert(0, was);

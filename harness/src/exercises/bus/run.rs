@@ -14,9 +14,12 @@ use nix::unistd::Pid;
 use super::config::BusConfig;
 use crate::supervise::observe::{self, Activity, Expect, View};
 use crate::supervise::procfs::{self, Status};
-use crate::supervise::session::{Exit, Key, Session};
+use crate::supervise::session::{Exit, Key, NotRun, Session};
 use crate::supervise::spawn::Launch;
-use crate::supervise::waiting::Wait;
+
+mod watch;
+
+use watch::{BusyVerdict, BusyWatch, Counters, StartWatch, StepWatch, Stillness, Watched};
 
 /// The two roles of the exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,28 +54,25 @@ pub fn required(role: Role) -> (&'static [Signal], &'static [Signal]) {
 /// Dispositions that differ from what `role` needs, one sentence each.
 pub fn wrong_dispositions(role: Role, st: &Status) -> Vec<String> {
     let (ignore, catch) = required(role);
-    let mut out = Vec::new();
     let word = |d: procfs::Disposition| match d {
         procfs::Disposition::Ignored => "ignores it",
         procfs::Disposition::Caught => "catches it",
         procfs::Disposition::Default => "leaves the default action",
     };
-    for s in ignore {
+    let wanted = (ignore
+        .iter()
+        .map(|s| (s, procfs::Disposition::Ignored, "ignore")))
+    .chain(
+        catch
+            .iter()
+            .map(|s| (s, procfs::Disposition::Caught, "catch")),
+    );
+    let mut out = Vec::new();
+    for (s, want, verb) in wanted {
         let d = st.disposition(*s as i32);
-        if d != procfs::Disposition::Ignored {
+        if d != want {
             out.push(format!(
-                "{} must ignore {} but {}",
-                role.name(),
-                s.as_str(),
-                word(d)
-            ));
-        }
-    }
-    for s in catch {
-        let d = st.disposition(*s as i32);
-        if d != procfs::Disposition::Caught {
-            out.push(format!(
-                "{} must catch {} but {}",
+                "{} must {verb} {} but {}",
                 role.name(),
                 s.as_str(),
                 word(d)
@@ -82,11 +82,17 @@ pub fn wrong_dispositions(role: Role, st: &Status) -> Vec<String> {
     out
 }
 
+/// Whether both processes have every disposition their role needs.
+fn masks_complete(driver: &Status, conductor: &Status) -> bool {
+    wrong_dispositions(Role::Driver, driver).is_empty()
+        && wrong_dispositions(Role::Conductor, conductor).is_empty()
+}
+
 /// Why a run did not reach the ready state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartFailure {
-    /// `exec` failed: not a program.
-    NotExecuted(String),
+    /// `exec` (or confining it) failed: not a program.
+    NotExecuted(NotRun),
     /// The shim never reported the driver.
     NoDriver,
     /// The driver exited during start-up.
@@ -112,6 +118,19 @@ pub struct Ready {
     pub busy: Vec<Role>,
 }
 
+impl Ready {
+    fn new(driver: Pid, conductor: Pid, ds: Status, cs: Status, busy: Vec<Role>) -> Self {
+        Ready {
+            driver,
+            conductor,
+            masks_complete: masks_complete(&ds, &cs),
+            driver_status: ds,
+            conductor_status: cs,
+            busy,
+        }
+    }
+}
+
 /// Byte counts written by each role during a step, and the final views.
 #[derive(Debug, Clone)]
 pub struct StepOutcome {
@@ -125,14 +144,8 @@ pub struct StepOutcome {
     pub timed_out: bool,
 }
 
-/// Byte counters at one moment, to attribute output to a role.
-#[derive(Debug, Clone, Copy, Default)]
-struct Counters {
-    driver_own: u64,
-    /// What the driver's reaped children wrote (whole minus own).
-    driver_children: u64,
-    conductor_own: u64,
-}
+/// Handler masks of both processes (ignored and caught, driver then conductor).
+type Masks = (u64, u64, u64, u64);
 
 /// A run of the submission.
 pub struct BusRun<'c> {
@@ -144,28 +157,6 @@ pub struct BusRun<'c> {
     cpu_at_ready: Option<(Instant, u64, u64)>,
 }
 
-/// What must stay the same for a process set to count as settled. A busy process changes
-/// state and switch counts all the time: only its output counts.
-fn step_signature(views: &[(&View, bool)], received: u64) -> Vec<u64> {
-    let mut sig = vec![received];
-    for (v, busy) in views {
-        sig.push(v.own_wchar.unwrap_or(0));
-        if *busy && !v.activity.exited() && v.activity != Activity::Stopped {
-            continue;
-        }
-        sig.push(match v.activity {
-            Activity::Gone => 0,
-            Activity::Zombie => 1,
-            Activity::Stopped => 2,
-            Activity::Waiting(Wait::Indefinite) => 3,
-            Activity::Waiting(_) => 4,
-            Activity::Active => 5,
-        });
-        sig.push(v.status.as_ref().map_or(0, |s| s.voluntary_switches));
-    }
-    sig
-}
-
 impl<'c> BusRun<'c> {
     /// Starts the program and waits until it is ready or cannot become so. `known_masks`
     /// are the handler masks a previous run of the same program ended its start-up with; a
@@ -174,7 +165,7 @@ impl<'c> BusRun<'c> {
     pub fn start(
         cfg: &'c BusConfig,
         launch: &Launch,
-        known_masks: Option<(u64, u64, u64, u64)>,
+        known_masks: Option<Masks>,
     ) -> Result<(Self, Result<Ready, StartFailure>), std::io::Error> {
         let deadline = Instant::now() + cfg.timing.startup();
         let session = Session::start(launch, cfg.limits.transcript_bytes, deadline)?;
@@ -202,136 +193,22 @@ impl<'c> BusRun<'c> {
     fn await_ready(
         &mut self,
         deadline: Instant,
-        known_masks: Option<(u64, u64, u64, u64)>,
+        known_masks: Option<Masks>,
     ) -> Result<Ready, StartFailure> {
-        if let Some(e) = self.session.exec_error_text() {
+        if let Some(e) = self.session.not_run() {
             return Err(StartFailure::NotExecuted(e));
         }
-        let Some(driver) = self.session.driver() else {
+        let Some(driver) = self.session.program_pid() else {
             return Err(StartFailure::NoDriver);
         };
-        let mut previous: Option<Vec<u64>> = None;
-        let mut unchanged_since = Instant::now();
-        let quiet = self.cfg.timing.quiet();
-        let mut last_seen: Option<(Pid, View, View)> = None;
-        let verdict = self.session.wait_until(deadline, |s| {
-            if let Some(e) = s.exec_error_text() {
-                return Some(Err(StartFailure::NotExecuted(e)));
-            }
-            // The shim's report of the exit follows the pidfd's at once: wait for it, so the
-            // status can be told.
-            if s.driver_exit().is_some() {
-                return Some(Err(StartFailure::DriverExited(s.driver_exit())));
-            }
-            if s.has_exited(driver) {
-                return None;
-            }
-            let d = observe::view(driver);
-            let kids: Vec<Pid> = procfs::children(driver)
-                .into_iter()
-                .filter(|k| !observe::view(*k).activity.exited())
-                .collect();
-            let sig_now = |views: &[&View]| {
-                let pairs: Vec<(&View, bool)> = views.iter().map(|v| (*v, false)).collect();
-                step_signature(&pairs, s.transcript.total_bytes())
-            };
-            match kids.as_slice() {
-                [] => {
-                    let sig = sig_now(&[&d]);
-                    if previous.as_ref() != Some(&sig) {
-                        unchanged_since = Instant::now();
-                    }
-                    // Waiting, with no child, unchanged for a quiet period: it will not fork.
-                    let settled = d.activity == Activity::Waiting(Wait::Indefinite)
-                        && unchanged_since.elapsed() >= quiet;
-                    previous = Some(sig);
-                    settled.then_some(Err(StartFailure::NoChild))
-                }
-                [c] => {
-                    let cv = observe::view(*c);
-                    if !procfs::children(*c).is_empty() {
-                        return Some(Err(StartFailure::TooMany(2 + procfs::children(*c).len())));
-                    }
-                    let sig = sig_now(&[&d, &cv]);
-                    if previous.as_ref() != Some(&sig) {
-                        unchanged_since = Instant::now();
-                    }
-                    let stable = unchanged_since.elapsed() >= quiet;
-                    previous = Some(sig);
-                    last_seen = Some((*c, d.clone(), cv.clone()));
-                    let (Some(ds), Some(cs)) = (&d.status, &cv.status) else {
-                        return None;
-                    };
-                    let complete = wrong_dispositions(Role::Driver, ds).is_empty()
-                        && wrong_dispositions(Role::Conductor, cs).is_empty();
-                    let known =
-                        known_masks == Some((ds.sig_ign, ds.sig_cgt, cs.sig_ign, cs.sig_cgt));
-                    let waiting = |v: &View| matches!(v.activity, Activity::Waiting(_));
-                    let indefinite = |v: &View| v.activity == Activity::Waiting(Wait::Indefinite);
-                    let ready = if complete || known {
-                        // Handlers in place: each waits, or is a busy loop (never sleeps).
-                        (waiting(&d) || matches!(d.activity, Activity::Active))
-                            && (waiting(&cv) || matches!(cv.activity, Activity::Active))
-                    } else {
-                        // Handlers incomplete: ready only once both wait for an outside
-                        // event and nothing changes, so nothing more will be installed.
-                        indefinite(&d) && indefinite(&cv) && stable
-                    };
-                    ready.then(|| {
-                        Ok(Ready {
-                            driver,
-                            conductor: *c,
-                            driver_status: ds.clone(),
-                            conductor_status: cs.clone(),
-                            masks_complete: complete,
-                            busy: Vec::new(),
-                        })
-                    })
-                }
-                many => {
-                    let sig = sig_now(&[&d]);
-                    if previous.as_ref() != Some(&sig) {
-                        unchanged_since = Instant::now();
-                    }
-                    let stable = unchanged_since.elapsed() >= quiet;
-                    previous = Some(sig);
-                    stable.then_some(Err(StartFailure::TooMany(1 + many.len())))
-                }
-            }
-        });
+        let mut watch = StartWatch::new(driver, self.cfg.timing.quiet(), known_masks);
+        let verdict = self.session.wait_until(deadline, |s| watch.look(s));
         // A process found `Active` must have stayed so for `busy_ms` to count as a busy
         // loop rather than a program still starting: confirm before declaring it ready.
         match verdict {
             Some(Ok(ready)) => self.confirm_busy(ready, deadline),
             Some(Err(e)) => Err(e),
-            None => {
-                // The deadline passed: accept what is there, if it is a driver and a
-                // conductor; the checks then fail on behaviour, with the masks as a hint.
-                match last_seen {
-                    Some((c, d, cv)) if !cv.activity.exited() && !d.activity.exited() => {
-                        let (Some(ds), Some(cs)) = (d.status.clone(), cv.status.clone()) else {
-                            return Err(StartFailure::ConductorExited);
-                        };
-                        let complete = wrong_dispositions(Role::Driver, &ds).is_empty()
-                            && wrong_dispositions(Role::Conductor, &cs).is_empty();
-                        let busy = [(Role::Driver, &d), (Role::Conductor, &cv)]
-                            .iter()
-                            .filter(|(_, v)| v.activity == Activity::Active)
-                            .map(|(r, _)| *r)
-                            .collect();
-                        Ok(Ready {
-                            driver,
-                            conductor: c,
-                            driver_status: ds,
-                            conductor_status: cs,
-                            masks_complete: complete,
-                            busy,
-                        })
-                    }
-                    Some(_) => Err(StartFailure::ConductorExited),
-                    None => Err(StartFailure::NoChild),
-                }
-            }
+            None => watch.at_deadline(),
         }
     }
 
@@ -341,50 +218,10 @@ impl<'c> BusRun<'c> {
     /// of CPU on a loaded machine is not taken for a busy one.
     fn confirm_busy(&mut self, mut ready: Ready, deadline: Instant) -> Result<Ready, StartFailure> {
         let (d, c) = (ready.driver, ready.conductor);
-        // CPU time of each process when it was first seen running in this stretch.
-        let mut tracker: Vec<(Pid, u64)> = Vec::new();
-        // Consecutive looks that found each process waiting: one look is not enough (a busy
-        // loop can be caught asleep for an instant), two in a row are.
-        let mut waiting_looks = [0u32; 2];
-        let busy_cpu_ns = self.cfg.timing.busy().as_nanos() as u64;
-        let outcome = self.session.wait_until(deadline, |_| {
-            let mut busy = Vec::new();
-            let mut undecided = false;
-            for (i, (role, pid)) in [(Role::Driver, d), (Role::Conductor, c)]
-                .into_iter()
-                .enumerate()
-            {
-                let v = observe::view(pid);
-                if !matches!(v.activity, Activity::Waiting(_)) {
-                    waiting_looks[i] = 0;
-                }
-                match v.activity {
-                    Activity::Waiting(_) => {
-                        tracker.retain(|(p, _)| *p != pid);
-                        waiting_looks[i] += 1;
-                        undecided |= waiting_looks[i] < 2;
-                    }
-                    Activity::Active => {
-                        let cpu = procfs::cpu_ns(pid).unwrap_or(0);
-                        let since = match tracker.iter().find(|(p, _)| *p == pid) {
-                            Some((_, t)) => *t,
-                            None => {
-                                tracker.push((pid, cpu));
-                                cpu
-                            }
-                        };
-                        if cpu.saturating_sub(since) < busy_cpu_ns {
-                            return None;
-                        }
-                        busy.push(role);
-                    }
-                    _ => return Some(Err(())),
-                }
-            }
-            (!undecided).then_some(Ok(busy))
-        });
-        match outcome {
-            Some(Ok(busy)) => {
+        let procs = [(Role::Driver, d), (Role::Conductor, c)];
+        let mut watch = BusyWatch::new(self.cfg.timing.busy());
+        match self.session.wait_until(deadline, |_| watch.look(procs)) {
+            Some(BusyVerdict::Confirmed(busy)) => {
                 ready.busy = busy;
                 // Dispositions as they are now (a starting process may have changed them).
                 if let (Ok(ds), Ok(cs)) = (procfs::status(d), procfs::status(c)) {
@@ -393,9 +230,9 @@ impl<'c> BusRun<'c> {
                 }
                 Ok(ready)
             }
-            Some(Err(())) => {
+            Some(BusyVerdict::Ended) => {
                 if self.session.has_exited(d) {
-                    Err(StartFailure::DriverExited(self.session.driver_exit()))
+                    Err(StartFailure::DriverExited(self.session.program_exit()))
                 } else {
                     Err(StartFailure::ConductorExited)
                 }
@@ -404,14 +241,7 @@ impl<'c> BusRun<'c> {
                 // The deadline passed before a process used `busy_ms` of CPU (a loaded
                 // machine starves it): one that never slept all this time is a busy loop
                 // all the same, and the steps must judge it as one.
-                ready.busy = [(Role::Driver, d), (Role::Conductor, c)]
-                    .into_iter()
-                    .filter(|(_, pid)| {
-                        tracker.iter().any(|(p, _)| p == pid)
-                            && observe::view(*pid).activity == Activity::Active
-                    })
-                    .map(|(role, _)| role)
-                    .collect();
+                ready.busy = watch.never_slept(procs);
                 Ok(ready)
             }
         }
@@ -475,18 +305,19 @@ impl<'c> BusRun<'c> {
             }
             Stimulus::Signal(role, s) => (s as i32, vec![if role == Role::Driver { d } else { c }]),
         };
-        let expect_for = |v: &View, pid: Pid| -> Expect {
-            match (&v.status, targets.contains(&pid)) {
-                (Some(st), true) => observe::expect(st, sig),
-                _ => Expect::Nothing,
-            }
-        };
-        let exp_d = expect_for(&before_d, d);
-        let exp_c = expect_for(&before_c, c);
         // Only a process confirmed busy at readiness is judged by its output: a correct one
         // can be caught running for an instant on a loaded machine.
-        let busy_d = ready.busy.contains(&Role::Driver);
-        let busy_c = ready.busy.contains(&Role::Conductor);
+        let watched = |role: Role, pid: Pid, before: &View| Watched {
+            pid,
+            expect: match (&before.status, targets.contains(&pid)) {
+                (Some(st), true) => observe::expect(st, sig),
+                _ => Expect::Nothing,
+            },
+            busy: ready.busy.contains(&role),
+            cpu_at_change: 0,
+        };
+        let driver = watched(Role::Driver, d, &before_d);
+        let conductor = watched(Role::Conductor, c, &before_c);
         match stimulus {
             Stimulus::Key(k) => self.session.type_key(k),
             Stimulus::Signal(role, s) => {
@@ -497,110 +328,25 @@ impl<'c> BusRun<'c> {
             }
         }
         let deadline = Instant::now() + within;
-        let quiet = self.cfg.timing.quiet();
-        let mut previous: Option<Vec<u64>> = None;
-        let mut last_change = Instant::now();
-        // CPU time of each process at the last change: a busy process must have run on for a
-        // while after its output (its handler may not have returned when the bytes arrived,
-        // and a starved process makes no progress however long the wall clock runs).
-        let cpu_of = |p: Pid| procfs::cpu_ns(p).unwrap_or(0);
-        let mut cpu_at_change = (cpu_of(d), cpu_of(c));
-        let busy_ns = self.cfg.timing.busy().as_nanos() as u64;
-        let mut last_views: Option<(View, View)> = None;
-        let mut counters = base;
-        let settled = self.session.wait_until(deadline, |s| {
-            let now = Instant::now();
-            let vd = observe::view(d);
-            let vc = observe::view(c);
-            // Counters are read while readable; a reaped process keeps its last value.
-            if let Some(w) = vd.own_wchar {
-                counters.driver_own = w;
-                if let Some(whole) = procfs::whole_wchar(d) {
-                    counters.driver_children = whole.saturating_sub(w);
-                }
-            }
-            if let Some(w) = vc.own_wchar {
-                counters.conductor_own = w;
-            }
-            let received = s.transcript.total_bytes();
-            let sig = step_signature(&[(&vd, busy_d), (&vc, busy_c)], received);
-            let stable = previous.as_ref() == Some(&sig);
-            if !stable {
-                last_change = now;
-                cpu_at_change = (cpu_of(d), cpu_of(c));
-            }
-            previous = Some(sig);
-            let out = s.transcript.since(mark).to_vec();
-            // Once a process has exited in this step, the other may be on its way out too
-            // (a busy driver reaps the conductor, then the interpreter shuts down: tens of
-            // milliseconds of CPU with no output): it must run on for the whole busy
-            // measure, or stay still far longer, so that where it ends up does not depend
-            // on timing.
-            let exiting = vd.activity.exited() || vc.activity.exited();
-            let run_on_ns = if exiting { busy_ns } else { busy_ns / 10 };
-            let quiet_enough = now.duration_since(last_change) >= quiet;
-            let quiet_long =
-                now.duration_since(last_change) >= quiet * if exiting { 20 } else { 5 };
-            let ran_on = |pid: Pid, at: u64| cpu_of(pid).saturating_sub(at) >= run_on_ns;
-            let ran_on_d = !busy_d || ran_on(d, cpu_at_change.0);
-            let ran_on_c = !busy_c || ran_on(c, cpu_at_change.1);
-            // A process that never sleeps gives no sign of having handled the signal (no
-            // wake-up to count): it is done when the expected output is there and quiet.
-            // A busy loop can look asleep for an instant (in a non-blocking call): once known
-            // busy, a process is always judged this way until it exits or stops.
-            let ok = |v: &View, e: Expect, busy: bool| -> bool {
-                match v.activity {
-                    Activity::Gone | Activity::Zombie | Activity::Stopped => e.met_by(v),
-                    Activity::Waiting(_) if !busy => e.met_by(v),
-                    // Running, not a busy loop: still handling something.
-                    Activity::Active if !busy => false,
-                    // Should the CPU measure not move (a process starved for long), a longer
-                    // quiet period ends the step all the same.
-                    Activity::Waiting(_) | Activity::Active => {
-                        quiet_enough && (ran_on_d && ran_on_c || quiet_long) && output_done(&out)
-                    }
-                }
-            };
-            // A reaped conductor's lifetime bytes move into the driver's children count.
-            let written = (counters.driver_own - base.driver_own)
-                + (counters.conductor_own - base.conductor_own).max(
-                    (counters.driver_children - base.driver_children)
-                        .saturating_sub(base.conductor_own),
-                );
-            // Everything written has come through the terminal, or the program wrote
-            // elsewhere too and has been quiet long enough to tell.
-            let drained = received - received_at_start >= written || s.transcript.is_full();
-            // A driver seen exited is done once the shim has reported how it ended.
-            let reported = !vd.activity.exited() || s.driver_exit().is_some();
-            let done = ok(&vd, exp_d, busy_d)
-                && ok(&vc, exp_c, busy_c)
-                && stable
-                && reported
-                && (drained || quiet_enough);
-            last_views = Some((vd, vc));
-            done.then_some(())
-        });
-        self.session.pump();
-        let (vd, vc) = last_views.unwrap_or_else(|| (observe::view(d), observe::view(c)));
-        self.counters = counters;
-        // Bytes of the conductor: its own counter while readable; once the driver has reaped
-        // it, what the driver's reaped children wrote, less what it had written before.
-        let conductor_bytes = if vc.activity == Activity::Gone {
-            (counters.driver_children - base.driver_children)
-                .saturating_sub(base.conductor_own)
-                .max(counters.conductor_own - base.conductor_own)
-        } else {
-            counters.conductor_own - base.conductor_own
-        };
-        Some(StepOutcome {
+        let mut watch = StepWatch {
+            driver,
+            conductor,
+            output_done,
+            quiet: self.cfg.timing.quiet(),
+            busy_ns: self.cfg.timing.busy().as_nanos() as u64,
             mark,
-            output: self.session.transcript.since(mark).to_vec(),
-            driver_bytes: counters.driver_own - base.driver_own,
-            conductor_bytes,
-            driver: vd,
-            conductor: vc,
-            timed_out: settled.is_none(),
-        })
+            received_at_start,
+            base,
+            counters: base,
+            still: Stillness::new(),
+            last_views: None,
+        };
+        let settled = self
+            .session
+            .wait_until(deadline, |s| watch.look(s).then_some(()));
+        self.session.pump();
+        self.counters = watch.counters;
+        Some(watch.outcome(&self.session, settled.is_none()))
     }
 
     /// CPU share of one CPU used by each role since readiness: (driver, conductor, seconds).

@@ -32,7 +32,7 @@ pub(super) fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
             Role::Driver,
             &[other],
             false,
-            run.session.driver_exit(),
+            run.session.program_exit(),
         );
         if let Some(p) = j.problems.first() {
             failure = Some((i, p.clone(), j.seen, key));
@@ -121,7 +121,7 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
             Role::Driver,
             &[other],
             false,
-            run.session.driver_exit(),
+            run.session.program_exit(),
         );
         seen.push(format!("after {label}: {}", j.seen));
         for p in j.problems {

@@ -99,7 +99,7 @@ impl Run<'_> {
             let deadline = Instant::now() + std::time::Duration::from_millis(cfg.timing.exit_ms);
             let mut session =
                 Session::start(launch, 1 << 16, deadline).map_err(|e| e.to_string())?;
-            let exit = session.wait_until(deadline, |s| s.driver_exit());
+            let exit = session.wait_until(deadline, |s| s.program_exit());
             let output = String::from_utf8_lossy(session.transcript.since(0)).into_owned();
             session.finish(deadline);
             Ok(Seen { exit, output })

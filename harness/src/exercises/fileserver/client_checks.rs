@@ -63,12 +63,12 @@ impl ClientRun {
     /// Waits until the client has printed its prompt after `mark` and waits for input.
     fn await_prompt(&mut self, cfg: &FileserverConfig, mark: usize, deadline: Instant) -> bool {
         let prompt = cfg.client.prompt_ends_with.clone();
-        let Some(pid) = self.session.driver() else {
+        let Some(pid) = self.session.program_pid() else {
             return false;
         };
         self.session
             .wait_until(deadline, |s| {
-                if s.driver_exit().is_some() {
+                if s.program_exit().is_some() {
                     return Some(false);
                 }
                 let waiting = observe::view(pid).activity == Activity::Waiting(Wait::Indefinite);
@@ -78,7 +78,7 @@ impl ClientRun {
     }
 
     fn alive(&self) -> bool {
-        self.session.driver_exit().is_none()
+        self.session.program_exit().is_none()
     }
 
     /// Types a command and waits for the next prompt (or the exit).
@@ -227,7 +227,7 @@ impl ClientGrading<'_> {
                 r.session.type_text("\u{4}");
                 let exit = r
                     .session
-                    .wait_until(Instant::now() + cfg.timing.exit(), |s| s.driver_exit());
+                    .wait_until(Instant::now() + cfg.timing.exit(), |s| s.program_exit());
                 match exit {
                     Some(Exit::Code(0)) => {
                         o.message =
@@ -407,7 +407,7 @@ fn client_check(
             let mark = r.session.transcript.mark();
             r.session.type_text("quit\n");
             let deadline = Instant::now() + cfg.timing.exit();
-            let exit = r.session.wait_until(deadline, |s| s.driver_exit());
+            let exit = r.session.wait_until(deadline, |s| s.program_exit());
             let res = match exit {
                 Some(Exit::Code(0)) => Ok("quit ended the client with status 0".into()),
                 Some(Exit::Code(c)) => Err(format!("quit ended the client with status {c}")),
