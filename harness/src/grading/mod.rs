@@ -10,6 +10,7 @@
 pub mod checklist;
 pub mod containment;
 pub mod driver;
+pub mod evidence;
 pub mod programs;
 
 use std::path::Path;
