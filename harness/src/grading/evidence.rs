@@ -54,7 +54,10 @@ mod tests {
     #[test]
     fn no_fault_passes_and_the_first_fault_is_the_message() {
         let ok = judged::<Missing>(&[], "all there");
-        assert_eq!((ok.status, ok.message.as_str()), (Status::Passed, "all there"));
+        assert_eq!(
+            (ok.status, ok.message.as_str()),
+            (Status::Passed, "all there")
+        );
         let bad = judged(&[Missing("bye"), Missing("hello")], "all there");
         assert_eq!(bad.status, Status::Failed);
         assert_eq!(bad.message, "bye was not printed");

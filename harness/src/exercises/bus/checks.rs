@@ -1,26 +1,21 @@
 //! The bus checks, one function each. Each turns what a run observed into a verdict with
 //! the facts behind it: what was done, what was expected, what was seen, who did it.
 
-use nix::sys::signal::Signal;
-
 use super::config::BusConfig;
+use super::faults::{exit_words, key_hint, BusyLoop, StepFault};
 use super::run::{wrong_dispositions, BusRun, Ready, Role, StartFailure, StepOutcome, Stimulus};
-use crate::report::{wording, CheckOutcome, ProcessNote, Status, TranscriptView};
+use crate::grading::evidence::judged;
+use crate::report::{CheckOutcome, ProcessNote, Status, TranscriptView};
 use crate::supervise::observe::{Activity, View};
 use crate::supervise::session::{Exit, Key};
 use crate::supervise::transcript::lines;
 use crate::text::escape;
 use crate::text::matching::{closest, count_in_line, Phrase};
 
-/// A fresh outcome for check `id`; its title and points are stamped from the check's
+/// A verdict with its message; the check's id, title and points are stamped from its
 /// declaration and the config when it is recorded (`grading::Checklist`).
-pub fn outcome(
-    _cfg: &BusConfig,
-    id: &str,
-    status: Status,
-    message: impl Into<String>,
-) -> CheckOutcome {
-    CheckOutcome::new(id, "", status, 0, message)
+pub fn verdict(status: Status, message: impl Into<String>) -> CheckOutcome {
+    CheckOutcome::new("", "", status, 0, message)
 }
 
 /// The three expected lines.
@@ -90,18 +85,6 @@ pub fn transcript_view(run: &BusRun, mark: usize) -> TranscriptView {
     TranscriptView::from_transcript(&run.session.transcript, mark)
 }
 
-fn exit_words(e: Exit) -> String {
-    match e {
-        Exit::Code(c) => format!("exited with status {c}"),
-        Exit::Signal(s) => format!(
-            "killed by {}",
-            Signal::try_from(s)
-                .map(|s| s.as_str().to_string())
-                .unwrap_or(format!("signal {s}"))
-        ),
-    }
-}
-
 /// A process note for the report.
 pub fn note(run: &BusRun, role: Role, v: &View) -> ProcessNote {
     let mut state = v.activity.describe().to_string();
@@ -128,12 +111,10 @@ pub fn note_coarse(run: &BusRun, role: Role, v: &View) -> ProcessNote {
 }
 
 /// `start`.
-pub fn start(cfg: &BusConfig, run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome {
+pub fn start(run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome {
     match result {
         Ok(r) => {
-            let mut o = outcome(
-                cfg,
-                "start",
+            let mut o = verdict(
                 Status::Passed,
                 "a driver and one conductor started and are waiting",
             );
@@ -154,37 +135,7 @@ pub fn start(cfg: &BusConfig, run: &BusRun, result: &Result<Ready, StartFailure>
             o
         }
         Err(f) => {
-            let (msg, hint) = match f {
-                StartFailure::NotExecuted(why) => (
-                    format!("the program could not be executed: {}", wording::not_run(why)),
-                    "a compiled program must be an executable for this machine; a script must start with #! or be named bus.py",
-                ),
-                StartFailure::NoDriver => (
-                    "the program did not start".to_string(),
-                    "check that it runs at all",
-                ),
-                StartFailure::DriverExited(e) => (
-                    format!(
-                        "the program {} during start-up",
-                        e.map(exit_words).unwrap_or_else(|| "exited".into())
-                    ),
-                    "run it by hand: it must keep running until Ctrl-Z; the transcript shows what it printed",
-                ),
-                StartFailure::NoChild => (
-                    "the driver waits but never started a conductor (no child process)".to_string(),
-                    "the driver must create the conductor with os.fork() or multiprocessing.Process",
-                ),
-                StartFailure::TooMany(n) => (
-                    format!("the program made {n} processes, not a driver and one conductor"),
-                    "fork exactly once, in the driver only",
-                ),
-                StartFailure::ConductorExited => (
-                    "the conductor exited during start-up".to_string(),
-                    "the conductor must wait for signals (signal.pause()) instead of ending",
-                ),
-            };
-            let mut o = outcome(cfg, "start", Status::Failed, msg);
-            o.hint = Some(hint.to_string());
+            let mut o = judged(std::slice::from_ref(f), "");
             o.transcript = Some(transcript_view(run, 0));
             o
         }
@@ -192,20 +143,13 @@ pub fn start(cfg: &BusConfig, run: &BusRun, result: &Result<Ready, StartFailure>
 }
 
 /// `handlers`.
-pub fn handlers(cfg: &BusConfig, ready: &Ready) -> CheckOutcome {
+pub fn handlers(ready: &Ready) -> CheckOutcome {
     let mut wrong = wrong_dispositions(Role::Driver, &ready.driver_status);
     wrong.extend(wrong_dispositions(Role::Conductor, &ready.conductor_status));
     if wrong.is_empty() {
-        return outcome(
-            cfg,
-            "handlers",
-            Status::Passed,
-            "every disposition is as required",
-        );
+        return verdict(Status::Passed, "every disposition is as required");
     }
-    let mut o = outcome(
-        cfg,
-        "handlers",
+    let mut o = verdict(
         Status::Failed,
         format!("{} disposition(s) wrong", wrong.len()),
     );
@@ -221,10 +165,24 @@ pub fn handlers(cfg: &BusConfig, ready: &Ready) -> CheckOutcome {
     o
 }
 
-/// A problem found in one step, if any.
+/// What one step showed: its faults, the lines seen, and which processes ended in it
+/// (whether or not they were allowed to: the key's advice depends on it).
 pub struct StepJudgement {
-    pub problems: Vec<String>,
+    pub faults: Vec<StepFault>,
     pub seen: String,
+    pub ended: Vec<Role>,
+}
+
+impl StepJudgement {
+    /// The step's verdict: `passed` when nothing went wrong, otherwise its first fault, the
+    /// others as details, and `key`'s advice (for a key step).
+    pub fn outcome(&self, passed: impl Into<String>, key: Option<Key>) -> CheckOutcome {
+        let mut o = judged(&self.faults, passed);
+        if let (Status::Failed, Some(key)) = (o.status, key) {
+            o.hint = Some(key_hint(key, &self.ended));
+        }
+        o
+    }
 }
 
 /// Judges one step that must print `line` exactly once, by `printer`, with both processes
@@ -238,43 +196,44 @@ pub fn judge_line_step(
     allow_exit: bool,
     driver_exit: Option<Exit>,
 ) -> StepJudgement {
-    let mut problems = Vec::new();
+    let mut faults = Vec::new();
+    let mut ended = Vec::new();
     for (role, v) in [
         (Role::Driver, &step.driver),
         (Role::Conductor, &step.conductor),
     ] {
+        if v.activity.exited() {
+            ended.push(role);
+        }
         match v.activity {
-            Activity::Stopped => problems.push(format!("the {} is stopped", role.name())),
-            a if a.exited() && !allow_exit => problems.push(match (role, driver_exit) {
-                (Role::Driver, Some(e @ Exit::Signal(_))) => {
-                    format!("the driver was {}", exit_words(e))
-                }
-                (Role::Driver, Some(e)) => format!("the driver {}", exit_words(e)),
-                _ => format!("the {} exited", role.name()),
+            Activity::Stopped => faults.push(StepFault::Stopped(role)),
+            a if a.exited() && !allow_exit => faults.push(match (role, driver_exit) {
+                (Role::Driver, Some(e)) => StepFault::DriverEnded(e),
+                _ => StepFault::Exited(role),
             }),
             _ => {}
         }
     }
     let (count, longest) = occurrences(cfg, line, &step.output);
-    let text = line.text(cfg);
     match count {
-        0 => {
-            let mut p = format!("line {} \"{}\" was not printed", line.number(), text);
-            if let Some(m) = near_miss(cfg, line, &step.output) {
-                p.push_str(&format!("; {m}"));
-            }
-            problems.push(p);
-        }
+        0 => faults.push(StepFault::Missing {
+            number: line.number(),
+            text: line.text(cfg),
+            near_miss: near_miss(cfg, line, &step.output),
+        }),
         1 => {}
-        n => problems.push(format!(
-            "line {} was printed {n} times, not once",
-            line.number()
-        )),
+        times => faults.push(StepFault::Repeated {
+            number: line.number(),
+            times,
+        }),
     }
     for other in others {
-        let (n, _) = occurrences(cfg, *other, &step.output);
-        if n > 0 {
-            problems.push(format!("line {} was printed too ({n}×)", other.number()));
+        let (times, _) = occurrences(cfg, *other, &step.output);
+        if times > 0 {
+            faults.push(StepFault::Stray {
+                number: other.number(),
+                times,
+            });
         }
     }
     if count >= 1 {
@@ -284,46 +243,28 @@ pub fn judge_line_step(
             Role::Conductor => (step.conductor_bytes, step.driver_bytes, Role::Driver),
         };
         if mine < need && theirs >= need {
-            problems.push(format!(
-                "line {} was printed by the {}, not the {}",
-                line.number(),
-                other_role.name(),
-                printer.name()
-            ));
+            faults.push(StepFault::WrongPrinter {
+                number: line.number(),
+                by: other_role,
+                not: printer,
+            });
         }
     }
-    if step.timed_out && problems.is_empty() {
-        problems.push("the processes did not settle before the step deadline".into());
+    if step.timed_out && faults.is_empty() {
+        faults.push(StepFault::Unsettled);
     }
     let seen_lines: Vec<String> = lines(&step.output)
         .iter()
         .map(|l| format!("\"{}\"", escape::one_line(l.as_bytes())))
         .collect();
     StepJudgement {
-        problems,
+        faults,
         seen: if seen_lines.is_empty() {
             "no output".into()
         } else {
             seen_lines.join(", ")
         },
-    }
-}
-
-/// Hints for the usual causes of a failed key step.
-pub fn key_hint(key: Key, step: &StepOutcome) -> String {
-    let sig = key.signal().as_str();
-    if step.driver.activity.exited() {
-        return format!(
-            "the driver must ignore {sig}: signal.signal(signal.{sig}, signal.SIG_IGN)"
-        );
-    }
-    if step.conductor.activity.exited() {
-        return format!("the conductor must catch {sig} with a handler, or it dies of it");
-    }
-    match key {
-        Key::CtrlZ => "the driver catches SIGTSTP and sends SIGUSR1 to the conductor, which prints line 3; the conductor must ignore SIGTSTP or Ctrl-Z stops it".into(),
-        Key::CtrlC => "the conductor catches SIGINT and sends SIGUSR1 to the driver (os.kill(os.getppid(), signal.SIGUSR1)); the driver prints line 1 in its SIGUSR1 handler".into(),
-        Key::CtrlBackslash => "the conductor catches SIGQUIT and sends SIGUSR2 to the driver; the driver prints line 2 in its SIGUSR2 handler".into(),
+        ended,
     }
 }
 
@@ -331,14 +272,13 @@ pub fn key_hint(key: Key, step: &StepOutcome) -> String {
 pub fn key_line(
     cfg: &BusConfig,
     run: &mut BusRun,
-    id: &str,
     key: Key,
     line: Line,
     other: Line,
 ) -> CheckOutcome {
     let phrase_done = |out: &[u8]| occurrences(cfg, line, out).0 >= 1;
     let Some(step) = run.step(Stimulus::Key(key), &phrase_done, cfg.timing.step()) else {
-        return outcome(cfg, id, Status::Error, "the run was not ready");
+        return verdict(Status::Error, "the run was not ready");
     };
     let j = judge_line_step(
         cfg,
@@ -349,19 +289,10 @@ pub fn key_line(
         false,
         run.session.program_exit(),
     );
-    let mut o = if j.problems.is_empty() {
-        outcome(
-            cfg,
-            id,
-            Status::Passed,
-            format!("the driver printed line {} once", line.number()),
-        )
-    } else {
-        let mut o = outcome(cfg, id, Status::Failed, j.problems[0].clone());
-        o.details = j.problems[1..].to_vec();
-        o.hint = Some(key_hint(key, &step));
-        o
-    };
+    let mut o = j.outcome(
+        format!("the driver printed line {} once", line.number()),
+        Some(key),
+    );
     o.actions = vec![format!("typed {}", key.label())];
     o.expected = Some(format!(
         "the driver prints \"{}\" exactly once; both keep running",
@@ -385,12 +316,7 @@ pub fn idle(
 ) -> CheckOutcome {
     let limit = cfg.rules.busy_cpu_share;
     let Some((d, c, wall)) = shares else {
-        return outcome(
-            cfg,
-            "idle",
-            Status::Skipped,
-            "no waiting period was observed",
-        );
+        return verdict(Status::Skipped, "no waiting period was observed");
     };
     let mut busy: Vec<Role> = busy_at_start.to_vec();
     if wall >= 0.02 {
@@ -402,29 +328,11 @@ pub fn idle(
         }
     }
     busy.sort_by_key(|r| *r as u8);
-    let mut o = if busy.is_empty() {
-        outcome(
-            cfg,
-            "idle",
-            Status::Passed,
-            "both processes slept while waiting",
-        )
-    } else {
-        let who: Vec<&str> = busy.iter().map(|r| r.name()).collect();
-        let mut o = outcome(
-            cfg,
-            "idle",
-            Status::Failed,
-            format!(
-                "busy loop: the {} kept a CPU busy while waiting",
-                who.join(" and the ")
-            ),
-        );
-        o.hint = Some(
-            "wait with signal.pause(), os.wait() or p.join() instead of a loop that polls".into(),
-        );
-        o
-    };
+    let faults: Vec<BusyLoop> = (!busy.is_empty())
+        .then_some(BusyLoop(busy))
+        .into_iter()
+        .collect();
+    let mut o = judged(&faults, "both processes slept while waiting");
     if !stable {
         o.details.push(format!(
             "CPU share while waiting ({wall:.2} s): driver {:.0}%, conductor {:.0}% (limit {:.0}%)",

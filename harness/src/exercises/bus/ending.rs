@@ -3,13 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
-
-use super::checks::{
-    self, judge_line_step, key_hint, note, note_coarse, outcome, transcript_view, Line,
-};
+use super::checks::{self, judge_line_step, note, note_coarse, transcript_view, verdict, Line};
 use super::config::BusConfig;
+use super::faults::{ExitFault, Leftovers};
 use super::run::{BusRun, Role, Stimulus};
+use crate::grading::evidence::judged;
 use crate::report::{CheckOutcome, ProcessNote, Status};
 use crate::supervise::cleanup;
 use crate::supervise::exits::ExitWatch;
@@ -20,7 +18,7 @@ use crate::text::escape;
 pub(super) fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
     let done = |o: &[u8]| checks::occurrences(cfg, Line::Arrive, o).0 >= 1;
     let Some(step) = run.step(Stimulus::Key(Key::CtrlZ), &done, cfg.timing.step()) else {
-        return outcome(cfg, "ctrl-z", Status::Error, "the run was not ready");
+        return verdict(Status::Error, "the run was not ready");
     };
     let j = judge_line_step(
         cfg,
@@ -31,19 +29,10 @@ pub(super) fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
         true,
         run.session.program_exit(),
     );
-    let mut o = if j.problems.is_empty() {
-        outcome(
-            cfg,
-            "ctrl-z",
-            Status::Passed,
-            "the conductor printed line 3 once; nothing was stopped",
-        )
-    } else {
-        let mut o = outcome(cfg, "ctrl-z", Status::Failed, j.problems[0].clone());
-        o.details = j.problems[1..].to_vec();
-        o.hint = Some(key_hint(Key::CtrlZ, &step));
-        o
-    };
+    let mut o = j.outcome(
+        "the conductor printed line 3 once; nothing was stopped",
+        Some(Key::CtrlZ),
+    );
     o.actions = vec!["typed Ctrl-Z".into()];
     o.expected = Some(format!(
         "the conductor prints \"{}\" exactly once; no process is stopped",
@@ -65,10 +54,7 @@ pub(super) fn exit_order(
     exits: Option<&ExitWatch>,
 ) -> (CheckOutcome, bool) {
     let Some(ready) = run.ready.clone() else {
-        return (
-            outcome(cfg, "exit-order", Status::Error, "the run was not ready"),
-            false,
-        );
+        return (verdict(Status::Error, "the run was not ready"), false);
     };
     let (d, c) = (ready.driver, ready.conductor);
     let deadline = Instant::now() + cfg.timing.exit();
@@ -89,27 +75,21 @@ pub(super) fn exit_order(
     let exit = run.session.program_exit();
     match (exit, conductor_at_driver_exit) {
         (None, _) => {
-            o = outcome(
-                cfg,
-                "exit-order",
-                Status::Failed,
-                if vd.activity == Activity::Stopped || vc.activity == Activity::Stopped {
-                    "a process is stopped, so the program cannot end".to_string()
-                } else {
-                    format!(
-                        "the driver did not exit within {} ms after Ctrl-Z",
-                        cfg.timing.exit_ms
-                    )
-                },
-            );
-            o.hint = Some("after printing line 3 the conductor exits; the driver waits for it (os.wait() / p.join()) and then exits".into());
+            let stuck = if vd.activity == Activity::Stopped || vc.activity == Activity::Stopped {
+                ExitFault::Stopped
+            } else {
+                ExitFault::DriverStayed {
+                    ms: cfg.timing.exit_ms,
+                }
+            };
+            o = judged(&[stuck], "");
         }
         (Some(e), Some(ca)) => {
-            let mut problems = Vec::new();
+            let mut faults = Vec::new();
             match ca {
                 Activity::Gone => {}
-                Activity::Zombie => problems.push("the conductor exited but the driver never reaped it (a zombie was left)".to_string()),
-                _ => problems.push("the driver exited while the conductor was still running: the conductor must get off first".to_string()),
+                Activity::Zombie => faults.push(ExitFault::NotReaped),
+                _ => faults.push(ExitFault::DriverFirst),
             }
             // The conductor's status, where the kernel told it (it is the driver's to reap).
             let conductor_exit = match (ca, exits) {
@@ -123,17 +103,11 @@ pub(super) fn exit_order(
             let mut free_codes = Vec::new();
             for (role, exit) in exits_seen {
                 match exit {
-                    Exit::Signal(s) => problems.push(format!(
-                        "the {} was killed by {}",
-                        role.name(),
-                        Signal::try_from(s)
-                            .map(|s| s.as_str())
-                            .unwrap_or("a signal")
-                    )),
+                    Exit::Signal(signal) => faults.push(ExitFault::Killed { role, signal }),
                     Exit::Code(0) => {}
-                    Exit::Code(code) if cfg.rules.nonzero_exit_costs_points => problems.push(
-                        format!("the {} exited with status {code}, not 0", role.name()),
-                    ),
+                    Exit::Code(code) if cfg.rules.nonzero_exit_costs_points => {
+                        faults.push(ExitFault::Status { role, code })
+                    }
                     Exit::Code(code) => free_codes.push(format!(
                         "the {} exited with status {code} (costs no points)",
                         role.name()
@@ -147,31 +121,14 @@ pub(super) fn exit_order(
                     None => "the conductor's exit status cannot be seen here: the kernel's process events connector is not available to the grader (older kernels give it to root only)".to_string(),
                 });
             }
-            o = if problems.is_empty() {
-                outcome(
-                    cfg,
-                    "exit-order",
-                    Status::Passed,
-                    "the conductor exited first and was reaped by the driver, which then exited",
-                )
-            } else {
-                let mut o = outcome(cfg, "exit-order", Status::Failed, problems[0].clone());
-                o.details = problems[1..].to_vec();
-                o.hint = Some(if ca == Activity::Gone {
-                    // Order and reaping were right: the fault is how a process ended.
-                    "end each process by exiting with status 0 (sys.exit(0), or os._exit(0) in the conductor once line 3 is printed), not by a signal".into()
-                } else {
-                    "the driver must wait for the conductor (os.wait() or p.join()) before it exits"
-                        .into()
-                });
-                o
-            };
+            o = judged(
+                &faults,
+                "the conductor exited first and was reaped by the driver, which then exited",
+            );
             o.details.extend(free_codes);
         }
         (Some(_), None) => {
-            o = outcome(
-                cfg,
-                "exit-order",
+            o = verdict(
                 Status::Error,
                 "the driver's exit was reported without the conductor's state",
             );
@@ -186,27 +143,14 @@ pub(super) fn exit_order(
     (o, exit.is_some())
 }
 
-pub(super) fn cleanup_check(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
+pub(super) fn cleanup_check(run: &mut BusRun) -> CheckOutcome {
     let mut keep = vec![run.session.shim()];
     keep.extend(run.session.program_pid());
     let left = cleanup::descendants_except(&keep);
     if left.is_empty() {
-        return outcome(
-            cfg,
-            "cleanup",
-            Status::Passed,
-            "no process of the submission remained",
-        );
+        return verdict(Status::Passed, "no process of the submission remained");
     }
-    let mut o = outcome(
-        cfg,
-        "cleanup",
-        Status::Failed,
-        format!(
-            "{} process(es) remained after the driver exited",
-            left.len()
-        ),
-    );
+    let mut o = judged(&[Leftovers(left.len())], "");
     let conductor = run.ready.as_ref().map(|r| r.conductor.as_raw());
     o.processes = left
         .iter()
@@ -232,9 +176,5 @@ pub(super) fn cleanup_check(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
             ),
         })
         .collect();
-    o.hint = Some(
-        "every process the program starts must have exited, and been reaped, when the driver exits"
-            .into(),
-    );
     o
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::checks::outcome;
+use super::checks::verdict;
 use super::config::BusConfig;
 use super::run::{BusRun, Ready, Role, StartFailure};
 use crate::grading::containment::{Containment, Flood};
@@ -167,14 +167,13 @@ impl<'c> Grader<'c> {
     /// Runs `check` on a healthy run, starting a fresh one if needed.
     pub fn with_run(
         &mut self,
-        id: &str,
         check: impl FnOnce(&'c BusConfig, &mut BusRun<'c>) -> CheckOutcome,
     ) -> CheckOutcome {
         match self.healthy() {
             Ok(fresh) => {
                 let cfg = self.cfg;
                 let Some(run) = self.current.as_mut() else {
-                    return outcome(cfg, id, Status::Error, "no run");
+                    return verdict(Status::Error, "no run");
                 };
                 let mut o = check(cfg, run);
                 note_flood(&mut o, run);
@@ -184,7 +183,7 @@ impl<'c> Grader<'c> {
                 }
                 o
             }
-            Err(why) => outcome(self.cfg, id, Status::Skipped, format!("skipped: {why}")),
+            Err(why) => verdict(Status::Skipped, format!("skipped: {why}")),
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod config;
 mod ending;
+pub mod faults;
 mod grader;
 pub mod run;
 mod sequence;
@@ -269,7 +270,7 @@ fn table<'c>() -> [Check<Grader<'c>>; 10] {
 /// The judges: each picks the run it needs (the current one while both processes are
 /// healthy, a fresh one otherwise) and hands it to the check's code.
 mod judge {
-    use super::checks::{self, key_line, outcome, Line};
+    use super::checks::{self, key_line, verdict, Line};
     use super::grader::{note_flood, Ending, Grader};
     use super::{ending, sequence};
     use crate::report::{CheckOutcome, Status};
@@ -279,9 +280,9 @@ mod judge {
     pub fn start(g: &mut Grader) -> CheckOutcome {
         let (run, first) = match g.start() {
             Ok(x) => x,
-            Err(e) => return outcome(g.cfg, "start", Status::Error, e),
+            Err(e) => return verdict(Status::Error, e),
         };
-        let mut o = checks::start(g.cfg, &run, &first);
+        let mut o = checks::start(&run, &first);
         note_flood(&mut o, &run);
         match first {
             Ok(_) => g.current = Some(run),
@@ -292,32 +293,21 @@ mod judge {
 
     pub fn handlers(g: &mut Grader) -> CheckOutcome {
         match g.current.as_ref().and_then(|r| r.ready.as_ref()) {
-            Some(ready) => checks::handlers(g.cfg, ready),
-            None => outcome(g.cfg, "handlers", Status::Error, "the run was not ready"),
+            Some(ready) => checks::handlers(ready),
+            None => verdict(Status::Error, "the run was not ready"),
         }
     }
 
     pub fn ctrl_c(g: &mut Grader) -> CheckOutcome {
-        g.with_run("ctrl-c", |cfg, run| {
-            key_line(cfg, run, "ctrl-c", Key::CtrlC, Line::Go, Line::Seatbelt)
-        })
+        g.with_run(|cfg, run| key_line(cfg, run, Key::CtrlC, Line::Go, Line::Seatbelt))
     }
 
     pub fn ctrl_backslash(g: &mut Grader) -> CheckOutcome {
-        g.with_run("ctrl-backslash", |cfg, run| {
-            key_line(
-                cfg,
-                run,
-                "ctrl-backslash",
-                Key::CtrlBackslash,
-                Line::Seatbelt,
-                Line::Go,
-            )
-        })
+        g.with_run(|cfg, run| key_line(cfg, run, Key::CtrlBackslash, Line::Seatbelt, Line::Go))
     }
 
     pub fn repeat(g: &mut Grader) -> CheckOutcome {
-        g.with_run("repeat", sequence::repeat)
+        g.with_run(sequence::repeat)
     }
 
     pub fn roles(g: &mut Grader) -> CheckOutcome {
@@ -332,7 +322,7 @@ mod judge {
         let fresh = g.healthy();
         let (Ok(fresh), Some(mut run)) = (fresh, g.current.take()) else {
             g.ending = Some(None);
-            return outcome(g.cfg, "ctrl-z", Status::Skipped, NO_RUN);
+            return verdict(Status::Skipped, NO_RUN);
         };
         g.account_cpu(&run);
         // The conductor's exit status (the driver reaps it), from the kernel's exit
@@ -357,7 +347,7 @@ mod judge {
 
     pub fn exit_order(g: &mut Grader) -> CheckOutcome {
         let (Some(Some(end)), Some(run)) = (g.ending.as_mut(), g.current.as_mut()) else {
-            return outcome(g.cfg, "exit-order", Status::Skipped, NO_RUN);
+            return verdict(Status::Skipped, NO_RUN);
         };
         let (mut order, driver_exited) = ending::exit_order(g.cfg, run, end.exits.as_ref());
         note_flood(&mut order, run);
@@ -367,17 +357,15 @@ mod judge {
 
     pub fn cleanup(g: &mut Grader) -> CheckOutcome {
         let (Some(Some(end)), Some(run)) = (g.ending.as_ref(), g.current.as_mut()) else {
-            return outcome(g.cfg, "cleanup", Status::Skipped, NO_RUN);
+            return verdict(Status::Skipped, NO_RUN);
         };
         if !end.driver_exited {
-            return outcome(
-                g.cfg,
-                "cleanup",
+            return verdict(
                 Status::Skipped,
                 "skipped: the driver did not exit (see exit-order)",
             );
         }
-        ending::cleanup_check(g.cfg, run)
+        ending::cleanup_check(run)
     }
 
     pub fn idle(g: &mut Grader) -> CheckOutcome {

@@ -3,17 +3,20 @@
 
 use nix::sys::signal::Signal;
 
-use super::checks::{self, judge_line_step, key_hint, note, outcome, transcript_view, Line};
+use super::checks::{self, judge_line_step, note, transcript_view, Line};
 use super::config::{BusConfig, RepeatKey};
+use super::faults::{RoleFault, SequenceFault};
 use super::grader::Grader;
 use super::run::{BusRun, Role, Stimulus};
-use crate::report::{CheckOutcome, Status};
+use crate::grading::evidence::judged;
+use crate::report::CheckOutcome;
 use crate::supervise::session::Key;
 
 pub(super) fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
     let mark = run.session.transcript.mark();
     let mut actions = Vec::new();
-    let mut failure: Option<(usize, String, String, Key)> = None;
+    let n = cfg.repeat.keys.len();
+    let mut failure: Option<(SequenceFault, String)> = None;
     let mut last = None;
     for (i, k) in cfg.repeat.keys.iter().enumerate() {
         let (key, line, other) = match k {
@@ -34,35 +37,28 @@ pub(super) fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
             false,
             run.session.program_exit(),
         );
-        if let Some(p) = j.problems.first() {
-            failure = Some((i, p.clone(), j.seen, key));
+        if let Some(first) = j.faults.first() {
+            let fault = SequenceFault {
+                index: i + 1,
+                of: n,
+                key,
+                fault: first.clone(),
+                ended: j.ended.clone(),
+            };
+            failure = Some((fault, j.seen));
             last = Some(step);
             break;
         }
         last = Some(step);
     }
-    let n = cfg.repeat.keys.len();
-    let mut o = match &failure {
-        None => outcome(
-            cfg,
-            "repeat",
-            Status::Passed,
-            format!("all {n} keys gave their line once, in order"),
-        ),
-        Some((i, p, seen, key)) => {
-            let mut o = outcome(
-                cfg,
-                "repeat",
-                Status::Failed,
-                format!("key {} of {n} ({}): {p}", i + 1, key.label()),
-            );
-            o.seen = Some(format!("after key {}: {seen}", i + 1));
-            if let Some(step) = &last {
-                o.hint = Some(key_hint(*key, step));
-            }
-            o
-        }
-    };
+    let faults: Vec<SequenceFault> = failure.iter().map(|(f, _)| f.clone()).collect();
+    let mut o = judged(
+        &faults,
+        format!("all {n} keys gave their line once, in order"),
+    );
+    if let Some((f, seen)) = &failure {
+        o.seen = Some(format!("after key {}: {seen}", f.index));
+    }
     o.actions = actions;
     o.expected = Some(
         "each Ctrl-C prints line 1 and each Ctrl-\\ line 2, exactly once, in the order typed"
@@ -89,7 +85,7 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         (Role::Driver, Signal::SIGUSR2, Line::Seatbelt, Line::Go),
     ];
     let mut actions = Vec::new();
-    let mut problems = Vec::new();
+    let mut faults = Vec::new();
     let mut seen = Vec::new();
     let mut processes = Vec::new();
     let mut fresh_runs = 0;
@@ -102,7 +98,7 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
                 }
             }
             Err(why) => {
-                problems.push(format!("{label}: not sent: {why}"));
+                faults.push(RoleFault::NotSent { label, why });
                 continue;
             }
         }
@@ -124,29 +120,23 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
             run.session.program_exit(),
         );
         seen.push(format!("after {label}: {}", j.seen));
-        for p in j.problems {
-            problems.push(format!("{label}: {p}"));
-        }
+        faults.extend(j.faults.into_iter().map(|fault| RoleFault::Step {
+            label: label.clone(),
+            fault,
+        }));
         processes = vec![
             note(run, Role::Driver, &step.driver),
             note(run, Role::Conductor, &step.conductor),
         ];
     }
-    let mut o = if problems.is_empty() {
-        outcome(
-            cfg,
-            "roles",
-            Status::Passed,
-            "the driver printed lines 1 and 2 for each single-process signal",
-        )
-    } else {
-        let mut o = outcome(cfg, "roles", Status::Failed, problems[0].clone());
-        o.details = problems[1..].to_vec();
+    let mut o = judged(
+        &faults,
+        "the driver printed lines 1 and 2 for each single-process signal",
+    );
+    if !faults.is_empty() {
         o.seen = Some(seen.join("; "));
         o.processes = processes;
-        o.hint = Some("SIGINT/SIGQUIT to the conductor must make it signal the driver (SIGUSR1/SIGUSR2); the driver alone prints lines 1 and 2".into());
-        o
-    };
+    }
     if fresh_runs > 0 {
         o.details.push(format!(
             "{fresh_runs} fresh run(s) were needed: a signal ended the previous one"

@@ -1,0 +1,305 @@
+//! What the bus checks find wrong, as data (see `grading::evidence`): each fault words
+//! itself in one sentence and, where the fault alone decides it, gives the advice. The
+//! checks collect faults; `evidence::judged` makes the verdict of them.
+
+use std::fmt;
+
+use nix::sys::signal::Signal;
+
+use super::run::{Role, StartFailure};
+use crate::grading::evidence::Fault;
+use crate::report::wording;
+use crate::supervise::session::{Exit, Key};
+
+/// How a process ended, in a report's words.
+pub fn exit_words(e: Exit) -> String {
+    match e {
+        Exit::Code(c) => format!("exited with status {c}"),
+        Exit::Signal(s) => format!(
+            "killed by {}",
+            Signal::try_from(s)
+                .map(|s| s.as_str().to_string())
+                .unwrap_or(format!("signal {s}"))
+        ),
+    }
+}
+
+/// A fault of one step (a key typed, a signal sent) that must print one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepFault {
+    /// The process is stopped (it did not ignore a stop signal).
+    Stopped(Role),
+    /// The driver ended, and how.
+    DriverEnded(Exit),
+    /// The process exited (how is not known: the driver reaps the conductor).
+    Exited(Role),
+    /// Line `number` (`text`) was not printed; the closest line printed, and how it differs.
+    Missing {
+        number: u8,
+        text: String,
+        near_miss: Option<String>,
+    },
+    /// Line `number` was printed more than once.
+    Repeated { number: u8, times: usize },
+    /// Another line, `number`, was printed as well.
+    Stray { number: u8, times: usize },
+    /// The line was written by the other process.
+    WrongPrinter { number: u8, by: Role, not: Role },
+    /// Nothing went wrong, but the processes were still busy at the step's deadline.
+    Unsettled,
+}
+
+impl fmt::Display for StepFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepFault::Stopped(role) => write!(f, "the {} is stopped", role.name()),
+            StepFault::DriverEnded(e @ Exit::Signal(_)) => {
+                write!(f, "the driver was {}", exit_words(*e))
+            }
+            StepFault::DriverEnded(e) => write!(f, "the driver {}", exit_words(*e)),
+            StepFault::Exited(role) => write!(f, "the {} exited", role.name()),
+            StepFault::Missing {
+                number,
+                text,
+                near_miss,
+            } => {
+                write!(f, "line {number} \"{text}\" was not printed")?;
+                match near_miss {
+                    Some(m) => write!(f, "; {m}"),
+                    None => Ok(()),
+                }
+            }
+            StepFault::Repeated { number, times } => {
+                write!(f, "line {number} was printed {times} times, not once")
+            }
+            StepFault::Stray { number, times } => {
+                write!(f, "line {number} was printed too ({times}×)")
+            }
+            StepFault::WrongPrinter { number, by, not } => write!(
+                f,
+                "line {number} was printed by the {}, not the {}",
+                by.name(),
+                not.name()
+            ),
+            StepFault::Unsettled => {
+                write!(f, "the processes did not settle before the step deadline")
+            }
+        }
+    }
+}
+
+/// The advice for a key step is the key's (see [`key_hint`]), not one fault's.
+impl Fault for StepFault {}
+
+/// The advice after a failed key step: what the key's signal must do, given which
+/// processes ended during the step.
+pub fn key_hint(key: Key, ended: &[Role]) -> String {
+    let sig = key.signal().as_str();
+    if ended.contains(&Role::Driver) {
+        return format!(
+            "the driver must ignore {sig}: signal.signal(signal.{sig}, signal.SIG_IGN)"
+        );
+    }
+    if ended.contains(&Role::Conductor) {
+        return format!("the conductor must catch {sig} with a handler, or it dies of it");
+    }
+    match key {
+        Key::CtrlZ => "the driver catches SIGTSTP and sends SIGUSR1 to the conductor, which prints line 3; the conductor must ignore SIGTSTP or Ctrl-Z stops it".into(),
+        Key::CtrlC => "the conductor catches SIGINT and sends SIGUSR1 to the driver (os.kill(os.getppid(), signal.SIGUSR1)); the driver prints line 1 in its SIGUSR1 handler".into(),
+        Key::CtrlBackslash => "the conductor catches SIGQUIT and sends SIGUSR2 to the driver; the driver prints line 2 in its SIGUSR2 handler".into(),
+    }
+}
+
+/// A fault of `roles`: one single-process signal (`label`, e.g. "SIGINT → conductor").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleFault {
+    /// The signal could not be sent: no healthy run.
+    NotSent { label: String, why: String },
+    /// What the step after it showed.
+    Step { label: String, fault: StepFault },
+}
+
+impl fmt::Display for RoleFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RoleFault::NotSent { label, why } => write!(f, "{label}: not sent: {why}"),
+            RoleFault::Step { label, fault } => write!(f, "{label}: {fault}"),
+        }
+    }
+}
+
+impl Fault for RoleFault {
+    fn hint(&self) -> Option<String> {
+        Some("SIGINT/SIGQUIT to the conductor must make it signal the driver (SIGUSR1/SIGUSR2); the driver alone prints lines 1 and 2".into())
+    }
+}
+
+/// A fault of the end of the ride (`exit-order`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitFault {
+    /// A process is stopped: the program cannot end.
+    Stopped,
+    /// The driver had not exited by the deadline.
+    DriverStayed { ms: u64 },
+    /// The conductor exited first, but the driver never reaped it.
+    NotReaped,
+    /// The driver exited while the conductor ran on.
+    DriverFirst,
+    /// A process was killed by a signal.
+    Killed { role: Role, signal: i32 },
+    /// A process exited with a status other than 0 (a fault where the config says so).
+    Status { role: Role, code: i32 },
+}
+
+impl fmt::Display for ExitFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitFault::Stopped => write!(f, "a process is stopped, so the program cannot end"),
+            ExitFault::DriverStayed { ms } => {
+                write!(f, "the driver did not exit within {ms} ms after Ctrl-Z")
+            }
+            ExitFault::NotReaped => write!(
+                f,
+                "the conductor exited but the driver never reaped it (a zombie was left)"
+            ),
+            ExitFault::DriverFirst => write!(
+                f,
+                "the driver exited while the conductor was still running: the conductor must get off first"
+            ),
+            ExitFault::Killed { role, signal } => write!(
+                f,
+                "the {} was killed by {}",
+                role.name(),
+                Signal::try_from(*signal)
+                    .map(|s| s.as_str())
+                    .unwrap_or("a signal")
+            ),
+            ExitFault::Status { role, code } => {
+                write!(f, "the {} exited with status {code}, not 0", role.name())
+            }
+        }
+    }
+}
+
+impl Fault for ExitFault {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            ExitFault::Stopped | ExitFault::DriverStayed { .. } => "after printing line 3 the conductor exits; the driver waits for it (os.wait() / p.join()) and then exits",
+            ExitFault::NotReaped | ExitFault::DriverFirst => {
+                "the driver must wait for the conductor (os.wait() or p.join()) before it exits"
+            }
+            // Order and reaping were right: the fault is how a process ended.
+            ExitFault::Killed { .. } | ExitFault::Status { .. } => "end each process by exiting with status 0 (sys.exit(0), or os._exit(0) in the conductor once line 3 is printed), not by a signal",
+        }
+        .into())
+    }
+}
+
+/// Processes of the submission left behind after the driver exited (`cleanup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leftovers(pub usize);
+
+impl fmt::Display for Leftovers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} process(es) remained after the driver exited", self.0)
+    }
+}
+
+impl Fault for Leftovers {
+    fn hint(&self) -> Option<String> {
+        Some("every process the program starts must have exited, and been reaped, when the driver exits".into())
+    }
+}
+
+/// Processes that kept a CPU busy while waiting (`idle`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusyLoop(pub Vec<Role>);
+
+impl fmt::Display for BusyLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who: Vec<&str> = self.0.iter().map(|r| r.name()).collect();
+        write!(
+            f,
+            "busy loop: the {} kept a CPU busy while waiting",
+            who.join(" and the ")
+        )
+    }
+}
+
+impl Fault for BusyLoop {
+    fn hint(&self) -> Option<String> {
+        Some("wait with signal.pause(), os.wait() or p.join() instead of a loop that polls".into())
+    }
+}
+
+/// Why the program did not become a driver and one waiting conductor (`start`).
+impl fmt::Display for StartFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartFailure::NotExecuted(why) => write!(
+                f,
+                "the program could not be executed: {}",
+                wording::not_run(why)
+            ),
+            StartFailure::NoDriver => write!(f, "the program did not start"),
+            StartFailure::DriverExited(e) => write!(
+                f,
+                "the program {} during start-up",
+                e.map(exit_words).unwrap_or_else(|| "exited".into())
+            ),
+            StartFailure::NoChild => write!(
+                f,
+                "the driver waits but never started a conductor (no child process)"
+            ),
+            StartFailure::TooMany(n) => write!(
+                f,
+                "the program made {n} processes, not a driver and one conductor"
+            ),
+            StartFailure::ConductorExited => write!(f, "the conductor exited during start-up"),
+        }
+    }
+}
+
+impl Fault for StartFailure {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            StartFailure::NotExecuted(_) => "a compiled program must be an executable for this machine; a script must start with #! or be named bus.py",
+            StartFailure::NoDriver => "check that it runs at all",
+            StartFailure::DriverExited(_) => "run it by hand: it must keep running until Ctrl-Z; the transcript shows what it printed",
+            StartFailure::NoChild => "the driver must create the conductor with os.fork() or multiprocessing.Process",
+            StartFailure::TooMany(_) => "fork exactly once, in the driver only",
+            StartFailure::ConductorExited => "the conductor must wait for signals (signal.pause()) instead of ending",
+        }
+        .into())
+    }
+}
+
+/// The first fault of a sequence of keys (`repeat`): key `index` of `of`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceFault {
+    pub index: usize,
+    pub of: usize,
+    pub key: Key,
+    pub fault: StepFault,
+    /// The processes that ended in that step (the advice depends on it).
+    pub ended: Vec<Role>,
+}
+
+impl fmt::Display for SequenceFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "key {} of {} ({}): {}",
+            self.index,
+            self.of,
+            self.key.label(),
+            self.fault
+        )
+    }
+}
+
+impl Fault for SequenceFault {
+    fn hint(&self) -> Option<String> {
+        Some(key_hint(self.key, &self.ended))
+    }
+}
