@@ -10,7 +10,6 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::grading::CheckDoc;
 use crate::report::Visibility;
 
 /// A configuration that cannot be used, with where and why.
@@ -85,9 +84,9 @@ impl Scoring {
         self.visibility.get(id).copied()
     }
 
-    /// Every key names a declared check, and every declared check has points.
-    pub fn validate(&self, checks: &[CheckDoc], src: &str) -> Result<(), ConfigError> {
-        let known = |id: &str| checks.iter().any(|c| c.id == id);
+    /// Every key names a declared check (`ids`), and every declared check has points.
+    pub fn validate(&self, ids: &[&str], src: &str) -> Result<(), ConfigError> {
+        let known = |id: &str| ids.contains(&id);
         for (table, keys) in [
             ("checks", self.checks.keys().collect::<Vec<_>>()),
             ("visibility", self.visibility.keys().collect()),
@@ -96,10 +95,10 @@ impl Scoring {
                 return Err(invalid(src, &format!("{table}.{k}"), "no such check"));
             }
         }
-        if let Some(c) = checks.iter().find(|c| !self.checks.contains_key(c.id)) {
+        if let Some(id) = ids.iter().find(|id| !self.checks.contains_key(**id)) {
             return Err(invalid(
                 src,
-                &format!("checks.{}", c.id),
+                &format!("checks.{id}"),
                 "missing: give it points (0 for a warning)",
             ));
         }
@@ -196,10 +195,6 @@ mod tests {
 
     const SHIPPED: &str = "[exercise]\nname = \"x\"\ntitle = \"X\"\n\n[timing]\nstep_ms = 5\nexit_ms = 7\n\n[checks]\nstart = 10\nctrl-z = 15\n";
 
-    fn doc(id: &'static str) -> CheckDoc {
-        CheckDoc::new(id, "", "", &[], "")
-    }
-
     #[test]
     fn an_overlay_changes_only_what_it_names() {
         let merged = layered(SHIPPED, "[checks]\nctrl-z = 50\n", "o.toml").unwrap();
@@ -224,7 +219,7 @@ mod tests {
 
     #[test]
     fn visibility_is_set_per_check_and_checked() {
-        let docs = [doc("start"), doc("ctrl-z")];
+        let docs = ["start", "ctrl-z"];
         let merged = layered(SHIPPED, "[visibility]\nctrl-z = \"hidden\"\n", "o").unwrap();
         let (scoring, _) = split(&merged, "o").unwrap();
         scoring.validate(&docs, "o").unwrap();
@@ -240,7 +235,7 @@ mod tests {
 
     #[test]
     fn every_declared_check_needs_points_and_no_other() {
-        let docs = [doc("start"), doc("ctrl-z"), doc("idle")];
+        let docs = ["start", "ctrl-z", "idle"];
         let (scoring, _) = split(SHIPPED, "s").unwrap();
         let err = scoring.validate(&docs, "s").unwrap_err().to_string();
         assert!(

@@ -193,7 +193,8 @@ impl<E: Exercise> Registered for E {
 
     fn load(&self, merged: &str, source: &str) -> Result<Loaded, ConfigError> {
         let (scoring, own) = crate::config::split(merged, source)?;
-        scoring.validate(&E::checks(), source)?;
+        let ids: Vec<&str> = E::checks().iter().map(|c| c.id).collect();
+        scoring.validate(&ids, source)?;
         let cfg: E::Config = crate::config::parse(&own, source)?;
         E::validate(&cfg, source)?;
         let programs = E::programs(&cfg);
