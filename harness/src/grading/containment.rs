@@ -2,7 +2,8 @@
 //! program reconfigured, the wall deadline), worded once for every exercise, and the
 //! verdicts it changes.
 
-use crate::report::{CheckOutcome, Status};
+use crate::report::{wording, CheckOutcome, Status};
+use crate::supervise::session::TerminalChange;
 
 /// Facts an exercise gathered over all its runs; the driver words them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -11,8 +12,8 @@ pub struct Containment {
     pub flood: Option<Flood>,
     /// The program wrote more than `limit` bytes to its disk allowance.
     pub disk_limit: Option<u64>,
-    /// Terminal settings the program changed, worded (`echo turned on`).
-    pub terminal: Vec<String>,
+    /// Terminal settings the program changed.
+    pub terminal: Vec<TerminalChange>,
     /// The grading reached its wall deadline of this many seconds.
     pub overran: Option<u64>,
 }
@@ -47,9 +48,10 @@ impl Containment {
             });
         }
         if !self.terminal.is_empty() {
+            let changes: Vec<String> = self.terminal.iter().map(wording::terminal_change).collect();
             notes.push(format!(
                 "the program changed its terminal: {}",
-                self.terminal.join("; ")
+                changes.join("; ")
             ));
         }
         if let Some(secs) = self.overran {

@@ -13,6 +13,7 @@ use crate::report::{wording, CheckOutcome, Status};
 use crate::supervise::cleanup;
 use crate::supervise::exits::ExitWatch;
 use crate::supervise::isolation::Sandbox;
+use crate::supervise::session::TerminalChange;
 use crate::supervise::spawn::Launch;
 
 /// The run that `ctrl-z`, `exit-order` and `cleanup` share.
@@ -36,7 +37,7 @@ pub(super) struct Grader<'c> {
     /// changes, deadline.
     flood: Option<u64>,
     disk: Option<(u64, u64)>,
-    terminal: Vec<String>,
+    terminal: Vec<TerminalChange>,
     overran: bool,
     pub runs: u32,
     known_masks: Option<(u64, u64, u64, u64)>,
@@ -113,9 +114,8 @@ impl<'c> Grader<'c> {
             self.disk.get_or_insert(d);
         }
         for c in run.session.terminal_changes() {
-            let c = wording::terminal_change(c);
-            if !self.terminal.contains(&c) {
-                self.terminal.push(c);
+            if !self.terminal.contains(c) {
+                self.terminal.push(*c);
             }
         }
         self.overran |= run.session.overran();
