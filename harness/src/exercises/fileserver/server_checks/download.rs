@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::grading::evidence::{judged, Fault};
 use crate::net::client::{FileProtocol, ProtoError};
 use crate::net::transfer::Comparison;
 use crate::report::CheckOutcome;
@@ -9,7 +10,7 @@ use crate::text::escape;
 
 use super::library::{self, Content};
 use super::{
-    comparison_outcome, fail, get_compared, pass, refused, transfer_time, with_server, Ctx,
+    comparison_outcome, failed, get_compared, pass, transfer_time, with_server, Ctx, ReplyFault,
 };
 
 /// Downloads `name` and compares it with what the library holds.
@@ -27,90 +28,123 @@ fn download(
     get_compared(&mut conn, name, &content)
 }
 
-fn get_check(ctx: &mut Ctx, id: &'static str, names: &[&str], large: bool) -> CheckOutcome {
-    let cfg = ctx.cfg;
-    with_server(ctx, id, |ctx| {
-        let within = transfer_time(cfg, large);
-        let mut parts = Vec::new();
-        let mut failed: Option<CheckOutcome> = None;
-        for name in names {
-            let what = format!("G {name}");
-            match download(ctx, name, within) {
-                Ok(Ok(c)) if c.identical() => parts.push(format!("{what}: {}", c.summary())),
-                Ok(Ok(c)) => {
-                    failed = Some(comparison_outcome(cfg, id, &what, &c));
-                    break;
-                }
-                Ok(Err(reason)) => {
-                    failed = Some(fail(cfg, id, refused(&what, &reason)));
-                    break;
-                }
-                Err(e) => {
-                    failed = Some(fail(cfg, id, format!("{what}: {e}")));
-                    break;
-                }
-            }
+/// Downloads each of `names` in turn: passed with what each transfer was, or the outcome
+/// of the first download that failed.
+fn download_all(ctx: &Ctx, names: &[&str], within: Duration) -> CheckOutcome {
+    let mut parts = Vec::new();
+    for name in names {
+        let what = format!("G {name}");
+        match download(ctx, name, within) {
+            Ok(Ok(c)) if c.identical() => parts.push(format!("{what}: {}", c.summary())),
+            Ok(Ok(c)) => return comparison_outcome(&what, &c),
+            Ok(Err(reason)) => return failed(ReplyFault::Refused { what, reason }),
+            Err(error) => return failed(ReplyFault::Broken { what, error }),
         }
-        let mut o = failed.unwrap_or_else(|| pass(cfg, id, parts.join("; ")));
+    }
+    pass(parts.join("; "))
+}
+
+fn get_check(ctx: &mut Ctx, id: &'static str, names: &[&str], large: bool) -> CheckOutcome {
+    let within = transfer_time(ctx.cfg, large);
+    with_server(ctx, id, |ctx| {
+        let mut o = download_all(ctx, names, within);
         o.actions = names.iter().map(|n| format!("G {n}")).collect();
         o
     })
+}
+
+/// What `list` found wrong.
+enum ListFault {
+    Reply(ReplyFault),
+    /// The listing is not the library's (the first fault; the others say how).
+    Differs,
+    Missing(Vec<String>),
+    Unwanted(Vec<String>),
+    Repeated,
+}
+
+impl std::fmt::Display for ListFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListFault::Reply(r) => r.fmt(f),
+            ListFault::Differs => write!(f, "the listing differs from the library"),
+            ListFault::Missing(names) => write!(f, "missing: {}", names.join(", ")),
+            ListFault::Unwanted(names) => {
+                let shown: Vec<String> = names
+                    .iter()
+                    .map(|e| format!("\"{}\"", escape::one_line(e.as_bytes())))
+                    .collect();
+                write!(f, "not to be listed: {}", shown.join(", "))
+            }
+            ListFault::Repeated => write!(f, "some names were listed more than once"),
+        }
+    }
+}
+
+impl Fault for ListFault {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ListFault::Reply(_) => None,
+            _ => Some(
+                "list only regular files directly in the library whose names do not start with '.'"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// How the names `got` differ from the library's `want`.
+fn listing_faults(got: &[String], want: &[&str]) -> Vec<ListFault> {
+    let missing: Vec<String> = want
+        .iter()
+        .filter(|w| !got.iter().any(|g| g == *w))
+        .map(|w| w.to_string())
+        .collect();
+    let extra: Vec<String> = got
+        .iter()
+        .filter(|g| !want.contains(&g.as_str()))
+        .cloned()
+        .collect();
+    if missing.is_empty() && extra.is_empty() && got.len() == want.len() {
+        return Vec::new();
+    }
+    let mut faults = vec![ListFault::Differs];
+    if !missing.is_empty() {
+        faults.push(ListFault::Missing(missing));
+    }
+    if !extra.is_empty() {
+        faults.push(ListFault::Unwanted(extra));
+    }
+    let mut sorted = got.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() < got.len() {
+        faults.push(ListFault::Repeated);
+    }
+    faults
 }
 
 /// `list`.
 pub fn list(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "list", |ctx| {
-        let mut o = match ctx.connect(cfg.timing.op()).and_then(|mut c| c.list()) {
-            Err(e) => fail(cfg, "list", format!("L: {e}")),
-            Ok(Err(reason)) => fail(cfg, "list", refused("L", &reason)),
+        let want: Vec<&str> = ctx.lib.files.iter().map(|(n, _)| n.as_str()).collect();
+        let what = "L".to_string();
+        let faults = match ctx.connect(cfg.timing.op()).and_then(|mut c| c.list()) {
+            Err(error) => vec![ListFault::Reply(ReplyFault::Broken { what, error })],
+            Ok(Err(reason)) => vec![ListFault::Reply(ReplyFault::Refused { what, reason })],
             Ok(Ok(names)) => {
                 let got: Vec<String> = names
                     .iter()
                     .map(|n| String::from_utf8_lossy(n).into_owned())
                     .collect();
-                let want: Vec<&str> = ctx.lib.files.iter().map(|(n, _)| n.as_str()).collect();
-                let missing: Vec<&str> = want
-                    .iter()
-                    .filter(|w| !got.iter().any(|g| g == *w))
-                    .copied()
-                    .collect();
-                let extra: Vec<String> = got
-                    .iter()
-                    .filter(|g| !want.contains(&g.as_str()))
-                    .cloned()
-                    .collect();
-                if missing.is_empty() && extra.is_empty() && got.len() == want.len() {
-                    pass(
-                        cfg,
-                        "list",
-                        format!("all {} files listed, nothing else", want.len()),
-                    )
-                } else {
-                    let mut o = fail(cfg, "list", "the listing differs from the library");
-                    if !missing.is_empty() {
-                        o.details.push(format!("missing: {}", missing.join(", ")));
-                    }
-                    if !extra.is_empty() {
-                        let shown: Vec<String> = extra
-                            .iter()
-                            .map(|e| format!("\"{}\"", escape::one_line(e.as_bytes())))
-                            .collect();
-                        o.details
-                            .push(format!("not to be listed: {}", shown.join(", ")));
-                    }
-                    let mut sorted = got.clone();
-                    sorted.sort();
-                    sorted.dedup();
-                    if sorted.len() < got.len() {
-                        o.details
-                            .push("some names were listed more than once".into());
-                    }
-                    o.hint = Some("list only regular files directly in the library whose names do not start with '.'".into());
-                    o
-                }
+                listing_faults(&got, &want)
             }
         };
+        let mut o = judged(
+            &faults,
+            format!("all {} files listed, nothing else", want.len()),
+        );
         o.actions = vec!["L".into()];
         o
     })
@@ -137,38 +171,51 @@ pub fn get_names(ctx: &mut Ctx) -> CheckOutcome {
     )
 }
 
+/// What `get-missing` found wrong.
+enum GetMissingFault {
+    AnsweredOk(u64),
+    ListRefused(String),
+    Broken(ProtoError),
+}
+
+impl std::fmt::Display for GetMissingFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GetMissingFault::AnsweredOk(n) => {
+                write!(f, "G {MISSING}: answered OK {n} instead of ERR")
+            }
+            GetMissingFault::ListRefused(r) => write!(
+                f,
+                "after the ERR, L on the same connection was refused: {}",
+                escape::one_line(r.as_bytes())
+            ),
+            GetMissingFault::Broken(e) => e.fmt(f),
+        }
+    }
+}
+
+impl Fault for GetMissingFault {}
+
+/// The name `get-missing` asks for.
+const MISSING: &str = "no-such-file.txt";
+
 /// `get-missing`: ERR, then the same connection still answers.
 pub fn get_missing(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "get-missing", |ctx| {
-        let mut o = (|| -> Result<CheckOutcome, ProtoError> {
+        let fault = (|| -> Result<Option<GetMissingFault>, ProtoError> {
             let mut conn = ctx.connect(cfg.timing.op())?;
-            let r = conn.get("no-such-file.txt", &mut |_| Ok(()))?;
-            if let Ok(n) = r {
-                return Ok(fail(
-                    cfg,
-                    "get-missing",
-                    format!("G no-such-file.txt: answered OK {n} instead of ERR"),
-                ));
+            if let Ok(n) = conn.get(MISSING, &mut |_| Ok(()))? {
+                return Ok(Some(GetMissingFault::AnsweredOk(n)));
             }
-            match conn.list()? {
-                Ok(_) => Ok(pass(
-                    cfg,
-                    "get-missing",
-                    "ERR for a missing file; the connection still answers L",
-                )),
-                Err(r) => Ok(fail(
-                    cfg,
-                    "get-missing",
-                    format!(
-                        "after the ERR, L on the same connection was refused: {}",
-                        escape::one_line(r.as_bytes())
-                    ),
-                )),
-            }
+            Ok(conn.list()?.err().map(GetMissingFault::ListRefused))
         })()
-        .unwrap_or_else(|e| fail(cfg, "get-missing", format!("{e}")));
-        o.actions = vec!["G no-such-file.txt".into(), "L (same connection)".into()];
+        .unwrap_or_else(|e| Some(GetMissingFault::Broken(e)));
+        let mut o = judged(
+            fault.as_slice(),
+            "ERR for a missing file; the connection still answers L",
+        );
+        o.actions = vec![format!("G {MISSING}"), "L (same connection)".into()];
         o
     })
 }

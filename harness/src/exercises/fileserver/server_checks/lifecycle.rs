@@ -3,12 +3,13 @@
 
 use std::time::Instant;
 
+use crate::grading::evidence::{judged, Fault};
 use crate::net::listen;
 use crate::report::CheckOutcome;
 use crate::text::escape;
 
 use super::{
-    await_no_leftovers, fail, name_list, pass, poll_until, verdict, with_server, Ctx, ServerProc,
+    await_no_leftovers, fail, name_list, pass, poll_until, with_server, Ctx, ServerProc,
     StartProblem,
 };
 
@@ -16,7 +17,7 @@ use super::{
 pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     match ctx.start_server() {
-        Ok(()) => pass(cfg, "server-start", "the server listens on the given port"),
+        Ok(()) => pass("the server listens on the given port"),
         Err(p) => {
             let msg = match p {
                 StartProblem::Exited(how) => format!("the server {how} before listening"),
@@ -38,7 +39,7 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
                 }
                 StartProblem::Spawn(e) => format!("the server could not be started: {e}"),
             };
-            let mut o = fail(cfg, "server-start", msg);
+            let mut o = fail(msg);
             if let Some(s) = &ctx.server {
                 let (out, total) = s.output();
                 o.seen = Some(if out.is_empty() {
@@ -59,26 +60,64 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
     }
 }
 
+/// What `cleanup` found wrong.
+enum CleanupFault {
+    Zombies,
+    Leftovers(Vec<String>),
+    ChildrenOutlived,
+    /// The server did not exit within this many ms of SIGTERM.
+    NoExit(u64),
+    /// How the server ended after SIGTERM, when not with status 0.
+    ExitStatus(String),
+}
+
+impl std::fmt::Display for CleanupFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CleanupFault::Zombies => {
+                write!(
+                    f,
+                    "zombie child processes: finished children were never reaped"
+                )
+            }
+            CleanupFault::Leftovers(names) => write!(
+                f,
+                "temporary files left in the library: {}",
+                name_list(names)
+            ),
+            CleanupFault::ChildrenOutlived => {
+                write!(f, "child processes of the server outlived it")
+            }
+            CleanupFault::NoExit(ms) => {
+                write!(f, "the server did not exit within {ms} ms of SIGTERM")
+            }
+            CleanupFault::ExitStatus(how) => write!(f, "after SIGTERM the server {how}"),
+        }
+    }
+}
+
+impl Fault for CleanupFault {
+    fn hint(&self) -> Option<String> {
+        Some("reap children (SIGCHLD handler with waitpid(-1, WNOHANG)), and exit with status 0 on SIGTERM/SIGINT, even with clients connected".into())
+    }
+}
+
 /// `cleanup`: no zombie children once clients have gone; SIGTERM ends it with status 0.
 pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "cleanup", |ctx| {
-        let mut problems = Vec::new();
+        let mut faults = Vec::new();
         let deadline = Instant::now() + cfg.timing.exit();
         let reaped = ctx
             .server
             .as_ref()
             .is_none_or(|s| poll_until(deadline, || s.zombie_children() == 0));
         if !reaped {
-            problems
-                .push("zombie child processes: finished children were never reaped".to_string());
+            faults.push(CleanupFault::Zombies);
         }
         let temps = await_no_leftovers(ctx, cfg.timing.op());
         if !temps.is_empty() {
-            problems.push(format!(
-                "temporary files left in the library: {}",
-                name_list(&temps)
-            ));
+            faults.push(CleanupFault::Leftovers(temps));
         }
         // A client stays connected while the server is asked to stop.
         let connected = ctx.connect(cfg.timing.op()).ok();
@@ -96,25 +135,16 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
         let status = ctx.server.as_mut().and_then(|s| s.terminate(exit_deadline));
         drop(connected);
         if status.is_some() && !children_gone(&children, Instant::now() + cfg.timing.exit()) {
-            problems.push("child processes of the server outlived it".to_string());
+            faults.push(CleanupFault::ChildrenOutlived);
         }
         match status {
-            None => problems.push(format!(
-                "the server did not exit within {} ms of SIGTERM",
-                cfg.timing.exit_ms
-            )),
+            None => faults.push(CleanupFault::NoExit(cfg.timing.exit_ms)),
             Some(st) if st.success() => {}
-            Some(st) => problems.push(format!(
-                "after SIGTERM the server {}",
-                ServerProc::describe_status(st)
-            )),
+            Some(st) => faults.push(CleanupFault::ExitStatus(ServerProc::describe_status(st))),
         }
-        let mut o = verdict(
-            cfg,
-            "cleanup",
-            problems,
+        let mut o = judged(
+            &faults,
             "no zombie children; SIGTERM ended the server with status 0",
-            "reap children (SIGCHLD handler with waitpid(-1, WNOHANG)), and exit with status 0 on SIGTERM/SIGINT, even with clients connected",
         );
         o.actions = vec!["one client connected".into(), "sent SIGTERM".into()];
         o

@@ -2,9 +2,11 @@
 //! server that died in an earlier check is started again (and the report says so), so one
 //! crash does not fail every later check.
 //!
-//! Here: the state the checks share, how a check gets a live server, the verdict helpers and
-//! the waits. The checks themselves: `lifecycle` (start, and the end: cleanup), `download`
-//! (L and G), `upload` (P), `traversal` (names leading out of the library) and `robustness`
+//! Here: the state the checks share, how a check gets a live server, the verdict helpers
+//! (and [`ReplyFault`], a request gone wrong) and the waits. Their declarations: `table`.
+//! The checks themselves, each with the faults it can find (worded once, judged by
+//! `grading::evidence::judged`): `lifecycle` (start, and the end: cleanup), `download` (L
+//! and G), `upload` (P), `traversal` (names leading out of the library) and `robustness`
 //! (clients at once, vanishing clients, Q).
 
 use std::net::SocketAddr;
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::config::FileserverConfig;
+use crate::grading::evidence::{judged, Fault};
 use crate::net::client::{Conn, Connector, FileProtocol, ProtoError};
 use crate::net::listen;
 use crate::net::transfer::{compare_streams, Comparator, Comparison};
@@ -25,32 +28,54 @@ use super::server::{ServerProc, StartProblem};
 mod download;
 mod lifecycle;
 mod robustness;
+mod table;
 mod traversal;
 mod upload;
 
-pub use download::{get_binary, get_empty, get_large, get_missing, get_names, get_text, list};
-pub use lifecycle::{cleanup, server_start};
-pub use robustness::{concurrent, disconnect, quit};
-pub use traversal::traversal;
-pub use upload::{put_binary, put_empty, put_large, put_replace, put_text};
+pub use table::table;
 
-pub fn outcome(
-    _cfg: &FileserverConfig,
-    id: &str,
-    status: Status,
-    message: impl Into<String>,
-) -> CheckOutcome {
-    // Title and points are stamped from the declaration and the config when it is recorded.
-    CheckOutcome::new(id, "", status, 0, message)
+/// A check's verdict and message; the `Checklist` stamps its id, title and points.
+pub fn verdict(status: Status, message: impl Into<String>) -> CheckOutcome {
+    CheckOutcome::new("", "", status, 0, message)
 }
 
-fn pass(cfg: &FileserverConfig, id: &str, message: impl Into<String>) -> CheckOutcome {
-    outcome(cfg, id, Status::Passed, message)
+fn pass(message: impl Into<String>) -> CheckOutcome {
+    verdict(Status::Passed, message)
 }
 
-fn fail(cfg: &FileserverConfig, id: &str, message: impl Into<String>) -> CheckOutcome {
-    outcome(cfg, id, Status::Failed, message)
+fn fail(message: impl Into<String>) -> CheckOutcome {
+    verdict(Status::Failed, message)
 }
+
+/// The outcome of a check that stopped at its first fault.
+fn failed<F: Fault>(fault: F) -> CheckOutcome {
+    judged(&[fault], String::new())
+}
+
+/// A request that went wrong: the exchange broke, or the server refused with ERR what it
+/// had to do.
+#[derive(Debug)]
+pub enum ReplyFault {
+    /// The exchange of request `what` broke (no reply in time, a reply off the protocol…).
+    Broken { what: String, error: ProtoError },
+    /// Request `what` was answered `ERR <reason>`.
+    Refused { what: String, reason: String },
+}
+
+impl std::fmt::Display for ReplyFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplyFault::Broken { what, error } => write!(f, "{what}: {error}"),
+            ReplyFault::Refused { what, reason } => write!(
+                f,
+                "{what}: refused with ERR {}",
+                escape::one_line(reason.as_bytes())
+            ),
+        }
+    }
+}
+
+impl Fault for ReplyFault {}
 
 /// The state shared by the server checks.
 pub struct Ctx<'a> {
@@ -165,7 +190,7 @@ fn with_server(
 ) -> CheckOutcome {
     let mut notes = Vec::new();
     if let Err(why) = ctx.ensure(&mut notes) {
-        return outcome(ctx.cfg, id, Status::Skipped, format!("skipped: {why}"));
+        return verdict(Status::Skipped, format!("skipped: {why}"));
     }
     let mut o = body(ctx);
     ctx.last_check = Some(id);
@@ -173,47 +198,18 @@ fn with_server(
     o
 }
 
-/// Passed with `message` when nothing went wrong; else failed with the first problem as the
-/// message, the others as details, and `hint`.
-fn verdict(
-    cfg: &FileserverConfig,
-    id: &str,
-    problems: Vec<String>,
-    message: impl Into<String>,
-    hint: &str,
-) -> CheckOutcome {
-    let Some((first, rest)) = problems.split_first() else {
-        return pass(cfg, id, message);
-    };
-    let mut o = fail(cfg, id, first.clone());
-    o.details = rest.to_vec();
-    o.hint = Some(hint.to_string());
-    o
-}
-
-fn comparison_outcome(
-    cfg: &FileserverConfig,
-    id: &str,
-    what: &str,
-    c: &Comparison,
-) -> CheckOutcome {
+/// The outcome of transfer `what` from its comparison: the summary, and where a difference
+/// is, the window around it.
+fn comparison_outcome(what: &str, c: &Comparison) -> CheckOutcome {
     if c.identical() {
-        return pass(cfg, id, format!("{what}: {}", c.summary()));
+        return pass(format!("{what}: {}", c.summary()));
     }
-    let mut o = fail(cfg, id, format!("{what}: {}", c.summary()));
+    let mut o = fail(format!("{what}: {}", c.summary()));
     if let Some(w) = c.window_text() {
         o.details.extend(w.lines().map(|l| l.to_string()));
     }
     o.hint = c.hint.clone();
     o
-}
-
-/// The failure message for a request `what` the server answered with ERR `reason`.
-fn refused(what: &str, reason: &str) -> String {
-    format!(
-        "{what}: refused with ERR {}",
-        escape::one_line(reason.as_bytes())
-    )
 }
 
 /// The time one transfer may take: longer for the large file.

@@ -4,14 +4,13 @@
 use std::io::Read;
 use std::time::Instant;
 
+use crate::grading::evidence::{judged, Fault};
 use crate::net::client::{Conn, Connector, FileProtocol, Header, ProtoError};
 use crate::net::transfer::{compare_streams, Comparison, PseudoText};
 use crate::report::CheckOutcome;
 
 use super::library::{self, Content};
-use super::{
-    await_no_leftovers, fail, get_compared, intact, name_list, pass, verdict, with_server, Ctx,
-};
+use super::{await_no_leftovers, get_compared, intact, name_list, with_server, Ctx};
 
 /// `concurrent`: several clients at once, while one holds a half-done upload.
 pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
@@ -52,21 +51,21 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
             "{n} clients at once: G {} (must be the old file, whole) and P {size}-byte files, alternately",
             library::CONCURRENT
         ));
-        let mut problems = Vec::new();
+        let mut faults = Vec::new();
         for (i, h) in handles.into_iter().enumerate() {
-            let what = if i % 2 == 0 {
-                format!("client {} (G)", i + 1)
-            } else {
-                format!("client {} (P)", i + 1)
+            let why = match h.join() {
+                Ok(Ok(c)) if c.identical() => continue,
+                Ok(Ok(c)) => c.summary(),
+                Ok(Err(e)) => e,
+                Err(_) => "the grader's client thread failed".to_string(),
             };
-            match h.join() {
-                Ok(Ok(c)) if c.identical() => {}
-                Ok(Ok(c)) => problems.push(format!("{what}: {}", c.summary())),
-                Ok(Err(e)) => problems.push(format!("{what}: {e}")),
-                Err(_) => problems.push(format!("{what}: the grader's client thread failed")),
-            }
+            faults.push(ConcurrentFault::Transfer {
+                n: i + 1,
+                op: if i % 2 == 0 { "G" } else { "P" },
+                why,
+            });
         }
-        check_stored_uploads(ctx, n, size, &mut problems);
+        check_stored_uploads(ctx, n, size, &mut faults);
         // The other stalled clients leave; wait until the server has closed their ends, so
         // that whatever leaving does to it happens within this check.
         for conn in [half_line, unread].into_iter().flatten() {
@@ -75,27 +74,16 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         match stalled {
             Ok(c) => {
                 if !ctx.leave(c) {
-                    problems.push(
-                        "the server never closed the stalled connection after the client left"
-                            .into(),
-                    );
+                    faults.push(ConcurrentFault::StalledKeptOpen);
                 } else if !intact(ctx, library::CONCURRENT) {
-                    problems.push(format!(
-                        "the stalled, never finished upload changed {} (it must stay as it was)",
-                        library::CONCURRENT
-                    ));
+                    faults.push(ConcurrentFault::StalledChanged);
                 }
             }
-            Err(e) => problems.push(format!(
-                "the stalling client could not start its upload: {e}"
-            )),
+            Err(e) => faults.push(ConcurrentFault::StallFailed(e)),
         }
-        let mut o = verdict(
-            cfg,
-            "concurrent",
-            problems,
+        let mut o = judged(
+            &faults,
             format!("all {n} clients were served byte for byte while one client stalled"),
-            "serve each connection in its own thread or process, so that a stalled client blocks no one",
         );
         o.actions = actions;
         o
@@ -134,41 +122,149 @@ fn concurrent_client(
 }
 
 /// The uploads of `concurrent` that were answered OK, checked on disk byte for byte.
-fn check_stored_uploads(ctx: &Ctx, n: usize, size: u64, problems: &mut Vec<String>) {
+fn check_stored_uploads(ctx: &Ctx, n: usize, size: u64, faults: &mut Vec<ConcurrentFault>) {
     for i in (1..n).step_by(2) {
         let path = ctx.lib.dir.join(format!("concurrent-up-{i}.bin"));
-        if problems
+        let client = i + 1;
+        // A transfer that failed was judged as such.
+        if faults
             .iter()
-            .any(|p| p.starts_with(&format!("client {} ", i + 1)))
+            .any(|f| matches!(f, ConcurrentFault::Transfer { n, .. } if *n == client))
         {
             continue;
         }
         match std::fs::File::open(&path) {
             Ok(f) => match compare_streams(f, PseudoText::new(1000 + i as u64, size), size) {
                 Ok(c) if c.identical() => {}
-                Ok(c) => problems.push(format!(
-                    "client {} (P), stored file: {}",
-                    i + 1,
-                    c.summary()
-                )),
-                Err(e) => problems.push(format!("client {}: {e}", i + 1)),
+                Ok(c) => faults.push(ConcurrentFault::StoredDiffers {
+                    n: client,
+                    summary: c.summary(),
+                }),
+                Err(e) => faults.push(ConcurrentFault::StoredUnreadable {
+                    n: client,
+                    error: e.to_string(),
+                }),
             },
-            Err(_) => problems.push(format!(
-                "client {} (P): answered OK but stored no file",
-                i + 1
-            )),
+            Err(_) => faults.push(ConcurrentFault::NotStored(client)),
         }
     }
 }
 
+/// What `concurrent` found wrong; clients are numbered from 1.
+enum ConcurrentFault {
+    /// Client `n`'s transfer (`op`: G or P) failed, for reason `why`.
+    Transfer {
+        n: usize,
+        op: &'static str,
+        why: String,
+    },
+    /// The upload of client `n` was answered OK, but the stored file differs.
+    StoredDiffers {
+        n: usize,
+        summary: String,
+    },
+    StoredUnreadable {
+        n: usize,
+        error: String,
+    },
+    /// The upload of client `n` was answered OK, but nothing was stored.
+    NotStored(usize),
+    StalledKeptOpen,
+    StalledChanged,
+    StallFailed(ProtoError),
+}
+
+impl std::fmt::Display for ConcurrentFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use ConcurrentFault::*;
+        match self {
+            Transfer { n, op, why } => write!(f, "client {n} ({op}): {why}"),
+            StoredDiffers { n, summary } => write!(f, "client {n} (P), stored file: {summary}"),
+            StoredUnreadable { n, error } => write!(f, "client {n}: {error}"),
+            NotStored(n) => write!(f, "client {n} (P): answered OK but stored no file"),
+            StalledKeptOpen => write!(
+                f,
+                "the server never closed the stalled connection after the client left"
+            ),
+            StalledChanged => write!(
+                f,
+                "the stalled, never finished upload changed {} (it must stay as it was)",
+                library::CONCURRENT
+            ),
+            StallFailed(e) => write!(f, "the stalling client could not start its upload: {e}"),
+        }
+    }
+}
+
+impl Fault for ConcurrentFault {
+    fn hint(&self) -> Option<String> {
+        Some("serve each connection in its own thread or process, so that a stalled client blocks no one".into())
+    }
+}
+
 /// One way of vanishing in `disconnect`; pushes what it finds wrong.
-type Vanish = fn(&mut Ctx, &mut Vec<String>);
+type Vanish = fn(&mut Ctx, &mut Vec<DisconnectFault>);
+
+/// What `disconnect` found wrong.
+enum DisconnectFault {
+    /// The server ended (`how`) when a client vanished during `during`.
+    Died {
+        how: String,
+        during: &'static str,
+    },
+    /// The server ended (`how`) by the end of the check.
+    Dead(String),
+    ReplacedDamaged,
+    UploadKeptOpen,
+    PartialLeft,
+    TempsLeft(Vec<String>),
+    CutNotStarted(ProtoError),
+    ListRefused(String),
+    ListFailed(ProtoError),
+}
+
+impl std::fmt::Display for DisconnectFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use DisconnectFault::*;
+        match self {
+            Died { how, during } => write!(
+                f,
+                "the server {how} when a client disconnected during {during}"
+            ),
+            Dead(how) => write!(f, "the server {how} when a client disconnected"),
+            ReplacedDamaged => write!(
+                f,
+                "a cut-off upload replacing {} damaged the old file (it must stay as it was)",
+                library::SPACES
+            ),
+            UploadKeptOpen => write!(
+                f,
+                "after the uploading client vanished, the server kept its connection open"
+            ),
+            PartialLeft => write!(f, "the cut-off upload left a partial file named cut.bin"),
+            TempsLeft(names) => write!(
+                f,
+                "the cut-off upload left temporary files: {}",
+                name_list(names)
+            ),
+            CutNotStarted(e) => write!(f, "the upload to be cut off could not start: {e}"),
+            ListRefused(r) => write!(f, "afterwards L was refused: {r}"),
+            ListFailed(e) => write!(f, "afterwards L failed: {e}"),
+        }
+    }
+}
+
+impl Fault for DisconnectFault {
+    fn hint(&self) -> Option<String> {
+        Some("write uploads to a hidden temporary file renamed when complete; treat a broken connection as the end of that client only".into())
+    }
+}
 
 /// `disconnect`: clients vanishing mid-upload and mid-download.
 pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "disconnect", |ctx| {
-        let mut problems = Vec::new();
+        let mut faults = Vec::new();
         let actions = vec![
             "sends half a request line (\"L\" without its newline), disconnects".to_string(),
             format!(
@@ -187,33 +283,30 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
             (vanish_mid_download, "a download"),
         ];
         for (step, what) in steps {
-            step(ctx, &mut problems);
+            step(ctx, &mut faults);
             if let Some(p) = died(ctx, what) {
-                problems.insert(0, p);
+                faults.insert(0, p);
                 break;
             }
         }
         if !ctx.server_alive() {
             let how = ctx.exit_words().unwrap_or_default();
-            if !problems
+            if !faults
                 .iter()
-                .any(|p| p.contains("when a client disconnected"))
+                .any(|f| matches!(f, DisconnectFault::Died { .. }))
             {
-                problems.push(format!("the server {how} when a client disconnected"));
+                faults.push(DisconnectFault::Dead(how));
             }
         } else {
             match ctx.connect(cfg.timing.op()).and_then(|mut c| c.list()) {
                 Ok(Ok(_)) => {}
-                Ok(Err(r)) => problems.push(format!("afterwards L was refused: {r}")),
-                Err(e) => problems.push(format!("afterwards L failed: {e}")),
+                Ok(Err(r)) => faults.push(DisconnectFault::ListRefused(r)),
+                Err(e) => faults.push(DisconnectFault::ListFailed(e)),
             }
         }
-        let mut o = verdict(
-            cfg,
-            "disconnect",
-            problems,
+        let mut o = judged(
+            &faults,
             "clients vanishing mid-transfer left no partial file; the server goes on",
-            "write uploads to a hidden temporary file renamed when complete; treat a broken connection as the end of that client only",
         );
         o.actions = actions;
         o
@@ -221,7 +314,7 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
 }
 
 /// Half a request line, then gone.
-fn vanish_mid_line(ctx: &mut Ctx, _problems: &mut Vec<String>) {
+fn vanish_mid_line(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) {
     if let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) {
         let _ = c.send(b"L");
         let _ = ctx.leave(c);
@@ -229,7 +322,7 @@ fn vanish_mid_line(ctx: &mut Ctx, _problems: &mut Vec<String>) {
 }
 
 /// An upload replacing an existing file, cut off: the old file stays whole.
-fn vanish_mid_replacing(ctx: &mut Ctx, problems: &mut Vec<String>) {
+fn vanish_mid_replacing(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) {
     if let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) {
         if let Ok(Header::Ok(None)) =
             c.request(&format!("P 1000000 {}", library::SPACES), "the reply to P")
@@ -238,16 +331,13 @@ fn vanish_mid_replacing(ctx: &mut Ctx, problems: &mut Vec<String>) {
         }
         let _ = ctx.leave(c);
         if !intact(ctx, library::SPACES) {
-            problems.push(format!(
-                "a cut-off upload replacing {} damaged the old file (it must stay as it was)",
-                library::SPACES
-            ));
+            faults.push(DisconnectFault::ReplacedDamaged);
         }
     }
 }
 
 /// A new file's upload, cut off: neither the file nor a temporary one stays.
-fn vanish_mid_upload(ctx: &mut Ctx, problems: &mut Vec<String>) {
+fn vanish_mid_upload(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) {
     let op = ctx.cfg.timing.op();
     match ctx.connect(op).and_then(|mut c| {
         c.request("P 1000000 cut.bin", "the reply to P")?;
@@ -260,30 +350,24 @@ fn vanish_mid_upload(ctx: &mut Ctx, problems: &mut Vec<String>) {
     }) {
         Ok(c) => {
             if !ctx.leave(c) {
-                problems.push(
-                    "after the uploading client vanished, the server kept its connection open"
-                        .into(),
-                );
+                faults.push(DisconnectFault::UploadKeptOpen);
             }
             // The server may still be cleaning up after closing the connection (a
             // forked child closes, then removes): wait for it, within the deadline.
             let temps = await_no_leftovers(ctx, op);
             if ctx.lib.dir.join("cut.bin").exists() {
-                problems.push("the cut-off upload left a partial file named cut.bin".into());
+                faults.push(DisconnectFault::PartialLeft);
             }
             if !temps.is_empty() {
-                problems.push(format!(
-                    "the cut-off upload left temporary files: {}",
-                    name_list(&temps)
-                ));
+                faults.push(DisconnectFault::TempsLeft(temps));
             }
         }
-        Err(e) => problems.push(format!("the upload to be cut off could not start: {e}")),
+        Err(e) => faults.push(DisconnectFault::CutNotStarted(e)),
     }
 }
 
 /// A download, cut off after its first 64 KiB.
-fn vanish_mid_download(ctx: &mut Ctx, _problems: &mut Vec<String>) {
+fn vanish_mid_download(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) {
     if let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) {
         let r = c.request(&format!("G {}", library::LARGE), "the reply to G");
         if let Ok(Header::Ok(Some(_))) = r {
@@ -295,46 +379,54 @@ fn vanish_mid_download(ctx: &mut Ctx, _problems: &mut Vec<String>) {
     }
 }
 
-/// The sentence for a server that died when a client vanished during `what`.
-fn died(ctx: &mut Ctx, what: &str) -> Option<String> {
+/// The fault of a server that died when a client vanished during `what`.
+fn died(ctx: &mut Ctx, what: &'static str) -> Option<DisconnectFault> {
     ctx.settle_server();
     if ctx.server_alive() {
         return None;
     }
     let how = ctx.exit_words().unwrap_or_default();
-    Some(format!(
-        "the server {how} when a client disconnected during {what}"
-    ))
+    Some(DisconnectFault::Died { how, during: what })
 }
+
+/// What `quit` found wrong.
+enum QuitFault {
+    KeptOpen,
+    ListRefused(String),
+    Broken(ProtoError),
+}
+
+impl std::fmt::Display for QuitFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QuitFault::KeptOpen => write!(f, "after Q the server did not close the connection"),
+            QuitFault::ListRefused(r) => {
+                write!(f, "after Q, L on a new connection was refused: {r}")
+            }
+            QuitFault::Broken(e) => e.fmt(f),
+        }
+    }
+}
+
+impl Fault for QuitFault {}
 
 /// `quit`: Q closes this connection; another one still works.
 pub fn quit(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "quit", |ctx| {
-        let r = (|| -> Result<CheckOutcome, ProtoError> {
+        let fault = (|| -> Result<Option<QuitFault>, ProtoError> {
             let mut c = ctx.connect(cfg.timing.op())?;
             if !c.quit()? {
-                return Ok(fail(
-                    cfg,
-                    "quit",
-                    "after Q the server did not close the connection",
-                ));
+                return Ok(Some(QuitFault::KeptOpen));
             }
             let mut d = ctx.connect(cfg.timing.op())?;
-            match d.list()? {
-                Ok(_) => Ok(pass(
-                    cfg,
-                    "quit",
-                    "Q closed the connection; a new one is served",
-                )),
-                Err(r) => Ok(fail(
-                    cfg,
-                    "quit",
-                    format!("after Q, L on a new connection was refused: {r}"),
-                )),
-            }
-        })();
-        let mut o = r.unwrap_or_else(|e| fail(cfg, "quit", format!("{e}")));
+            Ok(d.list()?.err().map(QuitFault::ListRefused))
+        })()
+        .unwrap_or_else(|e| Some(QuitFault::Broken(e)));
+        let mut o = judged(
+            fault.as_slice(),
+            "Q closed the connection; a new one is served",
+        );
         o.actions = vec!["Q".into(), "L (new connection)".into()];
         o
     })

@@ -1,10 +1,55 @@
 //! `traversal`: names leading out of the library, hidden names and directories, for G and P.
 
+use crate::grading::evidence::{judged, Fault};
 use crate::net::client::FileProtocol;
 use crate::report::CheckOutcome;
 
 use super::library;
-use super::{verdict, with_server, Ctx};
+use super::{with_server, Ctx, ReplyFault};
+
+/// A way out of the library that `traversal` found open.
+enum TraversalFault {
+    /// `G name` was answered OK (`leaked`: with the secret file's contents).
+    Served {
+        name: &'static str,
+        size: u64,
+        leaked: bool,
+    },
+    /// `P name` was accepted.
+    Accepted(String),
+    Reply(ReplyFault),
+    /// A file appeared where none may (worded).
+    Appeared(&'static str),
+    SecretChanged,
+}
+
+impl std::fmt::Display for TraversalFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TraversalFault::Served { name, size, leaked } => write!(
+                f,
+                "G {name}: answered OK {size}{}",
+                if *leaked {
+                    " and sent the secret file outside the library"
+                } else {
+                    ""
+                }
+            ),
+            TraversalFault::Accepted(name) => write!(f, "P {name}: accepted"),
+            TraversalFault::Reply(r) => r.fmt(f),
+            TraversalFault::Appeared(what) => write!(f, "{what}"),
+            TraversalFault::SecretChanged => {
+                write!(f, "the secret file outside the library was changed")
+            }
+        }
+    }
+}
+
+impl Fault for TraversalFault {
+    fn hint(&self) -> Option<String> {
+        Some("refuse names that contain '/', start with '.', or are '.' or '..'; serve regular files only".into())
+    }
+}
 
 /// `traversal`: every way out of the library is refused; nothing leaks, nothing appears.
 pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
@@ -31,7 +76,7 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
             "subdir/planted.txt",
             "..",
         ];
-        let mut problems = Vec::new();
+        let mut faults = Vec::new();
         let mut actions = Vec::new();
         for name in gets {
             actions.push(format!("G {name}"));
@@ -49,16 +94,12 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
                 leaked = true;
             }
             match r {
-                Ok(Ok(n)) => problems.push(format!(
-                    "G {name}: answered OK {n}{}",
-                    if leaked {
-                        " and sent the secret file outside the library"
-                    } else {
-                        ""
-                    }
-                )),
+                Ok(Ok(size)) => faults.push(TraversalFault::Served { name, size, leaked }),
                 Ok(Err(_)) => {}
-                Err(e) => problems.push(format!("G {name}: {e}")),
+                Err(error) => faults.push(TraversalFault::Reply(ReplyFault::Broken {
+                    what: format!("G {name}"),
+                    error,
+                })),
             }
         }
         for name in puts {
@@ -67,9 +108,12 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
                 .connect(cfg.timing.op())
                 .and_then(|mut c| c.put(name, 6, &mut &b"owned\n"[..]))
             {
-                Ok(Ok(())) => problems.push(format!("P {name}: accepted")),
+                Ok(Ok(())) => faults.push(TraversalFault::Accepted(name.to_string())),
                 Ok(Err(_)) => {}
-                Err(e) => problems.push(format!("P {name}: {e}")),
+                Err(error) => faults.push(TraversalFault::Reply(ReplyFault::Broken {
+                    what: format!("P {name}"),
+                    error,
+                })),
             }
         }
         let escaped = ctx.root.join("escaped.txt");
@@ -92,20 +136,17 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
             ),
         ] {
             if path.exists() {
-                problems.push(what.to_string());
+                faults.push(TraversalFault::Appeared(what));
                 let _ = std::fs::remove_file(&path);
             }
         }
         let secret_now = std::fs::read_to_string(&ctx.lib.secret).unwrap_or_default();
         if !secret_now.contains(&token) {
-            problems.push("the secret file outside the library was changed".into());
+            faults.push(TraversalFault::SecretChanged);
         }
-        let mut o = verdict(
-            cfg,
-            "traversal",
-            problems,
+        let mut o = judged(
+            &faults,
             "every name leading outside the library, hidden or into a directory was refused",
-            "refuse names that contain '/', start with '.', or are '.' or '..'; serve regular files only",
         );
         o.actions = actions;
         o

@@ -7,7 +7,9 @@ use crate::net::transfer::compare_streams;
 use crate::report::{CheckOutcome, Status};
 
 use super::library::{self, Content};
-use super::{comparison_outcome, fail, outcome, refused, transfer_time, with_server, Ctx};
+use super::{
+    comparison_outcome, fail, failed, transfer_time, verdict, with_server, Ctx, ReplyFault,
+};
 
 fn put_check(
     ctx: &mut Ctx,
@@ -16,27 +18,25 @@ fn put_check(
     content: Content,
     large: bool,
 ) -> CheckOutcome {
-    let cfg = ctx.cfg;
+    let within = transfer_time(ctx.cfg, large);
     with_server(ctx, id, |ctx| {
-        let within = transfer_time(cfg, large);
         let what = format!("P {} {name}", content.len());
         let mut o = match upload(ctx, name, &content, within) {
-            Err(e) => fail(cfg, id, format!("{what}: {e}")),
-            Ok(Err(reason)) => fail(cfg, id, refused(&what, &reason)),
+            Err(error) => failed(ReplyFault::Broken {
+                what: what.clone(),
+                error,
+            }),
+            Ok(Err(reason)) => failed(ReplyFault::Refused {
+                what: what.clone(),
+                reason,
+            }),
             Ok(Ok(())) => match std::fs::File::open(ctx.lib.dir.join(name)) {
-                Err(e) => fail(
-                    cfg,
-                    id,
-                    format!("{what}: answered OK, but the library has no such file ({e})"),
-                ),
+                Err(e) => fail(format!(
+                    "{what}: answered OK, but the library has no such file ({e})"
+                )),
                 Ok(f) => match compare_streams(f, content.reader(), content.len()) {
-                    Ok(c) => comparison_outcome(cfg, id, &format!("{what}, stored file"), &c),
-                    Err(e) => outcome(
-                        cfg,
-                        id,
-                        Status::Error,
-                        format!("reading the stored file: {e}"),
-                    ),
+                    Ok(c) => comparison_outcome(&format!("{what}, stored file"), &c),
+                    Err(e) => verdict(Status::Error, format!("reading the stored file: {e}")),
                 },
             },
         };

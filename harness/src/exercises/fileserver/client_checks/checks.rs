@@ -1,0 +1,221 @@
+//! The client checks, one function each: it types its command and says what it saw (and
+//! which request the reference server must have got); [`Turn::judged`] makes the outcome.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::grading::evidence::judged;
+use crate::net::transfer::{compare_streams, Comparison};
+use crate::report::{CheckOutcome, Status};
+use crate::supervise::session::Exit;
+
+use super::super::library::{self, Content};
+use super::{ClientFault, ClientGrading, ClientRun, Seen, Turn, CLIENT_CLEANUP};
+
+/// The name asked for in `client-get-missing`.
+const MISSING: &str = "no-such-file.txt";
+
+/// The local files `client-put` and `client-put-binary` upload.
+const PUT_TEXT_NAME: &str = "local-up.txt";
+const PUT_TEXT: &str = "uploaded by the client\n客户端上传\n";
+const PUT_BINARY_NAME: &str = "local-up.bin";
+
+/// `client-list`: every name of the library printed.
+pub fn list(t: &mut Turn) -> Result<Seen, String> {
+    let (mark, prompted) = t.command("list");
+    let text = t.output_since(mark);
+    let missing: Vec<String> = t
+        .lib
+        .files
+        .iter()
+        .map(|(n, _)| n.clone())
+        .filter(|n| !text.contains(n.as_str()))
+        .collect();
+    let result = if missing.is_empty() {
+        Ok("every file of the library was listed".to_string())
+    } else {
+        Err(ClientFault::NotListed(missing))
+    };
+    Ok(Seen {
+        line: "list".into(),
+        mark,
+        prompted,
+        request: Some("L".into()),
+        result,
+    })
+}
+
+/// `client-get`.
+pub fn get_text(t: &mut Turn) -> Result<Seen, String> {
+    get(t, library::TEXT)
+}
+
+/// `client-get-binary`.
+pub fn get_binary(t: &mut Turn) -> Result<Seen, String> {
+    get(t, library::BINARY)
+}
+
+/// `get name`: the saved file equals the library's.
+fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
+    let _ = std::fs::remove_file(t.run.cwd.join(name));
+    let line = format!("get {name}");
+    let (mark, prompted) = t.command(&line);
+    let content = t
+        .lib
+        .content(name)
+        .cloned()
+        .unwrap_or(Content::Bytes(Vec::new()));
+    let result = compare_file(&t.run.cwd.join(name), &content).and_then(|c| {
+        if c.identical() {
+            Ok(format!("{name} saved: {}", c.summary()))
+        } else {
+            Err(ClientFault::Differs {
+                what: format!("{name} saved"),
+                summary: c.summary(),
+            })
+        }
+    });
+    Ok(Seen {
+        line,
+        mark,
+        prompted,
+        request: Some(format!("G {name}")),
+        result,
+    })
+}
+
+/// `client-put`.
+pub fn put_text(t: &mut Turn) -> Result<Seen, String> {
+    put(t, PUT_TEXT_NAME, PUT_TEXT.as_bytes().to_vec())
+}
+
+/// `client-put-binary`.
+pub fn put_binary(t: &mut Turn) -> Result<Seen, String> {
+    let mut b = library::binary_bytes();
+    b.rotate_left(100);
+    put(t, PUT_BINARY_NAME, b)
+}
+
+/// `put name` of a local file holding `bytes`: the server's copy equals it.
+fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
+    std::fs::write(t.run.cwd.join(name), &bytes)
+        .map_err(|e| format!("cannot create the file to upload: {e}"))?;
+    let request = format!("P {} {name}", bytes.len());
+    let line = format!("put {name}");
+    let (mark, prompted) = t.command(&line);
+    let content = Content::Bytes(bytes);
+    let result = compare_file(&t.lib.dir.join(name), &content).and_then(|c| {
+        if c.identical() {
+            Ok(format!("{name} uploaded: {}", c.summary()))
+        } else {
+            Err(ClientFault::Differs {
+                what: format!("{name} on the server"),
+                summary: c.summary(),
+            })
+        }
+    });
+    Ok(Seen {
+        line,
+        mark,
+        prompted,
+        request: Some(request),
+        result,
+    })
+}
+
+/// `client-get-missing`: the server's reason shown, no local file, a prompt again.
+pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
+    // Asked before the command: the grader's own request must not count as the client's.
+    let reason = t.server.reason_for_missing(MISSING);
+    let line = format!("get {MISSING}");
+    let (mark, prompted) = t.command(&line);
+    let text = t.output_since(mark);
+    let result = if t.run.cwd.join(MISSING).exists() {
+        Err(ClientFault::LocalFileCreated(MISSING))
+    } else if !reason.is_empty() && !text.contains(&reason) {
+        Err(ClientFault::ReasonNotShown(reason))
+    } else if !prompted {
+        Err(ClientFault::NoPromptAfterError)
+    } else {
+        Ok("the server's reason was shown, no file was created, the client goes on".into())
+    };
+    Ok(Seen {
+        line,
+        mark,
+        // Judged above, in words of its own.
+        prompted: true,
+        request: Some(format!("G {MISSING}")),
+        result,
+    })
+}
+
+/// `quit`: the client ends with status 0.
+fn quit(t: &mut Turn) -> Result<Seen, String> {
+    let session = &mut t.run.session;
+    let mark = session.transcript.mark();
+    session.type_text("quit\n");
+    let deadline = Instant::now() + t.cfg.timing.exit();
+    let result = match session.wait_until(deadline, |s| s.program_exit()) {
+        Some(Exit::Code(0)) => Ok("quit ended the client with status 0".into()),
+        other => Err(ClientFault::Quit(other, t.cfg.timing.exit_ms)),
+    };
+    Ok(Seen {
+        line: "quit".into(),
+        mark,
+        prompted: true,
+        request: None,
+        result,
+    })
+}
+
+/// `client-quit`: quit, then end of input: a fresh client gets Ctrl-D and must end as quit
+/// does.
+pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
+    let cfg = g.cfg;
+    let mut o = g.judge(quit);
+    g.end_run();
+    if o.status != Status::Passed {
+        return o;
+    }
+    o.actions
+        .push("typed Ctrl-D (end of input) to a fresh client".into());
+    match ClientRun::start(cfg, &g.launch, &g.cwd) {
+        Ok((mut r, true)) => {
+            r.session.type_text("\u{4}");
+            let exit = r
+                .session
+                .wait_until(Instant::now() + cfg.timing.exit(), |s| s.program_exit());
+            match exit {
+                Some(Exit::Code(0)) => {
+                    o.message = "quit and end of input each ended the client with status 0".into()
+                }
+                other => {
+                    o = judged(&[ClientFault::EndOfInput(other, cfg.timing.exit_ms)], "");
+                    o.actions = vec![
+                        "typed \"quit\"".into(),
+                        "typed Ctrl-D (end of input) to a fresh client".into(),
+                    ];
+                }
+            }
+            r.session.finish(Instant::now() + CLIENT_CLEANUP);
+        }
+        Ok((r, false)) => {
+            r.session.finish(Instant::now() + CLIENT_CLEANUP);
+        }
+        Err(_) => {}
+    }
+    o
+}
+
+/// The file at `path` compared with `content`.
+fn compare_file(path: &Path, content: &Content) -> Result<Comparison, ClientFault> {
+    let f = std::fs::File::open(path).map_err(|_| {
+        ClientFault::NotSaved(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        )
+    })?;
+    compare_streams(f, content.reader(), content.len())
+        .map_err(|e| ClientFault::Unreadable(e.to_string()))
+}

@@ -1,0 +1,437 @@
+//! The client checks: the student's client runs in a terminal against the reference server
+//! (in this process), and the grader types its commands. "The client is done with a command"
+//! is read from the client itself: it prints its prompt again and waits for input.
+//!
+//! Here: the client's run, the shared state, and the one judging of every check
+//! ([`Turn::judged`]: the request-log proof, the prompt again, actions, transcript) with the
+//! faults it words ([`ClientFault`]). Each check's command: `checks`; their declarations:
+//! `table`.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::config::FileserverConfig;
+use crate::grading::evidence::{judged, Fault};
+use crate::report::{CheckOutcome, Status, TranscriptView};
+use crate::submission::Prepared;
+use crate::supervise::isolation::Sandbox;
+use crate::supervise::observe::{self, Activity};
+use crate::supervise::session::{Exit, Session};
+use crate::supervise::spawn::Launch;
+use crate::supervise::waiting::Wait;
+use crate::text::escape;
+
+use super::library::Library;
+use super::refserver::RefServer;
+use super::server_checks::verdict;
+
+mod checks;
+mod table;
+
+pub use table::table;
+
+/// How long ending a client and everything it started may take, each time one is done
+/// with. Not `timing.exit_ms` (how long a client gets to exit by itself on quit): this is
+/// the grader's own clean-up, which kills.
+const CLIENT_CLEANUP: Duration = Duration::from_millis(2000);
+
+/// The client running in its terminal, and where it saves downloads.
+struct ClientRun {
+    session: Session,
+    cwd: PathBuf,
+}
+
+fn client_launch(base: &Launch, port: u16) -> Launch {
+    let mut l = base.clone();
+    l.argv.push(CString::new("127.0.0.1").unwrap_or_default());
+    l.argv
+        .push(CString::new(port.to_string()).unwrap_or_default());
+    l
+}
+
+fn ends_with_prompt(out: &[u8], prompt: &str) -> bool {
+    let text = String::from_utf8_lossy(out);
+    text.trim_end().ends_with(prompt.trim())
+}
+
+impl ClientRun {
+    fn start(cfg: &FileserverConfig, launch: &Launch, cwd: &Path) -> Result<(Self, bool), String> {
+        let deadline = Instant::now() + cfg.timing.startup();
+        let session =
+            Session::start(launch, cfg.limits.output_bytes, deadline).map_err(|e| e.to_string())?;
+        if let Some(e) = session.exec_error() {
+            return Err(format!("the client could not be executed: {}", e.desc()));
+        }
+        let mut run = ClientRun {
+            session,
+            cwd: cwd.to_path_buf(),
+        };
+        let prompted = run.await_prompt(cfg, 0, deadline);
+        Ok((run, prompted))
+    }
+
+    /// Waits until the client has printed its prompt after `mark` and waits for input.
+    fn await_prompt(&mut self, cfg: &FileserverConfig, mark: usize, deadline: Instant) -> bool {
+        let prompt = cfg.client.prompt_ends_with.clone();
+        let Some(pid) = self.session.program_pid() else {
+            return false;
+        };
+        self.session
+            .wait_until(deadline, |s| {
+                if s.program_exit().is_some() {
+                    return Some(false);
+                }
+                let waiting = observe::view(pid).activity == Activity::Waiting(Wait::Indefinite);
+                (waiting && ends_with_prompt(s.transcript.since(mark), &prompt)).then_some(true)
+            })
+            .unwrap_or(false)
+    }
+
+    fn alive(&self) -> bool {
+        self.session.program_exit().is_none()
+    }
+
+    /// Types a command and waits for the next prompt (or the exit).
+    fn command(&mut self, cfg: &FileserverConfig, line: &str) -> (usize, bool) {
+        let mark = self.session.transcript.mark();
+        self.session.type_text(&format!("{line}\n"));
+        let ok = self.await_prompt(cfg, mark, Instant::now() + cfg.timing.op());
+        (mark, ok)
+    }
+
+    fn transcript(&self, mark: usize) -> TranscriptView {
+        TranscriptView::from_transcript(&self.session.transcript, mark)
+    }
+}
+
+/// The client checks' shared state: the reference server with its library, and the
+/// student's client in its terminal (restarted when a check ended it).
+pub struct ClientGrading<'a> {
+    cfg: &'a FileserverConfig,
+    launch: Launch,
+    cwd: PathBuf,
+    lib: Library,
+    server: RefServer,
+    run: Option<ClientRun>,
+    /// Why the last client started did not get to its prompt.
+    start_problem: Option<ClientFault>,
+}
+
+/// Sets up the reference server for the client `p`; the isolation in force, and the state
+/// or why the client checks cannot be carried out.
+pub fn prepare<'a>(
+    cfg: &'a FileserverConfig,
+    p: &Prepared,
+) -> (Result<ClientGrading<'a>, String>, Vec<String>) {
+    let sandbox = std::sync::Arc::new(Sandbox::new(&super::run_limits(cfg), &p.layout()));
+    let isolation = super::isolation_of(&sandbox);
+    let root = p.workdir.path().join("reference-side");
+    // The grader's alone: a client running as a user of its own cannot read the library
+    // from the disk instead of downloading it.
+    let private = std::fs::create_dir_all(&root).and_then(|()| {
+        std::fs::set_permissions(
+            &root,
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+        )
+    });
+    if let Err(e) = private {
+        return (
+            Err(format!("cannot prepare the reference server: {e}")),
+            isolation,
+        );
+    }
+    let lib = match Library::seed(&root, 1 << 20, 1 << 16, "client") {
+        Ok(l) => l,
+        Err(e) => {
+            return (
+                Err(format!("cannot seed the reference library: {e}")),
+                isolation,
+            )
+        }
+    };
+    let server = match RefServer::start(&lib.dir, Some(&sandbox)) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                Err(format!("cannot start the reference server: {e}")),
+                isolation,
+            )
+        }
+    };
+    let cwd = PathBuf::from(
+        <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(p.launch.cwd.as_bytes()),
+    );
+    // The client runs as the sandbox's user and saves downloads in its directory.
+    let _ = sandbox.give(&cwd);
+    let launch = client_launch(&p.launch.clone().confined(sandbox.clone()), server.port());
+    let grading = ClientGrading {
+        cfg,
+        launch,
+        cwd,
+        lib,
+        server,
+        run: None,
+        start_problem: None,
+    };
+    (Ok(grading), isolation)
+}
+
+impl ClientGrading<'_> {
+    /// Judges one client check: runs `check` on a running client (starting one if none
+    /// runs) and turns what it saw into the outcome ([`Turn::judged`]).
+    fn judge(&mut self, check: fn(&mut Turn) -> Result<Seen, String>) -> CheckOutcome {
+        let cfg = self.cfg;
+        if self.run.as_ref().is_none_or(|r| !r.alive()) {
+            if let Some(old) = self.run.take() {
+                old.session.finish(Instant::now() + CLIENT_CLEANUP);
+            }
+            match ClientRun::start(cfg, &self.launch, &self.cwd) {
+                Ok((r, true)) => self.run = Some(r),
+                Ok((r, false)) => {
+                    self.start_problem = Some(ClientFault::NoPrompt {
+                        prompt: cfg.client.prompt_ends_with.clone(),
+                        printed: escape::one_line(r.session.transcript.since(0)),
+                    });
+                    r.session.finish(Instant::now() + CLIENT_CLEANUP);
+                }
+                Err(e) => self.start_problem = Some(ClientFault::NoStart(e)),
+            }
+        }
+        let Some(run) = self.run.as_mut() else {
+            let fault = self
+                .start_problem
+                .clone()
+                .unwrap_or(ClientFault::NoStart(String::new()));
+            return judged(&[fault], "");
+        };
+        let mut turn = Turn {
+            cfg,
+            log_mark: self.server.log_mark(),
+            run,
+            lib: &self.lib,
+            server: &self.server,
+        };
+        match check(&mut turn) {
+            Ok(seen) => turn.judged(seen),
+            Err(trouble) => verdict(Status::Error, trouble),
+        }
+    }
+
+    /// Ends the client and the reference server.
+    pub fn finish(mut self) {
+        self.end_run();
+        self.server.stop();
+    }
+
+    fn end_run(&mut self) {
+        if let Some(r) = self.run.take() {
+            r.session.finish(Instant::now() + CLIENT_CLEANUP);
+        }
+    }
+}
+
+/// One client check at work: the running client, the reference library and server, and
+/// where the server's request log stood when the check's command was typed.
+struct Turn<'t> {
+    cfg: &'t FileserverConfig,
+    run: &'t mut ClientRun,
+    lib: &'t Library,
+    server: &'t RefServer,
+    log_mark: usize,
+}
+
+/// What one client check's command did, for [`Turn::judged`].
+struct Seen {
+    /// The line typed.
+    line: String,
+    /// Where the command's output starts in the transcript.
+    mark: usize,
+    /// Whether the client prompted again and waited for input afterwards.
+    prompted: bool,
+    /// The request the reference server must have got for the result to count.
+    request: Option<String>,
+    /// What the command achieved (the message of a pass), or the first thing wrong.
+    result: Result<String, ClientFault>,
+}
+
+impl Turn<'_> {
+    /// Types `line` and waits for the next prompt (or the exit): where its output starts,
+    /// and whether the client prompted again. Requests from here on are the command's.
+    fn command(&mut self, line: &str) -> (usize, bool) {
+        self.log_mark = self.server.log_mark();
+        self.run.command(self.cfg, line)
+    }
+
+    /// The client's output since `mark`.
+    fn output_since(&self, mark: usize) -> String {
+        String::from_utf8_lossy(self.run.session.transcript.since(mark)).into_owned()
+    }
+
+    /// The outcome of a command: what it achieved counts only if the reference server got
+    /// its request (what was shown or saved must have come from the server) and the client
+    /// prompted again for the next command.
+    fn judged(&self, seen: Seen) -> CheckOutcome {
+        let (passed, fault) = match seen.result {
+            Err(f) => (String::new(), Some(f)),
+            Ok(msg) => {
+                let unproven = seen.request.and_then(|r| self.unproven(r));
+                let fault = unproven.or((!seen.prompted).then_some(ClientFault::NoPromptAgain));
+                (msg, fault)
+            }
+        };
+        let mut o = judged(fault.as_slice(), passed);
+        o.actions = vec![format!("typed \"{}\"", seen.line)];
+        if o.status != Status::Passed {
+            o.transcript = Some(self.run.transcript(seen.mark));
+        }
+        o
+    }
+
+    /// Why `request` is not shown to have reached the reference server since the command
+    /// was typed; None when it did.
+    fn unproven(&self, request: String) -> Option<ClientFault> {
+        let got = self.server.requests_since(self.log_mark);
+        if got.contains(&request) {
+            None
+        } else if self.server.log_full() {
+            Some(ClientFault::LogFull)
+        } else {
+            Some(ClientFault::NeverReached { request, got })
+        }
+    }
+}
+
+/// What a client check found wrong.
+#[derive(Debug, Clone)]
+enum ClientFault {
+    /// The client could not be started (worded by the start).
+    NoStart(String),
+    /// The client never showed its prompt and waited for input.
+    NoPrompt { prompt: String, printed: String },
+    /// Names of the library `list` did not print.
+    NotListed(Vec<String>),
+    /// No file by this name was saved.
+    NotSaved(String),
+    /// The saved file could not be read.
+    Unreadable(String),
+    /// A transferred file (`what`: where it ended up) differs from the original.
+    Differs { what: String, summary: String },
+    /// A failed download left a local file.
+    LocalFileCreated(&'static str),
+    /// The server's reason for an `ERR` was not shown.
+    ReasonNotShown(String),
+    /// After showing an error, the client did not prompt again.
+    NoPromptAfterError,
+    /// The command worked, but the client did not prompt again.
+    NoPromptAgain,
+    /// The reference server's request log filled up: the command's requests are unknown.
+    LogFull,
+    /// The reference server never got the command's request: the result is not the
+    /// server's.
+    NeverReached { request: String, got: Vec<String> },
+    /// How the client ended on `quit` (None: not within the ms).
+    Quit(Option<Exit>, u64),
+    /// How the client ended on end of input (None: not within the ms).
+    EndOfInput(Option<Exit>, u64),
+}
+
+impl std::fmt::Display for ClientFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use ClientFault::*;
+        match self {
+            NoStart(why) => write!(f, "{why}"),
+            NoPrompt { prompt, printed } => write!(
+                f,
+                "the client did not show a prompt ending in \"{prompt}\" and wait for input (it printed: \"{printed}\")"
+            ),
+            NotListed(names) => write!(f, "not listed: {}", names.join(", ")),
+            NotSaved(name) => write!(f, "no file {name} was saved"),
+            Unreadable(e) => write!(f, "{e}"),
+            Differs { what, summary } => write!(f, "{what}: {summary}"),
+            LocalFileCreated(name) => {
+                write!(f, "a local file {name} was created for a failed download")
+            }
+            ReasonNotShown(reason) => write!(f, "the server's reason \"{reason}\" was not shown"),
+            NoPromptAfterError => {
+                write!(f, "the client did not go on to prompt for the next command")
+            }
+            NoPromptAgain => write!(
+                f,
+                "the command worked, but the client did not prompt again for the next one"
+            ),
+            LogFull => write!(
+                f,
+                "the reference server's request log is full (over 10000 requests): the requests of this command cannot be seen"
+            ),
+            NeverReached { request, got } => {
+                let got = if got.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    got.iter()
+                        .map(|g| format!("\"{}\"", escape::one_line(g.as_bytes())))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                write!(
+                    f,
+                    "the reference server never got the request \"{}\" (it got: {got}): the result did not come from the server",
+                    escape::one_line(request.as_bytes()),
+                )
+            }
+            Quit(Some(Exit::Code(c)), _) => write!(f, "quit ended the client with status {c}"),
+            Quit(Some(Exit::Signal(s)), _) => write!(f, "the client was killed by signal {s}"),
+            Quit(None, ms) => write!(f, "the client did not exit within {ms} ms of quit"),
+            EndOfInput(exit, ms) => {
+                write!(f, "end of input (Ctrl-D) ")?;
+                match exit {
+                    Some(Exit::Code(c)) => write!(f, "ended the client with status {c}"),
+                    Some(Exit::Signal(s)) => write!(f, "killed the client with signal {s}"),
+                    None => write!(f, "did not end the client within {ms} ms"),
+                }
+            }
+        }
+    }
+}
+
+impl Fault for ClientFault {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ClientFault::NoStart(_) | ClientFault::NoPrompt { .. } => Some(
+                "start as `client <host> <port>`, print a prompt ending in '>' and read commands from the terminal".into(),
+            ),
+            ClientFault::EndOfInput(..) => Some(
+                "when input() raises EOFError (or read returns nothing), send Q and exit with status 0".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_not_from_the_server_is_worded_with_what_the_server_got() {
+        let f = ClientFault::NeverReached {
+            request: "G hello.txt".into(),
+            got: vec!["L".into()],
+        };
+        assert_eq!(
+            f.to_string(),
+            "the reference server never got the request \"G hello.txt\" (it got: \"L\"): the result did not come from the server"
+        );
+        let none = ClientFault::NeverReached {
+            request: "L".into(),
+            got: Vec::new(),
+        };
+        assert!(none.to_string().contains("(it got: nothing)"));
+        let o = judged(&[ClientFault::EndOfInput(Some(Exit::Signal(9)), 500)], "");
+        assert_eq!(
+            o.message,
+            "end of input (Ctrl-D) killed the client with signal 9"
+        );
+        assert!(o.hint.is_some_and(|h| h.contains("EOFError")));
+    }
+}

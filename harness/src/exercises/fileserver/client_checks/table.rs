@@ -1,0 +1,142 @@
+//! The client checks' declarations, in report order: the student's client against the
+//! reference server.
+
+use crate::grading::{Check, CheckDoc};
+
+use super::{checks, ClientGrading};
+
+/// The client checks in report order, each declared once; each judged by
+/// [`ClientGrading::judge`] on what its command did.
+pub fn table<'a>() -> [Check<ClientGrading<'a>>; 7] {
+    [
+        Check {
+            doc: CheckDoc {
+                id: "client-list",
+                title: "the client's list shows the library",
+                what: "Starts the client as `client 127.0.0.1 <port>` in a pseudo-terminal against the \
+                       grader's reference server and waits for its prompt (ending in [client] \
+                       prompt_ends_with, `>` by default) with the client waiting for input. Then types \
+                       `list`: every file name of the reference library must be printed before the \
+                       client prompts again and waits for input, within [timing] op_ms.",
+                why: &[
+                    "the raw header (`OK 7`) printed instead of the names",
+                    "the reply read with one recv(), so names are missing",
+                    "the prompt printed without flush, or not printed again after the command",
+                ],
+                fix: "Read the header line, then exactly n name lines from a buffered reader \
+                      (f = sock.makefile('rb')) and print them; prompt with input('ftp> ') or \
+                      print('ftp> ', end='', flush=True).",
+                needs: &[],
+                unmet: "",
+            },
+            judge: |g| g.judge(checks::list),
+        },
+        Check {
+            doc: CheckDoc {
+                id: "client-get",
+                title: "the client's get saves a text file",
+                what: "Types `get hello.txt` (a text file of several KiB, more than 4096 bytes). The \
+                       client must save hello.txt in its current directory, byte for byte, then \
+                       prompt again and wait for input.",
+                why: &[
+                    "the file read with a single recv(4096), so only its start is saved",
+                    "the header line saved into the file, or the data decoded and re-encoded",
+                    "bytes after the announced size left unread or read too far, upsetting the next \
+                     reply",
+                ],
+                fix: "Parse `OK <size>`, then read exactly size bytes in a loop of \
+                      f.read(min(65536, left)) from the buffered reader into a temporary file opened \
+                      'wb', and rename it to the name when complete.",
+                needs: &[],
+                unmet: "",
+            },
+            judge: |g| g.judge(checks::get_text),
+        },
+        Check {
+            doc: CheckDoc {
+                id: "client-get-binary",
+                title: "the client's get saves a binary file",
+                what: "Types `get binary.bin` (about 8 KiB of every byte value with `##` and \
+                       `\\r\\n` inside); the saved file must equal it byte for byte.",
+                why: &[
+                    "the data decoded as text, or written in text mode",
+                    "`##` treated as the end of the file",
+                ],
+                fix: "Keep the data as bytes and write it to a file opened with 'wb'.",
+                needs: &[],
+                unmet: "",
+            },
+            judge: |g| g.judge(checks::get_binary),
+        },
+        Check {
+            doc: CheckDoc {
+                id: "client-put",
+                title: "the client's put uploads a text file",
+                what: "Creates local-up.txt (UTF-8 text) in the client's directory and types \
+                       `put local-up.txt`; the reference server's library must then hold it byte for \
+                       byte, and the client must prompt again and wait for input.",
+                why: &[
+                    "the data sent before the server's first `OK`",
+                    "the size counted in characters instead of bytes",
+                    "send() instead of sendall(), or the final `OK` never read",
+                    "the whole path sent as the name instead of its base name",
+                ],
+                fix: "size = os.path.getsize(path); send f\"P {size} {os.path.basename(path)}\\n\"; \
+                      read the reply; on OK send the file with sock.sendall (or sock.sendfile) opened \
+                      'rb', then read and report the final reply.",
+                needs: &[],
+                unmet: "",
+            },
+            judge: |g| g.judge(checks::put_text),
+        },
+        Check {
+            doc: CheckDoc {
+                id: "client-put-binary",
+                title: "the client's put uploads a binary file",
+                what: "Creates local-up.bin (about 8 KiB of every byte value) and types \
+                       `put local-up.bin`; the server's copy must equal it byte for byte.",
+                why: &["the local file opened in text mode, or its bytes decoded"],
+                fix: "Open the local file with 'rb' and send its bytes unchanged.",
+                needs: &[],
+                unmet: "",
+            },
+            judge: |g| g.judge(checks::put_binary),
+        },
+        Check {
+            doc: CheckDoc {
+                id: "client-get-missing",
+                title: "the client shows the server's error and goes on",
+                what: "Types `get no-such-file.txt`. The output must contain the reference server's \
+                       reason from its `ERR` reply, no local file no-such-file.txt may be created, and \
+                       the client must prompt again and wait for input.",
+                why: &[
+                    "the local file opened before the reply is known, leaving an empty file",
+                    "a generic message without the server's reason",
+                    "the client crashes parsing `ERR …` as `OK <size>`",
+                ],
+                fix: "Read the header first; on ERR print f\"error: {reason}\" and go back to the \
+                      prompt; create the (temporary) local file only after `OK <size>`.",
+                needs: &[],
+                unmet: "",
+            },
+            judge: |g| g.judge(checks::get_missing),
+        },
+        Check {
+            doc: CheckDoc {
+                id: "client-quit",
+                title: "quit ends the client with status 0",
+                what: "Types `quit`: the client must exit with status 0 within [timing] exit_ms.",
+                why: &[
+                    "quit not recognised, so the client prompts again",
+                    "the client exits with a non-zero status or a traceback (e.g. waiting for a reply \
+                     to Q, or an error on closing)",
+                ],
+                fix: "On quit send b\"Q\\n\", close the socket and sys.exit(0) (or return from \
+                      main); treat EOF on input (input() raising EOFError) the same way.",
+                needs: &[],
+                unmet: "",
+            },
+            judge: checks::quit_and_end_of_input,
+        },
+    ]
+}
