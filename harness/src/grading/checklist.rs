@@ -2,6 +2,8 @@
 //! title, points and visibility of every outcome, stamped from the declaration and the
 //! config in one place.
 
+use std::time::Instant;
+
 use super::{Check, CheckDoc};
 use crate::config::Scoring;
 use crate::report::{CheckOutcome, Status};
@@ -12,6 +14,10 @@ pub struct Checklist<'a> {
     out: Vec<CheckOutcome>,
     /// The declarations of `out`, in the same order.
     docs_seen: Vec<CheckDoc>,
+    /// The grading's wall deadline and its length in seconds (for the words).
+    deadline: Option<(Instant, u64)>,
+    /// A check was not judged because the deadline had passed.
+    overran: bool,
 }
 
 impl<'a> Checklist<'a> {
@@ -20,16 +26,35 @@ impl<'a> Checklist<'a> {
             scoring,
             out: Vec::new(),
             docs_seen: Vec::new(),
+            deadline: None,
+            overran: false,
         }
+    }
+
+    /// From `at` on (the sandbox's wall deadline, `secs` long), no check is judged any more:
+    /// each fails as cut off by the deadline (see `Containment`).
+    pub fn set_deadline(&mut self, at: Instant, secs: u64) {
+        self.deadline = Some((at, secs));
+    }
+
+    /// The length of the wall deadline, if a check was cut off by it.
+    pub fn overran(&self) -> Option<u64> {
+        self.deadline.filter(|_| self.overran).map(|(_, secs)| secs)
     }
 
     /// Judges each check in turn on `state`, or skips it when a check it needs has not
     /// passed (with that check's reason).
     pub fn run<C>(&mut self, checks: &[Check<C>], state: &mut C) {
         for check in checks {
-            let outcome = match self.unmet(&check.doc) {
-                Some(why) => CheckOutcome::new("", "", Status::Skipped, 0, why),
-                None => (check.judge)(state),
+            let late = self.deadline.filter(|(at, _)| Instant::now() >= *at);
+            let outcome = match (self.unmet(&check.doc), late) {
+                (Some(why), _) => CheckOutcome::new("", "", Status::Skipped, 0, why),
+                (None, Some((_, secs))) => {
+                    self.overran = true;
+                    let why = format!("skipped: the grading reached its wall deadline ({secs} s)");
+                    CheckOutcome::new("", "", Status::Skipped, 0, why)
+                }
+                (None, None) => (check.judge)(state),
             };
             self.push(&check.doc, outcome);
         }
@@ -91,5 +116,94 @@ impl<'a> Checklist<'a> {
 
     pub fn into_outcomes(self) -> Vec<CheckOutcome> {
         self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::config::ExerciseInfo;
+
+    fn scoring() -> Scoring {
+        Scoring {
+            exercise: ExerciseInfo {
+                name: "t".into(),
+                title: "T".into(),
+            },
+            checks: BTreeMap::from([("a".into(), 3), ("b".into(), 4)]),
+            visibility: BTreeMap::new(),
+        }
+    }
+
+    fn pass(judged: &mut Vec<&'static str>) -> CheckOutcome {
+        judged.push("judged");
+        CheckOutcome::new("", "", Status::Passed, 0, "fine")
+    }
+
+    fn fail(judged: &mut Vec<&'static str>) -> CheckOutcome {
+        judged.push("judged");
+        CheckOutcome::new("", "", Status::Failed, 0, "wrong")
+    }
+
+    fn table(first: fn(&mut Vec<&'static str>) -> CheckOutcome) -> [Check<Vec<&'static str>>; 2] {
+        [
+            Check {
+                doc: CheckDoc::new("a", "A", "", &[], "").unmet("skipped: a failed (see a)"),
+                judge: first,
+            },
+            Check {
+                doc: CheckDoc::new("b", "B", "", &[], "").needing(&["a"]),
+                judge: pass,
+            },
+        ]
+    }
+
+    #[test]
+    fn outcomes_are_stamped_and_a_failed_need_skips_with_its_reason() {
+        let s = scoring();
+        let mut list = Checklist::new(&s);
+        let mut judged = Vec::new();
+        list.run(&table(pass), &mut judged);
+        let out = list.into_outcomes();
+        assert_eq!((out[0].id.as_str(), out[0].title.as_str()), ("a", "A"));
+        assert_eq!((out[0].points, out[0].max_points), (3, 3));
+        assert_eq!((out[1].status, out[1].points), (Status::Passed, 4));
+
+        let mut list = Checklist::new(&s);
+        let mut judged = Vec::new();
+        list.run(&table(fail), &mut judged);
+        let out = list.into_outcomes();
+        assert_eq!(judged.len(), 1, "b is not judged");
+        assert_eq!((out[0].points, out[0].max_points), (0, 3));
+        assert_eq!(out[1].status, Status::Skipped);
+        assert_eq!(out[1].message, "skipped: a failed (see a)");
+        assert_eq!(out[1].max_points, 4);
+    }
+
+    #[test]
+    fn past_the_wall_deadline_no_check_is_judged() {
+        let s = scoring();
+        let mut list = Checklist::new(&s);
+        list.set_deadline(Instant::now() + Duration::from_secs(600), 600);
+        let mut judged = Vec::new();
+        list.run(&table(pass), &mut judged);
+        assert_eq!((judged.len(), list.overran()), (2, None));
+
+        let mut list = Checklist::new(&s);
+        list.set_deadline(Instant::now(), 3);
+        let mut judged = Vec::new();
+        list.run(&table(pass), &mut judged);
+        assert!(judged.is_empty());
+        assert_eq!(list.overran(), Some(3));
+        let out = list.into_outcomes();
+        assert_eq!(
+            out[0].message,
+            "skipped: the grading reached its wall deadline (3 s)"
+        );
+        // The need is unmet too: its skip hands the reason on.
+        assert_eq!(out[1].message, out[0].message);
     }
 }

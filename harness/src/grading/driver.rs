@@ -67,7 +67,10 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
         stable: how.stable,
         checks: Checklist::new(&loaded.scoring),
     };
-    let graded = loaded.grade(&mut job)?;
+    let mut graded = loaded.grade(&mut job)?;
+    if let Some(secs) = job.checks.overran() {
+        graded.containment.overran.get_or_insert(secs);
+    }
     let mut checks = job.checks.into_outcomes();
     let notes = graded.containment.apply(&mut checks);
     let mut report = Report {

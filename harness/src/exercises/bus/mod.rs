@@ -52,6 +52,8 @@ impl Exercise for Bus {
         let sandbox = Arc::new(Sandbox::new(&cfg.limits.run_limits(), &prepared.layout()));
         let launch = prepared.launch.clone().confined(sandbox.clone());
         let mut g = Grader::new(cfg, launch, sandbox.clone(), job.stable);
+        job.checks
+            .set_deadline(sandbox.deadline(), cfg.limits.wall_seconds);
         job.checks.run(&table(), &mut g);
         g.close();
         let mut isolation = sandbox.describe();

@@ -77,6 +77,7 @@ impl Exercise for Fileserver {
             let (state, isolation) = client_checks::prepare(cfg, &p);
             match state {
                 Ok(mut g) => {
+                    job.checks.set_deadline(g.deadline, wall_seconds(cfg));
                     job.checks.run(&client_checks::table(), &mut g);
                     g.finish();
                 }
@@ -140,6 +141,11 @@ pub fn run_limits(cfg: &FileserverConfig) -> RunLimits {
     }
 }
 
+/// The length of a part's wall deadline, in seconds.
+fn wall_seconds(cfg: &FileserverConfig) -> u64 {
+    run_limits(cfg).wall.as_secs()
+}
+
 /// The isolation in force, for the report.
 pub fn isolation_of(sandbox: &Sandbox) -> Vec<String> {
     let mut v = sandbox.describe();
@@ -169,6 +175,7 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared, list: &mut Checklist) -> V
         }
     };
     let sandbox = Arc::new(Sandbox::new(&run_limits(cfg), &p.layout()));
+    list.set_deadline(sandbox.deadline(), wall_seconds(cfg));
     // The server runs as the sandbox's user: the library is its to write.
     let _ = sandbox.give(&lib.dir);
     let launch = p.launch.clone().confined(sandbox.clone());

@@ -116,6 +116,8 @@ pub struct ClientGrading<'a> {
     run: Option<ClientRun>,
     /// Why the last client started did not get to its prompt.
     start_problem: Option<ClientFault>,
+    /// The sandbox's wall deadline.
+    pub deadline: std::time::Instant,
 }
 
 /// Sets up the reference server for the client `p`; the isolation in force, and the state
@@ -173,6 +175,7 @@ pub fn prepare<'a>(
         server,
         run: None,
         start_problem: None,
+        deadline: sandbox.deadline(),
     };
     (Ok(grading), isolation)
 }
