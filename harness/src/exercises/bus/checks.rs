@@ -187,15 +187,18 @@ impl StepJudgement {
 
 /// Judges one step that must print `line` exactly once, by `printer`, with both processes
 /// alive (or, for `allow_exit`, ending as the exercise wants) and none stopped.
-pub fn judge_line_step(
+fn judge_line_step(
     cfg: &BusConfig,
     step: &StepOutcome,
-    line: Line,
-    printer: Role,
-    others: &[Line],
-    allow_exit: bool,
+    expect: &Expect,
     driver_exit: Option<Exit>,
 ) -> StepJudgement {
+    let Expect {
+        line,
+        printer,
+        others,
+        allow_exit,
+    } = *expect;
     let mut faults = Vec::new();
     let mut ended = Vec::new();
     for (role, v) in [
@@ -268,6 +271,40 @@ pub fn judge_line_step(
     }
 }
 
+/// What a step must show: `line`, printed once by `printer`, none of `others`; for
+/// `allow_exit`, processes may end (Ctrl-Z ends the ride).
+pub struct Expect<'a> {
+    pub line: Line,
+    pub printer: Role,
+    pub others: &'a [Line],
+    pub allow_exit: bool,
+}
+
+impl Expect<'_> {
+    /// The driver prints `line` and not `other`; both keep running.
+    pub fn driver(line: Line, other: &[Line]) -> Expect<'_> {
+        Expect {
+            line,
+            printer: Role::Driver,
+            others: other,
+            allow_exit: false,
+        }
+    }
+}
+
+/// Applies `stimulus` and judges the step against `expect` (`None`: the run was not ready).
+pub fn line_step(
+    cfg: &BusConfig,
+    run: &mut BusRun,
+    stimulus: Stimulus,
+    expect: &Expect,
+) -> Option<(StepOutcome, StepJudgement)> {
+    let done = |out: &[u8]| occurrences(cfg, expect.line, out).0 >= 1;
+    let step = run.step(stimulus, &done, cfg.timing.step())?;
+    let j = judge_line_step(cfg, &step, expect, run.session.program_exit());
+    Some((step, j))
+}
+
 /// `ctrl-c` and `ctrl-backslash`: one key, one line by the driver.
 pub fn key_line(
     cfg: &BusConfig,
@@ -276,19 +313,10 @@ pub fn key_line(
     line: Line,
     other: Line,
 ) -> CheckOutcome {
-    let phrase_done = |out: &[u8]| occurrences(cfg, line, out).0 >= 1;
-    let Some(step) = run.step(Stimulus::Key(key), &phrase_done, cfg.timing.step()) else {
+    let expect = Expect::driver(line, std::slice::from_ref(&other));
+    let Some((step, j)) = line_step(cfg, run, Stimulus::Key(key), &expect) else {
         return verdict(Status::Error, "the run was not ready");
     };
-    let j = judge_line_step(
-        cfg,
-        &step,
-        line,
-        Role::Driver,
-        &[other],
-        false,
-        run.session.program_exit(),
-    );
     let mut o = j.outcome(
         format!("the driver printed line {} once", line.number()),
         Some(key),

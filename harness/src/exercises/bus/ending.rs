@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::checks::{self, judge_line_step, note, note_coarse, transcript_view, verdict, Line};
+use super::checks::{line_step, note, note_coarse, transcript_view, verdict, Expect, Line};
 use super::config::BusConfig;
 use super::faults::{ExitFault, Leftovers};
 use super::run::{BusRun, Role, Stimulus};
@@ -16,19 +16,15 @@ use crate::supervise::session::{Exit, Key};
 use crate::text::escape;
 
 pub(super) fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
-    let done = |o: &[u8]| checks::occurrences(cfg, Line::Arrive, o).0 >= 1;
-    let Some(step) = run.step(Stimulus::Key(Key::CtrlZ), &done, cfg.timing.step()) else {
+    let expect = Expect {
+        line: Line::Arrive,
+        printer: Role::Conductor,
+        others: &[Line::Go, Line::Seatbelt],
+        allow_exit: true,
+    };
+    let Some((step, j)) = line_step(cfg, run, Stimulus::Key(Key::CtrlZ), &expect) else {
         return verdict(Status::Error, "the run was not ready");
     };
-    let j = judge_line_step(
-        cfg,
-        &step,
-        Line::Arrive,
-        Role::Conductor,
-        &[Line::Go, Line::Seatbelt],
-        true,
-        run.session.program_exit(),
-    );
     let mut o = j.outcome(
         "the conductor printed line 3 once; nothing was stopped",
         Some(Key::CtrlZ),

@@ -3,7 +3,7 @@
 
 use nix::sys::signal::Signal;
 
-use super::checks::{self, judge_line_step, note, transcript_view, Line};
+use super::checks::{line_step, note, transcript_view, Expect, Line};
 use super::config::{BusConfig, RepeatKey};
 use super::faults::{RoleFault, SequenceFault};
 use super::grader::Grader;
@@ -24,19 +24,11 @@ pub(super) fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
             RepeatKey::CtrlBackslash => (Key::CtrlBackslash, Line::Seatbelt, Line::Go),
         };
         actions.push(format!("typed {}", key.label()));
-        let done = |o: &[u8]| checks::occurrences(cfg, line, o).0 >= 1;
-        let Some(step) = run.step(Stimulus::Key(key), &done, cfg.timing.step()) else {
+        let others = [other];
+        let expect = Expect::driver(line, &others);
+        let Some((step, j)) = line_step(cfg, run, Stimulus::Key(key), &expect) else {
             break;
         };
-        let j = judge_line_step(
-            cfg,
-            &step,
-            line,
-            Role::Driver,
-            &[other],
-            false,
-            run.session.program_exit(),
-        );
         if let Some(first) = j.faults.first() {
             let fault = SequenceFault {
                 index: i + 1,
@@ -106,19 +98,11 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
             continue;
         };
         actions.push(format!("sent {label}"));
-        let done = |o: &[u8]| checks::occurrences(cfg, line, o).0 >= 1;
-        let Some(step) = run.step(Stimulus::Signal(to, sig), &done, cfg.timing.step()) else {
+        let others = [other];
+        let expect = Expect::driver(line, &others);
+        let Some((step, j)) = line_step(cfg, run, Stimulus::Signal(to, sig), &expect) else {
             continue;
         };
-        let j = judge_line_step(
-            cfg,
-            &step,
-            line,
-            Role::Driver,
-            &[other],
-            false,
-            run.session.program_exit(),
-        );
         seen.push(format!("after {label}: {}", j.seen));
         faults.extend(j.faults.into_iter().map(|fault| RoleFault::Step {
             label: label.clone(),
