@@ -9,14 +9,15 @@
 use std::collections::HashSet;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpid, Pid};
 
-use super::pidfd;
 use super::procfs::{self, RunState, Stat};
+use super::{pidfd, process};
 
 /// How long the clean-up after a run (or after a whole grading) may take: stop, kill and
 /// reap what is left, remove its group, read the terminal to its end.
@@ -180,6 +181,27 @@ pub fn kill_orphans(keep: &HashSet<i32>) {
             let _ = waitpid(*o, None);
         }
     }
+}
+
+/// The entries of `dir` that graders now gone left behind (killed before they could clean
+/// up): those named `<prefix><pid>` or `<prefix><pid>-…` after a grader whose process no
+/// longer exists.
+pub fn left_by_dead_graders(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+                .and_then(|r| r.split('-').next())
+                .and_then(|p| p.parse::<i32>().ok())
+                .is_some_and(|pid| !process::exists(pid))
+        })
+        .map(|e| e.path())
+        .collect()
 }
 
 /// Rounds of [`kill_orphans`].

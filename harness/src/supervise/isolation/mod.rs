@@ -115,6 +115,19 @@ pub struct Layout {
     pub program: PathBuf,
 }
 
+#[cfg(test)]
+impl Layout {
+    /// A plain directory `workdir` (not a tmpfs) for `program`, nothing outside to reach.
+    pub(crate) fn for_test(workdir: &Path, program: &str) -> Layout {
+        Layout {
+            workdir: workdir.to_path_buf(),
+            workdir_is_tmpfs: false,
+            reach: vec![],
+            program: PathBuf::from(program),
+        }
+    }
+}
+
 impl Sandbox {
     /// Sets up what this machine allows and measures it with a probe.
     pub fn new(limits: &RunLimits, layout: &Layout) -> Sandbox {
@@ -386,12 +399,7 @@ mod tests {
         let w = tmp.path().join("w");
         fs::create_dir_all(w.join("submission")).unwrap();
         fs::create_dir_all(w.join("home")).unwrap();
-        let layout = Layout {
-            workdir: w.clone(),
-            workdir_is_tmpfs: false,
-            reach: vec![],
-            program: PathBuf::from("/usr/bin/python3"),
-        };
+        let layout = Layout::for_test(&w, "/usr/bin/python3");
         let sb = std::sync::Arc::new(Sandbox::new(&RunLimits::default(), &layout));
         let Some(ns) = sb.netns() else {
             panic!("root, but no network namespace: {:?}", sb.missing());
