@@ -46,7 +46,7 @@ mod namespaces;
 mod probe;
 
 pub use cgroups::RunGroup;
-pub use confine::{ConfineError, Step};
+pub use confine::{ConfineError, KeptFds, Step};
 pub use disk::{limit_tmpfs, private_tmpfs, TmpfsMount};
 pub use identity::{Identity, UID_BASE};
 pub use namespaces::NetNs;
@@ -86,6 +86,7 @@ pub struct Sandbox {
     /// The grading's wall deadline.
     deadline: Instant,
     identity: Identity,
+    /// This and `pids` are used by a child being confined: listed in [`Sandbox::child_fds`].
     netns: Option<NetNs>,
     /// Dropped before `freezer_parent` (declaration order) so it is empty when removed.
     pids: Option<Cgroup>,
