@@ -100,29 +100,7 @@ pub fn measure(
     python: &str,
 ) -> Result<Figures, String> {
     let cfg = BusConfig::shipped().map_err(|e| e.to_string())?;
-    let opts = crate::grade::GradeOptions {
-        exercise: Some(BUS.into()),
-        python: python.to_string(),
-        stable: true,
-        ..Default::default()
-    };
-    let mut times = Vec::new();
-    let mut first: Option<String> = None;
-    let mut identical = 0;
-    for _ in 0..runs {
-        let t0 = Instant::now();
-        let reports = crate::grade::grade_path(path, &opts)?;
-        times.push(t0.elapsed());
-        let text = json::render_many(&reports);
-        match &first {
-            None => {
-                first = Some(text);
-                identical += 1;
-            }
-            Some(f) if *f == text => identical += 1,
-            Some(_) => {}
-        }
-    }
+    let (grader_median, identical) = grader_runs(path, BUS, runs, python)?;
     let mut base_times = Vec::new();
     let mut complete = 0;
     for _ in 0..baseline_runs {
@@ -133,7 +111,7 @@ pub fn measure(
     }
     Ok(Figures {
         path: path.to_path_buf(),
-        grader_median: median(times),
+        grader_median,
         identical,
         runs,
         baseline_median: median(base_times),
@@ -142,14 +120,16 @@ pub fn measure(
     })
 }
 
-/// Median time of full gradings of a file server submission, and whether they agreed.
-pub fn measure_fileserver(
+/// Median time of `runs` full gradings of a submission as `exercise` with this grader, and
+/// how many of them gave the same report as the first.
+fn grader_runs(
     path: &Path,
+    exercise: &str,
     runs: usize,
     python: &str,
 ) -> Result<(Duration, usize), String> {
     let opts = crate::grade::GradeOptions {
-        exercise: Some(FILESERVER.into()),
+        exercise: Some(exercise.into()),
         python: python.to_string(),
         stable: true,
         ..Default::default()
@@ -186,7 +166,7 @@ pub fn run(
     );
     for p in paths {
         if crate::grade::detect(p).first().map(|e| e.name()) == Some(FILESERVER) {
-            let (t, identical) = measure_fileserver(p, runs, python)?;
+            let (t, identical) = grader_runs(p, FILESERVER, runs, python)?;
             println!(
                 "{:<45} {:>10.0}ms {:>7}/{:<3} {:>16} {:>9} {:>10}",
                 p.display(),

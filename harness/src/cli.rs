@@ -76,16 +76,8 @@ pub struct GradeArgs {
     /// several submissions.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Report format (of the table, when grading a class).
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
-    /// Write the report here instead of standard output.
-    #[arg(long)]
-    pub output: Option<PathBuf>,
-    /// Also write the report in another format to a file (repeatable):
-    /// `--report junit=report.xml --report markdown=summary.md`.
-    #[arg(long = "report", value_name = "FORMAT=FILE")]
-    pub reports: Vec<ReportTarget>,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Exercise config laid over the shipped one (exercises/<name>/exercise.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -117,6 +109,28 @@ pub struct GradeArgs {
     pub timeout: u64,
 }
 
+/// Where the report goes and in which formats (`grade` and `merge`).
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format (of the table, for a class or a merge).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Write the report here instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Also write the report in another format to a file (repeatable):
+    /// `--report junit=report.xml --report markdown=summary.md`.
+    #[arg(long = "report", value_name = "FORMAT=FILE")]
+    pub reports: Vec<ReportTarget>,
+}
+
+impl OutputArgs {
+    /// Every rendering asked for: the main one (`--format`, `--output`), then `--report`s.
+    pub fn outputs(&self) -> Result<Vec<Output>, String> {
+        outputs(self.format, &self.output, &self.reports)
+    }
+}
+
 /// What `harness grade` is to do.
 #[derive(Debug)]
 pub enum Plan {
@@ -141,16 +155,11 @@ impl GradeArgs {
         }
     }
 
-    /// Every rendering asked for: the main one (`--format`, `--output`), then `--report`s.
-    pub fn outputs(&self) -> Result<Vec<Output>, String> {
-        outputs(self.format, &self.output, &self.reports)
-    }
-
     /// One submission or a class: a class when several paths are given, when the one path
     /// is a roster (a directory without a program whose subdirectories have one), or when a
     /// class-only option is given.
     pub fn plan(&self) -> Result<Plan, String> {
-        let outputs = self.outputs()?;
+        let outputs = self.out.outputs()?;
         let class_option = self.csv.is_some() || self.shard.is_some() || self.reports_dir.is_some();
         let students = match self.paths.as_slice() {
             [one] => match batch::roster(one)? {
@@ -205,15 +214,8 @@ pub struct MergeArgs {
     /// JSON files written by `harness grade --format json` (one report, several, or a class).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Format of the merged table.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
-    /// Write it here instead of standard output.
-    #[arg(long)]
-    pub output: Option<PathBuf>,
-    /// Also write it in another format to a file (repeatable).
-    #[arg(long = "report", value_name = "FORMAT=FILE")]
-    pub reports: Vec<ReportTarget>,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// Also write the table as CSV.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,

@@ -9,7 +9,7 @@ use clap::Parser;
 use harness::batch::{self, table};
 use harness::cli::{Cli, Command, Plan};
 use harness::report::gradescope;
-use harness::report::output::{self, write_to, Destination, Format, Output};
+use harness::report::output::{write_to, Destination, Format, Output};
 use harness::supervise::interrupt;
 use harness::{bench, catalog, grade};
 
@@ -55,7 +55,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             Ok(0)
         }
         Command::Merge(args) => {
-            let outputs = output::outputs(args.format, &args.output, &args.reports)?;
+            let outputs = args.out.outputs()?;
             let results = table::merge(&args.files)?;
             table::write_outputs(&results, &outputs, args.csv.as_deref())?;
             Ok(if results.iter().all(|r| r.all_passed()) {

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::report::{Interpreter, SubmissionInfo};
+use crate::supervise::cleanup;
 use crate::supervise::isolation::{self, Layout, TmpfsMount};
-use crate::supervise::process;
 use crate::supervise::spawn::Launch;
 
 /// A submission that cannot be graded at all.
@@ -228,20 +228,8 @@ fn copy_tree(from: &Path, to: &Path, budget: &mut u64) -> io::Result<()> {
 /// contents were on a tmpfs that went with them: what is left is an empty directory).
 /// Only empty ones, of graders whose pid is gone: `harness-run-<pid>-…`.
 fn sweep_stale_workdirs(tmp: &Path) {
-    let Ok(dir) = fs::read_dir(tmp) else { return };
-    for e in dir.filter_map(|e| e.ok()) {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("harness-run-"))
-            .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if !process::exists(pid) {
-            let _ = fs::remove_dir(e.path());
-        }
+    for dir in cleanup::left_by_dead_graders(tmp, "harness-run-") {
+        let _ = fs::remove_dir(dir);
     }
 }
 

@@ -214,7 +214,10 @@ pub fn grade_class(
     if let Some(dir) = &plan.reports_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    // Orphans of a grading killed after its timeout are re-parented here, to be killed.
+    // Each grading child makes itself the subreaper of its own grading (`grading::driver`).
+    // This process grades nothing, but is the parent of those children: it must also be a
+    // subreaper so that the orphans of a child killed after its timeout come back here to
+    // be killed (`cleanup::kill_orphans`) rather than to init.
     let _ = crate::supervise::cleanup::become_subreaper();
     let pool = child::Pool::new();
 

@@ -86,33 +86,40 @@ pub fn render(report: &Report, style: Style) -> String {
 
 fn render_details(out: &mut String, c: &CheckOutcome) {
     const IND: &str = "      ";
+    render_facts(out, c, IND);
+    if let Some(t) = &c.transcript {
+        render_transcript(out, t, IND);
+    }
+}
+
+/// What was done, expected and seen, the details, the processes and the hint of a check, a
+/// line each after `indent` (the transcript apart): the human report's block, and the plain
+/// text of the other sinks.
+pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
     if !c.actions.is_empty() {
-        let _ = writeln!(out, "{IND}done:     {}", c.actions.join(", "));
+        let _ = writeln!(out, "{indent}done:     {}", c.actions.join(", "));
     }
     if let Some(e) = &c.expected {
-        let _ = writeln!(out, "{IND}expected: {e}");
+        let _ = writeln!(out, "{indent}expected: {e}");
     }
     if let Some(s) = &c.seen {
-        let _ = writeln!(out, "{IND}seen:     {s}");
+        let _ = writeln!(out, "{indent}seen:     {s}");
     }
     for d in &c.details {
-        let _ = writeln!(out, "{IND}- {d}");
+        let _ = writeln!(out, "{indent}- {d}");
     }
     for p in &c.processes {
         match p.pid {
             Some(pid) => {
-                let _ = writeln!(out, "{IND}{} (pid {pid}): {}", p.role, p.state);
+                let _ = writeln!(out, "{indent}{} (pid {pid}): {}", p.role, p.state);
             }
             None => {
-                let _ = writeln!(out, "{IND}{}: {}", p.role, p.state);
+                let _ = writeln!(out, "{indent}{}: {}", p.role, p.state);
             }
         }
     }
     if let Some(h) = &c.hint {
-        let _ = writeln!(out, "{IND}hint:     {h}");
-    }
-    if let Some(t) = &c.transcript {
-        render_transcript(out, t, IND);
+        let _ = writeln!(out, "{indent}hint:     {h}");
     }
 }
 

@@ -144,31 +144,7 @@ pub fn to_xml(suites: Vec<TestSuite>) -> String {
 pub fn plain_details(c: &CheckOutcome) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", c.message);
-    if !c.actions.is_empty() {
-        let _ = writeln!(out, "done:     {}", c.actions.join(", "));
-    }
-    if let Some(e) = &c.expected {
-        let _ = writeln!(out, "expected: {e}");
-    }
-    if let Some(s) = &c.seen {
-        let _ = writeln!(out, "seen:     {s}");
-    }
-    for d in &c.details {
-        let _ = writeln!(out, "- {d}");
-    }
-    for p in &c.processes {
-        match p.pid {
-            Some(pid) => {
-                let _ = writeln!(out, "{} (pid {pid}): {}", p.role, p.state);
-            }
-            None => {
-                let _ = writeln!(out, "{}: {}", p.role, p.state);
-            }
-        }
-    }
-    if let Some(h) = &c.hint {
-        let _ = writeln!(out, "hint:     {h}");
-    }
+    human::render_facts(&mut out, c, "");
     out
 }
 

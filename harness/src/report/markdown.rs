@@ -124,15 +124,23 @@ fn details(out: &mut String, c: &CheckOutcome) {
 /// of a line): on one line, controls shown as escapes, and every char that can open inline
 /// markup backslash-escaped (CommonMark allows a backslash before any ASCII punctuation).
 pub fn inline(text: &str) -> String {
+    on_one_line(text, |out, c| {
+        if MARKUP.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    })
+}
+
+/// `text` on one line (controls, newlines and tabs shown as escapes), each char written by
+/// `put`, and no mention left in it.
+fn on_one_line(text: &str, put: impl Fn(&mut String, char)) -> String {
     let shown = escape::controls(text)
         .replace('\n', "\\n")
         .replace('\t', "\\t");
     let mut out = String::with_capacity(shown.len() + 8);
     for c in shown.chars() {
-        if MARKUP.contains(&c) {
-            out.push('\\');
-        }
-        out.push(c);
+        put(&mut out, c);
     }
     no_mentions(&out)
 }
@@ -158,21 +166,14 @@ const MARKUP: &[char] = &['\\', '`', '*', '_', '[', ']', '<', '>', '|', '~', '&'
 
 /// Text inside an HTML element: entities for the five special chars, on one line.
 pub fn html(text: &str) -> String {
-    let shown = escape::controls(text)
-        .replace('\n', "\\n")
-        .replace('\t', "\\t");
-    let mut out = String::with_capacity(shown.len() + 8);
-    for c in shown.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    no_mentions(&out)
+    on_one_line(text, |out, c| match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        c => out.push(c),
+    })
 }
 
 /// A fenced code block holding `text` verbatim: the fence is a run of backticks longer

@@ -9,14 +9,15 @@
 use std::collections::HashSet;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpid, Pid};
 
-use super::pidfd;
 use super::procfs::{self, RunState, Stat};
+use super::{pidfd, process};
 
 /// How long the clean-up after a run (or after a whole grading) may take: stop, kill and
 /// reap what is left, remove its group, read the terminal to its end.
@@ -75,6 +76,10 @@ pub fn ignore_student_signals() {
     }
 }
 
+fn pids(procs: &[Leftover]) -> Vec<i32> {
+    procs.iter().map(|p| p.pid).collect()
+}
+
 /// Every process below the grader right now, except `keep`.
 pub fn descendants_except(keep: &[Pid]) -> Vec<Leftover> {
     procfs::descendants(getpid())
@@ -112,24 +117,21 @@ pub fn kill_all_descendants(deadline: Instant) -> Vec<Leftover> {
                 seen.push(p.clone());
             }
         }
-        stop_kill_and_await(&now, deadline);
+        stop_kill_and_await(&pids(&now), deadline);
     }
     reap_exited();
     seen
 }
 
-/// Stops all of `procs` first (so none can fork or react while the others die), then kills
-/// them, and waits until every one has exited or the deadline passes.
-fn stop_kill_and_await(procs: &[Leftover], deadline: Instant) {
-    let fds: Vec<OwnedFd> = procs
-        .iter()
-        .filter_map(|p| pidfd::open(p.pid).ok())
-        .collect();
-    for p in procs {
-        let _ = kill(Pid::from_raw(p.pid), Signal::SIGSTOP);
+/// Stops all of `pids` first (so none can fork or react while the others die), then kills
+/// them, and waits on their pidfds until every one has exited or the deadline passes.
+pub fn stop_kill_and_await(pids: &[i32], deadline: Instant) {
+    let fds: Vec<OwnedFd> = pids.iter().filter_map(|p| pidfd::open(*p).ok()).collect();
+    for p in pids {
+        let _ = kill(Pid::from_raw(*p), Signal::SIGSTOP);
     }
-    for p in procs {
-        let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+    for p in pids {
+        let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
     }
     pidfd::wait_all(&fds, deadline);
 }
@@ -146,14 +148,8 @@ pub fn kill_live_descendants(spare: &[Pid], deadline: Instant) {
         if live.is_empty() || Instant::now() >= deadline {
             return;
         }
-        stop_kill_and_await(&live, deadline);
+        stop_kill_and_await(&pids(&live), deadline);
     }
-}
-
-/// Waits until every process of `pids` has exited (through pidfds), or the deadline passes.
-pub fn await_exit(pids: &[i32], deadline: Instant) {
-    let fds: Vec<OwnedFd> = pids.iter().filter_map(|p| pidfd::open(*p).ok()).collect();
-    pidfd::wait_all(&fds, deadline);
 }
 
 /// Kills and reaps every child of the grader that is not in `keep`, with its descendants:
@@ -180,6 +176,27 @@ pub fn kill_orphans(keep: &HashSet<i32>) {
             let _ = waitpid(*o, None);
         }
     }
+}
+
+/// The entries of `dir` that graders now gone left behind (killed before they could clean
+/// up): those named `<prefix><pid>` or `<prefix><pid>-…` after a grader whose process no
+/// longer exists.
+pub fn left_by_dead_graders(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+                .and_then(|r| r.split('-').next())
+                .and_then(|p| p.parse::<i32>().ok())
+                .is_some_and(|pid| !process::exists(pid))
+        })
+        .map(|e| e.path())
+        .collect()
 }
 
 /// Rounds of [`kill_orphans`].

@@ -14,7 +14,7 @@
 //! so a program that turns off signal keys or echo is reported as such.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,10 +26,11 @@ use nix::sys::termios::{
 };
 use nix::unistd::Pid;
 
-use super::cleanup;
 use super::isolation::{ConfineError, RunGroup, Sandbox};
 use super::spawn::{self, Launch, ShimReport, Spawned, REPORT_LEN};
 use super::transcript::Transcript;
+use super::{cleanup, pidfd, procfs};
+use procfs::RunState;
 
 /// How a process ended: the program from the shim's `waitid`, others from exit events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,11 @@ impl Exit {
 
 /// How often a run's directory is measured where its size is watched, not bounded.
 const DISK_WATCH: Duration = Duration::from_millis(25);
+
+/// How long cutting a run off may take, and at most how many rounds of stopping and killing
+/// it takes (a process may fork while the others die).
+const KILL_RUN_TIME: Duration = Duration::from_secs(2);
+const KILL_RUN_ROUNDS: usize = 100;
 
 /// A key typed at the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,22 +327,18 @@ impl Session {
         if self.pidfds.iter().any(|(p, _)| *p == pid) {
             return;
         }
-        // SAFETY: plain system call; a non-negative result is a new descriptor we own.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-        if fd >= 0 {
-            self.pidfds
-                .push((pid, unsafe { OwnedFd::from_raw_fd(fd as i32) }));
+        if let Ok(fd) = pidfd::open(pid.as_raw()) {
+            self.pidfds.push((pid, fd));
         }
     }
 
     /// Whether a watched process has exited (its pidfd is readable). Unwatched: by /proc.
     pub fn has_exited(&self, pid: Pid) -> bool {
         if let Some((_, fd)) = self.pidfds.iter().find(|(p, _)| *p == pid) {
-            let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-            return matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0);
+            return pidfd::exited(fd);
         }
-        match super::procfs::stat(pid) {
-            Ok(st) => st.state == super::procfs::RunState::Zombie,
+        match procfs::stat(pid) {
+            Ok(st) => st.state == RunState::Zombie,
             Err(_) => true,
         }
     }
@@ -378,39 +380,40 @@ impl Session {
     /// Kills every process of this run now (not the shim, which reports the program's end):
     /// the freezer group if there is one, else the shim's descendants and its session.
     pub fn kill_run(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + KILL_RUN_TIME;
         if let Some(g) = &self.containment.group {
             g.kill_all(deadline);
         }
-        let shim = self.spawned.shim.as_raw();
-        for _ in 0..100 {
-            let mut targets: Vec<i32> = super::procfs::descendants(self.spawned.shim)
-                .iter()
-                .map(|s| s.pid)
-                .collect();
-            for p in super::procfs::all_processes() {
-                if p.session == shim && p.pid != shim && !targets.contains(&p.pid) {
-                    targets.push(p.pid);
-                }
-            }
-            targets.retain(|p| {
-                !matches!(
-                    super::procfs::stat(Pid::from_raw(*p)).map(|s| s.state),
-                    Ok(super::procfs::RunState::Zombie) | Err(_)
-                )
-            });
+        for _ in 0..KILL_RUN_ROUNDS {
+            let targets = self.live_processes();
             if targets.is_empty() || Instant::now() >= deadline {
                 break;
             }
-            for p in &targets {
-                let _ = kill(Pid::from_raw(*p), Signal::SIGSTOP);
-            }
-            for p in &targets {
-                let _ = kill(Pid::from_raw(*p), Signal::SIGKILL);
-            }
-            cleanup::await_exit(&targets, deadline);
+            cleanup::stop_kill_and_await(&targets, deadline);
             cleanup::reap_exited();
         }
+    }
+
+    /// The run's processes that have not exited: the shim's descendants, and whatever else
+    /// is in its session (a process that escaped the tree but not the session).
+    fn live_processes(&self) -> Vec<i32> {
+        let shim = self.spawned.shim.as_raw();
+        let mut targets: Vec<i32> = procfs::descendants(self.spawned.shim)
+            .iter()
+            .map(|s| s.pid)
+            .collect();
+        for p in procfs::all_processes() {
+            if p.session == shim && p.pid != shim && !targets.contains(&p.pid) {
+                targets.push(p.pid);
+            }
+        }
+        targets.retain(|p| {
+            !matches!(
+                procfs::stat(Pid::from_raw(*p)).map(|s| s.state),
+                Ok(RunState::Zombie) | Err(_)
+            )
+        });
+        targets
     }
 
     /// Cuts the run off once its directory holds its whole disk allowance. Looked at every
@@ -485,8 +488,8 @@ impl Session {
         fds.push(PollFd::new(reports, PollFlags::POLLIN));
         // A pidfd that is already readable would make poll return at once for ever; only
         // live ones are waited on.
-        for (pid, fd) in &self.pidfds {
-            if !self.exited_quick(*pid, fd.as_fd()) {
+        for (_, fd) in &self.pidfds {
+            if !pidfd::exited(fd) {
                 fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
             }
         }
@@ -495,11 +498,6 @@ impl Session {
             &mut fds,
             PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
         );
-    }
-
-    fn exited_quick(&self, _pid: Pid, fd: BorrowedFd<'_>) -> bool {
-        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-        matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
     }
 
     /// Reads the terminal's settings and notes what the program changed. Returns whether
@@ -604,6 +602,7 @@ fn slave_termios(master: &OwnedFd) -> Option<Termios> {
     if fd < 0 {
         return None;
     }
+    // SAFETY: a non-negative result is a new descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     termios::tcgetattr(&fd).ok()
 }

@@ -14,6 +14,10 @@
 //! namespaces, file system view, limits, its own user) between `fork` and `exec`; a failure
 //! there is reported like an `exec` failure, with the step that failed.
 //!
+//! The shim closes every descriptor of the grader's but the terminal, its two pipes and
+//! those the sandbox needs ([`KeptFds`]): it never `exec`s, and would otherwise hold the
+//! grader's sockets and files for as long as the program runs.
+//!
 //! Everything between `fork` and `exec` is raw `libc` on memory prepared before the fork:
 //! nothing there may allocate or take a lock.
 
@@ -28,7 +32,7 @@ use nix::pty::{openpty, Winsize};
 use nix::sys::termios::{self, LocalFlags, SetArg};
 use nix::unistd::Pid;
 
-use super::isolation::{ConfineError, Identity, Sandbox};
+use super::isolation::{ConfineError, Identity, KeptFds, Sandbox};
 
 /// What to run: program, arguments, environment, working directory, and how to confine it.
 #[derive(Debug, Clone)]
@@ -193,13 +197,20 @@ pub fn spawn_in(launch: &Launch, run_group: Option<RawFd>) -> io::Result<Spawned
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = launch.env.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
+    let slave = pty.slave.as_raw_fd();
+    let reports = reports_w.as_raw_fd();
+    let release = release_r.as_raw_fd();
+    let sandbox_fds = launch.sandbox.as_ref().map(|sb| sb.child_fds());
     let plan = ChildPlan {
-        master: pty.master.as_raw_fd(),
-        slave: pty.slave.as_raw_fd(),
-        reports: reports_w.as_raw_fd(),
-        release: release_r.as_raw_fd(),
-        release_w: release_w.as_raw_fd(),
-        reports_r: reports_r.as_raw_fd(),
+        slave,
+        reports,
+        release,
+        keep: KeptFds::new(
+            [slave, reports, release]
+                .into_iter()
+                .chain(sandbox_fds.into_iter().flatten())
+                .chain(run_group),
+        ),
         grader: nix::unistd::getpid().as_raw(),
         program: launch.program.as_ptr(),
         argv: argv.as_ptr(),
@@ -259,12 +270,12 @@ fn set_cloexec(fd: RawFd) -> io::Result<()> {
 }
 
 struct ChildPlan {
-    master: RawFd,
     slave: RawFd,
     reports: RawFd,
     release: RawFd,
-    release_w: RawFd,
-    reports_r: RawFd,
+    /// Everything the shim and the program's process use of the grader's descriptors; the
+    /// shim closes the rest (the master side and the grader's ends of the pipes included).
+    keep: KeptFds,
     grader: libc::pid_t,
     program: *const libc::c_char,
     argv: *const *const libc::c_char,
@@ -298,9 +309,9 @@ pub unsafe fn reset_signals() {
 
 /// The shim: session leader, terminal owner, parent and reporter of the driver.
 unsafe fn run_shim(p: &ChildPlan) -> ! {
-    libc::close(p.master);
-    libc::close(p.release_w);
-    libc::close(p.reports_r);
+    // It never `exec`s: without this it would hold every descriptor the grader had open
+    // (a listening socket of the reference server, say) for as long as the program runs.
+    p.keep.close_others();
     // Die with the grader, so nothing outlives it through us.
     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     if libc::getppid() != p.grader {

@@ -56,59 +56,40 @@ pub fn classify_for(pid: nix::unistd::Pid, call: &Syscall) -> Wait {
 /// Classifies a blocked call from its number and arguments alone.
 pub fn classify(call: &Syscall) -> Wait {
     let a = call.args;
-    let n = call.nr;
+    // A call with a timeout argument waits indefinitely when it has none.
+    let unless_timed = |no_timeout: bool| {
+        if no_timeout {
+            Wait::Indefinite
+        } else {
+            Wait::Timed
+        }
+    };
     let null = |v: u64| v == 0;
     let negative_int = |v: u64| (v as i64 as i32) < 0;
-    if n == nr::PAUSE
-        || n == libc::SYS_rt_sigsuspend
-        || n == libc::SYS_wait4
-        || n == libc::SYS_waitid
-        || n == libc::SYS_read
-        || n == libc::SYS_readv
-        || n == nr::ACCEPT
-        || n == libc::SYS_accept4
-        || n == libc::SYS_recvfrom
-        || n == libc::SYS_recvmsg
-        || n == libc::SYS_msgrcv
-    {
-        Wait::Indefinite
-    } else if n == libc::SYS_rt_sigtimedwait {
-        if null(a[2]) {
-            Wait::Indefinite
-        } else {
-            Wait::Timed
-        }
-    } else if n == nr::POLL || n == nr::EPOLL_WAIT || n == libc::SYS_epoll_pwait {
-        // poll(fds, n, timeout_ms), epoll_wait(fd, events, max, timeout_ms)
-        let timeout = if n == nr::POLL { a[2] } else { a[3] };
-        if negative_int(timeout) {
-            Wait::Indefinite
-        } else {
-            Wait::Timed
-        }
-    } else if n == libc::SYS_ppoll {
-        if null(a[2]) {
-            Wait::Indefinite
-        } else {
-            Wait::Timed
-        }
-    } else if n == nr::SELECT || n == libc::SYS_pselect6 {
-        if null(a[4]) {
-            Wait::Indefinite
-        } else {
-            Wait::Timed
-        }
-    } else if n == libc::SYS_futex {
+    match call.nr {
+        nr::PAUSE
+        | libc::SYS_rt_sigsuspend
+        | libc::SYS_wait4
+        | libc::SYS_waitid
+        | libc::SYS_read
+        | libc::SYS_readv
+        | nr::ACCEPT
+        | libc::SYS_accept4
+        | libc::SYS_recvfrom
+        | libc::SYS_recvmsg
+        | libc::SYS_msgrcv => Wait::Indefinite,
+        // rt_sigtimedwait(set, info, timeout), ppoll(fds, n, timeout, sigmask)
+        libc::SYS_rt_sigtimedwait | libc::SYS_ppoll => unless_timed(null(a[2])),
+        // poll(fds, n, timeout_ms)
+        nr::POLL => unless_timed(negative_int(a[2])),
+        // epoll_wait(fd, events, max, timeout_ms)
+        nr::EPOLL_WAIT | libc::SYS_epoll_pwait => unless_timed(negative_int(a[3])),
+        // select(n, read, write, except, timeout)
+        nr::SELECT | libc::SYS_pselect6 => unless_timed(null(a[4])),
         // futex(uaddr, op, val, timeout, ...): a wait with no timeout blocks until woken.
-        if null(a[3]) {
-            Wait::Indefinite
-        } else {
-            Wait::Timed
-        }
-    } else if n == nr::NANOSLEEP || n == libc::SYS_clock_nanosleep || n == libc::SYS_epoll_pwait2 {
-        Wait::Timed
-    } else {
-        Wait::NotWaiting
+        libc::SYS_futex => unless_timed(null(a[3])),
+        nr::NANOSLEEP | libc::SYS_clock_nanosleep | libc::SYS_epoll_pwait2 => Wait::Timed,
+        _ => Wait::NotWaiting,
     }
 }
 

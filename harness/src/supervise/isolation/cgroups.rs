@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::super::process;
+use super::super::cleanup;
 
 /// A cgroup v1 hierarchy: where it is mounted and where this process sits in it.
 pub(super) fn cgroup_v1_dir(controller: &str) -> Option<PathBuf> {
@@ -113,24 +113,9 @@ impl Drop for CgroupDir {
 /// Kills what is left in the groups of graders that are gone (a grader killed before it
 /// could clean up), then removes the groups. A frozen group is thawed so the kills land.
 pub(super) fn sweep_stale(hierarchy: &Path) {
-    let Ok(dir) = fs::read_dir(hierarchy) else {
-        return;
-    };
-    for e in dir.filter_map(|e| e.ok()) {
-        let name = e.file_name();
-        // `harness-<pid>-<n>` (or `harness-<pid>`).
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("harness-"))
-            .and_then(|p| p.split('-').next())
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if process::exists(pid) {
-            continue;
-        }
-        let mut groups: Vec<PathBuf> = fs::read_dir(e.path())
+    // `harness-<pid>-<n>` (or `harness-<pid>`).
+    for stale in cleanup::left_by_dead_graders(hierarchy, "harness-") {
+        let mut groups: Vec<PathBuf> = fs::read_dir(&stale)
             .map(|runs| {
                 runs.filter_map(|r| r.ok())
                     .map(|r| r.path())
@@ -138,7 +123,7 @@ pub(super) fn sweep_stale(hierarchy: &Path) {
                     .collect()
             })
             .unwrap_or_default();
-        groups.push(e.path());
+        groups.push(stale);
         let deadline = Instant::now() + Duration::from_millis(500);
         for g in &groups {
             let state = g.join("freezer.state");

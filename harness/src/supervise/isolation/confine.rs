@@ -230,6 +230,54 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// The grader's descriptors that confining a child uses: the network namespace to
+    /// enter and the `pids` group to join. A fork that closes the grader's other
+    /// descriptors ([`KeptFds`]) must keep these (a new one here belongs in this list).
+    pub fn child_fds(&self) -> Vec<RawFd> {
+        let mut fds = Vec::new();
+        fds.extend(self.netns.as_ref().map(|ns| ns.raw_fd()));
+        fds.extend(self.pids.as_ref().map(|g| g.procs.as_raw_fd()));
+        fds
+    }
+}
+
+/// The descriptors a fork of the grader that does not `exec` at once keeps (the shim for
+/// as long as the program runs, the sandbox's probe): every other descriptor of the grader
+/// is closed in the child right after the fork. Such a child would otherwise hold a copy of
+/// whatever the grader had open at that moment (a listening socket of the reference server,
+/// a test's socket), keeping it alive and seen as held by someone else. Made before the
+/// fork, sorted.
+#[derive(Debug, Clone)]
+pub struct KeptFds(Vec<RawFd>);
+
+impl KeptFds {
+    pub fn new(fds: impl IntoIterator<Item = RawFd>) -> KeptFds {
+        let mut fds: Vec<RawFd> = fds.into_iter().filter(|fd| *fd > 2).collect();
+        fds.sort_unstable();
+        fds.dedup();
+        KeptFds(fds)
+    }
+
+    /// Closes every descriptor from 3 up that is not kept; standard input, output and error
+    /// stay. Where `close_range` is missing (Linux before 5.9) nothing is closed.
+    ///
+    /// # Safety
+    /// Async-signal-safe (only `close_range`): call it only in a forked child, which then
+    /// uses no descriptor but the kept ones and 0, 1, 2.
+    pub unsafe fn close_others(&self) {
+        let mut from: libc::c_uint = 3;
+        for &fd in &self.0 {
+            let fd = fd as libc::c_uint;
+            if fd > from {
+                libc::close_range(from, fd - 1, 0);
+            }
+            from = fd + 1;
+        }
+        libc::close_range(from, libc::c_uint::MAX, 0);
+    }
+}
+
 /// Writes `data` to a file. Async-signal-safe. 0 or -1.
 unsafe fn write_file(path: &CStr, data: &[u8]) -> i32 {
     let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
@@ -248,6 +296,37 @@ unsafe fn write_file(path: &CStr, data: &[u8]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fork_keeps_only_the_kept_descriptors() {
+        use std::os::fd::AsRawFd;
+        let keep = std::fs::File::open("/dev/null").unwrap();
+        let gone = std::fs::File::open("/dev/null").unwrap();
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        let (rk, gk, wk) = (keep.as_raw_fd(), gone.as_raw_fd(), w.as_raw_fd());
+        let kept = KeptFds::new([wk, rk, wk, 1]);
+        // SAFETY: the child makes only system calls on memory prepared before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            unsafe {
+                kept.close_others();
+                let alive = |fd| libc::fcntl(fd, libc::F_GETFD) >= 0;
+                let b = [alive(rk) as u8, alive(gk) as u8];
+                libc::write(wk, b.as_ptr().cast(), 2);
+                libc::_exit(0);
+            }
+        }
+        drop(w);
+        let mut got = [9u8; 2];
+        let n = nix::unistd::read(&r, &mut got).unwrap();
+        // SAFETY: waiting for the child we forked.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        assert_eq!(
+            (n, got),
+            (2, [1, 0]),
+            "kept descriptor open, the other closed"
+        );
+    }
 
     #[test]
     fn confine_errors_round_trip() {

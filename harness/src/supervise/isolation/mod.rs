@@ -46,7 +46,7 @@ mod namespaces;
 mod probe;
 
 pub use cgroups::RunGroup;
-pub use confine::{ConfineError, Step};
+pub use confine::{ConfineError, KeptFds, Step};
 pub use disk::{limit_tmpfs, private_tmpfs, TmpfsMount};
 pub use identity::{Identity, UID_BASE};
 pub use namespaces::NetNs;
@@ -86,6 +86,7 @@ pub struct Sandbox {
     /// The grading's wall deadline.
     deadline: Instant,
     identity: Identity,
+    /// This and `pids` are used by a child being confined: listed in [`Sandbox::child_fds`].
     netns: Option<NetNs>,
     /// Dropped before `freezer_parent` (declaration order) so it is empty when removed.
     pids: Option<Cgroup>,
@@ -113,6 +114,19 @@ pub struct Layout {
     pub reach: Vec<PathBuf>,
     /// The program to run, to check it can be run as the program's user.
     pub program: PathBuf,
+}
+
+#[cfg(test)]
+impl Layout {
+    /// A plain directory `workdir` (not a tmpfs) for `program`, nothing outside to reach.
+    pub(crate) fn for_test(workdir: &Path, program: &str) -> Layout {
+        Layout {
+            workdir: workdir.to_path_buf(),
+            workdir_is_tmpfs: false,
+            reach: vec![],
+            program: PathBuf::from(program),
+        }
+    }
 }
 
 impl Sandbox {
@@ -386,12 +400,7 @@ mod tests {
         let w = tmp.path().join("w");
         fs::create_dir_all(w.join("submission")).unwrap();
         fs::create_dir_all(w.join("home")).unwrap();
-        let layout = Layout {
-            workdir: w.clone(),
-            workdir_is_tmpfs: false,
-            reach: vec![],
-            program: PathBuf::from("/usr/bin/python3"),
-        };
+        let layout = Layout::for_test(&w, "/usr/bin/python3");
         let sb = std::sync::Arc::new(Sandbox::new(&RunLimits::default(), &layout));
         let Some(ns) = sb.netns() else {
             panic!("root, but no network namespace: {:?}", sb.missing());

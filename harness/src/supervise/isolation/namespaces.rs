@@ -318,12 +318,7 @@ mod tests {
         let tmp = tempfile::tempdir_in("/tmp").unwrap();
         let w = tmp.path().join("w");
         fs::create_dir_all(w.join("tmp")).unwrap();
-        let layout = Layout {
-            workdir: w.clone(),
-            workdir_is_tmpfs: false,
-            reach: vec![],
-            program: PathBuf::from("/bin/true"),
-        };
+        let layout = Layout::for_test(&w, "/bin/true");
         let plan = mount_plan(&layout, Identity::Grader);
         let w = fs::canonicalize(&w).unwrap();
         let target = CString::new(w.as_os_str().as_bytes()).unwrap();

@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use super::super::limits::{self, ProcessCount};
-use super::{ConfineError, Enabled, Identity, Layout, RunGroup, Sandbox, Step};
+use super::{ConfineError, Enabled, Identity, KeptFds, Layout, RunGroup, Sandbox, Step};
 
 impl Sandbox {
     /// Forks a child that tries every step, keeps the ones that worked, and checks the
@@ -105,6 +105,7 @@ impl Sandbox {
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
         let wfd = w.as_raw_fd();
         let group_fd = group.map(|g| g.procs_fd());
+        let keep = KeptFds::new(self.child_fds().into_iter().chain([wfd]).chain(group_fd));
         let _permit = super::super::interrupt::permit_to_start().ok()?;
         // SAFETY: the child only makes system calls on memory prepared before the fork.
         let pid = unsafe { libc::fork() };
@@ -113,6 +114,8 @@ impl Sandbox {
         }
         if pid == 0 {
             unsafe {
+                // The probe never `exec`s: it holds none of the grader's other descriptors.
+                keep.close_others();
                 let failure = match self.enter_child(cwd, group_fd) {
                     Err(e) => e.encode(),
                     Ok(()) if libc::access(program.as_ptr(), libc::X_OK) != 0 => PROBE_UNREACHABLE,
