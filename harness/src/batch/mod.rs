@@ -219,6 +219,9 @@ pub fn grade_class(
     // subreaper so that the orphans of a child killed after its timeout come back here to
     // be killed (`cleanup::kill_orphans`) rather than to init.
     let _ = crate::supervise::cleanup::become_subreaper();
+    // And, like a grader, deaf to what those orphans send their parent (a conductor's
+    // SIGUSR1 to the process it now belongs to must not end the class).
+    crate::supervise::cleanup::ignore_student_signals();
     let pool = child::Pool::new();
 
     let bar = progress_bar(students.len(), progress);
