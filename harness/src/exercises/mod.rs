@@ -16,3 +16,43 @@ pub static REGISTRY: &[&dyn Registered] = &[
     #[cfg(test)]
     &echo::Echo,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::REGISTRY;
+
+    #[test]
+    fn every_shipped_config_loads_under_its_own_name_with_unique_check_ids() {
+        for ex in REGISTRY {
+            let loaded = ex.load(ex.shipped(), "shipped").unwrap();
+            assert_eq!(loaded.scoring.exercise.name, ex.name());
+            assert!(!loaded.programs().is_empty(), "{}", ex.name());
+            let checks = ex.checks();
+            for (i, c) in checks.iter().enumerate() {
+                assert!(
+                    !checks[..i].iter().any(|d| d.id == c.id),
+                    "{}: {} is declared twice",
+                    ex.name(),
+                    c.id
+                );
+                for need in c.needs {
+                    // A prerequisite is judged before the checks that need it.
+                    assert!(
+                        checks[..i].iter().any(|d| d.id == *need),
+                        "{}:{} needs {need}, not declared before it",
+                        ex.name(),
+                        c.id
+                    );
+                }
+            }
+        }
+        let mut names: Vec<&str> = REGISTRY.iter().map(|e| e.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            REGISTRY.len(),
+            "an exercise is registered twice"
+        );
+    }
+}
