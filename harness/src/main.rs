@@ -79,11 +79,13 @@ fn run(cli: Cli) -> Result<u8, String> {
 
 /// A bug of the grader's own must not leave the submission running: when the main thread
 /// panics (which ends the grader), every process below the grader is killed first. A
-/// helper thread's panic is not fatal (its joiner reports it), so it kills nothing.
+/// helper thread's panic is not fatal (its joiner reports it), and neither is a panic in a
+/// check's judge (it becomes that check's `error` verdict), so they kill nothing.
 fn kill_descendants_on_panic() {
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().name() == Some("main") {
+        if std::thread::current().name() == Some("main") && !harness::grading::checklist::judging()
+        {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
             harness::supervise::cleanup::kill_live_descendants(&[], deadline);
         }
@@ -118,7 +120,10 @@ fn grade_one(
             && std::env::var_os("NO_COLOR").is_none();
         write_to(&o.to, &o.format.render(&reports, color))?;
     }
-    Ok(if reports.iter().all(|r| r.all_passed()) {
+    Ok(if reports.iter().any(|r| r.incomplete()) {
+        // A check the grader could not carry out: the grade is not final.
+        2
+    } else if reports.iter().all(|r| r.all_passed()) {
         0
     } else {
         1

@@ -204,6 +204,11 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                     ))
                 }
             },
+            // Graded, but a check could not be carried out: the report says which.
+            (Some(2), _) if parse_reports(&stdout).is_ok_and(|r| !r.is_empty()) => {
+                result.reports = parse_reports(&stdout).unwrap_or_default();
+                raw_report = Some(stdout);
+            }
             (Some(2), _) => {
                 let text = escape::one_line(trim_prefix(&stderr));
                 result.error = Some(if text.is_empty() {

@@ -2,11 +2,48 @@
 //! title, points and visibility of every outcome, stamped from the declaration and the
 //! config in one place.
 
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use super::{Check, CheckDoc};
 use crate::config::Scoring;
 use crate::report::{CheckOutcome, Status};
+
+thread_local! {
+    /// Set while a judge runs on this thread: a panic there is caught and becomes that
+    /// check's `error` verdict, so the panic hook must not end the grading (see `main.rs`).
+    static JUDGING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is inside a check's judge (whose panic will be caught).
+pub fn judging() -> bool {
+    JUDGING.with(Cell::get)
+}
+
+/// Runs a judge; a panic in it (a bug of the grader's) becomes an `error` verdict that says
+/// so, and the grading goes on with the next check.
+fn judge_guarded<C>(judge: fn(&mut C) -> CheckOutcome, state: &mut C) -> CheckOutcome {
+    let was = JUDGING.with(|j| j.replace(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| judge(state)));
+    JUDGING.with(|j| j.set(was));
+    result.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        CheckOutcome::new(
+            "",
+            "",
+            Status::Error,
+            0,
+            format!(
+                "the grader failed in this check ({what}): this is a grader bug, please report it"
+            ),
+        )
+    })
+}
 
 /// The outcomes of one grading, in report order, and what stamps them.
 pub struct Checklist<'a> {
@@ -54,7 +91,7 @@ impl<'a> Checklist<'a> {
                     let why = format!("skipped: the grading reached its wall deadline ({secs} s)");
                     CheckOutcome::new("", "", Status::Skipped, 0, why)
                 }
-                (None, None) => (check.judge)(state),
+                (None, None) => judge_guarded(check.judge, state),
             };
             self.push(&check.doc, outcome);
         }

@@ -67,7 +67,10 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
         stable: how.stable,
         checks: Checklist::new(&loaded.scoring),
     };
-    let mut graded = loaded.grade(&mut job)?;
+    let graded = loaded.grade(&mut job);
+    // Whatever the exercise left (a check that panicked mid-run), nothing survives it.
+    cleanup::kill_all_descendants(Instant::now() + cleanup::CLEANUP_TIME);
+    let mut graded = graded?;
     if let Some(secs) = job.checks.overran() {
         graded.containment.overran.get_or_insert(secs);
     }

@@ -223,6 +223,11 @@ impl Report {
         self.max_score = self.checks.iter().map(|c| c.max_points).sum();
     }
 
+    /// True when a check could not be carried out (an `error` verdict: the grader's fault).
+    pub fn incomplete(&self) -> bool {
+        self.checks.iter().any(|c| c.status == Status::Error)
+    }
+
     /// True when every check worth points passed.
     pub fn all_passed(&self) -> bool {
         self.checks

@@ -99,13 +99,23 @@ impl Run<'_> {
             let deadline = Instant::now() + std::time::Duration::from_millis(cfg.timing.exit_ms);
             let mut session =
                 Session::start(launch, 1 << 16, deadline).map_err(|e| e.to_string())?;
-            let exit = session.wait_until(deadline, |s| s.program_exit());
+            let asks = |s: &Session| String::from_utf8_lossy(s.transcript.since(0)).contains(PANIC);
+            let exit = session.wait_until(deadline, |s| {
+                s.program_exit().map(Some).or(asks(s).then_some(None))
+            });
+            // The test-only switch: a grader bug on purpose, with the program still running.
+            assert!(!asks(&session), "asked to panic");
+            let exit = exit.flatten();
             let output = String::from_utf8_lossy(session.transcript.since(0)).into_owned();
             session.finish(deadline);
             Ok(Seen { exit, output })
         })
     }
 }
+
+/// A program that prints this makes the first check panic (a grader bug on purpose, for
+/// the test that a panic costs the grading one `error` verdict and nothing else).
+const PANIC: &str = "please panic";
 
 fn verdict(status: Status, message: impl Into<String>) -> CheckOutcome {
     CheckOutcome::new("", "", status, 0, message)
@@ -240,6 +250,22 @@ mod tests {
         assert_eq!(chatty.checks[0].status, Status::Passed);
         assert_eq!(chatty.checks[1].status, Status::Failed);
         assert_eq!(chatty.score, 1);
+
+        // A panic in a check (the test-only switch) is that check's error verdict; the
+        // grading goes on, and the program it left running is killed.
+        let t0 = std::time::Instant::now();
+        let buggy = grade("import time\nprint('please panic', flush=True)\ntime.sleep(60)\n");
+        assert_eq!(buggy.checks[0].status, Status::Error);
+        assert!(
+            buggy.checks[0].message.contains("asked to panic")
+                && buggy.checks[0].message.contains("grader bug"),
+            "{}",
+            buggy.checks[0].message
+        );
+        assert_eq!(buggy.checks[1].status, Status::Skipped);
+        assert!(buggy.incomplete());
+        assert!(t0.elapsed() < std::time::Duration::from_secs(30));
+        assert!(crate::supervise::cleanup::descendants_except(&[]).is_empty());
 
         let list = crate::catalog::list(None).unwrap();
         assert!(
