@@ -2,9 +2,9 @@
 //! the facts behind it: what was done, what was expected, what was seen, who did it.
 
 use super::config::BusConfig;
-use super::faults::{exit_words, key_hint, BusyLoop, StepFault};
+use super::faults::{exit_words, key_hint, BusyLoop, Python2, StepFault};
 use super::run::{wrong_dispositions, BusRun, Ready, Role, StartFailure, StepOutcome, Stimulus};
-use crate::grading::evidence::judged;
+use crate::grading::evidence::{judged, Fault};
 use crate::report::{CheckOutcome, ProcessNote, Status, TranscriptView};
 use crate::supervise::observe::{Activity, View};
 use crate::supervise::session::{Exit, Key};
@@ -136,6 +136,10 @@ pub fn start(run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome
         }
         Err(f) => {
             let mut o = judged(std::slice::from_ref(f), "");
+            if let Some(py2) = Python2::seen_in(run.session.transcript.since(0)) {
+                o.details.push(py2.to_string());
+                o.hint = py2.hint();
+            }
             o.transcript = Some(transcript_view(run, 0));
             o
         }

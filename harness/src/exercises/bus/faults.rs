@@ -303,3 +303,70 @@ impl Fault for SequenceFault {
         Some(key_hint(self.key, &self.ended))
     }
 }
+
+/// Python 2 source run by Python 3: it dies at once of a `SyntaxError` whose words give the
+/// version away. Told apart so that the report says what is wrong, not only that it died.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Python2 {
+    /// What gave it away.
+    pub marker: &'static str,
+}
+
+impl Python2 {
+    /// The Python 2 construct behind a start-up `SyntaxError` in `output`, if any.
+    pub fn seen_in(output: &[u8]) -> Option<Python2> {
+        let text = String::from_utf8_lossy(output);
+        if !text.contains("SyntaxError") {
+            return None;
+        }
+        [
+            (
+                "Missing parentheses in call to 'print'",
+                "a print statement",
+            ),
+            ("Missing parentheses in call to 'exec'", "an exec statement"),
+            (
+                "multiple exception types must be parenthesized",
+                "`except E, e:`",
+            ),
+        ]
+        .into_iter()
+        .find(|(words, _)| text.contains(words))
+        .map(|(_, marker)| Python2 { marker })
+    }
+}
+
+impl fmt::Display for Python2 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "this is Python 2 source ({}); the program is run with Python 3",
+            self.marker
+        )
+    }
+}
+
+impl Fault for Python2 {
+    fn hint(&self) -> Option<String> {
+        Some("port it to Python 3: print(...) is a function, `except E as e:`; then run it by hand with python3".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_2_source_is_told_by_its_syntax_error() {
+        let py2 = b"  File \"bus.py\", line 7\r\n    print \"x\"\r\nSyntaxError: Missing parentheses in call to 'print'. Did you mean print(...)?\r\n";
+        assert_eq!(
+            Python2::seen_in(py2).map(|p| p.marker),
+            Some("a print statement")
+        );
+        assert_eq!(Python2::seen_in(b"SyntaxError: invalid syntax\r\n"), None);
+        assert_eq!(
+            Python2::seen_in(b"Missing parentheses in call to 'print'"),
+            None
+        );
+    }
+}

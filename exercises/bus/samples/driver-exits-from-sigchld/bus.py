@@ -1,0 +1,66 @@
+"""Correct bus program whose driver waits in pause() and leaves from its SIGCHLD handler
+(reaping the conductor first), a shape real submissions have. Should pass every check.
+"""
+
+import os
+import signal
+
+LINE_GO = "老司机开车了"
+LINE_BELT = "系好安全带，车速有点快"
+LINE_STOP = "到站了，请下车"
+
+
+def conductor():
+    def on_int(signum, frame):
+        os.kill(os.getppid(), signal.SIGUSR1)
+
+    def on_quit(signum, frame):
+        os.kill(os.getppid(), signal.SIGUSR2)
+
+    def on_usr1(signum, frame):
+        print(LINE_STOP, flush=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, on_int)
+    signal.signal(signal.SIGQUIT, on_quit)
+    signal.signal(signal.SIGUSR1, on_usr1)
+    while True:
+        signal.pause()
+
+
+def driver(child):
+    def on_usr1(signum, frame):
+        print(LINE_GO, flush=True)
+
+    def on_usr2(signum, frame):
+        print(LINE_BELT, flush=True)
+
+    def on_tstp(signum, frame):
+        os.kill(child, signal.SIGUSR1)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, on_usr1)
+    signal.signal(signal.SIGUSR2, on_usr2)
+    signal.signal(signal.SIGTSTP, on_tstp)
+    def on_chld(signum, frame):
+        # The conductor got off: reap it, then the driver leaves from the handler itself.
+        os.waitpid(child, 0)
+        os._exit(0)
+
+    signal.signal(signal.SIGCHLD, on_chld)
+    while True:
+        signal.pause()
+
+
+def main():
+    pid = os.fork()
+    if pid == 0:
+        conductor()
+    else:
+        driver(pid)
+
+
+if __name__ == "__main__":
+    main()
