@@ -50,6 +50,7 @@ determinism_tests! {
     conductor_stopped_by_ctrl_z => "conductor-stopped-by-ctrl-z",
     correct_fork => "correct-fork",
     correct_multiprocessing => "correct-multiprocessing",
+    correct_queue_logging => "correct-queue-logging",
     crash_at_start => "crash-at-start",
     driver_dies_on_ctrl_c => "driver-dies-on-ctrl-c",
     driver_leaves_first => "driver-leaves-first",

@@ -74,6 +74,7 @@ sample_tests! {
     conductor_stopped_by_ctrl_z => "conductor-stopped-by-ctrl-z",
     correct_fork => "correct-fork",
     correct_multiprocessing => "correct-multiprocessing",
+    correct_queue_logging => "correct-queue-logging",
     crash_at_start => "crash-at-start",
     driver_dies_on_ctrl_c => "driver-dies-on-ctrl-c",
     driver_exits_from_sigchld => "driver-exits-from-sigchld",

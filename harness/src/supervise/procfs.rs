@@ -2,6 +2,7 @@
 //! doing (state, system call, signal masks, bytes written, CPU time) without ptrace, which
 //! would change the very signal behaviour being graded.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 
@@ -259,44 +260,98 @@ pub fn syscall(pid: Pid) -> Option<Syscall> {
     Some(Syscall { nr, args })
 }
 
-/// Sums a per-thread counter over every live thread of `pid`. Per-thread files are used
-/// because the process-wide ones also count already-reaped children.
-fn sum_over_tasks(pid: Pid, file: &str, read: impl Fn(&str) -> Option<u64>) -> Option<u64> {
+/// A counter the kernel keeps per thread (bytes written), summed over every thread of one
+/// process ever seen. A thread's own file vanishes with it, and the process-wide one
+/// (`/proc/<pid>/io`) adds dead threads and reaped children into one sum that cannot be split:
+/// remembering each thread's last value by tid keeps a thread that is gone on its own
+/// process's side, so the total only goes up. What a thread writes after the last look
+/// before it exits is not seen here (it is in the process-wide count only).
+#[derive(Debug, Clone, Default)]
+pub struct ThreadTally {
+    /// The last value seen of each thread, live or gone, by tid.
+    last: BTreeMap<i32, u64>,
+    /// What threads had reached whose tid a newer thread of the process took.
+    retired: u64,
+}
+
+impl ThreadTally {
+    /// Notes `value` for thread `tid`. A live thread's counter never goes down, so a lower
+    /// value than last time is a new thread with the tid of one that is gone.
+    pub fn note(&mut self, tid: i32, value: u64) {
+        let last = self.last.entry(tid).or_insert(0);
+        if value < *last {
+            self.retired += *last;
+        }
+        *last = value;
+    }
+
+    /// The sum over every thread seen: never less than at any earlier call.
+    pub fn total(&self) -> u64 {
+        self.retired + self.last.values().sum::<u64>()
+    }
+}
+
+/// Notes a per-thread counter of every live thread of `pid` (`read` parses one thread's
+/// `file`) in `tally`; its total, or `None` once the process is gone (the tally keeps it).
+fn tally_tasks(
+    pid: Pid,
+    file: &str,
+    read: impl Fn(&str) -> Option<u64>,
+    tally: &mut ThreadTally,
+) -> Option<u64> {
     let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let mut total = 0u64;
     let mut any = false;
     for task in tasks.filter_map(|t| t.ok()) {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
         if let Some(v) = fs::read_to_string(task.path().join(file))
             .ok()
             .and_then(|t| read(&t))
         {
-            total += v;
+            tally.note(tid, v);
             any = true;
         }
     }
-    any.then_some(total)
+    any.then(|| tally.total())
 }
 
-/// Bytes written by the process's own threads (`wchar`), excluding reaped children.
-pub fn own_wchar(pid: Pid) -> Option<u64> {
-    sum_over_tasks(pid, "io", |t| {
-        t.lines()
-            .find_map(|l| l.strip_prefix("wchar:"))
-            .and_then(|v| v.trim().parse().ok())
-    })
+/// Sums a per-thread counter over the live threads of `pid`, at this instant: it goes down
+/// when a thread exits. Per-thread files, because the process-wide ones also count reaped
+/// children.
+fn sum_over_tasks(pid: Pid, file: &str, read: impl Fn(&str) -> Option<u64>) -> Option<u64> {
+    tally_tasks(pid, file, read, &mut ThreadTally::default())
 }
 
-/// Bytes written by the whole process (`/proc/<pid>/io`): its threads plus every child it
-/// has reaped. Minus [`own_wchar`], it is what its reaped children wrote: proof of reaping.
-pub fn whole_wchar(pid: Pid) -> Option<u64> {
-    fs::read_to_string(format!("/proc/{pid}/io"))
-        .ok()?
-        .lines()
+fn wchar_field(io: &str) -> Option<u64> {
+    io.lines()
         .find_map(|l| l.strip_prefix("wchar:"))
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// CPU time used by the process's live threads, in nanoseconds (`schedstat`).
+/// Bytes written (`wchar`) by the process's live threads now. It goes down when a thread
+/// that wrote exits: enough to tell that something changed, not to count bytes; for that,
+/// [`tally_wchar`].
+pub fn own_wchar(pid: Pid) -> Option<u64> {
+    sum_over_tasks(pid, "io", wchar_field)
+}
+
+/// Bytes written (`wchar`) by the process's own threads, live or gone, as `tally` has seen
+/// them: it never goes down. `None` once the process is gone.
+pub fn tally_wchar(pid: Pid, tally: &mut ThreadTally) -> Option<u64> {
+    tally_tasks(pid, "io", wchar_field, tally)
+}
+
+/// Bytes written by the whole process (`/proc/<pid>/io`): its live threads, its dead ones,
+/// and every child it has reaped (with what they had reaped). It never goes down. Minus
+/// [`tally_wchar`] read after it, it is what its reaped children wrote, plus what its
+/// threads wrote after the tally's last look before they exited.
+pub fn whole_wchar(pid: Pid) -> Option<u64> {
+    wchar_field(&fs::read_to_string(format!("/proc/{pid}/io")).ok()?)
+}
+
+/// CPU time used by the process's live threads, in nanoseconds (`schedstat`). It goes down
+/// when a thread exits: a difference of two readings must saturate.
 pub fn cpu_ns(pid: Pid) -> Option<u64> {
     sum_over_tasks(pid, "schedstat", |t| {
         t.split_whitespace().next()?.parse().ok()
@@ -391,6 +446,63 @@ mod tests {
         assert!(st.ppid > 0);
         assert!(own_wchar(nix::unistd::getpid()).is_some());
         assert!(cpu_ns(nix::unistd::getpid()).unwrap() > 0);
+    }
+
+    #[test]
+    fn a_tally_keeps_what_a_gone_thread_wrote() {
+        let mut t = ThreadTally::default();
+        t.note(10, 100);
+        t.note(11, 50);
+        assert_eq!(t.total(), 150);
+        // Thread 11 has exited: only 10 is read, and it wrote 5 more.
+        t.note(10, 105);
+        assert_eq!(t.total(), 155);
+        // A new thread took tid 11: its count starts again from zero.
+        t.note(11, 7);
+        assert_eq!(t.total(), 162);
+    }
+
+    #[test]
+    fn a_thread_that_exits_does_not_make_own_go_down() {
+        const WRITTEN: u64 = 4 << 20;
+        let me = nix::unistd::getpid();
+        let mut tally = ThreadTally::default();
+        let before = tally_wchar(me, &mut tally).unwrap();
+        let (written, exit) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let writer = std::thread::spawn(move || {
+            let mut null = fs::File::create("/dev/null").unwrap();
+            for _ in 0..WRITTEN >> 16 {
+                io::Write::write_all(&mut null, &[0u8; 1 << 16]).unwrap();
+            }
+            written.0.send(nix::unistd::gettid().as_raw()).unwrap();
+            let _ = exit.1.recv();
+        });
+        let tid = written.1.recv().unwrap();
+        let with_writer = tally_wchar(me, &mut tally).unwrap();
+        assert!(with_writer >= before + WRITTEN);
+        exit.0.send(()).unwrap();
+        writer.join().unwrap();
+        // The kernel removes the thread from `task/` a moment after `join` returns.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while fs::metadata(format!("/proc/{me}/task/{tid}")).is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "thread {tid} never left"
+            );
+            std::thread::yield_now();
+        }
+        let after = tally_wchar(me, &mut tally).unwrap();
+        let live = own_wchar(me).unwrap();
+        assert!(
+            after >= with_writer,
+            "own went down: {with_writer} then {after}"
+        );
+        // The live threads' sum has lost the writer's bytes (other tests' threads may
+        // write a little in between); the tally has not.
+        assert!(
+            after >= live + WRITTEN / 2,
+            "tally {after}, live sum {live}"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::supervise::spawn::Launch;
 
 mod watch;
 
-use watch::{BusyVerdict, BusyWatch, Counters, StartWatch, StepWatch, Stillness, Watched};
+use watch::{BusyVerdict, BusyWatch, ByteMeter, StartWatch, StepWatch, Stillness, Watched};
 
 /// The two roles of the exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +152,8 @@ pub struct BusRun<'c> {
     cfg: &'c BusConfig,
     pub session: Session,
     pub ready: Option<Ready>,
-    counters: Counters,
+    /// Bytes written by each role, read at every look of a step.
+    meter: ByteMeter,
     /// CPU time of each role at readiness, for the busy-loop measure.
     cpu_at_ready: Option<(Instant, u64, u64)>,
 }
@@ -173,14 +174,14 @@ impl<'c> BusRun<'c> {
             cfg,
             session,
             ready: None,
-            counters: Counters::default(),
+            meter: ByteMeter::default(),
             cpu_at_ready: None,
         };
         let result = run.await_ready(deadline, known_masks);
         if let Ok(ready) = &result {
             run.ready = Some(ready.clone());
             run.session.watch(ready.conductor);
-            run.counters = run.read_counters();
+            run.meter.read(ready.driver, ready.conductor);
             run.cpu_at_ready = Some((
                 Instant::now(),
                 procfs::cpu_ns(ready.driver).unwrap_or(0),
@@ -247,22 +248,6 @@ impl<'c> BusRun<'c> {
         }
     }
 
-    fn read_counters(&self) -> Counters {
-        let Some(r) = &self.ready else {
-            return Counters::default();
-        };
-        let own = procfs::own_wchar(r.driver);
-        let whole = procfs::whole_wchar(r.driver);
-        Counters {
-            driver_own: own.unwrap_or(self.counters.driver_own),
-            driver_children: match (own, whole) {
-                (Some(o), Some(w)) => w.saturating_sub(o),
-                _ => self.counters.driver_children,
-            },
-            conductor_own: procfs::own_wchar(r.conductor).unwrap_or(self.counters.conductor_own),
-        }
-    }
-
     /// Both processes alive, not stopped: the run can take another stimulus.
     pub fn healthy(&self) -> bool {
         let Some(r) = &self.ready else {
@@ -288,8 +273,7 @@ impl<'c> BusRun<'c> {
         self.session.pump();
         let before_d = observe::view(d);
         let before_c = observe::view(c);
-        let base = self.read_counters();
-        self.counters = base;
+        let base = self.meter.read(d, c);
         let mark = self.session.transcript.mark();
         let received_at_start = self.session.transcript.total_bytes();
         let (sig, targets): (i32, Vec<Pid>) = match stimulus {
@@ -337,7 +321,7 @@ impl<'c> BusRun<'c> {
             mark,
             received_at_start,
             base,
-            counters: base,
+            meter: &mut self.meter,
             still: Stillness::new(),
             last_views: None,
         };
@@ -345,7 +329,6 @@ impl<'c> BusRun<'c> {
             .session
             .wait_until(deadline, |s| watch.look(s).then_some(()));
         self.session.pump();
-        self.counters = watch.counters;
         Some(watch.outcome(&self.session, settled.is_none()))
     }
 
@@ -354,6 +337,7 @@ impl<'c> BusRun<'c> {
         let (t0, d0, c0) = self.cpu_at_ready?;
         let r = self.ready.as_ref()?;
         let wall = t0.elapsed().as_secs_f64();
+        // Saturating: the CPU time of threads that have exited is no longer counted.
         let d = procfs::cpu_ns(r.driver)?.saturating_sub(d0) as f64 / 1e9;
         let c = procfs::cpu_ns(r.conductor)?.saturating_sub(c0) as f64 / 1e9;
         (wall > 0.0).then(|| (d / wall, c / wall, wall))

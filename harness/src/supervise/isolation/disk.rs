@@ -22,10 +22,12 @@ impl Sandbox {
     pub fn disk_used(&self) -> Option<u64> {
         let now = if self.disk_limited {
             let st = nix::sys::statvfs::statvfs(&self.workdir).ok()?;
-            (st.blocks() - st.blocks_free()) as u64 * st.fragment_size() as u64
+            // Saturating: a file system's statistics are its own word, not a proof.
+            (st.blocks().saturating_sub(st.blocks_free())) as u64 * st.fragment_size() as u64
         } else {
             self.du()?
         };
+        // Saturating: the program may delete what was there at the start.
         Some(now.saturating_sub(self.disk_base))
     }
 
@@ -54,7 +56,8 @@ impl Sandbox {
 /// Sets a tmpfs's size to what it holds now plus `extra` bytes.
 pub fn limit_tmpfs(dir: &Path, extra: u64) -> io::Result<()> {
     let st = nix::sys::statvfs::statvfs(dir)?;
-    let used = (st.blocks() - st.blocks_free()) as u64 * st.fragment_size() as u64;
+    // Saturating: a file system's statistics are its own word, not a proof.
+    let used = (st.blocks().saturating_sub(st.blocks_free())) as u64 * st.fragment_size() as u64;
     let target = CString::new(dir.as_os_str().as_bytes())?;
     let opts = CString::new(format!("size={}", used + extra))?;
     // SAFETY: mount with prepared C strings.

@@ -13,7 +13,9 @@ use crate::supervise::procfs;
 use crate::supervise::session::Session;
 use crate::supervise::waiting::Wait;
 
-/// Byte counters at one moment, to attribute output to a role.
+/// Byte counters at one moment, to attribute output to a role. Read by one [`ByteMeter`]
+/// over a run, each only goes up: a later reading minus an earlier one is what was written in
+/// between, and cannot underflow.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Counters {
     pub(super) driver_own: u64,
@@ -23,30 +25,62 @@ pub(super) struct Counters {
 }
 
 impl Counters {
-    /// Takes the counters the views show; a reaped process keeps its last value.
-    fn note(&mut self, driver: Pid, vd: &View, vc: &View) {
-        if let Some(w) = vd.own_wchar {
-            self.driver_own = w;
-            if let Some(whole) = procfs::whole_wchar(driver) {
-                self.driver_children = whole.saturating_sub(w);
-            }
-        }
-        if let Some(w) = vc.own_wchar {
-            self.conductor_own = w;
-        }
-    }
-
     /// What the conductor wrote since `base`: its own counter while readable; once the
     /// driver has reaped it, what the driver's reaped children wrote, less what it had
     /// written before.
     fn conductor_since(&self, base: &Counters) -> u64 {
-        (self.conductor_own - base.conductor_own)
-            .max((self.driver_children - base.driver_children).saturating_sub(base.conductor_own))
+        // Saturating: until the driver reaps the conductor, its children's count does not
+        // hold what the conductor wrote before `base`.
+        let by_reaping =
+            (self.driver_children - base.driver_children).saturating_sub(base.conductor_own);
+        (self.conductor_own - base.conductor_own).max(by_reaping)
+    }
+
+    /// What the driver wrote since `base`.
+    fn driver_since(&self, base: &Counters) -> u64 {
+        self.driver_own - base.driver_own
     }
 
     /// What both processes wrote since `base`.
     fn written_since(&self, base: &Counters) -> u64 {
-        (self.driver_own - base.driver_own) + self.conductor_since(base)
+        self.driver_since(base) + self.conductor_since(base)
+    }
+}
+
+/// Reads the [`Counters`] of a run, remembering what each thread of the two processes has
+/// written, so that a thread that exits leaves its bytes on its own process's side.
+#[derive(Debug, Default)]
+pub(super) struct ByteMeter {
+    driver: procfs::ThreadTally,
+    conductor: procfs::ThreadTally,
+    now: Counters,
+}
+
+impl ByteMeter {
+    /// The counters now; a process that is gone keeps its last values.
+    pub(super) fn read(&mut self, driver: Pid, conductor: Pid) -> Counters {
+        // The whole count first: the driver's threads, counted after it, have written at
+        // least what it holds of them, so whole minus own is never more than what reaped
+        // children (and exited threads after their last look) wrote.
+        let whole = procfs::whole_wchar(driver);
+        if let Some(own) = procfs::tally_wchar(driver, &mut self.driver) {
+            self.now.driver_own = own;
+            if let Some(whole) = whole {
+                // Saturating: a thread may write between the two reads. Each reading is a
+                // lower bound of a count that only grows: keep the highest.
+                let children = whole.saturating_sub(own);
+                self.now.driver_children = self.now.driver_children.max(children);
+            }
+        }
+        if let Some(own) = procfs::tally_wchar(conductor, &mut self.conductor) {
+            self.now.conductor_own = own;
+        }
+        self.now
+    }
+
+    /// The counters as last read.
+    pub(super) fn last(&self) -> Counters {
+        self.now
     }
 }
 
@@ -299,6 +333,7 @@ impl BusyWatch {
                 cpu
             }
         };
+        // Saturating: the CPU time of threads that have exited is no longer counted.
         cpu.saturating_sub(since) >= self.busy_cpu_ns
     }
 
@@ -332,6 +367,7 @@ impl Watched {
     /// handler may not have returned when the bytes arrived, and a starved process makes
     /// no progress however long the wall clock runs).
     fn ran_on(&self, ns: u64) -> bool {
+        // Saturating: the CPU time of threads that have exited is no longer counted.
         !self.busy || cpu_of(self.pid).saturating_sub(self.cpu_at_change) >= ns
     }
 
@@ -361,9 +397,9 @@ pub(super) struct StepWatch<'o> {
     /// Where the step's output starts in the transcript, and the bytes received by then.
     pub(super) mark: usize,
     pub(super) received_at_start: u64,
-    /// The byte counters at the start of the step, and as last read.
+    /// The byte counters at the start of the step, and the run's meter that reads them.
     pub(super) base: Counters,
-    pub(super) counters: Counters,
+    pub(super) meter: &'o mut ByteMeter,
     pub(super) still: Stillness,
     pub(super) last_views: Option<(View, View)>,
 }
@@ -374,7 +410,7 @@ impl StepWatch<'_> {
         let now = Instant::now();
         let vd = observe::view(self.driver.pid);
         let vc = observe::view(self.conductor.pid);
-        self.counters.note(self.driver.pid, &vd, &vc);
+        let counters = self.meter.read(self.driver.pid, self.conductor.pid);
         let received = s.transcript.total_bytes();
         let sig = step_signature(
             &[(&vd, self.driver.busy), (&vc, self.conductor.busy)],
@@ -410,7 +446,7 @@ impl StepWatch<'_> {
         let busy_done = || quiet_enough && (ran_on.0 && ran_on.1 || quiet_long) && output_done(out);
         // Everything written has come through the terminal, or the program wrote
         // elsewhere too and has been quiet long enough to tell.
-        let drained = received - self.received_at_start >= self.counters.written_since(&self.base)
+        let drained = received - self.received_at_start >= counters.written_since(&self.base)
             || s.transcript.is_full();
         // A driver seen exited is done once the shim has reported how it ended.
         let reported = !vd.activity.exited() || s.program_exit().is_some();
@@ -430,7 +466,7 @@ impl StepWatch<'_> {
                 observe::view(self.conductor.pid),
             )
         });
-        let (now, base) = (self.counters, self.base);
+        let (now, base) = (self.meter.last(), self.base);
         let conductor_bytes = if vc.activity == Activity::Gone {
             now.conductor_since(&base)
         } else {
@@ -439,7 +475,7 @@ impl StepWatch<'_> {
         StepOutcome {
             mark: self.mark,
             output: s.transcript.since(self.mark).to_vec(),
-            driver_bytes: now.driver_own - base.driver_own,
+            driver_bytes: now.driver_since(&base),
             conductor_bytes,
             driver: vd,
             conductor: vc,
