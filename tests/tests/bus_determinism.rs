@@ -45,6 +45,7 @@ macro_rules! determinism_tests {
 determinism_tests! {
     accepted_variant => "accepted-variant",
     busy_loop => "busy-loop",
+    conductor_exits_with_message => "conductor-exits-with-message",
     conductor_killed_by_signal => "conductor-killed-by-signal",
     conductor_prints_drivers_line => "conductor-prints-drivers-line",
     conductor_stopped_by_ctrl_z => "conductor-stopped-by-ctrl-z",
@@ -53,10 +54,12 @@ determinism_tests! {
     correct_queue_logging => "correct-queue-logging",
     crash_at_start => "crash-at-start",
     driver_dies_on_ctrl_c => "driver-dies-on-ctrl-c",
+    driver_exits_from_sigchld => "driver-exits-from-sigchld",
     driver_leaves_first => "driver-leaves-first",
     driver_never_reaps => "driver-never-reaps",
     late_handlers => "late-handlers",
     missing_line => "missing-line",
     no_child => "no-child",
+    python2_source => "python2-source",
     wrong_line => "wrong-line",
 }
