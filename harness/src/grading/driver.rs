@@ -62,7 +62,6 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
         }
     }
     let mut job = Job {
-        path,
         found,
         stable: how.stable,
         checks: Checklist::new(&loaded.scoring),

@@ -13,8 +13,6 @@ pub mod driver;
 pub mod evidence;
 pub mod programs;
 
-use std::path::Path;
-
 use serde::de::DeserializeOwned;
 
 use crate::config::{ConfigError, Scoring};
@@ -87,9 +85,7 @@ pub struct Check<C> {
 
 /// What a grading job gives an exercise.
 pub struct Job<'a> {
-    /// The submission as given.
-    pub path: &'a Path,
-    /// Its programs, in the order of [`Exercise::programs`]: `None` when absent.
+    /// The submission's programs, in the order of [`Exercise::programs`]: `None` when absent.
     pub found: Vec<Option<Found>>,
     /// Leave run-to-run measurements out of messages.
     pub stable: bool,
