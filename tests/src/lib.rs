@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: where the binaries and the samples are, how to run the
 //! real `harness` binary, and what each sample is expected to score.
 
+pub mod matrix;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
