@@ -48,8 +48,10 @@ determinism_tests! {
     conductor_killed_by_signal => "conductor-killed-by-signal",
     conductor_prints_drivers_line => "conductor-prints-drivers-line",
     conductor_stopped_by_ctrl_z => "conductor-stopped-by-ctrl-z",
+    correct_flag_polling => "correct-flag-polling",
     correct_fork => "correct-fork",
     correct_multiprocessing => "correct-multiprocessing",
+    correct_queue_relay => "correct-queue-relay",
     crash_at_start => "crash-at-start",
     driver_dies_on_ctrl_c => "driver-dies-on-ctrl-c",
     driver_leaves_first => "driver-leaves-first",
@@ -57,5 +59,6 @@ determinism_tests! {
     late_handlers => "late-handlers",
     missing_line => "missing-line",
     no_child => "no-child",
+    polling_driver_dies_on_ctrl_c => "polling-driver-dies-on-ctrl-c",
     wrong_line => "wrong-line",
 }
