@@ -59,6 +59,6 @@ determinism_tests! {
     late_handlers => "late-handlers",
     missing_line => "missing-line",
     no_child => "no-child",
-    polling_driver_dies_on_ctrl_c => "polling-driver-dies-on-ctrl-c",
+    polling_flag_cleared_late => "polling-flag-cleared-late",
     wrong_line => "wrong-line",
 }

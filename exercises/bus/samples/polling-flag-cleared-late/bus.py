@@ -1,10 +1,9 @@
-"""Faulty: a driver in the polling style of correct-flag-polling (handlers set flags, the main
-loop acts on them every 0.2 s, reaping with os.waitpid(..., WNOHANG)) that never ignores
-SIGINT, so Ctrl-C raises KeyboardInterrupt in its sleep and it dies with a traceback; the
-conductor is textbook (relays from its handlers, waits in pause()). Should fail handlers,
-ctrl-c and repeat, like driver-dies-on-ctrl-c; the other checks are graded on fresh runs.
-The driver's dying (traceback, interpreter shutdown) uses the CPU, but it is not a busy
-loop: idle passes.
+"""Faulty, in the polling style of correct-flag-polling (handlers only set flags, each main
+loop acts on them every 0.2 s): the driver clears its SIGUSR1 flag at the wrong place, after
+its sleep rather than after acting on it, so every SIGUSR1 (which comes while it sleeps) is
+forgotten and line 1 is never printed. Classic polling mistake: an event lost between setting
+and testing a flag. Should fail ctrl-c, repeat and roles (line 1 missing), and pass the rest,
+like wrong-line.
 """
 
 import os
@@ -19,22 +18,32 @@ PERIOD = 0.2
 
 
 def conductor():
+    flags = {"int": 0, "quit": 0, "usr1": False}
+
     def on_int(signum, frame):
-        os.kill(os.getppid(), signal.SIGUSR1)
+        flags["int"] += 1
 
     def on_quit(signum, frame):
-        os.kill(os.getppid(), signal.SIGUSR2)
+        flags["quit"] += 1
 
     def on_usr1(signum, frame):
-        print(LINE_STOP, flush=True)
-        os._exit(0)
+        flags["usr1"] = True
 
     signal.signal(signal.SIGTSTP, signal.SIG_IGN)
     signal.signal(signal.SIGINT, on_int)
     signal.signal(signal.SIGQUIT, on_quit)
     signal.signal(signal.SIGUSR1, on_usr1)
     while True:
-        signal.pause()
+        while flags["int"] > 0:
+            flags["int"] -= 1
+            os.kill(os.getppid(), signal.SIGUSR1)
+        while flags["quit"] > 0:
+            flags["quit"] -= 1
+            os.kill(os.getppid(), signal.SIGUSR2)
+        if flags["usr1"]:
+            print(LINE_STOP, flush=True)
+            os._exit(0)
+        time.sleep(PERIOD)
 
 
 def driver(child):
@@ -49,15 +58,13 @@ def driver(child):
     def on_tstp(signum, frame):
         flags["tstp"] += 1
 
-    # The fault: SIGINT is not ignored. Python's default handler raises KeyboardInterrupt
-    # in the driver's sleep, and the driver dies with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGQUIT, signal.SIG_IGN)
     signal.signal(signal.SIGUSR1, on_usr1)
     signal.signal(signal.SIGUSR2, on_usr2)
     signal.signal(signal.SIGTSTP, on_tstp)
     while True:
-        while flags["usr1"] > 0:
-            flags["usr1"] -= 1
+        if flags["usr1"] > 0:
             print(LINE_GO, flush=True)
         while flags["usr2"] > 0:
             flags["usr2"] -= 1
@@ -69,6 +76,9 @@ def driver(child):
         if pid == child:
             break
         time.sleep(PERIOD)
+        # The fault: the flag is cleared after the sleep, so a SIGUSR1 that came during the
+        # sleep (they all do) is forgotten before the loop looks at it.
+        flags["usr1"] = 0
 
 
 def main():
