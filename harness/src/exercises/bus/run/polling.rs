@@ -5,6 +5,13 @@
 //! since anything visible last happened. A process in an untimed wait (`pause`, a blocking
 //! `wait`, `join` or `read`) has nothing more to do: the textbook programs pay nothing.
 //!
+//! Once the expected output is all there and every process is asleep again, the step is
+//! over, as for a handler that prints at once: a polling program pays only for its own
+//! reaction. (What it does a full round later, a second copy of the line, shows in the next
+//! step, as it would for a handler-printer that printed again on a later signal.) Only a
+//! step whose output is missing or wrong waits for the rounds below before it is judged, so
+//! that a slow reaction is not taken for none.
+//!
 //! Why a few rounds, counted from the last visible event (output, an exit, a stop, a change
 //! of wait) rather than from the stimulus: a key often crosses both processes (the conductor
 //! relays Ctrl-C to the driver at *its* next round, the driver prints at its own), and the
@@ -21,11 +28,6 @@ use crate::supervise::waiting::Wait;
 
 /// Rounds of its loop a polling process must make after the last visible event.
 const ROUNDS: u32 = 3;
-
-/// The same, once the expected output is all there: the printer comes round once more
-/// (a duplicate would show), and a process it signalled in the same round twice (once
-/// for the signal's wake, once for acting on it).
-const ROUNDS_AFTER_OUTPUT: u32 = 2;
 
 /// A process that has not woken from its timed wait for this long is not polling (a
 /// `sleep(3600)`, a program that blocks every signal): the step does not wait for it. The
@@ -88,9 +90,9 @@ impl Polling {
     }
 
     /// One look at (driver, conductor) during a step: whether every process that polls
-    /// has come round its loop enough times since the last visible event ([`ROUNDS`], or
-    /// [`ROUNDS_AFTER_OUTPUT`] once `output_complete`). Once the driver has exited, what the
-    /// conductor does is for `exit-order` to judge: nothing is waited for.
+    /// has come round its loop [`ROUNDS`] times since the last visible event, or the
+    /// expected output is complete. Once the driver has exited, what the conductor does is
+    /// for `exit-order` to judge: nothing is waited for.
     pub(super) fn look(
         &mut self,
         views: [&View; 2],
@@ -99,16 +101,11 @@ impl Polling {
         output_complete: bool,
     ) -> bool {
         self.note(views, visible(views, received), now);
-        if views[0].activity.exited() {
+        if output_complete || views[0].activity.exited() {
             return true;
         }
-        let needed = if output_complete {
-            ROUNDS_AFTER_OUTPUT
-        } else {
-            ROUNDS
-        };
         self.tracks.iter().zip(views).all(|(t, v)| {
-            v.activity != Activity::Waiting(Wait::Timed) || !t.polls(now) || t.rounds >= needed
+            v.activity != Activity::Waiting(Wait::Timed) || !t.polls(now) || t.rounds >= ROUNDS
         })
     }
 
@@ -240,19 +237,22 @@ mod tests {
     }
 
     #[test]
-    fn complete_output_needs_fewer_rounds_and_a_round_caught_awake_is_not_new() {
+    fn complete_output_ends_the_wait_and_a_round_caught_awake_is_not_new() {
         let t = Instant::now();
         let mut p = Polling::new(t);
         let c = view(PAUSED, 1, 0);
         p.look([&view(TIMED, 10, 0), &c], 0, t, false);
         p.restart([&view(TIMED, 10, 0), &c]);
         p.look([&view(TIMED, 11, 0), &c], 0, t, false);
-        // Caught printing (running: the step waits for it anyway); its going back to sleep
-        // ends the same round.
-        p.look([&view(Activity::Active, 11, 7), &c], 7, t, true);
-        assert!(!p.look([&view(TIMED, 12, 7), &c], 7, t, true));
-        assert!(!p.look([&view(TIMED, 13, 7), &c], 7, t, true));
-        assert!(p.look([&view(TIMED, 14, 7), &c], 7, t, true));
+        // Caught printing a wrong line (running: the step waits for it anyway); its going
+        // back to sleep ends the same round.
+        p.look([&view(Activity::Active, 11, 7), &c], 7, t, false);
+        assert!(!p.look([&view(TIMED, 12, 7), &c], 7, t, false));
+        assert!(!p.look([&view(TIMED, 13, 7), &c], 7, t, false));
+        assert!(!p.look([&view(TIMED, 14, 7), &c], 7, t, false));
+        assert!(p.look([&view(TIMED, 15, 7), &c], 7, t, false));
+        // The expected line: nothing more to wait for.
+        assert!(p.look([&view(TIMED, 16, 9), &c], 9, t, true));
     }
 
     #[test]
