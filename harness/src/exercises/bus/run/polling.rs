@@ -91,8 +91,9 @@ impl Polling {
 
     /// One look at (driver, conductor) during a step: whether every process that polls
     /// has come round its loop [`ROUNDS`] times since the last visible event, or the
-    /// expected output is complete. Once the driver has exited, what the conductor does is
-    /// for `exit-order` to judge: nothing is waited for.
+    /// expected output is complete (and no exited process waits to be reaped). Once the
+    /// driver has exited, what the conductor does is for `exit-order` to judge: nothing is
+    /// waited for.
     pub(super) fn look(
         &mut self,
         views: [&View; 2],
@@ -101,7 +102,13 @@ impl Polling {
         output_complete: bool,
     ) -> bool {
         self.note(views, visible(views, received), now);
-        if output_complete || views[0].activity.exited() {
+        if views[0].activity.exited() {
+            return true;
+        }
+        // A zombie is a reaping still to come (a driver that polls with WNOHANG): the line
+        // alone does not end the step, so where it ends does not depend on timing.
+        let reaping = views.iter().any(|v| v.activity == Activity::Zombie);
+        if output_complete && !reaping {
             return true;
         }
         self.tracks.iter().zip(views).all(|(t, v)| {
@@ -253,6 +260,24 @@ mod tests {
         assert!(p.look([&view(TIMED, 15, 7), &c], 7, t, false));
         // The expected line: nothing more to wait for.
         assert!(p.look([&view(TIMED, 16, 9), &c], 9, t, true));
+    }
+
+    #[test]
+    fn a_zombie_waits_for_the_polling_driver_to_reap_it() {
+        let t = Instant::now();
+        let mut p = Polling::new(t);
+        let zombie = View {
+            activity: Activity::Zombie,
+            ..view(TIMED, 3, 9)
+        };
+        p.restart([&view(TIMED, 10, 0), &view(TIMED, 3, 0)]);
+        assert!(!p.look([&view(TIMED, 10, 0), &zombie], 9, t, true));
+        let gone = View {
+            activity: Activity::Gone,
+            status: None,
+            ..view(TIMED, 3, 9)
+        };
+        assert!(p.look([&view(TIMED, 11, 0), &gone], 9, t, true));
     }
 
     #[test]
