@@ -49,9 +49,11 @@ determinism_tests! {
     conductor_killed_by_signal => "conductor-killed-by-signal",
     conductor_prints_drivers_line => "conductor-prints-drivers-line",
     conductor_stopped_by_ctrl_z => "conductor-stopped-by-ctrl-z",
+    correct_flag_polling => "correct-flag-polling",
     correct_fork => "correct-fork",
     correct_multiprocessing => "correct-multiprocessing",
     correct_queue_logging => "correct-queue-logging",
+    correct_queue_relay => "correct-queue-relay",
     crash_at_start => "crash-at-start",
     driver_dies_on_ctrl_c => "driver-dies-on-ctrl-c",
     driver_exits_from_sigchld => "driver-exits-from-sigchld",
@@ -61,5 +63,6 @@ determinism_tests! {
     missing_line => "missing-line",
     no_child => "no-child",
     python2_source => "python2-source",
+    polling_flag_cleared_late => "polling-flag-cleared-late",
     wrong_line => "wrong-line",
 }

@@ -17,8 +17,10 @@ use crate::supervise::procfs::{self, Status};
 use crate::supervise::session::{Exit, Key, NotRun, Session};
 use crate::supervise::spawn::Launch;
 
+mod polling;
 mod watch;
 
+use polling::Polling;
 use watch::{BusyVerdict, BusyWatch, ByteMeter, StartWatch, StepWatch, Stillness, Watched};
 
 /// The two roles of the exercise.
@@ -156,6 +158,11 @@ pub struct BusRun<'c> {
     meter: ByteMeter,
     /// CPU time of each role at readiness, for the busy-loop measure.
     cpu_at_ready: Option<(Instant, u64, u64)>,
+    /// The same, when both processes were last seen healthy: CPU spent dying (a traceback,
+    /// interpreter shutdown) is not waiting.
+    cpu_healthy: Option<(Instant, u64, u64)>,
+    /// The processes' timed sleeps, followed over the steps.
+    polling: Polling,
 }
 
 impl<'c> BusRun<'c> {
@@ -176,6 +183,8 @@ impl<'c> BusRun<'c> {
             ready: None,
             meter: ByteMeter::default(),
             cpu_at_ready: None,
+            cpu_healthy: None,
+            polling: Polling::new(Instant::now()),
         };
         let result = run.await_ready(deadline, known_masks);
         if let Ok(ready) = &result {
@@ -187,6 +196,8 @@ impl<'c> BusRun<'c> {
                 procfs::cpu_ns(ready.driver).unwrap_or(0),
                 procfs::cpu_ns(ready.conductor).unwrap_or(0),
             ));
+            run.cpu_healthy = run.cpu_at_ready;
+            run.polling = Polling::new(Instant::now());
         }
         Ok((run, result))
     }
@@ -271,6 +282,7 @@ impl<'c> BusRun<'c> {
         let ready = self.ready.clone()?;
         let (d, c) = (ready.driver, ready.conductor);
         self.session.pump();
+        self.note_cpu_if_healthy();
         let before_d = observe::view(d);
         let before_c = observe::view(c);
         let base = self.meter.read(d, c);
@@ -324,22 +336,49 @@ impl<'c> BusRun<'c> {
             meter: &mut self.meter,
             still: Stillness::new(),
             last_views: None,
+            polling: std::mem::take(&mut self.polling),
         };
+        watch.polling.restart([&before_d, &before_c]);
         let settled = self
             .session
             .wait_until(deadline, |s| watch.look(s).then_some(()));
         self.session.pump();
-        Some(watch.outcome(&self.session, settled.is_none()))
+        self.polling = std::mem::take(&mut watch.polling);
+        let outcome = watch.outcome(&self.session, settled.is_none());
+        self.note_cpu_if_healthy();
+        Some(outcome)
     }
 
-    /// CPU share of one CPU used by each role since readiness: (driver, conductor, seconds).
+    /// Both processes' CPU time now, if both are alive and neither is stopped or on its way
+    /// out.
+    fn cpu_if_healthy(&self) -> Option<(Instant, u64, u64)> {
+        let r = self.ready.as_ref()?;
+        let dying = |p: Pid| procfs::threads(p).is_none_or(|t| t.any_exiting);
+        if !self.healthy() || dying(r.driver) || dying(r.conductor) {
+            return None;
+        }
+        Some((
+            Instant::now(),
+            procfs::cpu_ns(r.driver)?,
+            procfs::cpu_ns(r.conductor)?,
+        ))
+    }
+
+    fn note_cpu_if_healthy(&mut self) {
+        if let Some(now) = self.cpu_if_healthy() {
+            self.cpu_healthy = Some(now);
+        }
+    }
+
+    /// CPU share of one CPU used by each role from readiness to the last moment both were
+    /// seen healthy (now, if they are): (driver, conductor, seconds).
     pub fn cpu_shares(&self) -> Option<(f64, f64, f64)> {
         let (t0, d0, c0) = self.cpu_at_ready?;
-        let r = self.ready.as_ref()?;
-        let wall = t0.elapsed().as_secs_f64();
+        let (t1, d1, c1) = self.cpu_if_healthy().or(self.cpu_healthy)?;
+        let wall = t1.duration_since(t0).as_secs_f64();
         // Saturating: the CPU time of threads that have exited is no longer counted.
-        let d = procfs::cpu_ns(r.driver)?.saturating_sub(d0) as f64 / 1e9;
-        let c = procfs::cpu_ns(r.conductor)?.saturating_sub(c0) as f64 / 1e9;
+        let d = d1.saturating_sub(d0) as f64 / 1e9;
+        let c = c1.saturating_sub(c0) as f64 / 1e9;
         (wall > 0.0).then(|| (d / wall, c / wall, wall))
     }
 

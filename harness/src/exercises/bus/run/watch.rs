@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
 
+use super::polling::{self, Polling};
 use super::{masks_complete, Masks, Ready, Role, StartFailure, StepOutcome};
 use crate::supervise::observe::{self, Activity, Expect, View};
 use crate::supervise::procfs;
@@ -147,6 +148,8 @@ pub(super) struct StartWatch {
     /// The masks a previous run of the same program ended its start-up with.
     known_masks: Option<Masks>,
     still: Stillness,
+    /// The rounds of polling loops, for a program whose handlers stay incomplete.
+    polling: Polling,
     /// The lone conductor and both views as last seen, for when the deadline passes.
     last_seen: Option<(Pid, View, View)>,
 }
@@ -158,6 +161,7 @@ impl StartWatch {
             quiet,
             known_masks,
             still: Stillness::new(),
+            polling: Polling::new(Instant::now()),
             last_seen: None,
         }
     }
@@ -213,7 +217,15 @@ impl StartWatch {
             return Some(Err(StartFailure::TooMany(2 + grandchildren)));
         }
         let still = self.held_still(&[&d, &cv], received);
-        let verdict = self.ready_if_settled(&d, c, &cv, still);
+        let mut visible = polling::visible([&d, &cv], received);
+        visible.push(c.as_raw() as u64);
+        for st in [&d.status, &cv.status].into_iter().flatten() {
+            visible.extend([st.sig_ign, st.sig_cgt]);
+        }
+        let polled = self
+            .polling
+            .settled_at_start([&d, &cv], visible, Instant::now());
+        let verdict = self.ready_if_settled(&d, c, &cv, (still, polled));
         self.last_seen = Some((c, d, cv));
         verdict
     }
@@ -223,7 +235,7 @@ impl StartWatch {
         d: &View,
         c: Pid,
         cv: &View,
-        still: bool,
+        (still, polled): (bool, bool),
     ) -> Option<Result<Ready, StartFailure>> {
         let (Some(ds), Some(cs)) = (&d.status, &cv.status) else {
             return None;
@@ -237,8 +249,9 @@ impl StartWatch {
             waits_or_runs(d) && waits_or_runs(cv)
         } else {
             // Handlers incomplete: ready only once both wait for an outside event and
-            // nothing changes, so nothing more will be installed.
-            indefinite(d) && indefinite(cv) && still
+            // nothing changes (or both poll, round after round, with nothing changing), so
+            // nothing more will be installed.
+            indefinite(d) && indefinite(cv) && still || polled
         };
         ready.then(|| {
             Ok(Ready::new(
@@ -402,6 +415,8 @@ pub(super) struct StepWatch<'o> {
     pub(super) meter: &'o mut ByteMeter,
     pub(super) still: Stillness,
     pub(super) last_views: Option<(View, View)>,
+    /// The run's timed sleeps: a process that polls must come round its loop.
+    pub(super) polling: Polling,
 }
 
 impl StepWatch<'_> {
@@ -450,8 +465,12 @@ impl StepWatch<'_> {
             || s.transcript.is_full();
         // A driver seen exited is done once the shim has reported how it ended.
         let reported = !vd.activity.exited() || s.program_exit().is_some();
+        let come_round = self
+            .polling
+            .look([&vd, &vc], received, now, output_done(out));
         let done = self.driver.done(&vd, busy_done)
             && self.conductor.done(&vc, busy_done)
+            && come_round
             && stable
             && reported
             && (drained || quiet_enough);
