@@ -22,7 +22,8 @@ pub fn workspace_root() -> PathBuf {
 pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let mut dir = exe.parent().expect("exe dir").to_path_buf();
-    if dir.ends_with("deps") {
+    // Tests run from target/<profile>/deps, examples from target/<profile>/examples.
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();
     }
     let bin = dir.join(name);
