@@ -142,15 +142,6 @@ impl<'a> Checklist<'a> {
         self.out.push(o);
     }
 
-    /// The outcomes so far.
-    pub fn outcomes(&self) -> &[CheckOutcome] {
-        &self.out
-    }
-
-    pub fn outcomes_mut(&mut self) -> &mut [CheckOutcome] {
-        &mut self.out
-    }
-
     pub fn into_outcomes(self) -> Vec<CheckOutcome> {
         self.out
     }
