@@ -282,7 +282,6 @@ impl<'c> BusRun<'c> {
         let ready = self.ready.clone()?;
         let (d, c) = (ready.driver, ready.conductor);
         self.session.pump();
-        self.note_cpu_if_healthy();
         let before_d = observe::view(d);
         let before_c = observe::view(c);
         let base = self.meter.read(d, c);
@@ -345,36 +344,19 @@ impl<'c> BusRun<'c> {
         self.session.pump();
         self.polling = std::mem::take(&mut watch.polling);
         let outcome = watch.outcome(&self.session, settled.is_none());
-        self.note_cpu_if_healthy();
+        if let Some(cpu) = cpu_if_healthy([&outcome.driver, &outcome.conductor]) {
+            self.cpu_healthy = Some(cpu);
+        }
         Some(outcome)
-    }
-
-    /// Both processes' CPU time now, if both are alive and neither is stopped or on its way
-    /// out.
-    fn cpu_if_healthy(&self) -> Option<(Instant, u64, u64)> {
-        let r = self.ready.as_ref()?;
-        let dying = |p: Pid| procfs::threads(p).is_none_or(|t| t.any_exiting);
-        if !self.healthy() || dying(r.driver) || dying(r.conductor) {
-            return None;
-        }
-        Some((
-            Instant::now(),
-            procfs::cpu_ns(r.driver)?,
-            procfs::cpu_ns(r.conductor)?,
-        ))
-    }
-
-    fn note_cpu_if_healthy(&mut self) {
-        if let Some(now) = self.cpu_if_healthy() {
-            self.cpu_healthy = Some(now);
-        }
     }
 
     /// CPU share of one CPU used by each role from readiness to the last moment both were
     /// seen healthy (now, if they are): (driver, conductor, seconds).
     pub fn cpu_shares(&self) -> Option<(f64, f64, f64)> {
         let (t0, d0, c0) = self.cpu_at_ready?;
-        let (t1, d1, c1) = self.cpu_if_healthy().or(self.cpu_healthy)?;
+        let r = self.ready.as_ref()?;
+        let now = cpu_if_healthy([&observe::view(r.driver), &observe::view(r.conductor)]);
+        let (t1, d1, c1) = now.or(self.cpu_healthy)?;
         let wall = t1.duration_since(t0).as_secs_f64();
         // Saturating: the CPU time of threads that have exited is no longer counted.
         let d = d1.saturating_sub(d0) as f64 / 1e9;
@@ -385,6 +367,24 @@ impl<'c> BusRun<'c> {
     pub fn config(&self) -> &BusConfig {
         self.cfg
     }
+}
+
+/// Both processes' CPU time now, if `views` (driver, conductor) show both alive and not
+/// stopped, and neither is on its way out.
+fn cpu_if_healthy(views: [&View; 2]) -> Option<(Instant, u64, u64)> {
+    let healthy = |v: &View| {
+        !v.activity.exited()
+            && v.activity != Activity::Stopped
+            && procfs::threads(v.pid).is_some_and(|t| !t.any_exiting)
+    };
+    if !views.iter().all(|v| healthy(v)) {
+        return None;
+    }
+    Some((
+        Instant::now(),
+        procfs::cpu_ns(views[0].pid)?,
+        procfs::cpu_ns(views[1].pid)?,
+    ))
 }
 
 /// What the grader does to the program in one step.
