@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
+use super::evidence::verdict;
 use super::{Check, CheckDoc};
 use crate::config::Scoring;
 use crate::report::{CheckOutcome, Status};
@@ -33,11 +34,8 @@ fn judge_guarded<C>(judge: fn(&mut C) -> CheckOutcome, state: &mut C) -> CheckOu
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic".into());
-        CheckOutcome::new(
-            "",
-            "",
+        verdict(
             Status::Error,
-            0,
             format!(
                 "the grader failed in this check ({what}): this is a grader bug, please report it"
             ),
@@ -85,11 +83,11 @@ impl<'a> Checklist<'a> {
         for check in checks {
             let late = self.deadline.filter(|(at, _)| Instant::now() >= *at);
             let outcome = match (self.unmet(&check.doc), late) {
-                (Some(why), _) => CheckOutcome::new("", "", Status::Skipped, 0, why),
+                (Some(why), _) => verdict(Status::Skipped, why),
                 (None, Some((_, secs))) => {
                     self.overran = true;
                     let why = format!("skipped: the grading reached its wall deadline ({secs} s)");
-                    CheckOutcome::new("", "", Status::Skipped, 0, why)
+                    verdict(Status::Skipped, why)
                 }
                 (None, None) => judge_guarded(check.judge, state),
             };
@@ -101,10 +99,7 @@ impl<'a> Checklist<'a> {
     /// missing, or could not be prepared.
     pub fn settle_all<C>(&mut self, checks: &[Check<C>], status: Status, why: &str) {
         for check in checks {
-            self.push(
-                &check.doc,
-                CheckOutcome::new("", "", status, 0, why.to_string()),
-            );
+            self.push(&check.doc, verdict(status, why.to_string()));
         }
     }
 

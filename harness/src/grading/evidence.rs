@@ -21,13 +21,20 @@ pub trait Fault: Display {
 /// for the grader's own troubles).
 impl Fault for String {}
 
+/// A verdict and its message, for a check with nothing more to say; the check's id, title
+/// and points are stamped from its declaration and the config when it is recorded
+/// (`grading::Checklist`).
+pub fn verdict(status: Status, message: impl Into<String>) -> CheckOutcome {
+    CheckOutcome::new("", "", status, 0, message)
+}
+
 /// The verdict on `faults`: passed with `passed` when there are none; otherwise failed, the
 /// first fault the message and the others details, the hint the first one a fault gives.
 pub fn judged<F: Fault>(faults: &[F], passed: impl Into<String>) -> CheckOutcome {
     let Some((first, rest)) = faults.split_first() else {
-        return CheckOutcome::new("", "", Status::Passed, 0, passed);
+        return verdict(Status::Passed, passed);
     };
-    let mut o = CheckOutcome::new("", "", Status::Failed, 0, first.to_string());
+    let mut o = verdict(Status::Failed, first.to_string());
     o.details = rest.iter().map(|f| f.to_string()).collect();
     o.hint = faults.iter().find_map(Fault::hint);
     o

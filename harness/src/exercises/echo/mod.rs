@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::Deserialize;
 
 use crate::config::{invalid, ConfigError};
+use crate::grading::evidence::verdict;
 use crate::grading::{Check, CheckDoc, Exercise, Graded, Job, Program};
 use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::{Exit, Session};
@@ -116,10 +117,6 @@ impl Run<'_> {
 /// A program that prints this makes the first check panic (a grader bug on purpose, for
 /// the test that a panic costs the grading one `error` verdict and nothing else).
 const PANIC: &str = "please panic";
-
-fn verdict(status: Status, message: impl Into<String>) -> CheckOutcome {
-    CheckOutcome::new("", "", status, 0, message)
-}
 
 fn table<'a>() -> [Check<Run<'a>>; 2] {
     [

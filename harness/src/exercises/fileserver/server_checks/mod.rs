@@ -34,10 +34,7 @@ mod upload;
 
 pub use table::table;
 
-/// A check's verdict and message; the `Checklist` stamps its id, title and points.
-pub fn verdict(status: Status, message: impl Into<String>) -> CheckOutcome {
-    CheckOutcome::new("", "", status, 0, message)
-}
+pub use crate::grading::evidence::verdict;
 
 fn pass(message: impl Into<String>) -> CheckOutcome {
     verdict(Status::Passed, message)
