@@ -175,10 +175,22 @@ pub fn resolve_python_prefixes(
     Ok((Interpreter { path, version }, reach))
 }
 
+/// The language of a submission, as far as the grader can tell: hints name Python's or C's
+/// calls, and stay neutral for an executable of unknown source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    Python,
+    C,
+    #[default]
+    Other,
+}
+
 /// A submission ready to run: a private copy, the command line and what to report.
 pub struct Prepared {
     pub info: SubmissionInfo,
     pub interpreter: Option<Interpreter>,
+    /// The language the student wrote in: hints are worded for it.
+    pub language: Language,
     pub launch: Launch,
     /// Directories outside the copy the program needs (the interpreter's prefixes).
     pub reach: Vec<PathBuf>,
@@ -297,6 +309,11 @@ pub fn prepare(
             path: given.display().to_string(),
             entry: rel.display().to_string(),
             command,
+        },
+        language: if interpreter.is_some() {
+            Language::Python
+        } else {
+            Language::Other
         },
         interpreter,
         launch,
