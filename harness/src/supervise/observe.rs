@@ -39,6 +39,20 @@ impl Activity {
     }
 }
 
+/// Whether a thread other than the main one is running or busy outside a wait: a line
+/// printed by a short-lived thread or a printer thread fed by a queue is still on its way
+/// while the main thread already waits again. Threads asleep in waits (a daemon's sleep, a
+/// Queue's feeder, a timer) change nothing.
+fn others_at_work(pid: Pid) -> bool {
+    procfs::other_threads(pid).iter().any(|t| match t.state {
+        RunState::Sleeping => t
+            .syscall
+            .is_none_or(|c| waiting::classify_for(pid, &c) == Wait::NotWaiting),
+        RunState::Stopped | RunState::Zombie => false,
+        _ => true,
+    })
+}
+
 /// One look at one process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
@@ -65,6 +79,7 @@ pub fn view(pid: Pid) -> View {
         RunState::Sleeping if status.deliverable_pending() == 0 => {
             match procfs::syscall(pid).map(|c| waiting::classify_for(pid, &c)) {
                 Some(Wait::NotWaiting) | None => Activity::Active,
+                Some(_) if others_at_work(pid) => Activity::Active,
                 Some(w) => Activity::Waiting(w),
             }
         }

@@ -249,7 +249,45 @@ pub struct Syscall {
 }
 
 pub fn syscall(pid: Pid) -> Option<Syscall> {
-    let text = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    parse_syscall(&fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?)
+}
+
+/// A thread of a process other than its main one, as it stands now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OtherThread {
+    pub state: RunState,
+    /// The call it is blocked in, when it sleeps.
+    pub syscall: Option<Syscall>,
+}
+
+/// The threads of `pid` other than the main one (a printer thread, a Queue's feeder, a
+/// daemon): a process whose main thread waits may still be at work in them.
+pub fn other_threads(pid: Pid) -> Vec<OtherThread> {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let main = pid.as_raw().to_string();
+    let mut out = Vec::new();
+    for task in tasks.filter_map(|t| t.ok()) {
+        if task.file_name().to_str() == Some(main.as_str()) {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let Some((state, _)) = parse_state_and_flags(&text) else {
+            continue;
+        };
+        let syscall = (state == RunState::Sleeping)
+            .then(|| fs::read_to_string(task.path().join("syscall")).ok())
+            .flatten()
+            .and_then(|t| parse_syscall(&t));
+        out.push(OtherThread { state, syscall });
+    }
+    out
+}
+
+fn parse_syscall(text: &str) -> Option<Syscall> {
     let mut words = text.split_whitespace();
     let nr: i64 = words.next()?.parse().ok()?;
     let mut args = [0u64; 6];

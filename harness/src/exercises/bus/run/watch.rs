@@ -42,6 +42,14 @@ impl Counters {
         self.driver_own - base.driver_own
     }
 
+    /// What the driver wrote since `base`, while the conductor has not been reaped: a
+    /// driver thread that wrote and exited between two looks (a line printed by a
+    /// short-lived thread) is missing from its own count and shows in whole minus own,
+    /// where nothing else can come from until the conductor is reaped.
+    fn driver_since_unreaped(&self, base: &Counters) -> u64 {
+        self.driver_since(base) + (self.driver_children - base.driver_children)
+    }
+
     /// What both processes wrote since `base`.
     fn written_since(&self, base: &Counters) -> u64 {
         self.driver_since(base) + self.conductor_since(base)
@@ -73,8 +81,13 @@ impl ByteMeter {
                 self.now.driver_children = self.now.driver_children.max(children);
             }
         }
-        if let Some(own) = procfs::tally_wchar(conductor, &mut self.conductor) {
-            self.now.conductor_own = own;
+        // The conductor's whole count: its threads that exited between two looks (a line
+        // printed by a short-lived thread) are in it, and so is what its own reaped
+        // children wrote, which is the conductor's side too. It only goes up.
+        let conductor_whole = procfs::whole_wchar(conductor);
+        let own = procfs::tally_wchar(conductor, &mut self.conductor);
+        if let Some(best) = own.into_iter().chain(conductor_whole).max() {
+            self.now.conductor_own = self.now.conductor_own.max(best);
         }
         self.now
     }
@@ -491,10 +504,15 @@ impl StepWatch<'_> {
         } else {
             now.conductor_own - base.conductor_own
         };
+        let driver_bytes = if vc.activity == Activity::Gone {
+            now.driver_since(&base)
+        } else {
+            now.driver_since_unreaped(&base)
+        };
         StepOutcome {
             mark: self.mark,
             output: s.transcript.since(self.mark).to_vec(),
-            driver_bytes: now.driver_since(&base),
+            driver_bytes,
             conductor_bytes,
             driver: vd,
             conductor: vc,
