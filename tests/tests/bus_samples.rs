@@ -75,6 +75,7 @@ sample_tests! {
     correct_flag_polling => "correct-flag-polling",
     correct_fork => "correct-fork",
     correct_multiprocessing => "correct-multiprocessing",
+    correct_queue_logging => "correct-queue-logging",
     correct_queue_relay => "correct-queue-relay",
     crash_at_start => "crash-at-start",
     driver_dies_on_ctrl_c => "driver-dies-on-ctrl-c",
