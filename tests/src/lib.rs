@@ -2,6 +2,7 @@
 //! real `harness` binary, and what each sample is expected to score.
 
 pub mod matrix;
+pub mod matrix_grading;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

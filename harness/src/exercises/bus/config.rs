@@ -80,6 +80,10 @@ pub struct Timing {
     pub exit_ms: u64,
     pub quiet_ms: u64,
     pub busy_ms: u64,
+    /// The longest polling period a correct program may use (a loop that sleeps between
+    /// looks at its flags): a process seen waking within it may still act on a key.
+    #[serde(default = "defaults::poll_ms")]
+    pub poll_ms: u64,
 }
 
 impl Timing {
@@ -97,6 +101,9 @@ impl Timing {
     }
     pub fn busy(&self) -> Duration {
         Duration::from_millis(self.busy_ms)
+    }
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms)
     }
 }
 
@@ -126,6 +133,10 @@ pub struct Limits {
 
 mod defaults {
     use crate::supervise::limits::RunLimits;
+    /// Polling loops of the exercise sleep 0.1-1 s.
+    pub fn poll_ms() -> u64 {
+        1000
+    }
     fn d() -> RunLimits {
         RunLimits::default()
     }
@@ -233,6 +244,7 @@ impl BusConfig {
             ("timing.exit_ms", t.exit_ms),
             ("timing.quiet_ms", t.quiet_ms),
             ("timing.busy_ms", t.busy_ms),
+            ("timing.poll_ms", t.poll_ms),
         ] {
             if !(1..=600_000).contains(&v) {
                 return Err(invalid(src, key, format!("{v} is outside 1..=600000")));
@@ -312,6 +324,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("limits.processes"), "{err}");
+    }
+
+    #[test]
+    fn poll_period_defaults_and_is_checked() {
+        let old = DEFAULT_TOML.replace("poll_ms = 1000", "");
+        let cfg = BusConfig::from_toml(&old, "x.toml").unwrap();
+        assert_eq!(cfg.timing.poll(), Duration::from_secs(1));
+        let text = DEFAULT_TOML.replace("poll_ms = 1000", "poll_ms = 0");
+        let err = BusConfig::from_toml(&text, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("timing.poll_ms"), "{err}");
     }
 
     #[test]

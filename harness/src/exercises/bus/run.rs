@@ -184,7 +184,7 @@ impl<'c> BusRun<'c> {
             meter: ByteMeter::default(),
             cpu_at_ready: None,
             cpu_healthy: None,
-            polling: Polling::new(Instant::now()),
+            polling: Polling::new(Instant::now(), cfg.timing.poll()),
         };
         let result = run.await_ready(deadline, known_masks);
         if let Ok(ready) = &result {
@@ -197,7 +197,7 @@ impl<'c> BusRun<'c> {
                 procfs::cpu_ns(ready.conductor).unwrap_or(0),
             ));
             run.cpu_healthy = run.cpu_at_ready;
-            run.polling = Polling::new(Instant::now());
+            run.polling = Polling::new(Instant::now(), cfg.timing.poll());
         }
         Ok((run, result))
     }
@@ -213,7 +213,12 @@ impl<'c> BusRun<'c> {
         let Some(driver) = self.session.program_pid() else {
             return Err(StartFailure::NoDriver);
         };
-        let mut watch = StartWatch::new(driver, self.cfg.timing.quiet(), known_masks);
+        let mut watch = StartWatch::new(
+            driver,
+            self.cfg.timing.quiet(),
+            self.cfg.timing.poll(),
+            known_masks,
+        );
         let verdict = self.session.wait_until(deadline, |s| watch.look(s));
         // A process found `Active` must have stayed so for `busy_ms` to count as a busy
         // loop rather than a program still starting: confirm before declaring it ready.

@@ -29,10 +29,11 @@ use crate::supervise::waiting::Wait;
 /// Rounds of its loop a polling process must make after the last visible event.
 const ROUNDS: u32 = 3;
 
-/// A process that has not woken from its timed wait for this long is not polling (a
-/// `sleep(3600)`, a program that blocks every signal): the step does not wait for it. The
-/// exercise's polling loops sleep 0.1–1 s.
-pub(super) const LONGEST_POLL: Duration = Duration::from_secs(1);
+/// A process that has not woken from its timed wait for the longest polling period is not
+/// polling (a `sleep(3600)`, a program that blocks every signal): the step does not wait
+/// for it. `[timing] poll_ms` sets that period; this is the shipped value, used by the
+/// tests and by the placeholder [`Default`] while a step holds the run's `Polling`.
+const LONGEST_POLL: Duration = Duration::from_secs(1);
 
 /// What the grader knows of one process's timed sleeps.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,24 +50,37 @@ struct Track {
 }
 
 impl Track {
-    fn polls(&self, now: Instant) -> bool {
+    fn polls(&self, now: Instant, longest: Duration) -> bool {
         self.last_wake
-            .is_some_and(|w| now.duration_since(w) <= LONGEST_POLL)
+            .is_some_and(|w| now.duration_since(w) <= longest)
     }
 }
 
 /// The timed sleeps of the driver and the conductor, kept for the whole run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(in crate::exercises::bus) struct Polling {
     tracks: [Track; 2],
     /// The visible state at the last look (see [`visible`]).
     seen: Option<Vec<u64>>,
+    /// The longest polling period waited for.
+    longest: Duration,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Polling {
+            tracks: Default::default(),
+            seen: None,
+            longest: LONGEST_POLL,
+        }
+    }
 }
 
 impl Polling {
     /// Starts following a run that became ready at `now`: until a process has been seen
-    /// asleep in one timed wait for [`LONGEST_POLL`], it may be polling.
-    pub(in crate::exercises::bus) fn new(now: Instant) -> Self {
+    /// asleep in one timed wait for `longest` (the longest polling period), it may be
+    /// polling.
+    pub(in crate::exercises::bus) fn new(now: Instant, longest: Duration) -> Self {
         let track = Track {
             last_wake: Some(now),
             ..Track::default()
@@ -74,6 +88,7 @@ impl Polling {
         Polling {
             tracks: [track; 2],
             seen: None,
+            longest,
         }
     }
 
@@ -91,9 +106,10 @@ impl Polling {
 
     /// One look at (driver, conductor) during a step: whether every process that polls
     /// has come round its loop [`ROUNDS`] times since the last visible event, or the
-    /// expected output is complete (and no exited process waits to be reaped). Once the
-    /// driver has exited, what the conductor does is for `exit-order` to judge: nothing is
-    /// waited for.
+    /// expected output is complete (and no exited process waits to be reaped by a driver
+    /// still there). A driver that left early does not end the step by itself: an orphaned
+    /// conductor that polls still prints its line at its next round (the order of the
+    /// exits is for `exit-order` to judge, the line for the step).
     pub(super) fn look(
         &mut self,
         views: [&View; 2],
@@ -102,17 +118,18 @@ impl Polling {
         output_complete: bool,
     ) -> bool {
         self.note(views, visible(views, received), now);
-        if views[0].activity.exited() {
-            return true;
-        }
         // A zombie is a reaping still to come (a driver that polls with WNOHANG): the line
-        // alone does not end the step, so where it ends does not depend on timing.
-        let reaping = views.iter().any(|v| v.activity == Activity::Zombie);
+        // alone does not end the step, so where it ends does not depend on timing. Once the
+        // driver has exited, nobody of the program will reap.
+        let driver_gone = views[0].activity.exited();
+        let reaping = !driver_gone && views.iter().any(|v| v.activity == Activity::Zombie);
         if output_complete && !reaping {
             return true;
         }
         self.tracks.iter().zip(views).all(|(t, v)| {
-            v.activity != Activity::Waiting(Wait::Timed) || !t.polls(now) || t.rounds >= ROUNDS
+            v.activity != Activity::Waiting(Wait::Timed)
+                || !t.polls(now, self.longest)
+                || t.rounds >= ROUNDS
         })
     }
 
@@ -221,7 +238,7 @@ mod tests {
     #[test]
     fn untimed_waits_end_the_step_at_once() {
         let t = Instant::now();
-        let mut p = Polling::new(t);
+        let mut p = Polling::new(t, LONGEST_POLL);
         let (d, c) = (view(PAUSED, 5, 0), view(PAUSED, 9, 0));
         assert!(p.look([&d, &c], 0, t, false));
     }
@@ -229,7 +246,7 @@ mod tests {
     #[test]
     fn a_poller_must_come_round_after_the_last_output() {
         let t = Instant::now();
-        let mut p = Polling::new(t);
+        let mut p = Polling::new(t, LONGEST_POLL);
         let c = view(PAUSED, 1, 0);
         // The driver wakes every look: a poller.
         p.look([&view(TIMED, 10, 0), &c], 0, t, false);
@@ -246,7 +263,7 @@ mod tests {
     #[test]
     fn complete_output_ends_the_wait_and_a_round_caught_awake_is_not_new() {
         let t = Instant::now();
-        let mut p = Polling::new(t);
+        let mut p = Polling::new(t, LONGEST_POLL);
         let c = view(PAUSED, 1, 0);
         p.look([&view(TIMED, 10, 0), &c], 0, t, false);
         p.restart([&view(TIMED, 10, 0), &c]);
@@ -265,7 +282,7 @@ mod tests {
     #[test]
     fn a_zombie_waits_for_the_polling_driver_to_reap_it() {
         let t = Instant::now();
-        let mut p = Polling::new(t);
+        let mut p = Polling::new(t, LONGEST_POLL);
         let zombie = View {
             activity: Activity::Zombie,
             ..view(TIMED, 3, 9)
@@ -283,7 +300,7 @@ mod tests {
     #[test]
     fn a_long_sleeper_is_not_waited_for() {
         let t = Instant::now();
-        let mut p = Polling::new(t);
+        let mut p = Polling::new(t, LONGEST_POLL);
         let c = view(PAUSED, 1, 0);
         // Not seen to wake since readiness: it may be polling, until LONGEST_POLL has passed.
         assert!(!p.look([&view(TIMED, 10, 0), &c], 0, t, false));
@@ -292,9 +309,9 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_waited_for_once_the_driver_is_gone() {
+    fn an_orphaned_polling_conductor_is_waited_for_until_it_comes_round() {
         let t = Instant::now();
-        let mut p = Polling::new(t);
+        let mut p = Polling::new(t, LONGEST_POLL);
         p.look([&view(TIMED, 1, 0), &view(TIMED, 1, 0)], 0, t, false);
         p.look([&view(TIMED, 2, 0), &view(TIMED, 2, 0)], 0, t, false);
         let gone = View {
@@ -303,6 +320,18 @@ mod tests {
             status: None,
             own_wchar: None,
         };
-        assert!(p.look([&gone, &view(TIMED, 3, 0)], 0, t, false));
+        // The driver left (an event); the conductor has not come round since.
+        assert!(!p.look([&gone, &view(TIMED, 3, 0)], 0, t, false));
+        // Its line arrives at its next round: the step is over.
+        assert!(p.look([&gone, &view(TIMED, 4, 9)], 9, t, true));
+        // Without the line, three rounds of its loop end the step.
+        let mut p = Polling::new(t, LONGEST_POLL);
+        p.look([&gone, &view(TIMED, 1, 0)], 0, t, false);
+        for sw in 2..4 {
+            assert!(!p.look([&gone, &view(TIMED, sw, 0)], 0, t, false));
+        }
+        assert!(p.look([&gone, &view(TIMED, 4, 0)], 0, t, false));
+        // A conductor that waits for good is not waited for.
+        assert!(p.look([&gone, &view(PAUSED, 4, 0)], 0, t, false));
     }
 }

@@ -168,13 +168,18 @@ pub(super) struct StartWatch {
 }
 
 impl StartWatch {
-    pub(super) fn new(driver: Pid, quiet: Duration, known_masks: Option<Masks>) -> Self {
+    pub(super) fn new(
+        driver: Pid,
+        quiet: Duration,
+        longest_poll: Duration,
+        known_masks: Option<Masks>,
+    ) -> Self {
         StartWatch {
             driver,
             quiet,
             known_masks,
             still: Stillness::new(),
-            polling: Polling::new(Instant::now()),
+            polling: Polling::new(Instant::now(), longest_poll),
             last_seen: None,
         }
     }
