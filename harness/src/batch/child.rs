@@ -64,8 +64,10 @@ impl Pool {
         timeout: Duration,
     ) -> Outcome {
         let mut cmd = Command::new(exe);
+        // `--submission`: a student's folder is graded as one submission, whatever its layout.
         cmd.arg("grade")
             .arg(path)
+            .arg("--submission")
             .args(["--format", "json", "--python", &opts.python])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -173,10 +175,19 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
         path: escape::lossy(student.path.as_os_str().as_encoded_bytes()),
         reports: Vec::new(),
         error: None,
+        grader_fault: false,
     };
     let mut raw_report: Option<Vec<u8>> = None;
+    let fault = |cause: String| {
+        Some(format!(
+            "grader error: {cause}. This is a fault of the grader, not of the submission: \
+             please report it as a bug, with this message and the submission"
+        ))
+    };
     match outcome {
-        Outcome::NotStarted(why) => result.error = Some(why),
+        Outcome::NotStarted(why) => {
+            result.error = fault(why);
+        }
         Outcome::TimedOut { after, stderr } => {
             result.error = Some(with_stderr(
                 &format!(
@@ -198,8 +209,8 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                     raw_report = Some(stdout);
                 }
                 Err(e) => {
-                    result.error = Some(with_stderr(
-                        &format!("the grader's report could not be read: {e}"),
+                    result.error = fault(with_stderr(
+                        &format!("its report could not be read ({e})"),
                         &stderr,
                     ))
                 }
@@ -209,8 +220,12 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                 result.reports = parse_reports(&stdout).unwrap_or_default();
                 raw_report = Some(stdout);
             }
+            // Not gradable (no program, not executable): the grader says why, about a
+            // submission the row already names.
             (Some(2), _) => {
-                let text = escape::one_line(trim_prefix(&stderr));
+                let text = lines(trim_prefix(&stderr));
+                let own = format!("{}: ", student.path.display());
+                let text = text.strip_prefix(&own).unwrap_or(&text).to_string();
                 result.error = Some(if text.is_empty() {
                     "could not be graded".into()
                 } else {
@@ -218,17 +233,21 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                 });
             }
             (Some(c), _) => {
-                result.error = Some(with_stderr(&format!("the grader exited with {c}"), &stderr))
+                result.error = fault(with_stderr(&format!("it exited with {c}"), &stderr))
             }
             (None, Some(sig)) => {
-                result.error = Some(with_stderr(
-                    &format!("the grader was killed by signal {sig}"),
+                result.error = fault(with_stderr(
+                    &format!("it was killed by signal {sig}"),
                     &stderr,
                 ))
             }
-            (None, None) => result.error = Some("the grader ended in an unknown way".into()),
+            (None, None) => result.error = fault("it ended in an unknown way".into()),
         },
     }
+    result.grader_fault = result
+        .error
+        .as_deref()
+        .is_some_and(|e| e.starts_with("grader error: "));
     if let Some(dir) = reports_dir {
         let file = dir.join(format!("{}.json", file_stem(&student.name)));
         let bytes = match raw_report {
@@ -273,6 +292,15 @@ fn with_stderr(what: &str, stderr: &[u8]) -> String {
     let last = tail.rsplit(|&b| b == b'\n').next().unwrap_or(tail);
     let last = &last[last.len().saturating_sub(300)..];
     format!("{what}: {}", escape::one_line(last))
+}
+
+/// A message of several lines on one: each line escaped, joined by `; `.
+fn lines(text: &[u8]) -> String {
+    text.split(|&b| b == b'\n')
+        .map(|l| escape::one_line(l.trim_ascii()))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A file name from a student's (already escaped) name.
