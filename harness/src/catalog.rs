@@ -268,6 +268,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_class_config_sets_both_exercises() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = list(Some(&root.join("docs/examples/class.toml"))).unwrap();
+        assert!(
+            out.contains("bus: The bus: driver and conductor (105 points)")
+                && out.contains("fileserver: The file server and its client (118 points)"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn explain_accepts_both_spellings_and_rejects_unknown() {
         assert!(explain("ctrl-z", None).unwrap().contains("bus:ctrl-z"));
         assert!(explain("bus:idle", None)

@@ -320,3 +320,59 @@ pub fn file_stem(name: &str) -> String {
         _ => stem,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn student() -> Student {
+        Student {
+            name: "ivan".into(),
+            path: "roster/ivan".into(),
+        }
+    }
+
+    fn exited(code: Option<i32>, signal: Option<i32>, stdout: &str, stderr: &str) -> Outcome {
+        Outcome::Exited {
+            code,
+            signal,
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: stderr.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_grader_failure_is_a_bug_row_never_a_students_result() {
+        for outcome in [
+            exited(Some(0), None, "{\"kind\": \"class\"}", ""),
+            exited(
+                Some(101),
+                None,
+                "",
+                "thread 'main' panicked at src/x.rs:1:1:\noops\n",
+            ),
+            exited(None, Some(11), "", ""),
+            Outcome::NotStarted("cannot start the grader: EAGAIN".into()),
+        ] {
+            let r = to_result(&student(), outcome, None);
+            let e = r.error.as_deref().unwrap();
+            assert!(r.grader_fault && r.reports.is_empty(), "{r:?}");
+            assert!(
+                e.starts_with("grader error: ") && e.contains("please report it as a bug"),
+                "{e}"
+            );
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_submission_that_cannot_be_graded_says_why_on_one_line() {
+        let stderr = "harness: roster/ivan: no program found (looked for bus.py or bus); it holds: a/\nsecond line\n";
+        let r = to_result(&student(), exited(Some(2), None, "", stderr), None);
+        assert!(!r.grader_fault);
+        assert_eq!(
+            r.error.as_deref(),
+            Some("no program found (looked for bus.py or bus); it holds: a/; second line")
+        );
+    }
+}
