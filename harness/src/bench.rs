@@ -37,6 +37,7 @@ fn prepare(path: &Path, cfg: &BusConfig, python: &str) -> Result<Prepared, Strin
         path,
         &cfg.submission.python_entry,
         &cfg.submission.binary_entry,
+        true,
     )
     .map_err(|e| e.to_string())?;
     submission::prepare(path, &entry, Some(python)).map_err(|e| e.to_string())
@@ -165,7 +166,7 @@ pub fn run(
         "submission", "grader (med)", "identical", "fixed-sleep (med)", "speedup", "fs saw all"
     );
     for p in paths {
-        if crate::grade::detect(p).first().map(|e| e.name()) == Some(FILESERVER) {
+        if crate::grade::detect(p, true).first().map(|e| e.name()) == Some(FILESERVER) {
             let (t, identical) = grader_runs(p, FILESERVER, runs, python)?;
             println!(
                 "{:<45} {:>10.0}ms {:>7}/{:<3} {:>16} {:>9} {:>10}",

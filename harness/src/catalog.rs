@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::exercises::REGISTRY;
 use crate::grading::driver::load_config;
-use crate::grading::{CheckDoc, Registered};
+use crate::grading::CheckDoc;
 
 /// One exercise as the catalog shows it.
 #[derive(Debug, Clone)]
@@ -21,37 +21,15 @@ pub struct ExerciseDoc {
     pub checks: Vec<(CheckDoc, u32)>,
 }
 
-/// The config file's exercise: named by its `[exercise] name`, else the first exercise
-/// whose shipped config it can be laid over.
-fn owner_of(config: &Path) -> Result<&'static dyn Registered, String> {
-    let text = crate::config::read_file(config).map_err(|e| e.to_string())?;
-    let named = toml::from_str::<toml::Table>(&text)
-        .ok()
-        .and_then(|t| t.get("exercise")?.get("name")?.as_str().map(String::from));
-    if let Some(name) = named {
-        return crate::grade::exercise(&name);
-    }
-    let mut first_error = None;
-    for ex in REGISTRY {
-        match load_config(*ex, Some(config)) {
-            Ok(_) => return Ok(*ex),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    Err(first_error.unwrap_or_else(|| "no exercise is registered".into()))
-}
-
-/// The exercises, with the points of `config` (for the exercise it configures; the others
-/// keep their shipped points).
+/// The exercises, with the points of `config` (a file of one exercise's settings or of
+/// several, read once: see `grade::read_config`); an exercise it does not set keeps its
+/// shipped points.
 pub fn exercises(config: Option<&Path>) -> Result<Vec<ExerciseDoc>, String> {
-    let owner = config.map(owner_of).transpose()?;
+    let file = config.map(crate::grade::read_config).transpose()?;
     REGISTRY
         .iter()
         .map(|ex| {
-            let file = config.filter(|_| owner.is_some_and(|o| o.name() == ex.name()));
-            let loaded = load_config(*ex, file)?;
+            let loaded = load_config(*ex, file.as_ref()).map_err(|e| e.to_string())?;
             Ok(ExerciseDoc {
                 name: ex.name(),
                 title: loaded.scoring.exercise.title.clone(),
@@ -287,6 +265,17 @@ mod tests {
             .contains("(1 points)"));
         std::fs::write(&p, "[checks]\nctrl-z = 2\n").unwrap();
         assert!(explain("ctrl-z", Some(&p)).unwrap().contains("(2 points)"));
+    }
+
+    #[test]
+    fn the_example_class_config_sets_both_exercises() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = list(Some(&root.join("docs/examples/class.toml"))).unwrap();
+        assert!(
+            out.contains("bus: The bus: driver and conductor (105 points)")
+                && out.contains("fileserver: The file server and its client (118 points)"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -28,7 +28,8 @@ pub enum Command {
     Grade(GradeArgs),
     /// The exercises, their checks and the points of each.
     List {
-        /// Show the points of this exercise config instead of the shipped one.
+        /// Show the points of this config file (one exercise's or a class's) instead of
+        /// the shipped ones.
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -36,7 +37,8 @@ pub enum Command {
     Explain {
         /// A check id, or exercise and id (`EXERCISE:CHECK`), as `harness list` shows them.
         check: String,
-        /// Show the points of this exercise config instead of the shipped one.
+        /// Show the points of this config file (one exercise's or a class's) instead of
+        /// the shipped ones.
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -78,9 +80,13 @@ pub struct GradeArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Exercise config laid over the shipped one (exercises/<name>/exercise.toml).
+    /// Config file laid over the shipped exercise configs: one exercise's tables, or
+    /// several exercises' under their names (`[EXERCISE.checks]`): one file for a class.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Grade the path as one submission, even when it is laid out like a roster.
+    #[arg(long)]
+    pub submission: bool,
     /// Python interpreter for .py submissions (name on PATH or path).
     #[arg(long, default_value = "python3")]
     pub python: String,
@@ -156,12 +162,13 @@ impl GradeArgs {
     }
 
     /// One submission or a class: a class when several paths are given, when the one path
-    /// is a roster (a directory without a program whose subdirectories have one), or when a
+    /// is laid out as a roster (`batch::roster`) and `--submission` is not given, or when a
     /// class-only option is given.
     pub fn plan(&self) -> Result<Plan, String> {
         let outputs = self.out.outputs()?;
         let class_option = self.csv.is_some() || self.shard.is_some() || self.reports_dir.is_some();
         let students = match self.paths.as_slice() {
+            [_] if self.submission => None,
             [one] => match batch::roster(one)? {
                 Some(students) => Some(students),
                 None if class_option => Some(batch::students_of(&self.paths)),

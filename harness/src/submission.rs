@@ -78,30 +78,29 @@ pub struct Entry {
     pub kind: EntryKind,
 }
 
-/// Finds the entry point: `python_entry` or `binary_entry` in a directory, or the file given.
+/// Finds the entry point: `python_entry` or `binary_entry` in a directory (see
+/// [`entry_in`]), or the file given.
 pub fn locate(
     path: &Path,
     python_entry: &str,
     binary_entry: &str,
+    ignore_case: bool,
 ) -> Result<Entry, SubmissionError> {
     let meta = fs::metadata(path).map_err(|_| SubmissionError::Missing(path.to_path_buf()))?;
     let file = if meta.is_dir() {
-        let py = path.join(python_entry);
-        let bin = path.join(binary_entry);
-        if py.is_file() {
-            py
-        } else if bin.is_file() {
-            bin
-        } else {
-            return Err(SubmissionError::NoEntry {
+        entry_in(path, &[python_entry, binary_entry], ignore_case).ok_or_else(|| {
+            SubmissionError::NoEntry {
                 dir: path.to_path_buf(),
                 looked_for: vec![python_entry.to_string(), binary_entry.to_string()],
-            });
-        }
+            }
+        })?
     } else {
         path.to_path_buf()
     };
-    if file.extension() == Some(OsStr::new("py")) {
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(OsStr::new("py")))
+    {
         return Ok(Entry {
             path: file,
             kind: EntryKind::Python,
@@ -118,6 +117,82 @@ pub fn locate(
         path: file,
         kind: EntryKind::Executable,
     })
+}
+
+/// The file of `dir` with one of `names`, in their order: an exact name first; then, with
+/// `ignore_case`, a name that differs only in case (`Bus.py` for `bus.py`; of several such,
+/// the first in byte order). Only regular files count.
+pub fn entry_in(dir: &Path, names: &[&str], ignore_case: bool) -> Option<PathBuf> {
+    if let Some(p) = names.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+        return Some(p);
+    }
+    if !ignore_case {
+        return None;
+    }
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    names.iter().find_map(|n| {
+        let want = n.to_lowercase();
+        files
+            .iter()
+            .find(|p| {
+                p.file_name()
+                    .and_then(|f| f.to_str())
+                    .is_some_and(|f| f.to_lowercase() == want)
+            })
+            .cloned()
+    })
+}
+
+/// The folders in `dir` a person would see (not hidden ones such as `.git`), sorted.
+pub fn subfolders(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// What `dir` holds, for a message: `README.md, hw1/, notes.txt` (escaped, at most
+/// `max` names, then how many more), or `nothing`.
+pub fn listing(dir: &Path, max: usize) -> String {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| {
+                    let name = crate::text::escape::one_line(e.file_name().as_encoded_bytes());
+                    if e.path().is_dir() {
+                        format!("{name}/")
+                    } else {
+                        name
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    if names.is_empty() {
+        return "nothing".into();
+    }
+    let more = names.len().saturating_sub(max);
+    names.truncate(max);
+    if more > 0 {
+        names.push(format!("{more} more"));
+    }
+    names.join(", ")
 }
 
 /// Resolves the real interpreter behind `choice` (a name on PATH or a path). On these

@@ -17,7 +17,7 @@ fn help_names_the_grade_command() {
 }
 
 #[test]
-fn unknown_config_key_is_named_with_its_line() {
+fn unknown_config_key_is_named_at_its_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("bus.toml");
     let shipped = std::fs::read_to_string(concat!(
@@ -25,14 +25,114 @@ fn unknown_config_key_is_named_with_its_line() {
         "/../exercises/bus/exercise.toml"
     ))
     .unwrap();
-    std::fs::write(&cfg, shipped.replace("[timing]", "[timing]\nstep_msec = 5")).unwrap();
+    std::fs::write(
+        &cfg,
+        shipped.replace("[timing]", "[timing]\n  step_msec = 5"),
+    )
+    .unwrap();
+    let line = shipped.lines().position(|l| l == "[timing]").unwrap() + 2;
     harness()
         .args(["grade", "--config"])
         .arg(&cfg)
         .arg(".")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("step_msec").and(predicate::str::contains("line")));
+        .stderr(predicate::str::contains(format!(
+            "bus.toml:{line}:3: key `timing.step_msec`: no such setting"
+        )));
+}
+
+/// A short overlay's mistake is reported where it is in the instructor's file, not in the
+/// merged config the grader builds from it.
+#[test]
+fn a_two_line_overlay_error_is_at_its_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bus.toml");
+    std::fs::write(&cfg, "[timing]\nstep_ms = \"fast\"\n").unwrap();
+    harness()
+        .args(["grade", "--config"])
+        .arg(&cfg)
+        .arg(dir.path().join("nothing-here"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "bus.toml:2:1: key `timing.step_ms`: invalid type: string \"fast\"",
+        ));
+}
+
+fn class_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
+    let cfg = dir.join("class.toml");
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+#[test]
+fn list_and_explain_read_a_class_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = class_config(
+        dir.path(),
+        "[bus.checks]\nctrl-z = 20\n\n[fileserver.checks]\ntraversal = 0\n",
+    );
+    harness()
+        .arg("list")
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("bus: The bus: driver and conductor (105 points)")
+                .and(predicate::str::is_match(r"\n  traversal +warn ").unwrap()),
+        );
+    harness()
+        .args(["explain", "ctrl-z", "--config"])
+        .arg(&cfg)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(20 points)"));
+    // A file-server file alone is taken for the file server's, not refused.
+    let fs = dir.path().join("fs.toml");
+    std::fs::write(&fs, "[checks]\nget-text = 1\n").unwrap();
+    harness()
+        .args(["list", "--config"])
+        .arg(&fs)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "fileserver: The file server and its client (112 points)",
+        ));
+}
+
+#[test]
+fn a_class_config_error_names_the_key_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = class_config(
+        dir.path(),
+        "[bus.checks]\nctrl-z = 20\n\n[fileserver.timing]\n  op_ms = 0\n",
+    );
+    for args in [vec!["list"], vec!["explain", "ctrl-z"]] {
+        harness()
+            .args(&args)
+            .arg("--config")
+            .arg(&cfg)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "class.toml:5:3: key `fileserver.timing.op_ms`: 0 is outside",
+            ));
+    }
+    // A table that is no exercise's, in a file that names exercises.
+    let cfg = class_config(
+        dir.path(),
+        "[bus.checks]\nctrl-z = 20\n\n[timing]\nop_ms = 1\n",
+    );
+    harness()
+        .args(["list", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "class.toml:4:2: key `timing`: not an exercise",
+        ));
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Grading a class: a roster built from the shipped samples (a correct one, a wrong line, a
 //! crash, a hang, a flood, an empty folder), each student in its own grading process; the
-//! table, the CSV, the class JSON and JUnit; a grading killed by the safety-net timeout.
+//! table, the CSV, the class JSON and JUnit; a grading killed by the safety-net timeout; a
+//! class laid out as instructors have it (entries one folder down, capitalised, both
+//! exercises) graded with one config file, and a bad config stopping it before any grading.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -189,7 +191,9 @@ fn a_grading_past_the_timeout_is_killed_and_the_rest_go_on() {
             ("b-correct", Some("samples/correct-fork")),
         ],
     );
-    // Several paths instead of a roster directory; one at a time, the hang first.
+    // Several paths instead of a roster directory; one at a time, the hang first. The hang
+    // takes its deadlines (about 17 s) unless killed; 5 s leaves a correct grading room on a
+    // loaded machine (1 s did not, at a load average of 13 on 2 cores).
     let csv_file = tmp.path().join("class.csv");
     let o = harness(
         &[
@@ -200,7 +204,7 @@ fn a_grading_past_the_timeout_is_killed_and_the_rest_go_on() {
             "--jobs",
             "1",
             "--timeout",
-            "1",
+            "5",
             "--csv",
             csv_file.to_str().unwrap(),
         ],
@@ -211,7 +215,7 @@ fn a_grading_past_the_timeout_is_killed_and_the_rest_go_on() {
     assert_eq!(
         csv_text,
         "student,exercise,score,max_score,failed_checks,error\n\
-         a-hangs,,,,,the grading took longer than 1 s and was stopped\n\
+         a-hangs,,,,,the grading took longer than 5 s and was stopped\n\
          b-correct,bus,100,100,,\n",
     );
     // The killed grader's student processes were killed too.
@@ -225,7 +229,13 @@ fn a_grading_past_the_timeout_is_killed_and_the_rest_go_on() {
 #[test]
 fn bad_class_options_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let class = roster(tmp.path(), &[("a", Some("samples/correct-fork"))]);
+    let class = roster(
+        tmp.path(),
+        &[
+            ("a", Some("samples/correct-fork")),
+            ("b", Some("samples/correct-fork")),
+        ],
+    );
     let class = class.to_str().unwrap();
     for (args, says) in [
         (vec!["--shard", "3/2"], "K/N"),
@@ -239,5 +249,184 @@ fn bad_class_options_are_refused() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+/// A class as instructors get it: a repository clone one folder down, a capitalised file
+/// name, a file-server student among bus students, a folder with nothing gradable; graded
+/// with one config file, the example shipped in docs/.
+#[test]
+fn a_class_laid_out_as_instructors_have_it_is_graded_with_one_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = roster(
+        tmp.path(),
+        &[
+            ("alice", Some("samples/correct-fork")),
+            ("ivan", None),
+            ("judy", None),
+            ("lou", None),
+        ],
+    );
+    let bus = workspace_root().join("exercises/bus/samples");
+    std::fs::create_dir_all(class.join("ivan/hw1")).unwrap();
+    std::fs::copy(
+        bus.join("correct-fork/bus.py"),
+        class.join("ivan/hw1/bus.py"),
+    )
+    .unwrap();
+    std::fs::write(class.join("ivan/README.md"), "my homework\n").unwrap();
+    std::fs::copy(bus.join("wrong-line/bus.py"), class.join("judy/Bus.py")).unwrap();
+    copy_dir(
+        &workspace_root().join("exercises/fileserver/samples/correct-fork"),
+        &class.join("kim"),
+    );
+    // Two attempts, each a program: not a roster inside the class, nothing to choose from.
+    for d in ["lou/draft", "lou/final"] {
+        std::fs::create_dir_all(class.join(d)).unwrap();
+        std::fs::copy(
+            bus.join("correct-fork/bus.py"),
+            class.join(d).join("bus.py"),
+        )
+        .unwrap();
+    }
+    std::fs::write(class.join("lou/notes.txt"), "todo\n").unwrap();
+    let config = workspace_root().join("docs/examples/class.toml");
+    let json_file = tmp.path().join("class.json");
+    let o = harness(
+        &[
+            "grade",
+            class.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--stable",
+            "--report",
+            &format!("json={}", json_file.display()),
+        ],
+        tmp.path(),
+    );
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    // The class config's points: ctrl-z 20 (bus 105), traversal 10 (file server 118).
+    assert_eq!(row("alice"), ["alice", "bus", "105", "105", "-"]);
+    assert_eq!(row("ivan"), ["ivan", "bus", "105", "105", "-"]);
+    assert_eq!(row("judy")[..4], ["judy", "bus", "75", "105"]);
+    assert_eq!(row("kim"), ["kim", "fileserver", "118", "118", "-"]);
+    let lou = row("lou").join(" ");
+    assert!(
+        lou.contains("not graded: no program found (looked for bus.py or bus; server.py")
+            && lou.ends_with("it holds: draft/, final/, notes.txt"),
+        "{lou}"
+    );
+
+    // The reports say where the program was found.
+    let doc: Value = serde_json::from_str(&read(&json_file)).unwrap();
+    let student = |name: &str| {
+        doc["students"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["student"] == name)
+            .unwrap()
+            .clone()
+    };
+    let ivan = student("ivan");
+    assert_eq!(ivan["reports"][0]["submission"]["entry"], "bus.py");
+    assert!(ivan["reports"][0]["submission"]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("ivan/hw1"));
+    assert_eq!(
+        ivan["reports"][0]["notes"][0],
+        "the programs were found in `hw1/`, the only folder of the submission"
+    );
+    let judy = student("judy");
+    assert_eq!(judy["reports"][0]["submission"]["entry"], "Bus.py");
+    assert_eq!(
+        judy["reports"][0]["notes"][0],
+        "`Bus.py` was graded as `bus.py`: the names differ only in case"
+    );
+    assert_eq!(student("lou")["grader_fault"], Value::Null);
+
+    // With `ignore_case = false` the capitalised file is not taken.
+    let strict = tmp.path().join("strict.toml");
+    std::fs::write(&strict, "[find]\nignore_case = false\n").unwrap();
+    let o = harness(
+        &[
+            "grade",
+            class.join("judy").to_str().unwrap(),
+            "--config",
+            strict.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no program found") && err.contains("it holds: Bus.py"),
+        "{err}"
+    );
+}
+
+/// A mistake in the config stops the class before anyone is graded: exit 2, one line naming
+/// the key at its line and column in the instructor's file, no table, no reports.
+#[test]
+fn a_bad_config_stops_the_class_before_any_grading() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = roster(
+        tmp.path(),
+        &[
+            ("a", Some("samples/correct-fork")),
+            ("b", Some("samples/wrong-line")),
+        ],
+    );
+    let bad = tmp.path().join("class.toml");
+    std::fs::write(
+        &bad,
+        "[bus.checks]\nctrl-z = 20\n\n[fileserver.timing]\nop_ms = \"slow\"\n",
+    )
+    .unwrap();
+    let missing = tmp.path().join("missing.toml");
+    let reports = tmp.path().join("reports");
+    for (config, says) in [
+        (
+            &bad,
+            "class.toml:5:1: key `fileserver.timing.op_ms`: invalid type: string \"slow\"",
+        ),
+        (&missing, "missing.toml: cannot read"),
+    ] {
+        let started = std::time::Instant::now();
+        let o = harness(
+            &[
+                "grade",
+                class.to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+                "--reports-dir",
+                reports.to_str().unwrap(),
+            ],
+            tmp.path(),
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(
+            o.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("harness: invalid config "), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("\\n"), "{stderr}");
+        assert!(!reports.exists(), "a student was graded");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }

@@ -64,8 +64,10 @@ impl Pool {
         timeout: Duration,
     ) -> Outcome {
         let mut cmd = Command::new(exe);
+        // `--submission`: a student's folder is graded as one submission, whatever its layout.
         cmd.arg("grade")
             .arg(path)
+            .arg("--submission")
             .args(["--format", "json", "--python", &opts.python])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -173,10 +175,19 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
         path: escape::lossy(student.path.as_os_str().as_encoded_bytes()),
         reports: Vec::new(),
         error: None,
+        grader_fault: false,
     };
     let mut raw_report: Option<Vec<u8>> = None;
+    let fault = |cause: String| {
+        Some(format!(
+            "grader error: {cause}. This is a fault of the grader, not of the submission: \
+             please report it as a bug, with this message and the submission"
+        ))
+    };
     match outcome {
-        Outcome::NotStarted(why) => result.error = Some(why),
+        Outcome::NotStarted(why) => {
+            result.error = fault(why);
+        }
         Outcome::TimedOut { after, stderr } => {
             result.error = Some(with_stderr(
                 &format!(
@@ -198,8 +209,8 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                     raw_report = Some(stdout);
                 }
                 Err(e) => {
-                    result.error = Some(with_stderr(
-                        &format!("the grader's report could not be read: {e}"),
+                    result.error = fault(with_stderr(
+                        &format!("its report could not be read ({e})"),
                         &stderr,
                     ))
                 }
@@ -209,8 +220,12 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                 result.reports = parse_reports(&stdout).unwrap_or_default();
                 raw_report = Some(stdout);
             }
+            // Not gradable (no program, not executable): the grader says why, about a
+            // submission the row already names.
             (Some(2), _) => {
-                let text = escape::one_line(trim_prefix(&stderr));
+                let text = lines(trim_prefix(&stderr));
+                let own = format!("{}: ", student.path.display());
+                let text = text.strip_prefix(&own).unwrap_or(&text).to_string();
                 result.error = Some(if text.is_empty() {
                     "could not be graded".into()
                 } else {
@@ -218,17 +233,21 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                 });
             }
             (Some(c), _) => {
-                result.error = Some(with_stderr(&format!("the grader exited with {c}"), &stderr))
+                result.error = fault(with_stderr(&format!("it exited with {c}"), &stderr))
             }
             (None, Some(sig)) => {
-                result.error = Some(with_stderr(
-                    &format!("the grader was killed by signal {sig}"),
+                result.error = fault(with_stderr(
+                    &format!("it was killed by signal {sig}"),
                     &stderr,
                 ))
             }
-            (None, None) => result.error = Some("the grader ended in an unknown way".into()),
+            (None, None) => result.error = fault("it ended in an unknown way".into()),
         },
     }
+    result.grader_fault = result
+        .error
+        .as_deref()
+        .is_some_and(|e| e.starts_with("grader error: "));
     if let Some(dir) = reports_dir {
         let file = dir.join(format!("{}.json", file_stem(&student.name)));
         let bytes = match raw_report {
@@ -275,6 +294,15 @@ fn with_stderr(what: &str, stderr: &[u8]) -> String {
     format!("{what}: {}", escape::one_line(last))
 }
 
+/// A message of several lines on one: each line escaped, joined by `; `.
+fn lines(text: &[u8]) -> String {
+    text.split(|&b| b == b'\n')
+        .map(|l| escape::one_line(l.trim_ascii()))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A file name from a student's (already escaped) name.
 pub fn file_stem(name: &str) -> String {
     let stem: String = name
@@ -290,5 +318,61 @@ pub fn file_stem(name: &str) -> String {
     match stem.as_str() {
         "" | "." | ".." => format!("_{stem}"),
         _ => stem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn student() -> Student {
+        Student {
+            name: "ivan".into(),
+            path: "roster/ivan".into(),
+        }
+    }
+
+    fn exited(code: Option<i32>, signal: Option<i32>, stdout: &str, stderr: &str) -> Outcome {
+        Outcome::Exited {
+            code,
+            signal,
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: stderr.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_grader_failure_is_a_bug_row_never_a_students_result() {
+        for outcome in [
+            exited(Some(0), None, "{\"kind\": \"class\"}", ""),
+            exited(
+                Some(101),
+                None,
+                "",
+                "thread 'main' panicked at src/x.rs:1:1:\noops\n",
+            ),
+            exited(None, Some(11), "", ""),
+            Outcome::NotStarted("cannot start the grader: EAGAIN".into()),
+        ] {
+            let r = to_result(&student(), outcome, None);
+            let e = r.error.as_deref().unwrap();
+            assert!(r.grader_fault && r.reports.is_empty(), "{r:?}");
+            assert!(
+                e.starts_with("grader error: ") && e.contains("please report it as a bug"),
+                "{e}"
+            );
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_submission_that_cannot_be_graded_says_why_on_one_line() {
+        let stderr = "harness: roster/ivan: no program found (looked for bus.py or bus); it holds: a/\nsecond line\n";
+        let r = to_result(&student(), exited(Some(2), None, "", stderr), None);
+        assert!(!r.grader_fault);
+        assert_eq!(
+            r.error.as_deref(),
+            Some("no program found (looked for bus.py or bus); it holds: a/; second line")
+        );
     }
 }

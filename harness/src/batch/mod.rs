@@ -89,22 +89,17 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The students of a roster directory, or `None` when `dir` is not one: a roster holds no
-/// program of its own, and at least one of its subdirectories does. Hidden directories
-/// (`.git`) are not students.
+/// The students of a roster directory, or `None` when `dir` is not one. A roster is known
+/// by its layout, not by what its students hold: a folder with no program of its own (in
+/// any case) and two or more folders, each a student (hidden ones, such as `.git`, are
+/// not). A folder holding a single folder is a submission one level down (`grade::resolve`).
 pub fn roster(dir: &Path) -> Result<Option<Vec<Student>>, String> {
-    if !dir.is_dir() || !grade::detect(dir).is_empty() {
+    if !dir.is_dir() || !grade::detect(dir, true).is_empty() {
         return Ok(None);
     }
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut subdirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    subdirs.sort();
-    if !subdirs.iter().any(|d| !grade::detect(d).is_empty()) {
+    std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let subdirs = crate::submission::subfolders(dir);
+    if subdirs.len() < 2 {
         return Ok(None);
     }
     Ok(Some(students_of(&subdirs)))
@@ -151,6 +146,10 @@ pub struct StudentResult {
     /// was killed after the timeout).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The error is the grader's own fault (it crashed, its report was unreadable), not the
+    /// submission's: a bug to report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grader_fault: bool,
 }
 
 impl StudentResult {
@@ -209,6 +208,11 @@ pub fn grade_class(
         Some(shard) => shard.select(&plan.students),
         None => plan.students.clone(),
     };
+    // The config is read and checked once, before anyone is graded: a mistake in it stops
+    // the class here instead of failing every student's grading.
+    if let Some(c) = &plan.options.config {
+        grade::read_config(c)?;
+    }
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the harness binary: {e}"))?;
     if let Some(dir) = &plan.reports_dir {

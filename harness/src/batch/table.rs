@@ -304,6 +304,7 @@ pub fn read_results(file: &Path) -> Result<Vec<StudentResult>, String> {
         path,
         reports,
         error: None,
+        grader_fault: false,
     }])
 }
 

@@ -4,6 +4,9 @@
 //! holds (`[exercise]`, `[checks]`, `[visibility]`) is read here ([`Scoring`]); the rest is
 //! the exercise's own, typed by the exercise (`exercises/<name>/config.rs`).
 
+pub mod file;
+pub mod spans;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -12,36 +15,80 @@ use serde::Deserialize;
 
 use crate::report::Visibility;
 
+pub use file::{ConfigFile, Find};
+pub use spans::Spans;
+
 /// A configuration that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub source_name: String,
+    /// The dotted key at fault (`timing.step_ms`), when known.
+    pub key: Option<String>,
+    /// The 1-based line and column in `source_name`, when known.
+    pub at: Option<(usize, usize)>,
     pub message: String,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid config {}: {}", self.source_name, self.message)
+        write!(f, "invalid config {}", self.source_name)?;
+        if let Some((line, col)) = self.at {
+            write!(f, ":{line}:{col}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
     }
 }
 
 impl std::error::Error for ConfigError {}
 
-/// Parses `text` into `T`; errors carry the line, column and key that toml reports.
+impl ConfigError {
+    /// The same error in the words of another file: `key` (relative to that file's
+    /// `prefix`) at its position in `spans`; a position in some other text is dropped.
+    pub fn relocated(mut self, source_name: &str, prefix: &str, spans: &Spans) -> Self {
+        self.source_name = source_name.to_string();
+        self.at = None;
+        if let Some(key) = self.key.take() {
+            let full = format!("{prefix}{key}");
+            self.at = spans.position(&full);
+            self.key = Some(full);
+        }
+        self
+    }
+}
+
+/// Parses `text` into `T`; errors carry the key at fault and its line and column in `text`.
 pub fn parse<T: serde::de::DeserializeOwned>(
     text: &str,
     source_name: &str,
 ) -> Result<T, ConfigError> {
-    toml::from_str(text).map_err(|e| ConfigError {
+    toml::from_str(text).map_err(|e| from_toml(&e, text, source_name))
+}
+
+/// A toml error in `text` as a [`ConfigError`]: toml's message, without its snippet.
+pub fn from_toml(e: &toml::de::Error, text: &str, source_name: &str) -> ConfigError {
+    let span = e.span();
+    let key = span.as_ref().and_then(|s| {
+        Spans::of(text)
+            .ok()
+            .and_then(|k| k.key_at(s.start).map(String::from))
+    });
+    ConfigError {
         source_name: source_name.to_string(),
-        message: e.to_string().trim_end().to_string(),
-    })
+        key,
+        at: span.map(|s| spans::line_col(text, s.start)),
+        message: e.message().trim_end().replace('\n', "; "),
+    }
 }
 
 /// Reads a config file from disk.
 pub fn read_file(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|e| ConfigError {
         source_name: path.display().to_string(),
+        key: None,
+        at: None,
         message: format!("cannot read: {e}"),
     })
 }
@@ -50,7 +97,9 @@ pub fn read_file(path: &Path) -> Result<String, ConfigError> {
 pub fn invalid(source_name: &str, key: &str, why: impl fmt::Display) -> ConfigError {
     ConfigError {
         source_name: source_name.to_string(),
-        message: format!("key `{key}`: {why}"),
+        key: Some(key.to_string()),
+        at: None,
+        message: why.to_string(),
     }
 }
 
@@ -106,61 +155,51 @@ impl Scoring {
     }
 }
 
+/// The tables every exercise's config has, read by [`split`] into [`Scoring`].
+pub const COMMON_TABLES: &[&str] = &["exercise", "checks", "visibility"];
+
 /// Splits a config into what every exercise has ([`Scoring`]) and the exercise's own
 /// tables (returned as TOML text for the exercise's typed parse).
 pub fn split(text: &str, source_name: &str) -> Result<(Scoring, String), ConfigError> {
     let mut all: toml::Table = parse(text, source_name)?;
     let mut common = toml::Table::new();
-    for key in ["exercise", "checks", "visibility"] {
-        if let Some(v) = all.remove(key) {
+    for key in COMMON_TABLES {
+        if let Some(v) = all.remove(*key) {
             common.insert(key.to_string(), v);
         }
     }
-    let scoring: Scoring =
-        toml::Value::Table(common)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError {
-                source_name: source_name.to_string(),
-                message: e.to_string().trim_end().to_string(),
-            })?;
-    let own = toml::to_string(&all).map_err(|e| ConfigError {
-        source_name: source_name.to_string(),
-        message: e.to_string(),
-    })?;
-    Ok((scoring, own))
+    let scoring: Scoring = parse(&to_text(&common, source_name)?, source_name)?;
+    Ok((scoring, to_text(&all, source_name)?))
 }
 
-/// The shipped config with an instructor's file laid over it: tables merge key by key, any
-/// other value (a number, a string, a list) replaces the shipped one. A key the shipped
-/// config does not have is refused with its path and line, before merging.
-pub fn layered(shipped: &str, overlay: &str, overlay_name: &str) -> Result<String, ConfigError> {
-    let base: toml::Table = parse(shipped, "the shipped config")?;
-    let top: toml::Table = parse(overlay, overlay_name)?;
-    let mut merged = base;
-    merge(&mut merged, top, "", overlay, overlay_name)?;
-    toml::to_string(&merged).map_err(|e| ConfigError {
-        source_name: overlay_name.to_string(),
+/// A table as TOML text.
+fn to_text(table: &toml::Table, source_name: &str) -> Result<String, ConfigError> {
+    toml::to_string(table).map_err(|e| ConfigError {
+        source_name: source_name.to_string(),
+        key: None,
+        at: None,
         message: e.to_string(),
     })
 }
 
-/// The 1-based line of the overlay where `key` is set, for error messages.
-fn line_of(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix(key)
-                .or_else(|| l.strip_prefix(&format!("\"{key}\"")))
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|i| i + 1)
+/// The shipped config with an instructor's settings laid over it: tables merge key by
+/// key, any other value (a number, a string, a list) replaces the shipped one. A key the
+/// shipped config does not have is refused with its path, before merging. Errors name keys
+/// relative to `overlay` (see [`ConfigError::relocated`]).
+pub fn layered(
+    shipped: &str,
+    overlay: &toml::Table,
+    overlay_name: &str,
+) -> Result<String, ConfigError> {
+    let mut merged: toml::Table = parse(shipped, "the shipped config")?;
+    merge(&mut merged, overlay.clone(), "", overlay_name)?;
+    to_text(&merged, overlay_name)
 }
 
 fn merge(
     base: &mut toml::Table,
     top: toml::Table,
     path: &str,
-    text: &str,
     name: &str,
 ) -> Result<(), ConfigError> {
     for (key, value) in top {
@@ -173,17 +212,15 @@ fn merge(
         // the typed parse checks them.
         let open = matches!(path, "checks" | "visibility");
         match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t, &full, text, name)?,
+            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t, &full, name)?,
+            (Some(toml::Value::Table(_)), _) => {
+                return Err(invalid(name, &full, "must be a table of settings"));
+            }
             (Some(slot), v) => *slot = v,
             (None, v) if open || path.is_empty() && key == "visibility" => {
                 base.insert(key, v);
             }
-            (None, _) => {
-                let at = line_of(text, &key)
-                    .map(|l| format!(" (line {l})"))
-                    .unwrap_or_default();
-                return Err(invalid(name, &full, format!("no such setting{at}")));
-            }
+            (None, _) => return Err(invalid(name, &full, "no such setting")),
         }
     }
     Ok(())
@@ -195,9 +232,13 @@ mod tests {
 
     const SHIPPED: &str = "[exercise]\nname = \"x\"\ntitle = \"X\"\n\n[timing]\nstep_ms = 5\nexit_ms = 7\n\n[checks]\nstart = 10\nctrl-z = 15\n";
 
+    fn table(text: &str) -> toml::Table {
+        parse(text, "o").unwrap()
+    }
+
     #[test]
     fn an_overlay_changes_only_what_it_names() {
-        let merged = layered(SHIPPED, "[checks]\nctrl-z = 50\n", "o.toml").unwrap();
+        let merged = layered(SHIPPED, &table("[checks]\nctrl-z = 50\n"), "o.toml").unwrap();
         let (scoring, own) = split(&merged, "o.toml").unwrap();
         assert_eq!(scoring.points("ctrl-z"), 50);
         assert_eq!(scoring.points("start"), 10);
@@ -207,24 +248,61 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_overlay_key_is_named_with_its_line() {
-        let err = layered(SHIPPED, "[timing]\n\nstep_msec = 5\n", "o.toml")
-            .unwrap_err()
-            .to_string();
+    fn an_unknown_overlay_key_is_named_at_its_line_and_column() {
+        let text = "[timing]\n\n  step_msec = 5\n";
+        let err = layered(SHIPPED, &table(text), "o.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("timing.step_msec"));
+        let err = err.relocated("o.toml", "", &Spans::of(text).unwrap());
+        assert_eq!(
+            err.to_string(),
+            "invalid config o.toml:3:3: key `timing.step_msec`: no such setting"
+        );
+    }
+
+    #[test]
+    fn a_typed_error_in_merged_text_names_its_key() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Timing {
+            step_ms: u32,
+            exit_ms: u32,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Own {
+            timing: Timing,
+        }
+        let text = "\n[timing]\nexit_ms = \"soon\"\n";
+        let merged = layered(SHIPPED, &table(text), "o.toml").unwrap();
+        let (_, own) = split(&merged, "o.toml").unwrap();
+        let err = parse::<Own>(&own, "o.toml").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("timing.exit_ms"), "{err}");
+        let err = err.relocated("o.toml", "", &Spans::of(text).unwrap());
         assert!(
-            err.contains("timing.step_msec") && err.contains("line 3"),
+            err.to_string()
+                .starts_with("invalid config o.toml:3:1: key `timing.exit_ms`: invalid type"),
             "{err}"
         );
+        // Points that are not numbers, in the common tables.
+        let bad = layered(SHIPPED, &table("[checks]\nstart = \"ten\"\n"), "o").unwrap();
+        let err = split(&bad, "o").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("checks.start"), "{err}");
+    }
+
+    #[test]
+    fn a_table_cannot_become_a_value() {
+        let err = layered(SHIPPED, &table("timing = 5\n"), "o").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("timing"));
     }
 
     #[test]
     fn visibility_is_set_per_check_and_checked() {
         let docs = ["start", "ctrl-z"];
-        let merged = layered(SHIPPED, "[visibility]\nctrl-z = \"hidden\"\n", "o").unwrap();
+        let merged = layered(SHIPPED, &table("[visibility]\nctrl-z = \"hidden\"\n"), "o").unwrap();
         let (scoring, _) = split(&merged, "o").unwrap();
         scoring.validate(&docs, "o").unwrap();
         assert_eq!(scoring.visibility("ctrl-z"), Some(Visibility::Hidden));
-        let bad = layered(SHIPPED, "[visibility]\nctrl-q = \"hidden\"\n", "o").unwrap();
+        let bad = layered(SHIPPED, &table("[visibility]\nctrl-q = \"hidden\"\n"), "o").unwrap();
         let err = split(&bad, "o")
             .unwrap()
             .0

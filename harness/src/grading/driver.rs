@@ -6,31 +6,30 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::{Checklist, Job, Loaded, Registered};
+use crate::config::{ConfigError, ConfigFile};
 use crate::report::{Report, SubmissionInfo, SCHEMA_VERSION};
 use crate::supervise::cleanup;
 
-/// The exercise's config: the shipped one, or `file` laid over it.
-pub fn load_config(ex: &dyn Registered, file: Option<&Path>) -> Result<Loaded, String> {
-    match file {
-        Some(p) => {
-            let name = p.display().to_string();
-            let text = crate::config::read_file(p).map_err(|e| e.to_string())?;
-            let merged =
-                crate::config::layered(ex.shipped(), &text, &name).map_err(|e| e.to_string())?;
-            ex.load(&merged, &name)
-        }
+/// The exercise's config: the shipped one, or the instructor's settings for it in `file`
+/// laid over it. An error names the key, at its line and column in `file`.
+pub fn load_config(ex: &dyn Registered, file: Option<&ConfigFile>) -> Result<Loaded, ConfigError> {
+    match file.and_then(|f| Some((f, f.overlay(ex.name())?))) {
+        Some((f, overlay)) => crate::config::layered(ex.shipped(), overlay, &f.name)
+            .and_then(|merged| ex.load(&merged, &f.name))
+            .map_err(|e| f.relocate(ex.name(), e)),
         None => ex.load(
             ex.shipped(),
             &format!("exercises/{}/exercise.toml (built in)", ex.name()),
         ),
     }
-    .map_err(|e| e.to_string())
 }
 
 /// How one submission is graded.
 pub struct Grading<'a> {
     pub python: &'a str,
     pub stable: bool,
+    /// `Bus.py` is taken for `bus.py` (`[find] ignore_case`).
+    pub ignore_case: bool,
 }
 
 /// Grades the submission at `path` with an exercise's config `loaded`. An error means it
@@ -42,11 +41,14 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
     cleanup::become_subreaper().ok();
     cleanup::ignore_student_signals();
     let programs = loaded.programs();
-    let mut found: Vec<_> = programs.iter().map(|p| p.find(path, how.python)).collect();
+    let mut found: Vec<_> = programs
+        .iter()
+        .map(|p| p.find(path, how.python, how.ignore_case))
+        .collect();
     if found.iter().all(Option::is_none) {
         match programs {
             // The locator says what it looked for (and takes a file of any name).
-            [one] => found[0] = Some(Ok(one.prepare(path, how.python)?)),
+            [one] => found[0] = Some(Ok(one.prepare(path, how.python, how.ignore_case)?)),
             _ => {
                 let names: Vec<&str> = programs
                     .iter()

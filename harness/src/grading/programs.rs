@@ -24,26 +24,29 @@ impl Program {
         }
     }
 
-    /// Whether `path` holds this program (a directory) or is it (a file, by its name).
-    pub fn is_in(&self, path: &Path) -> bool {
+    /// Whether `path` holds this program (a directory) or is it (a file, by its name);
+    /// `ignore_case`: `Bus.py` counts as `bus.py`.
+    pub fn is_in(&self, path: &Path, ignore_case: bool) -> bool {
         if path.is_dir() {
-            path.join(&self.python).is_file() || path.join(&self.binary).is_file()
+            submission::entry_in(path, &[&self.python, &self.binary], ignore_case).is_some()
         } else {
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            stem == self.python.trim_end_matches(".py") || stem == self.binary
+            let same = |a: &str, b: &str| a == b || ignore_case && a.eq_ignore_ascii_case(b);
+            same(stem, self.python.trim_end_matches(".py")) || same(stem, &self.binary)
         }
     }
 
     /// The program at `path`, copied to a private directory: `None` when it is not there.
-    pub fn find(&self, path: &Path, python: &str) -> Option<Found> {
-        self.is_in(path).then(|| self.prepare(path, python))
+    pub fn find(&self, path: &Path, python: &str, ignore_case: bool) -> Option<Found> {
+        self.is_in(path, ignore_case)
+            .then(|| self.prepare(path, python, ignore_case))
     }
 
     /// Locates and copies the program, whether or not its names are there (the error then
     /// says what was looked for).
-    pub fn prepare(&self, path: &Path, python: &str) -> Found {
-        let entry =
-            submission::locate(path, &self.python, &self.binary).map_err(|e| e.to_string())?;
+    pub fn prepare(&self, path: &Path, python: &str, ignore_case: bool) -> Found {
+        let entry = submission::locate(path, &self.python, &self.binary, ignore_case)
+            .map_err(|e| e.to_string())?;
         submission::prepare(path, &entry, Some(python)).map_err(|e| e.to_string())
     }
 }
