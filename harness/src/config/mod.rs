@@ -1,8 +1,10 @@
 //! Exercise configuration: the TOML files in `exercises/<name>/`, read with serde, rejected
 //! with the key path and line of the first problem. The shipped file is compiled in as the
 //! default; `--config FILE` is laid over it (see [`layered`]). What every exercise's config
-//! holds (`[exercise]`, `[checks]`, `[visibility]`) is read here ([`Scoring`]); the rest is
-//! the exercise's own, typed by the exercise (`exercises/<name>/config.rs`).
+//! holds (`[exercise]`, `[checks]`, `[visibility]`, `[build]`) is read here ([`Scoring`]); the
+//! rest is the exercise's own, typed by the exercise (`exercises/<name>/config.rs`).
+
+pub mod build;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -72,6 +74,9 @@ pub struct Scoring {
     /// Who sees each check in student-facing reports (Gradescope); absent = visible.
     #[serde(default)]
     pub visibility: BTreeMap<String, Visibility>,
+    /// How a submission of sources is built (absent: the defaults).
+    #[serde(default)]
+    pub build: build::BuildSettings,
 }
 
 impl Scoring {
@@ -102,7 +107,7 @@ impl Scoring {
                 "missing: give it points (0 for a warning)",
             ));
         }
-        Ok(())
+        self.build.validate(src)
     }
 }
 
@@ -111,7 +116,7 @@ impl Scoring {
 pub fn split(text: &str, source_name: &str) -> Result<(Scoring, String), ConfigError> {
     let mut all: toml::Table = parse(text, source_name)?;
     let mut common = toml::Table::new();
-    for key in ["exercise", "checks", "visibility"] {
+    for key in ["exercise", "checks", "visibility", "build"] {
         if let Some(v) = all.remove(key) {
             common.insert(key.to_string(), v);
         }

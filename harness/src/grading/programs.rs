@@ -24,10 +24,13 @@ impl Program {
         }
     }
 
-    /// Whether `path` holds this program (a directory) or is it (a file, by its name).
+    /// Whether `path` holds this program (a directory: its Python entry, its executable or
+    /// its C source `bus.c`) or is it (a file, by its name: `bus.c` too).
     pub fn is_in(&self, path: &Path) -> bool {
         if path.is_dir() {
-            path.join(&self.python).is_file() || path.join(&self.binary).is_file()
+            path.join(&self.python).is_file()
+                || path.join(&self.binary).is_file()
+                || path.join(format!("{}.c", self.binary)).is_file()
         } else {
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
             stem == self.python.trim_end_matches(".py") || stem == self.binary

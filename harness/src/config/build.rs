@@ -1,0 +1,61 @@
+//! `[build]`: how a submission of sources (C, a Makefile, a Cargo project) is built before it
+//! is graded. Read for every exercise, like `[checks]`; the building is `grading::build`'s.
+
+use serde::Deserialize;
+
+use super::{invalid, ConfigError};
+
+/// The build commands and what a build may use. Each command is run with `sh -c` in the
+/// submission's private copy, inside the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuildSettings {
+    /// For C sources without a Makefile, once per program: `{source}` (`bus.c`) and
+    /// `{binary}` (`bus`) are replaced, shell-quoted.
+    pub c: String,
+    /// When the submission has a Makefile (`Makefile`, `makefile` or `GNUmakefile`).
+    pub make: String,
+    /// When the submission has a `Cargo.toml`; the program is then taken from
+    /// `target/release/`.
+    pub cargo: String,
+    /// The whole build, every command included.
+    pub deadline_seconds: u64,
+    /// CPU time per process of the build.
+    pub cpu_seconds: u64,
+    /// Address space per process of the build (a compiler needs more than a program).
+    pub memory_mb: u64,
+}
+
+impl Default for BuildSettings {
+    fn default() -> Self {
+        BuildSettings {
+            c: "cc -std=gnu11 -O2 -Wall -o {binary} {source}".into(),
+            make: "make".into(),
+            cargo: "cargo build --release --offline".into(),
+            deadline_seconds: 60,
+            cpu_seconds: 60,
+            memory_mb: 2048,
+        }
+    }
+}
+
+impl BuildSettings {
+    /// Every command given, every limit at least 1.
+    pub fn validate(&self, src: &str) -> Result<(), ConfigError> {
+        for (key, command) in [("c", &self.c), ("make", &self.make), ("cargo", &self.cargo)] {
+            if command.trim().is_empty() {
+                return Err(invalid(src, &format!("build.{key}"), "must not be empty"));
+            }
+        }
+        for (key, v) in [
+            ("deadline_seconds", self.deadline_seconds),
+            ("cpu_seconds", self.cpu_seconds),
+            ("memory_mb", self.memory_mb),
+        ] {
+            if v == 0 {
+                return Err(invalid(src, &format!("build.{key}"), "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
