@@ -59,3 +59,37 @@ impl BuildSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overlay_sets_a_command_and_a_bad_limit_is_named() {
+        let shipped = "[exercise]\nname = \"x\"\ntitle = \"X\"\n\n[build]\nmake = \"make\"\ndeadline_seconds = 60\n\n[checks]\nbuild = 0\n";
+        let merged =
+            crate::config::layered(shipped, "[build]\nmake = \"make -j2\"\n", "o").unwrap();
+        let (scoring, own) = crate::config::split(&merged, "o").unwrap();
+        assert_eq!(scoring.build.make, "make -j2");
+        assert_eq!(scoring.build.deadline_seconds, 60);
+        assert_eq!(
+            scoring.build.c,
+            BuildSettings::default().c,
+            "absent keys keep their default"
+        );
+        assert!(!own.contains("build"), "{own}");
+        let bad = crate::config::layered(shipped, "[build]\ndeadline_seconds = 0\n", "o").unwrap();
+        let err = crate::config::split(&bad, "o")
+            .unwrap()
+            .0
+            .validate(&["build"], "o");
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("build.deadline_seconds"),
+            "a zero deadline is refused"
+        );
+        let err = crate::config::layered(shipped, "[build]\nmake_command = \"x\"\n", "o");
+        assert!(err.unwrap_err().to_string().contains("build.make_command"));
+    }
+}
