@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::exercises::REGISTRY;
 use crate::grading::driver::load_config;
 use crate::grading::CheckDoc;
+use crate::report::BUILD_CHECK;
 
 /// One exercise as the catalog shows it.
 #[derive(Debug, Clone)]
@@ -52,7 +53,7 @@ pub fn list(config: Option<&Path>) -> Result<String, String> {
         let w = e.checks.iter().map(|c| c.0.id.len()).max().unwrap_or(0);
         for (doc, points) in &e.checks {
             let (id, title) = (doc.id, doc.title);
-            let points = if *points == 0 {
+            let points = if *points == 0 && doc.id != BUILD_CHECK {
                 "warn".to_string()
             } else {
                 points.to_string()
@@ -75,7 +76,9 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
         None => (None, check),
     };
     let all = exercises(config)?;
-    let mut out = String::new();
+    // The exercises that have the check, those with the same declaration and points (the
+    // generic `build`) together.
+    let mut found: Vec<(Vec<&str>, &CheckDoc, u32)> = Vec::new();
     for e in all
         .iter()
         .filter(|e| exercise.filter(|x| *x != e.name).is_none())
@@ -83,16 +86,29 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
         let Some((doc, points)) = e.checks.iter().find(|c| c.0.id == id) else {
             continue;
         };
+        match found.iter_mut().find(|f| f.1 == doc && f.2 == *points) {
+            Some(same) => same.0.push(e.name),
+            None => found.push((vec![e.name], doc, *points)),
+        }
+    }
+    let mut out = String::new();
+    for (names, doc, points) in found {
         let title = doc.title;
-        let worth = if *points == 0 {
-            "a warning, worth no points".to_string()
-        } else {
-            format!("{points} points")
+        let worth = match points {
+            0 if doc.id == BUILD_CHECK => {
+                "worth no points: the checks it lets run carry them".into()
+            }
+            0 => "a warning, worth no points".to_string(),
+            _ => format!("{points} points"),
         };
         if !out.is_empty() {
             out.push('\n');
         }
-        let _ = writeln!(out, "{}:{id} — {title} ({worth})\n", e.name);
+        let heading = match names.as_slice() {
+            [one] => format!("{one}:{id}"),
+            several => format!("{id} (every exercise: {})", several.join(", ")),
+        };
+        let _ = writeln!(out, "{heading} — {title} ({worth})\n");
         let _ = writeln!(out, "What it does:\n  {}\n", doc.what);
         out.push_str("Why a submission fails it:\n");
         for w in doc.why {
@@ -276,6 +292,21 @@ mod tests {
                 && out.contains("fileserver: The file server and its client (118 points)"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn the_generic_build_check_is_listed_and_explained_once() {
+        let out = list(None).unwrap();
+        assert!(out.contains("  build "), "{out}");
+        let b = explain("build", None).unwrap();
+        assert!(
+            b.starts_with("build (every exercise: bus, fileserver")
+                && b.contains("worth no points:"),
+            "{b}"
+        );
+        assert_eq!(b.matches("What it does").count(), 1, "{b}");
+        let one = explain("fileserver:build", None).unwrap();
+        assert!(one.starts_with("fileserver:build — "), "{one}");
     }
 
     #[test]

@@ -191,3 +191,60 @@ fn the_reference_gets_full_marks() {
     assert_eq!(report["score"], 100);
     assert!(statuses(&report).values().all(|s| s == "passed"));
 }
+
+/// A C submission whose build command names a compiler that is not installed: an `error`
+/// verdict naming it (exit 2, the grading is incomplete), every other check skipped, no panic.
+#[test]
+fn a_missing_compiler_is_a_clear_build_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("no-cc.toml");
+    std::fs::write(
+        &config,
+        "[build]\nc = \"no-such-cc -o {binary} {source}\"\n",
+    )
+    .unwrap();
+    let out = grade(
+        Path::new("exercises/bus/samples/c-correct"),
+        &["--format", "json", "--config", config.to_str().unwrap()],
+        tmp.path(),
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let build = &report["checks"][0];
+    assert_eq!(
+        (&build["id"], &build["status"]),
+        (&"build".into(), &"error".into())
+    );
+    let message = build["message"].as_str().unwrap();
+    assert!(
+        message.contains("`no-such-cc` is not installed"),
+        "{message}"
+    );
+    let got = statuses(&report);
+    assert!(
+        got.iter().all(|(id, s)| id == "build" || s == "skipped"),
+        "{got:?}"
+    );
+    assert!(processes_under(tmp.path()).is_empty());
+}
+
+/// The compiler quotes the student's source in its messages: they are data, escaped.
+#[test]
+fn compiler_messages_are_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sub");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("bus.c"),
+        b"#error \"clear \x1b[2J\x1b]0;title\x07 done\"\nint main(void) { return 0; }\n",
+    )
+    .unwrap();
+    let out = grade(&dir, &[], tmp.path());
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
+    assert!(text.contains(r"clear \e[2J\e]0;title\x07 done"), "{text}");
+    assert!(text.contains("FAIL  build"), "{text}");
+}

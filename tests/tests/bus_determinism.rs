@@ -59,6 +59,9 @@ macro_rules! determinism_tests {
 determinism_tests! {
     accepted_variant => "accepted-variant",
     busy_loop => "busy-loop",
+    c_correct => "c-correct",
+    c_does_not_compile => "c-does-not-compile",
+    c_driver_dies_on_ctrl_c => "c-driver-dies-on-ctrl-c",
     conductor_exits_with_message => "conductor-exits-with-message",
     conductor_killed_by_signal => "conductor-killed-by-signal",
     conductor_prints_drivers_line => "conductor-prints-drivers-line",

@@ -34,6 +34,11 @@ fn check_sample(name: &str) {
         processes_under(tmp.path())
     );
 
+    if name.starts_with("c-") {
+        // C samples: the report quotes the compiler, whose wording changes between versions;
+        // their verdicts and score above are what is pinned.
+        return;
+    }
     if !usual {
         eprintln!("{name}: the grader cannot see exit statuses here; the snapshot is of a machine where it can");
         return;
@@ -68,6 +73,9 @@ macro_rules! sample_tests {
 sample_tests! {
     accepted_variant => "accepted-variant",
     busy_loop => "busy-loop",
+    c_correct => "c-correct",
+    c_does_not_compile => "c-does-not-compile",
+    c_driver_dies_on_ctrl_c => "c-driver-dies-on-ctrl-c",
     conductor_exits_with_message => "conductor-exits-with-message",
     conductor_killed_by_signal => "conductor-killed-by-signal",
     conductor_prints_drivers_line => "conductor-prints-drivers-line",

@@ -44,6 +44,11 @@ fn check_sample(name: &str) {
         processes_under(tmp.path())
     );
 
+    if name.starts_with("c-") {
+        // C samples: the report quotes the compiler, whose wording changes between versions;
+        // their verdicts and score above are what is pinned.
+        return;
+    }
     let human = grade(&rel(name), &["--stable"], tmp.path());
     let text = String::from_utf8(human.stdout).expect("the human report is UTF-8");
     insta::with_settings!({
@@ -73,6 +78,9 @@ macro_rules! sample_tests {
 
 sample_tests! {
     binary_as_text => "binary-as-text",
+    c_correct => "c-correct",
+    c_does_not_compile => "c-does-not-compile",
+    c_zombies => "c-zombies",
     correct_fork => "correct-fork",
     correct_threads => "correct-threads",
     dies_on_disconnect => "dies-on-disconnect",

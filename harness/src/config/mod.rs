@@ -1,9 +1,10 @@
 //! Exercise configuration: the TOML files in `exercises/<name>/`, read with serde, rejected
 //! with the key path and line of the first problem. The shipped file is compiled in as the
 //! default; `--config FILE` is laid over it (see [`layered`]). What every exercise's config
-//! holds (`[exercise]`, `[checks]`, `[visibility]`) is read here ([`Scoring`]); the rest is
-//! the exercise's own, typed by the exercise (`exercises/<name>/config.rs`).
+//! holds (`[exercise]`, `[checks]`, `[visibility]`, `[build]`) is read here ([`Scoring`]); the
+//! rest is the exercise's own, typed by the exercise (`exercises/<name>/config.rs`).
 
+pub mod build;
 pub mod file;
 pub mod spans;
 
@@ -121,6 +122,9 @@ pub struct Scoring {
     /// Who sees each check in student-facing reports (Gradescope); absent = visible.
     #[serde(default)]
     pub visibility: BTreeMap<String, Visibility>,
+    /// How a submission of sources is built (absent: the defaults).
+    #[serde(default)]
+    pub build: build::BuildSettings,
 }
 
 impl Scoring {
@@ -151,12 +155,12 @@ impl Scoring {
                 "missing: give it points (0 for a warning)",
             ));
         }
-        Ok(())
+        self.build.validate(src)
     }
 }
 
 /// The tables every exercise's config has, read by [`split`] into [`Scoring`].
-pub const COMMON_TABLES: &[&str] = &["exercise", "checks", "visibility"];
+pub const COMMON_TABLES: &[&str] = &["exercise", "checks", "visibility", "build"];
 
 /// Splits a config into what every exercise has ([`Scoring`]) and the exercise's own
 /// tables (returned as TOML text for the exercise's typed parse).

@@ -103,6 +103,18 @@ impl<'a> Checklist<'a> {
         }
     }
 
+    /// Records an outcome judged outside a table (the `build` check, judged by the driver).
+    pub fn record(&mut self, doc: &CheckDoc, outcome: CheckOutcome) {
+        self.push(doc, outcome);
+    }
+
+    /// Gives every check of `docs` the same verdict (the program did not build).
+    pub fn settle_docs(&mut self, docs: &[CheckDoc], status: Status, why: &str) {
+        for doc in docs {
+            self.push(doc, verdict(status, why.to_string()));
+        }
+    }
+
     /// Why `doc` cannot be judged: a check it needs did not pass.
     fn unmet(&self, doc: &CheckDoc) -> Option<String> {
         doc.needs.iter().find_map(|need| {
@@ -158,6 +170,7 @@ mod tests {
             },
             checks: BTreeMap::from([("a".into(), 3), ("b".into(), 4)]),
             visibility: BTreeMap::new(),
+            build: Default::default(),
         }
     }
 

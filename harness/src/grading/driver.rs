@@ -1,13 +1,13 @@
 //! The one grading driver: what every exercise's grading has in common, done once. Config
-//! layering and validation, finding and preparing the programs, the subreaper, running the
-//! exercise's checks, containment notes, report assembly and `--stable`.
+//! layering and validation, finding, building and preparing the programs, the subreaper,
+//! running the exercise's checks, containment notes, report assembly and `--stable`.
 
 use std::path::Path;
 use std::time::Instant;
 
-use super::{Checklist, Job, Loaded, Registered};
+use super::{build, Checklist, Found, Graded, Job, Loaded, Registered};
 use crate::config::{ConfigError, ConfigFile};
-use crate::report::{Report, SubmissionInfo, SCHEMA_VERSION};
+use crate::report::{CheckOutcome, Report, Status, SubmissionInfo, SCHEMA_VERSION};
 use crate::supervise::cleanup;
 
 /// The exercise's config: the shipped one, or the instructor's settings for it in `file`
@@ -33,7 +33,8 @@ pub struct Grading<'a> {
 }
 
 /// Grades the submission at `path` with an exercise's config `loaded`. An error means it
-/// could not be graded at all (no program, a program that cannot be prepared).
+/// could not be graded at all (no program, a program that cannot be prepared). Sources are
+/// built first (see [`build`]); a build that fails ends the grading there.
 pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, String> {
     let t0 = Instant::now();
     // Orphans of the submission come back to the grader, which reaps and sweeps them; the
@@ -41,10 +42,46 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
     cleanup::become_subreaper().ok();
     cleanup::ignore_student_signals();
     let programs = loaded.programs();
-    let mut found: Vec<_> = programs
+    let mut checks = Checklist::new(&loaded.scoring);
+    let only = programs.len() == 1;
+    let sources: Vec<_> = programs
         .iter()
-        .map(|p| p.find(path, how.python, how.ignore_case))
+        .map(|p| build::source_of(p, path, only))
         .collect();
+    let mut found: Vec<Option<Found>> = programs.iter().map(|_| None).collect();
+    let mut build_workdir = None;
+    if sources.iter().any(Option::is_some) {
+        let built = build::build(path, programs, &sources, &loaded.scoring.build);
+        checks.record(&build::DOC, built.outcome);
+        if built.failed {
+            checks.settle_docs(loaded.checks(), Status::Skipped, build::NOT_BUILT);
+            cleanup::kill_all_descendants(Instant::now() + cleanup::CLEANUP_TIME);
+            let graded = Graded {
+                entry: built.entry,
+                command: built.command,
+                interpreter: None,
+                runs: 0,
+                isolation: built.isolation,
+                containment: Default::default(),
+                workdirs: vec![built.workdir],
+            };
+            return Ok(assemble(
+                loaded,
+                path,
+                how,
+                t0,
+                graded,
+                checks.into_outcomes(),
+            ));
+        }
+        found = built.programs;
+        build_workdir = Some(built.workdir);
+    }
+    for ((p, source), slot) in programs.iter().zip(&sources).zip(found.iter_mut()) {
+        if source.is_none() {
+            *slot = p.find(path, how.python, how.ignore_case);
+        }
+    }
     if found.iter().all(Option::is_none) {
         match programs {
             // The locator says what it looked for (and takes a file of any name).
@@ -66,7 +103,7 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
     let mut job = Job {
         found,
         stable: how.stable,
-        checks: Checklist::new(&loaded.scoring),
+        checks,
     };
     let graded = loaded.grade(&mut job);
     // Whatever the exercise left (a check that panicked mid-run), nothing survives it.
@@ -75,7 +112,26 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
     if let Some(secs) = job.checks.overran() {
         graded.containment.overran.get_or_insert(secs);
     }
-    let mut checks = job.checks.into_outcomes();
+    graded.workdirs.extend(build_workdir);
+    Ok(assemble(
+        loaded,
+        path,
+        how,
+        t0,
+        graded,
+        job.checks.into_outcomes(),
+    ))
+}
+
+/// The report of a grading: the outcomes, what was run, the containment notes, the total.
+fn assemble(
+    loaded: &Loaded,
+    path: &Path,
+    how: &Grading,
+    t0: Instant,
+    graded: Graded,
+    mut checks: Vec<CheckOutcome>,
+) -> Report {
     let notes = graded.containment.apply(&mut checks);
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
@@ -103,5 +159,5 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
             report.make_stable(w);
         }
     }
-    Ok(report)
+    report
 }

@@ -7,6 +7,7 @@
 //! the catalog (`harness list`/`explain`), the CLI and the class runner go through it and
 //! name no exercise.
 
+pub mod build;
 pub mod checklist;
 pub mod containment;
 pub mod driver;
@@ -140,6 +141,8 @@ pub trait Exercise: Sync + 'static {
 pub trait Registered: Sync {
     fn name(&self) -> &'static str;
     fn shipped(&self) -> &'static str;
+    /// The checks a report may hold, in order: `build` (for submissions of sources) and the
+    /// exercise's own.
     fn checks(&self) -> Vec<CheckDoc>;
     /// The programs of the shipped config (`harness grade` recognises submissions by them).
     fn shipped_programs(&self) -> Vec<Program>;
@@ -155,11 +158,17 @@ pub struct Loaded {
     pub scoring: Scoring,
     grade: Grader,
     programs: Vec<Program>,
+    /// The exercise's own checks (all skipped when the build failed).
+    checks: Vec<CheckDoc>,
 }
 
 impl Loaded {
     pub fn programs(&self) -> &[Program] {
         &self.programs
+    }
+
+    pub fn checks(&self) -> &[CheckDoc] {
+        &self.checks
     }
 
     pub fn grade(&self, job: &mut Job) -> Result<Graded, String> {
@@ -177,7 +186,7 @@ impl<E: Exercise> Registered for E {
     }
 
     fn checks(&self) -> Vec<CheckDoc> {
-        E::checks()
+        std::iter::once(build::DOC).chain(E::checks()).collect()
     }
 
     fn shipped_programs(&self) -> Vec<Program> {
@@ -189,7 +198,7 @@ impl<E: Exercise> Registered for E {
 
     fn load(&self, merged: &str, source: &str) -> Result<Loaded, ConfigError> {
         let (scoring, own) = crate::config::split(merged, source)?;
-        let ids: Vec<&str> = E::checks().iter().map(|c| c.id).collect();
+        let ids: Vec<&str> = self.checks().iter().map(|c| c.id).collect();
         scoring.validate(&ids, source)?;
         let cfg: E::Config = crate::config::parse(&own, source)?;
         E::validate(&cfg, source)?;
@@ -198,6 +207,7 @@ impl<E: Exercise> Registered for E {
             scoring,
             programs,
             grade: Box::new(move |job| E::grade(&cfg, job)),
+            checks: E::checks(),
         })
     }
 }

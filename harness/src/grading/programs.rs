@@ -24,11 +24,14 @@ impl Program {
         }
     }
 
-    /// Whether `path` holds this program (a directory) or is it (a file, by its name);
-    /// `ignore_case`: `Bus.py` counts as `bus.py`.
+    /// Whether `path` holds this program (a directory: its Python entry, its executable or
+    /// its C source `bus.c`) or is it (a file, by its name: `bus.c` too); `ignore_case`:
+    /// `Bus.py` counts as `bus.py`.
     pub fn is_in(&self, path: &Path, ignore_case: bool) -> bool {
         if path.is_dir() {
-            submission::entry_in(path, &[&self.python, &self.binary], ignore_case).is_some()
+            let source = format!("{}.c", self.binary);
+            submission::entry_in(path, &[&self.python, &self.binary, &source], ignore_case)
+                .is_some()
         } else {
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
             let same = |a: &str, b: &str| a == b || ignore_case && a.eq_ignore_ascii_case(b);

@@ -54,7 +54,7 @@ pub fn results(reports: &[Report]) -> Results {
             } else {
                 (format!("{}: {}", c.id, c.title), format!("{}", n + 1))
             };
-            let mut text = if c.status == Status::Passed {
+            let mut text = if !c.shows_details() {
                 format!("{}\n", c.message)
             } else {
                 let verdict = match c.status {
@@ -66,7 +66,7 @@ pub fn results(reports: &[Report]) -> Results {
                 };
                 format!("{verdict}: {}", plain_details(c))
             };
-            if c.status != Status::Passed {
+            if c.shows_details() {
                 if let Some(t) = &c.transcript {
                     human::render_transcript(&mut text, t, "");
                 }

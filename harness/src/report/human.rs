@@ -65,7 +65,7 @@ pub fn render(report: &Report, style: Style) -> String {
             c.max_points,
             c.message
         );
-        if c.status != Status::Passed {
+        if c.shows_details() {
             render_details(&mut out, c);
         }
     }

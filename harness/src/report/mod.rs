@@ -13,6 +13,9 @@ pub mod wording;
 
 use serde::{Deserialize, Serialize};
 
+/// The id of the check that builds a submission of sources (`grading::build`).
+pub const BUILD_CHECK: &str = "build";
+
 /// Version of the JSON schema; bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -167,9 +170,16 @@ impl CheckOutcome {
         }
     }
 
-    /// A failure that costs no points: a warning.
+    /// A failure that costs no points: a warning. A failed build never is one, whatever its
+    /// points: every other check was skipped for it.
     pub fn is_warning(&self) -> bool {
-        self.status == Status::Failed && self.max_points == 0
+        self.status == Status::Failed && self.max_points == 0 && self.id != BUILD_CHECK
+    }
+
+    /// Whether a report shows more than the one line: a check that did not pass, or one that
+    /// passed with advice (a build's warnings).
+    pub fn shows_details(&self) -> bool {
+        self.status != Status::Passed || self.hint.is_some()
     }
 }
 

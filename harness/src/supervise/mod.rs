@@ -2,11 +2,12 @@
 //! layer reports what happened; the exercises decide what it means.
 //!
 //! The rest of the crate controls processes only through this module: [`spawn`] starts a
-//! program in a terminal, [`process`] one with pipes and ends it
+//! program in a terminal, [`process`] one with pipes ([`command`] one run to its end) and ends it
 //! ([`process::Process::terminate`]), [`pidfd`] waits for exits, [`cleanup`] sweeps what a
 //! submission left, [`isolation`] confines it (and gives a grading its private tmpfs).
 
 pub mod cleanup;
+pub mod command;
 pub mod exits;
 pub mod interrupt;
 pub mod isolation;
