@@ -29,7 +29,7 @@ pub enum Command {
     /// The exercises, their checks and the points of each.
     List {
         /// Show the points of this exercise config instead of the shipped one.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
     /// What a check does, why a submission fails it, and how to fix it.
@@ -37,7 +37,7 @@ pub enum Command {
         /// A check id, or exercise and id (`EXERCISE:CHECK`), as `harness list` shows them.
         check: String,
         /// Show the points of this exercise config instead of the shipped one.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
     /// Merge the JSON reports of several gradings or batches (e.g. shards) into one table.
@@ -78,21 +78,28 @@ pub struct GradeArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Exercise config laid over the shipped one (exercises/<name>/exercise.toml).
-    #[arg(long)]
+    /// Exercise config laid over the shipped one (exercises/<name>/exercise.toml): name
+    /// only the keys you change; an unknown key is refused with its path and line.
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Python interpreter for .py submissions (name on PATH or path).
-    #[arg(long, default_value = "python3")]
+    /// Python interpreter for .py submissions (a name on PATH or a path); the real
+    /// executable behind a wrapper such as pyenv's is resolved and reported.
+    #[arg(long, value_name = "PY", default_value = "python3")]
     pub python: String,
-    /// Leave out what differs between runs (pids, times), for snapshots and diffs.
+    /// Leave out what differs between runs (times, process ids, the run's temporary
+    /// directory, the isolation of this machine), for snapshots and diffs.
     #[arg(long)]
     pub stable: bool,
-    /// The exercise (`harness list` names them), instead of detecting it from the files
+    /// Human report: list the isolation the program ran under item by item (one line
+    /// otherwise; the JSON report always holds every item).
+    #[arg(long)]
+    pub verbose: bool,
+    /// The exercise (`harness list` names them), instead of recognising it by the programs
     /// present.
-    #[arg(long, value_parser = exercise_name)]
+    #[arg(long, value_name = "NAME", value_parser = exercise_name)]
     pub exercise: Option<String>,
     /// Class: how many submissions to grade at once (default: the number of cores).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Class: also write the table as CSV.
     #[arg(long, value_name = "FILE")]
@@ -116,7 +123,7 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Write the report here instead of standard output.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also write the report in another format to a file (repeatable):
     /// `--report junit=report.xml --report markdown=summary.md`.
@@ -139,6 +146,8 @@ pub enum Plan {
         path: PathBuf,
         options: GradeOptions,
         outputs: Vec<Output>,
+        /// The human report lists the isolation item by item.
+        verbose: bool,
     },
     /// Grade a class, a child process per submission.
     Batch(BatchPlan),
@@ -174,6 +183,7 @@ impl GradeArgs {
                 path: self.paths[0].clone(),
                 options: self.options(),
                 outputs,
+                verbose: self.verbose,
             }),
             Some(students) => {
                 if let Some(o) = outputs.iter().find(|o| o.format == Format::Gradescope) {

@@ -91,6 +91,7 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
         duration_ms: Some(t0.elapsed().as_millis() as u64),
         isolation: graded.isolation,
         notes,
+        run_dirs: graded.workdirs.clone(),
     };
     report.total();
     if how.stable {
