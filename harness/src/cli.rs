@@ -30,7 +30,7 @@ pub enum Command {
     List {
         /// Show the points of this config file (one exercise's or a class's) instead of
         /// the shipped ones.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
     /// What a check does, why a submission fails it, and how to fix it.
@@ -39,7 +39,7 @@ pub enum Command {
         check: String,
         /// Show the points of this config file (one exercise's or a class's) instead of
         /// the shipped ones.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
     /// Merge the JSON reports of several gradings or batches (e.g. shards) into one table.
@@ -82,23 +82,30 @@ pub struct GradeArgs {
     pub out: OutputArgs,
     /// Config file laid over the shipped exercise configs: one exercise's tables, or
     /// several exercises' under their names (`[EXERCISE.checks]`): one file for a class.
-    #[arg(long)]
+    /// Only the keys you change; a mistake is refused with its line and column.
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Grade the path as one submission, even when it is laid out like a roster.
     #[arg(long)]
     pub submission: bool,
-    /// Python interpreter for .py submissions (name on PATH or path).
-    #[arg(long, default_value = "python3")]
+    /// Python interpreter for .py submissions (a name on PATH or a path); the real
+    /// executable behind a wrapper such as pyenv's is resolved and reported.
+    #[arg(long, value_name = "PY", default_value = "python3")]
     pub python: String,
-    /// Leave out what differs between runs (pids, times), for snapshots and diffs.
+    /// Leave out what differs between runs (times, process ids, the run's temporary
+    /// directory, the isolation of this machine), for snapshots and diffs.
     #[arg(long)]
     pub stable: bool,
-    /// The exercise (`harness list` names them), instead of detecting it from the files
+    /// Human report: list the isolation the program ran under item by item (one line
+    /// otherwise; the JSON report always holds every item).
+    #[arg(long)]
+    pub verbose: bool,
+    /// The exercise (`harness list` names them), instead of recognising it by the programs
     /// present.
-    #[arg(long, value_parser = exercise_name)]
+    #[arg(long, value_name = "NAME", value_parser = exercise_name)]
     pub exercise: Option<String>,
     /// Class: how many submissions to grade at once (default: the number of cores).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Class: also write the table as CSV.
     #[arg(long, value_name = "FILE")]
@@ -122,7 +129,7 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Write the report here instead of standard output.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also write the report in another format to a file (repeatable):
     /// `--report junit=report.xml --report markdown=summary.md`.
@@ -145,6 +152,8 @@ pub enum Plan {
         path: PathBuf,
         options: GradeOptions,
         outputs: Vec<Output>,
+        /// The human report lists the isolation item by item.
+        verbose: bool,
     },
     /// Grade a class, a child process per submission.
     Batch(BatchPlan),
@@ -181,6 +190,7 @@ impl GradeArgs {
                 path: self.paths[0].clone(),
                 options: self.options(),
                 outputs,
+                verbose: self.verbose,
             }),
             Some(students) => {
                 if let Some(o) = outputs.iter().find(|o| o.format == Format::Gradescope) {

@@ -8,8 +8,8 @@ use clap::Parser;
 
 use harness::batch::{self, table};
 use harness::cli::{Cli, Command, Plan};
-use harness::report::gradescope;
 use harness::report::output::{write_to, Destination, Format, Output};
+use harness::report::{gradescope, human};
 use harness::supervise::interrupt;
 use harness::{bench, catalog, grade};
 
@@ -43,7 +43,8 @@ fn run(cli: Cli) -> Result<u8, String> {
                 path,
                 options,
                 outputs,
-            } => grade_one(&path, &options, &outputs),
+                verbose,
+            } => grade_one(&path, &options, &outputs, verbose),
             Plan::Batch(plan) => batch::run(&plan),
         },
         Command::List { config } => {
@@ -98,6 +99,7 @@ fn grade_one(
     path: &std::path::Path,
     options: &grade::GradeOptions,
     outputs: &[Output],
+    verbose: bool,
 ) -> Result<u8, String> {
     let reports = match grade::grade_path(path, options) {
         Ok(r) => r,
@@ -118,7 +120,8 @@ fn grade_one(
             && o.to == Destination::Stdout
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none();
-        write_to(&o.to, &o.format.render(&reports, color))?;
+        let style = human::Style { color, verbose };
+        write_to(&o.to, &o.format.render(&reports, style))?;
     }
     Ok(if reports.iter().any(|r| r.incomplete()) {
         // A check the grader could not carry out: the grade is not final.

@@ -195,6 +195,10 @@ pub fn listing(dir: &Path, max: usize) -> String {
     names.join(", ")
 }
 
+/// Why an interpreter cannot be used when there is none of that name.
+const NOT_FOUND: &str =
+    "it was not found (it is not installed, or not on PATH; name another with --python)";
+
 /// Resolves the real interpreter behind `choice` (a name on PATH or a path). On these
 /// machines `python3` can be a wrapper script that starts helper processes of its own,
 /// which would be mistaken for the student's; the real executable is run instead.
@@ -225,9 +229,16 @@ pub fn resolve_python_prefixes(
     let child = {
         let _permit =
             crate::supervise::interrupt::permit_to_start().map_err(|e| fail(e.to_string()))?;
-        cmd.spawn().map_err(|e| fail(e.to_string()))?
+        cmd.spawn().map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => fail(NOT_FOUND.into()),
+            _ => fail(e.to_string()),
+        })?
     };
     let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    // 127: a wrapper (pyenv's shim, `env`) that found no such command.
+    if out.status.code() == Some(127) {
+        return Err(fail(NOT_FOUND.into()));
+    }
     if !out.status.success() {
         return Err(fail(format!("it exited with {}", out.status)));
     }

@@ -36,6 +36,21 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// The insta filters of every pinned human report: what differs between machines. The
+/// grader's `--stable` already leaves out pids, times, the isolation and its own run
+/// directories (`<workdir>`); what is left is the interpreter: its line, its path wherever a
+/// command names it (a file server submission names it twice), and the standard library's
+/// paths in tracebacks. A run directory that escaped `--stable` would be blanked too.
+/// docs/examples/snapshots/tests/reports.rs holds the same list for instructors.
+pub fn report_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
+        (r"/[^\s\x22']*/bin/python[0-9.]*", "[python]"),
+        (r"/[^\s\x22']*/lib/python[0-9.]+/", "[python-lib]/"),
+        (r"/[^\s\x22']*/harness-run-[0-9]+-[A-Za-z0-9]+", "[run dir]"),
+    ]
+}
+
 pub fn harness_bin() -> PathBuf {
     workspace_bin("harness")
 }

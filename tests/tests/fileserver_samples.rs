@@ -52,10 +52,7 @@ fn check_sample(name: &str) {
     let human = grade(&rel(name), &["--stable"], tmp.path());
     let text = String::from_utf8(human.stdout).expect("the human report is UTF-8");
     insta::with_settings!({
-        filters => vec![
-            (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
-            (r"(?m)^  ran: .*$", "  ran: [command]"),
-        ],
+        filters => e2e::report_filters(),
         snapshot_suffix => name,
     }, {
         insta::assert_snapshot!("fileserver_report", text);

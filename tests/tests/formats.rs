@@ -562,3 +562,195 @@ fn the_gradescope_run_autograder_writes_valid_results() {
         "{v}"
     );
 }
+
+/// Runs `harness grade PATH ARGS...` as a user would: not stable, so the report holds the
+/// machine's real paths (run directories, the interpreter) wherever the grader lets them in.
+fn grade_unstable(path: &Path, args: &[&str], tmp: &Path) -> std::process::Output {
+    Command::new(harness_bin())
+        .current_dir(workspace_root())
+        .arg("grade")
+        .arg(path)
+        .args(args)
+        .env("TMPDIR", tmp)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run harness")
+}
+
+#[test]
+fn gradescope_output_of_a_python_traceback_names_no_machine_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = Path::new("exercises/bus/samples/crash-at-start");
+    let out = grade_unstable(sample, &["--format", "gradescope"], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let results: Value = serde_json::from_str(&text).unwrap();
+    let interpreter = String::from_utf8(
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.base_prefix)"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let mut machine = vec![
+        "harness-run-".to_string(),
+        tmp.path().display().to_string(),
+        interpreter.trim().to_string(),
+    ];
+    machine.retain(|m| m.len() > 1);
+    for m in &machine {
+        assert!(!text.contains(m.as_str()), "{m} in {text}");
+    }
+    // The traceback names the student's file as the student knows it.
+    let start = &results["tests"][0]["output"];
+    assert!(
+        start.as_str().unwrap().contains("File \"bus.py\", line 64"),
+        "{start}"
+    );
+}
+
+#[test]
+fn a_server_traceback_is_shown_as_lines_and_the_command_with_its_arguments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sub = tmp.path().join("crashing-server");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(
+        sub.join("server.py"),
+        "import sys\n\nport, library = sys.argv[1], sys.argv[2]\nraise SystemExit(int(library))\n",
+    )
+    .unwrap();
+    let out = grade(&sub, &[], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(" server.py {port} {library}\n"),
+        "the arguments in `ran:` of {text}"
+    );
+    let seen: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("      seen:     Traceback"))
+        .take_while(|l| !l.starts_with("      hint:"))
+        .collect();
+    assert!(seen.len() >= 3, "a traceback of several lines in {text}");
+    assert!(
+        seen[1..].iter().all(|l| l.starts_with("                ")),
+        "each line under the first: {seen:#?}"
+    );
+    assert!(
+        seen.last()
+            .unwrap()
+            .contains("ValueError: invalid literal for int()"),
+        "{seen:#?}"
+    );
+    assert!(!text.contains("\\n"), "no line end shown as \\n: {text}");
+}
+
+/// The `(name, version)` of every package in a Cargo.lock.
+fn locked(path: &Path) -> BTreeSet<(String, String)> {
+    let lock: toml::Value = toml::from_str(&read(path)).unwrap();
+    lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_snapshot_recipe_needs_only_crates_the_workspace_locks() {
+    let root = workspace_root();
+    let workspace = locked(&root.join("Cargo.lock"));
+    let recipe = locked(&root.join("docs/examples/snapshots/Cargo.lock"));
+    let extra: Vec<_> = recipe
+        .iter()
+        .filter(|(name, _)| name != "course-reports")
+        .filter(|p| !workspace.contains(*p))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "the snapshot recipe needs crates the workspace does not fetch: {extra:?}"
+    );
+    let doc = read(&root.join("docs/snapshots.md"));
+    assert!(!doc.contains("cargo install cargo-insta"), "{doc}");
+}
+
+/// The recipe of docs/snapshots.md, run as an instructor would, offline: snapshots of a bus
+/// and a file server submission are written, hold no machine path, and pass a second run.
+#[test]
+fn the_snapshot_recipe_runs_offline_and_its_snapshots_hold_no_machine_path() {
+    let root = workspace_root();
+    let tmp = tempfile::tempdir().unwrap();
+    let course = tmp.path().join("course-reports");
+    copy_dir(&root.join("docs/examples/snapshots"), &course);
+    for sample in [
+        "exercises/bus/samples/crash-at-start",
+        "exercises/fileserver/samples/lists-hidden",
+    ] {
+        let from = root.join(sample);
+        copy_dir(
+            &from,
+            &course.join("submissions").join(from.file_name().unwrap()),
+        );
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let run = |update: &str| {
+        let out = Command::new(&cargo)
+            .args(["test", "--offline", "--locked", "--quiet"])
+            .current_dir(&course)
+            // Kept between runs of this test, apart from the workspace's own builds.
+            .env("CARGO_TARGET_DIR", root.join("target/snapshot-recipe"))
+            .env("HARNESS", harness_bin())
+            .env("INSTA_UPDATE", update)
+            .env("TMPDIR", tmp.path())
+            .env_remove("CI")
+            .output()
+            .expect("run cargo");
+        assert!(
+            out.status.success(),
+            "INSTA_UPDATE={update} cargo test in the recipe:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run("always");
+    let snaps = course.join("tests/snapshots");
+    let mut names: Vec<String> = std::fs::read_dir(&snaps)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "reports__report@crash-at-start.snap",
+            "reports__report@lists-hidden.snap"
+        ]
+    );
+    for name in &names {
+        let text = read(&snaps.join(name));
+        for machine in ["/root", "/tmp", "pyenv", "harness-run", "/usr/"] {
+            assert!(!text.contains(machine), "{machine} in {name}:\n{text}");
+        }
+    }
+    assert!(read(&snaps.join(&names[1])).contains("  ran: [python] server.py {port} {library}\n"));
+    // Unchanged reports compare equal: nothing of the machine or the run is left in them.
+    run("no");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}

@@ -149,6 +149,7 @@ fn assemble(
         duration_ms: Some(t0.elapsed().as_millis() as u64),
         isolation: graded.isolation,
         notes,
+        run_dirs: graded.workdirs.clone(),
     };
     report.total();
     if how.stable {

@@ -5,6 +5,11 @@
 //!
 //! Outputs are plain text (`output_format` = `text`): Gradescope shows them as they are,
 //! so nothing a student printed is interpreted as HTML or Markdown. serde escapes JSON.
+//!
+//! Students see this output, so it holds no path of the grading machine: the run's
+//! temporary directory and the interpreter's installation are taken out (a traceback shows
+//! `File "bus.py"`, as on the student's own machine), and the interpreter is named by its
+//! version only.
 
 use serde::Serialize;
 
@@ -43,6 +48,7 @@ pub fn results(reports: &[Report]) -> Results {
     let mut tests = Vec::new();
     let mut output = String::new();
     for (e, r) in reports.iter().enumerate() {
+        let shown = |text: &str| without_machine_paths(&clean(text), r);
         output.push_str(&summary_line(r));
         output.push('\n');
         for (n, c) in r.checks.iter().enumerate() {
@@ -72,7 +78,7 @@ pub fn results(reports: &[Report]) -> Results {
                 }
             }
             tests.push(Test {
-                name: clean(&name),
+                name: shown(&name),
                 number,
                 score: c.points,
                 max_score: c.max_points,
@@ -81,7 +87,7 @@ pub fn results(reports: &[Report]) -> Results {
                 } else {
                     "failed"
                 },
-                output: clean(&text),
+                output: shown(&text),
                 visibility: c.visibility.unwrap_or(Visibility::Visible).as_str(),
             });
         }
@@ -144,9 +150,35 @@ fn summary_line(r: &Report) -> String {
         line.push_str(&format!(" (not passed: {})", failed.join(", ")));
     }
     if let Some(i) = &r.interpreter {
-        line.push_str(&format!("; interpreter {} {}", i.path, i.version));
+        line.push_str(&format!("; Python {}", i.version));
     }
     line
+}
+
+/// `text` without the machine paths of grading `r`: a path in the submission's copy
+/// becomes the path the student knows (`bus.py`), the rest of a run directory
+/// `<run dir>`, the interpreter's installation `<python>`.
+fn without_machine_paths(text: &str, r: &Report) -> String {
+    let mut out = text.to_string();
+    let mut dirs: Vec<&str> = r.run_dirs.iter().map(String::as_str).collect();
+    dirs.push("<workdir>");
+    for d in dirs.into_iter().filter(|d| d.len() > 1) {
+        out = out
+            .replace(&format!("{d}/submission/"), "")
+            .replace(d, "<run dir>");
+    }
+    if let Some(i) = &r.interpreter {
+        let exe = std::path::Path::new(&i.path);
+        // `<prefix>/bin/python3`: the prefix holds the standard library of tracebacks.
+        let prefix = exe.parent().and_then(|bin| bin.parent());
+        if let Some(name) = exe.file_name().and_then(|n| n.to_str()) {
+            out = out.replace(&i.path, name);
+        }
+        if let Some(p) = prefix.and_then(|p| p.to_str()).filter(|p| p.len() > 1) {
+            out = out.replace(&format!("{p}/"), "<python>/");
+        }
+    }
+    out
 }
 
 fn clean(text: &str) -> String {
@@ -195,5 +227,36 @@ mod tests {
         assert_eq!(r.tests[1].status, "failed");
         assert!(r.tests[1].name.starts_with("fileserver list"));
         assert_eq!(r.score, 10);
+    }
+
+    #[test]
+    fn students_see_no_path_of_the_grading_machine() {
+        let run = "/tmp/harness-run-4242-AbCdEf";
+        let mut c = CheckOutcome::new("start", "t", Status::Failed, 10, "exited");
+        c.transcript = Some(crate::report::TranscriptView {
+            pieces: vec![crate::report::TranscriptPiece::Output(format!(
+                "Traceback (most recent call last):\n  File \"{run}/submission/bus.py\", line 3\n  \
+                 File \"/root/.pyenv/versions/3.11.7/lib/python3.11/multiprocessing/process.py\"\n"
+            ))],
+            dropped_bytes: 0,
+        });
+        c.details = vec![format!("P {run}/escaped.txt: accepted")];
+        let mut r = report(vec![c]);
+        r.run_dirs = vec![run.to_string()];
+        r.interpreter = Some(crate::report::Interpreter {
+            path: "/root/.pyenv/versions/3.11.7/bin/python3".into(),
+            version: "3.11.7".into(),
+        });
+        let text = render(&[r]);
+        for machine in ["/root", "harness-run", "/tmp"] {
+            assert!(!text.contains(machine), "{machine} in {text}");
+        }
+        assert!(text.contains(r#"File \"bus.py\", line 3"#), "{text}");
+        assert!(
+            text.contains("<python>/lib/python3.11/multiprocessing"),
+            "{text}"
+        );
+        assert!(text.contains("P <run dir>/escaped.txt"), "{text}");
+        assert!(text.contains("Python 3.11.7"), "{text}");
     }
 }

@@ -7,10 +7,13 @@ use std::fmt::Write;
 use super::{CheckOutcome, Report, Status, TranscriptPiece, TranscriptView};
 use crate::text::escape;
 
-/// Colours, only on a terminal and without `NO_COLOR`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the report is shown: colours only on a terminal and without `NO_COLOR`; the
+/// isolation in force item by item only with `--verbose` (one line otherwise: it is the
+/// same for every student on a machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Style {
     pub color: bool,
+    pub verbose: bool,
 }
 
 impl Style {
@@ -50,15 +53,31 @@ pub fn render(report: &Report, style: Style) -> String {
     if let Some(i) = &report.interpreter {
         let _ = writeln!(out, "  interpreter: {} ({})", i.path, i.version);
     }
-    for (k, item) in report.isolation.iter().enumerate() {
-        let label = if k == 0 { "isolation:" } else { "" };
-        let _ = writeln!(out, "  {label:<10} {item}");
+    if style.verbose {
+        for (k, item) in report.isolation.iter().enumerate() {
+            let label = if k == 0 { "isolation:" } else { "" };
+            let _ = writeln!(out, "  {label:<10} {item}");
+        }
+    } else if !report.isolation.is_empty() {
+        let _ = writeln!(
+            out,
+            "  isolation: {} (--verbose for details)",
+            isolation_summary(&report.isolation)
+        );
     }
     out.push('\n');
+    // The id column is as wide as the longest id, so the points line up whatever the ids.
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(15);
     for c in &report.checks {
         let _ = writeln!(
             out,
-            "{} {:<15} {:>3}/{:<3} {}",
+            "{} {:<width$} {:>3}/{:<3} {}",
             status_label(style, c),
             c.id,
             c.points,
@@ -78,10 +97,55 @@ pub fn render(report: &Report, style: Style) -> String {
     out.push('\n');
     let _ = write!(out, "Score: {}/{}", report.score, report.max_score);
     if let Some(ms) = report.duration_ms {
-        let _ = write!(out, "  ({} runs, {} ms)", report.runs, ms);
+        let runs = match report.runs {
+            1 => "1 run".to_string(),
+            n => format!("{n} runs"),
+        };
+        let _ = write!(out, "  ({runs}, {ms} ms)");
     }
     out.push('\n');
     out
+}
+
+/// The isolation items in a few words each, on one line: what each one is about (the words
+/// before its particulars: parentheses, a colon, a semicolon), with the usual long
+/// phrasings shortened.
+pub fn isolation_summary(items: &[String]) -> String {
+    const SHORT: &[(&str, &str)] = &[
+        ("runs as a user of its own", "own user"),
+        ("runs as the grader's user", "the grader's user"),
+        ("network namespace of its own", "own network"),
+        ("user and network namespace of its own", "own network"),
+        ("shares the machine's network", "shared network"),
+        ("own mount and IPC namespaces", "own /tmp"),
+        ("shares /tmp with the machine", "shared /tmp"),
+        ("its directory watched", "disk watched"),
+        ("no control groups", "no cgroups"),
+        ("limits per process", "limits"),
+    ];
+    items
+        .iter()
+        .map(|item| {
+            let head = item
+                .split([':', ';', '('])
+                .next()
+                .unwrap_or(item)
+                .trim()
+                .trim_end_matches(" per grading")
+                .trim_end_matches(" per run");
+            if let Some(mib) = head.strip_prefix("writes limited to ") {
+                return format!("{mib} disk");
+            }
+            if head.contains("cgroup") {
+                return "cgroups".to_string();
+            }
+            SHORT
+                .iter()
+                .find(|(long, _)| head == *long)
+                .map_or_else(|| head.to_string(), |(_, short)| short.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn render_details(out: &mut String, c: &CheckOutcome) {
@@ -100,13 +164,13 @@ pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
         let _ = writeln!(out, "{indent}done:     {}", c.actions.join(", "));
     }
     if let Some(e) = &c.expected {
-        let _ = writeln!(out, "{indent}expected: {e}");
+        labelled(out, indent, "expected: ", e);
     }
     if let Some(s) = &c.seen {
-        let _ = writeln!(out, "{indent}seen:     {s}");
+        labelled(out, indent, "seen:     ", s);
     }
     for d in &c.details {
-        let _ = writeln!(out, "{indent}- {d}");
+        labelled(out, indent, "- ", d);
     }
     for p in &c.processes {
         match p.pid {
@@ -120,6 +184,18 @@ pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
     }
     if let Some(h) = &c.hint {
         let _ = writeln!(out, "{indent}hint:     {h}");
+    }
+}
+
+/// `label` and `text` after `indent`; text of several lines (a traceback, a compiler's
+/// messages) goes on as lines of their own, aligned under the first. The text is already
+/// escaped (only `\n` and `\t` are left as they are), so no line can do anything but show.
+fn labelled(out: &mut String, indent: &str, label: &str, text: &str) {
+    let mut lines = text.trim_end_matches('\n').split('\n');
+    let _ = writeln!(out, "{indent}{label}{}", lines.next().unwrap_or(""));
+    let pad = " ".repeat(label.chars().count());
+    for line in lines {
+        let _ = writeln!(out, "{indent}{pad}{line}");
     }
 }
 
@@ -148,5 +224,108 @@ pub fn render_transcript(out: &mut String, t: &TranscriptView, indent: &str) {
             "{indent}  │ … {} more bytes not kept (output cap reached)",
             t.dropped_bytes
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(checks: Vec<CheckOutcome>) -> Report {
+        let mut r: Report = serde_json::from_str(
+            r#"{"schema_version": 1, "exercise": "fileserver",
+                "submission": {"path": "s", "entry": "server.py",
+                               "command": "python3 server.py {port} {library}"},
+                "checks": [], "score": 0, "max_score": 0, "runs": 1, "duration_ms": 12,
+                "isolation": ["runs as a user of its own (no groups, no new privileges)",
+                              "network namespace of its own per grading (loopback only)",
+                              "own mount and IPC namespaces: private /tmp; hidden: /root",
+                              "writes limited to 64 MiB (tmpfs; a run that fills it is cut off)",
+                              "pids cgroup (at most 64 tasks) and freezer cgroup per run",
+                              "limits per process: 10 s CPU, 512 MiB memory"]}"#,
+        )
+        .expect("a report");
+        r.checks = checks;
+        r.total();
+        r
+    }
+
+    /// The column where the points start, in each check line.
+    fn points_columns(text: &str) -> Vec<usize> {
+        text.lines()
+            .filter(|l| l.starts_with("PASS") || l.starts_with("FAIL"))
+            .map(|l| l.find(" 0/").or_else(|| l.find(" 4/")).expect("points"))
+            .collect()
+    }
+
+    #[test]
+    fn the_points_line_up_whatever_the_length_of_the_ids() {
+        let r = report(vec![
+            CheckOutcome::new("list", "t", Status::Passed, 4, "ok"),
+            CheckOutcome::new("client-get-missing", "t", Status::Failed, 4, "no"),
+            CheckOutcome::new("a-very-long-check-identifier", "t", Status::Passed, 4, "ok"),
+        ]);
+        let text = render(&r, Style::default());
+        let columns = points_columns(&text);
+        assert_eq!(columns.len(), 3, "{text}");
+        assert!(columns.iter().all(|&c| c == columns[0]), "{text}");
+    }
+
+    #[test]
+    fn one_run_is_one_run() {
+        let text = render(&report(Vec::new()), Style::default());
+        assert!(text.contains("(1 run, 12 ms)"), "{text}");
+        let mut r = report(Vec::new());
+        r.runs = 3;
+        assert!(render(&r, Style::default()).contains("(3 runs, 12 ms)"));
+    }
+
+    #[test]
+    fn the_isolation_is_one_line_unless_verbose() {
+        let r = report(Vec::new());
+        let short = render(&r, Style::default());
+        let lines: Vec<&str> = short.lines().filter(|l| l.contains("isolation")).collect();
+        assert_eq!(
+            lines,
+            ["  isolation: own user, own network, own /tmp, 64 MiB disk, cgroups, limits (--verbose for details)"],
+            "{short}"
+        );
+        let long = render(
+            &r,
+            Style {
+                verbose: true,
+                ..Style::default()
+            },
+        );
+        for item in &r.isolation {
+            assert!(long.contains(item.as_str()), "{item} in {long}");
+        }
+    }
+
+    #[test]
+    fn the_command_is_shown_with_its_arguments() {
+        let text = render(&report(Vec::new()), Style::default());
+        assert!(
+            text.contains("  ran: python3 server.py {port} {library}\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn output_of_several_lines_is_shown_as_lines_aligned_under_the_first() {
+        let mut c = CheckOutcome::new("server-start", "t", Status::Failed, 4, "exited");
+        // As the checks put it in: escaped, with the line ends kept.
+        c.seen = Some(crate::text::escape::for_terminal(
+            b"Traceback (most recent call last):\n  File \"server.py\", line 4\nRuntimeError: \x1b[2J\n",
+        ));
+        let text = render(&report(vec![c]), Style::default());
+        assert!(
+            text.contains(
+                "      seen:     Traceback (most recent call last):\n                  File \"server.py\", line 4\n                RuntimeError: \\e[2J\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'), "raw escape in {text}");
+        assert!(!text.contains("\\n"), "a line end shown as \\n in {text}");
     }
 }

@@ -224,6 +224,11 @@ pub struct Report {
     /// program reconfigured, the wall deadline reached.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The temporary directories the programs ran in (`<workdir>` once stable): machine
+    /// paths that renderers for students take out of what they show. Not part of the
+    /// schema.
+    #[serde(skip)]
+    pub run_dirs: Vec<String>,
 }
 
 impl Report {
@@ -250,6 +255,11 @@ impl Report {
     pub fn make_stable(&mut self, workdir: &str) {
         self.duration_ms = None;
         self.isolation.clear();
+        for d in &mut self.run_dirs {
+            if d == workdir {
+                *d = "<workdir>".to_string();
+            }
+        }
         let redact = |s: &mut String| {
             if !workdir.is_empty() && s.contains(workdir) {
                 *s = s.replace(workdir, "<workdir>");

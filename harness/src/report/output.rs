@@ -35,12 +35,12 @@ impl Format {
         }
     }
 
-    /// The gradings of one submission in this format. `color` matters for `human` only.
-    pub fn render(self, reports: &[Report], color: bool) -> String {
+    /// The gradings of one submission in this format. `style` matters for `human` only.
+    pub fn render(self, reports: &[Report], style: human::Style) -> String {
         match self {
             Format::Human => reports
                 .iter()
-                .map(|r| human::render(r, human::Style { color }))
+                .map(|r| human::render(r, style))
                 .collect::<Vec<_>>()
                 .join("\n"),
             Format::Json if reports.len() == 1 => json::render(&reports[0]),

@@ -62,18 +62,20 @@ impl Exercise for Fileserver {
             workdirs: Vec::new(),
         };
         let (mut entries, mut commands) = (Vec::new(), Vec::new());
-        let mut ran = |p: &Prepared, graded: &mut Graded| {
+        // The command with the arguments the grader passes (server.rs, client_checks), so
+        // that a program reading them in another order is explained by the report.
+        let mut ran = |p: &Prepared, args: &str, graded: &mut Graded| {
             entries.push(p.info.entry.clone());
-            commands.push(p.info.command.clone());
+            commands.push(format!("{} {args}", p.info.command));
             graded.interpreter = graded.interpreter.take().or(p.interpreter.clone());
             graded.workdirs.push(p.workdir.path().display().to_string());
         };
         if let Some(p) = present(server, "server", &server_checks::table(), &mut job.checks) {
-            ran(&p, &mut graded);
+            ran(&p, "{port} {library}", &mut graded);
             graded.isolation = grade_server(cfg, &p, &mut job.checks);
         }
         if let Some(p) = present(client, "client", &client_checks::table(), &mut job.checks) {
-            ran(&p, &mut graded);
+            ran(&p, "{host} {port}", &mut graded);
             let (state, isolation) = client_checks::prepare(cfg, &p);
             match state {
                 Ok(mut g) => {

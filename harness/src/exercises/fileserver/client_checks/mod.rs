@@ -194,7 +194,7 @@ impl ClientGrading<'_> {
                 Ok((r, false)) => {
                     self.start_problem = Some(ClientFault::NoPrompt {
                         prompt: cfg.client.prompt_ends_with.clone(),
-                        printed: escape::one_line(r.session.transcript.since(0)),
+                        printed: r.transcript(0),
                     });
                     r.session.finish(Instant::now() + CLIENT_CLEANUP);
                 }
@@ -206,7 +206,12 @@ impl ClientGrading<'_> {
                 .start_problem
                 .clone()
                 .unwrap_or(ClientFault::NoStart(String::new()));
-            return judged(&[fault], "");
+            let mut o = judged(std::slice::from_ref(&fault), "");
+            // What it printed instead (a traceback): the transcript, shown as lines.
+            if let ClientFault::NoPrompt { printed, .. } = fault {
+                o.transcript = Some(printed);
+            }
+            return o;
         };
         let mut turn = Turn {
             cfg,
@@ -311,7 +316,10 @@ enum ClientFault {
     /// The client could not be started (worded by the start).
     NoStart(String),
     /// The client never showed its prompt and waited for input.
-    NoPrompt { prompt: String, printed: String },
+    NoPrompt {
+        prompt: String,
+        printed: TranscriptView,
+    },
     /// Names of the library `list` did not print.
     NotListed(Vec<String>),
     /// No file by this name was saved.
@@ -344,9 +352,9 @@ impl std::fmt::Display for ClientFault {
         use ClientFault::*;
         match self {
             NoStart(why) => write!(f, "{why}"),
-            NoPrompt { prompt, printed } => write!(
+            NoPrompt { prompt, .. } => write!(
                 f,
-                "the client did not show a prompt ending in \"{prompt}\" and wait for input (it printed: \"{printed}\")"
+                "the client did not show a prompt ending in \"{prompt}\" and wait for input (the transcript shows what it printed)"
             ),
             NotListed(names) => write!(f, "not listed: {}", names.join(", ")),
             NotSaved(name) => write!(f, "no file {name} was saved"),

@@ -45,7 +45,8 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
                 o.seen = Some(if out.is_empty() {
                     "no output".into()
                 } else {
-                    escape::one_line(&out)
+                    // Several lines (a traceback): shown as lines, escaped.
+                    escape::for_terminal(&out)
                 });
                 if total > out.len() as u64 {
                     o.details.push(format!(
