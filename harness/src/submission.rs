@@ -294,6 +294,7 @@ impl Prepared {
             workdir_is_tmpfs: self.workdir_mount.is_some(),
             reach: self.reach.clone(),
             program: PathBuf::from(std::ffi::OsStr::from_bytes(self.launch.program.as_bytes())),
+            binds: Vec::new(),
         }
     }
 }

@@ -7,14 +7,44 @@ use e2e::{
     expected, grade, grade_json, processes_under, samples, statuses, workspace_bin, workspace_root,
 };
 
+/// The JSON report of a stable grading with extra arguments.
+fn grade_json_with(path: &Path, args: &[&str], tmpdir: &Path) -> (i32, serde_json::Value, String) {
+    let out = grade(
+        path,
+        &[&["--format", "json", "--stable"][..], args].concat(),
+        tmpdir,
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "report is not JSON ({e}):\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json, text)
+}
+
 fn rel(name: &str) -> PathBuf {
     PathBuf::from("exercises/fileserver/samples").join(name)
+}
+
+/// The arguments that grade sample `name`: its `config.toml` laid over the shipped config,
+/// when it has one (a course's own set-up: hard-coded ports, library paths).
+fn config_args(name: &str) -> Vec<String> {
+    let config = workspace_root().join(rel(name)).join("config.toml");
+    if config.exists() {
+        vec!["--config".into(), config.display().to_string()]
+    } else {
+        Vec::new()
+    }
 }
 
 fn check_sample(name: &str) {
     let dir = workspace_root().join(rel(name));
     let tmp = tempfile::tempdir().unwrap();
-    let (code, report, _) = grade_json(&rel(name), tmp.path());
+    let config = config_args(name);
+    let config: Vec<&str> = config.iter().map(String::as_str).collect();
+    let (code, report, _) = grade_json_with(&rel(name), &config, tmp.path());
     let want = expected(&dir);
     assert_eq!(
         statuses(&report),
@@ -49,7 +79,11 @@ fn check_sample(name: &str) {
         // their verdicts and score above are what is pinned.
         return;
     }
-    let human = grade(&rel(name), &["--stable"], tmp.path());
+    let human = grade(
+        &rel(name),
+        &[&["--stable"][..], &config].concat(),
+        tmp.path(),
+    );
     let text = String::from_utf8(human.stdout).expect("the human report is UTF-8");
     insta::with_settings!({
         filters => e2e::report_filters(),
@@ -74,6 +108,7 @@ macro_rules! sample_tests {
 }
 
 sample_tests! {
+    argv_host_port => "argv-host-port",
     binary_as_text => "binary-as-text",
     c_correct => "c-correct",
     c_does_not_compile => "c-does-not-compile",
@@ -81,7 +116,10 @@ sample_tests! {
     correct_fork => "correct-fork",
     correct_threads => "correct-threads",
     dies_on_disconnect => "dies-on-disconnect",
+    first_buffer_client => "first-buffer-client",
+    hardcoded_port => "hardcoded-port",
     lists_hidden => "lists-hidden",
+    no_ready_line => "no-ready-line",
     one_at_a_time => "one-at-a-time",
     path_traversal => "path-traversal",
     truncated_upload => "truncated-upload",

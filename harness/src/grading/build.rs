@@ -383,6 +383,7 @@ pub fn build(
         workdir_is_tmpfs: copy.workdir_mount.is_some(),
         reach: sysroot.into_iter().collect(),
         program: PathBuf::from("/bin/sh"),
+        binds: Vec::new(),
     };
     let sandbox = std::sync::Arc::new(Sandbox::new(&limits(settings), &layout));
     built.isolation = sandbox.describe();

@@ -1,9 +1,10 @@
-//! Ports and sockets as the kernel sees them: a free port to hand a server, whether the
-//! server itself listens yet, and whether it has closed its end of a connection. Read from
-//! `/proc/<pid>/net/tcp`, which shows the network namespace of that process, and
-//! `/proc/<pid>/fd`, which says whose a socket is.
+//! Ports and sockets as the kernel sees them: a free port to hand a server, where a server
+//! (or a child of it) listens, whether the server itself listens yet, and whether it has
+//! closed its end of a connection. Read from `/proc/<pid>/net/tcp{,6}`, which shows the
+//! network namespace of that process, and `/proc/<pid>/fd`, which says whose a socket is.
+//! Nothing here connects: a server is only spoken to once its socket is seen listening.
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 
 use nix::unistd::Pid;
 
@@ -20,6 +21,7 @@ const CLOSE_WAIT: u8 = 0x08;
 /// One TCP socket of `/proc/<pid>/net/tcp{,6}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Socket {
+    local_ip: IpAddr,
     local_port: u16,
     remote_port: u16,
     state: u8,
@@ -43,11 +45,34 @@ fn parse_socket(line: &str) -> Option<Socket> {
     let f: Vec<&str> = line.split_whitespace().collect();
     let port = |s: &str| u16::from_str_radix(s.rsplit(':').next()?, 16).ok();
     Some(Socket {
+        local_ip: parse_ip(f.get(1)?.split(':').next()?)?,
         local_port: port(f.get(1)?)?,
         remote_port: port(f.get(2)?)?,
         state: u8::from_str_radix(f.get(3)?, 16).ok()?,
         inode: f.get(9)?.parse().ok()?,
     })
+}
+
+/// An address of `/proc/net/tcp{,6}`: 8 or 32 hex digits, each 32-bit word in the machine's
+/// byte order.
+fn parse_ip(hex: &str) -> Option<IpAddr> {
+    let words: Vec<u32> = (0..hex.len() / 8)
+        .map(|i| u32::from_str_radix(hex.get(i * 8..i * 8 + 8)?, 16).ok())
+        .collect::<Option<_>>()?;
+    let mut bytes = Vec::with_capacity(16);
+    for w in &words {
+        bytes.extend_from_slice(&w.to_ne_bytes());
+    }
+    match bytes.len() {
+        4 => Some(IpAddr::V4(Ipv4Addr::new(
+            bytes[0], bytes[1], bytes[2], bytes[3],
+        ))),
+        16 => {
+            let b: [u8; 16] = bytes.try_into().ok()?;
+            Some(IpAddr::V6(Ipv6Addr::from(b)))
+        }
+        _ => None,
+    }
 }
 
 /// The socket inodes `pid` holds open (`/proc/<pid>/fd/* -> socket:[inode]`).
@@ -64,33 +89,46 @@ fn held_sockets(pid: Pid) -> Vec<u64> {
         .collect()
 }
 
-/// Who listens on `port` in `pid`'s network namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listener {
-    /// `pid` itself holds a listening socket on the port.
-    Itself,
-    /// Only other processes do (a child of the server squatting on its port, say).
-    Others,
-    Nobody,
-}
-
-/// Whether `pid` itself listens on `port`. The process started as the server must be the
-/// one that listens: a listener held only by some other process (a child that took the
-/// port before the server could) does not count.
-pub fn listener(pid: Pid, port: u16) -> Listener {
-    let listening: Vec<u64> = sockets(pid)
-        .iter()
-        .filter(|s| s.local_port == port && s.state == LISTEN)
-        .map(|s| s.inode)
+/// The addresses the processes `tree` (a server and its descendants, all in the network
+/// namespace of the first) listen on, by port; the unspecified address (`0.0.0.0`, `::`)
+/// as it is.
+pub fn listening(tree: &[Pid]) -> Vec<SocketAddr> {
+    let Some(first) = tree.first() else {
+        return Vec::new();
+    };
+    let listening: Vec<Socket> = sockets(*first)
+        .into_iter()
+        .filter(|s| s.state == LISTEN)
         .collect();
     if listening.is_empty() {
-        return Listener::Nobody;
+        return Vec::new();
     }
-    if held_sockets(pid).iter().any(|i| listening.contains(i)) {
-        Listener::Itself
-    } else {
-        Listener::Others
-    }
+    let held: Vec<u64> = tree.iter().flat_map(|p| held_sockets(*p)).collect();
+    let mut out: Vec<SocketAddr> = listening
+        .iter()
+        .filter(|s| held.contains(&s.inode))
+        .map(|s| SocketAddr::new(s.local_ip, s.local_port))
+        .collect();
+    out.sort_by_key(|a| (a.port(), a.is_ipv6()));
+    out.dedup();
+    out
+}
+
+/// Where to connect to reach a server listening on `at`: its own address, the loopback
+/// address of its family for an unspecified one. `None` for an address the grader cannot
+/// reach from the loopback-only namespace.
+pub fn reach(at: SocketAddr) -> Option<SocketAddr> {
+    let ip = match at.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip if ip.is_loopback() => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) if v4.is_loopback() => IpAddr::V4(v4),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, at.port()))
 }
 
 /// Whether the server side (`server_port`) of the connection from `client_port` is still
@@ -108,29 +146,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_listener_is_seen_with_its_holder() {
+    fn a_tree_s_listeners_are_found_with_their_addresses() {
         let me = nix::unistd::getpid();
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let l = TcpListener::bind("0.0.0.0:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        assert_eq!(listener(me, port), Listener::Itself);
-        // Seen from another process of the same namespace, the listener is someone else's.
-        let mut cmd = std::process::Command::new("sleep");
-        cmd.arg("30").stdin(std::process::Stdio::null());
-        let permit = crate::supervise::interrupt::permit_to_start().unwrap();
-        let mut other =
-            crate::supervise::process::Process::start_group_leader(&mut cmd, &permit).unwrap();
-        drop(permit);
-        assert_eq!(listener(other.pid(), port), Listener::Others);
-        other.terminate(std::time::Duration::ZERO).unwrap();
-        // A port with a socket on it but none listening: a connection's own end.
-        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let client_port = client.local_addr().unwrap().port();
-        assert_eq!(listener(me, client_port), Listener::Nobody);
-        // Once closed, the listener is no longer ours. (Not `Nobody` at once: a process
-        // another test is starting may hold a copy of every descriptor of this one between
-        // its `fork` and its `exec`, which keeps the socket listening for that long.)
-        drop(l);
-        assert_ne!(listener(me, port), Listener::Itself);
+        let found = listening(&[me]);
+        let at = SocketAddr::from(([0, 0, 0, 0], port));
+        assert!(found.contains(&at), "{found:?}");
+        assert_eq!(reach(at), Some(SocketAddr::from(([127, 0, 0, 1], port))));
+        assert_eq!(reach(SocketAddr::from(([10, 0, 0, 1], port))), None);
+        let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 8888);
+        assert_eq!(
+            reach(v6),
+            Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 8888))
+        );
+        // Not held by the tree asked about: not its listener.
+        assert!(!listening(&[Pid::from_raw(1)]).contains(&at));
+    }
+
+    #[test]
+    fn a_proc_net_tcp6_address() {
+        assert_eq!(
+            parse_ip("00000000000000000000000001000000"),
+            Some(IpAddr::V6(Ipv6Addr::LOCALHOST))
+        );
+        assert_eq!(
+            parse_ip("00000000"),
+            Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        );
     }
 
     #[test]
@@ -139,6 +182,7 @@ mod tests {
         assert_eq!(
             parse_socket(line),
             Some(Socket {
+                local_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
                 local_port: 8080,
                 remote_port: 0,
                 state: LISTEN,

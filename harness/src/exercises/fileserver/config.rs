@@ -14,6 +14,7 @@ pub const DEFAULT_TOML: &str = include_str!("../../../../exercises/fileserver/ex
 #[serde(deny_unknown_fields)]
 pub struct FileserverConfig {
     pub submission: Names,
+    pub server: ServerRules,
     pub client: ClientRules,
     pub timing: Timing,
     pub library: LibrarySizes,
@@ -29,10 +30,59 @@ pub struct Names {
     pub client_binary: String,
 }
 
+/// How the server is started and where the course puts its library (`[server]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerRules {
+    /// The arguments after the program; `{port}` and `{library}` are filled in.
+    pub args: Vec<String>,
+    /// The readiness line (`{port}`: the port found); empty when none is asked for.
+    pub ready_line: String,
+    /// The path the course hard-codes for the library; empty for a fresh directory.
+    pub library: String,
+    pub uploads: Uploads,
+}
+
+/// Where a server stores uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Uploads {
+    Library,
+    /// The server's working directory.
+    Workdir,
+}
+
+impl ServerRules {
+    /// Whether the arguments hand the server a port.
+    pub fn gives_port(&self) -> bool {
+        self.args.iter().any(|a| a.contains("{port}"))
+    }
+
+    /// The configured library path when it is a Windows path (`D:\...`, `C:/...`): it
+    /// cannot exist on Linux.
+    pub fn windows_library(&self) -> bool {
+        let b = self.library.as_bytes();
+        self.library.contains('\\') || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':')
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientRules {
     pub prompt_ends_with: String,
+    /// The arguments after the program; `{host}` and `{port}` are filled in.
+    pub args: Vec<String>,
+    /// The reference server's port: 0 for a free one.
+    pub port: u16,
+}
+
+/// `template` with each `{key}` replaced by its value (unknown braces stay as they are).
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut s = template.to_string();
+    for (k, v) in values {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,6 +172,31 @@ impl FileserverConfig {
         if cfg.library.large_bytes > 1 << 32 {
             return Err(invalid(source_name, "library.large_bytes", "at most 4 GiB"));
         }
+        for (key, args, known) in [
+            ("server.args", &cfg.server.args, &["port", "library"][..]),
+            ("client.args", &cfg.client.args, &["host", "port"][..]),
+        ] {
+            if let Some(bad) = args.iter().find_map(|a| unknown_placeholder(a, known)) {
+                return Err(invalid(
+                    source_name,
+                    key,
+                    format!(
+                        "unknown placeholder {{{bad}}} (known: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(bad) = unknown_placeholder(&cfg.server.ready_line, &["port"]) {
+            return Err(invalid(
+                source_name,
+                "server.ready_line",
+                format!("unknown placeholder {{{bad}}} (known: port)"),
+            ));
+        }
+        if cfg.server.library.contains('\0') {
+            return Err(invalid(source_name, "server.library", "holds a NUL byte"));
+        }
         if cfg.client.prompt_ends_with.trim().is_empty() {
             return Err(invalid(
                 source_name,
@@ -131,6 +206,24 @@ impl FileserverConfig {
         }
         Ok(())
     }
+}
+
+/// The first `{name}` in `text` whose name is not `known`.
+fn unknown_placeholder(text: &str, known: &[&str]) -> Option<String> {
+    let mut rest = text;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        let Some(j) = after.find('}') else { break };
+        let name = &after[..j];
+        if !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !known.contains(&name)
+        {
+            return Some(name.to_string());
+        }
+        rest = &after[j + 1..];
+    }
+    None
 }
 
 #[cfg(test)]
@@ -150,5 +243,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("timing.op_ms"), "{err}");
+    }
+
+    #[test]
+    fn argument_templates_are_filled_and_checked() {
+        assert_eq!(
+            fill("{host}:{port}", &[("host", "127.0.0.1"), ("port", "8888")]),
+            "127.0.0.1:8888"
+        );
+        let text =
+            DEFAULT_TOML.replace(r#"args = ["{port}", "{library}"]"#, r#"args = ["{prot}"]"#);
+        let err = FileserverConfig::from_toml(&text, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.args") && err.contains("{prot}"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn windows_paths_are_told_apart() {
+        let mut s = FileserverConfig::shipped().unwrap().server;
+        for (path, windows) in [
+            (r"D:\ftp\files\", true),
+            ("C:/ftp/", true),
+            ("/home/tarena/ftp/", false),
+            ("../../day07/code/", false),
+        ] {
+            s.library = path.into();
+            assert_eq!(s.windows_library(), windows, "{path}");
+        }
     }
 }

@@ -20,6 +20,7 @@ use crate::submission::Prepared;
 use crate::supervise::cleanup;
 use crate::supervise::isolation::Sandbox;
 use crate::supervise::limits::RunLimits;
+use crate::text;
 use std::sync::Arc;
 
 /// The file server exercise, as the registry names it.
@@ -64,18 +65,25 @@ impl Exercise for Fileserver {
         let (mut entries, mut commands) = (Vec::new(), Vec::new());
         // The command with the arguments the grader passes (server.rs, client_checks), so
         // that a program reading them in another order is explained by the report.
-        let mut ran = |p: &Prepared, args: &str, graded: &mut Graded| {
+        // The argv templates of the config, placeholders as written (`{port}` differs from
+        // run to run).
+        let mut ran = |p: &Prepared, args: &[String], graded: &mut Graded| {
             entries.push(p.info.entry.clone());
-            commands.push(format!("{} {args}", p.info.command));
+            commands.push(
+                std::iter::once(p.info.command.as_str())
+                    .chain(args.iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
             graded.interpreter = graded.interpreter.take().or(p.interpreter.clone());
             graded.workdirs.push(p.workdir.path().display().to_string());
         };
         if let Some(p) = present(server, "server", &server_checks::table(), &mut job.checks) {
-            ran(&p, "{port} {library}", &mut graded);
+            ran(&p, &cfg.server.args, &mut graded);
             graded.isolation = grade_server(cfg, &p, &mut job.checks);
         }
         if let Some(p) = present(client, "client", &client_checks::table(), &mut job.checks) {
-            ran(&p, "{host} {port}", &mut graded);
+            ran(&p, &cfg.client.args, &mut graded);
             let (state, isolation) = client_checks::prepare(cfg, &p);
             match state {
                 Ok(mut g) => {
@@ -160,6 +168,44 @@ pub fn isolation_of(sandbox: &Sandbox) -> Vec<String> {
     v
 }
 
+/// Where the server finds its library: what `{library}` says, the path of the course
+/// (absolute, as the server's working directory resolves it) that must show the seeded
+/// library, and why it cannot.
+struct LibraryPlace {
+    arg: String,
+    target: Option<std::path::PathBuf>,
+    problem: Option<String>,
+    /// The server's working directory.
+    cwd: std::path::PathBuf,
+}
+
+impl LibraryPlace {
+    fn of(cfg: &FileserverConfig, p: &Prepared, seeded: &std::path::Path) -> LibraryPlace {
+        use std::os::unix::ffi::OsStrExt;
+        let cwd = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(p.launch.cwd.as_bytes()));
+        // `..` from the working directory is resolved by the kernel from where it really is.
+        let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+        let path = &cfg.server.library;
+        let mut place = LibraryPlace {
+            arg: path.clone(),
+            target: None,
+            problem: None,
+            cwd,
+        };
+        if path.is_empty() {
+            place.arg = seeded.display().to_string();
+        } else if cfg.server.windows_library() {
+            place.problem = Some(format!(
+                "the configured path {} is a Windows path: it cannot exist on Linux",
+                text::escape::one_line(path.as_bytes())
+            ));
+        } else {
+            place.target = Some(place.cwd.join(path));
+        }
+        place
+    }
+}
+
 /// The server checks, in order, on one library; the isolation in force.
 fn grade_server(cfg: &FileserverConfig, p: &Prepared, list: &mut Checklist) -> Vec<String> {
     let root = p.workdir.path().to_path_buf();
@@ -176,10 +222,27 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared, list: &mut Checklist) -> V
             return Vec::new();
         }
     };
-    let sandbox = Arc::new(Sandbox::new(&run_limits(cfg), &p.layout()));
+    let place = LibraryPlace::of(cfg, p, &lib.dir);
+    let mut layout = p.layout();
+    if let Some(target) = &place.target {
+        layout.binds.push((lib.dir.clone(), target.clone()));
+    }
+    let sandbox = Arc::new(Sandbox::new(&run_limits(cfg), &layout));
     list.set_deadline(sandbox.deadline(), wall_seconds(cfg));
-    // The server runs as the sandbox's user: the library is its to write.
+    // The server runs as the sandbox's user: the library is its to write, and so is its
+    // directory when uploads land there.
     let _ = sandbox.give(&lib.dir);
+    let uploads = match cfg.server.uploads {
+        config::Uploads::Library => lib.dir.clone(),
+        config::Uploads::Workdir => {
+            let _ = sandbox.give(&place.cwd);
+            place.cwd.clone()
+        }
+    };
+    let library_problem = place
+        .problem
+        .clone()
+        .or_else(|| place.target.as_ref().and_then(|_| sandbox.binds_problem()));
     let launch = p.launch.clone().confined(sandbox.clone());
     let mut ctx = server_checks::Ctx {
         cfg,
@@ -190,6 +253,11 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared, list: &mut Checklist) -> V
         starts: 0,
         last_check: None,
         sandbox: Some(sandbox.clone()),
+        library_arg: place.arg,
+        uploads,
+        library_problem,
+        unstartable: false,
+        given_port: None,
     };
     list.run(&server_checks::table(), &mut ctx);
     if let Some(s) = ctx.server.take() {

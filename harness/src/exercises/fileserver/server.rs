@@ -1,13 +1,15 @@
-//! A student's server as a process: started with a fresh port and library, its output
-//! captured (capped) by a thread so a chatty server never blocks on a full pipe, its
-//! readiness read from the kernel's socket table, its exit waited on through a pidfd.
+//! A student's server as a process: started with the configured arguments, its output
+//! captured (capped) by a thread so a chatty server never blocks on a full pipe, its port
+//! *found* in the kernel's socket table (whatever port it or a child of it listens on, in the
+//! grading's own network namespace), its exit waited on through a pidfd.
 
 use std::ffi::OsStr;
 use std::io::Read;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -28,14 +30,32 @@ const FINISH_GRACE: Duration = Duration::from_millis(200);
 pub struct Captured {
     pub kept: Vec<u8>,
     pub total: u64,
+    /// Drain requests answered: everything in the pipe when request n was made is in `kept`
+    /// once `drained >= n`.
+    drained: u64,
+    /// The pipe reached its end (every writer gone).
+    eof: bool,
+}
+
+/// The captured output and the reader's signal that it drained the pipe.
+#[derive(Default)]
+struct Output {
+    captured: Mutex<Captured>,
+    drained: Condvar,
 }
 
 /// A running server.
 pub struct ServerProc {
     process: Process,
     pub pid: Pid,
+    /// The port it was seen listening on (0 until then).
     pub port: u16,
-    output: Arc<Mutex<Captured>>,
+    /// Where the grader connects to it.
+    pub addr: SocketAddr,
+    output: Arc<Output>,
+    /// Asks the output reader to drain the pipe now (one byte per request).
+    drain: OwnedFd,
+    drain_requests: u64,
     /// The run's freezer group, when there are control groups.
     group: Option<crate::supervise::isolation::RunGroup>,
 }
@@ -45,7 +65,13 @@ pub struct ServerProc {
 pub enum StartProblem {
     Exited(String),
     NotListening,
+    /// It listens only where the grader cannot connect (another machine's address).
+    Unreachable(SocketAddr),
+    /// Only another process of its tree listens, on this port.
+    OthersListen(u16),
     Spawn(String),
+    /// The library cannot be put where the configured path says (worded).
+    Library(String),
 }
 
 fn describe(st: ExitStatus) -> String {
@@ -63,20 +89,15 @@ fn describe(st: ExitStatus) -> String {
 }
 
 impl ServerProc {
-    /// Starts `launch` with `<port> <library>` appended.
-    pub fn start(
-        launch: &Launch,
-        port: u16,
-        library: &Path,
-        cap: usize,
-    ) -> Result<Self, StartProblem> {
+    /// Starts `launch` with `args` appended.
+    pub fn start(launch: &Launch, args: &[String], cap: usize) -> Result<Self, StartProblem> {
         let group = launch.sandbox.as_ref().and_then(|sb| sb.run_group());
         let program = OsStr::from_bytes(launch.program.as_bytes());
         let mut cmd = Command::new(program);
         for a in launch.argv.iter().skip(1) {
             cmd.arg(OsStr::from_bytes(a.as_bytes()));
         }
-        cmd.arg(port.to_string()).arg(library);
+        cmd.args(args);
         cmd.env_clear();
         for kv in &launch.env {
             if let Some((k, v)) = kv.to_str().ok().and_then(|s| s.split_once('=')) {
@@ -99,53 +120,124 @@ impl ServerProc {
         // Our copies of the pipe's write end go, so the reader sees its end with the server.
         drop(cmd);
         let pid = process.pid();
-        let output = Arc::new(Mutex::new(Captured::default()));
+        let output = Arc::new(Output::default());
+        let (drain_r, drain_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| StartProblem::Spawn(e.to_string()))?;
         let sink = output.clone();
-        std::thread::spawn(move || {
-            let mut r = std::fs::File::from(r);
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = r.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut c = sink.lock().unwrap_or_else(|e| e.into_inner());
-                c.total += n as u64;
-                let room = cap.saturating_sub(c.kept.len());
-                c.kept.extend_from_slice(&buf[..n.min(room)]);
-            }
-        });
+        std::thread::spawn(move || read_output(r, drain_r, &sink, cap));
         Ok(ServerProc {
             process,
             pid,
-            port,
+            port: 0,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             output,
+            drain: drain_w,
+            drain_requests: 0,
             group,
         })
     }
 
-    /// Waits until the server listens on its port, exits, or the deadline passes.
-    pub fn await_listening(&mut self, deadline: Instant) -> Result<(), StartProblem> {
+    /// Waits until the server listens on a TCP port (the one of `prefer` when it listens on
+    /// several), or exits, or the deadline passes. The process started must hold the
+    /// listening socket itself (its children may share it): a port taken only by a child
+    /// (squatting on it while the server cannot bind) is not the server's. Nothing connects
+    /// to it before: a server serving one client at a time would take a probe for its
+    /// client.
+    pub fn await_listening(
+        &mut self,
+        prefer: Option<u16>,
+        deadline: Instant,
+    ) -> Result<SocketAddr, StartProblem> {
         loop {
             if let Some(st) = self.exited() {
                 return Err(StartProblem::Exited(describe(st)));
             }
-            if listen::listener(self.pid, self.port) == listen::Listener::Itself
-                && self.said_listening()
-            {
-                return Ok(());
+            let found = listen::listening(&[self.pid]);
+            let reachable: Vec<(SocketAddr, SocketAddr)> = found
+                .iter()
+                .filter_map(|a| listen::reach(*a).map(|r| (*a, r)))
+                .collect();
+            let chosen = reachable
+                .iter()
+                .find(|(a, _)| Some(a.port()) == prefer)
+                .or(reachable.first());
+            if let Some((at, to)) = chosen {
+                self.port = at.port();
+                self.addr = *to;
+                return Ok(*at);
+            }
+            if let Some(a) = found.first() {
+                return Err(StartProblem::Unreachable(*a));
             }
             if Instant::now() >= deadline {
-                return Err(StartProblem::NotListening);
+                let mut tree = vec![self.pid];
+                tree.extend(
+                    procfs::descendants(self.pid)
+                        .iter()
+                        .map(|p| Pid::from_raw(p.pid)),
+                );
+                return Err(match listen::listening(&tree).first() {
+                    Some(a) => StartProblem::OthersListen(a.port()),
+                    None => StartProblem::NotListening,
+                });
             }
             self.block(deadline, Duration::from_millis(2));
         }
     }
 
-    /// Whether the server printed its `listening on 127.0.0.1:<port>` line.
-    pub fn said_listening(&self) -> bool {
-        let line = format!("listening on 127.0.0.1:{}", self.port);
-        let c = self.output.lock().unwrap_or_else(|e| e.into_inner());
-        c.kept.windows(line.len()).any(|w| w == line.as_bytes())
+    /// Whether the server prints `line`: looked for until it is there, or the server has
+    /// gone quiet (every thread blocked, as in `accept`, on two looks in a row) with
+    /// everything it wrote read, or it exits, or the deadline passes.
+    pub fn await_line(&mut self, line: &str, deadline: Instant) -> bool {
+        let mut quiet_looks = 0;
+        loop {
+            if self.printed(line) {
+                return true;
+            }
+            let quiet = procfs::threads(self.pid).is_none_or(|t| t.all_idle && !t.any_exiting);
+            quiet_looks = if quiet { quiet_looks + 1 } else { 0 };
+            if quiet_looks >= 2 || self.exited().is_some() || Instant::now() >= deadline {
+                self.sync_output(deadline);
+                return self.printed(line);
+            }
+            self.block(deadline, Duration::from_millis(2));
+        }
+    }
+
+    /// Whether the output so far holds `line`.
+    fn printed(&self, line: &str) -> bool {
+        let c = self
+            .output
+            .captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        c.kept
+            .windows(line.len().max(1))
+            .any(|w| w == line.as_bytes())
+    }
+
+    /// Waits until the output reader has taken everything written to the pipe so far.
+    fn sync_output(&mut self, deadline: Instant) {
+        self.drain_requests += 1;
+        if nix::unistd::write(self.drain.as_fd(), &[1u8]).is_err() {
+            return;
+        }
+        let want = self.drain_requests;
+        let mut c = self
+            .output
+            .captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        while c.drained < want && !c.eof {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            c = match self.output.drained.wait_timeout(c, left) {
+                Ok((c, _)) => c,
+                Err(e) => e.into_inner().0,
+            };
+        }
     }
 
     /// Sleeps until the server exits or `tick` passes (never past `deadline`).
@@ -222,7 +314,11 @@ impl ServerProc {
 
     /// Its output so far, lossily decoded (escape before showing).
     pub fn output(&self) -> (Vec<u8>, u64) {
-        let c = self.output.lock().unwrap_or_else(|e| e.into_inner());
+        let c = self
+            .output
+            .captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         (c.kept.clone(), c.total)
     }
 
@@ -257,10 +353,67 @@ impl ServerProc {
     }
 }
 
+/// The output reader: keeps up to `cap` bytes of `pipe`; a byte on `drain` asks it to take
+/// everything the pipe holds right now and say so ([`Output::drained`]).
+fn read_output(pipe: OwnedFd, drain: OwnedFd, out: &Output, cap: usize) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let _ = nix::fcntl::fcntl(
+        &pipe,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
+    let mut pipe = std::fs::File::from(pipe);
+    let mut buf = [0u8; 8192];
+    let mut take = |pipe: &mut std::fs::File| -> bool {
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    let mut c = out.captured.lock().unwrap_or_else(|e| e.into_inner());
+                    c.total += n as u64;
+                    let room = cap.saturating_sub(c.kept.len());
+                    c.kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return true,
+            }
+        }
+    };
+    let mut open = true;
+    while open {
+        let mut fds = [
+            PollFd::new(pipe.as_fd(), PollFlags::POLLIN),
+            PollFd::new(drain.as_fd(), PollFlags::POLLIN),
+        ];
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            continue;
+        }
+        let (data, asked) = (fds[0].any().unwrap_or(false), fds[1].any().unwrap_or(false));
+        if data {
+            open = take(&mut pipe);
+        }
+        if asked {
+            let mut b = [0u8; 64];
+            let n = nix::unistd::read(drain.as_fd(), &mut b).unwrap_or(0);
+            if n == 0 {
+                // The server handle is gone: nobody will ask again.
+                break;
+            }
+            open = take(&mut pipe) && open;
+            let mut c = out.captured.lock().unwrap_or_else(|e| e.into_inner());
+            c.drained += n as u64;
+            out.drained.notify_all();
+        }
+    }
+    let mut c = out.captured.lock().unwrap_or_else(|e| e.into_inner());
+    c.eof = true;
+    out.drained.notify_all();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::path::Path;
 
     /// A one-connection server: reads until the client goes, closes the connection, then
     /// does `after_close` (Python) before exiting with status 1 — or lives on.
@@ -286,9 +439,16 @@ mod tests {
         )
         .unwrap();
         let port = listen::free_port().unwrap();
-        let mut s = ServerProc::start(&launch, port, dir.path(), 4096).unwrap();
-        s.await_listening(Instant::now() + Duration::from_secs(10))
+        let args = [port.to_string(), dir.path().display().to_string()];
+        let mut s = ServerProc::start(&launch, &args, 4096).unwrap();
+        let at = s
+            .await_listening(Some(port), Instant::now() + Duration::from_secs(10))
             .unwrap();
+        assert_eq!(at.port(), port);
+        assert!(s.await_line(
+            &format!("listening on 127.0.0.1:{port}"),
+            Instant::now() + Duration::from_secs(10)
+        ));
         (s, dir)
     }
 

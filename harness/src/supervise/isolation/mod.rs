@@ -114,6 +114,9 @@ pub struct Layout {
     pub reach: Vec<PathBuf>,
     /// The program to run, to check it can be run as the program's user.
     pub program: PathBuf,
+    /// Directories shown at another path in the program's view: (the directory, the
+    /// absolute path the program sees it at). A course's hard-coded library path, say.
+    pub binds: Vec<(PathBuf, PathBuf)>,
 }
 
 #[cfg(test)]
@@ -125,6 +128,7 @@ impl Layout {
             workdir_is_tmpfs: false,
             reach: vec![],
             program: PathBuf::from(program),
+            binds: vec![],
         }
     }
 }
@@ -371,6 +375,28 @@ impl Sandbox {
         }
         out.push(self.limits.describe(self.identity != Identity::Grader));
         out
+    }
+
+    /// Why the directories of [`Layout::binds`] are not where the program looks for them;
+    /// `None` when they are (in the program's own mount namespace).
+    pub fn binds_problem(&self) -> Option<String> {
+        if let Some(why) = self.plan.unbound.first() {
+            return Some(why.clone());
+        }
+        let own_view = self.enabled.mounts
+            && (self.enabled.userns || self.enabled.identity || self.netns.is_some());
+        if !own_view && !self.plan.binds.is_empty() {
+            let why = self
+                .missing
+                .iter()
+                .find(|m| m.contains("file system") || m.contains("namespace"))
+                .cloned()
+                .unwrap_or_else(|| "no mount namespace on this machine".into());
+            return Some(format!(
+                "the program has no file system view of its own here ({why})"
+            ));
+        }
+        None
     }
 
     /// What could not be had, and why.

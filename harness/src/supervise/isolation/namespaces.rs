@@ -122,6 +122,10 @@ pub(super) struct MountPlan {
     /// Private tmp: source index of the program's `tmp/`.
     pub(super) writable_dirs: Vec<String>,
     pub(super) hidden: Vec<String>,
+    /// Where [`Layout::binds`] put their directories.
+    pub(super) binds: Vec<PathBuf>,
+    /// Why a bind of [`Layout::binds`] cannot be made (none are then made).
+    pub(super) unbound: Vec<String>,
 }
 
 const MAX_SOURCES: usize = 16;
@@ -256,6 +260,29 @@ pub(super) fn mount_plan(layout: &Layout, identity: Identity) -> MountPlan {
             }
         }
     }
+    // A directory shown at a path that does not exist: the deepest directory on the way that
+    // does becomes an empty tmpfs (nothing is created on the machine's disk) in which the way
+    // is made, unless it is the program's own already (its directory, a private tmp).
+    let mut binds = Vec::new();
+    for (source, target) in &layout.binds {
+        match bind_way(target) {
+            Err(why) => plan.unbound.push(why),
+            Ok((existing, rest)) => {
+                let own = existing.starts_with(&workdir)
+                    || masks.iter().any(|(m, w)| *w && existing.starts_with(m));
+                if !rest.as_os_str().is_empty()
+                    && !own
+                    && !masks.iter().any(|(m, _)| *m == existing)
+                {
+                    masks.push((existing.clone(), false));
+                }
+                binds.push((canon(source), existing, rest));
+            }
+        }
+    }
+    if !plan.unbound.is_empty() {
+        binds.clear();
+    }
     masks.sort_by_key(|(p, _)| p.components().count());
     let mut roots: Vec<(PathBuf, bool)> = Vec::new();
     for (p, w) in masks {
@@ -293,7 +320,57 @@ pub(super) fn mount_plan(layout: &Layout, identity: Identity) -> MountPlan {
             plan.steps.push(MountStep::Bind(source_of[i], c(&cur)));
         }
     }
+    for (source, existing, rest) in binds {
+        let index = plan.sources.len();
+        plan.sources.push(c(&source));
+        let mut cur = existing;
+        for comp in rest.components() {
+            cur.push(comp);
+            plan.steps.push(MountStep::Mkdir(c(&cur)));
+        }
+        plan.steps.push(MountStep::Bind(index, c(&cur)));
+        plan.binds.push(cur);
+    }
     plan
+}
+
+/// The way to a bind's `target`: its deepest existing directory and the rest of the path
+/// (empty when the target exists). Lexical: `..` and `.` are resolved before looking.
+fn bind_way(target: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let shown = target.display();
+    if !target.is_absolute() {
+        return Err(format!("{shown} is not an absolute path"));
+    }
+    let mut clean = PathBuf::from("/");
+    for comp in target.components() {
+        match comp {
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            std::path::Component::Normal(n) => clean.push(n),
+            _ => {}
+        }
+    }
+    let mut existing = clean.clone();
+    while !existing.is_dir() {
+        if existing.exists() {
+            return Err(format!(
+                "{} exists on this machine and is not a directory",
+                existing.display()
+            ));
+        }
+        existing.pop();
+    }
+    if existing == Path::new("/") && clean != existing {
+        return Err(format!(
+            "{shown}: no directory on its way exists on this machine (its top directory would have to be made on the machine itself)"
+        ));
+    }
+    let rest = clean
+        .strip_prefix(&existing)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    Ok((existing, rest))
 }
 
 #[cfg(test)]
@@ -327,5 +404,45 @@ mod tests {
             .iter()
             .any(|s| matches!(s, MountStep::Bind(1, t) if *t == target)));
         assert!(plan.writable_dirs.iter().any(|d| d == "/tmp"));
+    }
+
+    #[test]
+    fn a_missing_bind_target_is_made_in_an_empty_tmpfs_over_its_deepest_directory() {
+        let tmp = tempfile::tempdir_in("/tmp").unwrap();
+        let w = tmp.path().join("w");
+        fs::create_dir_all(w.join("tmp")).unwrap();
+        let outside = tempfile::tempdir_in("/var").unwrap();
+        let target = outside.path().join("tarena/桌面/love");
+        let mut layout = Layout::for_test(&w, "/bin/true");
+        layout.binds.push((w.join("library"), target.clone()));
+        let plan = mount_plan(&layout, Identity::Grader);
+        let hidden = CString::new(outside.path().as_os_str().as_bytes()).unwrap();
+        assert!(plan
+            .steps
+            .iter()
+            .any(|s| matches!(s, MountStep::Hide(t) if *t == hidden)));
+        let last = CString::new(target.as_os_str().as_bytes()).unwrap();
+        assert!(matches!(plan.steps.last(), Some(MountStep::Bind(_, t)) if *t == last));
+        assert_eq!(plan.binds, vec![target]);
+        // Under the program's own private tmp: made there, nothing hidden.
+        let mut layout = Layout::for_test(&w, "/bin/true");
+        layout
+            .binds
+            .push((w.join("library"), PathBuf::from("/tmp/day07/../day07/code")));
+        let plan = mount_plan(&layout, Identity::Grader);
+        assert!(!plan.steps.iter().any(|s| matches!(s, MountStep::Hide(_))));
+        assert_eq!(plan.binds, vec![PathBuf::from("/tmp/day07/code")]);
+        assert!(plan.unbound.is_empty());
+    }
+
+    #[test]
+    fn an_impossible_bind_target_is_said() {
+        assert!(bind_way(Path::new("relative/x")).is_err());
+        let err = bind_way(Path::new("/no-such-top-dir-here/ftp")).unwrap_err();
+        assert!(err.contains("no directory on its way"), "{err}");
+        assert_eq!(
+            bind_way(Path::new("/tmp/a/b")).unwrap(),
+            (PathBuf::from("/tmp"), PathBuf::from("a/b"))
+        );
     }
 }

@@ -19,6 +19,13 @@ const MISSING: &str = "no-such-file.txt";
 const PUT_TEXT_NAME: &str = "local-up.txt";
 const PUT_TEXT: &str = "uploaded by the client\n客户端上传\n";
 const PUT_BINARY_NAME: &str = "local-up.bin";
+const PUT_LARGE_NAME: &str = "local-up-large.bin";
+
+/// The size of the large file downloaded (the reference library's large.bin) and of the one
+/// uploaded: over 1 MiB, so a client that keeps one buffer of a transfer, however big,
+/// loses data; not a multiple of any buffer size.
+pub const LARGE_BYTES: u64 = (1 << 20) + 4099;
+const PUT_LARGE_BYTES: u64 = (3 << 19) + 1001;
 
 /// `client-list`: every name of the library printed.
 pub fn list(t: &mut Turn) -> Result<Seen, String> {
@@ -55,11 +62,21 @@ pub fn get_binary(t: &mut Turn) -> Result<Seen, String> {
     get(t, library::BINARY)
 }
 
+/// `client-get-large`.
+pub fn get_large(t: &mut Turn) -> Result<Seen, String> {
+    get(t, library::LARGE)
+}
+
 /// `get name`: the saved file equals the library's.
 fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
     let _ = std::fs::remove_file(t.run.cwd.join(name));
     let line = format!("get {name}");
-    let (mark, prompted) = t.command(&line);
+    let within = if name == library::LARGE {
+        t.cfg.timing.large()
+    } else {
+        t.cfg.timing.op()
+    };
+    let (mark, prompted) = t.command_within(&line, within);
     let content = t
         .lib
         .content(name)
@@ -96,13 +113,29 @@ pub fn put_binary(t: &mut Turn) -> Result<Seen, String> {
     put(t, PUT_BINARY_NAME, b)
 }
 
+/// `client-put-large`: pseudo-random binary data.
+pub fn put_large(t: &mut Turn) -> Result<Seen, String> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut crate::net::transfer::Pseudo::new(9, PUT_LARGE_BYTES),
+        &mut bytes,
+    )
+    .map_err(|e| format!("cannot make the file to upload: {e}"))?;
+    put(t, PUT_LARGE_NAME, bytes)
+}
+
 /// `put name` of a local file holding `bytes`: the server's copy equals it.
 fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
     std::fs::write(t.run.cwd.join(name), &bytes)
         .map_err(|e| format!("cannot create the file to upload: {e}"))?;
     let request = format!("P {} {name}", bytes.len());
     let line = format!("put {name}");
-    let (mark, prompted) = t.command(&line);
+    let within = if bytes.len() as u64 >= PUT_LARGE_BYTES {
+        t.cfg.timing.large()
+    } else {
+        t.cfg.timing.op()
+    };
+    let (mark, prompted) = t.command_within(&line, within);
     let content = Content::Bytes(bytes);
     let result = compare_file(&t.lib.dir.join(name), &content).and_then(|c| {
         if c.identical() {

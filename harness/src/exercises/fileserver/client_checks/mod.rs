@@ -42,11 +42,15 @@ struct ClientRun {
     cwd: PathBuf,
 }
 
-fn client_launch(base: &Launch, port: u16) -> Launch {
+/// The client's launch: `base` with the configured arguments, `{host}` and `{port}` those
+/// of the reference server.
+fn client_launch(cfg: &FileserverConfig, base: &Launch, port: u16) -> Launch {
     let mut l = base.clone();
-    l.argv.push(CString::new("127.0.0.1").unwrap_or_default());
-    l.argv
-        .push(CString::new(port.to_string()).unwrap_or_default());
+    let port = port.to_string();
+    for a in &cfg.client.args {
+        let arg = super::config::fill(a, &[("host", "127.0.0.1"), ("port", &port)]);
+        l.argv.push(CString::new(arg).unwrap_or_default());
+    }
     l
 }
 
@@ -92,11 +96,11 @@ impl ClientRun {
         self.session.program_exit().is_none()
     }
 
-    /// Types a command and waits for the next prompt (or the exit).
-    fn command(&mut self, cfg: &FileserverConfig, line: &str) -> (usize, bool) {
+    /// Types a command and waits (at most `within`) for the next prompt (or the exit).
+    fn command(&mut self, cfg: &FileserverConfig, line: &str, within: Duration) -> (usize, bool) {
         let mark = self.session.transcript.mark();
         self.session.type_text(&format!("{line}\n"));
-        let ok = self.await_prompt(cfg, mark, Instant::now() + cfg.timing.op());
+        let ok = self.await_prompt(cfg, mark, Instant::now() + within);
         (mark, ok)
     }
 
@@ -143,7 +147,7 @@ pub fn prepare<'a>(
             isolation,
         );
     }
-    let lib = match Library::seed(&root, 1 << 20, 1 << 16, "client") {
+    let lib = match Library::seed(&root, checks::LARGE_BYTES, 1 << 16, "client") {
         Ok(l) => l,
         Err(e) => {
             return (
@@ -152,7 +156,7 @@ pub fn prepare<'a>(
             )
         }
     };
-    let server = match RefServer::start(&lib.dir, Some(&sandbox)) {
+    let server = match RefServer::start(&lib.dir, cfg.client.port, Some(&sandbox)) {
         Ok(s) => s,
         Err(e) => {
             return (
@@ -166,7 +170,11 @@ pub fn prepare<'a>(
     );
     // The client runs as the sandbox's user and saves downloads in its directory.
     let _ = sandbox.give(&cwd);
-    let launch = client_launch(&p.launch.clone().confined(sandbox.clone()), server.port());
+    let launch = client_launch(
+        cfg,
+        &p.launch.clone().confined(sandbox.clone()),
+        server.port(),
+    );
     let grading = ClientGrading {
         cfg,
         launch,
@@ -267,8 +275,13 @@ impl Turn<'_> {
     /// Types `line` and waits for the next prompt (or the exit): where its output starts,
     /// and whether the client prompted again. Requests from here on are the command's.
     fn command(&mut self, line: &str) -> (usize, bool) {
+        self.command_within(line, self.cfg.timing.op())
+    }
+
+    /// [`Self::command`] for a transfer that may take `within`.
+    fn command_within(&mut self, line: &str, within: Duration) -> (usize, bool) {
         self.log_mark = self.server.log_mark();
-        self.run.command(self.cfg, line)
+        self.run.command(self.cfg, line, within)
     }
 
     /// The client's output since `mark`.

@@ -7,7 +7,7 @@ use super::{checks, ClientGrading};
 
 /// The client checks in report order, each declared once; each judged by
 /// [`ClientGrading::judge`] on what its command did.
-pub fn table<'a>() -> [Check<ClientGrading<'a>>; 7] {
+pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
     [
         Check {
             doc: CheckDoc {
@@ -70,6 +70,25 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 7] {
         },
         Check {
             doc: CheckDoc {
+                id: "client-get-large",
+                title: "the client's get saves a large binary file",
+                what: "Types `get large.bin`: a little over 1 MiB of pseudo-random binary data, which \
+                       arrives in many reads. The saved file must equal it byte for byte, and the client \
+                       must prompt again and wait for input, within [timing] large_ms.",
+                why: &[
+                    "only the first buffer of the download kept (one recv(), however large its size)",
+                    "data = sock.recv(n) in a loop that replaces instead of appends",
+                    "the data decoded as text, or written in text mode",
+                ],
+                fix: "Read exactly size bytes in a loop, writing each chunk as it arrives to a file \
+                      opened 'wb', until size bytes have come.",
+                needs: &[],
+                unmet: "",
+            },
+            judge: |g| g.judge(checks::get_large),
+        },
+        Check {
+            doc: CheckDoc {
                 id: "client-put",
                 title: "the client's put uploads a text file",
                 what: "Creates local-up.txt (UTF-8 text) in the client's directory and types \
@@ -101,6 +120,25 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 7] {
                 unmet: "",
             },
             judge: |g| g.judge(checks::put_binary),
+        },
+        Check {
+            doc: CheckDoc {
+                id: "client-put-large",
+                title: "the client's put uploads a large binary file",
+                what: "Creates local-up-large.bin (about 1.5 MiB of pseudo-random binary data) and types \
+                       `put local-up-large.bin`; the server's copy must equal it byte for byte, and the \
+                       client must prompt again and wait for input, within [timing] large_ms.",
+                why: &[
+                    "send() instead of sendall(), so only what fits in the socket buffer is sent",
+                    "only the first read of the local file sent",
+                    "the file opened in text mode",
+                ],
+                fix: "Open the local file with 'rb' and send it whole: sock.sendfile(f), or a loop of \
+                      f.read(65536) and sock.sendall(chunk) until the read is empty.",
+                needs: &[],
+                unmet: "",
+            },
+            judge: |g| g.judge(checks::put_large),
         },
         Check {
             doc: CheckDoc {

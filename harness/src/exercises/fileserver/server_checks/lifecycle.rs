@@ -4,8 +4,9 @@
 use std::time::Instant;
 
 use crate::grading::evidence::{judged, Fault};
-use crate::net::listen;
 use crate::report::CheckOutcome;
+
+use super::super::config::fill;
 use crate::text::escape;
 
 use super::{
@@ -13,52 +14,97 @@ use super::{
     StartProblem,
 };
 
-/// `server-start`, with the output of a server that failed.
+/// `server-start`: the server listens (on the port given, when it is given one) and prints
+/// the configured readiness line. A server that listens is graded by the other checks
+/// whatever else is wrong here; one that does not listen skips them.
 pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
-    match ctx.start_server() {
-        Ok(()) => pass("the server listens on the given port"),
+    let at = match ctx.start_server() {
+        Ok(at) => at,
         Err(p) => {
+            ctx.unstartable = true;
             let msg = match p {
                 StartProblem::Exited(how) => format!("the server {how} before listening"),
-                StartProblem::NotListening => {
-                    let who = ctx.server.as_ref().map_or(listen::Listener::Nobody, |s| {
-                        listen::listener(s.pid, s.port)
-                    });
-                    match who {
-                        listen::Listener::Itself => format!("the server listens, but did not print \"listening on 127.0.0.1:<port>\" within {} ms", cfg.timing.startup_ms),
-                        listen::Listener::Others => format!(
-                            "the server did not listen on its port within {} ms: another process holds the listening socket (the program started must listen itself)",
-                            cfg.timing.startup_ms
-                        ),
-                        listen::Listener::Nobody => format!(
-                            "the server did not listen on its port within {} ms",
-                            cfg.timing.startup_ms
-                        ),
-                    }
-                }
+                StartProblem::NotListening => format!(
+                    "the server did not listen on a TCP port within {} ms",
+                    cfg.timing.startup_ms
+                ),
+                StartProblem::OthersListen(port) => format!(
+                    "the server did not listen within {} ms: only another process it started listens (on port {port}); the program started must listen itself",
+                    cfg.timing.startup_ms
+                ),
+                StartProblem::Unreachable(a) => format!(
+                    "the server listens only on {a}, which is not this machine's loopback: bind 0.0.0.0 or 127.0.0.1"
+                ),
                 StartProblem::Spawn(e) => format!("the server could not be started: {e}"),
-            };
-            let mut o = fail(msg);
-            if let Some(s) = &ctx.server {
-                let (out, total) = s.output();
-                o.seen = Some(if out.is_empty() {
-                    "no output".into()
-                } else {
-                    // Several lines (a traceback): shown as lines, escaped.
-                    escape::for_terminal(&out)
-                });
-                if total > out.len() as u64 {
-                    o.details.push(format!(
-                        "{} more bytes of output not kept",
-                        total - out.len() as u64
-                    ));
+                StartProblem::Library(why) => {
+                    format!("the server was not started: the library cannot be provided: {why}")
                 }
-            }
+            };
+            let mut o = with_output(ctx, fail(msg));
             o.hint = Some("start as `server <port> <library-dir>`, bind 127.0.0.1:<port>, then print `listening on 127.0.0.1:<port>`".into());
-            o
+            return o;
+        }
+    };
+    let mut problems = Vec::new();
+    if let Some(given) = ctx.given_port.filter(|p| *p != at.port()) {
+        problems.push(format!(
+            "the server listens on port {}, not on the port it was given ({given})",
+            at.port()
+        ));
+    }
+    let line = &cfg.server.ready_line;
+    if !line.is_empty() {
+        let line = fill(line, &[("port", &at.port().to_string())]);
+        let deadline = Instant::now() + cfg.timing.startup();
+        let printed = ctx
+            .server
+            .as_mut()
+            .is_some_and(|s| s.await_line(&line, deadline));
+        if !printed {
+            // A port the grader picked differs from run to run: the report names it by role.
+            let (port, shown) = if ctx.given_port == Some(at.port()) {
+                ("the given port".to_string(), "<port>".to_string())
+            } else {
+                (format!("port {}", at.port()), at.port().to_string())
+            };
+            let shown = fill(&cfg.server.ready_line, &[("port", &shown)]);
+            problems.push(format!(
+                "the server listens on {port}, but did not print \"{}\" (the other checks go on)",
+                escape::one_line(shown.as_bytes())
+            ));
         }
     }
+    if problems.is_empty() {
+        return pass(if ctx.given_port.is_some() {
+            "the server listens on the given port".to_string()
+        } else {
+            format!("the server listens on port {}", at.port())
+        });
+    }
+    let mut o = with_output(ctx, fail(problems.join("; ")));
+    o.hint = Some("start as `server <port> <library-dir>`, bind 127.0.0.1:<port>, then print `listening on 127.0.0.1:<port>`".into());
+    o
+}
+
+/// `o` with the server's output as what was seen (escaped, and how much was not kept).
+fn with_output(ctx: &Ctx, mut o: CheckOutcome) -> CheckOutcome {
+    if let Some(s) = &ctx.server {
+        let (out, total) = s.output();
+        o.seen = Some(if out.is_empty() {
+            "no output".into()
+        } else {
+            // Several lines (a traceback): shown as lines, escaped.
+            escape::for_terminal(&out)
+        });
+        if total > out.len() as u64 {
+            o.details.push(format!(
+                "{} more bytes of output not kept",
+                total - out.len() as u64
+            ));
+        }
+    }
+    o
 }
 
 /// What `cleanup` found wrong.

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::config::FileserverConfig;
+use super::config::{fill, FileserverConfig};
 use crate::grading::evidence::{judged, Fault};
 use crate::net::client::{Conn, Connector, FileProtocol, ProtoError};
 use crate::net::listen;
@@ -85,31 +85,67 @@ pub struct Ctx<'a> {
     /// The check that last ran on a server, to say where a server died between checks.
     pub last_check: Option<&'static str>,
     pub sandbox: Option<std::sync::Arc<crate::supervise::isolation::Sandbox>>,
+    /// The library as the server is told about it (`{library}`): the configured path, or
+    /// the grader's directory.
+    pub library_arg: String,
+    /// Where uploads land (the library, or the server's working directory).
+    pub uploads: PathBuf,
+    /// Why the library cannot be where the configured path says (the server is not started).
+    pub library_problem: Option<String>,
+    /// Set when `server-start` found no serving server: the other checks are skipped.
+    pub unstartable: bool,
+    /// The port handed to the last server started, when the arguments hand it one.
+    pub given_port: Option<u16>,
 }
 
 impl<'a> Ctx<'a> {
     fn addr(&self) -> SocketAddr {
-        let port = self.server.as_ref().map_or(0, |s| s.port);
-        SocketAddr::from(([127, 0, 0, 1], port))
+        self.server
+            .as_ref()
+            .map_or(SocketAddr::from(([127, 0, 0, 1], 0)), |s| s.addr)
     }
 
-    /// Starts the server on a fresh port and waits until it listens.
-    pub fn start_server(&mut self) -> Result<(), StartProblem> {
+    /// A port free in the grading's network namespace (every port is, in a fresh one).
+    fn free_port(&self) -> std::io::Result<u16> {
+        match self.sandbox.as_ref().and_then(|s| s.netns()) {
+            Some(ns) => ns.enter(listen::free_port)?,
+            None => listen::free_port(),
+        }
+    }
+
+    /// Starts the server with the configured arguments and waits until it (or a process it
+    /// started) listens: where it listens.
+    pub fn start_server(&mut self) -> Result<SocketAddr, StartProblem> {
         self.starts += 1;
-        let port = listen::free_port().map_err(|e| StartProblem::Spawn(e.to_string()))?;
-        let mut s = ServerProc::start(
-            self.launch,
-            port,
-            &self.lib.dir,
-            self.cfg.limits.output_bytes,
-        )?;
-        let r = s.await_listening(Instant::now() + self.cfg.timing.startup());
+        if let Some(why) = &self.library_problem {
+            return Err(StartProblem::Library(why.clone()));
+        }
+        let rules = &self.cfg.server;
+        self.given_port = if rules.gives_port() {
+            Some(
+                self.free_port()
+                    .map_err(|e| StartProblem::Spawn(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let port = self.given_port.map(|p| p.to_string()).unwrap_or_default();
+        let args: Vec<String> = rules
+            .args
+            .iter()
+            .map(|a| fill(a, &[("port", &port), ("library", &self.library_arg)]))
+            .collect();
+        let mut s = ServerProc::start(self.launch, &args, self.cfg.limits.output_bytes)?;
+        let r = s.await_listening(self.given_port, Instant::now() + self.cfg.timing.startup());
         self.server = Some(s);
         r
     }
 
     /// A live server for the next check: the running one, or a fresh start (noted).
     fn ensure(&mut self, o_notes: &mut Vec<String>) -> Result<(), String> {
+        if self.unstartable {
+            return Err("the server did not start (see server-start)".into());
+        }
         // The last check may have left the server dying (a dropped client); know which.
         self.settle_server();
         if self.server_alive() {
@@ -123,7 +159,7 @@ impl<'a> Ctx<'a> {
         }
         // What the dead server left half-done was judged by the check it died in.
         for name in leftover_temps(self) {
-            let _ = std::fs::remove_file(self.lib.dir.join(name));
+            let _ = std::fs::remove_file(self.uploads.join(name));
         }
         self.start_server()
             .map_err(|p| format!("the server {how}, and restarting it failed: {p:?}"))?;
@@ -155,7 +191,7 @@ impl<'a> Ctx<'a> {
         let client_port = conn.stream().local_addr().map(|a| a.port()).unwrap_or(0);
         drop(conn);
         let Some(s) = &self.server else { return true };
-        let (pid, port) = (s.pid, s.port);
+        let (pid, port) = (s.pid, s.addr.port());
         poll_until(Instant::now() + self.cfg.timing.op(), || {
             !listen::server_side_open(pid, port, client_port)
         })
@@ -273,15 +309,14 @@ fn poll_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
 /// be removing them), or `within` passes; returns the temporary files left.
 fn await_no_leftovers(ctx: &Ctx, within: Duration) -> Vec<String> {
     poll_until(Instant::now() + within, || {
-        leftover_temps(ctx).is_empty() && !ctx.lib.dir.join("cut.bin").exists()
+        leftover_temps(ctx).is_empty() && !ctx.uploads.join("cut.bin").exists()
     });
     leftover_temps(ctx)
 }
 
-/// Hidden temporary files left in the library (other than the seeded one).
+/// Hidden temporary files left where uploads land (other than the seeded hidden file).
 fn leftover_temps(ctx: &Ctx) -> Vec<String> {
-    ctx.lib
-        .entries()
+    library::entries(&ctx.uploads)
         .into_iter()
         .filter(|n| n.starts_with('.') && n != library::HIDDEN)
         .collect()

@@ -124,7 +124,7 @@ fn concurrent_client(
 /// The uploads of `concurrent` that were answered OK, checked on disk byte for byte.
 fn check_stored_uploads(ctx: &Ctx, n: usize, size: u64, faults: &mut Vec<ConcurrentFault>) {
     for i in (1..n).step_by(2) {
-        let path = ctx.lib.dir.join(format!("concurrent-up-{i}.bin"));
+        let path = ctx.uploads.join(format!("concurrent-up-{i}.bin"));
         let client = i + 1;
         // A transfer that failed was judged as such.
         if faults
@@ -355,7 +355,7 @@ fn vanish_mid_upload(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) {
             // The server may still be cleaning up after closing the connection (a
             // forked child closes, then removes): wait for it, within the deadline.
             let temps = await_no_leftovers(ctx, op);
-            if ctx.lib.dir.join("cut.bin").exists() {
+            if ctx.uploads.join("cut.bin").exists() {
                 faults.push(DisconnectFault::PartialLeft);
             }
             if !temps.is_empty() {

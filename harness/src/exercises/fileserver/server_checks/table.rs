@@ -12,9 +12,16 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
             doc: CheckDoc {
                 id: "server-start",
                 title: "the server starts and listens on the given port",
-                what: "Starts the server as `server <port> <library-dir>` (a free port, a freshly seeded \
-                       library, stdin from /dev/null) and waits up to [timing] startup_ms until it \
-                       listens on that port, as the kernel's socket table shows it. A failure shows the \
+                what: "Starts the server with the arguments of [server] args (by default `server <port> \
+                       <library-dir>`: a free port, a freshly seeded library, or the library placed at \
+                       the course's path of [server] library; stdin from /dev/null) and waits up to \
+                       [timing] startup_ms until it, or a process it started, listens on a TCP port \
+                       (0.0.0.0, 127.0.0.1 or ::) in the grading's own network namespace, as the \
+                       kernel's socket table shows it; nothing connects before. That port is graded. \
+                       It must be the port given, when one is given, and the server must print [server] \
+                       ready_line (`listening on 127.0.0.1:<port>` by default) before it goes quiet; \
+                       either fault fails this check only, and every other check goes on. A server \
+                       that does not listen skips every other server check. A failure shows the \
                        server's output. A server that dies in a later check is started again for the \
                        next one, and that check's report says so.",
                 why: &[
@@ -29,7 +36,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                       s.bind((\"127.0.0.1\", port)); s.listen(); then print(f\"listening on \
                       127.0.0.1:{port}\", flush=True) and loop on s.accept().",
                 needs: &[],
-                unmet: "skipped: the server did not start (see server-start)",
+                unmet: "",
             },
             judge: lifecycle::server_start,
         },
@@ -51,7 +58,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                       os.path.isfile(p := os.path.join(lib, n)) and not os.path.islink(p)]; then \
                       conn.sendall((f\"OK {len(names)}\\n\" + \"\".join(n + \"\\n\" for n in \
                       names)).encode()).",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: download::list,
@@ -73,7 +80,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 fix: "Open the file with open(path, 'rb'), take size = os.path.getsize(path), \
                       conn.sendall(f\"OK {size}\\n\".encode()), then send the bytes with \
                       conn.sendfile(f) or a loop of f.read(65536) and conn.sendall(chunk).",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: download::get_text,
@@ -91,7 +98,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 ],
                 fix: "Never decode file contents: open(path, 'rb'), count with len(bytes) or \
                       os.path.getsize, and send the bytes as they are.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: download::get_binary,
@@ -107,7 +114,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 ],
                 fix: "Send the header f\"OK {size}\\n\" first, whatever the size, then loop over the \
                       file's chunks: for an empty file the loop sends nothing.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: download::get_empty,
@@ -125,7 +132,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 ],
                 fix: "Stream it: with open(path, 'rb') as f: conn.sendfile(f), or a loop of \
                       f.read(65536) and conn.sendall(chunk), with no sleep.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: download::get_large,
@@ -145,7 +152,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 fix: "Read the request up to b'\\n' (f = conn.makefile('rb'); line = \
                       f.readline()), decode it as UTF-8, and split it with cmd, _, name = \
                       line.rstrip('\\n').partition(' ').",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: download::get_names,
@@ -164,7 +171,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 fix: "Check os.path.isfile(path) (and the name rules) before replying, answer \
                       conn.sendall(b\"ERR no such file\\n\") otherwise, and go back to reading the \
                       next request.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: download::get_missing,
@@ -190,7 +197,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                       sending b\"OK\\n\" read exactly size bytes in a loop of f.read(min(65536, left)) \
                       into a hidden temporary file opened 'wb' in the library; close it, \
                       os.replace(tmp, final), and only then send b\"OK\\n\".",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: upload::put_text,
@@ -207,7 +214,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 ],
                 fix: "Keep uploads as bytes from the socket to a file opened with 'wb'; count bytes, \
                       never look at their values.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: upload::put_binary,
@@ -224,7 +231,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 ],
                 fix: "Loop while left > 0 only, so a size of 0 reads nothing; create, close and \
                       rename the file in every case, then reply OK.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: upload::put_empty,
@@ -243,7 +250,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 ],
                 fix: "Open the temporary file once before the loop, write each chunk as it arrives \
                       (f.read(min(65536, left)) from the buffered reader), close it after the loop.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: upload::put_large,
@@ -262,7 +269,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 ],
                 fix: "Write the upload to a temporary file and os.replace(tmp, final): rename \
                       replaces an existing file atomically.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: upload::put_replace,
@@ -288,7 +295,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                       covers . and ..); for G also require os.path.isfile(p) and not \
                       os.path.islink(p) with p = os.path.join(lib, name). Reply ERR and keep the \
                       connection.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: traversal::traversal,
@@ -316,7 +323,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                       args=(conn,), daemon=True).start()) or forked process; give each upload its own \
                       temporary file (tempfile.mkstemp(dir=lib, prefix='.upload-')); when recv() \
                       returns b'' close the connection and delete the temporary file.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: robustness::concurrent,
@@ -342,7 +349,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                       try/except OSError (BrokenPipeError and ConnectionResetError are OSErrors) and, \
                       in finally, close the connection and os.unlink the temporary file if the upload \
                       did not complete. A compiled server ignores SIGPIPE.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: robustness::disconnect,
@@ -361,7 +368,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 ],
                 fix: "On Q close the socket and return from that connection's handler (a forked \
                       child ends with os._exit(0)); the accept loop goes on.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: robustness::quit,
@@ -383,7 +390,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                       os.WNOHANG); if pid <= 0: break (catch ChildProcessError). Install \
                       signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)) and the same for SIGINT; \
                       use daemon threads, or end and reap the children before exiting.",
-                needs: &["server-start"],
+                needs: &[],
                 unmet: "",
             },
             judge: lifecycle::cleanup,

@@ -30,7 +30,7 @@ fn put_check(
                 what: what.clone(),
                 reason,
             }),
-            Ok(Ok(())) => match std::fs::File::open(ctx.lib.dir.join(name)) {
+            Ok(Ok(())) => match std::fs::File::open(ctx.uploads.join(name)) {
                 Err(e) => fail(format!(
                     "{what}: answered OK, but the library has no such file ({e})"
                 )),
