@@ -289,7 +289,7 @@ mod tests {
         let out = list(Some(&root.join("docs/examples/class.toml"))).unwrap();
         assert!(
             out.contains("bus: The bus: driver and conductor (105 points)")
-                && out.contains("fileserver: The file server and its client (118 points)"),
+                && out.contains("fileserver: The file server and its client (126 points)"),
             "{out}"
         );
     }
