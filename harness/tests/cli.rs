@@ -98,7 +98,7 @@ fn list_and_explain_read_a_class_config() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "fileserver: The file server and its client (112 points)",
+            "fileserver: The file server and its client (120 points)",
         ));
 }
 

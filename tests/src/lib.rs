@@ -82,6 +82,36 @@ pub struct Expected {
     /// reap (the kernel's process events connector is not available to it).
     #[serde(default)]
     pub without_exit_events: Option<Variant>,
+    /// Check id → words its hint must hold (the hint follows the diagnosis). A word that
+    /// starts with `!` must not be there (`"!SIGQUIT"`).
+    #[serde(default)]
+    pub hints: BTreeMap<String, Vec<String>>,
+}
+
+impl Expected {
+    /// Panics with the report unless every check named in `hints` has a hint holding (or,
+    /// for `!word`, not holding) each word.
+    pub fn assert_hints(&self, name: &str, report: &serde_json::Value) {
+        for (id, words) in &self.hints {
+            let check = report["checks"]
+                .as_array()
+                .and_then(|a| a.iter().find(|c| c["id"] == id.as_str()))
+                .unwrap_or_else(|| panic!("{name}: no check {id} in the report"));
+            let hint = check["hint"].as_str().unwrap_or("");
+            for w in words {
+                match w.strip_prefix('!') {
+                    Some(not) => assert!(
+                        !hint.contains(not),
+                        "{name}: the hint of {id} must not say {not:?}: {hint:?}"
+                    ),
+                    None => assert!(
+                        hint.contains(w.as_str()),
+                        "{name}: the hint of {id} must say {w:?}: {hint:?}"
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// Verdicts and score that replace the usual ones on a machine that shows the grader less.

@@ -10,6 +10,7 @@ fn check_sample(name: &str) {
     let (want, usual) = expected(&dir).for_report(&text);
     let got = statuses(&report);
     assert_eq!(got, want.checks, "verdicts of sample {name}:\n{report:#}");
+    want.assert_hints(name, &report);
     if let Some(score) = want.score {
         assert_eq!(
             report["score"].as_u64(),
@@ -92,5 +93,6 @@ sample_tests! {
     no_child => "no-child",
     python2_source => "python2-source",
     polling_flag_cleared_late => "polling-flag-cleared-late",
+    print_without_flush => "print-without-flush",
     wrong_line => "wrong-line",
 }

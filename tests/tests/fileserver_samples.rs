@@ -51,6 +51,7 @@ fn check_sample(name: &str) {
         want.checks,
         "verdicts of sample {name}:\n{report:#}"
     );
+    want.assert_hints(name, &report);
     if let Some(score) = want.score {
         assert_eq!(
             report["score"].as_u64(),

@@ -8,12 +8,19 @@
 use std::fmt::Display;
 
 use crate::report::{CheckOutcome, Status};
+use crate::submission::Language;
 
 /// One thing a check found wrong, worded by its `Display`.
 pub trait Fault: Display {
     /// Advice that follows from this fault alone, if it has any.
     fn hint(&self) -> Option<String> {
         None
+    }
+
+    /// The advice worded for a submission in `lang` (naming its calls: see
+    /// `grading::idiom`); by default the same for every language.
+    fn hint_in(&self, _lang: Language) -> Option<String> {
+        self.hint()
     }
 }
 
@@ -29,14 +36,24 @@ pub fn verdict(status: Status, message: impl Into<String>) -> CheckOutcome {
 }
 
 /// The verdict on `faults`: passed with `passed` when there are none; otherwise failed, the
-/// first fault the message and the others details, the hint the first one a fault gives.
+/// first fault the message and the others details, the hint the first one a fault gives,
+/// worded for no language in particular (see [`judged_in`]).
 pub fn judged<F: Fault>(faults: &[F], passed: impl Into<String>) -> CheckOutcome {
+    judged_in(faults, passed, Language::Other)
+}
+
+/// [`judged`], with the hint worded for a submission in `lang`.
+pub fn judged_in<F: Fault>(
+    faults: &[F],
+    passed: impl Into<String>,
+    lang: Language,
+) -> CheckOutcome {
     let Some((first, rest)) = faults.split_first() else {
         return verdict(Status::Passed, passed);
     };
     let mut o = verdict(Status::Failed, first.to_string());
     o.details = rest.iter().map(|f| f.to_string()).collect();
-    o.hint = faults.iter().find_map(Fault::hint);
+    o.hint = faults.iter().find_map(|f| f.hint_in(lang));
     o
 }
 

@@ -12,6 +12,7 @@ pub mod checklist;
 pub mod containment;
 pub mod driver;
 pub mod evidence;
+pub mod idiom;
 pub mod programs;
 
 use serde::de::DeserializeOwned;

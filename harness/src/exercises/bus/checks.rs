@@ -2,13 +2,17 @@
 //! the facts behind it: what was done, what was expected, what was seen, who did it.
 
 use super::config::BusConfig;
-use super::faults::{exit_words, key_hint, BusyLoop, Python2, StepFault};
+use super::faults::{exit_words, BusyLoop, Python2, StepFault};
+use super::hints::{self, StepFacts};
 use super::run::{wrong_dispositions, BusRun, Ready, Role, StartFailure, StepOutcome, Stimulus};
-use crate::grading::evidence::{judged, Fault};
+use crate::grading::evidence::{judged, judged_in, Fault};
+use crate::grading::idiom::Idiom;
 use crate::report::{CheckOutcome, ProcessNote, Status, TranscriptView};
-use crate::supervise::observe::{Activity, View};
+use crate::supervise::observe::{self, Activity, View};
+use crate::supervise::procfs::Disposition;
 use crate::supervise::session::{Exit, Key};
 use crate::supervise::transcript::lines;
+use crate::supervise::waiting::Wait;
 use crate::text::escape;
 use crate::text::matching::{closest, count_in_line, Phrase};
 
@@ -46,21 +50,70 @@ impl Line {
     }
 }
 
-/// How many times `line` appears in `output`, and the byte length of the longest line
-/// holding it (to attribute it by byte counters).
-pub fn occurrences(cfg: &BusConfig, line: Line, output: &[u8]) -> (usize, usize) {
+/// Where `line` appears in a step's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Occurrences {
+    /// On complete lines (ended by a newline).
+    pub complete: usize,
+    /// On the last line, still without its newline when the step ended.
+    pub unterminated: usize,
+    /// The byte length of the longest line holding it (to attribute it by byte counters).
+    pub longest: usize,
+}
+
+impl Occurrences {
+    pub fn total(&self) -> usize {
+        self.complete + self.unterminated
+    }
+}
+
+/// How many times `line` appears in `output`, on complete lines and on an unterminated last
+/// one.
+pub fn occurrences(cfg: &BusConfig, line: Line, output: &[u8]) -> Occurrences {
     let phrase = line.phrase(cfg);
     let policy = cfg.lines.policy();
-    let mut count = 0;
-    let mut longest = 0;
-    for l in lines(output) {
-        let n = count_in_line(&phrase, &l, policy);
+    let all = lines(output);
+    let open = !output.is_empty() && !output.ends_with(b"\n");
+    let mut o = Occurrences::default();
+    for (i, l) in all.iter().enumerate() {
+        let n = count_in_line(&phrase, l, policy);
         if n > 0 {
-            count += n;
-            longest = longest.max(l.len());
+            if open && i + 1 == all.len() {
+                o.unterminated += n;
+            } else {
+                o.complete += n;
+            }
+            o.longest = o.longest.max(l.len());
         }
     }
-    (count, longest)
+    o
+}
+
+/// How many of the occurrences of `early` in `output` came first on the line that holds
+/// `line`, ahead of it: text printed without a newline, held in the buffer until `line`'s
+/// newline pushed both out.
+pub fn held_back(cfg: &BusConfig, early: Line, line: Line, output: &[u8]) -> usize {
+    // Lines longer than this are not searched (a flood).
+    const LONGEST: usize = 4096;
+    let (want, before) = (line.phrase(cfg), early.phrase(cfg));
+    let policy = cfg.lines.policy();
+    let mut held = 0;
+    for l in lines(output) {
+        if l.len() > LONGEST
+            || count_in_line(&want, &l, policy) == 0
+            || count_in_line(&before, &l, policy) == 0
+        {
+            continue;
+        }
+        // The shortest start of the line that holds `line`: what comes before it is there.
+        let end = l
+            .char_indices()
+            .map(|(i, c)| i + c.len_utf8())
+            .find(|&i| count_in_line(&want, &l[..i], policy) > 0)
+            .unwrap_or(l.len());
+        held += count_in_line(&before, &l[..end], policy);
+    }
+    held
 }
 
 /// The nearest miss of `line` in `output`, described for a report.
@@ -107,7 +160,7 @@ pub fn note_coarse(run: &BusRun, role: Role, v: &View) -> ProcessNote {
 }
 
 /// `start`.
-pub fn start(run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome {
+pub fn start(idiom: Idiom, run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome {
     match result {
         Ok(r) => {
             let mut o = verdict(
@@ -131,7 +184,7 @@ pub fn start(run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome
             o
         }
         Err(f) => {
-            let mut o = judged(std::slice::from_ref(f), "");
+            let mut o = judged_in(std::slice::from_ref(f), "", idiom.0);
             if let Some(py2) = Python2::seen_in(run.session.transcript.since(0)) {
                 o.details.push(py2.to_string());
                 o.hint = py2.hint();
@@ -143,7 +196,7 @@ pub fn start(run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome
 }
 
 /// `handlers`.
-pub fn handlers(ready: &Ready) -> CheckOutcome {
+pub fn handlers(idiom: Idiom, ready: &Ready) -> CheckOutcome {
     let mut wrong = wrong_dispositions(Role::Driver, &ready.driver_status);
     wrong.extend(wrong_dispositions(Role::Conductor, &ready.conductor_status));
     if wrong.is_empty() {
@@ -158,39 +211,61 @@ pub fn handlers(ready: &Ready) -> CheckOutcome {
             .into(),
     );
     o.details = wrong;
-    o.hint = Some(
-        "install handlers with signal.signal(SIG, handler) and ignore with signal.signal(SIG, signal.SIG_IGN), in the right process (after fork for the conductor)"
-            .into(),
-    );
+    let mut found = hints::wrong_dispositions(Role::Driver, &ready.driver_status);
+    found.extend(hints::wrong_dispositions(
+        Role::Conductor,
+        &ready.conductor_status,
+    ));
+    o.hint = hints::handlers_advice(idiom, &found);
     o
 }
 
-/// What one step showed: its faults, the lines seen, and which processes ended in it
-/// (whether or not they were allowed to: the key's advice depends on it).
+/// What one step showed: its faults, the lines seen, which processes ended in it (whether
+/// or not they were allowed to), the advice its faults call for, and notes that cost nothing.
 pub struct StepJudgement {
     pub faults: Vec<StepFault>,
     pub seen: String,
     pub ended: Vec<Role>,
+    pub advice: Option<String>,
+    pub notes: Vec<String>,
 }
 
 impl StepJudgement {
     /// The step's verdict: `passed` when nothing went wrong, otherwise its first fault, the
-    /// others as details, and `key`'s advice (for a key step).
-    pub fn outcome(&self, passed: impl Into<String>, key: Option<Key>) -> CheckOutcome {
+    /// others as details, and the step's advice.
+    pub fn outcome(&self, passed: impl Into<String>) -> CheckOutcome {
         let mut o = judged(&self.faults, passed);
-        if let (Status::Failed, Some(key)) = (o.status, key) {
-            o.hint = Some(key_hint(key, &self.ended));
+        if o.status == Status::Failed {
+            o.hint = self.advice.clone();
         }
+        o.details.extend(self.notes.iter().cloned());
         o
     }
+}
+
+/// The process states just before a step, for its advice: (driver, conductor).
+pub type Before = (Option<View>, Option<View>);
+
+/// Whether `role` woke up during the step (a handler ran), where that can be told: it
+/// waited without a timeout before and after, and the stimulus itself did not wake it.
+fn woke(before: Option<&View>, after: &View, stimulus_wakes_it: bool) -> Option<bool> {
+    let b = before?;
+    let waiting = |v: &View| v.activity == Activity::Waiting(Wait::Indefinite);
+    if stimulus_wakes_it || !waiting(b) || !waiting(after) {
+        return None;
+    }
+    Some(after.status.as_ref()?.voluntary_switches > b.status.as_ref()?.voluntary_switches)
 }
 
 /// Judges one step that must print `line` exactly once, by `printer`, with both processes
 /// alive (or, for `allow_exit`, ending as the exercise wants) and none stopped.
 fn judge_line_step(
     cfg: &BusConfig,
+    idiom: Idiom,
     step: &StepOutcome,
     expect: &Expect,
+    stimulus: Stimulus,
+    before: &Before,
     driver_exit: Option<Exit>,
 ) -> StepJudgement {
     let Expect {
@@ -201,6 +276,7 @@ fn judge_line_step(
     } = *expect;
     let mut faults = Vec::new();
     let mut ended = Vec::new();
+    let mut notes = Vec::new();
     for (role, v) in [
         (Role::Driver, &step.driver),
         (Role::Conductor, &step.conductor),
@@ -217,41 +293,59 @@ fn judge_line_step(
             _ => {}
         }
     }
-    let (count, longest) = occurrences(cfg, line, &step.output);
-    match count {
-        0 => faults.push(StepFault::Missing {
+    let seen_line = occurrences(cfg, line, &step.output);
+    match (seen_line.complete, seen_line.unterminated) {
+        (0, 0) => faults.push(StepFault::Missing {
             number: line.number(),
             text: line.text(cfg),
             near_miss: near_miss(cfg, line, &step.output),
         }),
-        1 => {}
-        times => faults.push(StepFault::Repeated {
+        (0, _) => faults.push(StepFault::Unterminated {
             number: line.number(),
-            times,
+            text: line.text(cfg),
+        }),
+        (1, 0) => {}
+        _ => faults.push(StepFault::Repeated {
+            number: line.number(),
+            times: seen_line.total(),
         }),
     }
     for other in others {
-        let (times, _) = occurrences(cfg, *other, &step.output);
-        if times > 0 {
+        let times = occurrences(cfg, *other, &step.output).total();
+        if times == 0 {
+            continue;
+        }
+        // Text of the same process's that came out ahead of this step's line, on its line:
+        // printed earlier without a newline. Its fault is the earlier step's, not this one's.
+        let same_printer = hints::printer(*other) == printer;
+        if same_printer
+            && seen_line.complete == 1
+            && held_back(cfg, *other, line, &step.output) == times
+        {
+            notes.push(format!(
+                "line {} arrived here too, late, at the start of line {}'s line: it had been printed without a newline and stayed in the {}'s output buffer until this newline pushed it out (it counts where it was due, not here)",
+                other.number(),
+                line.number(),
+                printer.name()
+            ));
+        } else {
             faults.push(StepFault::Stray {
                 number: other.number(),
                 times,
             });
         }
     }
-    if count >= 1 {
-        let need = longest as u64;
-        let (mine, theirs, other_role) = match printer {
-            Role::Driver => (step.driver_bytes, step.conductor_bytes, Role::Conductor),
-            Role::Conductor => (step.conductor_bytes, step.driver_bytes, Role::Driver),
-        };
-        if mine < need && theirs >= need {
-            faults.push(StepFault::WrongPrinter {
-                number: line.number(),
-                by: other_role,
-                not: printer,
-            });
-        }
+    let (mine, theirs, other_role) = match printer {
+        Role::Driver => (step.driver_bytes, step.conductor_bytes, Role::Conductor),
+        Role::Conductor => (step.conductor_bytes, step.driver_bytes, Role::Driver),
+    };
+    let need = seen_line.longest as u64;
+    if seen_line.total() >= 1 && mine < need && theirs >= need {
+        faults.push(StepFault::WrongPrinter {
+            number: line.number(),
+            by: other_role,
+            not: printer,
+        });
     }
     if step.timed_out && faults.is_empty() {
         faults.push(StepFault::Unsettled);
@@ -260,6 +354,38 @@ fn judge_line_step(
         .iter()
         .map(|l| format!("\"{}\"", escape::one_line(l.as_bytes())))
         .collect();
+    let facts = {
+        let (bd, bc) = before;
+        let (printer_before, printer_after) = match printer {
+            Role::Driver => (bd.as_ref(), &step.driver),
+            Role::Conductor => (bc.as_ref(), &step.conductor),
+        };
+        let (_, _, notice) = hints::relay(line);
+        let stimulus_wakes_it = match stimulus {
+            Stimulus::Key(k) => {
+                k.signal() != notice
+                    && printer_before
+                        .and_then(|v| v.status.as_ref())
+                        .is_some_and(|s| s.disposition(k.signal() as i32) == Disposition::Caught)
+            }
+            Stimulus::Signal(to, s) => to == printer && s != notice,
+        };
+        StepFacts {
+            stimulus,
+            line,
+            driver_before: bd.as_ref().and_then(|v| v.status.clone()),
+            conductor_before: bc.as_ref().and_then(|v| v.status.clone()),
+            printer_woke: woke(printer_before, printer_after, stimulus_wakes_it),
+            // The view after the step is the one taken as it settled, every process asleep.
+            printer_polls: [printer_before, Some(printer_after)]
+                .into_iter()
+                .flatten()
+                .any(|v| v.activity == Activity::Waiting(Wait::Timed)),
+            silent: step.output.is_empty(),
+            other_wrote_line: seen_line.total() >= 1 && need > 0 && theirs >= need,
+        }
+    };
+    let advice = hints::step_advice(idiom, &facts, &faults);
     StepJudgement {
         faults,
         seen: if seen_lines.is_empty() {
@@ -268,6 +394,8 @@ fn judge_line_step(
             seen_lines.join(", ")
         },
         ended,
+        advice,
+        notes,
     }
 }
 
@@ -292,35 +420,50 @@ impl Expect<'_> {
     }
 }
 
-/// Applies `stimulus` and judges the step against `expect` (`None`: the run was not ready).
+/// Applies `stimulus` and judges the step against `expect` (`None`: the run was not ready);
+/// its advice is worded in `idiom`.
 pub fn line_step(
     cfg: &BusConfig,
+    idiom: Idiom,
     run: &mut BusRun,
     stimulus: Stimulus,
     expect: &Expect,
 ) -> Option<(StepOutcome, StepJudgement)> {
-    let done = |out: &[u8]| occurrences(cfg, expect.line, out).0 >= 1;
+    let done = |out: &[u8]| occurrences(cfg, expect.line, out).total() >= 1;
+    let before: Before = match &run.ready {
+        Some(r) => (
+            Some(observe::view(r.driver)),
+            Some(observe::view(r.conductor)),
+        ),
+        None => (None, None),
+    };
     let step = run.step(stimulus, &done, cfg.timing.step())?;
-    let j = judge_line_step(cfg, &step, expect, run.session.program_exit());
+    let j = judge_line_step(
+        cfg,
+        idiom,
+        &step,
+        expect,
+        stimulus,
+        &before,
+        run.session.program_exit(),
+    );
     Some((step, j))
 }
 
 /// `ctrl-c` and `ctrl-backslash`: one key, one line by the driver.
 pub fn key_line(
     cfg: &BusConfig,
+    idiom: Idiom,
     run: &mut BusRun,
     key: Key,
     line: Line,
     other: Line,
 ) -> CheckOutcome {
     let expect = Expect::driver(line, std::slice::from_ref(&other));
-    let Some((step, j)) = line_step(cfg, run, Stimulus::Key(key), &expect) else {
+    let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(key), &expect) else {
         return verdict(Status::Error, "the run was not ready");
     };
-    let mut o = j.outcome(
-        format!("the driver printed line {} once", line.number()),
-        Some(key),
-    );
+    let mut o = j.outcome(format!("the driver printed line {} once", line.number()));
     o.actions = vec![format!("typed {}", key.label())];
     o.expected = Some(format!(
         "the driver prints \"{}\" exactly once; both keep running",
@@ -338,6 +481,7 @@ pub fn key_line(
 /// `idle`, from the CPU used between readiness and the last step before Ctrl-Z.
 pub fn idle(
     cfg: &BusConfig,
+    idiom: Idiom,
     shares: Option<(f64, f64, f64)>,
     busy_at_start: &[Role],
     stable: bool,
@@ -360,7 +504,7 @@ pub fn idle(
         .then_some(BusyLoop(busy))
         .into_iter()
         .collect();
-    let mut o = judged(&faults, "both processes slept while waiting");
+    let mut o = judged_in(&faults, "both processes slept while waiting", idiom.0);
     if !stable {
         o.details.push(format!(
             "CPU share while waiting ({wall:.2} s): driver {:.0}%, conductor {:.0}% (limit {:.0}%)",
@@ -370,4 +514,31 @@ pub fn idle(
         ));
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_counts_once_its_newline_is_there() {
+        let cfg = BusConfig::shipped().unwrap();
+        let done = occurrences(&cfg, Line::Go, "老司机开车了\r\n".as_bytes());
+        assert_eq!((done.complete, done.unterminated), (1, 0));
+        let open = occurrences(&cfg, Line::Go, "老司机开车了".as_bytes());
+        assert_eq!((open.complete, open.unterminated), (0, 1));
+        let both = occurrences(&cfg, Line::Go, "老司机开车了\r\n老司机开车了".as_bytes());
+        assert_eq!((both.complete, both.unterminated, both.total()), (1, 1, 2));
+    }
+
+    #[test]
+    fn text_held_back_is_told_from_a_line_printed_after() {
+        let cfg = BusConfig::shipped().unwrap();
+        let glued = "老司机开车了老司机开车了系好安全带，车速有点快\r\n".as_bytes();
+        assert_eq!(held_back(&cfg, Line::Go, Line::Seatbelt, glued), 2);
+        let after = "系好安全带，车速有点快老司机开车了\r\n".as_bytes();
+        assert_eq!(held_back(&cfg, Line::Go, Line::Seatbelt, after), 0);
+        let apart = "老司机开车了\r\n系好安全带，车速有点快\r\n".as_bytes();
+        assert_eq!(held_back(&cfg, Line::Go, Line::Seatbelt, apart), 0);
+    }
 }

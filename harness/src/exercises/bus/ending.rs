@@ -7,7 +7,8 @@ use super::checks::{line_step, note, note_coarse, transcript_view, verdict, Expe
 use super::config::BusConfig;
 use super::faults::{ExitFault, Leftovers};
 use super::run::{BusRun, Role, Stimulus};
-use crate::grading::evidence::judged;
+use crate::grading::evidence::{judged, judged_in};
+use crate::grading::idiom::Idiom;
 use crate::report::{CheckOutcome, ProcessNote, Status};
 use crate::supervise::cleanup;
 use crate::supervise::exits::ExitWatch;
@@ -15,20 +16,17 @@ use crate::supervise::observe::{self, Activity};
 use crate::supervise::session::{Exit, Key};
 use crate::text::escape;
 
-pub(super) fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
+pub(super) fn ctrl_z(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOutcome {
     let expect = Expect {
         line: Line::Arrive,
         printer: Role::Conductor,
         others: &[Line::Go, Line::Seatbelt],
         allow_exit: true,
     };
-    let Some((step, j)) = line_step(cfg, run, Stimulus::Key(Key::CtrlZ), &expect) else {
+    let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(Key::CtrlZ), &expect) else {
         return verdict(Status::Error, "the run was not ready");
     };
-    let mut o = j.outcome(
-        "the conductor printed line 3 once; nothing was stopped",
-        Some(Key::CtrlZ),
-    );
+    let mut o = j.outcome("the conductor printed line 3 once; nothing was stopped");
     o.actions = vec!["typed Ctrl-Z".into()];
     o.expected = Some(format!(
         "the conductor prints \"{}\" exactly once; no process is stopped",
@@ -46,6 +44,7 @@ pub(super) fn ctrl_z(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
 /// `exit-order`; also says whether the driver exited (for `cleanup`).
 pub(super) fn exit_order(
     cfg: &BusConfig,
+    idiom: Idiom,
     run: &mut BusRun,
     exits: Option<&ExitWatch>,
 ) -> (CheckOutcome, bool) {
@@ -78,7 +77,7 @@ pub(super) fn exit_order(
                     ms: cfg.timing.exit_ms,
                 }
             };
-            o = judged(&[stuck], "");
+            o = judged_in(&[stuck], "", idiom.0);
         }
         (Some(e), Some(ca)) => {
             let mut faults = Vec::new();
@@ -117,9 +116,10 @@ pub(super) fn exit_order(
                     None => "the conductor's exit status cannot be seen here: the kernel's process events connector is not available to the grader (older kernels give it to root only)".to_string(),
                 });
             }
-            o = judged(
+            o = judged_in(
                 &faults,
                 "the conductor exited first and was reaped by the driver, which then exited",
+                idiom.0,
             );
             o.details.extend(free_codes);
         }

@@ -8,7 +8,9 @@ use nix::sys::signal::Signal;
 
 use super::run::{Role, StartFailure};
 use crate::grading::evidence::Fault;
+use crate::grading::idiom::Idiom;
 use crate::report::wording;
+use crate::submission::Language;
 use crate::supervise::session::{Exit, Key};
 
 /// How a process ended, in a report's words.
@@ -33,6 +35,9 @@ pub enum StepFault {
     DriverEnded(Exit),
     /// The process exited (how is not known: the driver reaps the conductor).
     Exited(Role),
+    /// Line `number` (`text`) arrived without a newline after it (the exercise asks for one:
+    /// a line is not complete, and does not count, until its newline is there).
+    Unterminated { number: u8, text: String },
     /// Line `number` (`text`) was not printed; the closest line printed, and how it differs.
     Missing {
         number: u8,
@@ -58,6 +63,10 @@ impl fmt::Display for StepFault {
             }
             StepFault::DriverEnded(e) => write!(f, "the driver {}", exit_words(*e)),
             StepFault::Exited(role) => write!(f, "the {} exited", role.name()),
+            StepFault::Unterminated { number, text } => write!(
+                f,
+                "line {number} \"{text}\" arrived without a newline after it; the exercise asks for each line to end with one, so it does not count"
+            ),
             StepFault::Missing {
                 number,
                 text,
@@ -88,49 +97,38 @@ impl fmt::Display for StepFault {
     }
 }
 
-/// The advice for a key step is the key's (see [`key_hint`]), not one fault's.
+/// The advice of a step is chosen from all it showed (`hints::step_advice`), not from one
+/// fault alone: the check sets it.
 impl Fault for StepFault {}
-
-/// The advice after a failed key step: what the key's signal must do, given which
-/// processes ended during the step.
-pub fn key_hint(key: Key, ended: &[Role]) -> String {
-    let sig = key.signal().as_str();
-    if ended.contains(&Role::Driver) {
-        return format!(
-            "the driver must ignore {sig}: signal.signal(signal.{sig}, signal.SIG_IGN)"
-        );
-    }
-    if ended.contains(&Role::Conductor) {
-        return format!("the conductor must catch {sig} with a handler, or it dies of it");
-    }
-    match key {
-        Key::CtrlZ => "the driver catches SIGTSTP and sends SIGUSR1 to the conductor, which prints line 3; the conductor must ignore SIGTSTP or Ctrl-Z stops it".into(),
-        Key::CtrlC => "the conductor catches SIGINT and sends SIGUSR1 to the driver (os.kill(os.getppid(), signal.SIGUSR1)); the driver prints line 1 in its SIGUSR1 handler".into(),
-        Key::CtrlBackslash => "the conductor catches SIGQUIT and sends SIGUSR2 to the driver; the driver prints line 2 in its SIGUSR2 handler".into(),
-    }
-}
 
 /// A fault of `roles`: one single-process signal (`label`, e.g. "SIGINT → conductor").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleFault {
     /// The signal could not be sent: no healthy run.
     NotSent { label: String, why: String },
-    /// What the step after it showed.
-    Step { label: String, fault: StepFault },
+    /// What the step after it showed, and the advice it gave.
+    Step {
+        label: String,
+        fault: StepFault,
+        advice: Option<String>,
+    },
 }
 
 impl fmt::Display for RoleFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RoleFault::NotSent { label, why } => write!(f, "{label}: not sent: {why}"),
-            RoleFault::Step { label, fault } => write!(f, "{label}: {fault}"),
+            RoleFault::Step { label, fault, .. } => write!(f, "{label}: {fault}"),
         }
     }
 }
 
 impl Fault for RoleFault {
     fn hint(&self) -> Option<String> {
-        Some("SIGINT/SIGQUIT to the conductor must make it signal the driver (SIGUSR1/SIGUSR2); the driver alone prints lines 1 and 2".into())
+        match self {
+            RoleFault::Step { advice, .. } => advice.clone(),
+            RoleFault::NotSent { .. } => None,
+        }
     }
 }
 
@@ -182,16 +180,23 @@ impl fmt::Display for ExitFault {
 }
 
 impl Fault for ExitFault {
-    fn hint(&self) -> Option<String> {
+    fn hint_in(&self, lang: Language) -> Option<String> {
+        let idiom = Idiom(lang);
         Some(match self {
-            ExitFault::Stopped | ExitFault::DriverStayed { .. } => "after printing line 3 the conductor exits; the driver waits for it (os.wait() / p.join()) and then exits",
-            ExitFault::NotReaped | ExitFault::DriverFirst => {
-                "the driver must wait for the conductor (os.wait() or p.join()) before it exits"
-            }
+            ExitFault::Stopped | ExitFault::DriverStayed { .. } => idiom.say(
+                "after printing line 3 the conductor exits; the driver waits for it and then exits",
+                idiom.reap(),
+            ),
+            ExitFault::NotReaped | ExitFault::DriverFirst => idiom.say(
+                "the driver must wait for the conductor before it exits",
+                idiom.reap(),
+            ),
             // Order and reaping were right: the fault is how a process ended.
-            ExitFault::Killed { .. } | ExitFault::Status { .. } => "end each process by exiting with status 0 (sys.exit(0), or os._exit(0) in the conductor once line 3 is printed), not by a signal",
-        }
-        .into())
+            ExitFault::Killed { .. } | ExitFault::Status { .. } => idiom.say(
+                "end each process by exiting with status 0, not by a signal",
+                idiom.exit0(),
+            ),
+        })
     }
 }
 
@@ -227,8 +232,12 @@ impl fmt::Display for BusyLoop {
 }
 
 impl Fault for BusyLoop {
-    fn hint(&self) -> Option<String> {
-        Some("wait with signal.pause(), os.wait() or p.join() instead of a loop that polls".into())
+    fn hint_in(&self, lang: Language) -> Option<String> {
+        let idiom = Idiom(lang);
+        Some(idiom.say(
+            "wait asleep instead of in a loop that polls",
+            idiom.sleep_wait(),
+        ))
     }
 }
 
@@ -261,16 +270,19 @@ impl fmt::Display for StartFailure {
 }
 
 impl Fault for StartFailure {
-    fn hint(&self) -> Option<String> {
+    fn hint_in(&self, lang: Language) -> Option<String> {
+        let idiom = Idiom(lang);
         Some(match self {
-            StartFailure::NotExecuted(_) => "a compiled program must be an executable for this machine; a script must start with #! or be named bus.py",
-            StartFailure::NoDriver => "check that it runs at all",
-            StartFailure::DriverExited(_) => "run it by hand: it must keep running until Ctrl-Z; the transcript shows what it printed",
-            StartFailure::NoChild => "the driver must create the conductor with os.fork() or multiprocessing.Process",
-            StartFailure::TooMany(_) => "fork exactly once, in the driver only",
-            StartFailure::ConductorExited => "the conductor must wait for signals (signal.pause()) instead of ending",
-        }
-        .into())
+            StartFailure::NotExecuted(_) => "a compiled program must be an executable for this machine; a script must start with #! or be named bus.py".into(),
+            StartFailure::NoDriver => "check that it runs at all".into(),
+            StartFailure::DriverExited(_) => "run it by hand: it must keep running until Ctrl-Z; the transcript shows what it printed".into(),
+            StartFailure::NoChild => idiom.say("the driver must create the conductor", idiom.fork()),
+            StartFailure::TooMany(_) => "fork exactly once, in the driver only".into(),
+            StartFailure::ConductorExited => idiom.say(
+                "the conductor must wait for signals instead of ending",
+                idiom.wait_loop(),
+            ),
+        })
     }
 }
 
@@ -281,8 +293,8 @@ pub struct SequenceFault {
     pub of: usize,
     pub key: Key,
     pub fault: StepFault,
-    /// The processes that ended in that step (the advice depends on it).
-    pub ended: Vec<Role>,
+    /// The advice of that step (`hints::step_advice`).
+    pub advice: Option<String>,
 }
 
 impl fmt::Display for SequenceFault {
@@ -300,7 +312,7 @@ impl fmt::Display for SequenceFault {
 
 impl Fault for SequenceFault {
     fn hint(&self) -> Option<String> {
-        Some(key_hint(self.key, &self.ended))
+        self.advice.clone()
     }
 }
 

@@ -9,6 +9,7 @@ use super::checks::verdict;
 use super::config::BusConfig;
 use super::run::{BusRun, Ready, Role, StartFailure};
 use crate::grading::containment::{Containment, Flood};
+use crate::grading::idiom::Idiom;
 use crate::report::{wording, CheckOutcome, Status};
 use crate::supervise::cleanup;
 use crate::supervise::exits::ExitWatch;
@@ -26,6 +27,8 @@ pub(super) struct Ending {
 
 pub(super) struct Grader<'c> {
     pub cfg: &'c BusConfig,
+    /// The calls hints name: the submission's language's.
+    pub idiom: Idiom,
     /// The submission's launch, confined by the grading's sandbox.
     launch: Launch,
     pub sandbox: Arc<Sandbox>,
@@ -49,9 +52,16 @@ pub(super) struct Grader<'c> {
 }
 
 impl<'c> Grader<'c> {
-    pub fn new(cfg: &'c BusConfig, launch: Launch, sandbox: Arc<Sandbox>, stable: bool) -> Self {
+    pub fn new(
+        cfg: &'c BusConfig,
+        idiom: Idiom,
+        launch: Launch,
+        sandbox: Arc<Sandbox>,
+        stable: bool,
+    ) -> Self {
         Grader {
             cfg,
+            idiom,
             launch,
             sandbox,
             current: None,
@@ -167,15 +177,15 @@ impl<'c> Grader<'c> {
     /// Runs `check` on a healthy run, starting a fresh one if needed.
     pub fn with_run(
         &mut self,
-        check: impl FnOnce(&'c BusConfig, &mut BusRun<'c>) -> CheckOutcome,
+        check: impl FnOnce(&'c BusConfig, Idiom, &mut BusRun<'c>) -> CheckOutcome,
     ) -> CheckOutcome {
         match self.healthy() {
             Ok(fresh) => {
-                let cfg = self.cfg;
+                let (cfg, idiom) = (self.cfg, self.idiom);
                 let Some(run) = self.current.as_mut() else {
                     return verdict(Status::Error, "no run");
                 };
-                let mut o = check(cfg, run);
+                let mut o = check(cfg, idiom, run);
                 note_flood(&mut o, run);
                 if fresh {
                     o.details

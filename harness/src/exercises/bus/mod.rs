@@ -9,6 +9,7 @@ pub mod config;
 mod ending;
 pub mod faults;
 mod grader;
+pub mod hints;
 pub mod run;
 mod sequence;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub use config::BusConfig;
 
 use crate::config::ConfigError;
+use crate::grading::idiom::Idiom;
 use crate::grading::{Check, CheckDoc, Exercise, Graded, Job, Program};
 use crate::supervise::isolation::Sandbox;
 use grader::Grader;
@@ -51,7 +53,8 @@ impl Exercise for Bus {
         };
         let sandbox = Arc::new(Sandbox::new(&cfg.limits.run_limits(), &prepared.layout()));
         let launch = prepared.launch.clone().confined(sandbox.clone());
-        let mut g = Grader::new(cfg, launch, sandbox.clone(), job.stable);
+        let idiom = Idiom(prepared.language);
+        let mut g = Grader::new(cfg, idiom, launch, sandbox.clone(), job.stable);
         job.checks
             .set_deadline(sandbox.deadline(), cfg.limits.wall_seconds);
         job.checks.run(&table(), &mut g);
@@ -284,7 +287,7 @@ mod judge {
             Ok(x) => x,
             Err(e) => return verdict(Status::Error, e),
         };
-        let mut o = checks::start(&run, &first);
+        let mut o = checks::start(g.idiom, &run, &first);
         note_flood(&mut o, &run);
         match first {
             Ok(_) => g.current = Some(run),
@@ -295,17 +298,28 @@ mod judge {
 
     pub fn handlers(g: &mut Grader) -> CheckOutcome {
         match g.current.as_ref().and_then(|r| r.ready.as_ref()) {
-            Some(ready) => checks::handlers(ready),
+            Some(ready) => checks::handlers(g.idiom, ready),
             None => verdict(Status::Error, "the run was not ready"),
         }
     }
 
     pub fn ctrl_c(g: &mut Grader) -> CheckOutcome {
-        g.with_run(|cfg, run| key_line(cfg, run, Key::CtrlC, Line::Go, Line::Seatbelt))
+        g.with_run(|cfg, idiom, run| {
+            key_line(cfg, idiom, run, Key::CtrlC, Line::Go, Line::Seatbelt)
+        })
     }
 
     pub fn ctrl_backslash(g: &mut Grader) -> CheckOutcome {
-        g.with_run(|cfg, run| key_line(cfg, run, Key::CtrlBackslash, Line::Seatbelt, Line::Go))
+        g.with_run(|cfg, idiom, run| {
+            key_line(
+                cfg,
+                idiom,
+                run,
+                Key::CtrlBackslash,
+                Line::Seatbelt,
+                Line::Go,
+            )
+        })
     }
 
     pub fn repeat(g: &mut Grader) -> CheckOutcome {
@@ -333,7 +347,7 @@ mod judge {
         if let (Some(w), Some(ready)) = (&exits, &run.ready) {
             w.watch(ready.conductor);
         }
-        let mut z = ending::ctrl_z(g.cfg, &mut run);
+        let mut z = ending::ctrl_z(g.cfg, g.idiom, &mut run);
         note_flood(&mut z, &run);
         if fresh {
             z.details
@@ -351,7 +365,8 @@ mod judge {
         let (Some(Some(end)), Some(run)) = (g.ending.as_mut(), g.current.as_mut()) else {
             return verdict(Status::Skipped, NO_RUN);
         };
-        let (mut order, driver_exited) = ending::exit_order(g.cfg, run, end.exits.as_ref());
+        let (mut order, driver_exited) =
+            ending::exit_order(g.cfg, g.idiom, run, end.exits.as_ref());
         note_flood(&mut order, run);
         end.driver_exited = driver_exited;
         order
@@ -372,6 +387,6 @@ mod judge {
 
     pub fn idle(g: &mut Grader) -> CheckOutcome {
         g.close();
-        checks::idle(g.cfg, g.cpu_shares(), &g.busy_at_start, g.stable)
+        checks::idle(g.cfg, g.idiom, g.cpu_shares(), &g.busy_at_start, g.stable)
     }
 }

@@ -9,10 +9,11 @@ use super::faults::{RoleFault, SequenceFault};
 use super::grader::Grader;
 use super::run::{BusRun, Role, Stimulus};
 use crate::grading::evidence::judged;
+use crate::grading::idiom::Idiom;
 use crate::report::CheckOutcome;
 use crate::supervise::session::Key;
 
-pub(super) fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
+pub(super) fn repeat(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOutcome {
     let mark = run.session.transcript.mark();
     let mut actions = Vec::new();
     let n = cfg.repeat.keys.len();
@@ -26,7 +27,7 @@ pub(super) fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
         actions.push(format!("typed {}", key.label()));
         let others = [other];
         let expect = Expect::driver(line, &others);
-        let Some((step, j)) = line_step(cfg, run, Stimulus::Key(key), &expect) else {
+        let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(key), &expect) else {
             break;
         };
         if let Some(first) = j.faults.first() {
@@ -35,7 +36,7 @@ pub(super) fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
                 of: n,
                 key,
                 fault: first.clone(),
-                ended: j.ended.clone(),
+                advice: j.advice.clone(),
             };
             failure = Some((fault, j.seen));
             last = Some(step);
@@ -69,7 +70,7 @@ pub(super) fn repeat(cfg: &BusConfig, run: &mut BusRun) -> CheckOutcome {
 }
 
 pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
-    let cfg = g.cfg;
+    let (cfg, idiom) = (g.cfg, g.idiom);
     let subs = [
         (Role::Conductor, Signal::SIGINT, Line::Go, Line::Seatbelt),
         (Role::Conductor, Signal::SIGQUIT, Line::Seatbelt, Line::Go),
@@ -81,6 +82,7 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
     let mut seen = Vec::new();
     let mut processes = Vec::new();
     let mut fresh_runs = 0;
+    let mut notes = Vec::new();
     for (to, sig, line, other) in subs {
         let label = format!("{} → {}", sig.as_str(), to.name());
         match g.healthy() {
@@ -100,14 +102,22 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         actions.push(format!("sent {label}"));
         let others = [other];
         let expect = Expect::driver(line, &others);
-        let Some((step, j)) = line_step(cfg, run, Stimulus::Signal(to, sig), &expect) else {
+        let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Signal(to, sig), &expect) else {
             continue;
         };
         seen.push(format!("after {label}: {}", j.seen));
-        faults.extend(j.faults.into_iter().map(|fault| RoleFault::Step {
-            label: label.clone(),
-            fault,
-        }));
+        // The step's advice goes with its first fault (the one it was chosen for).
+        faults.extend(
+            j.faults
+                .into_iter()
+                .enumerate()
+                .map(|(i, fault)| RoleFault::Step {
+                    label: label.clone(),
+                    fault,
+                    advice: if i == 0 { j.advice.clone() } else { None },
+                }),
+        );
+        notes.extend(j.notes.iter().map(|n| format!("after {label}: {n}")));
         processes = vec![
             note(run, Role::Driver, &step.driver),
             note(run, Role::Conductor, &step.conductor),
@@ -121,6 +131,7 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         o.seen = Some(seen.join("; "));
         o.processes = processes;
     }
+    o.details.extend(notes);
     if fresh_runs > 0 {
         o.details.push(format!(
             "{fresh_runs} fresh run(s) were needed: a signal ended the previous one"

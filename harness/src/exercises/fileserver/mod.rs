@@ -246,6 +246,7 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared, list: &mut Checklist) -> V
     let launch = p.launch.clone().confined(sandbox.clone());
     let mut ctx = server_checks::Ctx {
         cfg,
+        lang: p.language,
         launch: &launch,
         lib,
         root,

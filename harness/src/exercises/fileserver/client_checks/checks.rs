@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::grading::evidence::judged;
+use crate::grading::evidence::judged_in;
 use crate::net::transfer::{compare_streams, Comparison};
 use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::Exit;
@@ -223,7 +223,11 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
                     o.message = "quit and end of input each ended the client with status 0".into()
                 }
                 other => {
-                    o = judged(&[ClientFault::EndOfInput(other, cfg.timing.exit_ms)], "");
+                    o = judged_in(
+                        &[ClientFault::EndOfInput(other, cfg.timing.exit_ms)],
+                        "",
+                        g.lang,
+                    );
                     o.actions = vec![
                         "typed \"quit\"".into(),
                         "typed Ctrl-D (end of input) to a fresh client".into(),

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::config::FileserverConfig;
-use crate::grading::evidence::{judged, Fault};
+use crate::grading::evidence::{judged_in, Fault};
+use crate::grading::idiom::Idiom;
 use crate::report::{CheckOutcome, Status, TranscriptView};
-use crate::submission::Prepared;
+use crate::submission::{Language, Prepared};
 use crate::supervise::isolation::Sandbox;
 use crate::supervise::observe::{self, Activity};
 use crate::supervise::session::{Exit, Session};
@@ -113,6 +114,8 @@ impl ClientRun {
 /// student's client in its terminal (restarted when a check ended it).
 pub struct ClientGrading<'a> {
     cfg: &'a FileserverConfig,
+    /// The client's language: hints name its calls.
+    lang: Language,
     launch: Launch,
     cwd: PathBuf,
     lib: Library,
@@ -177,6 +180,7 @@ pub fn prepare<'a>(
     );
     let grading = ClientGrading {
         cfg,
+        lang: p.language,
         launch,
         cwd,
         lib,
@@ -214,7 +218,7 @@ impl ClientGrading<'_> {
                 .start_problem
                 .clone()
                 .unwrap_or(ClientFault::NoStart(String::new()));
-            let mut o = judged(std::slice::from_ref(&fault), "");
+            let mut o = judged_in(std::slice::from_ref(&fault), "", self.lang);
             // What it printed instead (a traceback): the transcript, shown as lines.
             if let ClientFault::NoPrompt { printed, .. } = fault {
                 o.transcript = Some(printed);
@@ -223,6 +227,7 @@ impl ClientGrading<'_> {
         };
         let mut turn = Turn {
             cfg,
+            lang: self.lang,
             log_mark: self.server.log_mark(),
             run,
             lib: &self.lib,
@@ -251,6 +256,7 @@ impl ClientGrading<'_> {
 /// where the server's request log stood when the check's command was typed.
 struct Turn<'t> {
     cfg: &'t FileserverConfig,
+    lang: Language,
     run: &'t mut ClientRun,
     lib: &'t Library,
     server: &'t RefServer,
@@ -301,7 +307,7 @@ impl Turn<'_> {
                 (msg, fault)
             }
         };
-        let mut o = judged(fault.as_slice(), passed);
+        let mut o = judged_in(fault.as_slice(), passed, self.lang);
         o.actions = vec![format!("typed \"{}\"", seen.line)];
         if o.status != Status::Passed {
             o.transcript = Some(self.run.transcript(seen.mark));
@@ -419,14 +425,21 @@ impl std::fmt::Display for ClientFault {
 }
 
 impl Fault for ClientFault {
-    fn hint(&self) -> Option<String> {
+    fn hint_in(&self, lang: Language) -> Option<String> {
+        let idiom = Idiom(lang);
         match self {
-            ClientFault::NoStart(_) | ClientFault::NoPrompt { .. } => Some(
+            ClientFault::NoStart(_) => Some(
                 "start as `client <host> <port>`, print a prompt ending in '>' and read commands from the terminal".into(),
             ),
-            ClientFault::EndOfInput(..) => Some(
-                "when input() raises EOFError (or read returns nothing), send Q and exit with status 0".into(),
-            ),
+            // What was printed is shown: a prompt held in the buffer shows as nothing.
+            ClientFault::NoPrompt { .. } | ClientFault::NoPromptAgain => Some(idiom.say(
+                "print a prompt ending in '>' before reading each command, and flush it: it has no newline, so it stays in the buffer otherwise",
+                idiom.prompt_flushed(),
+            )),
+            ClientFault::EndOfInput(..) => Some(format!(
+                "at the end of input{}, send Q and exit with status 0",
+                idiom.end_of_input().map(|c| format!(" ({c})")).unwrap_or_default()
+            )),
             _ => None,
         }
     }
@@ -451,11 +464,32 @@ mod tests {
             got: Vec::new(),
         };
         assert!(none.to_string().contains("(it got: nothing)"));
-        let o = judged(&[ClientFault::EndOfInput(Some(Exit::Signal(9)), 500)], "");
+        let eof = [ClientFault::EndOfInput(Some(Exit::Signal(9)), 500)];
+        let o = judged_in(&eof, "", Language::Python);
         assert_eq!(
             o.message,
             "end of input (Ctrl-D) killed the client with signal 9"
         );
         assert!(o.hint.is_some_and(|h| h.contains("EOFError")));
+    }
+
+    #[test]
+    fn hints_name_the_calls_of_the_clients_language() {
+        let eof = [ClientFault::EndOfInput(None, 500)];
+        let hint = |lang| judged_in(&eof, "", lang).hint.unwrap_or_default();
+        assert!(hint(Language::C).contains("fgets() returns NULL"));
+        assert!(!hint(Language::C).contains("EOFError"));
+        assert_eq!(
+            hint(Language::Other),
+            "at the end of input, send Q and exit with status 0"
+        );
+        let prompt = |lang| {
+            judged_in(&[ClientFault::NoPromptAgain], "", lang)
+                .hint
+                .unwrap_or_default()
+        };
+        assert!(prompt(Language::Python).contains("flush=True"));
+        assert!(prompt(Language::C).contains("fflush(stdout)"));
+        assert!(!prompt(Language::Other).contains("fflush"));
     }
 }

@@ -3,8 +3,10 @@
 
 use std::time::Instant;
 
-use crate::grading::evidence::{judged, Fault};
+use crate::grading::evidence::{judged_in, Fault};
+use crate::grading::idiom::Idiom;
 use crate::report::CheckOutcome;
+use crate::submission::Language;
 
 use super::super::config::fill;
 use crate::text::escape;
@@ -144,8 +146,24 @@ impl std::fmt::Display for CleanupFault {
 }
 
 impl Fault for CleanupFault {
-    fn hint(&self) -> Option<String> {
-        Some("reap children (SIGCHLD handler with waitpid(-1, WNOHANG)), and exit with status 0 on SIGTERM/SIGINT, even with clients connected".into())
+    fn hint_in(&self, lang: Language) -> Option<String> {
+        let idiom = Idiom(lang);
+        Some(match self {
+            CleanupFault::Zombies => idiom.say(
+                "reap each child as it finishes, in a SIGCHLD handler",
+                idiom.reap_all_nohang(),
+            ),
+            CleanupFault::Leftovers(_) => {
+                "remove an upload's temporary file when the upload fails or is cut off, and rename it when it completes".into()
+            }
+            CleanupFault::ChildrenOutlived => {
+                "the server's children must end when it exits (or with their client): a child left serving keeps the port and the library busy".into()
+            }
+            CleanupFault::NoExit(_) | CleanupFault::ExitStatus(_) => idiom.say(
+                "exit with status 0 on SIGTERM, even with clients connected",
+                idiom.exit_on("SIGTERM"),
+            ),
+        })
     }
 }
 
@@ -189,9 +207,10 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
             Some(st) if st.success() => {}
             Some(st) => faults.push(CleanupFault::ExitStatus(ServerProc::describe_status(st))),
         }
-        let mut o = judged(
+        let mut o = judged_in(
             &faults,
             "no zombie children; SIGTERM ended the server with status 0",
+            ctx.lang,
         );
         o.actions = vec!["one client connected".into(), "sent SIGTERM".into()];
         o

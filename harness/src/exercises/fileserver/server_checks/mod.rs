@@ -19,6 +19,7 @@ use crate::net::client::{Conn, Connector, FileProtocol, ProtoError};
 use crate::net::listen;
 use crate::net::transfer::{compare_streams, Comparator, Comparison};
 use crate::report::{CheckOutcome, Status};
+use crate::submission::Language;
 use crate::supervise::spawn::Launch;
 use crate::text::escape;
 
@@ -77,6 +78,8 @@ impl Fault for ReplyFault {}
 /// The state shared by the server checks.
 pub struct Ctx<'a> {
     pub cfg: &'a FileserverConfig,
+    /// The server's language: hints name its calls.
+    pub lang: Language,
     pub launch: &'a Launch,
     pub lib: Library,
     pub root: PathBuf,

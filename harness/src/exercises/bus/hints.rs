@@ -1,0 +1,444 @@
+//! The advice after a failed bus step, chosen by what the step showed (which process ended
+//! and how, what was printed, by whom, whether the process that had to print woke up) and
+//! worded for the submission's language (`grading::idiom`). Not by which check failed: the
+//! same fault at Ctrl-C, in `repeat` or in `roles` gets the same advice.
+
+use nix::sys::signal::Signal;
+
+use super::checks::Line;
+use super::faults::StepFault;
+use super::run::{required, Role, Stimulus};
+use crate::grading::idiom::Idiom;
+use crate::submission::Language;
+use crate::supervise::procfs::{Disposition, Status};
+use crate::supervise::session::{Exit, Key};
+
+/// What a step showed besides its faults, for its advice.
+#[derive(Debug, Clone)]
+pub struct StepFacts {
+    pub stimulus: Stimulus,
+    /// The line the step had to give.
+    pub line: Line,
+    /// Each process as it was just before the step (`None`: not seen): its dispositions.
+    pub driver_before: Option<Status>,
+    pub conductor_before: Option<Status>,
+    /// Whether the process that had to print woke up during the step (a handler ran),
+    /// where that can be told: it waited without a timeout before and after, and was not
+    /// woken by the stimulus itself.
+    pub printer_woke: Option<bool>,
+    /// The process that had to print was polling (asleep with a timeout) around the step.
+    pub printer_polls: bool,
+    /// Nothing at all was printed during the step.
+    pub silent: bool,
+    /// The process that must not print the line wrote at least as much as the line.
+    pub other_wrote_line: bool,
+}
+
+/// Who passes the word on for `line` and with which signals: (the relay, the signal it
+/// reacts to, the signal it sends the printer).
+pub fn relay(line: Line) -> (Role, Signal, Signal) {
+    match line {
+        Line::Go => (Role::Conductor, Signal::SIGINT, Signal::SIGUSR1),
+        Line::Seatbelt => (Role::Conductor, Signal::SIGQUIT, Signal::SIGUSR2),
+        Line::Arrive => (Role::Driver, Signal::SIGTSTP, Signal::SIGUSR1),
+    }
+}
+
+/// The process that prints `line`.
+pub fn printer(line: Line) -> Role {
+    other(relay(line).0)
+}
+
+fn other(role: Role) -> Role {
+    match role {
+        Role::Driver => Role::Conductor,
+        Role::Conductor => Role::Driver,
+    }
+}
+
+/// Two calls as one ("a; b"), or none if either is not known.
+fn both(a: Option<String>, b: Option<String>) -> Option<String> {
+    Some(format!("{}; {}", a?, b?))
+}
+
+impl StepFacts {
+    /// The signal the stimulus sends.
+    fn signal(&self) -> Signal {
+        match self.stimulus {
+            Stimulus::Key(k) => k.signal(),
+            Stimulus::Signal(_, s) => s,
+        }
+    }
+
+    /// Whether the stimulus reached `role`.
+    fn reaches(&self, role: Role) -> bool {
+        match self.stimulus {
+            Stimulus::Key(_) => true,
+            Stimulus::Signal(to, _) => to == role,
+        }
+    }
+
+    /// "Ctrl-C", or "SIGINT to the conductor".
+    fn what(&self) -> String {
+        match self.stimulus {
+            Stimulus::Key(k) => k.label().to_string(),
+            Stimulus::Signal(to, s) => format!("{} to the {}", s.as_str(), to.name()),
+        }
+    }
+
+    fn disposition(&self, role: Role, sig: Signal) -> Option<Disposition> {
+        let st = match role {
+            Role::Driver => self.driver_before.as_ref(),
+            Role::Conductor => self.conductor_before.as_ref(),
+        }?;
+        Some(st.disposition(sig as i32))
+    }
+
+    /// The call that sends `sig` from the relay to the printer.
+    fn pass_on(&self, idiom: Idiom, sig: Signal) -> Option<String> {
+        match printer(self.line) {
+            Role::Driver => idiom.signal_parent(sig.as_str()),
+            Role::Conductor => idiom.signal_child(sig.as_str()),
+        }
+    }
+}
+
+/// The advice for a step whose faults are `faults` (the first is the check's message).
+pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<String> {
+    let first = faults.first()?;
+    let n = f.line.number();
+    let (relay_role, trigger, notice) = relay(f.line);
+    let (relay_name, printer_name) = (relay_role.name(), printer(f.line).name());
+    Some(match first {
+        StepFault::DriverEnded(Exit::Signal(s)) => driver_killed(idiom, f, *s),
+        StepFault::DriverEnded(Exit::Code(c)) => {
+            if faults.contains(&StepFault::Exited(Role::Conductor)) {
+                // The conductor's end came first: a driver that waits for it then exits.
+                conductor_ended(idiom, f, &format!(", and the driver followed it (status {c})"))
+            } else {
+                let why = if *c == 0 {
+                    String::new()
+                } else {
+                    " (a non-zero status: the transcript may show the error)".into()
+                };
+                idiom.say(
+                    format!(
+                        "the driver exited by itself at {}{why}: it must go on waiting for signals until Ctrl-Z",
+                        f.what()
+                    ),
+                    idiom.wait_loop(),
+                )
+            }
+        }
+        StepFault::Exited(Role::Conductor) => conductor_ended(idiom, f, ""),
+        StepFault::Exited(Role::Driver) => match (f.reaches(Role::Driver), f.disposition(Role::Driver, f.signal())) {
+            (true, Some(Disposition::Default)) if f.signal() != Signal::SIGTSTP => idiom.say(
+                format!("the driver leaves {} at its default action, which ends it: it must ignore it", f.signal().as_str()),
+                idiom.ignore(f.signal().as_str()),
+            ),
+            _ => idiom.say("the driver must go on waiting for signals until Ctrl-Z", idiom.wait_loop()),
+        },
+        StepFault::Stopped(role) => stopped(idiom, f, *role),
+        StepFault::WrongPrinter { by, .. } => idiom.say(
+            format!(
+                "line {n} is the {printer_name}'s to print, not the {}'s: the {relay_name}'s {} handler only sends {} to the {printer_name}, which prints line {n} in its {} handler",
+                by.name(),
+                trigger.as_str(),
+                notice.as_str(),
+                notice.as_str()
+            ),
+            f.pass_on(idiom, notice),
+        ),
+        StepFault::Missing { near_miss, text, .. } => {
+            let swapped = faults
+                .iter()
+                .find_map(|x| match x {
+                    StepFault::Stray { number, .. } if *number != n => Some(*number),
+                    _ => None,
+                });
+            if let Some(k) = swapped.filter(|k| *k != 3 && n != 3) {
+                format!(
+                    "{} gave line {k} instead of line {n}: the conductor answers SIGINT with SIGUSR1 and SIGQUIT with SIGUSR2; the driver prints line 1 on SIGUSR1 and line 2 on SIGUSR2",
+                    f.what()
+                )
+            } else if near_miss.is_some() {
+                format!("the text differs from line {n} (see the closest line printed): print \"{text}\" exactly; accepted variants are listed in the exercise's config")
+            } else if !f.silent {
+                format!("none of the lines printed is line {n}: print \"{text}\"")
+            } else {
+                nothing_printed(idiom, f)
+            }
+        }
+        StepFault::Unterminated { .. } => {
+            idiom.say(format!("end line {n} with a newline"), idiom.end_line())
+        }
+        StepFault::Repeated { .. } => {
+            let sig = f.signal();
+            let p = printer(f.line);
+            if f.other_wrote_line {
+                format!(
+                    "both processes printed line {n}: only the {printer_name} prints it; the {relay_name} only sends {} to it",
+                    notice.as_str()
+                )
+            } else if sig != notice
+                && f.reaches(p)
+                && f.disposition(p, sig) == Some(Disposition::Caught)
+            {
+                idiom.say(
+                    format!(
+                        "the {printer_name} catches {} as well as {} and prints line {n} for both: it must ignore {}",
+                        sig.as_str(),
+                        notice.as_str(),
+                        sig.as_str()
+                    ),
+                    idiom.ignore(sig.as_str()),
+                )
+            } else {
+                format!(
+                    "print line {n} once for each {}, in the {printer_name}'s {} handler only",
+                    notice.as_str(),
+                    notice.as_str()
+                )
+            }
+        }
+        StepFault::Stray { number, .. } => format!(
+            "{} must give line {n} alone, not line {number}: check which signal the {relay_name} sends for which key, and which handler prints which line",
+            f.what()
+        ),
+        StepFault::Unsettled => idiom.say(
+            "a process was still busy at the step's deadline: handlers must return at once, and both processes wait asleep",
+            idiom.sleep_wait(),
+        ),
+    })
+}
+
+/// The driver was killed by `s` during the step.
+fn driver_killed(idiom: Idiom, f: &StepFacts, s: i32) -> String {
+    let Ok(sig) = Signal::try_from(s) else {
+        return format!("the driver was killed by signal {s}: find what sends it");
+    };
+    let name = sig.as_str();
+    let (_, catch) = required(Role::Driver);
+    if f.reaches(Role::Driver) && sig == f.signal() && !catch.contains(&sig) {
+        return idiom.say(
+            format!(
+                "the driver must ignore {name} ({} reaches both processes; only the conductor reacts to it)",
+                f.what()
+            ),
+            idiom.ignore(name),
+        );
+    }
+    match sig {
+        Signal::SIGUSR1 | Signal::SIGUSR2 => {
+            let n = if sig == Signal::SIGUSR1 { 1 } else { 2 };
+            idiom.say(
+                format!("the driver was killed by {name}, the conductor's signal for line {n}: the driver must catch {name} and print line {n} in the handler"),
+                idiom.catch(name),
+            )
+        }
+        Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGFPE | Signal::SIGILL | Signal::SIGABRT => {
+            format!(
+                "the driver crashed ({name}) at {}: run it by hand to see where{}",
+                f.what(),
+                match idiom.0 {
+                    Language::C => " (build with -g -fsanitize=address)",
+                    _ => "",
+                }
+            )
+        }
+        _ => format!(
+            "the driver was killed by {name}, which the exercise never sends it: find what sends it"
+        ),
+    }
+}
+
+/// The conductor ended during a step that must leave it waiting; `aside` follows the
+/// words that say so.
+fn conductor_ended(idiom: Idiom, f: &StepFacts, aside: &str) -> String {
+    let sig = f.signal();
+    let name = sig.as_str();
+    // The signal the conductor sends the driver for the key it got.
+    let notice = match sig {
+        Signal::SIGINT => Some(Signal::SIGUSR1),
+        Signal::SIGQUIT => Some(Signal::SIGUSR2),
+        _ => None,
+    };
+    let send = |s: Signal| idiom.signal_parent(s.as_str());
+    match (f.reaches(Role::Conductor), f.disposition(Role::Conductor, sig), notice) {
+        (true, Some(Disposition::Default), Some(u)) => idiom.say(
+            format!(
+                "the conductor leaves {name} at its default action, which ends it{aside}: the conductor must catch {name} and send {} to the driver",
+                u.as_str()
+            ),
+            both(idiom.catch(name), send(u)),
+        ),
+        (true, Some(Disposition::Caught), Some(u)) => {
+            // Python catches SIGINT itself, to raise KeyboardInterrupt.
+            let python_own = if idiom.0 == Language::Python && sig == Signal::SIGINT {
+                " (unless it installs its own, Python's handler raises KeyboardInterrupt)"
+            } else {
+                ""
+            };
+            idiom.say(
+                format!(
+                    "the conductor ended when {name} came, though it catches it{python_own}{aside}: the conductor's handler must only send {} to the driver and return, and the conductor go on waiting",
+                    u.as_str()
+                ),
+                both(both(idiom.catch(name), send(u)), idiom.wait_loop()),
+            )
+        }
+        _ => idiom.say(
+            format!(
+                "the conductor ended at {}{aside}: the conductor must go on waiting for signals until Ctrl-Z",
+                f.what()
+            ),
+            idiom.wait_loop(),
+        ),
+    }
+}
+
+/// `role` is stopped after the step.
+fn stopped(idiom: Idiom, f: &StepFacts, role: Role) -> String {
+    let tstp = Signal::SIGTSTP.as_str();
+    let by_key = f.stimulus == Stimulus::Key(Key::CtrlZ);
+    match (
+        by_key,
+        role,
+        f.disposition(role, Signal::SIGTSTP),
+    ) {
+        (true, Role::Conductor, Some(Disposition::Default) | None) => idiom.say(
+            "the conductor must ignore SIGTSTP, or Ctrl-Z stops it",
+            idiom.ignore(tstp),
+        ),
+        (true, Role::Driver, Some(Disposition::Default) | None) => idiom.say(
+            "the driver must catch SIGTSTP (or Ctrl-Z stops it) and, in the handler, send SIGUSR1 to the conductor",
+            both(idiom.catch(tstp), idiom.signal_child("SIGUSR1")),
+        ),
+        _ => format!(
+            "the {} was stopped though it does not leave SIGTSTP at its default action: something sent it a stop signal (a signal sent to process group 0 reaches both processes)",
+            role.name()
+        ),
+    }
+}
+
+/// Nothing at all was printed in a step that had to print a line.
+fn nothing_printed(idiom: Idiom, f: &StepFacts) -> String {
+    let n = f.line.number();
+    let (relay_role, trigger, notice) = relay(f.line);
+    let p = printer(f.line);
+    let (pn, rn, un, tn) = (
+        p.name(),
+        relay_role.name(),
+        notice.as_str(),
+        trigger.as_str(),
+    );
+    let direct = f.stimulus == Stimulus::Signal(p, notice);
+    let flush = idiom.print_flushed();
+    match f.disposition(p, notice) {
+        Some(Disposition::Caught) | None => {}
+        Some(_) => {
+            return idiom.say(
+                format!("the {pn} must catch {un} and print line {n} in the handler"),
+                idiom.catch(un),
+            )
+        }
+    }
+    match f.printer_woke {
+        Some(true) => idiom.say(
+            format!("the {pn}'s {un} handler ran, but nothing reached the terminal: it must print line {n}, with its newline, and flush it at once"),
+            flush,
+        ),
+        _ if direct => idiom.say(
+            format!("the {pn} must print line {n} in its {un} handler, with its newline, and flush it at once"),
+            flush,
+        ),
+        Some(false) => match f.disposition(relay_role, trigger) {
+            Some(Disposition::Caught) | None => idiom.say(
+                format!("the {pn} was never sent {un}: the {rn}'s {tn} handler must send it"),
+                f.pass_on(idiom, notice),
+            ),
+            Some(_) => idiom.say(
+                format!("the {rn} must catch {tn} and send {un} to the {pn}"),
+                both(idiom.catch(tn), f.pass_on(idiom, notice)),
+            ),
+        },
+        None => {
+            let missed = if f.printer_polls {
+                format!(", or its loop missed the flag its {un} handler set (clear a flag only right after acting on it)")
+            } else {
+                String::new()
+            };
+            idiom.say(
+                format!("either the {pn} was never sent {un} (the {rn}'s {tn} handler must send it){missed}, or line {n} stayed in the {pn}'s output buffer (print it with its newline and flush it at once)"),
+                both(f.pass_on(idiom, notice), flush),
+            )
+        }
+    }
+}
+
+/// A disposition that is not as the exercise wants it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongDisposition {
+    pub role: Role,
+    pub signal: Signal,
+    pub wanted: Disposition,
+    pub found: Disposition,
+}
+
+/// What `role` needs for `sig`, if the exercise says.
+fn needed(role: Role, sig: Signal) -> Option<Disposition> {
+    let (ignore, catch) = required(role);
+    if ignore.contains(&sig) {
+        Some(Disposition::Ignored)
+    } else if catch.contains(&sig) {
+        Some(Disposition::Caught)
+    } else {
+        None
+    }
+}
+
+/// The advice for a `handlers` check that found `wrong`, the first first.
+pub fn handlers_advice(idiom: Idiom, wrong: &[WrongDisposition]) -> Option<String> {
+    let w = wrong.first()?;
+    let (who, name) = (w.role.name(), w.signal.as_str());
+    let first = match w.wanted {
+        Disposition::Ignored => {
+            idiom.say(format!("the {who} must ignore {name}"), idiom.ignore(name))
+        }
+        _ => idiom.say(
+            format!("the {who} must catch {name} with a handler"),
+            idiom.catch(name),
+        ),
+    };
+    // What the other process needs, set before the fork and inherited.
+    let theirs = other(w.role);
+    let inherited = w.found != Disposition::Default && needed(theirs, w.signal) == Some(w.found);
+    Some(if inherited {
+        format!(
+            "{first}; it has the {}'s disposition: each process sets its own, after the fork (a child starts with its parent's)",
+            theirs.name()
+        )
+    } else {
+        first
+    })
+}
+
+/// The dispositions `role` has wrong in `st`, in the order of the exercise's table.
+pub fn wrong_dispositions(role: Role, st: &Status) -> Vec<WrongDisposition> {
+    let (ignore, catch) = required(role);
+    ignore
+        .iter()
+        .map(|s| (*s, Disposition::Ignored))
+        .chain(catch.iter().map(|s| (*s, Disposition::Caught)))
+        .map(|(signal, wanted)| WrongDisposition {
+            role,
+            signal,
+            wanted,
+            found: st.disposition(signal as i32),
+        })
+        .filter(|w| w.found != w.wanted)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
