@@ -322,7 +322,7 @@ fn a_class_laid_out_as_instructors_have_it_is_graded_with_one_config() {
     assert_eq!(row("kim"), ["kim", "fileserver", "118", "118", "-"]);
     let lou = row("lou").join(" ");
     assert!(
-        lou.contains("not graded: no program found (looked for bus.py or bus; server.py")
+        lou.contains("not graded: no program found (looked for bus.py, bus or bus.c; server.py")
             && lou.ends_with("it holds: draft/, final/, notes.txt"),
         "{lou}"
     );
