@@ -137,7 +137,13 @@ fn no_program(path: &Path, ignore_case: bool) -> String {
             let names: Vec<String> = e
                 .shipped_programs()
                 .iter()
-                .flat_map(|p| [p.python.clone(), p.binary.clone(), format!("{}.c", p.binary)])
+                .flat_map(|p| {
+                    [
+                        p.python.clone(),
+                        p.binary.clone(),
+                        format!("{}.c", p.binary),
+                    ]
+                })
                 .collect();
             let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (l, r));
             if rest.is_empty() {

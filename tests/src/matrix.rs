@@ -488,10 +488,15 @@ impl Case {
 
     /// The verdict each check must give.
     pub fn model(&self) -> BTreeMap<&'static str, &'static str> {
-        match self.fault {
+        let mut model = match self.fault {
             Some(f) => f.model(),
             None => model_with(&[]),
+        };
+        // A C program is handed in as its source, as a C student would: the grader builds it.
+        if self.combo.child == Child::CFork {
+            model.insert("build", "passed");
         }
+        model
     }
 
     /// The program's source: `bus.py` or `bus.c`.
@@ -510,6 +515,8 @@ impl Case {
         let (file, text) = self.source();
         let path = sub.join(file);
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        // A C program is handed in as `bus.c` alone (the grader builds it); it is compiled
+        // here too, strictly and outside the submission, so that a generator bug shows as such.
         if self.combo.child == Child::CFork {
             let out = Command::new("cc")
                 .args([
@@ -520,7 +527,7 @@ impl Case {
                     "-Wno-unused-variable",
                     "-o",
                 ])
-                .arg(sub.join("bus"))
+                .arg(dir.join(format!("{}.check", self.name())))
                 .arg(&path)
                 .output()
                 .map_err(|e| format!("cc: {e}"))?;

@@ -319,7 +319,7 @@ fn a_class_laid_out_as_instructors_have_it_is_graded_with_one_config() {
     assert_eq!(row("alice"), ["alice", "bus", "105", "105", "-"]);
     assert_eq!(row("ivan"), ["ivan", "bus", "105", "105", "-"]);
     assert_eq!(row("judy")[..4], ["judy", "bus", "75", "105"]);
-    assert_eq!(row("kim"), ["kim", "fileserver", "118", "118", "-"]);
+    assert_eq!(row("kim"), ["kim", "fileserver", "126", "126", "-"]);
     let lou = row("lou").join(" ");
     assert!(
         lou.contains("not graded: no program found (looked for bus.py, bus or bus.c; server.py")
