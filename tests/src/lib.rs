@@ -168,7 +168,20 @@ pub fn grade(path: &Path, args: &[&str], tmpdir: &Path) -> Output {
 
 /// The JSON report of a stable grading.
 pub fn grade_json(path: &Path, tmpdir: &Path) -> (i32, serde_json::Value, String) {
-    let out = grade(path, &["--format", "json", "--stable"], tmpdir);
+    grade_json_with(path, &[], tmpdir)
+}
+
+/// The JSON report of a stable grading with extra arguments (a sample's `--config`).
+pub fn grade_json_with(
+    path: &Path,
+    args: &[&str],
+    tmpdir: &Path,
+) -> (i32, serde_json::Value, String) {
+    let out = grade(
+        path,
+        &[&["--format", "json", "--stable"][..], args].concat(),
+        tmpdir,
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let json = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(

@@ -4,25 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use e2e::{
-    expected, grade, grade_json, processes_under, samples, statuses, workspace_bin, workspace_root,
+    expected, grade, grade_json, grade_json_with, processes_under, samples, statuses,
+    workspace_bin, workspace_root,
 };
-
-/// The JSON report of a stable grading with extra arguments.
-fn grade_json_with(path: &Path, args: &[&str], tmpdir: &Path) -> (i32, serde_json::Value, String) {
-    let out = grade(
-        path,
-        &[&["--format", "json", "--stable"][..], args].concat(),
-        tmpdir,
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "report is not JSON ({e}):\n{text}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json, text)
-}
 
 fn rel(name: &str) -> PathBuf {
     PathBuf::from("exercises/fileserver/samples").join(name)
