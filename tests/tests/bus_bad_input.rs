@@ -38,7 +38,7 @@ fn directory_without_a_program_names_what_was_looked_for() {
     no_panic(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("looked for bus.py or bus"),
+        stderr(&out).contains("looked for bus.py, bus or bus.c"),
         "{}",
         stderr(&out)
     );

@@ -81,5 +81,6 @@ determinism_tests! {
     no_child => "no-child",
     python2_source => "python2-source",
     polling_flag_cleared_late => "polling-flag-cleared-late",
+    print_without_flush => "print-without-flush",
     wrong_line => "wrong-line",
 }
