@@ -180,7 +180,8 @@ fn a_spinning_server_is_graded_the_same_under_load() {
         let (_, json, text) = grade_json(&rel(name), tmp.path());
         drop(load);
         assert_eq!(
-            text, first,
+            text,
+            first,
             "grading {i} of {name} (under load: {}) differs:\n{json:#}",
             i % 2 == 1
         );
