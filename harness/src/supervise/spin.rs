@@ -58,9 +58,9 @@ pub struct SpinWatch {
 }
 
 impl SpinWatch {
-    /// How many threads of `root`'s family not known to spin yet used [`SPIN_CPU`] since
-    /// `since`; they are known from now on.
-    pub fn new_spinners(&mut self, root: Pid, since: &CpuLook) -> usize {
+    /// The threads (tids) of `root`'s family not known to spin yet that used [`SPIN_CPU`]
+    /// since `since`; they are known from now on.
+    pub fn new_spinners(&mut self, root: Pid, since: &CpuLook) -> Vec<i32> {
         let now = CpuLook::take(root);
         let new: Vec<i32> = since
             .busy_since(&now, SPIN_CPU)
@@ -68,7 +68,7 @@ impl SpinWatch {
             .filter(|t| !self.known.contains(t))
             .collect();
         self.known.extend(&new);
-        new.len()
+        new
     }
 
     /// Whether any thread was found spinning.
@@ -84,43 +84,59 @@ mod tests {
     use std::sync::Arc;
     use std::time::Instant;
 
+    /// A thread of this process that says its tid, then parks (idle) or spins until `stop`.
+    fn thread(spin: bool, stop: Arc<AtomicBool>) -> (i32, std::thread::JoinHandle<()>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            tx.send(nix::unistd::gettid().as_raw()).unwrap();
+            let mut x = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                if spin {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                } else {
+                    std::thread::park_timeout(Duration::from_millis(20));
+                }
+            }
+        });
+        (rx.recv().unwrap(), h)
+    }
+
     #[test]
     fn a_spinning_thread_is_found_once_and_an_idle_one_never() {
         let me = nix::unistd::getpid();
         let stop = Arc::new(AtomicBool::new(false));
-        let idle = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::park_timeout(Duration::from_millis(50));
-                }
-            })
-        };
+        let (idle, idle_h) = thread(false, stop.clone());
         let mut watch = SpinWatch::default();
         let since = CpuLook::take(me);
-        let spinner = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut x = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    x = std::hint::black_box(x.wrapping_add(1));
-                }
-            })
-        };
+        let (spinner, spinner_h) = thread(true, stop.clone());
+        // Other tests' threads of this process may be found too: only these two matter.
         let deadline = Instant::now() + Duration::from_secs(60);
-        let mut found = 0;
-        while found == 0 && Instant::now() < deadline {
+        let mut found = Vec::new();
+        while !found.contains(&spinner) && Instant::now() < deadline {
             std::thread::park_timeout(Duration::from_millis(10));
-            found = watch.new_spinners(me, &since);
+            found.extend(watch.new_spinners(me, &since));
         }
-        // This test's own thread may spin too while it looks, and other tests run beside it:
-        // at least the spinner was found, and a second look finds it no more.
-        assert!(found >= 1, "the spinner was not found");
+        assert!(found.contains(&spinner), "the spinner was not found");
+        assert!(
+            !found.contains(&idle),
+            "an idle thread was taken for a spinner"
+        );
         assert!(watch.any());
+        // Once it has spun as much again, it is not news.
         let again = CpuLook::take(me);
-        assert!(watch.new_spinners(me, &again) <= 1);
+        while !again
+            .busy_since(&CpuLook::take(me), SPIN_CPU)
+            .contains(&spinner)
+        {
+            assert!(Instant::now() < deadline, "the spinner stopped spinning");
+            std::thread::park_timeout(Duration::from_millis(10));
+        }
+        assert!(
+            !watch.new_spinners(me, &again).contains(&spinner),
+            "a known spinner is found again"
+        );
         stop.store(true, Ordering::Relaxed);
-        spinner.join().unwrap();
-        idle.join().unwrap();
+        spinner_h.join().unwrap();
+        idle_h.join().unwrap();
     }
 }

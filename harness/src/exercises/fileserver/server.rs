@@ -312,7 +312,7 @@ impl ServerProc {
     /// Whether a thread of it or of its family, not found spinning before, has used
     /// [`spin::SPIN_CPU`] since `since` (a look taken when nothing more was asked of it).
     pub fn spins_since(&mut self, since: &CpuLook) -> bool {
-        self.spin.new_spinners(self.pid, since) > 0
+        !self.spin.new_spinners(self.pid, since).is_empty()
     }
 
     /// Whether a thread of it was ever found spinning.
