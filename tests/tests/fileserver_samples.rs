@@ -100,13 +100,17 @@ sample_tests! {
     c_zombies => "c-zombies",
     correct_fork => "correct-fork",
     correct_threads => "correct-threads",
+    crashes_on_eof => "crashes-on-eof",
     dies_on_disconnect => "dies-on-disconnect",
+    double_fork => "double-fork",
     first_buffer_client => "first-buffer-client",
     hardcoded_port => "hardcoded-port",
     lists_hidden => "lists-hidden",
     no_ready_line => "no-ready-line",
     one_at_a_time => "one-at-a-time",
     path_traversal => "path-traversal",
+    quit_ends_server => "quit-ends-server",
+    spins_after_disconnect => "spins-after-disconnect",
     truncated_upload => "truncated-upload",
     truncating_client => "truncating-client",
     zombies => "zombies",
@@ -144,5 +148,26 @@ fn repeated_gradings_agree() {
             let (_, json, text) = grade_json(&rel(name), tmp.path());
             assert_eq!(text, first, "grading {i} of {name} differs:\n{json:#}");
         }
+    }
+}
+
+/// A server whose handlers spin after their clients vanish is graded the same on a quiet
+/// machine and on a busy one: 10 gradings, every other one beside two CPU spinners (as
+/// many as the test machine has cores), identical reports.
+#[test]
+fn a_spinning_server_is_graded_the_same_under_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "spins-after-disconnect";
+    let (_, _, first) = grade_json(&rel(name), tmp.path());
+    for i in 1..10 {
+        let load = (i % 2 == 1).then(|| [e2e::Spinner::start(), e2e::Spinner::start()]);
+        let (_, json, text) = grade_json(&rel(name), tmp.path());
+        drop(load);
+        assert_eq!(
+            text,
+            first,
+            "grading {i} of {name} (under load: {}) differs:\n{json:#}",
+            i % 2 == 1
+        );
     }
 }

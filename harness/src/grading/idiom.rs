@@ -135,6 +135,11 @@ impl Idiom {
         )
     }
 
+    /// Seeing that the other end of a connection has gone.
+    pub fn end_of_connection(self) -> Option<String> {
+        self.pick("recv() returns b''", "recv() returns 0")
+    }
+
     /// Seeing the end of the user's input.
     pub fn end_of_input(self) -> Option<String> {
         self.pick(

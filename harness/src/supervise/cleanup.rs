@@ -102,6 +102,24 @@ pub fn reap_exited() {
     }
 }
 
+/// Reaps the children of the grader that have exited and belong to session `session`:
+/// orphans of a server's family (a double fork's grandchildren) that the grader adopted as
+/// their subreaper, collected while the server runs so they hold no process slot. Other
+/// children of the grader (the server itself, a client in its own session) are left to
+/// their own waits.
+pub fn reap_adopted(session: Pid) {
+    for child in procfs::children(getpid()) {
+        let adopted_and_exited = procfs::stat(child).is_ok_and(|s| {
+            s.session == session.as_raw()
+                && s.pid != session.as_raw()
+                && s.state == RunState::Zombie
+        });
+        if adopted_and_exited {
+            let _ = waitpid(child, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL));
+        }
+    }
+}
+
 /// Stops, kills and reaps every descendant until none is left or the deadline passes.
 /// Returns the processes found (as first seen), for reports.
 pub fn kill_all_descendants(deadline: Instant) -> Vec<Leftover> {

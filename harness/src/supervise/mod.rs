@@ -18,5 +18,6 @@ pub mod process;
 pub mod procfs;
 pub mod session;
 pub mod spawn;
+pub mod spin;
 pub mod transcript;
 pub mod waiting;

@@ -19,6 +19,7 @@ use crate::net::listen;
 use crate::supervise::process::Process;
 use crate::supervise::procfs;
 use crate::supervise::spawn::Launch;
+use crate::supervise::spin::{self, CpuLook, SpinWatch};
 
 /// How long a server the grader is done with gets to leave by itself on SIGTERM before it
 /// is killed ([`ServerProc::finish`]). Whether it exits on SIGTERM is judged by its own
@@ -58,6 +59,10 @@ pub struct ServerProc {
     drain_requests: u64,
     /// The run's freezer group, when there are control groups.
     group: Option<crate::supervise::isolation::RunGroup>,
+    /// Its threads (and its family's) found spinning.
+    spin: SpinWatch,
+    /// Why the grader stopped it, when it did ([`ServerProc::retire`]).
+    retired: Option<String>,
 }
 
 /// Why a server is not serving.
@@ -134,6 +139,8 @@ impl ServerProc {
             drain: drain_w,
             drain_requests: 0,
             group,
+            spin: SpinWatch::default(),
+            retired: None,
         })
     }
 
@@ -254,6 +261,7 @@ impl ServerProc {
     /// exiting. False at the deadline.
     pub fn settle(&mut self, deadline: Instant) -> bool {
         const BUSY_CPU: Duration = Duration::from_millis(100);
+        crate::supervise::cleanup::reap_adopted(self.pid);
         let cpu_at_start = procfs::cpu_ns(self.pid);
         let mut quiet_looks = 0;
         loop {
@@ -294,6 +302,43 @@ impl ServerProc {
 
     pub fn exit_words(&mut self) -> Option<String> {
         self.exited().map(describe)
+    }
+
+    /// A look at the CPU time of its threads and its family's, for [`Self::spins_since`].
+    pub fn cpu_look(&self) -> CpuLook {
+        CpuLook::take(self.pid)
+    }
+
+    /// Whether a thread of it or of its family, not found spinning before, has used
+    /// [`spin::SPIN_CPU`] since `since` (a look taken when nothing more was asked of it).
+    pub fn spins_since(&mut self, since: &CpuLook) -> bool {
+        !self.spin.new_spinners(self.pid, since).is_empty()
+    }
+
+    /// Whether a thread of it was ever found spinning.
+    pub fn spinning(&self) -> bool {
+        self.spin.any()
+    }
+
+    /// Kills it and its family now, for the reason `why` (a check has judged what they
+    /// did; a spinner left running would burn the CPU limit and change later verdicts).
+    pub fn retire(&mut self, why: String, deadline: Instant) {
+        let family: Vec<i32> = spin::family_pids(self.pid)
+            .iter()
+            .map(|p| p.as_raw())
+            .collect();
+        crate::supervise::cleanup::stop_kill_and_await(&family, deadline);
+        if let Some(g) = &self.group {
+            g.kill_all(deadline);
+        }
+        let _ = self.process.terminate(Duration::ZERO);
+        crate::supervise::cleanup::reap_adopted(self.pid);
+        self.retired = Some(why);
+    }
+
+    /// Why the grader stopped it, when it did.
+    pub fn retired(&self) -> Option<&str> {
+        self.retired.as_deref()
     }
 
     /// Sends SIGTERM and waits for the exit; the status, or None at the deadline.

@@ -184,13 +184,14 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
         if !temps.is_empty() {
             faults.push(CleanupFault::Leftovers(temps));
         }
-        // A client stays connected while the server is asked to stop.
+        // A client stays connected while the server is asked to stop. Its children are
+        // its family: grandchildren of a double fork have left its tree, not its session.
         let connected = ctx.connect(cfg.timing.op()).ok();
         let children: Vec<nix::unistd::Pid> = ctx
             .server
             .as_ref()
             .map(|s| {
-                crate::supervise::procfs::descendants(s.pid)
+                crate::supervise::procfs::family(s.pid)
                     .iter()
                     .map(|p| nix::unistd::Pid::from_raw(p.pid))
                     .collect()

@@ -157,6 +157,10 @@ impl<'a> Ctx<'a> {
         let how = self
             .exit_words()
             .unwrap_or_else(|| "was not running".into());
+        let retired = self
+            .server
+            .as_ref()
+            .and_then(|s| s.retired().map(str::to_string));
         if let Some(old) = self.server.take() {
             old.finish(Instant::now() + Duration::from_millis(1000));
         }
@@ -166,13 +170,20 @@ impl<'a> Ctx<'a> {
         }
         self.start_server()
             .map_err(|p| format!("the server {how}, and restarting it failed: {p:?}"))?;
-        let when = match self.last_check {
-            Some(id) => format!("during or after the {id} check"),
-            None => "during an earlier check".into(),
-        };
-        o_notes.push(format!(
-            "the server {how} {when}; it was started again for this one"
-        ));
+        o_notes.push(match retired {
+            Some(why) => format!(
+                "the grader stopped the server after the {} check ({why}) and started it again for this one",
+                self.last_check.unwrap_or("previous")
+            ),
+            None => match self.last_check {
+                Some(id) => format!(
+                    "the server {how} during or after the {id} check; it was started again for this one"
+                ),
+                None => format!(
+                    "the server {how} during an earlier check; it was started again for this one"
+                ),
+            },
+        });
         Ok(())
     }
 
@@ -189,15 +200,33 @@ impl<'a> Ctx<'a> {
 
     /// Closes `conn` and waits (within the request deadline) until the server has closed its
     /// end too, so that whatever the client's leaving does to the server happens in this
-    /// check. False if the server kept its end open.
-    fn leave(&self, mut conn: Conn) -> bool {
+    /// check; or until a thread of the server, not seen spinning before, spins instead (a
+    /// handler reading the end of the connection again and again), which ends the wait
+    /// early whatever the machine's load.
+    fn leave(&mut self, mut conn: Conn) -> Left {
         let client_port = conn.stream().local_addr().map(|a| a.port()).unwrap_or(0);
         drop(conn);
-        let Some(s) = &self.server else { return true };
+        let deadline = Instant::now() + self.cfg.timing.op();
+        let Some(s) = self.server.as_mut() else {
+            return Left::Closed;
+        };
         let (pid, port) = (s.pid, s.addr.port());
-        poll_until(Instant::now() + self.cfg.timing.op(), || {
-            !listen::server_side_open(pid, port, client_port)
-        })
+        let since = s.cpu_look();
+        let (mut looks, mut spun) = (0u32, false);
+        let closed = poll_until(deadline, || {
+            if !listen::server_side_open(pid, port, client_port) {
+                return true;
+            }
+            looks += 1;
+            // A look at the whole family reads all of /proc: every 10th look (20 ms) only.
+            spun = looks.is_multiple_of(10) && s.spins_since(&since);
+            spun
+        });
+        match (closed, spun) {
+            (_, true) => Left::Spinning,
+            (true, false) => Left::Closed,
+            (false, false) => Left::KeptOpen,
+        }
     }
 
     /// Waits (within the request deadline) until the server has died or gone quiet.
@@ -216,6 +245,17 @@ impl<'a> Ctx<'a> {
     fn exit_words(&mut self) -> Option<String> {
         self.server.as_mut().and_then(|s| s.exit_words())
     }
+}
+
+/// How the server took a client's leaving ([`Ctx::leave`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Left {
+    /// It closed its end of the connection.
+    Closed,
+    /// It kept its end open until the deadline.
+    KeptOpen,
+    /// It kept its end open while a thread of it started spinning.
+    Spinning,
 }
 
 /// Runs `body` with a live server; turns a restart failure into a skipped check.

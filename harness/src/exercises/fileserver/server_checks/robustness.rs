@@ -4,13 +4,17 @@
 use std::io::Read;
 use std::time::Instant;
 
-use crate::grading::evidence::{judged, Fault};
+use crate::grading::evidence::{judged, judged_in, Fault};
+use crate::grading::idiom::Idiom;
 use crate::net::client::{Conn, Connector, FileProtocol, Header, ProtoError};
 use crate::net::transfer::{compare_streams, Comparison, PseudoText};
 use crate::report::CheckOutcome;
+use crate::submission::Language;
 
 use super::library::{self, Content};
-use super::{await_no_leftovers, get_compared, intact, name_list, with_server, Ctx};
+use super::{
+    await_no_leftovers, get_compared, intact, leftover_temps, name_list, with_server, Ctx, Left,
+};
 
 /// `concurrent`: several clients at once, while one holds a half-done upload.
 pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
@@ -68,17 +72,21 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         check_stored_uploads(ctx, n, size, &mut faults);
         // The other stalled clients leave; wait until the server has closed their ends, so
         // that whatever leaving does to it happens within this check.
+        // A handler left spinning by a client's leaving is the fault `disconnect` judges:
+        // noted here, not counted, and the server is started afresh for the next check.
+        let mut spun = false;
         for conn in [half_line, unread].into_iter().flatten() {
-            let _ = ctx.leave(conn);
+            spun |= ctx.leave(conn) == Left::Spinning;
         }
         match stalled {
-            Ok(c) => {
-                if !ctx.leave(c) {
-                    faults.push(ConcurrentFault::StalledKeptOpen);
-                } else if !intact(ctx, library::CONCURRENT) {
-                    faults.push(ConcurrentFault::StalledChanged);
+            Ok(c) => match ctx.leave(c) {
+                Left::KeptOpen => faults.push(ConcurrentFault::StalledKeptOpen),
+                Left::Spinning => spun = true,
+                Left::Closed if !intact(ctx, library::CONCURRENT) => {
+                    faults.push(ConcurrentFault::StalledChanged)
                 }
-            }
+                Left::Closed => {}
+            },
             Err(e) => faults.push(ConcurrentFault::StallFailed(e)),
         }
         let mut o = judged(
@@ -86,6 +94,13 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
             format!("all {n} clients were served byte for byte while one client stalled"),
         );
         o.actions = actions;
+        if spun {
+            o.details.push(
+                "a handler spun at full speed after a stalled client left: that is judged by disconnect, not here"
+                    .into(),
+            );
+            retire_spinner(ctx, "concurrent");
+        }
         o
     })
 }
@@ -202,8 +217,9 @@ impl Fault for ConcurrentFault {
     }
 }
 
-/// One way of vanishing in `disconnect`; pushes what it finds wrong.
-type Vanish = fn(&mut Ctx, &mut Vec<DisconnectFault>);
+/// One way of vanishing in `disconnect`; pushes what it finds wrong. True when the
+/// server's handler was left spinning.
+type Vanish = fn(&mut Ctx, &mut Vec<DisconnectFault>) -> bool;
 
 /// What `disconnect` found wrong.
 enum DisconnectFault {
@@ -214,6 +230,9 @@ enum DisconnectFault {
     },
     /// The server ended (`how`) by the end of the check.
     Dead(String),
+    /// Handlers spun at full speed, their connections open, after clients vanished during
+    /// these steps.
+    Spinning(Vec<&'static str>),
     ReplacedDamaged,
     UploadKeptOpen,
     PartialLeft,
@@ -232,6 +251,16 @@ impl std::fmt::Display for DisconnectFault {
                 "the server {how} when a client disconnected during {during}"
             ),
             Dead(how) => write!(f, "the server {how} when a client disconnected"),
+            Spinning(during) if during.len() == 1 => write!(
+                f,
+                "a handler went on at 100% CPU, its connection open, after its client vanished during {} (it receives from the closed connection again and again)",
+                during[0]
+            ),
+            Spinning(during) => write!(
+                f,
+                "handlers went on at 100% CPU, their connections open, after their clients vanished during {} (each receives from its closed connection again and again)",
+                during.join(" and during ")
+            ),
             ReplacedDamaged => write!(
                 f,
                 "a cut-off upload replacing {} damaged the old file (it must stay as it was)",
@@ -255,12 +284,25 @@ impl std::fmt::Display for DisconnectFault {
 }
 
 impl Fault for DisconnectFault {
-    fn hint(&self) -> Option<String> {
-        Some("write uploads to a hidden temporary file renamed when complete; treat a broken connection as the end of that client only".into())
+    fn hint_in(&self, lang: Language) -> Option<String> {
+        Some(match self {
+            DisconnectFault::Spinning(_) => {
+                let idiom = Idiom(lang);
+                idiom.say(
+                    "a receive that returns nothing means the client has gone: end that client's handler then (close the connection, remove the temporary file) instead of receiving again",
+                    idiom.end_of_connection(),
+                )
+            }
+            _ => "write uploads to a hidden temporary file renamed when complete; treat a broken connection as the end of that client only".into(),
+        })
     }
 }
 
-/// `disconnect`: clients vanishing mid-upload and mid-download.
+/// `disconnect`: clients vanishing mid-upload and mid-download. A handler left spinning is
+/// its fault; once the check has judged whether the server goes on serving, the grader
+/// stops the server (and what it started) and the next check gets a fresh one, so that the
+/// spinner changes no later verdict (it would eat the CPU limit, and keep its temporary
+/// files, sooner or later depending on the machine's load).
 pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "disconnect", |ctx| {
@@ -282,12 +324,19 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
             (vanish_mid_upload, "an upload"),
             (vanish_mid_download, "a download"),
         ];
+        let mut spun = Vec::new();
         for (step, what) in steps {
-            step(ctx, &mut faults);
+            if step(ctx, &mut faults) {
+                spun.push(what);
+            }
             if let Some(p) = died(ctx, what) {
                 faults.insert(0, p);
                 break;
             }
+        }
+        if !spun.is_empty() {
+            let at = usize::from(matches!(faults.first(), Some(DisconnectFault::Died { .. })));
+            faults.insert(at, DisconnectFault::Spinning(spun.clone()));
         }
         if !ctx.server_alive() {
             let how = ctx.exit_words().unwrap_or_default();
@@ -304,42 +353,68 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
                 Err(e) => faults.push(DisconnectFault::ListFailed(e)),
             }
         }
-        let mut o = judged(
+        let mut o = judged_in(
             &faults,
             "clients vanishing mid-transfer left no partial file; the server goes on",
+            ctx.lang,
         );
         o.actions = actions;
+        if !spun.is_empty() {
+            retire_spinner(ctx, "disconnect");
+        }
+        // What the cut-off uploads left was judged here: later checks start without it.
+        for name in leftover_temps(ctx) {
+            let _ = std::fs::remove_file(ctx.uploads.join(name));
+        }
+        let _ = std::fs::remove_file(ctx.uploads.join("cut.bin"));
         o
     })
 }
 
+/// Stops a server whose handler spins, once `check` has judged it, so that the next check
+/// starts a fresh one.
+fn retire_spinner(ctx: &mut Ctx, check: &str) {
+    let deadline = Instant::now() + ctx.cfg.timing.exit();
+    if let Some(s) = ctx.server.as_mut() {
+        s.retire(
+            format!("a handler of it was spinning: see {check}"),
+            deadline,
+        );
+    }
+}
+
 /// Half a request line, then gone.
-fn vanish_mid_line(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) {
-    if let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) {
-        let _ = c.send(b"L");
-        let _ = ctx.leave(c);
+fn vanish_mid_line(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) -> bool {
+    match ctx.connect(ctx.cfg.timing.op()) {
+        Ok(mut c) => {
+            let _ = c.send(b"L");
+            ctx.leave(c) == Left::Spinning
+        }
+        Err(_) => false,
     }
 }
 
 /// An upload replacing an existing file, cut off: the old file stays whole.
-fn vanish_mid_replacing(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) {
-    if let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) {
-        if let Ok(Header::Ok(None)) =
-            c.request(&format!("P 1000000 {}", library::SPACES), "the reply to P")
-        {
-            let _ = c.send(&[b'r'; 100_000]);
-        }
-        let _ = ctx.leave(c);
-        if !intact(ctx, library::SPACES) {
-            faults.push(DisconnectFault::ReplacedDamaged);
-        }
+fn vanish_mid_replacing(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) -> bool {
+    let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) else {
+        return false;
+    };
+    if let Ok(Header::Ok(None)) =
+        c.request(&format!("P 1000000 {}", library::SPACES), "the reply to P")
+    {
+        let _ = c.send(&[b'r'; 100_000]);
     }
+    let spun = ctx.leave(c) == Left::Spinning;
+    if !intact(ctx, library::SPACES) {
+        faults.push(DisconnectFault::ReplacedDamaged);
+    }
+    spun
 }
 
 /// A new file's upload, cut off: neither the file nor a temporary one stays.
-fn vanish_mid_upload(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) {
+fn vanish_mid_upload(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) -> bool {
     let op = ctx.cfg.timing.op();
-    match ctx.connect(op).and_then(|mut c| {
+    let conn = ctx.connect(op).and_then(|mut c| {
         c.request("P 1000000 cut.bin", "the reply to P")?;
         let mut sent = 0;
         while sent < 100_000 {
@@ -347,36 +422,47 @@ fn vanish_mid_upload(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) {
             sent += 10_000;
         }
         Ok(c)
-    }) {
-        Ok(c) => {
-            if !ctx.leave(c) {
-                faults.push(DisconnectFault::UploadKeptOpen);
-            }
-            // The server may still be cleaning up after closing the connection (a
-            // forked child closes, then removes): wait for it, within the deadline.
-            let temps = await_no_leftovers(ctx, op);
-            if ctx.uploads.join("cut.bin").exists() {
-                faults.push(DisconnectFault::PartialLeft);
-            }
-            if !temps.is_empty() {
-                faults.push(DisconnectFault::TempsLeft(temps));
-            }
+    });
+    let c = match conn {
+        Ok(c) => c,
+        Err(e) => {
+            faults.push(DisconnectFault::CutNotStarted(e));
+            return false;
         }
-        Err(e) => faults.push(DisconnectFault::CutNotStarted(e)),
+    };
+    let left = ctx.leave(c);
+    if left == Left::KeptOpen {
+        faults.push(DisconnectFault::UploadKeptOpen);
     }
+    // The server may still be cleaning up after closing the connection (a forked child
+    // closes, then removes): wait for it, within the deadline. A spinning handler holds its
+    // files for good: what is there now is what stays.
+    let temps = if left == Left::Spinning {
+        leftover_temps(ctx)
+    } else {
+        await_no_leftovers(ctx, op)
+    };
+    if ctx.uploads.join("cut.bin").exists() {
+        faults.push(DisconnectFault::PartialLeft);
+    }
+    if !temps.is_empty() {
+        faults.push(DisconnectFault::TempsLeft(temps));
+    }
+    left == Left::Spinning
 }
 
 /// A download, cut off after its first 64 KiB.
-fn vanish_mid_download(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) {
-    if let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) {
-        let r = c.request(&format!("G {}", library::LARGE), "the reply to G");
-        if let Ok(Header::Ok(Some(_))) = r {
-            let mut buf = vec![0u8; 65536];
-            let _ = c.stream().read_exact(&mut buf);
-        }
-        let _ = c.stream().shutdown(std::net::Shutdown::Both);
-        let _ = ctx.leave(c);
+fn vanish_mid_download(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) -> bool {
+    let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) else {
+        return false;
+    };
+    let r = c.request(&format!("G {}", library::LARGE), "the reply to G");
+    if let Ok(Header::Ok(Some(_))) = r {
+        let mut buf = vec![0u8; 65536];
+        let _ = c.stream().read_exact(&mut buf);
     }
+    let _ = c.stream().shutdown(std::net::Shutdown::Both);
+    ctx.leave(c) == Left::Spinning
 }
 
 /// The fault of a server that died when a client vanished during `what`.
@@ -393,6 +479,8 @@ fn died(ctx: &mut Ctx, what: &'static str) -> Option<DisconnectFault> {
 enum QuitFault {
     KeptOpen,
     ListRefused(String),
+    /// The whole server ended (`how`) on Q.
+    ServerEnded(String),
     Broken(ProtoError),
 }
 
@@ -403,12 +491,22 @@ impl std::fmt::Display for QuitFault {
             QuitFault::ListRefused(r) => {
                 write!(f, "after Q, L on a new connection was refused: {r}")
             }
+            QuitFault::ServerEnded(how) => write!(
+                f,
+                "the whole server {how} on Q: a new connection found no server"
+            ),
             QuitFault::Broken(e) => e.fmt(f),
         }
     }
 }
 
-impl Fault for QuitFault {}
+impl Fault for QuitFault {
+    fn hint(&self) -> Option<String> {
+        matches!(self, QuitFault::ServerEnded(_)).then(|| {
+            "Q ends that client's connection only: close it and return from its handler; the accept loop goes on".into()
+        })
+    }
+}
 
 /// `quit`: Q closes this connection; another one still works.
 pub fn quit(ctx: &mut Ctx) -> CheckOutcome {
@@ -422,7 +520,14 @@ pub fn quit(ctx: &mut Ctx) -> CheckOutcome {
             let mut d = ctx.connect(cfg.timing.op())?;
             Ok(d.list()?.err().map(QuitFault::ListRefused))
         })()
-        .unwrap_or_else(|e| Some(QuitFault::Broken(e)));
+        .unwrap_or_else(|e| {
+            // A server that ended on Q is said so, not just the refused connection.
+            ctx.settle_server();
+            Some(match ctx.exit_words() {
+                Some(how) => QuitFault::ServerEnded(how),
+                None => QuitFault::Broken(e),
+            })
+        });
         let mut o = judged(
             fault.as_slice(),
             "Q closed the connection; a new one is served",
