@@ -122,6 +122,8 @@ sample_tests! {
     lists_hidden => "lists-hidden",
     no_ready_line => "no-ready-line",
     one_at_a_time => "one-at-a-time",
+    pair_first_recv => "pair-first-recv",
+    pair_numbered_menu => "pair-numbered-menu",
     path_traversal => "path-traversal",
     truncated_upload => "truncated-upload",
     truncating_client => "truncating-client",
