@@ -108,6 +108,8 @@ sample_tests! {
     lists_hidden => "lists-hidden",
     no_ready_line => "no-ready-line",
     one_at_a_time => "one-at-a-time",
+    pair_first_recv => "pair-first-recv",
+    pair_numbered_menu => "pair-numbered-menu",
     path_traversal => "path-traversal",
     quit_ends_server => "quit-ends-server",
     spins_after_disconnect => "spins-after-disconnect",

@@ -126,6 +126,12 @@ pub trait Exercise: Sync + 'static {
     /// The checks, in report order.
     fn checks() -> Vec<CheckDoc>;
 
+    /// The checks a grading with `cfg` may report (a config can leave some out: the file
+    /// server's pair checks); all of them unless the exercise says otherwise.
+    fn checks_for(_cfg: &Self::Config) -> Vec<CheckDoc> {
+        Self::checks()
+    }
+
     /// The programs a submission of this exercise holds (a bus, a server and a client).
     fn programs(cfg: &Self::Config) -> Vec<Program>;
 
@@ -204,11 +210,12 @@ impl<E: Exercise> Registered for E {
         let cfg: E::Config = crate::config::parse(&own, source)?;
         E::validate(&cfg, source)?;
         let programs = E::programs(&cfg);
+        let checks = E::checks_for(&cfg);
         Ok(Loaded {
             scoring,
             programs,
             grade: Box::new(move |job| E::grade(&cfg, job)),
-            checks: E::checks(),
+            checks,
         })
     }
 }

@@ -19,6 +19,8 @@ pub struct FileserverConfig {
     pub timing: Timing,
     pub library: LibrarySizes,
     pub limits: Limits,
+    /// Pair mode: the student's client against the student's own server.
+    pub pair: PairRules,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +76,64 @@ pub struct ClientRules {
     pub args: Vec<String>,
     /// The reference server's port: 0 for a free one.
     pub port: u16,
+    /// What is typed for each action.
+    pub menu: Menu,
+}
+
+/// The client's menu (`[client.menu]`): what the grader types for each action, and where
+/// a file name goes. The default is the exercise's own `list`, `get NAME`, `put NAME`, `quit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Menu {
+    pub list: String,
+    pub get: String,
+    pub put: String,
+    pub quit: String,
+    pub name: NamePlace,
+    /// The prompt asking for a name ends with this (trailing spaces ignored), when the
+    /// name is asked for.
+    pub name_prompt_ends_with: String,
+}
+
+/// Where the file name of `get` and `put` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NamePlace {
+    /// On the action's line: `get hello.txt`.
+    Line,
+    /// Typed at a second prompt the client shows after the action.
+    Prompt,
+}
+
+/// Pair mode (`[pair]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairRules {
+    pub mode: PairMode,
+}
+
+/// When the pair checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairMode {
+    /// Never: the report has no pair checks.
+    Off,
+    /// After the server and client checks.
+    Also,
+    /// Instead of them: for a course whose protocol the grader is not told.
+    Only,
+}
+
+impl PairMode {
+    /// Whether the server and client checks run.
+    pub fn parts_graded(self) -> bool {
+        self != PairMode::Only
+    }
+
+    /// Whether the pair checks run.
+    pub fn pair_graded(self) -> bool {
+        self != PairMode::Off
+    }
 }
 
 /// `template` with each `{key}` replaced by its value (unknown braces stay as they are).
@@ -204,6 +264,28 @@ impl FileserverConfig {
                 "must not be empty",
             ));
         }
+        let menu = &cfg.client.menu;
+        for (key, word) in [
+            ("client.menu.list", &menu.list),
+            ("client.menu.get", &menu.get),
+            ("client.menu.put", &menu.put),
+            ("client.menu.quit", &menu.quit),
+        ] {
+            if word.trim().is_empty() || word.contains(['\n', '\r']) {
+                return Err(invalid(
+                    source_name,
+                    key,
+                    "must be a word or a number on one line",
+                ));
+            }
+        }
+        if menu.name == NamePlace::Prompt && menu.name_prompt_ends_with.trim().is_empty() {
+            return Err(invalid(
+                source_name,
+                "client.menu.name_prompt_ends_with",
+                "must not be empty when the name is asked for at a prompt",
+            ));
+        }
         Ok(())
     }
 }
@@ -260,6 +342,32 @@ mod tests {
             err.contains("server.args") && err.contains("{prot}"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_menu_defaults_to_the_exercise_s_words_and_is_checked() {
+        let cfg = FileserverConfig::shipped().unwrap();
+        let m = &cfg.client.menu;
+        assert_eq!(
+            (&*m.list, &*m.get, &*m.put, &*m.quit, m.name),
+            ("list", "get", "put", "quit", NamePlace::Line)
+        );
+        assert_eq!(cfg.pair.mode, PairMode::Off);
+        let text = DEFAULT_TOML
+            .replace(r#"name = "line""#, r#"name = "prompt""#)
+            .replace(
+                r#"name_prompt_ends_with = ":""#,
+                r#"name_prompt_ends_with = " ""#,
+            );
+        let err = FileserverConfig::from_toml(&text, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("client.menu.name_prompt_ends_with"), "{err}");
+        let text = DEFAULT_TOML.replace(r#"get = "get""#, r#"get = """#);
+        let err = FileserverConfig::from_toml(&text, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("client.menu.get"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod client_checks;
 pub mod config;
 pub mod library;
+pub mod pair;
 pub mod refserver;
 pub mod server;
 pub mod server_checks;
@@ -14,7 +15,7 @@ use std::time::Instant;
 pub use config::FileserverConfig;
 
 use crate::config::ConfigError;
-use crate::grading::{Check, CheckDoc, Checklist, Exercise, Found, Graded, Job, Program};
+use crate::grading::{CheckDoc, Checklist, Exercise, Found, Graded, Job, Program};
 use crate::report::Status;
 use crate::submission::Prepared;
 use crate::supervise::cleanup;
@@ -35,6 +36,24 @@ impl Exercise for Fileserver {
         let server = server_checks::table().into_iter().map(|c| c.doc);
         server
             .chain(client_checks::table().into_iter().map(|c| c.doc))
+            .chain(pair::table().into_iter().map(|c| c.doc))
+            .collect()
+    }
+
+    /// The pair checks only when `[pair] mode` runs them; the server and client checks
+    /// unless it runs the pair instead.
+    fn checks_for(cfg: &FileserverConfig) -> Vec<CheckDoc> {
+        let pair: Vec<&str> = pair::table().iter().map(|c| c.doc.id).collect();
+        let mode = cfg.pair.mode;
+        Self::checks()
+            .into_iter()
+            .filter(|d| {
+                if pair.contains(&d.id) {
+                    mode.pair_graded()
+                } else {
+                    mode.parts_graded()
+                }
+            })
             .collect()
     }
 
@@ -78,25 +97,49 @@ impl Exercise for Fileserver {
             graded.interpreter = graded.interpreter.take().or(p.interpreter.clone());
             graded.workdirs.push(p.workdir.path().display().to_string());
         };
-        if let Some(p) = present(server, "server", &server_checks::table(), &mut job.checks) {
-            ran(&p, &cfg.server.args, &mut graded);
-            graded.isolation = grade_server(cfg, &p, &mut job.checks);
+        let mode = cfg.pair.mode;
+        let (server, client) = (part(server, "server"), part(client, "client"));
+        if !mode.parts_graded() {
+            for (p, args) in [(&server, &cfg.server.args), (&client, &cfg.client.args)] {
+                if let Ok(p) = p {
+                    ran(p, args, &mut graded);
+                }
+            }
         }
-        if let Some(p) = present(client, "client", &client_checks::table(), &mut job.checks) {
-            ran(&p, &cfg.client.args, &mut graded);
-            let (state, isolation) = client_checks::prepare(cfg, &p);
-            match state {
-                Ok(mut g) => {
-                    job.checks.set_deadline(g.deadline, wall_seconds(cfg));
-                    job.checks.run(&client_checks::table(), &mut g);
-                    g.finish();
+        if mode.parts_graded() {
+            match &server {
+                Ok(p) => {
+                    ran(p, &cfg.server.args, &mut graded);
+                    graded.isolation = grade_server(cfg, p, &mut job.checks);
                 }
                 Err(why) => job
                     .checks
-                    .settle_all(&client_checks::table(), Status::Error, &why),
+                    .settle_all(&server_checks::table(), Status::Skipped, why),
             }
-            if graded.isolation.is_empty() {
-                graded.isolation = isolation;
+            match &client {
+                Ok(p) => {
+                    ran(p, &cfg.client.args, &mut graded);
+                    let isolation = grade_client(cfg, p, &mut job.checks);
+                    if graded.isolation.is_empty() {
+                        graded.isolation = isolation;
+                    }
+                }
+                Err(why) => job
+                    .checks
+                    .settle_all(&client_checks::table(), Status::Skipped, why),
+            }
+        }
+        if mode.pair_graded() {
+            match (&server, &client) {
+                (Ok(s), Ok(c)) => {
+                    let isolation = pair::grade(cfg, s, c, &mut job.checks);
+                    if graded.isolation.is_empty() {
+                        graded.isolation = isolation;
+                    }
+                }
+                (Err(why), _) | (_, Err(why)) => {
+                    job.checks.settle_all(&pair::table(), Status::Skipped, why)
+                }
             }
         }
         graded.entry = entries.join(", ");
@@ -105,26 +148,28 @@ impl Exercise for Fileserver {
     }
 }
 
-/// The part of the submission that `checks` grade, when it is there and could be prepared;
-/// otherwise the checks are skipped with the reason.
-fn present<C>(
-    found: Option<Found>,
-    part: &str,
-    checks: &[Check<C>],
-    list: &mut Checklist,
-) -> Option<Prepared> {
+/// The part of the submission named `part`, when it is there and could be prepared;
+/// otherwise why its checks are skipped.
+fn part(found: Option<Found>, part: &str) -> Result<Prepared, String> {
     match found {
-        None => {
-            let why = format!("skipped: the submission has no {part}");
-            list.settle_all(checks, Status::Skipped, &why);
-            None
-        }
-        Some(Err(e)) => {
-            list.settle_all(checks, Status::Skipped, &format!("skipped: {e}"));
-            None
-        }
-        Some(Ok(p)) => Some(p),
+        None => Err(format!("skipped: the submission has no {part}")),
+        Some(Err(e)) => Err(format!("skipped: {e}")),
+        Some(Ok(p)) => Ok(p),
     }
+}
+
+/// The client checks against the reference server; the isolation in force.
+fn grade_client(cfg: &FileserverConfig, p: &Prepared, list: &mut Checklist) -> Vec<String> {
+    let (state, isolation) = client_checks::prepare(cfg, p);
+    match state {
+        Ok(mut g) => {
+            list.set_deadline(g.deadline, wall_seconds(cfg));
+            list.run(&client_checks::table(), &mut g);
+            g.finish();
+        }
+        Err(why) => list.settle_all(&client_checks::table(), Status::Error, &why),
+    }
+    isolation
 }
 
 /// A random token, so secrets and escape targets of parallel gradings never clash.
@@ -206,60 +251,102 @@ impl LibraryPlace {
     }
 }
 
+/// A student's server set up to be started as the course starts it: its library seeded
+/// (and shown where the course's path says), its sandbox, and where uploads land.
+pub struct ServerSide {
+    pub lib: library::Library,
+    pub root: std::path::PathBuf,
+    pub sandbox: Arc<Sandbox>,
+    /// The server's launch, confined in the sandbox (without the configured arguments).
+    pub launch: crate::supervise::spawn::Launch,
+    library_arg: String,
+    uploads: std::path::PathBuf,
+    library_problem: Option<String>,
+}
+
+impl ServerSide {
+    /// Seeds `root/library` (a large file of `large` bytes) and the sandbox for the server
+    /// `p`; why it cannot.
+    pub fn new(
+        cfg: &FileserverConfig,
+        p: &Prepared,
+        root: std::path::PathBuf,
+        large: u64,
+    ) -> Result<ServerSide, String> {
+        let lib = library::Library::seed(&root, large, cfg.library.concurrent_bytes, &token())
+            .map_err(|e| format!("could not seed the library: {e}"))?;
+        let place = LibraryPlace::of(cfg, p, &lib.dir);
+        let mut layout = p.layout();
+        if let Some(target) = &place.target {
+            layout.binds.push((lib.dir.clone(), target.clone()));
+        }
+        let sandbox = Arc::new(Sandbox::new(&run_limits(cfg), &layout));
+        // The server runs as the sandbox's user: the library is its to write, and so is its
+        // directory when uploads land there.
+        let _ = sandbox.give(&lib.dir);
+        let uploads = match cfg.server.uploads {
+            config::Uploads::Library => lib.dir.clone(),
+            config::Uploads::Workdir => {
+                let _ = sandbox.give(&place.cwd);
+                place.cwd.clone()
+            }
+        };
+        let library_problem = place
+            .problem
+            .clone()
+            .or_else(|| place.target.as_ref().and_then(|_| sandbox.binds_problem()));
+        let launch = p.launch.clone().confined(sandbox.clone());
+        Ok(ServerSide {
+            lib,
+            root,
+            sandbox,
+            launch,
+            library_arg: place.arg,
+            uploads,
+            library_problem,
+        })
+    }
+
+    /// The server checks' state on this set-up (no server started yet).
+    pub fn ctx<'a>(
+        cfg: &'a FileserverConfig,
+        lang: crate::submission::Language,
+        launch: &'a crate::supervise::spawn::Launch,
+        side: ServerSide,
+    ) -> server_checks::Ctx<'a> {
+        server_checks::Ctx {
+            cfg,
+            lang,
+            launch,
+            lib: side.lib,
+            root: side.root,
+            server: None,
+            starts: 0,
+            last_check: None,
+            sandbox: Some(side.sandbox),
+            library_arg: side.library_arg,
+            uploads: side.uploads,
+            library_problem: side.library_problem,
+            unstartable: false,
+            given_port: None,
+        }
+    }
+}
+
 /// The server checks, in order, on one library; the isolation in force.
 fn grade_server(cfg: &FileserverConfig, p: &Prepared, list: &mut Checklist) -> Vec<String> {
     let root = p.workdir.path().to_path_buf();
-    let lib = match library::Library::seed(
-        &root,
-        cfg.library.large_bytes,
-        cfg.library.concurrent_bytes,
-        &token(),
-    ) {
-        Ok(l) => l,
-        Err(e) => {
-            let why = format!("could not seed the library: {e}");
+    let side = match ServerSide::new(cfg, p, root, cfg.library.large_bytes) {
+        Ok(side) => side,
+        Err(why) => {
             list.settle_all(&server_checks::table(), Status::Error, &why);
             return Vec::new();
         }
     };
-    let place = LibraryPlace::of(cfg, p, &lib.dir);
-    let mut layout = p.layout();
-    if let Some(target) = &place.target {
-        layout.binds.push((lib.dir.clone(), target.clone()));
-    }
-    let sandbox = Arc::new(Sandbox::new(&run_limits(cfg), &layout));
+    let sandbox = side.sandbox.clone();
     list.set_deadline(sandbox.deadline(), wall_seconds(cfg));
-    // The server runs as the sandbox's user: the library is its to write, and so is its
-    // directory when uploads land there.
-    let _ = sandbox.give(&lib.dir);
-    let uploads = match cfg.server.uploads {
-        config::Uploads::Library => lib.dir.clone(),
-        config::Uploads::Workdir => {
-            let _ = sandbox.give(&place.cwd);
-            place.cwd.clone()
-        }
-    };
-    let library_problem = place
-        .problem
-        .clone()
-        .or_else(|| place.target.as_ref().and_then(|_| sandbox.binds_problem()));
-    let launch = p.launch.clone().confined(sandbox.clone());
-    let mut ctx = server_checks::Ctx {
-        cfg,
-        lang: p.language,
-        launch: &launch,
-        lib,
-        root,
-        server: None,
-        starts: 0,
-        last_check: None,
-        sandbox: Some(sandbox.clone()),
-        library_arg: place.arg,
-        uploads,
-        library_problem,
-        unstartable: false,
-        given_port: None,
-    };
+    let launch = side.launch.clone();
+    let mut ctx = ServerSide::ctx(cfg, p.language, &launch, side);
     list.run(&server_checks::table(), &mut ctx);
     if let Some(s) = ctx.server.take() {
         s.finish(Instant::now() + cleanup::CLEANUP_TIME);

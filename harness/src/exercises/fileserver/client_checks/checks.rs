@@ -10,14 +10,14 @@ use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::Exit;
 
 use super::super::library::{self, Content};
-use super::{ClientFault, ClientGrading, ClientRun, Seen, Turn, CLIENT_CLEANUP};
+use super::{Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed, CLIENT_CLEANUP};
 
 /// The name asked for in `client-get-missing`.
 const MISSING: &str = "no-such-file.txt";
 
 /// The local files `client-put` and `client-put-binary` upload.
 const PUT_TEXT_NAME: &str = "local-up.txt";
-const PUT_TEXT: &str = "uploaded by the client\n客户端上传\n";
+pub const PUT_TEXT: &str = "uploaded by the client\n客户端上传\n";
 const PUT_BINARY_NAME: &str = "local-up.bin";
 const PUT_LARGE_NAME: &str = "local-up-large.bin";
 
@@ -29,8 +29,8 @@ const PUT_LARGE_BYTES: u64 = (3 << 19) + 1001;
 
 /// `client-list`: every name of the library printed.
 pub fn list(t: &mut Turn) -> Result<Seen, String> {
-    let (mark, prompted) = t.command("list");
-    let text = t.output_since(mark);
+    let typed = t.act(Action::List, None, t.cfg.timing.op());
+    let text = t.output_since(typed.mark);
     let missing: Vec<String> = t
         .lib
         .files
@@ -43,13 +43,7 @@ pub fn list(t: &mut Turn) -> Result<Seen, String> {
     } else {
         Err(ClientFault::NotListed(missing))
     };
-    Ok(Seen {
-        line: "list".into(),
-        mark,
-        prompted,
-        request: Some("L".into()),
-        result,
-    })
+    Ok(seen(t, typed, Some("L".into()), result))
 }
 
 /// `client-get`.
@@ -70,13 +64,12 @@ pub fn get_large(t: &mut Turn) -> Result<Seen, String> {
 /// `get name`: the saved file equals the library's.
 fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
     let _ = std::fs::remove_file(t.run.cwd.join(name));
-    let line = format!("get {name}");
     let within = if name == library::LARGE {
         t.cfg.timing.large()
     } else {
         t.cfg.timing.op()
     };
-    let (mark, prompted) = t.command_within(&line, within);
+    let typed = t.act(Action::Get, Some(name), within);
     let content = t
         .lib
         .content(name)
@@ -92,13 +85,7 @@ fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
             })
         }
     });
-    Ok(Seen {
-        line,
-        mark,
-        prompted,
-        request: Some(format!("G {name}")),
-        result,
-    })
+    Ok(seen(t, typed, Some(format!("G {name}")), result))
 }
 
 /// `client-put`.
@@ -129,13 +116,12 @@ fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
     std::fs::write(t.run.cwd.join(name), &bytes)
         .map_err(|e| format!("cannot create the file to upload: {e}"))?;
     let request = format!("P {} {name}", bytes.len());
-    let line = format!("put {name}");
     let within = if bytes.len() as u64 >= PUT_LARGE_BYTES {
         t.cfg.timing.large()
     } else {
         t.cfg.timing.op()
     };
-    let (mark, prompted) = t.command_within(&line, within);
+    let typed = t.act(Action::Put, Some(name), within);
     let content = Content::Bytes(bytes);
     let result = compare_file(&t.lib.dir.join(name), &content).and_then(|c| {
         if c.identical() {
@@ -147,21 +133,15 @@ fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
             })
         }
     });
-    Ok(Seen {
-        line,
-        mark,
-        prompted,
-        request: Some(request),
-        result,
-    })
+    Ok(seen(t, typed, Some(request), result))
 }
 
 /// `client-get-missing`: the server's reason shown, no local file, a prompt again.
 pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     // Asked before the command: the grader's own request must not count as the client's.
     let reason = t.server.reason_for_missing(MISSING);
-    let line = format!("get {MISSING}");
-    let (mark, prompted) = t.command(&line);
+    let typed = t.act(Action::Get, Some(MISSING), t.cfg.timing.op());
+    let (mark, prompted) = (typed.mark, typed.prompted);
     let text = t.output_since(mark);
     let result = if t.run.cwd.join(MISSING).exists() {
         Err(ClientFault::LocalFileCreated(MISSING))
@@ -172,28 +152,28 @@ pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     } else {
         Ok("the server's reason was shown, no file was created, the client goes on".into())
     };
-    Ok(Seen {
-        line,
-        mark,
-        // Judged above, in words of its own.
-        prompted: true,
-        request: Some(format!("G {MISSING}")),
-        result,
-    })
+    // The prompt again is judged above, in words of its own.
+    let name_asked = typed.name_asked;
+    let mut seen = seen(t, typed, Some(format!("G {MISSING}")), result);
+    if name_asked {
+        seen.prompted = true;
+    }
+    Ok(seen)
 }
 
 /// `quit`: the client ends with status 0.
 fn quit(t: &mut Turn) -> Result<Seen, String> {
+    let word = ClientRun::word(t.cfg, Action::Quit).to_string();
     let session = &mut t.run.session;
     let mark = session.transcript.mark();
-    session.type_text("quit\n");
+    session.type_text(&format!("{word}\n"));
     let deadline = Instant::now() + t.cfg.timing.exit();
     let result = match session.wait_until(deadline, |s| s.program_exit()) {
         Some(Exit::Code(0)) => Ok("quit ended the client with status 0".into()),
         other => Err(ClientFault::Quit(other, t.cfg.timing.exit_ms)),
     };
     Ok(Seen {
-        line: "quit".into(),
+        lines: vec![word],
         mark,
         prompted: true,
         request: None,
@@ -212,7 +192,7 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
     }
     o.actions
         .push("typed Ctrl-D (end of input) to a fresh client".into());
-    match ClientRun::start(cfg, &g.launch, &g.cwd) {
+    match ClientRun::start(cfg, &g.term.launch, &g.term.cwd) {
         Ok((mut r, true)) => {
             r.session.type_text("\u{4}");
             let exit = r
@@ -229,7 +209,7 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
                         g.lang,
                     );
                     o.actions = vec![
-                        "typed \"quit\"".into(),
+                        format!("typed \"{}\"", ClientRun::word(cfg, Action::Quit)),
                         "typed Ctrl-D (end of input) to a fresh client".into(),
                     ];
                 }
@@ -244,8 +224,32 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
     o
 }
 
+/// What an action typed did, for [`Turn::judged`]: `result` stands unless the client never
+/// asked for the name.
+fn seen(
+    t: &Turn,
+    typed: Typed,
+    request: Option<String>,
+    result: Result<String, ClientFault>,
+) -> Seen {
+    let result = match typed.lines.first() {
+        Some(action) if !typed.name_asked => Err(ClientFault::NoNamePrompt {
+            action: action.clone(),
+            prompt: t.cfg.client.menu.name_prompt_ends_with.clone(),
+        }),
+        _ => result,
+    };
+    Seen {
+        lines: typed.lines,
+        mark: typed.mark,
+        prompted: typed.prompted,
+        request,
+        result,
+    }
+}
+
 /// The file at `path` compared with `content`.
-fn compare_file(path: &Path, content: &Content) -> Result<Comparison, ClientFault> {
+pub fn compare_file(path: &Path, content: &Content) -> Result<Comparison, ClientFault> {
     let f = std::fs::File::open(path).map_err(|_| {
         ClientFault::NotSaved(
             path.file_name()

@@ -7,8 +7,8 @@
 //! faults it words ([`ClientFault`]). Each check's command: `checks`; their declarations:
 //! `table`.
 
-use std::ffi::CString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::FileserverConfig;
@@ -17,10 +17,8 @@ use crate::grading::idiom::Idiom;
 use crate::report::{CheckOutcome, Status, TranscriptView};
 use crate::submission::{Language, Prepared};
 use crate::supervise::isolation::Sandbox;
-use crate::supervise::observe::{self, Activity};
-use crate::supervise::session::{Exit, Session};
+use crate::supervise::session::Exit;
 use crate::supervise::spawn::Launch;
-use crate::supervise::waiting::Wait;
 use crate::text::escape;
 
 use super::library::Library;
@@ -28,87 +26,12 @@ use super::refserver::RefServer;
 use super::server_checks::verdict;
 
 mod checks;
+mod run;
 mod table;
 
+pub use checks::{compare_file, LARGE_BYTES, PUT_TEXT};
+pub use run::{client_launch, Action, ClientRun, Typed, CLIENT_CLEANUP};
 pub use table::table;
-
-/// How long ending a client and everything it started may take, each time one is done
-/// with. Not `timing.exit_ms` (how long a client gets to exit by itself on quit): this is
-/// the grader's own clean-up, which kills.
-const CLIENT_CLEANUP: Duration = Duration::from_millis(2000);
-
-/// The client running in its terminal, and where it saves downloads.
-struct ClientRun {
-    session: Session,
-    cwd: PathBuf,
-}
-
-/// The client's launch: `base` with the configured arguments, `{host}` and `{port}` those
-/// of the reference server.
-fn client_launch(cfg: &FileserverConfig, base: &Launch, port: u16) -> Launch {
-    let mut l = base.clone();
-    let port = port.to_string();
-    for a in &cfg.client.args {
-        let arg = super::config::fill(a, &[("host", "127.0.0.1"), ("port", &port)]);
-        l.argv.push(CString::new(arg).unwrap_or_default());
-    }
-    l
-}
-
-fn ends_with_prompt(out: &[u8], prompt: &str) -> bool {
-    let text = String::from_utf8_lossy(out);
-    text.trim_end().ends_with(prompt.trim())
-}
-
-impl ClientRun {
-    fn start(cfg: &FileserverConfig, launch: &Launch, cwd: &Path) -> Result<(Self, bool), String> {
-        let deadline = Instant::now() + cfg.timing.startup();
-        let session =
-            Session::start(launch, cfg.limits.output_bytes, deadline).map_err(|e| e.to_string())?;
-        if let Some(e) = session.exec_error() {
-            return Err(format!("the client could not be executed: {}", e.desc()));
-        }
-        let mut run = ClientRun {
-            session,
-            cwd: cwd.to_path_buf(),
-        };
-        let prompted = run.await_prompt(cfg, 0, deadline);
-        Ok((run, prompted))
-    }
-
-    /// Waits until the client has printed its prompt after `mark` and waits for input.
-    fn await_prompt(&mut self, cfg: &FileserverConfig, mark: usize, deadline: Instant) -> bool {
-        let prompt = cfg.client.prompt_ends_with.clone();
-        let Some(pid) = self.session.program_pid() else {
-            return false;
-        };
-        self.session
-            .wait_until(deadline, |s| {
-                if s.program_exit().is_some() {
-                    return Some(false);
-                }
-                let waiting = observe::view(pid).activity == Activity::Waiting(Wait::Indefinite);
-                (waiting && ends_with_prompt(s.transcript.since(mark), &prompt)).then_some(true)
-            })
-            .unwrap_or(false)
-    }
-
-    fn alive(&self) -> bool {
-        self.session.program_exit().is_none()
-    }
-
-    /// Types a command and waits (at most `within`) for the next prompt (or the exit).
-    fn command(&mut self, cfg: &FileserverConfig, line: &str, within: Duration) -> (usize, bool) {
-        let mark = self.session.transcript.mark();
-        self.session.type_text(&format!("{line}\n"));
-        let ok = self.await_prompt(cfg, mark, Instant::now() + within);
-        (mark, ok)
-    }
-
-    fn transcript(&self, mark: usize) -> TranscriptView {
-        TranscriptView::from_transcript(&self.session.transcript, mark)
-    }
-}
 
 /// The client checks' shared state: the reference server with its library, and the
 /// student's client in its terminal (restarted when a check ended it).
@@ -116,13 +39,9 @@ pub struct ClientGrading<'a> {
     cfg: &'a FileserverConfig,
     /// The client's language: hints name its calls.
     lang: Language,
-    launch: Launch,
-    cwd: PathBuf,
+    term: Terminal,
     lib: Library,
     server: RefServer,
-    run: Option<ClientRun>,
-    /// Why the last client started did not get to its prompt.
-    start_problem: Option<ClientFault>,
     /// The sandbox's wall deadline.
     pub deadline: std::time::Instant,
 }
@@ -133,7 +52,7 @@ pub fn prepare<'a>(
     cfg: &'a FileserverConfig,
     p: &Prepared,
 ) -> (Result<ClientGrading<'a>, String>, Vec<String>) {
-    let sandbox = std::sync::Arc::new(Sandbox::new(&super::run_limits(cfg), &p.layout()));
+    let (sandbox, cwd, base) = client_side(cfg, p);
     let isolation = super::isolation_of(&sandbox);
     let root = p.workdir.path().join("reference-side");
     // The grader's alone: a client running as a user of its own cannot read the library
@@ -168,39 +87,60 @@ pub fn prepare<'a>(
             )
         }
     };
-    let cwd = PathBuf::from(
-        <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(p.launch.cwd.as_bytes()),
-    );
-    // The client runs as the sandbox's user and saves downloads in its directory.
-    let _ = sandbox.give(&cwd);
-    let launch = client_launch(
-        cfg,
-        &p.launch.clone().confined(sandbox.clone()),
-        server.port(),
-    );
+    let launch = client_launch(cfg, &base, server.port());
     let grading = ClientGrading {
         cfg,
         lang: p.language,
-        launch,
-        cwd,
+        term: Terminal::new(launch, cwd),
         lib,
         server,
-        run: None,
-        start_problem: None,
         deadline: sandbox.deadline(),
     };
     (Ok(grading), isolation)
 }
 
-impl ClientGrading<'_> {
-    /// Judges one client check: runs `check` on a running client (starting one if none
-    /// runs) and turns what it saw into the outcome ([`Turn::judged`]).
-    fn judge(&mut self, check: fn(&mut Turn) -> Result<Seen, String>) -> CheckOutcome {
-        let cfg = self.cfg;
+/// The client's sandbox, its working directory (where downloads land, given to the
+/// sandbox's user) and its launch confined in the sandbox, without arguments.
+pub fn client_side(cfg: &FileserverConfig, p: &Prepared) -> (Arc<Sandbox>, PathBuf, Launch) {
+    let sandbox = Arc::new(Sandbox::new(&super::run_limits(cfg), &p.layout()));
+    let cwd = PathBuf::from(
+        <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(p.launch.cwd.as_bytes()),
+    );
+    // The client runs as the sandbox's user and saves downloads in its directory.
+    let _ = sandbox.give(&cwd);
+    let base = p.launch.clone().confined(sandbox.clone());
+    (sandbox, cwd, base)
+}
+
+/// The student's client at its terminal, started again when a check ended it; where it
+/// runs and how it is started.
+pub struct Terminal {
+    pub launch: Launch,
+    pub cwd: PathBuf,
+    run: Option<ClientRun>,
+    /// Why the last client started did not get to its prompt.
+    start_problem: Option<ClientFault>,
+}
+
+impl Terminal {
+    pub fn new(launch: Launch, cwd: PathBuf) -> Terminal {
+        Terminal {
+            launch,
+            cwd,
+            run: None,
+            start_problem: None,
+        }
+    }
+
+    /// The client at its prompt: the running one, or a fresh start; otherwise the outcome
+    /// of a check that cannot go on (it did not start, or never prompted).
+    pub fn ready(
+        &mut self,
+        cfg: &FileserverConfig,
+        lang: Language,
+    ) -> Result<&mut ClientRun, Box<CheckOutcome>> {
         if self.run.as_ref().is_none_or(|r| !r.alive()) {
-            if let Some(old) = self.run.take() {
-                old.session.finish(Instant::now() + CLIENT_CLEANUP);
-            }
+            self.end();
             match ClientRun::start(cfg, &self.launch, &self.cwd) {
                 Ok((r, true)) => self.run = Some(r),
                 Ok((r, false)) => {
@@ -213,17 +153,36 @@ impl ClientGrading<'_> {
                 Err(e) => self.start_problem = Some(ClientFault::NoStart(e)),
             }
         }
-        let Some(run) = self.run.as_mut() else {
-            let fault = self
-                .start_problem
+        let start_problem = &self.start_problem;
+        self.run.as_mut().ok_or_else(|| {
+            let fault = start_problem
                 .clone()
                 .unwrap_or(ClientFault::NoStart(String::new()));
-            let mut o = judged_in(std::slice::from_ref(&fault), "", self.lang);
+            let mut o = judged_in(std::slice::from_ref(&fault), "", lang);
             // What it printed instead (a traceback): the transcript, shown as lines.
             if let ClientFault::NoPrompt { printed, .. } = fault {
                 o.transcript = Some(printed);
             }
-            return o;
+            Box::new(o)
+        })
+    }
+
+    /// Ends the running client, if any, and everything it started.
+    pub fn end(&mut self) {
+        if let Some(r) = self.run.take() {
+            r.session.finish(Instant::now() + CLIENT_CLEANUP);
+        }
+    }
+}
+
+impl ClientGrading<'_> {
+    /// Judges one client check: runs `check` on a running client (starting one if none
+    /// runs) and turns what it saw into the outcome ([`Turn::judged`]).
+    fn judge(&mut self, check: fn(&mut Turn) -> Result<Seen, String>) -> CheckOutcome {
+        let cfg = self.cfg;
+        let run = match self.term.ready(cfg, self.lang) {
+            Ok(run) => run,
+            Err(o) => return *o,
         };
         let mut turn = Turn {
             cfg,
@@ -246,9 +205,7 @@ impl ClientGrading<'_> {
     }
 
     fn end_run(&mut self) {
-        if let Some(r) = self.run.take() {
-            r.session.finish(Instant::now() + CLIENT_CLEANUP);
-        }
+        self.term.end();
     }
 }
 
@@ -265,8 +222,8 @@ struct Turn<'t> {
 
 /// What one client check's command did, for [`Turn::judged`].
 struct Seen {
-    /// The line typed.
-    line: String,
+    /// The lines typed.
+    lines: Vec<String>,
     /// Where the command's output starts in the transcript.
     mark: usize,
     /// Whether the client prompted again and waited for input afterwards.
@@ -278,16 +235,11 @@ struct Seen {
 }
 
 impl Turn<'_> {
-    /// Types `line` and waits for the next prompt (or the exit): where its output starts,
-    /// and whether the client prompted again. Requests from here on are the command's.
-    fn command(&mut self, line: &str) -> (usize, bool) {
-        self.command_within(line, self.cfg.timing.op())
-    }
-
-    /// [`Self::command`] for a transfer that may take `within`.
-    fn command_within(&mut self, line: &str, within: Duration) -> (usize, bool) {
+    /// Types `action` of the menu (with `name`) and waits for the next prompt (or the
+    /// exit), at most `within`. Requests from here on are the command's.
+    fn act(&mut self, action: Action, name: Option<&str>, within: Duration) -> Typed {
         self.log_mark = self.server.log_mark();
-        self.run.command(self.cfg, line, within)
+        self.run.act(self.cfg, action, name, within)
     }
 
     /// The client's output since `mark`.
@@ -308,7 +260,7 @@ impl Turn<'_> {
             }
         };
         let mut o = judged_in(fault.as_slice(), passed, self.lang);
-        o.actions = vec![format!("typed \"{}\"", seen.line)];
+        o.actions = typed_actions(&seen.lines);
         if o.status != Status::Passed {
             o.transcript = Some(self.run.transcript(seen.mark));
         }
@@ -329,9 +281,14 @@ impl Turn<'_> {
     }
 }
 
+/// The report's actions for lines typed.
+pub fn typed_actions(lines: &[String]) -> Vec<String> {
+    lines.iter().map(|l| format!("typed \"{l}\"")).collect()
+}
+
 /// What a client check found wrong.
 #[derive(Debug, Clone)]
-enum ClientFault {
+pub enum ClientFault {
     /// The client could not be started (worded by the start).
     NoStart(String),
     /// The client never showed its prompt and waited for input.
@@ -355,6 +312,16 @@ enum ClientFault {
     NoPromptAfterError,
     /// The command worked, but the client did not prompt again.
     NoPromptAgain,
+    /// After the action (typed), the client did not ask for the name with a prompt ending
+    /// in this.
+    NoNamePrompt { action: String, prompt: String },
+    /// Fewer bytes than the result needs crossed the connection between the student's
+    /// client and server during the command (pair mode): the result is not the server's.
+    TooLittleTraffic {
+        to_server: bool,
+        needed: u64,
+        moved: u64,
+    },
     /// The reference server's request log filled up: the command's requests are unknown.
     LogFull,
     /// The reference server never got the command's request: the result is not the
@@ -389,6 +356,27 @@ impl std::fmt::Display for ClientFault {
             NoPromptAgain => write!(
                 f,
                 "the command worked, but the client did not prompt again for the next one"
+            ),
+            TooLittleTraffic {
+                to_server,
+                needed,
+                moved,
+            } => {
+                let way = if *to_server {
+                    "from the client to the server"
+                } else {
+                    "from the server to the client"
+                };
+                write!(
+                    f,
+                    "only {moved} bytes went {way} during the command, fewer than the {needed} it needs: the result did not come through the connection"
+                )
+            }
+            NoNamePrompt { action, prompt } => write!(
+                f,
+                "after \"{}\" the client did not ask for the file name with a prompt ending in \"{}\" and wait for input",
+                escape::one_line(action.as_bytes()),
+                escape::one_line(prompt.as_bytes())
             ),
             LogFull => write!(
                 f,

@@ -1,0 +1,88 @@
+"""FTP client, FAULTY pair sample "pair-first-recv" (with server.py): a numbered menu, the
+file name at a second prompt, the course's dialect. A download waits a moment for the
+server to send everything, then keeps the first recv(65536) as the file and skips the rest up
+to the end marker: every small file comes whole, the large one (over 1 MiB) is cut short.
+
+Usage: python3 client.py HOST PORT
+
+Expected: every pair check passes but pair-get-large.
+"""
+import socket
+import sys
+import time
+
+s = socket.socket()
+
+
+def list_files():
+    s.send(b'LIST')
+    if s.recv(128) != b'OK':
+        print('服务器出错')
+        return
+    while True:
+        data = s.recv(4096)
+        if data == b'##':
+            break
+        print(data.decode())
+
+
+def download(name):
+    s.send(('DOWNLOAD ' + name).encode())
+    ans = s.recv(128)
+    if ans != b'OK':
+        print(ans.decode())
+        return
+    time.sleep(0.5)  # 等服务器发完
+    data = s.recv(65536)
+    rest = data
+    while not rest.endswith(b'##'):  # 把剩下的读掉
+        rest = s.recv(4096)
+    if data.endswith(b'##'):
+        data = data[:-2]
+    with open(name, 'wb') as f:
+        f.write(data)
+    print('下载成功')
+
+
+def upload(name):
+    try:
+        f = open(name, 'rb')
+    except OSError:
+        print('文件不存在')
+        return
+    s.send(('UPLOAD ' + name).encode())
+    if s.recv(128) != b'OK':
+        print('服务器拒绝上传')
+        return
+    while True:
+        chunk = f.read(10240)
+        if not chunk:
+            break
+        s.sendall(chunk)
+    f.close()
+    time.sleep(0.1)
+    s.send(b'##')
+    print('上传成功')
+
+
+def main():
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    while True:
+        print('1) 列表  2) 下载  3) 上传  4) 退出')
+        try:
+            choice = input('请选择:').strip()
+        except EOFError:
+            choice = '4'
+        if choice == '1':
+            list_files()
+        elif choice == '2':
+            download(input('文件名:').strip())
+        elif choice == '3':
+            upload(input('文件名:').strip())
+        elif choice == '4':
+            s.send(b'QUIT')
+            s.close()
+            break
+
+
+main()

@@ -1,0 +1,166 @@
+//! The student's client in its terminal: started, driven through its menu (`[client.menu]`:
+//! a word or a number per action, the file name on the same line or at a second prompt),
+//! and read for "done with a command": it prints its prompt again and waits for input.
+//! Shared by the client checks and the pair checks.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::super::config::{fill, FileserverConfig, NamePlace};
+use crate::report::TranscriptView;
+use crate::supervise::observe::{self, Activity};
+use crate::supervise::session::Session;
+use crate::supervise::spawn::Launch;
+use crate::supervise::waiting::Wait;
+
+/// How long ending a client and everything it started may take, each time one is done
+/// with. Not `timing.exit_ms` (how long a client gets to exit by itself on quit): this is
+/// the grader's own clean-up, which kills.
+pub const CLIENT_CLEANUP: Duration = Duration::from_millis(2000);
+
+/// The client running in its terminal, and where it saves downloads.
+pub struct ClientRun {
+    pub session: Session,
+    pub cwd: PathBuf,
+}
+
+/// An action of the client's menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    List,
+    Get,
+    Put,
+    Quit,
+}
+
+/// What typing one action did.
+pub struct Typed {
+    /// The lines typed, in order (the action and, at its own prompt, the name).
+    pub lines: Vec<String>,
+    /// Where the action's output starts in the transcript.
+    pub mark: usize,
+    /// Whether the client prompted again and waited for input afterwards.
+    pub prompted: bool,
+    /// False when the client never asked for the name it was to be given at a prompt.
+    pub name_asked: bool,
+}
+
+/// The client's launch: `base` with the configured arguments, `{host}` and `{port}` those
+/// of the server it is to talk to.
+pub fn client_launch(cfg: &FileserverConfig, base: &Launch, port: u16) -> Launch {
+    let mut l = base.clone();
+    let port = port.to_string();
+    for a in &cfg.client.args {
+        let arg = fill(a, &[("host", "127.0.0.1"), ("port", &port)]);
+        l.argv.push(CString::new(arg).unwrap_or_default());
+    }
+    l
+}
+
+fn ends_with_prompt(out: &[u8], prompt: &str) -> bool {
+    let text = String::from_utf8_lossy(out);
+    text.trim_end().ends_with(prompt.trim())
+}
+
+impl ClientRun {
+    /// Starts the client; whether it got to its prompt.
+    pub fn start(
+        cfg: &FileserverConfig,
+        launch: &Launch,
+        cwd: &Path,
+    ) -> Result<(Self, bool), String> {
+        let deadline = Instant::now() + cfg.timing.startup();
+        let session =
+            Session::start(launch, cfg.limits.output_bytes, deadline).map_err(|e| e.to_string())?;
+        if let Some(e) = session.exec_error() {
+            return Err(format!("the client could not be executed: {}", e.desc()));
+        }
+        let mut run = ClientRun {
+            session,
+            cwd: cwd.to_path_buf(),
+        };
+        let prompted = run.await_prompt(cfg, 0, deadline);
+        Ok((run, prompted))
+    }
+
+    /// Waits until the client has printed its prompt after `mark` and waits for input.
+    fn await_prompt(&mut self, cfg: &FileserverConfig, mark: usize, deadline: Instant) -> bool {
+        let prompt = cfg.client.prompt_ends_with.clone();
+        self.await_ending(&prompt, mark, deadline)
+    }
+
+    /// Waits until the client's output after `mark` ends with `text` and it waits for input.
+    fn await_ending(&mut self, text: &str, mark: usize, deadline: Instant) -> bool {
+        let Some(pid) = self.session.program_pid() else {
+            return false;
+        };
+        self.session
+            .wait_until(deadline, |s| {
+                if s.program_exit().is_some() {
+                    return Some(false);
+                }
+                let waiting = observe::view(pid).activity == Activity::Waiting(Wait::Indefinite);
+                (waiting && ends_with_prompt(s.transcript.since(mark), text)).then_some(true)
+            })
+            .unwrap_or(false)
+    }
+
+    pub fn alive(&self) -> bool {
+        self.session.program_exit().is_none()
+    }
+
+    /// What the menu has the grader type for `action`.
+    pub fn word(cfg: &FileserverConfig, action: Action) -> &str {
+        let m = &cfg.client.menu;
+        match action {
+            Action::List => &m.list,
+            Action::Get => &m.get,
+            Action::Put => &m.put,
+            Action::Quit => &m.quit,
+        }
+    }
+
+    /// Types `action` (with `name`, on its line or at the client's second prompt) and waits
+    /// (at most `within` once everything is typed) for the next prompt, or the exit.
+    pub fn act(
+        &mut self,
+        cfg: &FileserverConfig,
+        action: Action,
+        name: Option<&str>,
+        within: Duration,
+    ) -> Typed {
+        let word = Self::word(cfg, action).to_string();
+        let mark = self.session.transcript.mark();
+        let mut typed = Typed {
+            lines: Vec::new(),
+            mark,
+            prompted: false,
+            name_asked: true,
+        };
+        let menu = &cfg.client.menu;
+        let last = match (name, menu.name) {
+            (Some(name), NamePlace::Prompt) => {
+                self.session.type_text(&format!("{word}\n"));
+                typed.lines.push(word);
+                let ask = menu.name_prompt_ends_with.clone();
+                if !self.await_ending(&ask, mark, Instant::now() + cfg.timing.op()) {
+                    typed.name_asked = false;
+                    return typed;
+                }
+                name.to_string()
+            }
+            (Some(name), NamePlace::Line) => format!("{word} {name}"),
+            (None, _) => word,
+        };
+        let from = self.session.transcript.mark();
+        self.session.type_text(&format!("{last}\n"));
+        typed.lines.push(last);
+        typed.prompted = self.await_prompt(cfg, from, Instant::now() + within);
+        typed
+    }
+
+    pub fn transcript(&self, mark: usize) -> TranscriptView {
+        TranscriptView::from_transcript(&self.session.transcript, mark)
+    }
+}

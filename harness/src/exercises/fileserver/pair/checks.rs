@@ -1,0 +1,264 @@
+//! The pair checks, one function each: it types the client's menu and says what landed
+//! where, and how many bytes the command must have moved through the relay for that to
+//! count; [`Turn::judged`] makes the outcome.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::super::client_checks::{
+    compare_file, typed_actions, Action, ClientFault, ClientRun, Typed, PUT_TEXT,
+};
+use super::super::config::FileserverConfig;
+use super::super::library::{self, Content, Library};
+use super::relay::{Relay, Traffic};
+use crate::grading::evidence::judged_in;
+use crate::report::CheckOutcome;
+use crate::submission::Language;
+use crate::supervise::session::Exit;
+
+/// The name asked for in `pair-get-missing`.
+const MISSING: &str = "no-such-file.txt";
+const PUT_TEXT_NAME: &str = "pair-up.txt";
+const PUT_BINARY_NAME: &str = "pair-up.bin";
+
+/// One pair check at work.
+pub struct Turn<'t> {
+    pub cfg: &'t FileserverConfig,
+    pub run: &'t mut ClientRun,
+    /// The server's library, as seeded.
+    pub lib: &'t Library,
+    /// Where the server's uploads land.
+    pub uploads: &'t Path,
+    pub relay: &'t Relay,
+}
+
+/// What one pair check's command did.
+pub struct Seen {
+    lines: Vec<String>,
+    mark: usize,
+    prompted: bool,
+    /// What the command achieved (the message of a pass), or the first thing wrong.
+    result: Result<String, ClientFault>,
+    /// The bytes that must have crossed the connection, each way, for the result to count.
+    needs: Traffic,
+    /// What did.
+    moved: Traffic,
+}
+
+impl Turn<'_> {
+    /// Types `action` with `name` and waits for the prompt again: what was typed, and the
+    /// traffic it caused.
+    fn act(&mut self, action: Action, name: Option<&str>, within: Duration) -> (Typed, Traffic) {
+        let before = self.relay.traffic();
+        let typed = self.run.act(self.cfg, action, name, within);
+        (typed, self.relay.traffic().since(before))
+    }
+
+    fn seen(
+        &self,
+        typed: Typed,
+        moved: Traffic,
+        needs: Traffic,
+        result: Result<String, ClientFault>,
+    ) -> Seen {
+        let result = match typed.lines.first() {
+            Some(action) if !typed.name_asked => Err(ClientFault::NoNamePrompt {
+                action: action.clone(),
+                prompt: self.cfg.client.menu.name_prompt_ends_with.clone(),
+            }),
+            _ => result,
+        };
+        Seen {
+            lines: typed.lines,
+            mark: typed.mark,
+            prompted: typed.prompted,
+            result,
+            needs,
+            moved,
+        }
+    }
+
+    /// The outcome: what the command achieved counts only if its bytes crossed the
+    /// connection and the client prompted again.
+    pub fn judged(&self, seen: Seen, lang: Language) -> CheckOutcome {
+        let (passed, fault) = match seen.result {
+            Err(f) => (String::new(), Some(f)),
+            Ok(msg) => {
+                let (m, n) = (seen.moved, seen.needs);
+                let fault = if m.to_server < n.to_server {
+                    Some(ClientFault::TooLittleTraffic {
+                        to_server: true,
+                        needed: n.to_server,
+                        moved: m.to_server,
+                    })
+                } else if m.to_client < n.to_client {
+                    Some(ClientFault::TooLittleTraffic {
+                        to_server: false,
+                        needed: n.to_client,
+                        moved: m.to_client,
+                    })
+                } else {
+                    (!seen.prompted).then_some(ClientFault::NoPromptAgain)
+                };
+                (msg, fault)
+            }
+        };
+        let mut o = judged_in(fault.as_slice(), passed, lang);
+        o.actions = typed_actions(&seen.lines);
+        if o.status != crate::report::Status::Passed {
+            o.transcript = Some(self.run.transcript(seen.mark));
+        }
+        o
+    }
+}
+
+/// `pair-list`: every name of the server's library printed; at least the names came from
+/// the server.
+pub fn list(t: &mut Turn) -> Result<Seen, String> {
+    let (typed, moved) = t.act(Action::List, None, t.cfg.timing.op());
+    let text = String::from_utf8_lossy(t.run.session.transcript.since(typed.mark)).into_owned();
+    let names: Vec<&String> = t.lib.files.iter().map(|(n, _)| n).collect();
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|n| !text.contains(n.as_str()))
+        .map(|n| n.to_string())
+        .collect();
+    let result = if missing.is_empty() {
+        Ok("every file of the server's library was listed".to_string())
+    } else {
+        Err(ClientFault::NotListed(missing))
+    };
+    let needs = Traffic {
+        to_server: 1,
+        to_client: names.iter().map(|n| n.len() as u64).sum(),
+    };
+    Ok(t.seen(typed, moved, needs, result))
+}
+
+/// `pair-get`.
+pub fn get_text(t: &mut Turn) -> Result<Seen, String> {
+    get(t, library::TEXT)
+}
+
+/// `pair-get-binary`.
+pub fn get_binary(t: &mut Turn) -> Result<Seen, String> {
+    get(t, library::BINARY)
+}
+
+/// `pair-get-large`.
+pub fn get_large(t: &mut Turn) -> Result<Seen, String> {
+    get(t, library::LARGE)
+}
+
+/// A download: the file saved in the client's directory equals the server's.
+fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
+    let _ = std::fs::remove_file(t.run.cwd.join(name));
+    let within = if name == library::LARGE {
+        t.cfg.timing.large()
+    } else {
+        t.cfg.timing.op()
+    };
+    let (typed, moved) = t.act(Action::Get, Some(name), within);
+    let content = t
+        .lib
+        .content(name)
+        .cloned()
+        .unwrap_or(Content::Bytes(Vec::new()));
+    let result = compared(&t.run.cwd.join(name), &content, &format!("{name} saved"));
+    let needs = Traffic {
+        to_server: 1,
+        to_client: content.len(),
+    };
+    Ok(t.seen(typed, moved, needs, result))
+}
+
+/// `pair-put`.
+pub fn put_text(t: &mut Turn) -> Result<Seen, String> {
+    put(t, PUT_TEXT_NAME, PUT_TEXT.as_bytes().to_vec())
+}
+
+/// `pair-put-binary`.
+pub fn put_binary(t: &mut Turn) -> Result<Seen, String> {
+    let mut b = library::binary_bytes();
+    b.rotate_left(200);
+    put(t, PUT_BINARY_NAME, b)
+}
+
+/// An upload of a local file holding `bytes`: the server's copy (where its uploads land)
+/// equals it, once the server has written it.
+fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
+    std::fs::write(t.run.cwd.join(name), &bytes)
+        .map_err(|e| format!("cannot create the file to upload: {e}"))?;
+    let _ = std::fs::remove_file(t.uploads.join(name));
+    let (typed, moved) = t.act(Action::Put, Some(name), t.cfg.timing.op());
+    let content = Content::Bytes(bytes);
+    let there = t.uploads.join(name);
+    let what = format!("{name} on the server");
+    // The client may prompt before the server has written the last bytes (an end marker
+    // sent after a pause): the copy is looked at until it is complete or time is up.
+    let deadline = Instant::now() + t.cfg.timing.op();
+    let mut result = compared(&there, &content, &what);
+    while result.is_err() && typed.prompted && Instant::now() < deadline {
+        let mut none: [nix::poll::PollFd; 0] = [];
+        let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(5u16));
+        result = compared(&there, &content, &what);
+    }
+    let needs = Traffic {
+        to_server: content.len(),
+        to_client: 0,
+    };
+    Ok(t.seen(typed, moved, needs, result))
+}
+
+/// `pair-get-missing`: no local file, the client goes on.
+pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
+    let _ = std::fs::remove_file(t.run.cwd.join(MISSING));
+    let (typed, moved) = t.act(Action::Get, Some(MISSING), t.cfg.timing.op());
+    let result = if t.run.cwd.join(MISSING).exists() {
+        Err(ClientFault::LocalFileCreated(MISSING))
+    } else if !typed.prompted {
+        Err(ClientFault::NoPromptAfterError)
+    } else {
+        Ok("no file was created, the client goes on".into())
+    };
+    let needs = Traffic {
+        to_server: 1,
+        to_client: 0,
+    };
+    Ok(t.seen(typed, moved, needs, result))
+}
+
+/// `pair-quit`: the client ends with status 0.
+pub fn quit(t: &mut Turn) -> Result<Seen, String> {
+    let word = ClientRun::word(t.cfg, Action::Quit).to_string();
+    let session = &mut t.run.session;
+    let mark = session.transcript.mark();
+    session.type_text(&format!("{word}\n"));
+    let deadline = Instant::now() + t.cfg.timing.exit();
+    let result = match session.wait_until(deadline, |s| s.program_exit()) {
+        Some(Exit::Code(0)) => Ok("quit ended the client with status 0".into()),
+        other => Err(ClientFault::Quit(other, t.cfg.timing.exit_ms)),
+    };
+    Ok(Seen {
+        lines: vec![word],
+        mark,
+        prompted: true,
+        result,
+        needs: Traffic::default(),
+        moved: Traffic::default(),
+    })
+}
+
+/// The file at `path` compared with `content`: the summary, or what differs.
+fn compared(path: &Path, content: &Content, what: &str) -> Result<String, ClientFault> {
+    compare_file(path, content).and_then(|c| {
+        if c.identical() {
+            Ok(format!("{what}: {}", c.summary()))
+        } else {
+            Err(ClientFault::Differs {
+                what: what.to_string(),
+                summary: c.summary(),
+            })
+        }
+    })
+}

@@ -1,0 +1,241 @@
+//! The line between the student's client and the student's server: a listener where the
+//! client connects (in the client's network namespace), each connection passed on to the
+//! server (in the server's) byte for byte, as it comes. The two programs run in sandboxes
+//! of their own; the relay also counts the bytes each way, so a result counts only when the
+//! data crossed the connection (whatever the protocol).
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::supervise::isolation::Sandbox;
+
+/// Bytes passed on each way so far.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Traffic {
+    pub to_server: u64,
+    pub to_client: u64,
+}
+
+impl Traffic {
+    /// What passed since `before`.
+    pub fn since(self, before: Traffic) -> Traffic {
+        Traffic {
+            to_server: self.to_server - before.to_server,
+            to_client: self.to_client - before.to_client,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    to_server: AtomicU64,
+    to_client: AtomicU64,
+}
+
+/// Where connections are passed on to: the server's address and sandbox (its network).
+#[derive(Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub sandbox: Option<Arc<Sandbox>>,
+}
+
+pub struct Relay {
+    port: u16,
+    counts: Arc<Counts>,
+    target: Arc<Mutex<Target>>,
+    /// Closed to stop the accept loop.
+    stop: Option<OwnedFd>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How long connecting to the server may take.
+const CONNECT: Duration = Duration::from_secs(5);
+
+impl Relay {
+    /// Listens on 127.0.0.1:`port` (0: a free one) in the network of `client` (its
+    /// sandbox), passing connections on to `target`.
+    pub fn start(client: Option<&Arc<Sandbox>>, port: u16, target: Target) -> io::Result<Relay> {
+        let bind = || TcpListener::bind(("127.0.0.1", port));
+        let listener = match client.and_then(|s| s.netns()) {
+            Some(ns) => ns.enter(bind)??,
+            None => bind()?,
+        };
+        let port = listener.local_addr()?.port();
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        let counts = Arc::new(Counts::default());
+        let target = Arc::new(Mutex::new(target));
+        let (c, t) = (counts.clone(), target.clone());
+        let thread = std::thread::Builder::new()
+            .name("pair-relay".into())
+            .spawn(move || accept_loop(listener, r, c, t))?;
+        Ok(Relay {
+            port,
+            counts,
+            target,
+            stop: Some(w),
+            thread: Some(thread),
+        })
+    }
+
+    /// The port the client is told.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn traffic(&self) -> Traffic {
+        Traffic {
+            to_server: self.counts.to_server.load(Ordering::SeqCst),
+            to_client: self.counts.to_client.load(Ordering::SeqCst),
+        }
+    }
+
+    /// New connections go to `target` (a server started again).
+    pub fn retarget(&self, target: Target) {
+        *self.target.lock().unwrap_or_else(|e| e.into_inner()) = target;
+    }
+
+    /// Stops accepting and cuts every connection.
+    pub fn stop(mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Accepts until `stop` reports its end (the write end closed); then shuts every
+/// connection down, which ends their pumps.
+fn accept_loop(
+    listener: TcpListener,
+    stop: OwnedFd,
+    counts: Arc<Counts>,
+    target: Arc<Mutex<Target>>,
+) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut open: Vec<TcpStream> = Vec::new();
+    let mut pumps: Vec<JoinHandle<()>> = Vec::new();
+    loop {
+        let mut fds = [
+            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
+            PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+        ];
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            continue;
+        }
+        if fds[1].any().unwrap_or(true) {
+            break;
+        }
+        let Ok((client, _)) = listener.accept() else {
+            continue;
+        };
+        let to = target.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Ok(server) = connect(&to) else {
+            // The client sees its connection closed, as with no server listening.
+            continue;
+        };
+        let _ = client.set_nodelay(true);
+        let _ = server.set_nodelay(true);
+        let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
+            continue;
+        };
+        open.extend(client.try_clone().ok());
+        open.extend(server.try_clone().ok());
+        let (up, down) = (counts.clone(), counts.clone());
+        pumps.push(std::thread::spawn(move || {
+            pump(client, server, &up.to_server)
+        }));
+        pumps.push(std::thread::spawn(move || pump(s2, c2, &down.to_client)));
+    }
+    for s in &open {
+        let _ = s.shutdown(Shutdown::Both);
+    }
+    for p in pumps {
+        let _ = p.join();
+    }
+}
+
+/// Connects to the server, in its network.
+fn connect(to: &Target) -> io::Result<TcpStream> {
+    let addr = to.addr;
+    let go = move || TcpStream::connect_timeout(&addr, CONNECT);
+    match to.sandbox.as_ref().and_then(|s| s.netns()) {
+        Some(ns) => ns.enter(go)?,
+        None => go(),
+    }
+}
+
+/// Passes what `from` sends on to `to`, counted before it is written (so the count is
+/// never behind what the other side got); at the end of `from`, ends `to`'s direction.
+fn pump(mut from: TcpStream, mut to: TcpStream, count: &AtomicU64) {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                count.fetch_add(n as u64, Ordering::SeqCst);
+                if to.write_all(&buf[..n]).is_err() {
+                    // The other side is gone: so is this connection.
+                    let _ = from.shutdown(Shutdown::Both);
+                    return;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                let _ = to.shutdown(Shutdown::Both);
+                return;
+            }
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_pass_both_ways_and_are_counted() {
+        let server = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let target = Target {
+            addr: server.local_addr().unwrap(),
+            sandbox: None,
+        };
+        let relay = Relay::start(None, 0, target).unwrap();
+        let echo = std::thread::spawn(move || {
+            let (mut c, _) = server.accept().unwrap();
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).unwrap();
+            c.write_all(&got).unwrap();
+            c.write_all(b"!").unwrap();
+        });
+        let mut c = TcpStream::connect(("127.0.0.1", relay.port())).unwrap();
+        c.write_all(b"hello").unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        c.read_to_end(&mut back).unwrap();
+        echo.join().unwrap();
+        assert_eq!(back, b"hello!");
+        assert_eq!(
+            relay.traffic(),
+            Traffic {
+                to_server: 5,
+                to_client: 6
+            }
+        );
+        relay.stop();
+    }
+}
