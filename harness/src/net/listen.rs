@@ -141,6 +141,27 @@ pub fn server_side_open(pid: Pid, server_port: u16, client_port: u16) -> bool {
     })
 }
 
+/// How many bytes the server side (`server_port`) of the connection from `client_port` has
+/// received and not yet read (the `rx_queue` of `/proc/net/tcp`); `None` when there is no
+/// such connection any more.
+pub fn unread_by_server(pid: Pid, server_port: u16, client_port: u16) -> Option<u64> {
+    for file in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let Some(s) = parse_socket(line) else {
+                continue;
+            };
+            if s.local_port == server_port && s.remote_port == client_port {
+                let queues = line.split_whitespace().nth(4)?;
+                return u64::from_str_radix(queues.split(':').nth(1)?, 16).ok();
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

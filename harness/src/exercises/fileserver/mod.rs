@@ -4,6 +4,7 @@
 
 pub mod client_checks;
 pub mod config;
+pub mod dialect;
 pub mod library;
 pub mod refserver;
 pub mod server;
@@ -48,6 +49,16 @@ impl Exercise for Fileserver {
 
     fn validate(cfg: &FileserverConfig, source: &str) -> Result<(), ConfigError> {
         cfg.validate(source)
+    }
+
+    /// The checks the dialect's protocol cannot carry.
+    fn waived(cfg: &FileserverConfig) -> Vec<String> {
+        cfg.server
+            .dialect()
+            .not_in_protocol
+            .keys()
+            .cloned()
+            .collect()
     }
 
     fn grade(cfg: &FileserverConfig, job: &mut Job) -> Result<Graded, String> {
@@ -259,6 +270,7 @@ fn grade_server(cfg: &FileserverConfig, p: &Prepared, list: &mut Checklist) -> V
         library_problem,
         unstartable: false,
         given_port: None,
+        dialect: cfg.server.dialect(),
     };
     list.run(&server_checks::table(), &mut ctx);
     if let Some(s) = ctx.server.take() {
