@@ -119,12 +119,18 @@ sample_tests! {
     dies_on_disconnect => "dies-on-disconnect",
     first_buffer_client => "first-buffer-client",
     hardcoded_port => "hardcoded-port",
+    length_char_sizes => "length-char-sizes",
+    length_correct => "length-correct",
+    lgpq_correct => "lgpq-correct",
+    lgpq_text_upload => "lgpq-text-upload",
     lists_hidden => "lists-hidden",
     no_ready_line => "no-ready-line",
     one_at_a_time => "one-at-a-time",
     path_traversal => "path-traversal",
     truncated_upload => "truncated-upload",
     truncating_client => "truncating-client",
+    words_correct => "words-correct",
+    words_no_replace => "words-no-replace",
     zombies => "zombies",
 }
 

@@ -313,37 +313,43 @@ fn refusal_instead_of_data(
     Ok(None)
 }
 
-/// `<size>` after the OK word (`Y 1234`, a newline or the data after it).
+/// `<size>` after the OK word (`Y 1234`): its digits end at a non-digit (a `\n` is
+/// dropped) or where the read that brought them ends (the data came in a send of its own).
+/// Data glued to the size that starts with a digit cannot be told apart.
 fn read_size(conn: &mut Conn, d: &Dialect, what: &str) -> Result<u64, ProtoError> {
+    let no_size = || ProtoError::Malformed(format!("{what}: no size after {}", d.replies.ok));
     let mut digits = String::new();
-    let mut one = [0u8; 1];
+    let mut buf = [0u8; 4096];
     loop {
         let until = if digits.is_empty() {
             conn.deadline
         } else {
             Instant::now() + d.quiet()
         };
-        match read_until(conn, &mut one, until, what)? {
+        let n = match read_until(conn, &mut buf, until, what)? {
             None | Some(0) if !digits.is_empty() => break,
-            None | Some(0) => {
-                return Err(ProtoError::Malformed(format!(
-                    "{what}: no size after {}",
-                    d.replies.ok
-                )))
+            None | Some(0) => return Err(no_size()),
+            Some(n) => n,
+        };
+        let mut i = 0;
+        while i < n && digits.is_empty() && (buf[i] == b' ' || buf[i] == b':') {
+            i += 1;
+        }
+        while i < n && buf[i].is_ascii_digit() && digits.len() < 20 {
+            digits.push(buf[i] as char);
+            i += 1;
+        }
+        if i < n || !digits.is_empty() {
+            if i < n && buf[i] == b'\n' {
+                i += 1;
             }
-            Some(_) if one[0].is_ascii_digit() && digits.len() < 20 => digits.push(one[0] as char),
-            Some(_) if digits.is_empty() && (one[0] == b' ' || one[0] == b':') => {}
-            Some(_) => {
-                if one[0] != b'\n' {
-                    conn.pending.insert(0, one[0]);
-                }
-                break;
-            }
+            let mut rest = buf[i..n].to_vec();
+            rest.append(&mut conn.pending);
+            conn.pending = rest;
+            break;
         }
     }
-    digits
-        .parse()
-        .map_err(|_| ProtoError::Malformed(format!("{what}: no size after {}", d.replies.ok)))
+    digits.parse().map_err(|_| no_size())
 }
 
 /// Data ended by the download's marker, streamed to `sink`; its length.

@@ -152,7 +152,9 @@ pub fn unread_by_server(pid: Pid, server_port: u16, client_port: u16) -> Option<
             continue;
         };
         for line in text.lines().skip(1) {
-            let Some(s) = parse_socket(line) else { continue };
+            let Some(s) = parse_socket(line) else {
+                continue;
+            };
             let queues = line.split_whitespace().nth(4).unwrap_or("0:0");
             let (tx, rx) = queues.split_once(':').unwrap_or(("0", "0"));
             let hex = |v: &str| u64::from_str_radix(v, 16).unwrap_or(0);
