@@ -538,3 +538,119 @@ pub(super) fn begin_get(
     }
     Ok(Ok(()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::client::FileProtocol;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    fn lgpq() -> Dialect {
+        toml::from_str(include_str!(
+            "../../../exercises/fileserver/dialects/lgpq-hash.toml"
+        ))
+        .unwrap()
+    }
+
+    /// A sleep-framed server: answers the first request with `sends`, pausing `pause_ms`
+    /// between them (the pauses are the protocol under test, not synchronisation).
+    fn server(
+        sends: Vec<&'static [u8]>,
+        pause_ms: u64,
+    ) -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let h = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut req = [0u8; 1024];
+            let n = c.read(&mut req).unwrap();
+            for (i, s) in sends.iter().enumerate() {
+                if i > 0 {
+                    std::thread::sleep(Duration::from_millis(pause_ms));
+                }
+                c.write_all(s).unwrap();
+            }
+            req[..n].to_vec()
+        });
+        (addr, h)
+    }
+
+    fn conn(addr: std::net::SocketAddr) -> Conn {
+        let d = std::sync::Arc::new(lgpq());
+        Conn::connect(addr, Instant::now() + Duration::from_secs(5))
+            .unwrap()
+            .speaking(d, None)
+    }
+
+    fn download(sends: Vec<&'static [u8]>, expect: Option<u64>) -> (Vec<u8>, Vec<u8>, Duration) {
+        let (addr, h) = server(sends, 50);
+        let mut c = conn(addr);
+        if let Some(e) = expect {
+            c.expect_len(e);
+        }
+        let mut got = Vec::new();
+        let t = Instant::now();
+        let r = c.get("a b.txt", &mut |b| {
+            got.extend_from_slice(b);
+            Ok(())
+        });
+        let took = t.elapsed();
+        assert_eq!(r, Ok(Ok(got.len() as u64)));
+        (got, h.join().unwrap(), took)
+    }
+
+    #[test]
+    fn a_marker_inside_the_data_does_not_end_it() {
+        let (got, req, _) = download(vec![b"OK", b"abc##", b"##"], None);
+        assert_eq!(req, b"G a b.txt");
+        assert_eq!(got, b"abc##");
+    }
+
+    #[test]
+    fn the_expected_size_ends_a_marked_download_at_once() {
+        let (got, _, took) = download(vec![b"OKabc##", b"##"], Some(5));
+        assert_eq!(got, b"abc##");
+        // No quiet gap waited after the marker.
+        assert!(took < lgpq().quiet(), "{took:?}");
+    }
+
+    #[test]
+    fn ok_glued_to_data_and_the_marker_in_one_read() {
+        let (got, _, _) = download(vec![b"OKhello##"], None);
+        assert_eq!(got, b"hello");
+    }
+
+    #[test]
+    fn a_refusal_is_read_to_its_quiet_end() {
+        let (addr, h) = server(vec!["文件".as_bytes(), "不存在".as_bytes()], 20);
+        let mut c = conn(addr);
+        let r = c.get("x", &mut |_| Ok(()));
+        assert_eq!(r, Ok(Err("文件不存在".to_string())));
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn a_listing_without_an_end_marker_ends_after_a_quiet_gap() {
+        let (addr, h) = server(vec![b"OK", b"a.txt#my notes.txt#"], 50);
+        let mut c = conn(addr);
+        let names = c.list().unwrap().unwrap();
+        assert_eq!(names, vec![b"a.txt".to_vec(), b"my notes.txt".to_vec()]);
+        assert_eq!(h.join().unwrap(), b"L");
+    }
+
+    #[test]
+    fn a_download_without_its_marker_is_an_error() {
+        let (addr, _h) = server(vec![b"OK", b"data"], 10);
+        let d = std::sync::Arc::new(lgpq());
+        let mut c = Conn::connect(addr, Instant::now() + Duration::from_millis(400))
+            .unwrap()
+            .speaking(d, None);
+        let r = c.get("x", &mut |_| Ok(()));
+        // The server closes after its data: the marker never came.
+        assert!(
+            matches!(r, Err(ProtoError::Closed(ref w)) if w.contains("end marker ##")),
+            "{r:?}"
+        );
+    }
+}
