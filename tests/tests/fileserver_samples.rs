@@ -105,6 +105,10 @@ sample_tests! {
     double_fork => "double-fork",
     first_buffer_client => "first-buffer-client",
     hardcoded_port => "hardcoded-port",
+    length_char_sizes => "length-char-sizes",
+    length_correct => "length-correct",
+    lgpq_correct => "lgpq-correct",
+    lgpq_text_upload => "lgpq-text-upload",
     lists_hidden => "lists-hidden",
     no_ready_line => "no-ready-line",
     one_at_a_time => "one-at-a-time",
@@ -115,6 +119,8 @@ sample_tests! {
     spins_after_disconnect => "spins-after-disconnect",
     truncated_upload => "truncated-upload",
     truncating_client => "truncating-client",
+    words_correct => "words-correct",
+    words_no_replace => "words-no-replace",
     zombies => "zombies",
 }
 

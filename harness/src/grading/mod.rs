@@ -138,6 +138,12 @@ pub trait Exercise: Sync + 'static {
     /// Semantic checks of a parsed config; errors name the key.
     fn validate(cfg: &Self::Config, source: &str) -> Result<(), ConfigError>;
 
+    /// Checks this config makes meaningless (a protocol that cannot carry them): worth no
+    /// points in its gradings, whatever `[checks]` says.
+    fn waived(_cfg: &Self::Config) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Runs the checks (pushing outcomes into `job.checks`). An error means the submission
     /// could not be graded at all.
     fn grade(cfg: &Self::Config, job: &mut Job) -> Result<Graded, String>;
@@ -204,11 +210,14 @@ impl<E: Exercise> Registered for E {
     }
 
     fn load(&self, merged: &str, source: &str) -> Result<Loaded, ConfigError> {
-        let (scoring, own) = crate::config::split(merged, source)?;
+        let (mut scoring, own) = crate::config::split(merged, source)?;
         let ids: Vec<&str> = self.checks().iter().map(|c| c.id).collect();
         scoring.validate(&ids, source)?;
         let cfg: E::Config = crate::config::parse(&own, source)?;
         E::validate(&cfg, source)?;
+        for id in E::waived(&cfg) {
+            scoring.checks.insert(id, 0);
+        }
         let programs = E::programs(&cfg);
         let checks = E::checks_for(&cfg);
         Ok(Loaded {

@@ -1,6 +1,7 @@
-//! The grader's side of the file protocol (`L`, `G`, `P`, `Q`). Kept behind the small
-//! [`FileProtocol`] trait so the course's legacy variants (other command words, `##` end
-//! markers) can be added as data later without touching the checks.
+//! The grader's side of the file protocol (`L`, `G`, `P`, `Q`), behind the small
+//! [`FileProtocol`] trait. A connection speaks a [`Dialect`]: the exact protocol here, the
+//! course's legacy ones (other words, pauses between messages, `##` end markers) in
+//! `legacy`, so the checks do not change with the protocol.
 //!
 //! Every read has a deadline (the socket's read timeout is set to what is left of it), a
 //! reply header is read through a 4 KiB cap, and a header announcing a huge size allocates
@@ -8,7 +9,10 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use super::dialect::Dialect;
 
 /// The longest reply header accepted.
 pub const MAX_HEADER: usize = 4096;
@@ -75,25 +79,53 @@ pub trait FileProtocol {
 pub struct Connector {
     pub addr: SocketAddr,
     pub sandbox: Option<std::sync::Arc<crate::supervise::isolation::Sandbox>>,
+    /// The protocol spoken (`None`: the exact one).
+    pub dialect: Option<Arc<Dialect>>,
+    /// The server's pid: its network namespace shows when it has read what was sent.
+    pub server_pid: Option<i32>,
 }
 
 impl Connector {
+    /// Reaches `addr` (inside `sandbox`'s network, when given) with the exact protocol.
+    pub fn new(
+        addr: SocketAddr,
+        sandbox: Option<std::sync::Arc<crate::supervise::isolation::Sandbox>>,
+    ) -> Self {
+        Connector {
+            addr,
+            sandbox,
+            dialect: None,
+            server_pid: None,
+        }
+    }
+
     pub fn connect(&self, deadline: Instant) -> Result<Conn, ProtoError> {
-        match self.sandbox.as_ref().and_then(|s| s.netns()) {
+        let conn = match self.sandbox.as_ref().and_then(|s| s.netns()) {
             Some(ns) => ns
                 .enter(|| Conn::connect(self.addr, deadline))
                 .map_err(|e| ProtoError::Io(format!("cannot enter the sandbox's network: {e}")))?,
             None => Conn::connect(self.addr, deadline),
-        }
+        }?;
+        Ok(match &self.dialect {
+            Some(d) => conn.speaking(d.clone(), self.server_pid),
+            None => conn,
+        })
     }
 }
 
 /// One connection speaking the exercise's protocol.
 pub struct Conn {
-    stream: TcpStream,
-    deadline: Instant,
+    pub(super) stream: TcpStream,
+    pub(super) deadline: Instant,
     /// Bytes read past a header (kept for the data that follows).
-    pending: Vec<u8>,
+    pub(super) pending: Vec<u8>,
+    /// The protocol spoken; `None` is the exact one.
+    pub(super) dialect: Option<Arc<Dialect>>,
+    /// A process in the server's network namespace (see [`Connector::server_pid`]).
+    pub(super) server_pid: Option<i32>,
+    /// The size the next download should have, when the caller knows it: a download ended
+    /// by a marker ends at once when it has that size.
+    pub(super) expect: Option<u64>,
 }
 
 impl Conn {
@@ -108,7 +140,23 @@ impl Conn {
             stream,
             deadline,
             pending: Vec::new(),
+            dialect: None,
+            server_pid: None,
+            expect: None,
         })
+    }
+
+    /// This connection speaking `dialect` (the exact protocol's stays on its own path);
+    /// `server_pid` lets it see when the server has read a message.
+    pub fn speaking(mut self, dialect: Arc<Dialect>, server_pid: Option<i32>) -> Self {
+        self.dialect = (!dialect.is_exact() || dialect_words_differ(&dialect)).then_some(dialect);
+        self.server_pid = server_pid;
+        self
+    }
+
+    /// The size the next download should have (see [`Conn::expect`]).
+    pub fn expect_len(&mut self, len: u64) {
+        self.expect = Some(len);
     }
 
     /// Moves the deadline of the following operations.
@@ -121,7 +169,7 @@ impl Conn {
         &mut self.stream
     }
 
-    fn arm(&self, what: &str) -> Result<(), ProtoError> {
+    pub(super) fn arm(&self, what: &str) -> Result<(), ProtoError> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(ProtoError::Timeout(what.into()));
@@ -142,7 +190,7 @@ impl Conn {
     }
 
     /// One read from the socket within the deadline, retried when interrupted.
-    fn read_stream(&mut self, buf: &mut [u8], what: &str) -> Result<usize, ProtoError> {
+    pub(super) fn read_stream(&mut self, buf: &mut [u8], what: &str) -> Result<usize, ProtoError> {
         loop {
             self.arm(what)?;
             match self.stream.read(buf) {
@@ -267,6 +315,53 @@ impl Conn {
         Ok(())
     }
 
+    /// Sends the command that starts an upload of `size` bytes as `name` and reads the first
+    /// reply (`Ok(Err(reason))`: anything but the plain acceptance, `OK <n>` included); the
+    /// data is the caller's to send, or not.
+    pub fn begin_put(&mut self, name: &str, size: u64) -> Result<Result<(), String>, ProtoError> {
+        if let Some(d) = self.dialect.clone() {
+            return super::legacy::begin_put(self, &d, name, size);
+        }
+        match self.request(&format!("P {size} {name}"), "the reply to P")? {
+            Header::Ok(None) => Ok(Ok(())),
+            Header::Err(r) => Ok(Err(r)),
+            Header::Ok(Some(n)) => Ok(Err(format!("OK {n}"))),
+        }
+    }
+
+    /// Sends the command that starts a download of `name` and reads the reply that comes
+    /// before the data; the data is then on [`Conn::stream`].
+    pub fn begin_get(&mut self, name: &str) -> Result<Result<(), String>, ProtoError> {
+        if let Some(d) = self.dialect.clone() {
+            return super::legacy::begin_get(self, &d, name);
+        }
+        match self.request(&format!("G {name}"), "the reply to G")? {
+            Header::Ok(Some(_)) => Ok(Ok(())),
+            Header::Err(r) => Ok(Err(r)),
+            Header::Ok(None) => Err(ProtoError::Malformed(
+                "G must be answered with OK <size>".into(),
+            )),
+        }
+    }
+
+    /// The bytes of the command that uploads `size` bytes as `name`, as one write (its
+    /// messages run together: for a client that stalls at once).
+    pub fn put_command(&self, name: &str, size: u64) -> Vec<u8> {
+        match &self.dialect {
+            Some(d) if !d.is_exact() => Dialect::fill(&d.commands.put, name, size, None)
+                .concat()
+                .into_bytes(),
+            Some(d) => {
+                let mut b = Dialect::fill(&d.commands.put, name, size, None)
+                    .join("\n")
+                    .into_bytes();
+                b.push(b'\n');
+                b
+            }
+            None => format!("P {size} {name}\n").into_bytes(),
+        }
+    }
+
     /// Waits for the server to close the connection (true) or the deadline (false); data
     /// that arrives meanwhile is discarded.
     pub fn await_close(&mut self) -> bool {
@@ -287,8 +382,25 @@ impl Conn {
     }
 }
 
+/// Whether a line dialect uses other words than the exact protocol's (then its commands are
+/// the dialect's; the framing is the same).
+fn dialect_words_differ(d: &Dialect) -> bool {
+    let exact = [
+        ("L", &d.commands.list),
+        ("G {name}", &d.commands.get),
+        ("P {size} {name}", &d.commands.put),
+        ("Q", &d.commands.quit),
+    ];
+    exact.iter().any(|(w, m)| m.parts() != [w.to_string()])
+        || d.replies.ok != "OK"
+        || d.replies.error != "ERR"
+}
+
 impl FileProtocol for Conn {
     fn list(&mut self) -> Result<Result<Vec<Vec<u8>>, String>, ProtoError> {
+        if let Some(d) = self.dialect.clone() {
+            return super::legacy::list(self, &d);
+        }
         match self.request("L", "the reply to L")? {
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(None) => Err(ProtoError::Malformed(
@@ -312,6 +424,9 @@ impl FileProtocol for Conn {
         name: &str,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> Result<Result<u64, String>, ProtoError> {
+        if let Some(d) = self.dialect.clone() {
+            return super::legacy::get(self, &d, name, sink);
+        }
         match self.request(&format!("G {name}"), "the reply to G")? {
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(None) => Err(ProtoError::Malformed(
@@ -330,6 +445,9 @@ impl FileProtocol for Conn {
         size: u64,
         source: &mut dyn Read,
     ) -> Result<Result<(), String>, ProtoError> {
+        if let Some(d) = self.dialect.clone() {
+            return super::legacy::put(self, &d, name, size, source);
+        }
         match self.request(&format!("P {size} {name}"), "the reply to P")? {
             Header::Err(r) => return Ok(Err(r)),
             Header::Ok(Some(n)) => {
@@ -359,6 +477,9 @@ impl FileProtocol for Conn {
     }
 
     fn quit(&mut self) -> Result<bool, ProtoError> {
+        if let Some(d) = self.dialect.clone() {
+            return super::legacy::quit(self, &d);
+        }
         self.send(b"Q\n")?;
         Ok(self.await_close())
     }

@@ -141,6 +141,34 @@ pub fn server_side_open(pid: Pid, server_port: u16, client_port: u16) -> bool {
     })
 }
 
+/// How many bytes the client (`client_port`) has sent that the server (`server_port`) has
+/// not read yet: the client side's send queue (`tx_queue` of `/proc/net/tcp`) plus the
+/// server side's receive queue (`rx_queue`). `None` when the connection is gone.
+pub fn unread_by_server(pid: Pid, server_port: u16, client_port: u16) -> Option<u64> {
+    let mut found = false;
+    let mut total = 0u64;
+    for file in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let Some(s) = parse_socket(line) else {
+                continue;
+            };
+            let queues = line.split_whitespace().nth(4).unwrap_or("0:0");
+            let (tx, rx) = queues.split_once(':').unwrap_or(("0", "0"));
+            let hex = |v: &str| u64::from_str_radix(v, 16).unwrap_or(0);
+            if s.local_port == server_port && s.remote_port == client_port {
+                found = true;
+                total += hex(rx);
+            } else if s.local_port == client_port && s.remote_port == server_port {
+                total += hex(tx);
+            }
+        }
+    }
+    found.then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

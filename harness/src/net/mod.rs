@@ -2,5 +2,7 @@
 //! byte-exact transfer comparison.
 
 pub mod client;
+pub mod dialect;
+mod legacy;
 pub mod listen;
 pub mod transfer;

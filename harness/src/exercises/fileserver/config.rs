@@ -43,6 +43,9 @@ pub struct ServerRules {
     /// The path the course hard-codes for the library; empty for a fresh directory.
     pub library: String,
     pub uploads: Uploads,
+    /// The protocol the server checks speak: a shipped dialect's name, or a table laid over
+    /// one (see `dialect`).
+    pub dialect: toml::Value,
 }
 
 /// Where a server stores uploads.
@@ -55,6 +58,14 @@ pub enum Uploads {
 }
 
 impl ServerRules {
+    /// The dialect the server checks speak (checked by `validate`; the exact protocol if
+    /// it could not be resolved).
+    pub fn dialect(&self) -> std::sync::Arc<crate::net::dialect::Dialect> {
+        super::dialect::resolve(&self.dialect, "config")
+            .or_else(|_| super::dialect::resolve(&toml::Value::String("exact".into()), "config"))
+            .expect("the shipped exact dialect is valid")
+    }
+
     /// Whether the arguments hand the server a port.
     pub fn gives_port(&self) -> bool {
         self.args.iter().any(|a| a.contains("{port}"))
@@ -256,6 +267,22 @@ impl FileserverConfig {
         }
         if cfg.server.library.contains('\0') {
             return Err(invalid(source_name, "server.library", "holds a NUL byte"));
+        }
+        let dialect = super::dialect::resolve(&cfg.server.dialect, source_name)?;
+        let ids: Vec<&str> = super::server_checks::table()
+            .iter()
+            .map(|c| c.doc.id)
+            .collect();
+        if let Some(bad) = dialect
+            .not_in_protocol
+            .keys()
+            .find(|k| !ids.contains(&k.as_str()))
+        {
+            return Err(invalid(
+                source_name,
+                &format!("server.dialect.not_in_protocol.{bad}"),
+                "not a server check",
+            ));
         }
         if cfg.client.prompt_ends_with.trim().is_empty() {
             return Err(invalid(

@@ -4,6 +4,7 @@
 
 pub mod client_checks;
 pub mod config;
+pub mod dialect;
 pub mod library;
 pub mod pair;
 pub mod refserver;
@@ -67,6 +68,16 @@ impl Exercise for Fileserver {
 
     fn validate(cfg: &FileserverConfig, source: &str) -> Result<(), ConfigError> {
         cfg.validate(source)
+    }
+
+    /// The checks the dialect's protocol cannot carry.
+    fn waived(cfg: &FileserverConfig) -> Vec<String> {
+        cfg.server
+            .dialect()
+            .not_in_protocol
+            .keys()
+            .cloned()
+            .collect()
     }
 
     fn grade(cfg: &FileserverConfig, job: &mut Job) -> Result<Graded, String> {
@@ -329,6 +340,7 @@ impl ServerSide {
             library_problem: side.library_problem,
             unstartable: false,
             given_port: None,
+            dialect: cfg.server.dialect(),
         }
     }
 }

@@ -45,6 +45,8 @@ impl RefServer {
             None => bind()?,
         };
         let connector = Connector {
+            dialect: None,
+            server_pid: None,
             addr: listener.local_addr()?,
             sandbox: sandbox.cloned(),
         };

@@ -33,7 +33,7 @@ fn download(
 fn download_all(ctx: &Ctx, names: &[&str], within: Duration) -> CheckOutcome {
     let mut parts = Vec::new();
     for name in names {
-        let what = format!("G {name}");
+        let what = ctx.dialect.show_get(name);
         match download(ctx, name, within) {
             Ok(Ok(c)) if c.identical() => parts.push(format!("{what}: {}", c.summary())),
             Ok(Ok(c)) => return comparison_outcome(&what, &c),
@@ -48,7 +48,7 @@ fn get_check(ctx: &mut Ctx, id: &'static str, names: &[&str], large: bool) -> Ch
     let within = transfer_time(ctx.cfg, large);
     with_server(ctx, id, |ctx| {
         let mut o = download_all(ctx, names, within);
-        o.actions = names.iter().map(|n| format!("G {n}")).collect();
+        o.actions = names.iter().map(|n| ctx.dialect.show_get(n)).collect();
         o
     })
 }
@@ -129,7 +129,7 @@ pub fn list(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "list", |ctx| {
         let want: Vec<&str> = ctx.lib.files.iter().map(|(n, _)| n.as_str()).collect();
-        let what = "L".to_string();
+        let what = ctx.dialect.show_list();
         let faults = match ctx.connect(cfg.timing.op()).and_then(|mut c| c.list()) {
             Err(error) => vec![ListFault::Reply(ReplyFault::Broken { what, error })],
             Ok(Err(reason)) => vec![ListFault::Reply(ReplyFault::Refused { what, reason })],
@@ -145,7 +145,7 @@ pub fn list(ctx: &mut Ctx) -> CheckOutcome {
             &faults,
             format!("all {} files listed, nothing else", want.len()),
         );
-        o.actions = vec!["L".into()];
+        o.actions = vec![ctx.dialect.show_list()];
         o
     })
 }
@@ -215,7 +215,10 @@ pub fn get_missing(ctx: &mut Ctx) -> CheckOutcome {
             fault.as_slice(),
             "ERR for a missing file; the connection still answers L",
         );
-        o.actions = vec![format!("G {MISSING}"), "L (same connection)".into()];
+        o.actions = vec![
+            ctx.dialect.show_get(MISSING),
+            format!("{} (same connection)", ctx.dialect.show_list()),
+        ];
         o
     })
 }

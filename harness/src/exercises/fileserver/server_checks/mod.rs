@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use super::config::{fill, FileserverConfig};
 use crate::grading::evidence::{judged, Fault};
 use crate::net::client::{Conn, Connector, FileProtocol, ProtoError};
+use crate::net::dialect::Dialect;
 use crate::net::listen;
 use crate::net::transfer::{compare_streams, Comparator, Comparison};
 use crate::report::{CheckOutcome, Status};
@@ -99,6 +100,8 @@ pub struct Ctx<'a> {
     pub unstartable: bool,
     /// The port handed to the last server started, when the arguments hand it one.
     pub given_port: Option<u16>,
+    /// The protocol the checks speak.
+    pub dialect: std::sync::Arc<Dialect>,
 }
 
 impl<'a> Ctx<'a> {
@@ -191,6 +194,8 @@ impl<'a> Ctx<'a> {
         Connector {
             addr: self.addr(),
             sandbox: self.sandbox.clone(),
+            dialect: Some(self.dialect.clone()),
+            server_pid: self.server.as_ref().map(|s| s.pid.as_raw()),
         }
     }
 
@@ -258,12 +263,22 @@ pub enum Left {
     Spinning,
 }
 
-/// Runs `body` with a live server; turns a restart failure into a skipped check.
+/// Runs `body` with a live server; turns a restart failure into a skipped check, and a
+/// check the dialect's protocol cannot carry into one skipped with why.
 fn with_server(
     ctx: &mut Ctx,
     id: &'static str,
     body: impl FnOnce(&mut Ctx) -> CheckOutcome,
 ) -> CheckOutcome {
+    if let Some(why) = ctx.dialect.not_in_protocol(id) {
+        return verdict(
+            Status::Skipped,
+            format!(
+                "not part of this protocol: {}",
+                escape::one_line(why.as_bytes())
+            ),
+        );
+    }
     let mut notes = Vec::new();
     if let Err(why) = ctx.ensure(&mut notes) {
         return verdict(Status::Skipped, format!("skipped: {why}"));
@@ -304,6 +319,7 @@ fn get_compared(
     content: &Content,
 ) -> Result<Result<Comparison, String>, ProtoError> {
     let mut cmp = Comparator::new(content.reader(), content.len());
+    conn.expect_len(content.len());
     match conn.get(name, &mut |b| cmp.feed(b))? {
         Err(reason) => Ok(Err(reason)),
         Ok(_) => Ok(Ok(cmp

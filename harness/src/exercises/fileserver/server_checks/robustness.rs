@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::grading::evidence::{judged, judged_in, Fault};
 use crate::grading::idiom::Idiom;
-use crate::net::client::{Conn, Connector, FileProtocol, Header, ProtoError};
+use crate::net::client::{Conn, Connector, FileProtocol, ProtoError};
 use crate::net::transfer::{compare_streams, Comparison, PseudoText};
 use crate::report::CheckOutcome;
 use crate::submission::Language;
@@ -32,7 +32,8 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         ];
         let stalled = (|| -> Result<Conn, ProtoError> {
             let mut c = addr.connect(deadline)?;
-            c.send(format!("{replaced}\n").as_bytes())?;
+            let command = c.put_command(library::CONCURRENT, 1000);
+            c.send(&command)?;
             // The server may answer OK at once or only later: the stall matters, not the reply.
             c.send(&[b'x'; 10])?;
             Ok(c)
@@ -399,9 +400,7 @@ fn vanish_mid_replacing(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) -> boo
     let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) else {
         return false;
     };
-    if let Ok(Header::Ok(None)) =
-        c.request(&format!("P 1000000 {}", library::SPACES), "the reply to P")
-    {
+    if let Ok(Ok(())) = c.begin_put(library::SPACES, 1_000_000) {
         let _ = c.send(&[b'r'; 100_000]);
     }
     let spun = ctx.leave(c) == Left::Spinning;
@@ -415,7 +414,7 @@ fn vanish_mid_replacing(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) -> boo
 fn vanish_mid_upload(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) -> bool {
     let op = ctx.cfg.timing.op();
     let conn = ctx.connect(op).and_then(|mut c| {
-        c.request("P 1000000 cut.bin", "the reply to P")?;
+        let _ = c.begin_put("cut.bin", 1_000_000)?;
         let mut sent = 0;
         while sent < 100_000 {
             c.send(&[b'c'; 10_000])?;
@@ -456,8 +455,7 @@ fn vanish_mid_download(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) -> boo
     let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) else {
         return false;
     };
-    let r = c.request(&format!("G {}", library::LARGE), "the reply to G");
-    if let Ok(Header::Ok(Some(_))) = r {
+    if let Ok(Ok(())) = c.begin_get(library::LARGE) {
         let mut buf = vec![0u8; 65536];
         let _ = c.stream().read_exact(&mut buf);
     }

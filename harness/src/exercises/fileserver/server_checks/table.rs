@@ -23,7 +23,12 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                        either fault fails this check only, and every other check goes on. A server \
                        that does not listen skips every other server check. A failure shows the \
                        server's output. A server that dies in a later check is started again for the \
-                       next one, and that check's report says so.",
+                       next one, and that check's report says so. Every server check speaks the \
+                       protocol of [server] dialect: the exact one described here by default, or a \
+                       course's legacy dialect (its own command words, pauses between messages, `##` \
+                       end markers; see the README), in which a check the dialect lists under \
+                       not_in_protocol is skipped as not part of this protocol and worth nothing, \
+                       and put-replace expects a refusal where the dialect refuses replacing.",
                 why: &[
                     "the server crashes at start-up (a syntax error, an exception, the arguments \
                      swapped or read with input())",

@@ -79,7 +79,7 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
         let mut faults = Vec::new();
         let mut actions = Vec::new();
         for name in gets {
-            actions.push(format!("G {name}"));
+            actions.push(ctx.dialect.show_get(name));
             let mut leaked = false;
             let mut got_bytes = Vec::new();
             let r = ctx.connect(cfg.timing.op()).and_then(|mut c| {
@@ -97,13 +97,13 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
                 Ok(Ok(size)) => faults.push(TraversalFault::Served { name, size, leaked }),
                 Ok(Err(_)) => {}
                 Err(error) => faults.push(TraversalFault::Reply(ReplyFault::Broken {
-                    what: format!("G {name}"),
+                    what: ctx.dialect.show_get(name),
                     error,
                 })),
             }
         }
         for name in puts {
-            actions.push(format!("P 6 {name}"));
+            actions.push(ctx.dialect.show_put(name, 6));
             match ctx
                 .connect(cfg.timing.op())
                 .and_then(|mut c| c.put(name, 6, &mut &b"owned\n"[..]))
@@ -111,7 +111,11 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
                 Ok(Ok(())) => faults.push(TraversalFault::Accepted(name.to_string())),
                 Ok(Err(_)) => {}
                 Err(error) => faults.push(TraversalFault::Reply(ReplyFault::Broken {
-                    what: format!("P {name}"),
+                    what: if ctx.dialect.is_exact() {
+                        format!("P {name}")
+                    } else {
+                        ctx.dialect.show_put(name, 6)
+                    },
                     error,
                 })),
             }

@@ -1,6 +1,6 @@
 //! The `put-*` checks: an upload, then the stored file compared byte for byte on disk.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::net::client::{FileProtocol, ProtoError};
 use crate::net::transfer::compare_streams;
@@ -8,8 +8,10 @@ use crate::report::{CheckOutcome, Status};
 
 use super::library::{self, Content};
 use super::{
-    comparison_outcome, fail, failed, transfer_time, verdict, with_server, Ctx, ReplyFault,
+    comparison_outcome, fail, failed, intact, pass, poll_until, transfer_time, verdict,
+    with_server, Ctx, ReplyFault,
 };
+use crate::net::dialect::Replace;
 
 fn put_check(
     ctx: &mut Ctx,
@@ -20,7 +22,7 @@ fn put_check(
 ) -> CheckOutcome {
     let within = transfer_time(ctx.cfg, large);
     with_server(ctx, id, |ctx| {
-        let what = format!("P {} {name}", content.len());
+        let what = ctx.dialect.show_put(name, content.len());
         let mut o = match upload(ctx, name, &content, within) {
             Err(error) => failed(ReplyFault::Broken {
                 what: what.clone(),
@@ -30,7 +32,7 @@ fn put_check(
                 what: what.clone(),
                 reason,
             }),
-            Ok(Ok(())) => match std::fs::File::open(ctx.uploads.join(name)) {
+            Ok(Ok(())) => match stored(ctx, name, content.len(), within) {
                 Err(e) => fail(format!(
                     "{what}: answered OK, but the library has no such file ({e})"
                 )),
@@ -43,6 +45,28 @@ fn put_check(
         o.actions = vec![what];
         o
     })
+}
+
+/// The stored file, once it is complete: at once when the server answered after storing
+/// it; otherwise (no reply after the data) when it has the size sent, or when its size has
+/// not changed for the dialect's quiet gap (the server may still be closing it).
+fn stored(ctx: &Ctx, name: &str, len: u64, within: Duration) -> std::io::Result<std::fs::File> {
+    let path = ctx.uploads.join(name);
+    if !ctx.dialect.upload.final_reply {
+        let deadline = Instant::now() + within;
+        let mut last = (None, Instant::now());
+        poll_until(deadline, || {
+            let size = std::fs::metadata(&path).ok().map(|m| m.len());
+            if size == Some(len) {
+                return true;
+            }
+            if size != last.0 {
+                last = (size, Instant::now());
+            }
+            last.1.elapsed() >= ctx.dialect.quiet()
+        });
+    }
+    std::fs::File::open(path)
 }
 
 fn upload(
@@ -89,6 +113,9 @@ pub fn put_large(ctx: &mut Ctx) -> CheckOutcome {
     )
 }
 pub fn put_replace(ctx: &mut Ctx) -> CheckOutcome {
+    if ctx.dialect.upload.replace == Replace::Refused {
+        return put_refused(ctx);
+    }
     put_check(
         ctx,
         "put-replace",
@@ -96,4 +123,33 @@ pub fn put_replace(ctx: &mut Ctx) -> CheckOutcome {
         Content::Bytes(b"replaced by an upload\n".to_vec()),
         false,
     )
+}
+
+/// `put-replace` where the dialect refuses to replace: the upload must be refused, and the
+/// file stays as it was.
+fn put_refused(ctx: &mut Ctx) -> CheckOutcome {
+    let within = transfer_time(ctx.cfg, false);
+    with_server(ctx, "put-replace", |ctx| {
+        let content = Content::Bytes(b"replaced by an upload\n".to_vec());
+        let what = ctx.dialect.show_put(library::TEXT, content.len());
+        let mut o = match upload(ctx, library::TEXT, &content, within) {
+            Err(error) => failed(ReplyFault::Broken {
+                what: what.clone(),
+                error,
+            }),
+            Ok(Ok(())) => fail(format!(
+                "{what}: accepted, but this protocol refuses to replace an existing name"
+            )),
+            Ok(Err(_)) if !intact(ctx, library::TEXT) => fail(format!(
+                "{what}: refused, but {} was changed anyway",
+                library::TEXT
+            )),
+            Ok(Err(_)) => pass(format!(
+                "{what}: refused (this protocol keeps an existing name); {} unchanged",
+                library::TEXT
+            )),
+        };
+        o.actions = vec![what];
+        o
+    })
 }

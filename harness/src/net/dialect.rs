@@ -1,0 +1,504 @@
+//! A protocol dialect as data: the words a course's file protocol uses and how its replies
+//! are framed (see `exercises/fileserver/dialects/` and the exercise README). The exact
+//! protocol of the README is one dialect among others; the course's legacy protocols frame
+//! messages by pauses (each `send` is one message, read by one `recv(1024)`) and end data
+//! with a marker (`##`) sent as its own message. Which dialect a grading speaks is the
+//! exercise's config; this module only describes one and checks that it is coherent.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One command: a single message, or several sent one after the other (a two-step command
+/// whose argument is a second message).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Messages {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Messages {
+    pub fn parts(&self) -> &[String] {
+        match self {
+            Messages::One(s) => std::slice::from_ref(s),
+            Messages::Many(v) => v,
+        }
+    }
+}
+
+/// How the grader's messages reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Framing {
+    /// Each request is one line ending in `\n`; data follows at once (the exact protocol).
+    Lines,
+    /// Each message is its own send, and the next one waits until the server has read it
+    /// (what a client that sleeps between sends relies on).
+    Sends,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commands {
+    pub list: Messages,
+    pub get: Messages,
+    pub put: Messages,
+    pub quit: Messages,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replies {
+    /// What accepts a request (`OK`, `ok`, `Y`).
+    pub ok: String,
+    /// How a refusal starts (`ERR`); "" when any other reply refuses.
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListFraming {
+    /// `OK <n>`, then n lines (the exact protocol).
+    Count,
+    /// Names joined by a separator and/or sent one per send, until an end marker or a
+    /// quiet gap.
+    Entries,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListRules {
+    pub framing: ListFraming,
+    /// The listing comes after the OK word.
+    pub ok: bool,
+    /// Between names ("" = none: one send per name).
+    pub separator: String,
+    /// Each name is its own send (a pause between them).
+    pub per_send: bool,
+    /// Sent after the last name ("" = none: a quiet gap ends the listing).
+    pub end: String,
+    /// Entries read `1:name`; a download asks for the number (`{number}`).
+    pub numbered: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataFraming {
+    /// `OK <size>` on a line, then exactly size bytes (the exact protocol's download).
+    SizeLine,
+    /// The data, then the end marker as its own send.
+    Marker,
+    /// The OK word and the size (`Y 1234`), then exactly size bytes.
+    Length,
+    /// The size is in the command (`P {size} {name}`); exactly size bytes follow.
+    Size,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadRules {
+    pub framing: DataFraming,
+    /// The OK word comes before the data (glued to it or not).
+    pub ok: bool,
+    /// The end marker (`marker` framing).
+    pub end: String,
+}
+
+/// What a dialect asks of an upload under a name that exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Replace {
+    Required,
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRules {
+    pub framing: DataFraming,
+    /// The server answers the OK word before the data comes.
+    pub ok: bool,
+    /// The end marker the grader sends as its own message (`marker` framing).
+    pub end: String,
+    /// The server answers once the file is stored.
+    pub final_reply: bool,
+    pub replace: Replace,
+}
+
+/// A file protocol, as a course speaks it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dialect {
+    /// The shipped dialect this one starts from (inline dialects; see the exercise).
+    #[serde(default)]
+    pub base: Option<String>,
+    pub title: String,
+    pub messages: Framing,
+    /// A reply without an end marker ends when nothing more arrives for this long after
+    /// its last byte.
+    pub quiet_ms: u64,
+    pub commands: Commands,
+    pub replies: Replies,
+    pub list: ListRules,
+    pub download: DownloadRules,
+    pub upload: UploadRules,
+    /// Checks the course's protocol cannot carry, with why: skipped, worth nothing.
+    #[serde(default)]
+    pub not_in_protocol: BTreeMap<String, String>,
+}
+
+/// The placeholders a command may use.
+pub const PLACEHOLDERS: &[&str] = &["name", "size", "number"];
+
+impl Dialect {
+    /// The exact protocol of the README: every reply is a line, sizes say where data ends.
+    pub fn is_exact(&self) -> bool {
+        self.messages == Framing::Lines
+    }
+
+    pub fn quiet(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.quiet_ms)
+    }
+
+    /// Why the dialect cannot be spoken, with the key at fault.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        let lines = self.messages == Framing::Lines;
+        if lines
+            && (self.list.framing != ListFraming::Count
+                || self.download.framing != DataFraming::SizeLine
+                || self.upload.framing != DataFraming::Size
+                || !self.upload.final_reply
+                || !self.upload.ok)
+        {
+            return Some((
+                "messages",
+                "\"lines\" is the exact protocol: list framing \"count\", download \"size-line\", \
+                 upload \"size\" with ok and final_reply"
+                    .into(),
+            ));
+        }
+        if lines && (self.replies.ok != "OK" || self.replies.error != "ERR") {
+            return Some((
+                "replies",
+                "\"lines\" (the exact protocol) answers OK and ERR".into(),
+            ));
+        }
+        if !lines && self.list.framing == ListFraming::Count {
+            return Some((
+                "list.framing",
+                "\"count\" needs messages = \"lines\"".into(),
+            ));
+        }
+        if !lines && self.download.framing == DataFraming::SizeLine {
+            return Some((
+                "download.framing",
+                "\"size-line\" needs messages = \"lines\"".into(),
+            ));
+        }
+        if self.download.framing == DataFraming::Size {
+            return Some((
+                "download.framing",
+                "\"size\" is for uploads: use \"length\" or \"marker\"".into(),
+            ));
+        }
+        if matches!(
+            self.upload.framing,
+            DataFraming::SizeLine | DataFraming::Length
+        ) {
+            return Some((
+                "upload.framing",
+                "an upload is \"size\" (the size in the command) or \"marker\"".into(),
+            ));
+        }
+        for (key, framing, end) in [
+            ("download.end", self.download.framing, &self.download.end),
+            ("upload.end", self.upload.framing, &self.upload.end),
+        ] {
+            if framing == DataFraming::Marker && end.is_empty() {
+                return Some((key, "the marker framing needs an end marker".into()));
+            }
+        }
+        if self.upload.framing == DataFraming::Size
+            && !self
+                .commands
+                .put
+                .parts()
+                .iter()
+                .any(|p| p.contains("{size}"))
+        {
+            return Some((
+                "commands.put",
+                "the \"size\" framing needs {size} in the command".into(),
+            ));
+        }
+        if self.replies.ok.is_empty() {
+            return Some(("replies.ok", "must not be empty".into()));
+        }
+        if self.length_ok_conflict() {
+            return Some((
+                "download.ok",
+                "the \"length\" framing starts with the OK word and the size: ok = true".into(),
+            ));
+        }
+        if !self.download.ok && self.replies.error.is_empty() {
+            return Some((
+                "replies.error",
+                "a download without OK needs the start of a refusal to tell it from data".into(),
+            ));
+        }
+        if self.list.framing == ListFraming::Entries
+            && self.list.separator.is_empty()
+            && !self.list.per_send
+        {
+            return Some((
+                "list.separator",
+                "names need a separator, or per_send = true".into(),
+            ));
+        }
+        if self
+            .commands
+            .get
+            .parts()
+            .iter()
+            .any(|p| p.contains("{number}"))
+            && !self.list.numbered
+        {
+            return Some((
+                "commands.get",
+                "{number} needs a numbered listing (list.numbered = true)".into(),
+            ));
+        }
+        if !(1..=10_000).contains(&self.quiet_ms) {
+            return Some((
+                "quiet_ms",
+                format!("{} is outside 1..=10000", self.quiet_ms),
+            ));
+        }
+        for (key, m) in [
+            ("commands.list", &self.commands.list),
+            ("commands.get", &self.commands.get),
+            ("commands.put", &self.commands.put),
+            ("commands.quit", &self.commands.quit),
+        ] {
+            if m.parts().is_empty() || m.parts().iter().any(|p| p.is_empty()) {
+                return Some((key, "a message may not be empty".into()));
+            }
+            if let Some(bad) = m.parts().iter().find_map(|p| unknown(p)) {
+                return Some((
+                    key,
+                    format!(
+                        "unknown placeholder {{{bad}}} (known: {})",
+                        PLACEHOLDERS.join(", ")
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
+    fn length_ok_conflict(&self) -> bool {
+        self.download.framing == DataFraming::Length && !self.download.ok
+    }
+
+    /// The messages of command `m` with its placeholders filled.
+    pub fn fill(m: &Messages, name: &str, size: u64, number: Option<usize>) -> Vec<String> {
+        let number = number.map_or_else(|| format!("<number of {name}>"), |n| n.to_string());
+        m.parts()
+            .iter()
+            .map(|p| {
+                p.replace("{name}", name)
+                    .replace("{size}", &size.to_string())
+                    .replace("{number}", &number)
+            })
+            .collect()
+    }
+
+    /// How a report shows a command: its messages, ` + ` between two sends. The exact
+    /// protocol's `G hello.txt` shows as it always has.
+    pub fn show(m: &Messages, name: &str, size: u64) -> String {
+        Dialect::fill(m, name, size, None)
+            .iter()
+            .map(|s| crate::text::escape::one_line(s.trim_end_matches('\n').as_bytes()))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+
+    pub fn show_get(&self, name: &str) -> String {
+        Dialect::show(&self.commands.get, name, 0)
+    }
+
+    pub fn show_put(&self, name: &str, size: u64) -> String {
+        Dialect::show(&self.commands.put, name, size)
+    }
+
+    pub fn show_list(&self) -> String {
+        Dialect::show(&self.commands.list, "", 0)
+    }
+
+    pub fn show_quit(&self) -> String {
+        Dialect::show(&self.commands.quit, "", 0)
+    }
+
+    /// Why check `id` is not part of this protocol, if it is not.
+    pub fn not_in_protocol(&self, id: &str) -> Option<&str> {
+        self.not_in_protocol.get(id).map(String::as_str)
+    }
+}
+
+/// The first `{placeholder}` in `text` that a command may not use.
+fn unknown(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        let j = after.find('}')?;
+        let name = &after[..j];
+        if !PLACEHOLDERS.contains(&name) {
+            return Some(name.to_string());
+        }
+        rest = &after[j + 1..];
+    }
+    None
+}
+
+/// Where the end marker is, if `tail` (the last bytes held back from the sink) ends with
+/// it: the number of bytes of data in `tail` before it.
+pub fn ends_with_marker(tail: &[u8], marker: &[u8]) -> Option<usize> {
+    (!marker.is_empty() && tail.ends_with(marker)).then(|| tail.len() - marker.len())
+}
+
+/// The names of a listing: its messages (one per send, when the dialect sends them so)
+/// split at the separator, without the end marker, empty entries, `\r`, or `1:` numbers.
+pub fn split_listing(rules: &ListRules, messages: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut whole: Vec<Vec<u8>> = if rules.per_send {
+        messages.to_vec()
+    } else {
+        vec![messages.concat()]
+    };
+    let end = rules.end.as_bytes();
+    if let Some(last) = whole.last_mut() {
+        if let Some(k) = ends_with_marker(last, end) {
+            last.truncate(k);
+        }
+    }
+    let sep = rules.separator.as_bytes();
+    let mut names = Vec::new();
+    for m in whole {
+        let parts: Vec<&[u8]> = if sep.is_empty() {
+            vec![&m[..]]
+        } else {
+            split_bytes(&m, sep)
+        };
+        for p in parts {
+            let mut p = p.to_vec();
+            while p.last() == Some(&b'\r') || (p.last() == Some(&b'\n') && sep != b"\n") {
+                p.pop();
+            }
+            if p.is_empty() || p == end {
+                continue;
+            }
+            if rules.numbered {
+                if let Some(i) = p.iter().position(|b| *b == b':') {
+                    if i > 0 && p[..i].iter().all(u8::is_ascii_digit) {
+                        p.drain(..=i);
+                    }
+                }
+            }
+            names.push(p);
+        }
+    }
+    names
+}
+
+fn split_bytes<'a>(b: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i + sep.len() <= b.len() {
+        if &b[i..i + sep.len()] == sep {
+            out.push(&b[start..i]);
+            i += sep.len();
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push(&b[start..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(sep: &str, per_send: bool, end: &str, numbered: bool) -> ListRules {
+        ListRules {
+            framing: ListFraming::Entries,
+            ok: false,
+            separator: sep.into(),
+            per_send,
+            end: end.into(),
+            numbered,
+        }
+    }
+
+    fn names(r: &ListRules, msgs: &[&str]) -> Vec<String> {
+        let m: Vec<Vec<u8>> = msgs.iter().map(|s| s.as_bytes().to_vec()).collect();
+        split_listing(r, &m)
+            .into_iter()
+            .map(|n| String::from_utf8(n).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn listings_of_every_family_split_into_names() {
+        // Joined by #, with and without a trailing separator.
+        assert_eq!(
+            names(&rules("#", false, "", false), &["a#b c#报告.txt"]),
+            ["a", "b c", "报告.txt"]
+        );
+        assert_eq!(
+            names(&rules("#", false, "", false), &["a#", "b#"]),
+            ["a", "b"]
+        );
+        // Lines, then ##.
+        assert_eq!(
+            names(&rules("\n", false, "##", false), &["a\nb\n", "##"]),
+            ["a", "b"]
+        );
+        // One send per name, then ## as its own send.
+        assert_eq!(
+            names(&rules("", true, "##", false), &["a", "my notes.txt", "##"]),
+            ["a", "my notes.txt"]
+        );
+        // Numbered entries.
+        assert_eq!(
+            names(&rules("\n", false, "", true), &["1:a\r\n2:b:c\n"]),
+            ["a", "b:c"]
+        );
+        // Commas, the marker glued to the last name.
+        assert_eq!(
+            names(&rules(",", false, "##", false), &["a,b##"]),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn the_marker_is_found_only_at_the_end() {
+        assert_eq!(ends_with_marker(b"data##", b"##"), Some(4));
+        assert_eq!(ends_with_marker(b"da##ta", b"##"), None);
+        assert_eq!(ends_with_marker(b"##", b"##"), Some(0));
+        assert_eq!(ends_with_marker(b"x", b""), None);
+    }
+
+    #[test]
+    fn commands_are_filled_and_shown() {
+        let two = Messages::Many(vec!["G".into(), "{number}".into()]);
+        assert_eq!(Dialect::fill(&two, "a.txt", 0, Some(3)), ["G", "3"]);
+        assert_eq!(Dialect::show(&two, "a.txt", 0), "G + <number of a.txt>");
+        let put = Messages::One("P {size} {name}".into());
+        assert_eq!(Dialect::show(&put, "my notes.txt", 22), "P 22 my notes.txt");
+        assert_eq!(unknown("G {nmae}"), Some("nmae".into()));
+        assert_eq!(unknown("G {name} {size}"), None);
+    }
+}
