@@ -2,7 +2,8 @@
 //! crash, a hang, a flood, an empty folder), each student in its own grading process; the
 //! table, the CSV, the class JSON and JUnit; a grading killed by the safety-net timeout; a
 //! class laid out as instructors have it (entries one folder down, capitalised, both
-//! exercises) graded with one config file, and a bad config stopping it before any grading.
+//! exercises) graded with one config file, and a bad config stopping it before any grading;
+//! a file-server dialect named in a class config, graded alike in a class, its shards and alone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -429,4 +430,155 @@ fn a_bad_config_stops_the_class_before_any_grading() {
         assert!(!reports.exists(), "a student was graded");
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
+}
+
+/// The file server's legacy dialect chosen in one class config: a class, its shards merged
+/// back, and the student's single grading with the sample's own config all give the
+/// file-server student the same verdicts, spoken in the dialect (`G hello.txt`).
+#[test]
+fn a_dialect_in_the_class_config_grades_the_class_and_its_shards_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = roster(tmp.path(), &[("bea", Some("samples/correct-fork"))]);
+    let sample = workspace_root().join("exercises/fileserver/samples/lgpq-correct");
+    std::fs::create_dir_all(class.join("fay")).unwrap();
+    std::fs::copy(sample.join("server.py"), class.join("fay/server.py")).unwrap();
+    let config = tmp.path().join("class.toml");
+    std::fs::write(
+        &config,
+        "[bus.checks]\nctrl-z = 20\n\n\
+         [fileserver.server]\nargs = []\nready_line = \"\"\n\
+         library = \"/home/tarena/ftp/\"\ndialect = \"lgpq-hash\"\n",
+    )
+    .unwrap();
+    let (c, cfg) = (class.to_str().unwrap(), config.to_str().unwrap());
+    let file = |n: &str| tmp.path().join(n).display().to_string();
+
+    // The single grading, with the sample's own config.
+    let single = file("single.json");
+    let o = harness(
+        &[
+            "grade",
+            class.join("fay").to_str().unwrap(),
+            "--config",
+            sample.join("config.toml").to_str().unwrap(),
+            "--stable",
+            "--format",
+            "json",
+            "--output",
+            &single,
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let single: Value = serde_json::from_str(&read(Path::new(&single))).unwrap();
+    assert_eq!(single["score"], 90, "{single:#}");
+    let get_text = single["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "get-text")
+        .unwrap();
+    assert_eq!(get_text["status"], "passed");
+    assert!(
+        get_text["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("G hello.txt"),
+        "the dialect's command: {get_text}"
+    );
+
+    // The whole class with one config.
+    let o = harness(
+        &[
+            "grade",
+            c,
+            "--config",
+            cfg,
+            "--stable",
+            "--format",
+            "json",
+            "--output",
+            &file("whole.json"),
+            "--csv",
+            &file("whole.csv"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let whole: Value = serde_json::from_str(&read(Path::new(&file("whole.json")))).unwrap();
+    let report_of = |doc: &Value, name: &str| {
+        doc["students"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["student"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {doc:#}"))["reports"][0]
+            .clone()
+    };
+    let fay = report_of(&whole, "fay");
+    assert_eq!(fay["exercise"], "fileserver");
+    assert_eq!(fay["score"], single["score"]);
+    assert_eq!(fay["max_score"], single["max_score"]);
+    assert_eq!(
+        fay["checks"], single["checks"],
+        "the class grades fay as alone"
+    );
+    assert_eq!(
+        report_of(&whole, "bea")["score"],
+        105,
+        "the class's bus points"
+    );
+
+    // Two shards (bea, then fay), merged: the class's CSV, fay's checks unchanged.
+    for (k, out) in [("1/2", file("s1.json")), ("2/2", file("s2.json"))] {
+        let o = harness(
+            &[
+                "grade", c, "--config", cfg, "--stable", "--shard", k, "--format", "json",
+                "--output", &out,
+            ],
+            tmp.path(),
+        );
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{k}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let s2: Value = serde_json::from_str(&read(Path::new(&file("s2.json")))).unwrap();
+    assert_eq!(report_of(&s2, "fay")["checks"], single["checks"]);
+    let merged = harness(
+        &[
+            "merge",
+            &file("s1.json"),
+            &file("s2.json"),
+            "--csv",
+            &file("merged.csv"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(merged.status.code(), Some(1));
+    assert_eq!(
+        read(Path::new(&file("merged.csv"))),
+        read(Path::new(&file("whole.csv")))
+    );
+    assert!(
+        read(Path::new(&file("whole.csv"))).contains("\nfay,fileserver,90,124,client-list "),
+        "{}",
+        read(Path::new(&file("whole.csv")))
+    );
+    assert!(
+        processes_under(tmp.path()).is_empty(),
+        "leftover processes: {:?}",
+        processes_under(tmp.path())
+    );
 }
