@@ -563,6 +563,73 @@ fn the_gradescope_run_autograder_writes_valid_results() {
     );
 }
 
+/// Gradescope with the course's legacy dialect: `run_autograder` takes the class config
+/// shipped next to the binary (an inline dialect over `lgpq-hash` that leaves `get-binary` out
+/// of the protocol); results.json carries the dialect's verdicts, as the JSON report does.
+#[test]
+fn the_gradescope_run_autograder_grades_in_the_configured_dialect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("autograder");
+    std::fs::create_dir_all(root.join("submission")).unwrap();
+    std::fs::create_dir_all(root.join("source")).unwrap();
+    let sample = workspace_root().join("exercises/fileserver/samples/lgpq-correct");
+    std::fs::copy(sample.join("server.py"), root.join("submission/server.py")).unwrap();
+    let config = root.join("source/class.toml");
+    std::fs::write(
+        &config,
+        "[fileserver.server]\nargs = []\nready_line = \"\"\nlibrary = \"/home/tarena/ftp/\"\n\n\
+         [fileserver.server.dialect]\nbase = \"lgpq-hash\"\n\n\
+         [fileserver.server.dialect.not_in_protocol]\n\
+         get-binary = \"a download ends at ##, so a file holding ## cannot be carried\"\n",
+    )
+    .unwrap();
+    let o = Command::new(workspace_root().join("docs/examples/gradescope/run_autograder"))
+        .env("AUTOGRADER_ROOT", &root)
+        .env("HARNESS", harness_bin())
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("run run_autograder");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = grade(
+        &root.join("submission"),
+        &["--config", config.to_str().unwrap(), "--format", "json"],
+        tmp.path(),
+    );
+    let report: Value = serde_json::from_slice(&report.stdout).unwrap();
+    // The 8 points of get-binary are out of the grading, not lost.
+    assert_eq!(
+        (&report["score"], &report["max_score"]),
+        (&84.into(), &118.into())
+    );
+    let v = check_gradescope(&read(&root.join("results/results.json")), &report, false);
+    let output = |id: &str| {
+        v["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"].as_str().unwrap().starts_with(&format!("{id}:")))
+            .unwrap_or_else(|| panic!("no test {id}: {v:#}"))["output"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        output("get-text").starts_with("G hello.txt"),
+        "{}",
+        output("get-text")
+    );
+    assert!(
+        output("get-binary").contains("not part of this protocol: a download ends at ##"),
+        "{}",
+        output("get-binary")
+    );
+}
+
 /// Runs `harness grade PATH ARGS...` as a user would: not stable, so the report holds the
 /// machine's real paths (run directories, the interpreter) wherever the grader lets them in.
 fn grade_unstable(path: &Path, args: &[&str], tmp: &Path) -> std::process::Output {
