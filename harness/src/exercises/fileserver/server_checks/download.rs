@@ -100,11 +100,14 @@ fn listing_faults(got: &[String], want: &[&str]) -> Vec<ListFault> {
         .filter(|w| !got.iter().any(|g| g == *w))
         .map(|w| w.to_string())
         .collect();
-    let extra: Vec<String> = got
+    // In name order: a server's own order is its directory's (`os.listdir`), which differs
+    // between filesystems, and a report must not.
+    let mut extra: Vec<String> = got
         .iter()
         .filter(|g| !want.contains(&g.as_str()))
         .cloned()
         .collect();
+    extra.sort();
     if missing.is_empty() && extra.is_empty() && got.len() == want.len() {
         return Vec::new();
     }
@@ -221,4 +224,20 @@ pub fn get_missing(ctx: &mut Ctx) -> CheckOutcome {
         ];
         o
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwanted_names_are_reported_in_name_order_whatever_the_servers_order() {
+        let got: Vec<String> = ["b.txt", ".z", "a.txt", ".a"].map(String::from).to_vec();
+        let faults = listing_faults(&got, &["a.txt", "b.txt"]);
+        let unwanted = faults.iter().find_map(|f| match f {
+            ListFault::Unwanted(names) => Some(names.clone()),
+            _ => None,
+        });
+        assert_eq!(unwanted, Some(vec![".a".to_string(), ".z".to_string()]));
+    }
 }
