@@ -1,12 +1,15 @@
 //! Every bus sample against its expected verdicts, and its report pinned by a snapshot.
 
-use e2e::{expected, grade, grade_json, processes_under, samples, statuses, workspace_root};
+use e2e::{expected, grade_json_with, processes_under, samples, statuses, workspace_root};
 
 fn check_sample(name: &str) {
     let dir = workspace_root().join("exercises/bus/samples").join(name);
     let rel = dir.strip_prefix(workspace_root()).unwrap().to_path_buf();
     let tmp = tempfile::tempdir().unwrap();
-    let (code, report, text) = grade_json(&rel, tmp.path());
+    // One grading gives both reports: the JSON to judge, the human one for the snapshot.
+    let human_file = tmp.path().join("report.txt");
+    let human_arg = format!("human={}", human_file.display());
+    let (code, report, text) = grade_json_with(&rel, &["--report", &human_arg], tmp.path());
     let (want, usual) = expected(&dir).for_report(&text);
     let got = statuses(&report);
     assert_eq!(got, want.checks, "verdicts of sample {name}:\n{report:#}");
@@ -44,8 +47,7 @@ fn check_sample(name: &str) {
         eprintln!("{name}: the grader cannot see exit statuses here; the snapshot is of a machine where it can");
         return;
     }
-    let human = grade(&rel, &["--stable"], tmp.path());
-    let text = String::from_utf8(human.stdout).expect("the human report is UTF-8");
+    let text = std::fs::read_to_string(&human_file).expect("the human report, in UTF-8");
     insta::with_settings!({
         filters => e2e::report_filters(),
         snapshot_suffix => name,
