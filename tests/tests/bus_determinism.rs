@@ -20,7 +20,7 @@ const SLOW: &[&str] = &[
     "correct-flag-polling",
     "correct-queue-logging",
     "correct-queue-relay",
-    "polling-flag-cleared-late",
+    "polling-flag-never-seen",
 ];
 
 fn same_every_time(name: &str) {
@@ -82,7 +82,7 @@ determinism_tests! {
     missing_line => "missing-line",
     no_child => "no-child",
     python2_source => "python2-source",
-    polling_flag_cleared_late => "polling-flag-cleared-late",
+    polling_flag_never_seen => "polling-flag-never-seen",
     print_without_flush => "print-without-flush",
     wrong_line => "wrong-line",
 }

@@ -94,7 +94,7 @@ sample_tests! {
     missing_line => "missing-line",
     no_child => "no-child",
     python2_source => "python2-source",
-    polling_flag_cleared_late => "polling-flag-cleared-late",
+    polling_flag_never_seen => "polling-flag-never-seen",
     print_without_flush => "print-without-flush",
     wrong_line => "wrong-line",
 }

@@ -1,9 +1,11 @@
 """Faulty, in the polling style of correct-flag-polling (handlers only set flags, each main
-loop acts on them every 0.2 s): the driver clears its SIGUSR1 flag at the wrong place, after
-its sleep rather than after acting on it, so every SIGUSR1 (which comes while it sleeps) is
-forgotten and line 1 is never printed. Classic polling mistake: an event lost between setting
-and testing a flag. Should fail ctrl-c, repeat and roles (line 1 missing), and pass the rest,
-like wrong-line.
+loop acts on them every 0.2 s): the driver's SIGUSR1 handler sets a variable of its own (an
+assignment without `nonlocal`), not the flag its loop reads, so every SIGUSR1 is lost and line
+1 is never printed. Classic polling mistake: the handler and the loop do not share the flag.
+Should fail ctrl-c, repeat and roles (line 1 missing), and pass the rest, like wrong-line.
+
+(It used to clear its flag after its sleep instead; a SIGUSR1 that came while the loop was
+awake, rarely, was then printed, so the program itself did not behave the same every time.)
 """
 
 import os
@@ -47,10 +49,13 @@ def conductor():
 
 
 def driver(child):
-    flags = {"usr1": 0, "usr2": 0, "tstp": 0}
+    flags = {"usr2": 0, "tstp": 0}
+    usr1 = 0
 
     def on_usr1(signum, frame):
-        flags["usr1"] += 1
+        # The fault: a new variable of the handler's own (no `nonlocal usr1`): the loop's
+        # `usr1` never changes.
+        usr1 = 1  # noqa: F841
 
     def on_usr2(signum, frame):
         flags["usr2"] += 1
@@ -64,8 +69,9 @@ def driver(child):
     signal.signal(signal.SIGUSR2, on_usr2)
     signal.signal(signal.SIGTSTP, on_tstp)
     while True:
-        if flags["usr1"] > 0:
+        if usr1 > 0:
             print(LINE_GO, flush=True)
+            usr1 = 0
         while flags["usr2"] > 0:
             flags["usr2"] -= 1
             print(LINE_BELT, flush=True)
@@ -76,9 +82,6 @@ def driver(child):
         if pid == child:
             break
         time.sleep(PERIOD)
-        # The fault: the flag is cleared after the sleep, so a SIGUSR1 that came during the
-        # sleep (they all do) is forgotten before the loop looks at it.
-        flags["usr1"] = 0
 
 
 def main():
