@@ -250,19 +250,7 @@ pub(super) fn get(
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<Result<u64, String>, ProtoError> {
     let expect = conn.expect.take();
-    let number = if d
-        .commands
-        .get
-        .parts()
-        .iter()
-        .any(|p| p.contains("{number}"))
-    {
-        Some(number_of(conn, d, name)?)
-    } else {
-        None
-    };
-    let what = format!("the reply to {}", word(&d.commands.get));
-    send_command(conn, d, &Dialect::fill(&d.commands.get, name, 0, number))?;
+    let what = send_get(conn, d, name)?;
     if d.download.framing == DataFraming::SizeLine {
         return lines_get(conn, &what, sink);
     }
@@ -520,23 +508,29 @@ pub(super) fn begin_get(
     d: &Dialect,
     name: &str,
 ) -> Result<Result<(), String>, ProtoError> {
-    let number = if d
-        .commands
-        .get
-        .parts()
-        .iter()
-        .any(|p| p.contains("{number}"))
-    {
-        Some(number_of(conn, d, name)?)
-    } else {
-        None
-    };
-    let what = format!("the reply to {}", word(&d.commands.get));
-    send_command(conn, d, &Dialect::fill(&d.commands.get, name, 0, number))?;
+    let what = send_get(conn, d, name)?;
     if d.download.ok {
         return read_ok(conn, d, &what);
     }
     Ok(Ok(()))
+}
+
+/// Sends the dialect's download command for `name` (a numbered dialect looks the number up
+/// first); what its reply is called in reports.
+fn send_get(conn: &mut Conn, d: &Dialect, name: &str) -> Result<String, ProtoError> {
+    let numbered = d
+        .commands
+        .get
+        .parts()
+        .iter()
+        .any(|p| p.contains("{number}"));
+    let number = if numbered {
+        Some(number_of(conn, d, name)?)
+    } else {
+        None
+    };
+    send_command(conn, d, &Dialect::fill(&d.commands.get, name, 0, number))?;
+    Ok(format!("the reply to {}", word(&d.commands.get)))
 }
 
 #[cfg(test)]
