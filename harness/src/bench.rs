@@ -216,8 +216,11 @@ pub fn transfer(mib: u64, runs: usize) -> Result<(), String> {
     let mut f = std::fs::File::create(dir.path().join("big.bin")).map_err(|e| e.to_string())?;
     std::io::copy(&mut content.reader(), &mut f).map_err(|e| e.to_string())?;
     drop(f);
-    let server = crate::exercises::fileserver::refserver::RefServer::start(dir.path(), 0, None)
+    let exact = crate::exercises::fileserver::dialect::resolve(&"exact".into(), "bench")
         .map_err(|e| e.to_string())?;
+    let server =
+        crate::exercises::fileserver::refserver::RefServer::start(dir.path(), 0, None, exact)
+            .map_err(|e| e.to_string())?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], server.port()));
     let mut grader = Vec::new();
     let mut plain = Vec::new();

@@ -53,6 +53,22 @@ pub fn accept_loop_observed(
     library: &Arc<PathBuf>,
     observer: Option<Observer>,
 ) {
+    let library = Arc::clone(library);
+    let serve_one: ConnectionHandler =
+        Arc::new(move |stream| serve(stream, &library, observer.as_ref()));
+    accept_loop_with(listener, signals, serve_one)
+}
+
+/// Serves one connection (on a thread of its own); an error ends that connection only.
+pub type ConnectionHandler = Arc<dyn Fn(TcpStream) -> io::Result<()> + Send + Sync>;
+
+/// Accepts connections until `stop` becomes readable, each served by `serve_one` on a thread
+/// of its own (the accept loop of every protocol the grader's reference servers speak).
+pub fn accept_loop_with(
+    listener: &TcpListener,
+    signals: libc::c_int,
+    serve_one: ConnectionHandler,
+) {
     loop {
         let mut fds = [
             libc::pollfd {
@@ -79,7 +95,7 @@ pub fn accept_loop_observed(
         }
         loop {
             match listener.accept() {
-                Ok((stream, _)) => spawn_connection(stream, library, observer.clone()),
+                Ok((stream, _)) => spawn_connection(stream, serve_one.clone()),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -93,12 +109,11 @@ pub fn accept_loop_observed(
     }
 }
 
-fn spawn_connection(stream: TcpStream, library: &Arc<PathBuf>, observer: Option<Observer>) {
-    let library = Arc::clone(library);
+fn spawn_connection(stream: TcpStream, serve_one: ConnectionHandler) {
     let spawned = thread::Builder::new()
         .name("connection".into())
         .spawn(move || {
-            if let Err(e) = serve(stream, &library, observer.as_ref()) {
+            if let Err(e) = serve_one(stream) {
                 // Broken connections are normal (clients may vanish); just note it.
                 if e.kind() != io::ErrorKind::UnexpectedEof {
                     eprintln!("fileserver: connection ended: {e}");
@@ -155,13 +170,11 @@ fn io_reason(e: &io::Error) -> String {
     }
 }
 
-fn list(w: &mut TcpStream, library: &Path) -> io::Result<()> {
-    let entries = match fs::read_dir(library) {
-        Ok(entries) => entries,
-        Err(e) => return send_err(w, &format!("cannot read the library: {}", io_reason(&e))),
-    };
+/// The names a listing shows: regular files (symlinks not followed) whose names can be
+/// sent and requested (not hidden, UTF-8, no newline), sorted.
+pub fn library_names(library: &Path) -> io::Result<Vec<String>> {
     let mut names = Vec::new();
-    for entry in entries {
+    for entry in fs::read_dir(library)? {
         let Ok(entry) = entry else { continue };
         // `file_type` does not follow symlinks: only real regular files are listed.
         let Ok(kind) = entry.file_type() else {
@@ -170,8 +183,6 @@ fn list(w: &mut TcpStream, library: &Path) -> io::Result<()> {
         if !kind.is_file() {
             continue;
         }
-        // Names that cannot be sent or requested (hidden, not UTF-8, containing a newline)
-        // are not part of the library as far as the protocol goes.
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
@@ -179,6 +190,15 @@ fn list(w: &mut TcpStream, library: &Path) -> io::Result<()> {
             names.push(name);
         }
     }
+    names.sort();
+    Ok(names)
+}
+
+fn list(w: &mut TcpStream, library: &Path) -> io::Result<()> {
+    let names = match library_names(library) {
+        Ok(names) => names,
+        Err(e) => return send_err(w, &format!("cannot read the library: {}", io_reason(&e))),
+    };
     let mut reply = format!("OK {}\n", names.len());
     for name in names {
         reply.push_str(&name);
@@ -187,24 +207,32 @@ fn list(w: &mut TcpStream, library: &Path) -> io::Result<()> {
     w.write_all(reply.as_bytes())
 }
 
-fn get(w: &mut TcpStream, library: &Path, name: &str) -> io::Result<()> {
+/// The library's regular file `name` opened for a download, with its size; or the reason
+/// it cannot be served.
+pub fn open_for_download(library: &Path, name: &str) -> Result<(File, u64), String> {
+    fileproto::validate_name(name)?;
     // O_NOFOLLOW refuses a symlink; O_NONBLOCK keeps a FIFO from blocking the open (it is then
     // refused as not regular; for a regular file the flag has no effect).
     let opened = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(library.join(name));
-    let mut file = match opened {
+    let file = match opened {
         Ok(file) => file,
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return send_err(w, "not a regular file")
-        }
-        Err(e) => return send_err(w, &io_reason(&e)),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err("not a regular file".into()),
+        Err(e) => return Err(io_reason(&e)),
     };
-    let size = match file.metadata() {
-        Ok(meta) if meta.is_file() => meta.len(),
-        Ok(_) => return send_err(w, "not a regular file"),
-        Err(e) => return send_err(w, &io_reason(&e)),
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => Ok((file, meta.len())),
+        Ok(_) => Err("not a regular file".into()),
+        Err(e) => Err(io_reason(&e)),
+    }
+}
+
+fn get(w: &mut TcpStream, library: &Path, name: &str) -> io::Result<()> {
+    let (mut file, size) = match open_for_download(library, name) {
+        Ok(opened) => opened,
+        Err(reason) => return send_err(w, &reason),
     };
     w.write_all(format!("OK {size}\n").as_bytes())?;
     // If the file shrank meanwhile (someone changed it behind the server's back) the promised
@@ -213,14 +241,14 @@ fn get(w: &mut TcpStream, library: &Path, name: &str) -> io::Result<()> {
 }
 
 /// A temporary upload file; removed on drop unless it has been committed.
-struct TempUpload {
+pub struct TempUpload {
     path: PathBuf,
     committed: bool,
 }
 
 impl TempUpload {
     /// Creates a fresh hidden file in the library (registered for removal on shutdown).
-    fn create(library: &Path) -> io::Result<(TempUpload, File)> {
+    pub fn create(library: &Path) -> io::Result<(TempUpload, File)> {
         let mut pending = pending();
         loop {
             let n = UPLOADS.fetch_add(1, Ordering::Relaxed);
@@ -246,7 +274,7 @@ impl TempUpload {
     }
 
     /// Renames the file to its final name.
-    fn commit(mut self, target: &Path) -> io::Result<()> {
+    pub fn commit(mut self, target: &Path) -> io::Result<()> {
         let mut pending = pending();
         fs::rename(&self.path, target)?;
         pending.remove(&self.path);

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod dialect;
+pub mod dialect_server;
 mod legacy;
 pub mod listen;
 pub mod transfer;

@@ -104,6 +104,21 @@ pub struct Menu {
     /// The prompt asking for a name ends with this (trailing spaces ignored), when the
     /// name is asked for.
     pub name_prompt_ends_with: String,
+    /// What a download is asked by (older configs have no such key: by name).
+    #[serde(default)]
+    pub get_by: GetBy,
+}
+
+/// What the grader types to download a file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GetBy {
+    /// Its name.
+    #[default]
+    Name,
+    /// Its number in the reference server's numbered listing (a numbered dialect's client
+    /// whose user picks a file by number).
+    Number,
 }
 
 /// Where the file name of `get` and `put` goes.
@@ -313,6 +328,21 @@ impl FileserverConfig {
                 "must not be empty when the name is asked for at a prompt",
             ));
         }
+        if menu.get_by == GetBy::Number && !dialect.list.numbered {
+            return Err(invalid(
+                source_name,
+                "client.menu.get_by",
+                "\"number\" needs a dialect with a numbered listing (list.numbered = true)",
+            ));
+        }
+        if menu.get_by == GetBy::Number && cfg.pair.mode.pair_graded() {
+            return Err(invalid(
+                source_name,
+                "client.menu.get_by",
+                "\"number\" is for the client checks (the reference server's numbering): \
+                 pair mode types names",
+            ));
+        }
         Ok(())
     }
 }
@@ -369,6 +399,31 @@ mod tests {
             err.contains("server.args") && err.contains("{prot}"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn downloads_by_number_need_a_numbered_dialect_and_no_pair_mode() {
+        assert_eq!(
+            FileserverConfig::shipped().unwrap().client.menu.get_by,
+            GetBy::Name
+        );
+        let by_number = DEFAULT_TOML.replace(r#"get_by = "name""#, r#"get_by = "number""#);
+        let err = FileserverConfig::from_toml(&by_number, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("client.menu.get_by") && err.contains("numbered"),
+            "{err}"
+        );
+        let numbered = by_number.replace(r#"dialect = "exact""#, r#"dialect = "numbered""#);
+        assert_ne!(numbered, by_number, "the shipped config names its dialect");
+        let cfg = FileserverConfig::from_toml(&numbered, "x").unwrap();
+        assert_eq!(cfg.client.menu.get_by, GetBy::Number);
+        let paired = numbered.replace(r#"mode = "off""#, r#"mode = "also""#);
+        let err = FileserverConfig::from_toml(&paired, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pair mode types names"), "{err}");
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! The reference server (from the `reference` crate), run in this process on a free port,
 //! for the client checks: the student's client talks to a server known to be right, and
 //! the server keeps a log of the requests it got, so a client that prints the expected
-//! output without asking the server earns nothing.
+//! output without asking the server earns nothing. A course whose protocol is a dialect
+//! gets a reference server speaking that dialect (`net::dialect_server`), with the same log.
 
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::net::client::{Connector, FileProtocol};
+use crate::net::dialect::Dialect;
+use crate::net::dialect_server;
 use crate::supervise::isolation::Sandbox;
 
 /// At most this many requests are logged (a client looping on requests stays bounded).
@@ -32,13 +36,22 @@ pub struct RefServer {
     thread: Option<JoinHandle<()>>,
     _stop_read: Arc<OwnedFd>,
     connector: Connector,
+    /// The protocol it speaks (the exact one: the `reference` crate's server).
+    dialect: Arc<Dialect>,
+    /// The client's pid, whose network namespace shows how much of a reply it has read.
+    client_pid: Arc<AtomicI32>,
 }
 
 impl RefServer {
-    /// Starts serving `library` on 127.0.0.1 at `port` (0: a free one), in the grading's
-    /// network namespace when there is one (so a sandboxed client can reach it, and a port a
-    /// course's client hard-codes is free).
-    pub fn start(library: &Path, port: u16, sandbox: Option<&Arc<Sandbox>>) -> io::Result<Self> {
+    /// Starts serving `library` in `dialect` on 127.0.0.1 at `port` (0: a free one), in the
+    /// grading's network namespace when there is one (so a sandboxed client can reach it,
+    /// and a port a course's client hard-codes is free).
+    pub fn start(
+        library: &Path,
+        port: u16,
+        sandbox: Option<&Arc<Sandbox>>,
+        dialect: Arc<Dialect>,
+    ) -> io::Result<Self> {
         let bind = || TcpListener::bind(("127.0.0.1", port));
         let listener = match sandbox.and_then(|s| s.netns()) {
             Some(ns) => ns.enter(bind)??,
@@ -66,15 +79,28 @@ impl RefServer {
                 log.dropped += 1;
             }
         });
+        let client_pid = Arc::new(AtomicI32::new(0));
+        let serve_one = match dialect.is_exact() {
+            true => None,
+            false => Some(dialect_server::handler(
+                dialect.clone(),
+                library.to_path_buf(),
+                observer.clone(),
+                unread_by_client(client_pid.clone()),
+            )),
+        };
         let thread = std::thread::Builder::new()
             .name("reference-server".into())
-            .spawn(move || {
-                reference::fileserver::accept_loop_observed(
+            .spawn(move || match serve_one {
+                Some(serve_one) => {
+                    reference::fileserver::accept_loop_with(&listener, r2.as_raw_fd(), serve_one)
+                }
+                None => reference::fileserver::accept_loop_observed(
                     &listener,
                     r2.as_raw_fd(),
                     &lib,
                     Some(observer),
-                )
+                ),
             })?;
         Ok(RefServer {
             port,
@@ -83,7 +109,14 @@ impl RefServer {
             thread: Some(thread),
             _stop_read: r,
             connector,
+            dialect,
+            client_pid,
         })
+    }
+
+    /// The client now at work (`pid`): its sockets show what it has read.
+    pub fn watch_client(&self, pid: i32) {
+        self.client_pid.store(pid, Ordering::Relaxed);
     }
 
     pub fn port(&self) -> u16 {
@@ -102,8 +135,12 @@ impl RefServer {
         log.lines.get(mark..).unwrap_or_default().to_vec()
     }
 
-    /// The reason the server gives for a missing file, asked directly.
+    /// The reason the server gives for a missing file, asked directly; none in a dialect
+    /// (a course's refusal is a word, and its clients print their own message).
     pub fn reason_for_missing(&self, name: &str) -> String {
+        if !self.dialect.is_exact() {
+            return String::new();
+        }
         self.connector
             .connect(Instant::now() + Duration::from_secs(5))
             .ok()
@@ -124,6 +161,22 @@ impl RefServer {
             let _ = t.join();
         }
     }
+}
+
+/// How much of what a connection sent its peer, the client with `pid` (0: none yet), has
+/// not read: the connection's own send queue and the client's receive queue, as the
+/// client's network namespace shows them.
+fn unread_by_client(pid: Arc<AtomicI32>) -> dialect_server::Unread {
+    Arc::new(move |stream: &std::net::TcpStream| {
+        let pid = match pid.load(Ordering::Relaxed) {
+            0 => return None,
+            p => nix::unistd::Pid::from_raw(p),
+        };
+        let (ours, theirs) = (stream.local_addr().ok()?, stream.peer_addr().ok()?);
+        // The client's socket plays the "server" part of `unread_by_server`: what it has
+        // not read of what this connection sent.
+        crate::net::listen::unread_by_server(pid, theirs.port(), ours.port())
+    })
 }
 
 /// A request as its protocol line.

@@ -69,7 +69,7 @@ fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
     } else {
         t.cfg.timing.op()
     };
-    let typed = t.act(Action::Get, Some(name), within);
+    let typed = t.act(Action::Get, Some(&t.asked_as(name)), within);
     let content = t
         .lib
         .content(name)
@@ -140,7 +140,7 @@ fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
 pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     // Asked before the command: the grader's own request must not count as the client's.
     let reason = t.server.reason_for_missing(MISSING);
-    let typed = t.act(Action::Get, Some(MISSING), t.cfg.timing.op());
+    let typed = t.act(Action::Get, Some(&t.asked_as(MISSING)), t.cfg.timing.op());
     let (mark, prompted) = (typed.mark, typed.prompted);
     let text = t.output_since(mark);
     let result = if t.run.cwd.join(MISSING).exists() {
@@ -149,6 +149,8 @@ pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
         Err(ClientFault::ReasonNotShown(reason))
     } else if !prompted {
         Err(ClientFault::NoPromptAfterError)
+    } else if reason.is_empty() {
+        Ok("no file was created, the client goes on".into())
     } else {
         Ok("the server's reason was shown, no file was created, the client goes on".into())
     };

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::config::FileserverConfig;
+use super::config::{FileserverConfig, GetBy};
 use crate::grading::evidence::{judged_in, Fault};
 use crate::grading::idiom::Idiom;
 use crate::report::{CheckOutcome, Status, TranscriptView};
@@ -78,7 +78,9 @@ pub fn prepare<'a>(
             )
         }
     };
-    let server = match RefServer::start(&lib.dir, cfg.client.port, Some(&sandbox)) {
+    // The course's client speaks the course's protocol: so does its reference server.
+    let dialect = cfg.server.dialect();
+    let server = match RefServer::start(&lib.dir, cfg.client.port, Some(&sandbox), dialect) {
         Ok(s) => s,
         Err(e) => {
             return (
@@ -184,6 +186,9 @@ impl ClientGrading<'_> {
             Ok(run) => run,
             Err(o) => return *o,
         };
+        if let Some(pid) = run.session.program_pid() {
+            self.server.watch_client(pid.as_raw());
+        }
         let mut turn = Turn {
             cfg,
             lang: self.lang,
@@ -240,6 +245,17 @@ impl Turn<'_> {
     fn act(&mut self, action: Action, name: Option<&str>, within: Duration) -> Typed {
         self.log_mark = self.server.log_mark();
         self.run.act(self.cfg, action, name, within)
+    }
+
+    /// What is typed to download `name`: the name, or (`get_by = "number"`) its number in
+    /// the reference server's listing as it stands (one past the end for a missing file).
+    fn asked_as(&self, name: &str) -> String {
+        if self.cfg.client.menu.get_by == GetBy::Name {
+            return name.to_string();
+        }
+        let names = reference::fileserver::library_names(&self.lib.dir).unwrap_or_default();
+        let at = names.iter().position(|n| n == name).unwrap_or(names.len());
+        (at + 1).to_string()
     }
 
     /// The client's output since `mark`.

@@ -1,0 +1,473 @@
+//! A file server speaking a [`Dialect`] other than the exact protocol: the reference the
+//! client checks talk to when the course's client speaks the course's protocol. It serves
+//! the way the course's servers do, one `send` per message, and where those servers pause
+//! (`time.sleep(0.1)`) so that a client's `recv(1024)` gets one message, this server waits
+//! for an event instead: the client has read everything sent so far (its socket's queue,
+//! read from `/proc/<pid>/net/tcp`), with a deadline.
+//!
+//! It is lenient in what it takes (a two-step command's argument glued to it, an end marker
+//! glued to the data when nothing follows it for the dialect's quiet gap) and exact in what
+//! it sends. What it serves and how uploads are stored is the reference server's
+//! (`reference::fileserver`): regular files only, no symlinks followed, atomic uploads.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reference::fileproto::Request;
+use reference::fileserver::{self as reference_server, ConnectionHandler, Observer, TempUpload};
+
+use super::dialect::{DataFraming, Dialect, Messages, Replace};
+
+/// How many bytes this connection sent that its peer has not read yet; `None` when that
+/// cannot be seen (then nothing waits).
+pub type Unread = Arc<dyn Fn(&TcpStream) -> Option<u64> + Send + Sync>;
+
+/// How long a connection may stay silent before the server gives up on it.
+const IDLE: Duration = Duration::from_secs(120);
+/// How long a two-step command's next message, or an upload's next bytes, may take.
+const NEXT: Duration = Duration::from_secs(30);
+/// How long a message waits for the client to read the previous one.
+const READ_BY_CLIENT: Duration = Duration::from_secs(5);
+/// One message is one read of at most this many bytes (a course's `recv(1024)`, with room).
+const MESSAGE: usize = 4096;
+
+/// The handler of one connection for `accept_loop_with`.
+pub fn handler(
+    dialect: Arc<Dialect>,
+    library: PathBuf,
+    observer: Observer,
+    unread: Unread,
+) -> ConnectionHandler {
+    Arc::new(move |stream| {
+        stream.set_nonblocking(false)?;
+        Session {
+            stream,
+            d: &dialect,
+            library: &library,
+            observer: &observer,
+            unread: &unread,
+        }
+        .serve()
+    })
+}
+
+/// The values a command's placeholders took.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Fields {
+    name: Option<String>,
+    size: Option<u64>,
+    number: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    List,
+    Get,
+    Put,
+    Quit,
+}
+
+struct Session<'a> {
+    stream: TcpStream,
+    d: &'a Dialect,
+    library: &'a Path,
+    observer: &'a Observer,
+    unread: &'a Unread,
+}
+
+impl Session<'_> {
+    fn serve(mut self) -> io::Result<()> {
+        loop {
+            let Some(first) = self.message(IDLE)? else {
+                return Ok(());
+            };
+            let Some((kind, fields)) = self.command(&first)? else {
+                self.refuse()?;
+                continue;
+            };
+            match kind {
+                Kind::Quit => {
+                    (self.observer)(&Request::Quit);
+                    return Ok(());
+                }
+                Kind::List => {
+                    (self.observer)(&Request::List);
+                    self.list()?;
+                }
+                Kind::Get => self.get(fields)?,
+                Kind::Put => self.put(fields)?,
+            }
+        }
+    }
+
+    /// One message: one read, without its line end; `None` at end of input or when nothing
+    /// came in time.
+    fn message(&mut self, within: Duration) -> io::Result<Option<String>> {
+        let mut buf = [0u8; MESSAGE];
+        match self.read(&mut buf, Instant::now() + within)? {
+            None | Some(0) => Ok(None),
+            Some(n) => Ok(Some(
+                String::from_utf8_lossy(&buf[..n])
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            )),
+        }
+    }
+
+    /// One read that waits until `until`: bytes read (0: closed), or `None` in time.
+    fn read(&mut self, buf: &mut [u8], until: Instant) -> io::Result<Option<usize>> {
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.stream.set_read_timeout(Some(left))?;
+            match self.stream.read(buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(Some(0)),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The command `first` starts, with its placeholders' values (reading the further
+    /// messages of a two-step command); `None` for a message that starts none.
+    fn command(&mut self, first: &str) -> io::Result<Option<(Kind, Fields)>> {
+        let c = &self.d.commands;
+        for (kind, m) in [
+            (Kind::Quit, &c.quit),
+            (Kind::List, &c.list),
+            (Kind::Get, &c.get),
+            (Kind::Put, &c.put),
+        ] {
+            if let Some(fields) = self.rest_of(m, first)? {
+                return Ok(Some((kind, fields)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The fields of command `m` when `first` is its first message (the others read now, or
+    /// glued to the first after a space or line end).
+    fn rest_of(&mut self, m: &Messages, first: &str) -> io::Result<Option<Fields>> {
+        let parts = m.parts();
+        let mut fields = Fields::default();
+        let mut glued = None;
+        match matched(&parts[0], first, &mut fields) {
+            true => {}
+            false if parts.len() > 1 && !parts[0].contains('{') => {
+                let Some(rest) = first.strip_prefix(parts[0].as_str()) else {
+                    return Ok(None);
+                };
+                let trimmed = rest.trim_start_matches([' ', '\r', '\n']);
+                if trimmed.len() == rest.len() || trimmed.is_empty() {
+                    return Ok(None);
+                }
+                glued = Some(trimmed.to_string());
+            }
+            false => return Ok(None),
+        }
+        for part in &parts[1..] {
+            let next = match glued.take() {
+                Some(g) => g,
+                None => match self.message(NEXT)? {
+                    Some(m) => m,
+                    None => return Ok(None),
+                },
+            };
+            if !matched(part, &next, &mut fields) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(fields))
+    }
+
+    /// Sends one message, once the client has read everything sent before it (so that a
+    /// client reading one message per `recv` never gets two glued together).
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.await_read();
+        self.stream.write_all(bytes)
+    }
+
+    /// Waits until the client has read everything sent (or it cannot be seen, or a
+    /// deadline: a client that never reads gets the next message anyway).
+    fn await_read(&self) {
+        let deadline = Instant::now() + READ_BY_CLIENT;
+        while matches!((self.unread)(&self.stream), Some(n) if n > 0) && Instant::now() < deadline {
+            let mut none: [nix::poll::PollFd; 0] = [];
+            let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
+        }
+    }
+
+    /// A refusal: the dialect's error word (`ERR` when any other reply refuses).
+    fn refuse(&mut self) -> io::Result<()> {
+        let word = match self.d.replies.error.as_str() {
+            "" => "ERR",
+            w => w,
+        };
+        self.send(word.as_bytes())
+    }
+
+    fn list(&mut self) -> io::Result<()> {
+        let names = match reference_server::library_names(self.library) {
+            Ok(n) => n,
+            Err(_) => return self.refuse(),
+        };
+        let rules = &self.d.list;
+        if rules.ok {
+            self.send(self.d.replies.ok.clone().as_bytes())?;
+        }
+        let entries: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match rules.numbered {
+                true => format!("{}:{n}", i + 1),
+                false => n.clone(),
+            })
+            .collect();
+        if rules.per_send {
+            for e in &entries {
+                self.send(e.as_bytes())?;
+            }
+        } else if !entries.is_empty() {
+            self.send(entries.join(&rules.separator).as_bytes())?;
+        }
+        if !rules.end.is_empty() {
+            self.send(rules.end.clone().as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The name a download asks for: by name, or by its number in the listing.
+    fn wanted(&self, fields: &Fields) -> Option<String> {
+        if let Some(name) = &fields.name {
+            return Some(name.clone());
+        }
+        let n = fields.number?;
+        let names = reference_server::library_names(self.library).ok()?;
+        names.get(n.checked_sub(1)?).cloned()
+    }
+
+    fn get(&mut self, fields: Fields) -> io::Result<()> {
+        let Some(name) = self.wanted(&fields) else {
+            return self.refuse();
+        };
+        (self.observer)(&Request::Get(name.clone()));
+        let (mut file, size) = match reference_server::open_for_download(self.library, &name) {
+            Ok(opened) => opened,
+            Err(_) => return self.refuse(),
+        };
+        let rules = &self.d.download;
+        let ok = self.d.replies.ok.clone();
+        match rules.framing {
+            DataFraming::Length => self.send(format!("{ok} {size}").as_bytes())?,
+            _ if rules.ok => self.send(ok.as_bytes())?,
+            _ => {}
+        }
+        self.await_read();
+        // In writes of 64 KiB: a small file goes in one, as a course server's `sendall`
+        // sends it, so what a client reads at once does not depend on timing.
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut left = size;
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            let n = file.read(&mut buf[..want])?;
+            if n == 0 {
+                break;
+            }
+            self.stream.write_all(&buf[..n])?;
+            left -= n as u64;
+        }
+        if rules.framing == DataFraming::Marker {
+            self.send(rules.end.clone().as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, fields: Fields) -> io::Result<()> {
+        let Some(name) = fields.name else {
+            return self.refuse();
+        };
+        let target = self.library.join(&name);
+        // Only a regular file is replaced, and only where the dialect asks replacing.
+        let storable = match std::fs::symlink_metadata(&target) {
+            _ if reference::fileproto::validate_name(&name).is_err() => false,
+            Ok(_) if self.d.upload.replace == Replace::Refused => false,
+            Ok(meta) => meta.is_file(),
+            Err(_) => true,
+        };
+        if !storable {
+            return self.refuse();
+        }
+        let (temp, mut file) = match TempUpload::create(self.library) {
+            Ok(created) => created,
+            Err(_) => return self.refuse(),
+        };
+        if self.d.upload.ok {
+            self.send(self.d.replies.ok.clone().as_bytes())?;
+        }
+        let got = match self.d.upload.framing {
+            DataFraming::Size => self.receive_sized(&mut file, fields.size.unwrap_or(0))?,
+            _ => self.receive_marked(&mut file)?,
+        };
+        let Some(size) = got else {
+            // Cut off or silent: `temp` is dropped, which removes the file.
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "upload cut off",
+            ));
+        };
+        drop(file);
+        (self.observer)(&Request::Put {
+            size,
+            name: name.clone(),
+        });
+        match temp.commit(&target) {
+            Ok(()) if self.d.upload.final_reply => self.send(self.d.replies.ok.clone().as_bytes()),
+            Ok(()) => Ok(()),
+            Err(_) => self.refuse(),
+        }
+    }
+
+    /// Exactly `size` bytes into `file`; their count, or `None` when cut off.
+    fn receive_sized(&mut self, file: &mut File, size: u64) -> io::Result<Option<u64>> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut left = size;
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            match self.read(&mut buf[..want], Instant::now() + NEXT)? {
+                None | Some(0) => return Ok(None),
+                Some(n) => {
+                    file.write_all(&buf[..n])?;
+                    left -= n as u64;
+                }
+            }
+        }
+        Ok(Some(size))
+    }
+
+    /// The data until the end marker: a read that is the marker alone, or data ending with
+    /// it when nothing follows for the quiet gap; the data's size, or `None` when cut off.
+    /// The marker's length is held back, so memory stays bounded.
+    fn receive_marked(&mut self, file: &mut File) -> io::Result<Option<u64>> {
+        let marker = self.d.upload.end.clone().into_bytes();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut held: Vec<u8> = Vec::new();
+        let mut written = 0u64;
+        let mut silent_since = Instant::now();
+        // Ended by a read of the marker alone: the bytes held back are data.
+        let marker_read = loop {
+            match self.read(&mut buf, Instant::now() + self.d.quiet())? {
+                Some(0) => return Ok(None),
+                Some(n) if buf[..n] == marker[..] => break true,
+                Some(n) => {
+                    held.extend_from_slice(&buf[..n]);
+                    let keep = held.len().saturating_sub(marker.len());
+                    file.write_all(&held[..keep])?;
+                    written += keep as u64;
+                    held.drain(..keep);
+                    silent_since = Instant::now();
+                }
+                None if held == marker => break false,
+                None if silent_since.elapsed() >= NEXT => return Ok(None),
+                None => {}
+            }
+        };
+        if marker_read {
+            file.write_all(&held)?;
+            written += held.len() as u64;
+        }
+        Ok(Some(written))
+    }
+}
+
+/// Whether `text` is the template `template` (`G {name}`, `{size} {name}`, `{number}`),
+/// recording its placeholders' values in `fields`: sizes and numbers are digits, a name is
+/// the rest up to the template's next literal text.
+fn matched(template: &str, text: &str, fields: &mut Fields) -> bool {
+    let (mut t, mut rest) = (template, text);
+    loop {
+        let Some(open) = t.find('{') else {
+            return rest == t;
+        };
+        let Some(stripped) = rest.strip_prefix(&t[..open]) else {
+            return false;
+        };
+        rest = stripped;
+        let Some(close) = t[open..].find('}').map(|c| open + c) else {
+            return false;
+        };
+        let placeholder = &t[open + 1..close];
+        t = &t[close + 1..];
+        let value = match placeholder {
+            "size" | "number" => {
+                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                &rest[..digits]
+            }
+            _ => {
+                let literal = &t[..t.find('{').unwrap_or(t.len())];
+                match literal {
+                    "" => rest,
+                    l => match rest.rfind(l) {
+                        Some(i) => &rest[..i],
+                        None => return false,
+                    },
+                }
+            }
+        };
+        if value.is_empty() {
+            return false;
+        }
+        match placeholder {
+            "size" => fields.size = value.parse().ok(),
+            "number" => fields.number = value.parse().ok(),
+            _ => fields.name = Some(value.to_string()),
+        }
+        rest = &rest[value.len()..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(template: &str, text: &str) -> Option<Fields> {
+        let mut f = Fields::default();
+        matched(template, text, &mut f).then_some(f)
+    }
+
+    #[test]
+    fn templates_match_the_messages_of_every_family() {
+        assert_eq!(fields("L", "L"), Some(Fields::default()));
+        assert_eq!(fields("L", "LIST"), None);
+        assert_eq!(
+            fields("G {name}", "G my notes.txt")
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("my notes.txt")
+        );
+        assert_eq!(fields("G {name}", "G "), None);
+        assert_eq!(fields("RETR {name}", "G a"), None);
+        let f = fields("{size} {name}", "22 报告 2.txt").unwrap();
+        assert_eq!((f.size, f.name.as_deref()), (Some(22), Some("报告 2.txt")));
+        assert_eq!(fields("{size} {name}", "x a"), None);
+        assert_eq!(fields("{number}", "3").unwrap().number, Some(3));
+        assert_eq!(fields("{number}", "3a"), None);
+        let f = fields("P {size} {name}", "P 0 e.txt").unwrap();
+        assert_eq!((f.size, f.name.as_deref()), (Some(0), Some("e.txt")));
+    }
+}
