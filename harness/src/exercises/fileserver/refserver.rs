@@ -189,3 +189,92 @@ fn request_line(r: &reference::fileproto::Request) -> String {
         Request::Quit => "Q".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::dialect::Dialect;
+
+    fn dialect(name: &str) -> Arc<Dialect> {
+        crate::exercises::fileserver::dialect::resolve(&name.into(), "test").unwrap()
+    }
+
+    /// The grader's own client of each shipped dialect (`net::legacy`) and the reference
+    /// server speaking it agree on every command: two sides written apart, one protocol.
+    #[test]
+    fn every_shipped_dialect_is_served_as_the_grader_speaks_it() {
+        let text = b"hello\nworld\n".to_vec();
+        // Every byte value, with the markers of every dialect inside.
+        let mut binary: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+        binary.extend_from_slice(b"##--#,\r\n");
+        binary.extend((0..=255u8).cycle().take(3000));
+        for (name, _) in crate::exercises::fileserver::dialect::SHIPPED {
+            let d = dialect(name);
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("a b.txt"), &text).unwrap();
+            std::fs::write(dir.path().join("bin.bin"), &binary).unwrap();
+            std::fs::write(dir.path().join("empty.txt"), b"").unwrap();
+            std::fs::write(dir.path().join(".hidden"), b"x").unwrap();
+            let server = RefServer::start(dir.path(), 0, None, d.clone()).unwrap();
+            let me = std::process::id() as i32;
+            server.watch_client(me);
+            let connector = Connector {
+                addr: ([127, 0, 0, 1], server.port()).into(),
+                sandbox: None,
+                dialect: (!d.is_exact()).then(|| d.clone()),
+                server_pid: Some(me),
+            };
+            let mut c = connector
+                .connect(Instant::now() + Duration::from_secs(20))
+                .unwrap();
+            let listed = c.list().unwrap().unwrap();
+            assert_eq!(
+                listed,
+                [
+                    b"a b.txt".to_vec(),
+                    b"bin.bin".to_vec(),
+                    b"empty.txt".to_vec()
+                ],
+                "{name}: list"
+            );
+            for (file, want) in [
+                ("a b.txt", &text),
+                ("bin.bin", &binary),
+                ("empty.txt", &vec![]),
+            ] {
+                let mut got = Vec::new();
+                c.expect_len(want.len() as u64);
+                let r = c.get(file, &mut |b| {
+                    got.extend_from_slice(b);
+                    Ok(())
+                });
+                assert_eq!(r.unwrap(), Ok(want.len() as u64), "{name}: get {file}");
+                assert_eq!(&got, want, "{name}: get {file}");
+            }
+            let refused = c.get("missing.txt", &mut |_| Ok(())).unwrap();
+            assert!(refused.is_err(), "{name}: get missing: {refused:?}");
+            let r = c.put("up.bin", binary.len() as u64, &mut &binary[..]);
+            assert_eq!(r.unwrap(), Ok(()), "{name}: put");
+            // The server stores before it answers, or (no final reply) once the data ends:
+            // the next command's answer comes after the store.
+            assert_eq!(
+                c.list().unwrap().unwrap().len(),
+                4,
+                "{name}: list after put"
+            );
+            assert_eq!(
+                std::fs::read(dir.path().join("up.bin")).unwrap(),
+                binary,
+                "{name}: stored"
+            );
+            assert!(c.quit().unwrap(), "{name}: quit closes");
+            let log = server.requests_since(0);
+            assert!(
+                log.contains(&format!("P {} up.bin", binary.len())),
+                "{name}: {log:?}"
+            );
+            assert!(log.contains(&"G a b.txt".to_string()), "{name}: {log:?}");
+            server.stop();
+        }
+    }
+}
