@@ -149,6 +149,22 @@ impl RefServer {
             .unwrap_or_default()
     }
 
+    /// How a logged request (`L`, `G name`, `P size name`, `Q`) reads in the protocol the
+    /// server speaks, for a report.
+    pub fn shown(&self, request: &str) -> String {
+        let d = &self.dialect;
+        match request.split_once(' ') {
+            None if request == "L" => d.show_list(),
+            None if request == "Q" => d.show_quit(),
+            Some(("G", name)) => d.show_get(name),
+            Some(("P", rest)) => match rest.split_once(' ') {
+                Some((size, name)) => d.show_put(name, size.parse().unwrap_or(0)),
+                None => request.to_string(),
+            },
+            _ => request.to_string(),
+        }
+    }
+
     /// Whether the log filled up (requests after that are not seen).
     pub fn log_full(&self) -> bool {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).dropped > 0
@@ -197,6 +213,22 @@ mod tests {
 
     fn dialect(name: &str) -> Arc<Dialect> {
         crate::exercises::fileserver::dialect::resolve(&name.into(), "test").unwrap()
+    }
+
+    #[test]
+    fn logged_requests_are_shown_in_the_server_s_protocol() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, request, shown) in [
+            ("exact", "P 3 my notes.txt", "P 3 my notes.txt"),
+            ("exact", "L", "L"),
+            ("words", "G a.txt", "DOWNLOAD a.txt"),
+            ("ftp-words", "Q", "EXIT"),
+            ("length", "P 3 a.txt", "U + 3 a.txt"),
+        ] {
+            let server = RefServer::start(dir.path(), 0, None, dialect(name)).unwrap();
+            assert_eq!(server.shown(request), shown, "{name}");
+            server.stop();
+        }
     }
 
     /// The grader's own client of each shipped dialect (`net::legacy`) and the reference

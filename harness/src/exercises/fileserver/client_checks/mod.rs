@@ -292,7 +292,11 @@ impl Turn<'_> {
         } else if self.server.log_full() {
             Some(ClientFault::LogFull)
         } else {
-            Some(ClientFault::NeverReached { request, got })
+            let shown = |r: &String| self.server.shown(r);
+            Some(ClientFault::NeverReached {
+                request: shown(&request),
+                got: got.iter().map(shown).collect(),
+            })
         }
     }
 }
