@@ -251,19 +251,27 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// The name a download asks for: by name, or by its number in the listing.
-    fn wanted(&self, fields: &Fields) -> Option<String> {
+    /// The name a download asks for: by name, or by its number in the listing; a number
+    /// past the listing's end is logged as asked (`G 11`) and refused.
+    fn wanted(&self, fields: &Fields) -> Result<String, String> {
         if let Some(name) = &fields.name {
-            return Some(name.clone());
+            return Ok(name.clone());
         }
-        let n = fields.number?;
-        let names = reference_server::library_names(self.library).ok()?;
-        names.get(n.checked_sub(1)?).cloned()
+        let n = fields.number.unwrap_or(0);
+        let names = reference_server::library_names(self.library).unwrap_or_default();
+        match n.checked_sub(1).and_then(|i| names.get(i)) {
+            Some(name) => Ok(name.clone()),
+            None => Err(n.to_string()),
+        }
     }
 
     fn get(&mut self, fields: Fields) -> io::Result<()> {
-        let Some(name) = self.wanted(&fields) else {
-            return self.refuse();
+        let name = match self.wanted(&fields) {
+            Ok(name) => name,
+            Err(asked) => {
+                (self.observer)(&Request::Get(asked));
+                return self.refuse();
+            }
         };
         (self.observer)(&Request::Get(name.clone()));
         let (mut file, size) = match reference_server::open_for_download(self.library, &name) {
@@ -331,11 +339,10 @@ impl Session<'_> {
             ));
         };
         drop(file);
-        (self.observer)(&Request::Put {
-            size,
-            name: name.clone(),
-        });
-        match temp.commit(&target) {
+        let committed = temp.commit(&target);
+        // Logged once stored: the client checks wait for the log before they look.
+        (self.observer)(&Request::Put { size, name });
+        match committed {
             Ok(()) if self.d.upload.final_reply => self.send(self.d.replies.ok.clone().as_bytes()),
             Ok(()) => Ok(()),
             Err(_) => self.refuse(),

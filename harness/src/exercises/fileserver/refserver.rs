@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,8 @@ struct RequestLog {
 pub struct RefServer {
     port: u16,
     log: Arc<Mutex<RequestLog>>,
+    /// Told of every request logged.
+    logged: Arc<Condvar>,
     stop: OwnedFd,
     thread: Option<JoinHandle<()>>,
     _stop_read: Arc<OwnedFd>,
@@ -40,6 +42,8 @@ pub struct RefServer {
     dialect: Arc<Dialect>,
     /// The client's pid, whose network namespace shows how much of a reply it has read.
     client_pid: Arc<AtomicI32>,
+    /// The library served (a numbered listing's numbers come from it).
+    library: PathBuf,
 }
 
 impl RefServer {
@@ -71,6 +75,8 @@ impl RefServer {
         let lib = Arc::new(PathBuf::from(library));
         let log = Arc::new(Mutex::new(RequestLog::default()));
         let sink = log.clone();
+        let logged = Arc::new(Condvar::new());
+        let tell = logged.clone();
         let observer: reference::fileserver::Observer = Arc::new(move |r| {
             let mut log = sink.lock().unwrap_or_else(|e| e.into_inner());
             if log.lines.len() < LOG_CAP {
@@ -78,6 +84,7 @@ impl RefServer {
             } else {
                 log.dropped += 1;
             }
+            tell.notify_all();
         });
         let client_pid = Arc::new(AtomicI32::new(0));
         let serve_one = match dialect.is_exact() {
@@ -105,12 +112,14 @@ impl RefServer {
         Ok(RefServer {
             port,
             log,
+            logged,
             stop: w,
             thread: Some(thread),
             _stop_read: r,
             connector,
             dialect,
             client_pid,
+            library: library.to_path_buf(),
         })
     }
 
@@ -156,12 +165,56 @@ impl RefServer {
         match request.split_once(' ') {
             None if request == "L" => d.show_list(),
             None if request == "Q" => d.show_quit(),
+            Some(("G", name)) if d.list.numbered => {
+                // A download by number shows the number the listing gives the file.
+                let names = reference::fileserver::library_names(&self.library).unwrap_or_default();
+                let number = match names.iter().position(|n| n == name) {
+                    Some(i) => Some(i + 1),
+                    None => name.parse().ok(),
+                };
+                Dialect::fill(&d.commands.get, name, 0, number)
+                    .iter()
+                    .map(|m| crate::text::escape::one_line(m.as_bytes()))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            }
             Some(("G", name)) => d.show_get(name),
             Some(("P", rest)) => match rest.split_once(' ') {
                 Some((size, name)) => d.show_put(name, size.parse().unwrap_or(0)),
                 None => request.to_string(),
             },
             _ => request.to_string(),
+        }
+    }
+
+    /// Waits until a request since `mark` satisfies `wanted` (or the log is full, or
+    /// `deadline`); whether one did. An upload in a dialect is logged once stored: a client
+    /// that goes on before the server has stored it is not judged too early.
+    pub fn await_request(
+        &self,
+        mark: usize,
+        wanted: impl Fn(&str) -> bool,
+        deadline: Instant,
+    ) -> bool {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if log
+                .lines
+                .get(mark..)
+                .unwrap_or_default()
+                .iter()
+                .any(|l| wanted(l))
+            {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || log.dropped > 0 {
+                return false;
+            }
+            log = match self.logged.wait_timeout(log, left) {
+                Ok((guard, _)) => guard,
+                Err(e) => e.into_inner().0,
+            };
         }
     }
 
@@ -224,6 +277,7 @@ mod tests {
             ("words", "G a.txt", "DOWNLOAD a.txt"),
             ("ftp-words", "Q", "EXIT"),
             ("length", "P 3 a.txt", "U + 3 a.txt"),
+            ("numbered", "G 11", "G + 11"),
         ] {
             let server = RefServer::start(dir.path(), 0, None, dialect(name)).unwrap();
             assert_eq!(server.shown(request), shown, "{name}");

@@ -122,6 +122,11 @@ fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
         t.cfg.timing.op()
     };
     let typed = t.act(Action::Put, Some(name), within);
+    // The client may prompt again before the server has stored the file (a dialect's
+    // upload ends with a marker and no reply): the server's log says when it has.
+    let stored = |l: &str| l.starts_with("P ") && l.ends_with(&format!(" {name}"));
+    t.server
+        .await_request(t.log_mark, stored, Instant::now() + within);
     let content = Content::Bytes(bytes);
     let result = compare_file(&t.lib.dir.join(name), &content).and_then(|c| {
         if c.identical() {
@@ -140,7 +145,8 @@ fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
 pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     // Asked before the command: the grader's own request must not count as the client's.
     let reason = t.server.reason_for_missing(MISSING);
-    let typed = t.act(Action::Get, Some(&t.asked_as(MISSING)), t.cfg.timing.op());
+    let asked = t.asked_as(MISSING);
+    let typed = t.act(Action::Get, Some(&asked), t.cfg.timing.op());
     let (mark, prompted) = (typed.mark, typed.prompted);
     let text = t.output_since(mark);
     let result = if t.run.cwd.join(MISSING).exists() {
@@ -156,7 +162,7 @@ pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     };
     // The prompt again is judged above, in words of its own.
     let name_asked = typed.name_asked;
-    let mut seen = seen(t, typed, Some(format!("G {MISSING}")), result);
+    let mut seen = seen(t, typed, Some(format!("G {asked}")), result);
     if name_asked {
         seen.prompted = true;
     }
