@@ -39,11 +39,9 @@ impl RefServer {
     /// network namespace when there is one (so a sandboxed client can reach it, and a port a
     /// course's client hard-codes is free).
     pub fn start(library: &Path, port: u16, sandbox: Option<&Arc<Sandbox>>) -> io::Result<Self> {
-        let bind = || TcpListener::bind(("127.0.0.1", port));
-        let listener = match sandbox.and_then(|s| s.netns()) {
-            Some(ns) => ns.enter(bind)??,
-            None => bind()?,
-        };
+        let at = ([127, 0, 0, 1], port).into();
+        let listener: TcpListener =
+            crate::supervise::isolation::bind_in(sandbox.map(|s| &**s), at)?;
         let connector = Connector {
             dialect: None,
             server_pid: None,
