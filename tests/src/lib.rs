@@ -286,3 +286,115 @@ impl Drop for Spinner {
         }
     }
 }
+
+/// Gradings as a user without privileges (`nobody`), started by tests that run as root (as
+/// CI does): the grader's own path for a teacher's machine, with user namespaces instead of
+/// root's. Everything the user needs is copied into a directory of its own (the workspace
+/// may sit below a directory only root can pass).
+pub struct Unprivileged {
+    uid: u32,
+    gid: u32,
+    dir: tempfile::TempDir,
+    harness: PathBuf,
+}
+
+impl Unprivileged {
+    /// `None`, with the reason printed, when the tests do not run as root or there is no
+    /// `nobody` user.
+    pub fn new() -> Option<Unprivileged> {
+        if !is_root() {
+            eprintln!("skipped: only root can start a grading as another user");
+            return None;
+        }
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let Some((uid, gid)) = passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.len() < 4 || f[0] != "nobody" {
+                return None;
+            }
+            Some((f[2].parse().ok()?, f[3].parse().ok()?))
+        }) else {
+            eprintln!("skipped: no user nobody in /etc/passwd");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("temporary directory");
+        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
+        let harness = dir.path().join("harness");
+        std::fs::copy(harness_bin(), &harness).expect("copy the harness binary");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&harness, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        Some(Unprivileged {
+            uid,
+            gid,
+            dir,
+            harness,
+        })
+    }
+
+    /// A copy of the sample at `rel` (from the workspace root) the user can read, named `as_name`.
+    pub fn sample(&self, rel: &Path, as_name: &str) -> PathBuf {
+        let to = self.dir.path().join(as_name);
+        copy_tree(&workspace_root().join(rel), &to);
+        to
+    }
+
+    /// Starts `harness grade --format json ARGS` as the user, in its directory (also its
+    /// `TMPDIR` and `HOME`), output captured.
+    pub fn start(&self, args: &[&str]) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        Command::new(&self.harness)
+            .current_dir(self.dir.path())
+            .arg("grade")
+            .args(["--format", "json"])
+            .args(args)
+            .env("TMPDIR", self.dir.path())
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .uid(self.uid)
+            .gid(self.gid)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start harness as nobody")
+    }
+
+    /// The directory where the gradings run (for [`processes_under`]).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The JSON report of a grading started with [`Unprivileged::start`], and its exit code.
+pub fn report_of(child: std::process::Child) -> (i32, serde_json::Value) {
+    let out = child.wait_with_output().expect("wait for harness");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "report is not JSON ({e}):\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+/// Copies the directory tree `from` to `to` (files and directories only), readable by all
+/// whatever the umask.
+fn copy_tree(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to).expect("create directory");
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for e in std::fs::read_dir(from).expect("read directory").flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy file");
+            let mode = std::fs::metadata(&target)
+                .expect("stat")
+                .permissions()
+                .mode();
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode | 0o444))
+                .expect("chmod");
+        }
+    }
+}

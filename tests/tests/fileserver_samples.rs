@@ -185,3 +185,61 @@ fn a_spinning_server_is_graded_the_same_under_load() {
         );
     }
 }
+
+/// Graded as a user without privileges (a teacher's own machine): the programs run in the
+/// grading's user and network namespaces, which the grader reaches too (its protocol
+/// client, its reference server). A correct submission gets every point, the report says
+/// what isolation it had, and nothing is left running.
+#[test]
+fn graded_without_root_a_correct_submission_gets_every_point() {
+    let Some(user) = e2e::Unprivileged::new() else {
+        return;
+    };
+    let sub = user.sample(&rel("correct-fork"), "correct-fork");
+    let (code, report) = e2e::report_of(user.start(&[sub.to_str().unwrap()]));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["score"].as_u64(), Some(124), "{report:#}");
+    assert_eq!(report["score"], report["max_score"], "{report:#}");
+    let isolation = report["isolation"].to_string();
+    if isolation.contains("no user namespace") {
+        eprintln!("note: no user namespaces on this machine: the fallback was graded");
+    } else {
+        assert!(
+            isolation.contains("user and network namespace of its own per grading"),
+            "{isolation}"
+        );
+    }
+    assert!(
+        processes_under(user.dir()).is_empty(),
+        "leftover processes: {:?}",
+        processes_under(user.dir())
+    );
+}
+
+/// Two unprivileged gradings at once, whose programs hard-code the same port (the reference
+/// server for the client is put there too): each grading has a network of its own, so both
+/// get every point.
+#[test]
+fn graded_without_root_two_gradings_on_one_hard_coded_port_both_pass() {
+    let Some(user) = e2e::Unprivileged::new() else {
+        return;
+    };
+    let children: Vec<_> = ["one", "two"]
+        .iter()
+        .map(|name| {
+            let sub = user.sample(&rel("hardcoded-port"), name);
+            let config = sub.join("config.toml");
+            user.start(&["--config", config.to_str().unwrap(), sub.to_str().unwrap()])
+        })
+        .collect();
+    for child in children {
+        let (code, report) = e2e::report_of(child);
+        assert_eq!(code, 0, "{report:#}");
+        assert_eq!(report["score"].as_u64(), Some(124), "{report:#}");
+    }
+    assert!(
+        processes_under(user.dir()).is_empty(),
+        "leftover processes: {:?}",
+        processes_under(user.dir())
+    );
+}

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::dialect::Dialect;
+use crate::supervise::isolation;
 
 /// The longest reply header accepted.
 pub const MAX_HEADER: usize = 4096;
@@ -100,12 +101,9 @@ impl Connector {
     }
 
     pub fn connect(&self, deadline: Instant) -> Result<Conn, ProtoError> {
-        let conn = match self.sandbox.as_ref().and_then(|s| s.netns()) {
-            Some(ns) => ns
-                .enter(|| Conn::connect(self.addr, deadline))
-                .map_err(|e| ProtoError::Io(format!("cannot enter the sandbox's network: {e}")))?,
-            None => Conn::connect(self.addr, deadline),
-        }?;
+        let stream = isolation::connect_in(self.sandbox.as_deref(), self.addr, deadline)
+            .map_err(|e| ProtoError::Io(format!("cannot connect: {e}")))?;
+        let conn = Conn::over(stream, deadline);
         Ok(match &self.dialect {
             Some(d) => conn.speaking(d.clone(), self.server_pid),
             None => conn,
@@ -135,15 +133,20 @@ impl Conn {
             .max(Duration::from_millis(1));
         let stream = TcpStream::connect_timeout(&addr, left)
             .map_err(|e| ProtoError::Io(format!("cannot connect: {e}")))?;
+        Ok(Conn::over(stream, deadline))
+    }
+
+    /// The exact protocol over a connected `stream`.
+    fn over(stream: TcpStream, deadline: Instant) -> Self {
         let _ = stream.set_nodelay(true);
-        Ok(Conn {
+        Conn {
             stream,
             deadline,
             pending: Vec::new(),
             dialect: None,
             server_pid: None,
             expect: None,
-        })
+        }
     }
 
     /// This connection speaking `dialect` (the exact protocol's stays on its own path);

@@ -56,11 +56,9 @@ impl RefServer {
         sandbox: Option<&Arc<Sandbox>>,
         dialect: Arc<Dialect>,
     ) -> io::Result<Self> {
-        let bind = || TcpListener::bind(("127.0.0.1", port));
-        let listener = match sandbox.and_then(|s| s.netns()) {
-            Some(ns) => ns.enter(bind)??,
-            None => bind()?,
-        };
+        let at = ([127, 0, 0, 1], port).into();
+        let listener: TcpListener =
+            crate::supervise::isolation::bind_in(sandbox.map(|s| &**s), at)?;
         let connector = Connector {
             dialect: None,
             server_pid: None,

@@ -7,7 +7,6 @@ use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
 use super::super::limits;
-use super::namespaces::loopback_up;
 use super::{Identity, Sandbox};
 
 /// A step of the confinement, for error reports.
@@ -43,7 +42,7 @@ impl Step {
         match self {
             Step::Cgroup => "joining its control groups",
             Step::Network => "entering its network namespace",
-            Step::UserNamespace => "creating its user namespace",
+            Step::UserNamespace => "entering its user namespace",
             Step::Mounts => "setting up its file system view",
             Step::Directory => "changing to its directory",
             Step::Limits => "setting its resource limits",
@@ -145,7 +144,7 @@ impl Sandbox {
             errno: *libc::__errno_location(),
         };
         let e = &self.enabled;
-        let mut own_mount_ns = false;
+        let mut joined = false;
         if e.netns {
             if let Some(ns) = &self.netns {
                 if libc::setns(ns.raw_fd(), libc::CLONE_NEWNET) != 0 {
@@ -153,31 +152,19 @@ impl Sandbox {
                 }
             }
         } else if e.userns {
-            let flags = libc::CLONE_NEWUSER
-                | libc::CLONE_NEWNET
-                | if e.mounts {
-                    libc::CLONE_NEWNS | libc::CLONE_NEWIPC
-                } else {
-                    0
-                };
-            if libc::unshare(flags) != 0 {
-                return Err(fail(Step::UserNamespace));
+            // The grading's namespaces (one per sandbox, so the grader reaches its servers);
+            // joining the user namespace gives the capabilities for the rest.
+            if let Some(ns) = &self.userns {
+                if ns.join() != 0 {
+                    return Err(fail(Step::UserNamespace));
+                }
+                joined = true;
             }
-            if write_file(c"/proc/self/setgroups", b"deny") != 0
-                || write_file(c"/proc/self/uid_map", self.uid_map.as_bytes()) != 0
-                || write_file(c"/proc/self/gid_map", self.gid_map.as_bytes()) != 0
-            {
-                return Err(fail(Step::UserNamespace));
-            }
-            if loopback_up() != 0 {
-                return Err(fail(Step::UserNamespace));
-            }
-            own_mount_ns = e.mounts;
         }
-        if e.mounts && (own_mount_ns || e.identity || e.netns) {
+        if e.mounts && (joined || e.identity || e.netns) {
             // An IPC namespace too: SysV segments and message queues would otherwise outlive
             // the grading; they go with the namespace.
-            if !own_mount_ns && libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWIPC) != 0 {
+            if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWIPC) != 0 {
                 return Err(fail(Step::Mounts));
             }
             self.apply_mounts().map_err(|_| fail(Step::Mounts))?;
@@ -237,6 +224,7 @@ impl Sandbox {
     pub fn child_fds(&self) -> Vec<RawFd> {
         let mut fds = Vec::new();
         fds.extend(self.netns.as_ref().map(|ns| ns.raw_fd()));
+        fds.extend(self.userns.iter().flat_map(|ns| ns.raw_fds()));
         fds.extend(self.pids.as_ref().map(|g| g.procs.as_raw_fd()));
         fds
     }
@@ -279,7 +267,7 @@ impl KeptFds {
 }
 
 /// Writes `data` to a file. Async-signal-safe. 0 or -1.
-unsafe fn write_file(path: &CStr, data: &[u8]) -> i32 {
+pub(super) unsafe fn write_file(path: &CStr, data: &[u8]) -> i32 {
     let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
     if fd < 0 {
         return -1;

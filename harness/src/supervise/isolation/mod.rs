@@ -21,16 +21,17 @@
 //!   replaced by an empty tmpfs holding only that way, which also hides their other contents.
 //! - **a network namespace**, one per grading, with only loopback up: nothing reaches a
 //!   network, and ports never collide between parallel gradings. The grader can use the same
-//!   namespace through [`NetNs::enter`] (a server the student runs is reachable from there).
+//!   namespace through [`Sandbox::connect_in`] and [`Sandbox::bind_in`] (a server the
+//!   student runs is reachable from there).
 //! - **control groups** (v1 here): a `pids` group per grading (fork bombs hit `pids.max`) and a
 //!   `freezer` group per run ([`RunGroup`]): cleanup freezes the group, kills every member and
 //!   thaws it, which no fork can race.
 //!
 //! Not root: the program runs as the grader's user; where unprivileged user namespaces are
-//! allowed it gets its own user, network (loopback only) and mount namespaces (its own
-//! `/tmp`). That network namespace is per run and cannot be entered by the grader
-//! ([`Sandbox::netns`] is `None`). Process limits are rlimits counted on top of what the user
-//! already runs.
+//! allowed it joins the grading's user and network namespaces (loopback only, one pair per
+//! sandbox, see `network`) and gets mount namespaces of its own (its own `/tmp`). The grader
+//! reaches that network through [`Sandbox::bind_in`] and [`Sandbox::connect_in`], as it does
+//! as root. Process limits are rlimits counted on top of what the user already runs.
 //!
 //! No pid namespace: the student's process would be its init, and init ignores signals whose
 //! default action would kill it, which would falsify every signal check. The grader's child
@@ -43,6 +44,7 @@ mod confine;
 mod disk;
 mod identity;
 mod namespaces;
+mod network;
 mod probe;
 
 pub use cgroups::RunGroup;
@@ -50,6 +52,7 @@ pub use confine::{ConfineError, KeptFds, Step};
 pub use disk::{limit_tmpfs, private_tmpfs, TmpfsMount};
 pub use identity::{Identity, UID_BASE};
 pub use namespaces::NetNs;
+pub use network::{bind_in, connect_in};
 
 use std::ffi::CString;
 use std::fs;
@@ -63,6 +66,7 @@ use super::limits::{self, ProcessCount, Rlimit, RunLimits};
 use cgroups::{cgroup_v1_dir, sweep_stale, Cgroup, CgroupDir};
 use identity::{chown_tree, pick_uid};
 use namespaces::{mount_plan, MountPlan};
+use network::UserNs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Enabled {
@@ -86,8 +90,11 @@ pub struct Sandbox {
     /// The grading's wall deadline.
     deadline: Instant,
     identity: Identity,
-    /// This and `pids` are used by a child being confined: listed in [`Sandbox::child_fds`].
+    /// This, `userns` and `pids` are used by a child being confined: listed in
+    /// [`Sandbox::child_fds`].
     netns: Option<NetNs>,
+    /// The grading's user and network namespaces (not root).
+    userns: Option<UserNs>,
     /// Dropped before `freezer_parent` (declaration order) so it is empty when removed.
     pids: Option<Cgroup>,
     freezer_parent: Option<CgroupDir>,
@@ -95,12 +102,21 @@ pub struct Sandbox {
     plan: MountPlan,
     rlimits: Vec<Rlimit>,
     enabled: Enabled,
-    /// The uid map lines written in a user namespace (not root).
-    uid_map: CString,
-    gid_map: CString,
     disk_limited: bool,
     /// Why some isolation is missing, for the report.
     missing: Vec<String>,
+}
+
+/// Why there is no user namespace (so none of what needs one), for the report.
+fn no_userns(errno: i32) -> String {
+    let why = if errno == libc::ENOSPC {
+        "the limit of user namespaces is reached (user.max_user_namespaces)"
+    } else if errno == 0 {
+        "the helper that makes it did not answer"
+    } else {
+        nix::errno::Errno::from_raw(errno).desc()
+    };
+    format!("no user namespace (so no network or mount namespace): {why}")
 }
 
 /// Where the program runs from, and what outside it must stay reachable.
@@ -186,7 +202,22 @@ impl Sandbox {
         } else {
             None
         };
-        enabled.userns = !root;
+        // SAFETY: getuid/getgid have no preconditions.
+        let (me, my_gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let uid_map = CString::new(format!("{me} {me} 1\n")).unwrap_or_default();
+        let gid_map = CString::new(format!("{my_gid} {my_gid} 1\n")).unwrap_or_default();
+        let userns = if root {
+            None
+        } else {
+            match UserNs::new(&uid_map, &gid_map) {
+                Ok(ns) => Some(ns),
+                Err(e) => {
+                    missing.push(no_userns(e.map_or(0, |e| e.errno)));
+                    None
+                }
+            }
+        };
+        enabled.userns = userns.is_some();
         enabled.mounts = true;
 
         let mut pids = None;
@@ -244,8 +275,6 @@ impl Sandbox {
             }
         };
         let plan = mount_plan(layout, identity);
-        // SAFETY: getuid/getgid have no preconditions.
-        let (me, my_gid) = unsafe { (libc::getuid(), libc::getgid()) };
         let mut sb = Sandbox {
             limits: limits.clone(),
             workdir: layout.workdir.clone(),
@@ -253,14 +282,13 @@ impl Sandbox {
             deadline: Instant::now() + limits.wall,
             identity,
             netns,
+            userns,
             pids,
             freezer_parent,
             freezer_next: AtomicU32::new(0),
             plan,
             rlimits: limits.rlimits(count),
             enabled,
-            uid_map: CString::new(format!("{me} {me} 1\n")).unwrap_or_default(),
-            gid_map: CString::new(format!("{my_gid} {my_gid} 1\n")).unwrap_or_default(),
             disk_limited,
             missing,
         };
@@ -289,10 +317,14 @@ impl Sandbox {
         Instant::now() >= self.deadline
     }
 
-    /// The grading's network namespace, when the grader can enter it (as root). A server the
-    /// program runs listens in it; connect from inside [`NetNs::enter`].
-    pub fn netns(&self) -> Option<&NetNs> {
+    /// The grading's network namespace, when the grader can enter it (as root).
+    fn netns(&self) -> Option<&NetNs> {
         self.netns.as_ref().filter(|_| self.enabled.netns)
+    }
+
+    /// The grading's user and network namespaces, which programs join (not root).
+    fn userns(&self) -> Option<&UserNs> {
+        self.userns.as_ref().filter(|_| self.enabled.userns)
     }
 
     /// A freezer group for one run (as root, where there is a freezer hierarchy).
@@ -328,8 +360,8 @@ impl Sandbox {
         });
         if self.netns().is_some() {
             out.push("network namespace of its own per grading (loopback only)".into());
-        } else if self.enabled.userns {
-            out.push("user and network namespace of its own per run (loopback only)".into());
+        } else if self.userns().is_some() {
+            out.push("user and network namespace of its own per grading (loopback only)".into());
         } else {
             out.push("shares the machine's network".into());
         }
@@ -428,9 +460,11 @@ mod tests {
         fs::create_dir_all(w.join("home")).unwrap();
         let layout = Layout::for_test(&w, "/usr/bin/python3");
         let sb = std::sync::Arc::new(Sandbox::new(&RunLimits::default(), &layout));
-        let Some(ns) = sb.netns() else {
-            panic!("root, but no network namespace: {:?}", sb.missing());
-        };
+        assert!(
+            sb.netns().is_some(),
+            "root, but no network namespace: {:?}",
+            sb.missing()
+        );
         let group = sb.run_group();
         let group_fd = group.as_ref().map(|g| g.procs_fd());
         let cwd = CString::new(w.join("submission").as_os_str().as_bytes()).unwrap();
@@ -448,14 +482,13 @@ mod tests {
         let mut child = cmd.spawn().expect("spawn in the sandbox");
         let deadline = Instant::now() + Duration::from_secs(10);
         let greeting = loop {
-            let got = ns
-                .enter(|| -> io::Result<String> {
-                    let mut s = std::net::TcpStream::connect(("127.0.0.1", 8888))?;
+            let got = sb
+                .connect_in(([127, 0, 0, 1], 8888).into(), deadline)
+                .and_then(|mut s| {
                     let mut text = String::new();
                     s.read_to_string(&mut text)?;
                     Ok(text)
-                })
-                .unwrap();
+                });
             match got {
                 Ok(text) => break text,
                 Err(_) if Instant::now() < deadline => {

@@ -49,14 +49,8 @@ impl Sandbox {
                     }
                     ProbeFailure::Step(Step::UserNamespace) => {
                         self.enabled.userns = false;
-                        let why = if errno == libc::ENOSPC {
-                            "the limit of user namespaces is reached (user.max_user_namespaces)"
-                        } else {
-                            why
-                        };
-                        self.missing.push(format!(
-                            "no user namespace (so no network or mount namespace): {why}"
-                        ));
+                        self.userns = None;
+                        self.missing.push(super::no_userns(errno));
                     }
                     ProbeFailure::Step(Step::Mounts) => {
                         self.enabled.mounts = false;

@@ -10,9 +10,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::supervise::isolation::Sandbox;
+use crate::supervise::isolation::{self, Sandbox};
 
 /// Bytes passed on each way so far.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -60,11 +60,7 @@ impl Relay {
     /// Listens on 127.0.0.1:`port` (0: a free one) in the network of `client` (its
     /// sandbox), passing connections on to `target`.
     pub fn start(client: Option<&Arc<Sandbox>>, port: u16, target: Target) -> io::Result<Relay> {
-        let bind = || TcpListener::bind(("127.0.0.1", port));
-        let listener = match client.and_then(|s| s.netns()) {
-            Some(ns) => ns.enter(bind)??,
-            None => bind()?,
-        };
+        let listener = isolation::bind_in(client.map(|s| &**s), ([127, 0, 0, 1], port).into())?;
         let port = listener.local_addr()?.port();
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let counts = Arc::new(Counts::default());
@@ -170,12 +166,7 @@ fn accept_loop(
 
 /// Connects to the server, in its network.
 fn connect(to: &Target) -> io::Result<TcpStream> {
-    let addr = to.addr;
-    let go = move || TcpStream::connect_timeout(&addr, CONNECT);
-    match to.sandbox.as_ref().and_then(|s| s.netns()) {
-        Some(ns) => ns.enter(go)?,
-        None => go(),
-    }
+    isolation::connect_in(to.sandbox.as_deref(), to.addr, Instant::now() + CONNECT)
 }
 
 /// Passes what `from` sends on to `to`, counted before it is written (so the count is
