@@ -156,6 +156,16 @@ impl RefServer {
             .unwrap_or_default()
     }
 
+    /// Whether a download names the file by its number in the listing.
+    pub fn downloads_by_number(&self) -> bool {
+        self.dialect
+            .commands
+            .get
+            .parts()
+            .iter()
+            .any(|p| p.contains("{number}"))
+    }
+
     /// How a logged request (`L`, `G name`, `P size name`, `Q`) reads in the protocol the
     /// server speaks, for a report.
     pub fn shown(&self, request: &str) -> String {

@@ -9,6 +9,7 @@ use crate::net::transfer::{compare_streams, Comparison};
 use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::Exit;
 
+use super::super::config::GetBy;
 use super::super::library::{self, Content};
 use super::{Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed, CLIENT_CLEANUP};
 
@@ -162,7 +163,14 @@ pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     };
     // The prompt again is judged above, in words of its own.
     let name_asked = typed.name_asked;
-    let mut seen = seen(t, typed, Some(format!("G {asked}")), result);
+    // A numbered protocol cannot ask for a name that is not listed: a client that looks
+    // the name up in the server's listing, and finds it missing, asked the server with L.
+    let by_number = t.server.downloads_by_number();
+    let request = match by_number && t.cfg.client.menu.get_by == GetBy::Name {
+        true => "L".to_string(),
+        false => format!("G {asked}"),
+    };
+    let mut seen = seen(t, typed, Some(request), result);
     if name_asked {
         seen.prompted = true;
     }
