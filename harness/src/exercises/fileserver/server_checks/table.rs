@@ -3,7 +3,7 @@
 
 use crate::grading::{Check, CheckDoc};
 
-use super::{download, lifecycle, robustness, traversal, upload, Ctx};
+use super::{concurrent, download, lifecycle, robustness, traversal, upload, Ctx};
 
 /// The server checks in report order, each declared once.
 pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
@@ -331,7 +331,7 @@ pub fn table<'a>() -> [Check<Ctx<'a>>; 18] {
                 needs: &[],
                 unmet: "",
             },
-            judge: robustness::concurrent,
+            judge: concurrent::concurrent,
         },
         Check {
             doc: CheckDoc {
