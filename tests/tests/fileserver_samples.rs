@@ -116,6 +116,7 @@ sample_tests! {
     lowercase_correct => "lowercase-correct",
     no_ready_line => "no-ready-line",
     numbered_correct => "numbered-correct",
+    numbered_relists => "numbered-relists",
     numbered_replaces => "numbered-replaces",
     one_at_a_time => "one-at-a-time",
     pair_first_recv => "pair-first-recv",
