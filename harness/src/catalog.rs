@@ -20,6 +20,10 @@ pub struct ExerciseDoc {
     pub title: String,
     /// The declarations, in report order, and the points of each.
     pub checks: Vec<(CheckDoc, u32)>,
+    /// How the config changes each check (by id; none for most).
+    pub notes: std::collections::BTreeMap<&'static str, Vec<String>>,
+    /// The checks the config makes meaningless: worth nothing, not warnings.
+    pub waived: Vec<String>,
 }
 
 /// The exercises, with the points of `config` (a file of one exercise's settings or of
@@ -31,14 +35,22 @@ pub fn exercises(config: Option<&Path>) -> Result<Vec<ExerciseDoc>, String> {
         .iter()
         .map(|ex| {
             let loaded = load_config(*ex, file.as_ref()).map_err(|e| e.to_string())?;
+            let checks: Vec<(CheckDoc, u32)> = ex
+                .checks()
+                .into_iter()
+                .map(|d| (d, loaded.scoring.points(d.id)))
+                .collect();
+            let notes = checks
+                .iter()
+                .map(|(d, _)| (d.id, loaded.notes(d.id)))
+                .filter(|(_, n)| !n.is_empty())
+                .collect();
             Ok(ExerciseDoc {
                 name: ex.name(),
                 title: loaded.scoring.exercise.title.clone(),
-                checks: ex
-                    .checks()
-                    .into_iter()
-                    .map(|d| (d, loaded.scoring.points(d.id)))
-                    .collect(),
+                checks,
+                notes,
+                waived: loaded.waived.clone(),
             })
         })
         .collect()
@@ -68,6 +80,10 @@ pub fn list(config: Option<&Path>) -> Result<String, String> {
     Ok(out)
 }
 
+/// A check `explain` found: the exercises that have it alike, its declaration, points,
+/// config notes, and whether the config waives it.
+type Found<'a> = (Vec<&'a str>, &'a CheckDoc, u32, &'a [String], bool);
+
 /// `harness explain CHECK` (`ID` or `EXERCISE:ID`). An id two exercises share explains
 /// both, unless the exercise is named.
 pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
@@ -78,7 +94,7 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
     let all = exercises(config)?;
     // The exercises that have the check, those with the same declaration and points (the
     // generic `build`) together.
-    let mut found: Vec<(Vec<&str>, &CheckDoc, u32)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     for e in all
         .iter()
         .filter(|e| exercise.filter(|x| *x != e.name).is_none())
@@ -86,15 +102,21 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
         let Some((doc, points)) = e.checks.iter().find(|c| c.0.id == id) else {
             continue;
         };
-        match found.iter_mut().find(|f| f.1 == doc && f.2 == *points) {
+        let notes = e.notes.get(doc.id).map_or(&[][..], Vec::as_slice);
+        let waived = e.waived.iter().any(|w| w == doc.id);
+        match found
+            .iter_mut()
+            .find(|f| f.1 == doc && f.2 == *points && f.3 == notes && f.4 == waived)
+        {
             Some(same) => same.0.push(e.name),
-            None => found.push((vec![e.name], doc, *points)),
+            None => found.push((vec![e.name], doc, *points, notes, waived)),
         }
     }
     let mut out = String::new();
-    for (names, doc, points) in found {
+    for (names, doc, points, notes, waived) in found {
         let title = doc.title;
         let worth = match points {
+            0 if waived => "not part of this config's protocol: worth no points".to_string(),
             0 if doc.id == BUILD_CHECK => {
                 "worth no points: the checks it lets run carry them".into()
             }
@@ -115,6 +137,12 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
             let _ = writeln!(out, "  - {w}");
         }
         let _ = writeln!(out, "\nHow to fix it:\n  {}", doc.fix);
+        if !notes.is_empty() {
+            out.push_str("\nWith this config:\n");
+            for n in notes {
+                let _ = writeln!(out, "  - {n}");
+            }
+        }
     }
     if out.is_empty() {
         let known: Vec<String> = all
@@ -242,13 +270,95 @@ mod tests {
     fn explain_finds_fileserver_checks() {
         let c = explain("fileserver:concurrent", None).unwrap();
         assert!(c.starts_with("fileserver:concurrent — "), "{c}");
-        assert!(c.contains("(8 points)") && c.contains("stalled.bin"), "{c}");
+        assert!(
+            c.contains("(8 points)") && c.contains("concurrent.bin"),
+            "{c}"
+        );
         let q = explain("client-quit", None).unwrap();
         assert!(q.starts_with("fileserver:client-quit — "), "{q}");
         assert!(!q.contains("bus:"), "{q}");
         let t = explain("fileserver:traversal", None).unwrap();
         assert!(t.contains("../secret.txt"), "{t}");
         assert!(explain("bus:concurrent", None).is_err());
+    }
+
+    #[test]
+    fn explain_covers_every_fileserver_check_and_says_how_dialects_change_it() {
+        let fs = shipped("fileserver");
+        for id in [
+            "client-get-large",
+            "client-put-large",
+            "pair-list",
+            "pair-get",
+            "pair-get-binary",
+            "pair-get-large",
+            "pair-put",
+            "pair-put-binary",
+            "pair-get-missing",
+            "pair-quit",
+        ] {
+            assert!(fs.checks.iter().any(|c| c.0.id == id), "{id} not declared");
+            let e = explain(&format!("fileserver:{id}"), None).unwrap();
+            assert!(e.starts_with(&format!("fileserver:{id} — ")), "{e}");
+        }
+        // Every server check says how a dialect changes it; the client checks that their
+        // reference server speaks it too.
+        for (doc, _) in &fs.checks {
+            let e = explain(&format!("fileserver:{}", doc.id), None).unwrap();
+            if doc.id.starts_with("client-") {
+                assert!(e.contains("which speaks the same protocol"), "{e}");
+            } else if !doc.id.starts_with("pair-") && doc.id != BUILD_CHECK {
+                assert!(e.contains("not part of this protocol"), "{e}");
+            }
+        }
+        let concurrent = explain("fileserver:concurrent", None).unwrap();
+        assert!(concurrent.contains("numbered dialect"), "{concurrent}");
+    }
+
+    #[test]
+    fn explain_under_a_dialect_speaks_its_words_and_names_what_it_leaves_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fs.toml");
+        std::fs::write(
+            &p,
+            "[server.dialect]\nbase = \"lgpq-hash\"\n[server.dialect.not_in_protocol]\n\
+             get-binary = \"a download ends at ##\"\n",
+        )
+        .unwrap();
+        let out = explain("get-binary", Some(&p)).unwrap();
+        assert!(
+            out.contains("(not part of this config's protocol: worth no points)")
+                && out.contains("not part of this protocol: a download ends at ##"),
+            "{out}"
+        );
+        let text = explain("get-text", Some(&p)).unwrap();
+        assert!(
+            text.contains("Its requests are L, G <name>, P <name> and Q")
+                && text.contains("any other reply refuses"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn fileserver_fixes_name_no_python_call_without_the_c_one() {
+        // Explain has no language: a fix that names a Python call names C's too.
+        for (doc, _) in &shipped("fileserver").checks {
+            let python = [
+                "os.",
+                "sys.",
+                "sendall",
+                "makefile",
+                "b''",
+                "tempfile.",
+                "input(",
+                "'wb'",
+                "'rb'",
+            ]
+            .iter()
+            .any(|call| doc.fix.contains(call));
+            let c = doc.fix.contains(" C") || doc.fix.contains("fopen");
+            assert!(!python || c, "{}: {}", doc.id, doc.fix);
+        }
     }
 
     #[test]

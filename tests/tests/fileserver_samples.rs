@@ -120,6 +120,7 @@ sample_tests! {
     no_ready_line => "no-ready-line",
     numbered_correct => "numbered-correct",
     numbered_pick_by_number => "numbered-pick-by-number",
+    numbered_relists => "numbered-relists",
     numbered_replaces => "numbered-replaces",
     lgpq_text_client => "lgpq-text-client",
     one_at_a_time => "one-at-a-time",

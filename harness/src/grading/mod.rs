@@ -144,6 +144,12 @@ pub trait Exercise: Sync + 'static {
         Vec::new()
     }
 
+    /// How `cfg` changes check `id`, for `harness explain` (the file server's protocol
+    /// dialect); one sentence each, none by default.
+    fn notes(_cfg: &Self::Config, _id: &str) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Runs the checks (pushing outcomes into `job.checks`). An error means the submission
     /// could not be graded at all.
     fn grade(cfg: &Self::Config, job: &mut Job) -> Result<Graded, String>;
@@ -166,6 +172,9 @@ pub trait Registered: Sync {
 /// An exercise's grading with its typed config captured.
 type Grader = Box<dyn Fn(&mut Job) -> Result<Graded, String>>;
 
+/// An exercise's [`Exercise::notes`] with its typed config captured.
+type Notes = Box<dyn Fn(&str) -> Vec<String>>;
+
 /// A config read and validated for one exercise, ready to grade with.
 pub struct Loaded {
     pub scoring: Scoring,
@@ -173,6 +182,9 @@ pub struct Loaded {
     programs: Vec<Program>,
     /// The exercise's own checks (all skipped when the build failed).
     checks: Vec<CheckDoc>,
+    notes: Notes,
+    /// The checks this config makes meaningless ([`Exercise::waived`]).
+    pub waived: Vec<String>,
 }
 
 impl Loaded {
@@ -182,6 +194,11 @@ impl Loaded {
 
     pub fn checks(&self) -> &[CheckDoc] {
         &self.checks
+    }
+
+    /// How this config changes check `id` ([`Exercise::notes`]).
+    pub fn notes(&self, id: &str) -> Vec<String> {
+        (self.notes)(id)
     }
 
     pub fn grade(&self, job: &mut Job) -> Result<Graded, String> {
@@ -215,16 +232,21 @@ impl<E: Exercise> Registered for E {
         scoring.validate(&ids, source)?;
         let cfg: E::Config = crate::config::parse(&own, source)?;
         E::validate(&cfg, source)?;
-        for id in E::waived(&cfg) {
-            scoring.checks.insert(id, 0);
+        let waived = E::waived(&cfg);
+        for id in &waived {
+            scoring.checks.insert(id.clone(), 0);
         }
         let programs = E::programs(&cfg);
         let checks = E::checks_for(&cfg);
+        let cfg = std::sync::Arc::new(cfg);
+        let for_notes = cfg.clone();
         Ok(Loaded {
             scoring,
             programs,
             grade: Box::new(move |job| E::grade(&cfg, job)),
             checks,
+            notes: Box::new(move |id| E::notes(&for_notes, id)),
+            waived,
         })
     }
 }

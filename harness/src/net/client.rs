@@ -124,6 +124,9 @@ pub struct Conn {
     /// The size the next download should have, when the caller knows it: a download ended
     /// by a marker ends at once when it has that size.
     pub(super) expect: Option<u64>,
+    /// The number a numbered dialect's last download asked for, and whether the listing
+    /// held the name (see [`Conn::shown_get`]).
+    pub(super) number: Option<(usize, bool)>,
 }
 
 impl Conn {
@@ -146,13 +149,14 @@ impl Conn {
             dialect: None,
             server_pid: None,
             expect: None,
+            number: None,
         }
     }
 
     /// This connection speaking `dialect` (the exact protocol's stays on its own path);
     /// `server_pid` lets it see when the server has read a message.
     pub fn speaking(mut self, dialect: Arc<Dialect>, server_pid: Option<i32>) -> Self {
-        self.dialect = (!dialect.is_exact() || dialect_words_differ(&dialect)).then_some(dialect);
+        self.dialect = (!dialect.is_exact() || !dialect.speaks_exact_words()).then_some(dialect);
         self.server_pid = server_pid;
         self
     }
@@ -347,22 +351,51 @@ impl Conn {
         }
     }
 
-    /// The bytes of the command that uploads `size` bytes as `name`, as one write (its
-    /// messages run together: for a client that stalls at once).
-    pub fn put_command(&self, name: &str, size: u64) -> Vec<u8> {
-        match &self.dialect {
-            Some(d) if !d.is_exact() => Dialect::fill(&d.commands.put, name, size, None)
-                .concat()
-                .into_bytes(),
-            Some(d) => {
-                let mut b = Dialect::fill(&d.commands.put, name, size, None)
-                    .join("\n")
-                    .into_bytes();
-                b.push(b'\n');
-                b
-            }
-            None => format!("P {size} {name}\n").into_bytes(),
+    /// Sends the command that uploads `size` bytes as `name` (a two-step command's messages
+    /// each as the dialect frames them) and reads no reply: for a client that stalls at once.
+    pub fn send_put_command(&mut self, name: &str, size: u64) -> Result<(), ProtoError> {
+        match self.dialect.clone() {
+            Some(d) => super::legacy::send_put_only(self, &d, name, size),
+            None => self.send(format!("P {size} {name}\n").as_bytes()),
         }
+    }
+
+    /// Sends the command that downloads `name` (a numbered dialect looks the number up
+    /// first) and reads nothing after it: for a client that never reads the data.
+    pub fn send_get_command(&mut self, name: &str) -> Result<(), ProtoError> {
+        match self.dialect.clone() {
+            Some(d) => super::legacy::send_get(self, &d, name).map(|_| ()),
+            None => self.send(format!("G {name}\n").as_bytes()),
+        }
+    }
+
+    /// How a report shows the download of `name` this connection last asked for: the
+    /// command as sent, a numbered dialect's with the number it sent (`G + 3 (hello.txt)`).
+    pub fn shown_get(&self, name: &str) -> String {
+        match &self.dialect {
+            Some(d) => d.show_get_sent(name, self.number),
+            None => format!("G {}", crate::text::escape::one_line(name.as_bytes())),
+        }
+    }
+
+    /// Reads and drops what the server has sent so far, without waiting: a client that
+    /// closes then leaves with a FIN, as one that read the replies does, not with the reset
+    /// that unread data makes the kernel send.
+    pub fn drain_received(&mut self) {
+        self.pending.clear();
+        if self.stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        let _ = self.stream.set_nonblocking(false);
     }
 
     /// Waits for the server to close the connection (true) or the deadline (false); data
@@ -383,20 +416,6 @@ impl Conn {
             }
         }
     }
-}
-
-/// Whether a line dialect uses other words than the exact protocol's (then its commands are
-/// the dialect's; the framing is the same).
-fn dialect_words_differ(d: &Dialect) -> bool {
-    let exact = [
-        ("L", &d.commands.list),
-        ("G {name}", &d.commands.get),
-        ("P {size} {name}", &d.commands.put),
-        ("Q", &d.commands.quit),
-    ];
-    exact.iter().any(|(w, m)| m.parts() != [w.to_string()])
-        || d.replies.ok != "OK"
-        || d.replies.error != "ERR"
 }
 
 impl FileProtocol for Conn {

@@ -340,6 +340,114 @@ impl Dialect {
         Dialect::show(&self.commands.quit, "", 0)
     }
 
+    /// How a report shows the download of `name` as sent: a numbered dialect's command
+    /// with the number it sent (`G + 3 (hello.txt)`; `G + 8 (x is not listed)` for a name
+    /// the listing lacks, asked for by the number one past its end), or with
+    /// `<number of name>` when no number was looked up.
+    pub fn show_get_sent(&self, name: &str, number: Option<(usize, bool)>) -> String {
+        let Some((n, listed)) = number else {
+            return self.show_get(name);
+        };
+        let shown = Dialect::fill(&self.commands.get, name, 0, Some(n))
+            .iter()
+            .map(|s| crate::text::escape::one_line(s.trim_end_matches('\n').as_bytes()))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let name = crate::text::escape::one_line(name.as_bytes());
+        if listed {
+            format!("{shown} ({name})")
+        } else {
+            format!("{shown} ({name} is not listed)")
+        }
+    }
+
+    /// Whether a download asks for a file by its number in the listing.
+    pub fn numbered_get(&self) -> bool {
+        self.commands
+            .get
+            .parts()
+            .iter()
+            .any(|p| p.contains("{number}"))
+    }
+
+    /// Whether the commands and replies are the exact protocol's (`L`, `G name`,
+    /// `P size name`, `Q`, `OK`, `ERR`): then reports word things as they always have.
+    pub fn speaks_exact_words(&self) -> bool {
+        let exact = [
+            ("L", &self.commands.list),
+            ("G {name}", &self.commands.get),
+            ("P {size} {name}", &self.commands.put),
+            ("Q", &self.commands.quit),
+        ];
+        exact.iter().all(|(w, m)| m.parts() == [w.to_string()])
+            && self.replies.ok == "OK"
+            && self.replies.error == "ERR"
+    }
+
+    /// The first word of command `m`, for short mentions (`client 3 (G)`, `the reply to
+    /// DOWNLOAD`).
+    pub fn word(m: &Messages) -> String {
+        let first = m.parts().first().map(String::as_str).unwrap_or("");
+        first.split_whitespace().next().unwrap_or(first).to_string()
+    }
+
+    /// How a report names the refusal this protocol answers: its word (`ERR`, `N`), or "a
+    /// refusal" when any reply but the OK word refuses.
+    pub fn refusal(&self) -> String {
+        if self.replies.error.is_empty() {
+            "a refusal".into()
+        } else {
+            self.replies.error.clone()
+        }
+    }
+
+    /// The refusal as a noun after "the" (`the ERR`, `the refusal`).
+    pub fn the_refusal(&self) -> String {
+        if self.replies.error.is_empty() {
+            "the refusal".into()
+        } else {
+            format!("the {}", self.replies.error)
+        }
+    }
+
+    /// A refusal received with `reason` (what followed the error word, or the whole reply
+    /// when the protocol has no such word), as a report says it: `refused with ERR <reason>`,
+    /// `refused: "<reply>"`.
+    pub fn refused(&self, reason: &str) -> String {
+        let reason = crate::text::escape::one_line(reason.as_bytes());
+        match self.replies.error.as_str() {
+            "" if reason.is_empty() => "refused".into(),
+            "" => format!("refused: \"{reason}\""),
+            word => format!("refused with {word} {reason}"),
+        }
+    }
+
+    /// What a download that was answered with `n` bytes of data was answered, as a report
+    /// says it: `OK 28` (the exact protocol, or `Y 28`), `OK and 28 bytes`, `28 bytes of data`
+    /// (no OK before the data).
+    pub fn answered_data(&self, n: u64) -> String {
+        match self.download.framing {
+            DataFraming::SizeLine | DataFraming::Length | DataFraming::Size => {
+                format!("{} {n}", self.replies.ok)
+            }
+            DataFraming::Marker if self.download.ok => format!("{} and {n} bytes", self.replies.ok),
+            DataFraming::Marker => format!("{n} bytes of data"),
+        }
+    }
+
+    /// How the server took an upload it did not refuse: `answered OK` (a reply once the
+    /// file is stored), `answered OK and took the data` (an OK before the data only), `took
+    /// the data` (no reply at all).
+    pub fn accepted_upload(&self) -> String {
+        if self.upload.final_reply {
+            format!("answered {}", self.replies.ok)
+        } else if self.upload.ok {
+            format!("answered {} and took the data", self.replies.ok)
+        } else {
+            "took the data".into()
+        }
+    }
+
     /// Why check `id` is not part of this protocol, if it is not.
     pub fn not_in_protocol(&self, id: &str) -> Option<&str> {
         self.not_in_protocol.get(id).map(String::as_str)
@@ -489,6 +597,55 @@ mod tests {
         assert_eq!(ends_with_marker(b"da##ta", b"##"), None);
         assert_eq!(ends_with_marker(b"##", b"##"), Some(0));
         assert_eq!(ends_with_marker(b"x", b""), None);
+    }
+
+    fn shipped(name: &str) -> Dialect {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../exercises/fileserver/dialects/{name}.toml")),
+        )
+        .unwrap();
+        toml::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn reports_word_each_dialect_in_its_own_words() {
+        let exact = shipped("exact");
+        assert!(exact.speaks_exact_words());
+        assert_eq!(exact.refusal(), "ERR");
+        assert_eq!(
+            exact.refused("no such file"),
+            "refused with ERR no such file"
+        );
+        assert_eq!(exact.answered_data(28), "OK 28");
+        assert_eq!(exact.accepted_upload(), "answered OK");
+        let words = shipped("words");
+        assert!(!words.speaks_exact_words());
+        assert_eq!(words.refusal(), "a refusal");
+        assert_eq!(words.the_refusal(), "the refusal");
+        assert_eq!(words.refused("NO 已存在"), "refused: \"NO 已存在\"");
+        assert_eq!(words.answered_data(5), "OK and 5 bytes");
+        assert_eq!(words.accepted_upload(), "answered OK and took the data");
+        assert_eq!(Dialect::word(&words.commands.get), "DOWNLOAD");
+        let length = shipped("length");
+        assert_eq!(length.refusal(), "N");
+        assert_eq!(length.answered_data(5), "Y 5");
+        assert_eq!(length.accepted_upload(), "answered Y");
+        let numbered = shipped("numbered");
+        assert!(numbered.numbered_get());
+        assert_eq!(numbered.answered_data(5), "5 bytes of data");
+        assert_eq!(
+            numbered.show_get_sent("hello.txt", Some((3, true))),
+            "G + 3 (hello.txt)"
+        );
+        assert_eq!(
+            numbered.show_get_sent("../x", Some((8, false))),
+            "G + 8 (../x is not listed)"
+        );
+        assert_eq!(
+            numbered.show_get_sent("a.txt", None),
+            "G + <number of a.txt>"
+        );
     }
 
     #[test]

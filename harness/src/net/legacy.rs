@@ -19,7 +19,7 @@ use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use super::client::{Conn, ProtoError, MAX_HEADER, MAX_LISTED};
-use super::dialect::{split_listing, DataFraming, Dialect, Framing, ListFraming, Messages};
+use super::dialect::{split_listing, DataFraming, Dialect, Framing, ListFraming};
 use crate::text::escape;
 
 /// The most bytes a listing may take.
@@ -123,12 +123,6 @@ fn send_command(conn: &mut Conn, d: &Dialect, msgs: &[String]) -> Result<(), Pro
     Ok(())
 }
 
-/// The first word of a command, for messages (`the reply to G`).
-fn word(m: &Messages) -> String {
-    let first = m.parts().first().map(String::as_str).unwrap_or("");
-    first.split_whitespace().next().unwrap_or(first).to_string()
-}
-
 /// The rest of a refusal (until a quiet gap) as its reason; a reply that is neither the OK
 /// word nor a refusal is off the protocol.
 fn refusal(
@@ -186,7 +180,7 @@ pub(super) fn list(
     conn: &mut Conn,
     d: &Dialect,
 ) -> Result<Result<Vec<Vec<u8>>, String>, ProtoError> {
-    let what = format!("the reply to {}", word(&d.commands.list));
+    let what = format!("the reply to {}", Dialect::word(&d.commands.list));
     send_command(conn, d, &Dialect::fill(&d.commands.list, "", 0, None))?;
     if d.list.framing == ListFraming::Count {
         return lines_list(conn, &what);
@@ -233,13 +227,14 @@ pub(super) fn list(
     Ok(Ok(split_listing(&d.list, &messages)))
 }
 
-/// The number a numbered listing gives `name` (one past the end for a name not listed).
-fn number_of(conn: &mut Conn, d: &Dialect, name: &str) -> Result<usize, ProtoError> {
+/// The number a numbered listing gives `name` (one past the end for a name not listed),
+/// and whether it is listed.
+fn number_of(conn: &mut Conn, d: &Dialect, name: &str) -> Result<(usize, bool), ProtoError> {
     let names = list(conn, d)?.unwrap_or_default();
     Ok(names
         .iter()
         .position(|n| n == name.as_bytes())
-        .map_or(names.len() + 1, |i| i + 1))
+        .map_or((names.len() + 1, false), |i| (i + 1, true)))
 }
 
 /// Downloads `name` into `sink`: its size, or the refusal.
@@ -394,7 +389,7 @@ pub(super) fn put(
     size: u64,
     source: &mut dyn Read,
 ) -> Result<Result<(), String>, ProtoError> {
-    let what = format!("the reply to {}", word(&d.commands.put));
+    let what = format!("the reply to {}", Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     let lines = d.messages == Framing::Lines;
     if lines {
@@ -492,7 +487,7 @@ pub(super) fn begin_put(
     name: &str,
     size: u64,
 ) -> Result<Result<(), String>, ProtoError> {
-    let what = format!("the reply to {}", word(&d.commands.put));
+    let what = format!("the reply to {}", Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     if d.upload.ok {
         return read_ok(conn, d, &what);
@@ -516,21 +511,34 @@ pub(super) fn begin_get(
 }
 
 /// Sends the dialect's download command for `name` (a numbered dialect looks the number up
-/// first); what its reply is called in reports.
-fn send_get(conn: &mut Conn, d: &Dialect, name: &str) -> Result<String, ProtoError> {
-    let numbered = d
-        .commands
-        .get
-        .parts()
-        .iter()
-        .any(|p| p.contains("{number}"));
-    let number = if numbered {
-        Some(number_of(conn, d, name)?)
+/// first, and the connection keeps it for reports); what its reply is called in reports.
+pub(super) fn send_get(conn: &mut Conn, d: &Dialect, name: &str) -> Result<String, ProtoError> {
+    conn.number = None;
+    let number = if d.numbered_get() {
+        let found = number_of(conn, d, name)?;
+        conn.number = Some(found);
+        Some(found.0)
     } else {
         None
     };
     send_command(conn, d, &Dialect::fill(&d.commands.get, name, 0, number))?;
-    Ok(format!("the reply to {}", word(&d.commands.get)))
+    Ok(format!("the reply to {}", Dialect::word(&d.commands.get)))
+}
+
+/// Sends the dialect's upload command for `name` and reads no reply; where messages are
+/// sends, returns once the server has read it, so that data sent next is a message of its
+/// own (not glued to the name).
+pub(super) fn send_put_only(
+    conn: &mut Conn,
+    d: &Dialect,
+    name: &str,
+    size: u64,
+) -> Result<(), ProtoError> {
+    send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
+    if d.messages == Framing::Sends {
+        await_read(conn);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,6 +3,11 @@
 //! `max_score`, `status` (`passed`/`failed`), `output` and `visibility`. The grader can be
 //! dropped into an autograder image as it is (see docs/gradescope.md).
 //!
+//! A check the configured protocol cannot carry is `passed` with `max_score` 0 and the
+//! reason in `output`: it is out of the grading, and Gradescope would show a `failed` test
+//! in red as something the student got wrong. Every other check that did not pass (skipped
+//! because the server did not start, an error, a warning) is `failed`.
+//!
 //! Outputs are plain text (`output_format` = `text`): Gradescope shows them as they are,
 //! so nothing a student printed is interpreted as HTML or Markdown. serde escapes JSON.
 //!
@@ -64,6 +69,7 @@ pub fn results(reports: &[Report]) -> Results {
                 format!("{}\n", c.message)
             } else {
                 let verdict = match c.status {
+                    Status::Skipped if c.out_of_protocol() => "not graded (worth no points)",
                     Status::Failed if c.is_warning() => "warning (worth no points)",
                     Status::Failed => "failed",
                     Status::Skipped => "not run",
@@ -82,7 +88,7 @@ pub fn results(reports: &[Report]) -> Results {
                 number,
                 score: c.points,
                 max_score: c.max_points,
-                status: if c.status == Status::Passed {
+                status: if c.status == Status::Passed || c.out_of_protocol() {
                     "passed"
                 } else {
                     "failed"
@@ -227,6 +233,44 @@ mod tests {
         assert_eq!(r.tests[1].status, "failed");
         assert!(r.tests[1].name.starts_with("fileserver list"));
         assert_eq!(r.score, 10);
+    }
+
+    #[test]
+    fn a_check_out_of_the_protocol_is_not_failed_but_other_skips_are() {
+        let out = CheckOutcome::new(
+            "get-binary",
+            "t",
+            Status::Skipped,
+            0,
+            "not part of this protocol: a download ends at ##",
+        );
+        let zero_skip = CheckOutcome::new(
+            "list",
+            "t",
+            Status::Skipped,
+            0,
+            "skipped: the server did not start (see server-start)",
+        );
+        let skip = CheckOutcome::new(
+            "put-text",
+            "t",
+            Status::Skipped,
+            5,
+            "skipped: the server did not start (see server-start)",
+        );
+        let r = results(&[report(vec![out, zero_skip, skip])]);
+        let t = &r.tests[0];
+        assert_eq!((t.status, t.score, t.max_score), ("passed", 0, 0));
+        assert!(
+            t.output.contains(
+                "not graded (worth no points): not part of this protocol: a download ends at ##"
+            ),
+            "{}",
+            t.output
+        );
+        assert_eq!(r.tests[1].status, "failed");
+        assert_eq!(r.tests[2].status, "failed");
+        assert!(!r.output.contains("get-binary"), "{}", r.output);
     }
 
     #[test]

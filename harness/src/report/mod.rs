@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 /// The id of the check that builds a submission of sources (`grading::build`).
 pub const BUILD_CHECK: &str = "build";
 
+/// How the message of a check the configured protocol cannot carry starts: it is skipped,
+/// worth nothing, and out of the grading rather than lost (see [`CheckOutcome::out_of_protocol`]).
+pub const NOT_IN_PROTOCOL: &str = "not part of this protocol";
+
 /// Version of the JSON schema; bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -174,6 +178,14 @@ impl CheckOutcome {
     /// points: every other check was skipped for it.
     pub fn is_warning(&self) -> bool {
         self.status == Status::Failed && self.max_points == 0 && self.id != BUILD_CHECK
+    }
+
+    /// A check the configured protocol cannot carry: skipped, worth nothing, out of the
+    /// grading (Gradescope shows it as not failed).
+    pub fn out_of_protocol(&self) -> bool {
+        self.status == Status::Skipped
+            && self.max_points == 0
+            && self.message.starts_with(NOT_IN_PROTOCOL)
     }
 
     /// Whether a report shows more than the one line: a check that did not pass, or one that

@@ -146,6 +146,107 @@ pub fn resolve(value: &toml::Value, source: &str) -> Result<Arc<Dialect>, Config
     Ok(Arc::new(d))
 }
 
+/// What a dialect does to server check `id`, whatever the config's (for `harness explain`).
+fn dialect_note(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "list" => {
+            "A dialect's listing is read with its own framing (a separator, one send per name, \
+             numbered entries, an end marker or a quiet gap); the names must be the same."
+        }
+        "get-binary" | "put-binary" => {
+            "Where data ends with an end marker (`##`), a file holding the marker is still \
+             carried whole (the grader ends the data by its size); a course whose own spec cannot \
+             carry such a file lists the check under not_in_protocol."
+        }
+        "get-missing" => {
+            "The refusal is the dialect's: ERR, N, or any reply but the OK word where the dialect \
+             has no error word (the report then says \"a refusal\"); a numbered dialect asks for \
+             the number one past the end of the listing."
+        }
+        "put-replace" => {
+            "Where the dialect refuses replacing (upload.replace = \"refused\"), the upload must \
+             be refused instead, and hello.txt stay as it was."
+        }
+        "traversal" => {
+            "A numbered dialect cannot name a path in a download: its downloads ask for numbers \
+             past the end of the listing; its uploads still send the names above."
+        }
+        "concurrent" => {
+            "Under a numbered dialect the uploads start only once every download has begun \
+             receiving its data, so that a server reading its directory again at G is not \
+             renumbered under a download by them."
+        }
+        "disconnect" | "quit" => {
+            "Its requests are the dialect's own commands (QUIT, EXIT, q… for quit); where \
+             messages are sends, half a request is the listing command whose reply is never read."
+        }
+        _ => return None,
+    })
+}
+
+/// How `cfg` changes check `id`, for `harness explain`: the protocol the server checks speak
+/// (the dialect, and a check it leaves out of the protocol), and that the client checks'
+/// reference server speaks it too.
+pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
+    let server: Vec<&str> = super::server_checks::table()
+        .iter()
+        .map(|c| c.doc.id)
+        .collect();
+    let client: Vec<&str> = super::client_checks::table()
+        .iter()
+        .map(|c| c.doc.id)
+        .collect();
+    if client.contains(&id) {
+        let d = cfg.server.dialect();
+        return vec![format!(
+            "The client talks to the grader's reference server, which speaks the same protocol \
+             as the server checks ([server] dialect; here: {}): a course's client is graded \
+             unmodified, with [client] port and [client.menu] saying how it is reached and \
+             driven.",
+            d.title
+        )];
+    }
+    if !server.contains(&id) {
+        return Vec::new();
+    }
+    let d = cfg.server.dialect();
+    let mut notes = Vec::new();
+    if let Some(why) = d.not_in_protocol(id) {
+        notes.push(format!(
+            "Under this config's dialect ({}) the check is not part of this protocol: {}. It is \
+             skipped and worth no points (Gradescope shows it as passed, 0 of 0).",
+            d.title, why
+        ));
+    }
+    if d.is_exact() && d.speaks_exact_words() {
+        notes.push(
+            "This config speaks the exact protocol described above. Under another [server] \
+             dialect the check is made in that dialect's words (its commands, its OK and refusal, \
+             its framing); a check the dialect lists under not_in_protocol is skipped as \"not \
+             part of this protocol\" and worth no points."
+                .into(),
+        );
+    } else {
+        notes.push(format!(
+            "This config's dialect: {}. Its requests are {}, {}, {} and {}; it accepts with {} \
+             and {}.",
+            d.title,
+            d.show_list(),
+            d.show_get("<name>"),
+            d.show_put("<name>", 0).replace(" 0 ", " <size> "),
+            d.show_quit(),
+            d.replies.ok,
+            if d.replies.error.is_empty() {
+                "any other reply refuses".to_string()
+            } else {
+                format!("refuses with {}", d.replies.error)
+            },
+        ));
+    }
+    notes.extend(dialect_note(id).map(String::from));
+    notes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

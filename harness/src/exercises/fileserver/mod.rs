@@ -80,6 +80,10 @@ impl Exercise for Fileserver {
             .collect()
     }
 
+    fn notes(cfg: &FileserverConfig, id: &str) -> Vec<String> {
+        dialect::notes(cfg, id)
+    }
+
     fn grade(cfg: &FileserverConfig, job: &mut Job) -> Result<Graded, String> {
         let mut found = job.found.iter_mut().map(Option::take);
         let (server, client) = (found.next().flatten(), found.next().flatten());

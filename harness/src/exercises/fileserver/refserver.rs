@@ -157,13 +157,8 @@ impl RefServer {
     }
 
     /// Whether a download names the file by its number in the listing.
-    pub fn downloads_by_number(&self) -> bool {
-        self.dialect
-            .commands
-            .get
-            .parts()
-            .iter()
-            .any(|p| p.contains("{number}"))
+    pub fn numbers_downloads(&self) -> bool {
+        self.dialect.numbered_get()
     }
 
     /// How a logged request (`L`, `G name`, `P size name`, `Q`) reads in the protocol the
@@ -173,18 +168,14 @@ impl RefServer {
         match request.split_once(' ') {
             None if request == "L" => d.show_list(),
             None if request == "Q" => d.show_quit(),
-            Some(("G", name)) if d.list.numbered => {
+            Some(("G", name)) if d.numbered_get() => {
                 // A download by number shows the number the listing gives the file.
                 let names = reference::fileserver::library_names(&self.library).unwrap_or_default();
                 let number = match names.iter().position(|n| n == name) {
-                    Some(i) => Some(i + 1),
-                    None => name.parse().ok(),
+                    Some(i) => Some((i + 1, true)),
+                    None => name.parse().ok().map(|n| (n, false)),
                 };
-                Dialect::fill(&d.commands.get, name, 0, number)
-                    .iter()
-                    .map(|m| crate::text::escape::one_line(m.as_bytes()))
-                    .collect::<Vec<_>>()
-                    .join(" + ")
+                d.show_get_sent(name, number)
             }
             Some(("G", name)) => d.show_get(name),
             Some(("P", rest)) => match rest.split_once(' ') {
@@ -285,7 +276,7 @@ mod tests {
             ("words", "G a.txt", "DOWNLOAD a.txt"),
             ("ftp-words", "Q", "EXIT"),
             ("length", "P 3 a.txt", "U + 3 a.txt"),
-            ("numbered", "G 11", "G + 11"),
+            ("numbered", "G 11", "G + 11 (11 is not listed)"),
         ] {
             let server = RefServer::start(dir.path(), 0, None, dialect(name)).unwrap();
             assert_eq!(server.shown(request), shown, "{name}");

@@ -165,7 +165,7 @@ pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     let name_asked = typed.name_asked;
     // A numbered protocol cannot ask for a name that is not listed: a client that looks
     // the name up in the server's listing, and finds it missing, asked the server with L.
-    let by_number = t.server.downloads_by_number();
+    let by_number = t.server.numbers_downloads();
     let request = match by_number && t.cfg.client.menu.get_by == GetBy::Name {
         true => "L".to_string(),
         false => format!("G {asked}"),

@@ -24,8 +24,9 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
                     "the prompt printed without flush, or not printed again after the command",
                 ],
                 fix: "Read the header line, then exactly n name lines from a buffered reader \
-                      (f = sock.makefile('rb')) and print them; prompt with input('ftp> ') or \
-                      print('ftp> ', end='', flush=True).",
+                      (Python: f = sock.makefile('rb'); C: fdopen(sock, \"r\") and fgets) and \
+                      print them; print the prompt and flush it before reading a command \
+                      (Python: input('ftp> '); C: fflush(stdout)).",
                 needs: &[],
                 unmet: "",
             },
@@ -44,9 +45,10 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
                     "bytes after the announced size left unread or read too far, upsetting the next \
                      reply",
                 ],
-                fix: "Parse `OK <size>`, then read exactly size bytes in a loop of \
-                      f.read(min(65536, left)) from the buffered reader into a temporary file opened \
-                      'wb', and rename it to the name when complete.",
+                fix: "Parse `OK <size>`, then read exactly size bytes in a loop (Python: \
+                      f.read(min(65536, left)) from the buffered reader; C: read() until the count \
+                      is reached) into a temporary file opened for binary writing, and rename it \
+                      to the name when complete.",
                 needs: &[],
                 unmet: "",
             },
@@ -62,7 +64,8 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
                     "the data decoded as text, or written in text mode",
                     "`##` treated as the end of the file",
                 ],
-                fix: "Keep the data as bytes and write it to a file opened with 'wb'.",
+                fix: "Keep the data as bytes and write it unchanged (Python: a file opened with 'wb', \
+                      no decode; C: fwrite or write with the count received, not fputs).",
                 needs: &[],
                 unmet: "",
             },
@@ -81,7 +84,8 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
                     "the data decoded as text, or written in text mode",
                 ],
                 fix: "Read exactly size bytes in a loop, writing each chunk as it arrives to a file \
-                      opened 'wb', until size bytes have come.",
+                      opened for binary writing, until size bytes have come (or, in a dialect, \
+                      until its end marker).",
                 needs: &[],
                 unmet: "",
             },
@@ -100,9 +104,10 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
                     "send() instead of sendall(), or the final `OK` never read",
                     "the whole path sent as the name instead of its base name",
                 ],
-                fix: "size = os.path.getsize(path); send f\"P {size} {os.path.basename(path)}\\n\"; \
-                      read the reply; on OK send the file with sock.sendall (or sock.sendfile) opened \
-                      'rb', then read and report the final reply.",
+                fix: "Send the size and the file's base name (`P <size> <name>`; Python: \
+                      os.path.getsize; C: stat); read the reply; on OK send the whole file \
+                      (Python: sock.sendall or sock.sendfile; C: a write loop until every byte \
+                      is written), then read and report the final reply.",
                 needs: &[],
                 unmet: "",
             },
@@ -115,7 +120,8 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
                 what: "Creates local-up.bin (about 8 KiB of every byte value) and types \
                        `put local-up.bin`; the server's copy must equal it byte for byte.",
                 why: &["the local file opened in text mode, or its bytes decoded"],
-                fix: "Open the local file with 'rb' and send its bytes unchanged.",
+                fix: "Open the local file for binary reading (Python: 'rb'; C: \"rb\" or open()) \
+                      and send its bytes unchanged.",
                 needs: &[],
                 unmet: "",
             },
@@ -133,8 +139,9 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
                     "only the first read of the local file sent",
                     "the file opened in text mode",
                 ],
-                fix: "Open the local file with 'rb' and send it whole: sock.sendfile(f), or a loop of \
-                      f.read(65536) and sock.sendall(chunk) until the read is empty.",
+                fix: "Open the local file for binary reading and send it whole: a loop that reads \
+                      a chunk and sends all of it until the read is empty (Python: sock.sendall \
+                      or sock.sendfile(f); C: write() again until each chunk is written).",
                 needs: &[],
                 unmet: "",
             },
@@ -152,8 +159,9 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
                     "a generic message without the server's reason",
                     "the client crashes parsing `ERR …` as `OK <size>`",
                 ],
-                fix: "Read the header first; on ERR print f\"error: {reason}\" and go back to the \
-                      prompt; create the (temporary) local file only after `OK <size>`.",
+                fix: "Read the reply first; on a refusal print it (`error: <reason>`) and go back \
+                      to the prompt; create the (temporary) local file only after the server \
+                      accepted.",
                 needs: &[],
                 unmet: "",
             },
@@ -169,8 +177,9 @@ pub fn table<'a>() -> [Check<ClientGrading<'a>>; 9] {
                     "the client exits with a non-zero status or a traceback (e.g. waiting for a reply \
                      to Q, or an error on closing)",
                 ],
-                fix: "On quit send b\"Q\\n\", close the socket and sys.exit(0) (or return from \
-                      main); treat EOF on input (input() raising EOFError) the same way.",
+                fix: "On quit send the quit command, close the socket and exit with status 0; \
+                      treat end of input the same way (Python: input() raising EOFError; C: \
+                      fgets returning NULL).",
                 needs: &[],
                 unmet: "",
             },

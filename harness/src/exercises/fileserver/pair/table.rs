@@ -47,7 +47,7 @@ pub fn table<'a>() -> [Check<PairGrading<'a>>; 8] {
                     "the end marker saved into the file, or the file ended at a marker inside it",
                 ],
                 fix: "Have the client read until the end the server marks and write every chunk to \
-                      a file opened 'wb'; keep the reply to the request out of the file.",
+                      a file opened in binary mode (wb); keep the reply to the request out of the file.",
                 needs: &[],
                 unmet: "",
             },
@@ -64,7 +64,7 @@ pub fn table<'a>() -> [Check<PairGrading<'a>>; 8] {
                     "the data decoded as text on either side, or written in text mode",
                     "`##` inside the file taken for the end marker",
                 ],
-                fix: "Keep the data as bytes end to end (files opened 'rb' and 'wb'), and end a \
+                fix: "Keep the data as bytes end to end (files opened in binary mode, rb and wb), and end a \
                       transfer only on a marker sent as a message of its own, or by its length.",
                 needs: &[],
                 unmet: "",
@@ -80,11 +80,12 @@ pub fn table<'a>() -> [Check<PairGrading<'a>>; 8] {
                        the saved file must equal the server's byte for byte.",
                 why: &[
                     "only the first buffer of the download kept (one recv(), however large)",
-                    "data = sock.recv(n) in a loop that replaces instead of appends",
+                    "each chunk received replacing the last one instead of being appended",
                     "the server sends the file with send() instead of sendall()",
                 ],
                 fix: "Loop: receive a chunk, stop at the end the server marks, otherwise write the \
-                      chunk to the file opened 'wb'; on the server, sendall() every chunk.",
+                      chunk to the file opened for binary writing; on the server, send every chunk \
+                      whole (sendall() in Python, a loop of send() in C).",
                 needs: &[],
                 unmet: "",
             },
@@ -104,7 +105,7 @@ pub fn table<'a>() -> [Check<PairGrading<'a>>; 8] {
                     "the server never closes (or flushes) the file it writes",
                 ],
                 fix: "Send the file, pause or announce its length, then end it as the server \
-                      expects; the server writes each chunk to a file opened 'wb' and closes it.",
+                      expects; the server writes each chunk to a file opened in binary mode (wb) and closes it.",
                 needs: &[],
                 unmet: "",
             },
@@ -120,8 +121,8 @@ pub fn table<'a>() -> [Check<PairGrading<'a>>; 8] {
                     "the file opened in text mode, or each chunk decoded as UTF-8 on the server",
                     "`##` inside the file taken for the end marker",
                 ],
-                fix: "Open the local file with 'rb', and on the server write the bytes received \
-                      unchanged to a file opened 'wb'.",
+                fix: "Open the local file in binary mode (rb), and on the server write the bytes received \
+                      unchanged to a file opened in binary mode (wb).",
                 needs: &[],
                 unmet: "",
             },
@@ -155,7 +156,7 @@ pub fn table<'a>() -> [Check<PairGrading<'a>>; 8] {
                     "the client waits for a reply the server never sends, or exits with a traceback",
                 ],
                 fix: "On quit tell the server, close the socket and exit with status 0 \
-                      (sys.exit(0), or return from main).",
+                      (sys.exit(0) in Python, exit(0) or a return from main in C).",
                 needs: &[],
                 unmet: "",
             },

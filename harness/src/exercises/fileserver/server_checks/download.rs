@@ -13,44 +13,63 @@ use super::{
     comparison_outcome, failed, get_compared, pass, transfer_time, with_server, Ctx, ReplyFault,
 };
 
-/// Downloads `name` and compares it with what the library holds.
+/// Downloads `name` and compares it with what the library holds; how the download was
+/// sent (a numbered dialect's with its number) and what came of it.
 fn download(
     ctx: &Ctx,
     name: &str,
     within: Duration,
-) -> Result<Result<Comparison, String>, ProtoError> {
+) -> (String, Result<Result<Comparison, String>, ProtoError>) {
     let content = ctx
         .lib
         .content(name)
         .cloned()
         .unwrap_or(Content::Bytes(Vec::new()));
-    let mut conn = ctx.connect(within)?;
-    get_compared(&mut conn, name, &content)
+    match ctx.connect(within) {
+        Ok(mut conn) => {
+            let r = get_compared(&mut conn, name, &content);
+            (conn.shown_get(name), r)
+        }
+        Err(e) => (ctx.dialect.show_get(name), Err(e)),
+    }
 }
 
 /// Downloads each of `names` in turn: passed with what each transfer was, or the outcome
-/// of the first download that failed.
+/// of the first download that failed; with what was sent.
 fn download_all(ctx: &Ctx, names: &[&str], within: Duration) -> CheckOutcome {
     let mut parts = Vec::new();
-    for name in names {
-        let what = ctx.dialect.show_get(name);
-        match download(ctx, name, within) {
-            Ok(Ok(c)) if c.identical() => parts.push(format!("{what}: {}", c.summary())),
-            Ok(Ok(c)) => return comparison_outcome(&what, &c),
-            Ok(Err(reason)) => return failed(ReplyFault::Refused { what, reason }),
-            Err(error) => return failed(ReplyFault::Broken { what, error }),
+    let mut actions = Vec::new();
+    let outcome = (|| {
+        for name in names {
+            let (what, r) = download(ctx, name, within);
+            actions.extend(get_sent(ctx, &what));
+            match r {
+                Ok(Ok(c)) if c.identical() => parts.push(format!("{what}: {}", c.summary())),
+                Ok(Ok(c)) => return comparison_outcome(&what, &c),
+                Ok(Err(reason)) => return failed(ReplyFault::refused(&ctx.dialect, what, &reason)),
+                Err(error) => return failed(ReplyFault::Broken { what, error }),
+            }
         }
+        pass(parts.join("; "))
+    })();
+    let mut o = outcome;
+    o.actions = actions;
+    o
+}
+
+/// The messages a download shown as `shown` sent, for `done:`: a numbered dialect's
+/// listing (which gives the number) first.
+pub(super) fn get_sent(ctx: &Ctx, shown: &str) -> Vec<String> {
+    if ctx.dialect.numbered_get() {
+        vec![ctx.dialect.show_list(), shown.to_string()]
+    } else {
+        vec![shown.to_string()]
     }
-    pass(parts.join("; "))
 }
 
 fn get_check(ctx: &mut Ctx, id: &'static str, names: &[&str], large: bool) -> CheckOutcome {
     let within = transfer_time(ctx.cfg, large);
-    with_server(ctx, id, |ctx| {
-        let mut o = download_all(ctx, names, within);
-        o.actions = names.iter().map(|n| ctx.dialect.show_get(n)).collect();
-        o
-    })
+    with_server(ctx, id, |ctx| download_all(ctx, names, within))
 }
 
 /// What `list` found wrong.
@@ -135,7 +154,11 @@ pub fn list(ctx: &mut Ctx) -> CheckOutcome {
         let what = ctx.dialect.show_list();
         let faults = match ctx.connect(cfg.timing.op()).and_then(|mut c| c.list()) {
             Err(error) => vec![ListFault::Reply(ReplyFault::Broken { what, error })],
-            Ok(Err(reason)) => vec![ListFault::Reply(ReplyFault::Refused { what, reason })],
+            Ok(Err(reason)) => vec![ListFault::Reply(ReplyFault::refused(
+                &ctx.dialect,
+                what,
+                &reason,
+            ))],
             Ok(Ok(names)) => {
                 let got: Vec<String> = names
                     .iter()
@@ -174,23 +197,39 @@ pub fn get_names(ctx: &mut Ctx) -> CheckOutcome {
     )
 }
 
-/// What `get-missing` found wrong.
+/// What `get-missing` found wrong, worded in the dialect's words.
 enum GetMissingFault {
-    AnsweredOk(u64),
-    ListRefused(String),
+    /// The download (as sent) was answered (as the dialect says it) instead of refused.
+    Answered {
+        what: String,
+        answered: String,
+        refusal: String,
+    },
+    /// After the refusal (`the ERR`), the listing command was refused.
+    ListRefused {
+        after: String,
+        list: String,
+        reason: String,
+    },
     Broken(ProtoError),
 }
 
 impl std::fmt::Display for GetMissingFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            GetMissingFault::AnsweredOk(n) => {
-                write!(f, "G {MISSING}: answered OK {n} instead of ERR")
-            }
-            GetMissingFault::ListRefused(r) => write!(
+            GetMissingFault::Answered {
+                what,
+                answered,
+                refusal,
+            } => write!(f, "{what}: answered {answered} instead of {refusal}"),
+            GetMissingFault::ListRefused {
+                after,
+                list,
+                reason,
+            } => write!(
                 f,
-                "after the ERR, L on the same connection was refused: {}",
-                escape::one_line(r.as_bytes())
+                "after {after}, {list} on the same connection was refused: {}",
+                escape::one_line(reason.as_bytes())
             ),
             GetMissingFault::Broken(e) => e.fmt(f),
         }
@@ -202,26 +241,48 @@ impl Fault for GetMissingFault {}
 /// The name `get-missing` asks for.
 const MISSING: &str = "no-such-file.txt";
 
-/// `get-missing`: ERR, then the same connection still answers.
+/// `get-missing`: a refusal (ERR), then the same connection still answers.
 pub fn get_missing(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "get-missing", |ctx| {
+        let d = ctx.dialect.clone();
+        let list = d.show_list();
+        let mut what = d.show_get(MISSING);
+        let mut listed = false;
         let fault = (|| -> Result<Option<GetMissingFault>, ProtoError> {
             let mut conn = ctx.connect(cfg.timing.op())?;
-            if let Ok(n) = conn.get(MISSING, &mut |_| Ok(()))? {
-                return Ok(Some(GetMissingFault::AnsweredOk(n)));
+            let got = conn.get(MISSING, &mut |_| Ok(()));
+            what = conn.shown_get(MISSING);
+            if let Ok(n) = got? {
+                return Ok(Some(GetMissingFault::Answered {
+                    what: what.clone(),
+                    answered: d.answered_data(n),
+                    refusal: d.refusal(),
+                }));
             }
-            Ok(conn.list()?.err().map(GetMissingFault::ListRefused))
+            listed = true;
+            Ok(conn
+                .list()?
+                .err()
+                .map(|reason| GetMissingFault::ListRefused {
+                    after: d.the_refusal(),
+                    list: list.clone(),
+                    reason,
+                }))
         })()
         .unwrap_or_else(|e| Some(GetMissingFault::Broken(e)));
         let mut o = judged(
             fault.as_slice(),
-            "ERR for a missing file; the connection still answers L",
+            format!(
+                "{} for a missing file; the connection still answers {list}",
+                d.refusal()
+            ),
         );
-        o.actions = vec![
-            ctx.dialect.show_get(MISSING),
-            format!("{} (same connection)", ctx.dialect.show_list()),
-        ];
+        o.actions = get_sent(ctx, &what);
+        // What was not sent is not shown: a download answered with data ends the check.
+        if listed {
+            o.actions.push(format!("{list} (same connection)"));
+        }
         o
     })
 }

@@ -8,7 +8,7 @@ use crate::grading::idiom::Idiom;
 use crate::report::CheckOutcome;
 use crate::submission::Language;
 
-use super::super::config::fill;
+use super::super::config::{fill, FileserverConfig};
 use crate::text::escape;
 
 use super::{
@@ -44,7 +44,7 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
                 }
             };
             let mut o = with_output(ctx, fail(msg));
-            o.hint = Some("start as `server <port> <library-dir>`, bind 127.0.0.1:<port>, then print `listening on 127.0.0.1:<port>`".into());
+            o.hint = Some(start_hint(cfg));
             return o;
         }
     };
@@ -85,8 +85,37 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
         });
     }
     let mut o = with_output(ctx, fail(problems.join("; ")));
-    o.hint = Some("start as `server <port> <library-dir>`, bind 127.0.0.1:<port>, then print `listening on 127.0.0.1:<port>`".into());
+    o.hint = Some(start_hint(cfg));
     o
+}
+
+/// How the server is to start, as the config says: its arguments, where it listens, the
+/// readiness line (the exercise's `server <port> <library-dir>`, or a course's own set-up).
+fn start_hint(cfg: &FileserverConfig) -> String {
+    let placeholders = [
+        ("port", "<port>"),
+        ("library", "<library-dir>"),
+        ("host", "<host>"),
+    ];
+    let args = &cfg.server.args;
+    let command = std::iter::once("server".to_string())
+        .chain(args.iter().map(|a| fill(a, &placeholders)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let listen = if args.iter().any(|a| a.contains("{port}")) {
+        "bind 127.0.0.1:<port>".to_string()
+    } else {
+        "listen on its own port (0.0.0.0 or 127.0.0.1)".to_string()
+    };
+    let mut hint = format!("start as `{command}`, {listen}");
+    if !cfg.server.ready_line.is_empty() {
+        let line = fill(&cfg.server.ready_line, &placeholders);
+        hint.push_str(&format!(
+            ", then print `{}`",
+            escape::one_line(line.as_bytes())
+        ));
+    }
+    hint
 }
 
 /// `o` with the server's output as what was seen (escaped, and how much was not kept).
@@ -226,4 +255,31 @@ fn children_gone(children: &[nix::unistd::Pid], deadline: Instant) -> bool {
             .iter()
             .any(|p| stat(*p).is_ok_and(|s| s.state != RunState::Zombie))
     })
+}
+
+#[cfg(test)]
+mod start_hint_tests {
+    use super::*;
+
+    #[test]
+    fn the_start_hint_follows_the_configured_set_up() {
+        let shipped = FileserverConfig::shipped().unwrap();
+        assert_eq!(
+            start_hint(&shipped),
+            "start as `server <port> <library-dir>`, bind 127.0.0.1:<port>, then print \
+             `listening on 127.0.0.1:<port>`"
+        );
+        let mut course = shipped.clone();
+        course.server.args = vec![];
+        course.server.ready_line = String::new();
+        assert_eq!(
+            start_hint(&course),
+            "start as `server`, listen on its own port (0.0.0.0 or 127.0.0.1)"
+        );
+        course.server.args = vec!["127.0.0.1".into(), "{port}".into()];
+        assert_eq!(
+            start_hint(&course),
+            "start as `server 127.0.0.1 <port>`, bind 127.0.0.1:<port>"
+        );
+    }
 }

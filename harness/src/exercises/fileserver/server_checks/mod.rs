@@ -6,8 +6,8 @@
 //! (and [`ReplyFault`], a request gone wrong) and the waits. Their declarations: `table`.
 //! The checks themselves, each with the faults it can find (worded once, judged by
 //! `grading::evidence::judged`): `lifecycle` (start, and the end: cleanup), `download` (L
-//! and G), `upload` (P), `traversal` (names leading out of the library) and `robustness`
-//! (clients at once, vanishing clients, Q).
+//! and G), `upload` (P), `traversal` (names leading out of the library), `concurrent`
+//! (clients at once) and `robustness` (vanishing clients, Q).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +27,7 @@ use crate::text::escape;
 use super::library::{self, Content, Library};
 use super::server::{ServerProc, StartProblem};
 
+mod concurrent;
 mod download;
 mod lifecycle;
 mod robustness;
@@ -51,25 +52,31 @@ fn failed<F: Fault>(fault: F) -> CheckOutcome {
     judged(&[fault], String::new())
 }
 
-/// A request that went wrong: the exchange broke, or the server refused with ERR what it
-/// had to do.
+/// A request that went wrong: the exchange broke, or the server refused what it had to do.
 #[derive(Debug)]
 pub enum ReplyFault {
     /// The exchange of request `what` broke (no reply in time, a reply off the protocol…).
     Broken { what: String, error: ProtoError },
-    /// Request `what` was answered `ERR <reason>`.
-    Refused { what: String, reason: String },
+    /// Request `what` was refused; `refused` says how, in the dialect's words
+    /// ([`Dialect::refused`]: `refused with ERR <reason>`).
+    Refused { what: String, refused: String },
+}
+
+impl ReplyFault {
+    /// Request `what` refused with `reason`, worded in `dialect`'s words.
+    fn refused(dialect: &Dialect, what: String, reason: &str) -> ReplyFault {
+        ReplyFault::Refused {
+            what,
+            refused: dialect.refused(reason),
+        }
+    }
 }
 
 impl std::fmt::Display for ReplyFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReplyFault::Broken { what, error } => write!(f, "{what}: {error}"),
-            ReplyFault::Refused { what, reason } => write!(
-                f,
-                "{what}: refused with ERR {}",
-                escape::one_line(reason.as_bytes())
-            ),
+            ReplyFault::Refused { what, refused } => write!(f, "{what}: {refused}"),
         }
     }
 }
@@ -274,7 +281,8 @@ fn with_server(
         return verdict(
             Status::Skipped,
             format!(
-                "not part of this protocol: {}",
+                "{}: {}",
+                crate::report::NOT_IN_PROTOCOL,
                 escape::one_line(why.as_bytes())
             ),
         );
@@ -312,15 +320,29 @@ fn transfer_time(cfg: &FileserverConfig, large: bool) -> Duration {
     }
 }
 
-/// `G name` on `conn`, compared on the fly with `content`: the comparison, or the ERR reason.
+/// A download of `name` on `conn`, compared on the fly with `content`: the comparison, or
+/// the refusal's reason.
 fn get_compared(
     conn: &mut Conn,
     name: &str,
     content: &Content,
 ) -> Result<Result<Comparison, String>, ProtoError> {
+    get_compared_noting(conn, name, content, &mut || {})
+}
+
+/// [`get_compared`], calling `data` as each piece of the file's bytes arrives.
+fn get_compared_noting(
+    conn: &mut Conn,
+    name: &str,
+    content: &Content,
+    data: &mut dyn FnMut(),
+) -> Result<Result<Comparison, String>, ProtoError> {
     let mut cmp = Comparator::new(content.reader(), content.len());
     conn.expect_len(content.len());
-    match conn.get(name, &mut |b| cmp.feed(b))? {
+    match conn.get(name, &mut |b| {
+        data();
+        cmp.feed(b)
+    })? {
         Err(reason) => Ok(Err(reason)),
         Ok(_) => Ok(Ok(cmp
             .finish()

@@ -1,226 +1,25 @@
-//! What a server must survive: many clients at once beside stalled ones (`concurrent`),
-//! clients vanishing mid-transfer (`disconnect`), and a client saying goodbye (`quit`).
+//! What a server must survive: clients vanishing mid-transfer (`disconnect`), and a client
+//! saying goodbye (`quit`). Many clients at once are `concurrent`'s.
 
 use std::io::Read;
 use std::time::Instant;
 
 use crate::grading::evidence::{judged, judged_in, Fault};
 use crate::grading::idiom::Idiom;
-use crate::net::client::{Conn, Connector, FileProtocol, ProtoError};
-use crate::net::transfer::{compare_streams, Comparison, PseudoText};
+use crate::net::client::{FileProtocol, ProtoError};
+use crate::net::dialect::{Dialect, Framing};
 use crate::report::CheckOutcome;
 use crate::submission::Language;
+use crate::text::escape;
 
-use super::library::{self, Content};
-use super::{
-    await_no_leftovers, get_compared, intact, leftover_temps, name_list, with_server, Ctx, Left,
-};
+use super::download::get_sent;
+use super::library;
+use super::{await_no_leftovers, intact, leftover_temps, name_list, with_server, Ctx, Left};
 
-/// `concurrent`: several clients at once, while one holds a half-done upload.
-pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
-    let cfg = ctx.cfg;
-    with_server(ctx, "concurrent", |ctx| {
-        let deadline = Instant::now() + cfg.timing.concurrent();
-        let addr = ctx.connector();
-        let n = cfg.library.concurrent_clients;
-        let size = cfg.library.concurrent_bytes;
-        let replaced = format!("P 1000 {}", library::CONCURRENT);
-        let mut actions = vec![
-            format!("stalled client 1: {replaced} (replacing the file the others download), sends 10 bytes, then nothing"),
-            "stalled client 2: sends half a request line (\"G hel\"), then nothing".to_string(),
-            format!("stalled client 3: G {}, reads nothing", library::LARGE),
-        ];
-        let stalled = (|| -> Result<Conn, ProtoError> {
-            let mut c = addr.connect(deadline)?;
-            let command = c.put_command(library::CONCURRENT, 1000);
-            c.send(&command)?;
-            // The server may answer OK at once or only later: the stall matters, not the reply.
-            c.send(&[b'x'; 10])?;
-            Ok(c)
-        })();
-        let half_line = addr
-            .connect(deadline)
-            .and_then(|mut c| c.send(b"G hel").map(|_| c));
-        let unread = addr.connect(deadline).and_then(|mut c| {
-            c.send(format!("G {}\n", library::LARGE).as_bytes())
-                .map(|_| c)
-        });
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let addr = addr.clone();
-                let concurrent = ctx.lib.content(library::CONCURRENT).cloned();
-                std::thread::spawn(move || concurrent_client(&addr, i, size, deadline, concurrent))
-            })
-            .collect();
-        actions.push(format!(
-            "{n} clients at once: G {} (must be the old file, whole) and P {size}-byte files, alternately",
-            library::CONCURRENT
-        ));
-        let mut faults = Vec::new();
-        for (i, h) in handles.into_iter().enumerate() {
-            let why = match h.join() {
-                Ok(Ok(c)) if c.identical() => continue,
-                Ok(Ok(c)) => c.summary(),
-                Ok(Err(e)) => e,
-                Err(_) => "the grader's client thread failed".to_string(),
-            };
-            faults.push(ConcurrentFault::Transfer {
-                n: i + 1,
-                op: if i % 2 == 0 { "G" } else { "P" },
-                why,
-            });
-        }
-        check_stored_uploads(ctx, n, size, &mut faults);
-        // The other stalled clients leave; wait until the server has closed their ends, so
-        // that whatever leaving does to it happens within this check.
-        // A handler left spinning by a client's leaving is the fault `disconnect` judges:
-        // noted here, not counted, and the server is started afresh for the next check.
-        let mut spun = false;
-        for conn in [half_line, unread].into_iter().flatten() {
-            spun |= ctx.leave(conn) == Left::Spinning;
-        }
-        match stalled {
-            Ok(c) => match ctx.leave(c) {
-                Left::KeptOpen => faults.push(ConcurrentFault::StalledKeptOpen),
-                Left::Spinning => spun = true,
-                Left::Closed if !intact(ctx, library::CONCURRENT) => {
-                    faults.push(ConcurrentFault::StalledChanged)
-                }
-                Left::Closed => {}
-            },
-            Err(e) => faults.push(ConcurrentFault::StallFailed(e)),
-        }
-        let mut o = judged(
-            &faults,
-            format!("all {n} clients were served byte for byte while one client stalled"),
-        );
-        o.actions = actions;
-        if spun {
-            o.details.push(
-                "a handler spun at full speed after a stalled client left: that is judged by disconnect, not here"
-                    .into(),
-            );
-            retire_spinner(ctx, "concurrent");
-        }
-        o
-    })
-}
-
-/// Client `i` of `concurrent` (its own thread): even ones download the seeded
-/// `concurrent` file and compare it, odd ones upload `size` bytes of their own.
-fn concurrent_client(
-    addr: &Connector,
-    i: usize,
-    size: u64,
-    deadline: Instant,
-    concurrent: Option<Content>,
-) -> Result<Comparison, String> {
-    let mut conn = addr.connect(deadline).map_err(|e| e.to_string())?;
-    if i.is_multiple_of(2) {
-        let content = concurrent.unwrap_or(Content::Bytes(Vec::new()));
-        get_compared(&mut conn, library::CONCURRENT, &content)
-            .map_err(|e| e.to_string())?
-            .map_err(|r| format!("ERR {r}"))
-    } else {
-        let name = format!("concurrent-up-{i}.bin");
-        let mut src = PseudoText::new(1000 + i as u64, size);
-        match conn.put(&name, size, &mut src).map_err(|e| e.to_string())? {
-            Ok(()) => Ok(Comparison {
-                expected_len: size,
-                got_len: size,
-                first_diff: None,
-                hint: None,
-                got_hash: String::new(),
-            }),
-            Err(r) => Err(format!("ERR {r}")),
-        }
-    }
-}
-
-/// The uploads of `concurrent` that were answered OK, checked on disk byte for byte.
-fn check_stored_uploads(ctx: &Ctx, n: usize, size: u64, faults: &mut Vec<ConcurrentFault>) {
-    for i in (1..n).step_by(2) {
-        let path = ctx.uploads.join(format!("concurrent-up-{i}.bin"));
-        let client = i + 1;
-        // A transfer that failed was judged as such.
-        if faults
-            .iter()
-            .any(|f| matches!(f, ConcurrentFault::Transfer { n, .. } if *n == client))
-        {
-            continue;
-        }
-        match std::fs::File::open(&path) {
-            Ok(f) => match compare_streams(f, PseudoText::new(1000 + i as u64, size), size) {
-                Ok(c) if c.identical() => {}
-                Ok(c) => faults.push(ConcurrentFault::StoredDiffers {
-                    n: client,
-                    summary: c.summary(),
-                }),
-                Err(e) => faults.push(ConcurrentFault::StoredUnreadable {
-                    n: client,
-                    error: e.to_string(),
-                }),
-            },
-            Err(_) => faults.push(ConcurrentFault::NotStored(client)),
-        }
-    }
-}
-
-/// What `concurrent` found wrong; clients are numbered from 1.
-enum ConcurrentFault {
-    /// Client `n`'s transfer (`op`: G or P) failed, for reason `why`.
-    Transfer {
-        n: usize,
-        op: &'static str,
-        why: String,
-    },
-    /// The upload of client `n` was answered OK, but the stored file differs.
-    StoredDiffers {
-        n: usize,
-        summary: String,
-    },
-    StoredUnreadable {
-        n: usize,
-        error: String,
-    },
-    /// The upload of client `n` was answered OK, but nothing was stored.
-    NotStored(usize),
-    StalledKeptOpen,
-    StalledChanged,
-    StallFailed(ProtoError),
-}
-
-impl std::fmt::Display for ConcurrentFault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use ConcurrentFault::*;
-        match self {
-            Transfer { n, op, why } => write!(f, "client {n} ({op}): {why}"),
-            StoredDiffers { n, summary } => write!(f, "client {n} (P), stored file: {summary}"),
-            StoredUnreadable { n, error } => write!(f, "client {n}: {error}"),
-            NotStored(n) => write!(f, "client {n} (P): answered OK but stored no file"),
-            StalledKeptOpen => write!(
-                f,
-                "the server never closed the stalled connection after the client left"
-            ),
-            StalledChanged => write!(
-                f,
-                "the stalled, never finished upload changed {} (it must stay as it was)",
-                library::CONCURRENT
-            ),
-            StallFailed(e) => write!(f, "the stalling client could not start its upload: {e}"),
-        }
-    }
-}
-
-impl Fault for ConcurrentFault {
-    fn hint(&self) -> Option<String> {
-        Some("serve each connection in its own thread or process, so that a stalled client blocks no one".into())
-    }
-}
-
-/// One way of vanishing in `disconnect`; pushes what it finds wrong. True when the
-/// server's handler was left spinning.
-type Vanish = fn(&mut Ctx, &mut Vec<DisconnectFault>) -> bool;
+/// One way of vanishing in `disconnect`; pushes what it finds wrong, and may say what it
+/// sent more exactly than planned (a numbered dialect's number) in its action. True when
+/// the server's handler was left spinning.
+type Vanish = fn(&mut Ctx, &mut Vec<DisconnectFault>, &mut String) -> bool;
 
 /// What `disconnect` found wrong.
 enum DisconnectFault {
@@ -239,8 +38,15 @@ enum DisconnectFault {
     PartialLeft,
     TempsLeft(Vec<String>),
     CutNotStarted(ProtoError),
-    ListRefused(String),
-    ListFailed(ProtoError),
+    /// The listing command (`list`, as the dialect says it) was refused afterwards.
+    ListRefused {
+        list: String,
+        reason: String,
+    },
+    ListFailed {
+        list: String,
+        error: ProtoError,
+    },
 }
 
 impl std::fmt::Display for DisconnectFault {
@@ -278,8 +84,8 @@ impl std::fmt::Display for DisconnectFault {
                 name_list(names)
             ),
             CutNotStarted(e) => write!(f, "the upload to be cut off could not start: {e}"),
-            ListRefused(r) => write!(f, "afterwards L was refused: {r}"),
-            ListFailed(e) => write!(f, "afterwards L failed: {e}"),
+            ListRefused { list, reason } => write!(f, "afterwards {list} was refused: {reason}"),
+            ListFailed { list, error } => write!(f, "afterwards {list} failed: {error}"),
         }
     }
 }
@@ -307,16 +113,24 @@ impl Fault for DisconnectFault {
 pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "disconnect", |ctx| {
+        let d = ctx.dialect.clone();
+        let list = d.show_list();
         let mut faults = Vec::new();
-        let actions = vec![
-            "sends half a request line (\"L\" without its newline), disconnects".to_string(),
+        let mut actions = vec![
+            half_list(&d).1,
             format!(
-                "P 1000000 {}, sends 100000 bytes, disconnects (the old file must stay)",
-                library::SPACES
+                "{}, sends 100000 bytes, disconnects (the old file must stay)",
+                d.show_put(library::SPACES, 1_000_000)
             ),
-            "P 1000000 cut.bin, sends 100000 bytes, disconnects".to_string(),
-            format!("G {}, reads 65536 bytes, disconnects", library::LARGE),
-            "L (new connection)".to_string(),
+            format!(
+                "{}, sends 100000 bytes, disconnects",
+                d.show_put("cut.bin", 1_000_000)
+            ),
+            format!(
+                "{}, reads 65536 bytes, disconnects",
+                get_sent(ctx, &d.show_get(library::LARGE)).join(", ")
+            ),
+            format!("{list} (new connection)"),
         ];
         // Each way of vanishing, and what the client was doing (for a server that dies).
         let steps: [(Vanish, &str); 4] = [
@@ -326,8 +140,8 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
             (vanish_mid_download, "a download"),
         ];
         let mut spun = Vec::new();
-        for (step, what) in steps {
-            if step(ctx, &mut faults) {
+        for (i, (step, what)) in steps.into_iter().enumerate() {
+            if step(ctx, &mut faults, &mut actions[i]) {
                 spun.push(what);
             }
             if let Some(p) = died(ctx, what) {
@@ -350,8 +164,8 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
         } else {
             match ctx.connect(cfg.timing.op()).and_then(|mut c| c.list()) {
                 Ok(Ok(_)) => {}
-                Ok(Err(r)) => faults.push(DisconnectFault::ListRefused(r)),
-                Err(e) => faults.push(DisconnectFault::ListFailed(e)),
+                Ok(Err(reason)) => faults.push(DisconnectFault::ListRefused { list, reason }),
+                Err(error) => faults.push(DisconnectFault::ListFailed { list, error }),
             }
         }
         let mut o = judged_in(
@@ -374,7 +188,7 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
 
 /// Stops a server whose handler spins, once `check` has judged it, so that the next check
 /// starts a fresh one.
-fn retire_spinner(ctx: &mut Ctx, check: &str) {
+pub(super) fn retire_spinner(ctx: &mut Ctx, check: &str) {
     let deadline = Instant::now() + ctx.cfg.timing.exit();
     if let Some(s) = ctx.server.as_mut() {
         s.retire(
@@ -384,11 +198,32 @@ fn retire_spinner(ctx: &mut Ctx, check: &str) {
     }
 }
 
-/// Half a request line, then gone.
-fn vanish_mid_line(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) -> bool {
+/// What `disconnect` sends before it vanishes in the middle of a request, and how `done:`
+/// says it: half a request line (the listing command without its newline), or, where
+/// messages are sends, the listing command's first message, its reply never read.
+fn half_list(d: &Dialect) -> (Vec<u8>, String) {
+    let parts = d.commands.list.parts();
+    let first = parts.first().cloned().unwrap_or_default();
+    let shown = escape::one_line(first.as_bytes());
+    let said = if d.messages == Framing::Lines {
+        format!("sends half a request line (\"{shown}\" without its newline), disconnects")
+    } else if parts.len() > 1 {
+        format!(
+            "sends {shown} (the first message of {}), disconnects",
+            d.show_list()
+        )
+    } else {
+        format!("sends {shown}, disconnects without reading the reply")
+    };
+    (first.into_bytes(), said)
+}
+
+/// Half a request, then gone.
+fn vanish_mid_line(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>, _: &mut String) -> bool {
+    let (half, _) = half_list(&ctx.dialect);
     match ctx.connect(ctx.cfg.timing.op()) {
         Ok(mut c) => {
-            let _ = c.send(b"L");
+            let _ = c.send(&half);
             ctx.leave(c) == Left::Spinning
         }
         Err(_) => false,
@@ -396,7 +231,7 @@ fn vanish_mid_line(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) -> bool {
 }
 
 /// An upload replacing an existing file, cut off: the old file stays whole.
-fn vanish_mid_replacing(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) -> bool {
+fn vanish_mid_replacing(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>, _: &mut String) -> bool {
     let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) else {
         return false;
     };
@@ -411,7 +246,7 @@ fn vanish_mid_replacing(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) -> boo
 }
 
 /// A new file's upload, cut off: neither the file nor a temporary one stays.
-fn vanish_mid_upload(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) -> bool {
+fn vanish_mid_upload(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>, _: &mut String) -> bool {
     let op = ctx.cfg.timing.op();
     let conn = ctx.connect(op).and_then(|mut c| {
         let _ = c.begin_put("cut.bin", 1_000_000)?;
@@ -451,11 +286,20 @@ fn vanish_mid_upload(ctx: &mut Ctx, faults: &mut Vec<DisconnectFault>) -> bool {
 }
 
 /// A download, cut off after its first 64 KiB.
-fn vanish_mid_download(ctx: &mut Ctx, _faults: &mut Vec<DisconnectFault>) -> bool {
+fn vanish_mid_download(
+    ctx: &mut Ctx,
+    _faults: &mut Vec<DisconnectFault>,
+    action: &mut String,
+) -> bool {
     let Ok(mut c) = ctx.connect(ctx.cfg.timing.op()) else {
         return false;
     };
-    if let Ok(Ok(())) = c.begin_get(library::LARGE) {
+    let begun = c.begin_get(library::LARGE);
+    *action = format!(
+        "{}, reads 65536 bytes, disconnects",
+        get_sent(ctx, &c.shown_get(library::LARGE)).join(", ")
+    );
+    if let Ok(Ok(())) = begun {
         let mut buf = vec![0u8; 65536];
         let _ = c.stream().read_exact(&mut buf);
     }
@@ -477,39 +321,51 @@ fn died(ctx: &mut Ctx, what: &'static str) -> Option<DisconnectFault> {
 enum QuitFault {
     KeptOpen,
     ListRefused(String),
-    /// The whole server ended (`how`) on Q.
+    /// The whole server ended (`how`) on the quit command.
     ServerEnded(String),
     Broken(ProtoError),
 }
 
-impl std::fmt::Display for QuitFault {
+/// A fault of `quit`, with the dialect's quit and listing commands (`Q`, `L`) to word it.
+struct Quit {
+    fault: QuitFault,
+    quit: String,
+    list: String,
+}
+
+impl std::fmt::Display for Quit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            QuitFault::KeptOpen => write!(f, "after Q the server did not close the connection"),
+        let (q, l) = (&self.quit, &self.list);
+        match &self.fault {
+            QuitFault::KeptOpen => write!(f, "after {q} the server did not close the connection"),
             QuitFault::ListRefused(r) => {
-                write!(f, "after Q, L on a new connection was refused: {r}")
+                write!(f, "after {q}, {l} on a new connection was refused: {r}")
             }
             QuitFault::ServerEnded(how) => write!(
                 f,
-                "the whole server {how} on Q: a new connection found no server"
+                "the whole server {how} on {q}: a new connection found no server"
             ),
             QuitFault::Broken(e) => e.fmt(f),
         }
     }
 }
 
-impl Fault for QuitFault {
+impl Fault for Quit {
     fn hint(&self) -> Option<String> {
-        matches!(self, QuitFault::ServerEnded(_)).then(|| {
-            "Q ends that client's connection only: close it and return from its handler; the accept loop goes on".into()
+        matches!(self.fault, QuitFault::ServerEnded(_)).then(|| {
+            format!(
+                "{} ends that client's connection only: close it and return from its handler; the accept loop goes on",
+                self.quit
+            )
         })
     }
 }
 
-/// `quit`: Q closes this connection; another one still works.
+/// `quit`: the quit command (Q) closes this connection; another one still works.
 pub fn quit(ctx: &mut Ctx) -> CheckOutcome {
     let cfg = ctx.cfg;
     with_server(ctx, "quit", |ctx| {
+        let (quit, list) = (ctx.dialect.show_quit(), ctx.dialect.show_list());
         let fault = (|| -> Result<Option<QuitFault>, ProtoError> {
             let mut c = ctx.connect(cfg.timing.op())?;
             if !c.quit()? {
@@ -526,11 +382,16 @@ pub fn quit(ctx: &mut Ctx) -> CheckOutcome {
                 None => QuitFault::Broken(e),
             })
         });
+        let fault = fault.map(|fault| Quit {
+            fault,
+            quit: quit.clone(),
+            list: list.clone(),
+        });
         let mut o = judged(
             fault.as_slice(),
-            "Q closed the connection; a new one is served",
+            format!("{quit} closed the connection; a new one is served"),
         );
-        o.actions = vec!["Q".into(), "L (new connection)".into()];
+        o.actions = vec![quit, format!("{list} (new connection)")];
         o
     })
 }

@@ -4,18 +4,20 @@ use crate::grading::evidence::{judged, Fault};
 use crate::net::client::FileProtocol;
 use crate::report::CheckOutcome;
 
+use super::download::get_sent;
 use super::library;
 use super::{with_server, Ctx, ReplyFault};
 
 /// A way out of the library that `traversal` found open.
 enum TraversalFault {
-    /// `G name` was answered OK (`leaked`: with the secret file's contents).
+    /// The download `what` (as sent) was answered with data, `answered` as the dialect says
+    /// it (`OK 28`; `leaked`: with the secret file's contents).
     Served {
-        name: &'static str,
-        size: u64,
+        what: String,
+        answered: String,
         leaked: bool,
     },
-    /// `P name` was accepted.
+    /// The upload shown as this was accepted.
     Accepted(String),
     Reply(ReplyFault),
     /// A file appeared where none may (worded).
@@ -26,16 +28,20 @@ enum TraversalFault {
 impl std::fmt::Display for TraversalFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TraversalFault::Served { name, size, leaked } => write!(
+            TraversalFault::Served {
+                what,
+                answered,
+                leaked,
+            } => write!(
                 f,
-                "G {name}: answered OK {size}{}",
+                "{what}: answered {answered}{}",
                 if *leaked {
                     " and sent the secret file outside the library"
                 } else {
                     ""
                 }
             ),
-            TraversalFault::Accepted(name) => write!(f, "P {name}: accepted"),
+            TraversalFault::Accepted(what) => write!(f, "{what}: accepted"),
             TraversalFault::Reply(r) => r.fmt(f),
             TraversalFault::Appeared(what) => write!(f, "{what}"),
             TraversalFault::SecretChanged => {
@@ -79,27 +85,33 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
         let mut faults = Vec::new();
         let mut actions = Vec::new();
         for name in gets {
-            actions.push(ctx.dialect.show_get(name));
             let mut leaked = false;
             let mut got_bytes = Vec::new();
+            let mut what = ctx.dialect.show_get(name);
             let r = ctx.connect(cfg.timing.op()).and_then(|mut c| {
-                c.get(name, &mut |b| {
+                let r = c.get(name, &mut |b| {
                     if got_bytes.len() < 1 << 16 {
                         got_bytes.extend_from_slice(&b[..b.len().min(1 << 16)]);
                     }
                     Ok(())
-                })
+                });
+                what = c.shown_get(name);
+                r
             });
+            actions.extend(get_sent(ctx, &what));
             if String::from_utf8_lossy(&got_bytes).contains(&token) {
                 leaked = true;
             }
             match r {
-                Ok(Ok(size)) => faults.push(TraversalFault::Served { name, size, leaked }),
+                Ok(Ok(size)) => faults.push(TraversalFault::Served {
+                    what,
+                    answered: ctx.dialect.answered_data(size),
+                    leaked,
+                }),
                 Ok(Err(_)) => {}
-                Err(error) => faults.push(TraversalFault::Reply(ReplyFault::Broken {
-                    what: ctx.dialect.show_get(name),
-                    error,
-                })),
+                Err(error) => {
+                    faults.push(TraversalFault::Reply(ReplyFault::Broken { what, error }))
+                }
             }
         }
         for name in puts {
@@ -108,14 +120,10 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
                 .connect(cfg.timing.op())
                 .and_then(|mut c| c.put(name, 6, &mut &b"owned\n"[..]))
             {
-                Ok(Ok(())) => faults.push(TraversalFault::Accepted(name.to_string())),
+                Ok(Ok(())) => faults.push(TraversalFault::Accepted(shown_put(ctx, name))),
                 Ok(Err(_)) => {}
                 Err(error) => faults.push(TraversalFault::Reply(ReplyFault::Broken {
-                    what: if ctx.dialect.is_exact() {
-                        format!("P {name}")
-                    } else {
-                        ctx.dialect.show_put(name, 6)
-                    },
+                    what: shown_put(ctx, name),
                     error,
                 })),
             }
@@ -155,4 +163,14 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
         o.actions = actions;
         o
     })
+}
+
+/// An upload of `traversal` in a fault: `P name` in the exact protocol (as it always has
+/// been), the dialect's command otherwise.
+fn shown_put(ctx: &Ctx, name: &str) -> String {
+    if ctx.dialect.is_exact() && ctx.dialect.speaks_exact_words() {
+        format!("P {name}")
+    } else {
+        ctx.dialect.show_put(name, 6)
+    }
 }

@@ -28,13 +28,11 @@ fn put_check(
                 what: what.clone(),
                 error,
             }),
-            Ok(Err(reason)) => failed(ReplyFault::Refused {
-                what: what.clone(),
-                reason,
-            }),
+            Ok(Err(reason)) => failed(ReplyFault::refused(&ctx.dialect, what.clone(), &reason)),
             Ok(Ok(())) => match stored(ctx, name, content.len(), within) {
                 Err(e) => fail(format!(
-                    "{what}: answered OK, but the library has no such file ({e})"
+                    "{what}: {}, but the library has no such file ({e})",
+                    ctx.dialect.accepted_upload()
                 )),
                 Ok(f) => match compare_streams(f, content.reader(), content.len()) {
                     Ok(c) => comparison_outcome(&format!("{what}, stored file"), &c),
