@@ -1,15 +1,18 @@
 """FTP client, FAULTY pair sample "pair-first-recv" (with server.py): a numbered menu, the
-file name at a second prompt, the course's dialect. A download waits a moment for the
-server to send everything, then keeps the first recv(65536) as the file and skips the rest up
-to the end marker: every small file comes whole, the large one (over 1 MiB) is cut short.
+file name at a second prompt, the course's dialect. A download reads up to the end marker
+(`##` with nothing after it for a moment) but keeps only what fits its 64 KiB buffer and
+drops the rest: every small file comes whole, the large one (over 1 MiB) is cut short.
 
 Usage: python3 client.py HOST PORT
 
 Expected: every pair check passes but pair-get-large.
 """
+import select
 import socket
 import sys
 import time
+
+BUFSIZE = 65536
 
 s = socket.socket()
 
@@ -19,11 +22,16 @@ def list_files():
     if s.recv(128) != b'OK':
         print('服务器出错')
         return
+    data = b''
     while True:
-        data = s.recv(4096)
-        if data == b'##':
+        chunk = s.recv(4096)
+        if not chunk:
             break
-        print(data.decode())
+        data += chunk
+        if data.endswith(b'##') and select.select([s], [], [], 0.3)[0] == []:
+            data = data[:-2]
+            break
+    print(data.decode())
 
 
 def download(name):
@@ -32,15 +40,20 @@ def download(name):
     if ans != b'OK':
         print(ans.decode())
         return
-    time.sleep(0.5)  # 等服务器发完
-    data = s.recv(65536)
-    rest = data
-    while not rest.endswith(b'##'):  # 把剩下的读掉
-        rest = s.recv(4096)
-    if data.endswith(b'##'):
-        data = data[:-2]
+    data = b''
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        # ## 后面一会儿没有数据了，才算结束
+        if data.endswith(b'##') and select.select([s], [], [], 0.3)[0] == []:
+            data = data[:-2]
+            break
+        if len(data) > BUFSIZE + 2:
+            data = data[:BUFSIZE] + data[-2:]  # 缓冲区满了，多的丢掉
     with open(name, 'wb') as f:
-        f.write(data)
+        f.write(data[:BUFSIZE])
     print('下载成功')
 
 

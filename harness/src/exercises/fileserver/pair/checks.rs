@@ -30,7 +30,12 @@ pub struct Turn<'t> {
     /// Where the server's uploads land.
     pub uploads: &'t Path,
     pub relay: &'t Relay,
+    /// The student's server (its network shows what it has read).
+    pub server_pid: nix::unistd::Pid,
 }
+
+/// How long the next command waits for the server to read what the last one sent.
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// What one pair check's command did.
 pub struct Seen {
@@ -49,6 +54,11 @@ impl Turn<'_> {
     /// Types `action` with `name` and waits for the prompt again: what was typed, and the
     /// traffic it caused.
     fn act(&mut self, action: Action, name: Option<&str>, within: Duration) -> (Typed, Traffic) {
+        // What the last command sent (an upload's end marker) is read by the server before
+        // the next command is typed.
+        let client = self.run.session.program_pid();
+        self.relay
+            .settle(client, self.server_pid, Instant::now() + SETTLE);
         let before = self.relay.traffic();
         let typed = self.run.act(self.cfg, action, name, within);
         (typed, self.relay.traffic().since(before))

@@ -150,12 +150,19 @@ impl PairGrading<'_> {
                 return *o;
             }
         };
+        let Some(server_pid) = self.server.server.as_ref().map(|s| s.pid) else {
+            return verdict(
+                Status::Skipped,
+                "skipped: the server is not running".to_string(),
+            );
+        };
         let mut turn = checks::Turn {
             cfg,
             run,
             lib: &self.server.lib,
             uploads: &self.server.uploads,
             relay: &self.relay,
+            server_pid,
         };
         let mut o = match check(&mut turn) {
             Ok(seen) => turn.judged(seen, lang),

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::net::listen::unread_by_server;
 use crate::supervise::isolation::{self, Sandbox};
+use nix::unistd::Pid;
 
 /// Bytes passed on each way so far.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,11 @@ impl Traffic {
 struct Counts {
     to_server: AtomicU64,
     to_client: AtomicU64,
+    /// Bytes read from one side and not yet written to the other.
+    in_flight: AtomicU64,
+    /// The ports of each connection: the client's; the relay's own towards the server, and
+    /// the server's.
+    ports: Mutex<Vec<(u16, u16, u16)>>,
 }
 
 /// Where connections are passed on to: the server's address and sandbox (its network).
@@ -87,6 +94,29 @@ impl Relay {
         Traffic {
             to_server: self.counts.to_server.load(Ordering::SeqCst),
             to_client: self.counts.to_client.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Waits until everything the client sent has reached the server and the server has
+    /// read it (or `deadline`): a course's protocol ends an upload with a marker the
+    /// server must read on its own, so the next command waits for it, as a person at the
+    /// keyboard would. `client` and `server` are processes in each side's network.
+    pub fn settle(&self, client: Option<Pid>, server: Pid, deadline: Instant) {
+        let settled = || {
+            if self.counts.in_flight.load(Ordering::SeqCst) > 0 {
+                return false;
+            }
+            let ports = self.counts.ports.lock().unwrap_or_else(|e| e.into_inner());
+            ports.iter().all(|&(client_port, relay_port, server_port)| {
+                let sent = client.map_or(Some(0), |c| unread_by_server(c, self.port, client_port));
+                let passed = unread_by_server(server, server_port, relay_port);
+                // A connection gone (None) has nothing left to deliver.
+                sent.unwrap_or(0) == 0 && passed.unwrap_or(0) == 0
+            })
+        };
+        while !settled() && Instant::now() < deadline {
+            let mut none: [nix::poll::PollFd; 0] = [];
+            let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
         }
     }
 
@@ -148,13 +178,19 @@ fn accept_loop(
         let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
             continue;
         };
+        if let (Ok(c), Ok(r)) = (client.peer_addr(), server.local_addr()) {
+            let mut ports = counts.ports.lock().unwrap_or_else(|e| e.into_inner());
+            ports.push((c.port(), r.port(), to.addr.port()));
+        }
         open.extend(client.try_clone().ok());
         open.extend(server.try_clone().ok());
         let (up, down) = (counts.clone(), counts.clone());
         pumps.push(std::thread::spawn(move || {
-            pump(client, server, &up.to_server)
+            pump(client, server, &up.to_server, &up.in_flight)
         }));
-        pumps.push(std::thread::spawn(move || pump(s2, c2, &down.to_client)));
+        pumps.push(std::thread::spawn(move || {
+            pump(s2, c2, &down.to_client, &down.in_flight)
+        }));
     }
     for s in &open {
         let _ = s.shutdown(Shutdown::Both);
@@ -171,14 +207,17 @@ fn connect(to: &Target) -> io::Result<TcpStream> {
 
 /// Passes what `from` sends on to `to`, counted before it is written (so the count is
 /// never behind what the other side got); at the end of `from`, ends `to`'s direction.
-fn pump(mut from: TcpStream, mut to: TcpStream, count: &AtomicU64) {
+fn pump(mut from: TcpStream, mut to: TcpStream, count: &AtomicU64, in_flight: &AtomicU64) {
     let mut buf = vec![0u8; 64 << 10];
     loop {
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 count.fetch_add(n as u64, Ordering::SeqCst);
-                if to.write_all(&buf[..n]).is_err() {
+                in_flight.fetch_add(n as u64, Ordering::SeqCst);
+                let written = to.write_all(&buf[..n]);
+                in_flight.fetch_sub(n as u64, Ordering::SeqCst);
+                if written.is_err() {
                     // The other side is gone: so is this connection.
                     let _ = from.shutdown(Shutdown::Both);
                     return;

@@ -192,7 +192,7 @@ pub(super) fn retire_spinner(ctx: &mut Ctx, check: &str) {
     let deadline = Instant::now() + ctx.cfg.timing.exit();
     if let Some(s) = ctx.server.as_mut() {
         s.retire(
-            format!("a handler of it was spinning: see {check}"),
+            format!("a handler of it was left spinning by a client that vanished in {check}"),
             deadline,
         );
     }
