@@ -26,6 +26,20 @@ use super::dialect::{DataFraming, Dialect, Messages, Replace};
 /// cannot be seen (then nothing waits).
 pub type Unread = Arc<dyn Fn(&TcpStream) -> Option<u64> + Send + Sync>;
 
+/// Told when an upload begins (`true`, before the server accepts it) and when it ends,
+/// stored or not (`false`): a client may prompt again before an upload ended by a marker
+/// is stored, so whoever looks at the file waits for the end.
+pub type Uploads = Arc<dyn Fn(bool) + Send + Sync>;
+
+/// Tells `uploads` of an upload's end when dropped, whichever way the upload ends.
+struct Uploading<'a>(&'a Uploads);
+
+impl Drop for Uploading<'_> {
+    fn drop(&mut self) {
+        (self.0)(false);
+    }
+}
+
 /// How long a connection may stay silent before the server gives up on it.
 const IDLE: Duration = Duration::from_secs(120);
 /// How long a two-step command's next message, or an upload's next bytes, may take.
@@ -41,6 +55,7 @@ pub fn handler(
     library: PathBuf,
     observer: Observer,
     unread: Unread,
+    uploads: Uploads,
 ) -> ConnectionHandler {
     Arc::new(move |stream| {
         stream.set_nonblocking(false)?;
@@ -50,6 +65,7 @@ pub fn handler(
             library: &library,
             observer: &observer,
             unread: &unread,
+            uploads: &uploads,
         }
         .serve()
     })
@@ -77,6 +93,7 @@ struct Session<'a> {
     library: &'a Path,
     observer: &'a Observer,
     unread: &'a Unread,
+    uploads: &'a Uploads,
 }
 
 impl Session<'_> {
@@ -324,6 +341,8 @@ impl Session<'_> {
             Ok(created) => created,
             Err(_) => return self.refuse(),
         };
+        (self.uploads)(true);
+        let _uploading = Uploading(self.uploads);
         if self.d.upload.ok {
             self.send(self.d.replies.ok.clone().as_bytes())?;
         }

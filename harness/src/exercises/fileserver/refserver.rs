@@ -27,6 +27,8 @@ struct RequestLog {
     lines: Vec<String>,
     /// Requests not logged once the log was full.
     dropped: u64,
+    /// Uploads begun and not ended (a dialect's server).
+    uploading: usize,
 }
 
 pub struct RefServer {
@@ -92,6 +94,7 @@ impl RefServer {
                 library.to_path_buf(),
                 observer.clone(),
                 unread_by_client(client_pid.clone()),
+                uploads_counted(log.clone(), logged.clone()),
             )),
         };
         let thread = std::thread::Builder::new()
@@ -186,29 +189,15 @@ impl RefServer {
         }
     }
 
-    /// Waits until a request since `mark` satisfies `wanted` (or the log is full, or
-    /// `deadline`); whether one did. An upload in a dialect is logged once stored: a client
-    /// that goes on before the server has stored it is not judged too early.
-    pub fn await_request(
-        &self,
-        mark: usize,
-        wanted: impl Fn(&str) -> bool,
-        deadline: Instant,
-    ) -> bool {
+    /// Waits until no upload is under way (or `deadline`): an upload in a dialect may end
+    /// with a marker and no reply, so its client can prompt again before the server has
+    /// stored the file. A client that never began one does not wait.
+    pub fn await_uploads(&self, deadline: Instant) {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if log
-                .lines
-                .get(mark..)
-                .unwrap_or_default()
-                .iter()
-                .any(|l| wanted(l))
-            {
-                return true;
-            }
+        while log.uploading > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || log.dropped > 0 {
-                return false;
+            if left.is_zero() {
+                return;
             }
             log = match self.logged.wait_timeout(log, left) {
                 Ok((guard, _)) => guard,
@@ -244,6 +233,18 @@ fn unread_by_client(pid: Arc<AtomicI32>) -> dialect_server::Unread {
         // The client's socket plays the "server" part of `unread_by_server`: what it has
         // not read of what this connection sent.
         crate::net::listen::unread_by_server(pid, theirs.port(), ours.port())
+    })
+}
+
+/// Counts a dialect server's uploads under way in `log`, telling `logged` of each end.
+fn uploads_counted(log: Arc<Mutex<RequestLog>>, logged: Arc<Condvar>) -> dialect_server::Uploads {
+    Arc::new(move |begins: bool| {
+        let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+        match begins {
+            true => log.uploading += 1,
+            false => log.uploading = log.uploading.saturating_sub(1),
+        }
+        logged.notify_all();
     })
 }
 

@@ -124,10 +124,8 @@ fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
     };
     let typed = t.act(Action::Put, Some(name), within);
     // The client may prompt again before the server has stored the file (a dialect's
-    // upload ends with a marker and no reply): the server's log says when it has.
-    let stored = |l: &str| l.starts_with("P ") && l.ends_with(&format!(" {name}"));
-    t.server
-        .await_request(t.log_mark, stored, Instant::now() + within);
+    // upload ends with a marker and no reply): wait for the upload's end.
+    t.server.await_uploads(Instant::now() + within);
     let content = Content::Bytes(bytes);
     let result = compare_file(&t.lib.dir.join(name), &content).and_then(|c| {
         if c.identical() {
