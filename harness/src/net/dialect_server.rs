@@ -137,27 +137,7 @@ impl Session<'_> {
 
     /// One read that waits until `until`: bytes read (0: closed), or `None` in time.
     fn read(&mut self, buf: &mut [u8], until: Instant) -> io::Result<Option<usize>> {
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            self.stream.set_read_timeout(Some(left))?;
-            match self.stream.read(buf) {
-                Ok(n) => return Ok(Some(n)),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Ok(None)
-                }
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(Some(0)),
-                Err(e) => return Err(e),
-            }
-        }
+        super::read_by(&mut self.stream, buf, until)
     }
 
     /// The command `first` starts, with its placeholders' values (reading the further

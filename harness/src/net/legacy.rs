@@ -42,29 +42,7 @@ fn read_until(
     if until >= conn.deadline {
         return conn.read_stream(buf, what).map(Some);
     }
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        conn.stream
-            .set_read_timeout(Some(left))
-            .map_err(|e| ProtoError::Io(e.to_string()))?;
-        match conn.stream.read(buf) {
-            Ok(n) => return Ok(Some(n)),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Ok(None)
-            }
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(Some(0)),
-            Err(e) => return Err(ProtoError::Io(e.to_string())),
-        }
-    }
+    super::read_by(&mut conn.stream, buf, until).map_err(|e| ProtoError::Io(e.to_string()))
 }
 
 /// Reads until nothing more arrives for `gap` (or the connection closes), at most `cap`
