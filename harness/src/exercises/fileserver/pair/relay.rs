@@ -268,4 +268,53 @@ mod tests {
         );
         relay.stop();
     }
+
+    /// `settle` returns once the server has read what the client sent, not before: until
+    /// then it waits out its deadline.
+    #[test]
+    fn settling_waits_until_the_server_has_read() {
+        let server = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let target = Target {
+            addr: server.local_addr().unwrap(),
+            sandbox: None,
+        };
+        let relay = Relay::start(None, 0, target).unwrap();
+        let (go, read) = std::sync::mpsc::channel::<()>();
+        let (done, finished) = std::sync::mpsc::channel::<Vec<u8>>();
+        let reader = std::thread::spawn(move || {
+            let (mut c, _) = server.accept().unwrap();
+            read.recv().unwrap();
+            let mut got = vec![0u8; 3];
+            c.read_exact(&mut got).unwrap();
+            done.send(got).unwrap();
+            // Held open until the test ends, so the connection stays in the table.
+            let _ = read.recv();
+        });
+        let mut c = TcpStream::connect(("127.0.0.1", relay.port())).unwrap();
+        c.write_all(b"abc").unwrap();
+        let me = Pid::from_raw(std::process::id() as i32);
+        // Until the three bytes have crossed the relay, the server has not read them.
+        let crossed = Instant::now() + Duration::from_secs(10);
+        while relay.traffic().to_server < 3 && Instant::now() < crossed {
+            relay.settle(Some(me), me, Instant::now() + Duration::from_millis(10));
+        }
+        let t0 = Instant::now();
+        relay.settle(Some(me), me, t0 + Duration::from_millis(300));
+        assert!(
+            t0.elapsed() >= Duration::from_millis(300),
+            "settled while the server had not read"
+        );
+        go.send(()).unwrap();
+        assert_eq!(finished.recv().unwrap(), b"abc");
+        let t1 = Instant::now();
+        relay.settle(Some(me), me, t1 + Duration::from_secs(20));
+        assert!(
+            t1.elapsed() < Duration::from_secs(20),
+            "did not settle once the server had read"
+        );
+        drop(go);
+        drop(c);
+        relay.stop();
+        reader.join().unwrap();
+    }
 }
