@@ -202,11 +202,10 @@ impl Session<'_> {
     /// Waits until the client has read everything sent (or it cannot be seen, or a
     /// deadline: a client that never reads gets the next message anyway).
     fn await_read(&self) {
-        let deadline = Instant::now() + READ_BY_CLIENT;
-        while matches!((self.unread)(&self.stream), Some(n) if n > 0) && Instant::now() < deadline {
-            let mut none: [nix::poll::PollFd; 0] = [];
-            let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
-        }
+        super::poll_until(
+            Instant::now() + READ_BY_CLIENT,
+            || !matches!((self.unread)(&self.stream), Some(n) if n > 0),
+        );
     }
 
     /// A refusal: the dialect's error word (`ERR` when any other reply refuses).

@@ -72,16 +72,12 @@ fn await_read(conn: &Conn) {
         return;
     };
     let pid = nix::unistd::Pid::from_raw(pid);
-    loop {
-        match super::listen::unread_by_server(pid, peer.port(), local.port()) {
-            Some(0) | None => return,
-            Some(_) if Instant::now() >= conn.deadline => return,
-            Some(_) => {
-                let mut none: [nix::poll::PollFd; 0] = [];
-                let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
-            }
-        }
-    }
+    super::poll_until(conn.deadline, || {
+        matches!(
+            super::listen::unread_by_server(pid, peer.port(), local.port()),
+            Some(0) | None
+        )
+    });
 }
 
 /// Sends the messages of a command: one line each (`lines`), or one send each, the next

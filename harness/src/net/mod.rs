@@ -41,3 +41,19 @@ pub fn read_by(
         }
     }
 }
+
+/// Looks at `done` every 2 ms until it holds (true) or the deadline passes (false). For
+/// states with no descriptor to wait on: the kernel's socket table, a directory's
+/// contents, another process's children.
+pub fn poll_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        let mut none: [nix::poll::PollFd; 0] = [];
+        let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
+    }
+}

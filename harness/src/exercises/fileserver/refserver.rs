@@ -164,6 +164,16 @@ impl RefServer {
         self.dialect.numbered_get()
     }
 
+    /// The number the server's listing gives `name` now, or (`Err`) one past the
+    /// listing's end when it is not listed.
+    pub fn number_of(&self, name: &str) -> Result<usize, usize> {
+        let names = reference::fileserver::library_names(&self.library).unwrap_or_default();
+        match names.iter().position(|n| n == name) {
+            Some(i) => Ok(i + 1),
+            None => Err(names.len() + 1),
+        }
+    }
+
     /// How a logged request (`L`, `G name`, `P size name`, `Q`) reads in the protocol the
     /// server speaks, for a report.
     pub fn shown(&self, request: &str) -> String {
@@ -173,10 +183,9 @@ impl RefServer {
             None if request == "Q" => d.show_quit(),
             Some(("G", name)) if d.numbered_get() => {
                 // A download by number shows the number the listing gives the file.
-                let names = reference::fileserver::library_names(&self.library).unwrap_or_default();
-                let number = match names.iter().position(|n| n == name) {
-                    Some(i) => Some((i + 1, true)),
-                    None => name.parse().ok().map(|n| (n, false)),
+                let number = match self.number_of(name) {
+                    Ok(n) => Some((n, true)),
+                    Err(_) => name.parse().ok().map(|n| (n, false)),
                 };
                 d.show_get_sent(name, number)
             }

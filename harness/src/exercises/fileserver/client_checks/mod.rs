@@ -253,9 +253,8 @@ impl Turn<'_> {
         if self.cfg.client.menu.get_by == GetBy::Name {
             return name.to_string();
         }
-        let names = reference::fileserver::library_names(&self.lib.dir).unwrap_or_default();
-        let at = names.iter().position(|n| n == name).unwrap_or(names.len());
-        (at + 1).to_string()
+        let (Ok(n) | Err(n)) = self.server.number_of(name);
+        n.to_string()
     }
 
     /// The client's output since `mark`.

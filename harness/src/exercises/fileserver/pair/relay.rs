@@ -114,10 +114,7 @@ impl Relay {
                 sent.unwrap_or(0) == 0 && passed.unwrap_or(0) == 0
             })
         };
-        while !settled() && Instant::now() < deadline {
-            let mut none: [nix::poll::PollFd; 0] = [];
-            let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
-        }
+        crate::net::poll_until(deadline, settled);
     }
 
     /// New connections go to `target` (a server started again).

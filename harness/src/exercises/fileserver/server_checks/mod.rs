@@ -9,6 +9,7 @@
 //! and G), `upload` (P), `traversal` (names leading out of the library), `concurrent`
 //! (clients at once) and `robustness` (vanishing clients, Q).
 
+pub(super) use crate::net::poll_until;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -368,22 +369,6 @@ fn name_list(names: &[String]) -> String {
         .map(|t| escape::one_line(t.as_bytes()))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Looks at `done` every 2 ms until it holds (true) or the deadline passes (false). For
-/// states with no descriptor to wait on: the kernel's socket table, a directory's
-/// contents, another process's children.
-fn poll_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        let mut none: [nix::poll::PollFd; 0] = [];
-        let _ = nix::poll::poll(&mut none, nix::poll::PollTimeout::from(2u16));
-    }
 }
 
 /// Waits until the library holds no temporary file and no `cut.bin` (the server may still
