@@ -786,18 +786,11 @@ fn the_snapshot_recipe_runs_offline_and_its_snapshots_hold_no_machine_path() {
     let tmp = tempfile::tempdir().unwrap();
     let course = tmp.path().join("course-reports");
     copy_dir(&root.join("docs/examples/snapshots"), &course);
-    for sample in [
-        "exercises/bus/samples/crash-at-start",
-        "exercises/fileserver/samples/lists-hidden",
-    ] {
-        let from = root.join(sample);
-        copy_dir(
-            &from,
-            &course.join("submissions").join(from.file_name().unwrap()),
-        );
-    }
+    // The recipe's own submissions (docs/snapshots.md shows them), and a file server beside.
+    let from = root.join("exercises/fileserver/samples/lists-hidden");
+    copy_dir(&from, &course.join("submissions/lists-hidden"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let run = |update: &str| {
+    let run = |update: &str| -> std::process::Output {
         let out = Command::new(&cargo)
             .args(["test", "--offline", "--locked", "--quiet"])
             .current_dir(&course)
@@ -808,7 +801,10 @@ fn the_snapshot_recipe_runs_offline_and_its_snapshots_hold_no_machine_path() {
             .env("TMPDIR", tmp.path())
             .env_remove("CI")
             .output()
-            .expect("run cargo");
+            .expect("run cargo")
+    };
+    let passes = |update: &str| {
+        let out = run(update);
         assert!(
             out.status.success(),
             "INSTA_UPDATE={update} cargo test in the recipe:\n{}\n{}",
@@ -816,7 +812,7 @@ fn the_snapshot_recipe_runs_offline_and_its_snapshots_hold_no_machine_path() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    run("always");
+    passes("always");
     let snaps = course.join("tests/snapshots");
     let mut names: Vec<String> = std::fs::read_dir(&snaps)
         .unwrap()
@@ -826,19 +822,33 @@ fn the_snapshot_recipe_runs_offline_and_its_snapshots_hold_no_machine_path() {
     assert_eq!(
         names,
         [
-            "reports__report@crash-at-start.snap",
+            "reports__report@forgets-to-wait.snap",
+            "reports__report@full-marks.snap",
             "reports__report@lists-hidden.snap"
         ]
     );
+    assert!(!read(&snaps.join(&names[0])).contains("Score: 100/100"));
+    assert!(read(&snaps.join(&names[1])).contains("Score: 100/100"));
     for name in &names {
         let text = read(&snaps.join(name));
         for machine in ["/root", "/tmp", "pyenv", "harness-run", "/usr/"] {
             assert!(!text.contains(machine), "{machine} in {name}:\n{text}");
         }
     }
-    assert!(read(&snaps.join(&names[1])).contains("  ran: [python] server.py {port} {library}\n"));
+    assert!(read(&snaps.join(&names[2])).contains("  ran: [python] server.py {port} {library}\n"));
     // Unchanged reports compare equal: nothing of the machine or the run is left in them.
-    run("no");
+    passes("no");
+    // With nothing to pin, the recipe's test fails and says why.
+    std::fs::remove_dir_all(course.join("submissions")).unwrap();
+    std::fs::create_dir(course.join("submissions")).unwrap();
+    let out = run("no");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("submissions/ holds no folder"), "{said}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
