@@ -259,7 +259,15 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
     if !path.exists() {
         return Err(submission::SubmissionError::Missing(path.to_path_buf()).to_string());
     }
-    let (path, nested) = resolve(path, find.ignore_case);
+    let given = path;
+    let (path, nested) = resolve(given, find.ignore_case);
+    // Programs found in a folder inside: the report names the submission as given (the
+    // student, in a class) and the folder apart.
+    let folder = path
+        .strip_prefix(given)
+        .ok()
+        .filter(|rel| !rel.as_os_str().is_empty())
+        .map(|rel| crate::text::escape::lossy(rel.as_os_str().as_encoded_bytes()));
     let exercises = match &opts.exercise {
         Some(name) => vec![exercise(name)?],
         None => {
@@ -283,6 +291,10 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
     for ex in exercises {
         let loaded = driver::load_config(ex, config.as_ref()).map_err(|e| e.to_string())?;
         let mut report = driver::grade(&loaded, &path, &how)?;
+        if folder.is_some() {
+            report.submission.path = given.display().to_string();
+            report.submission.folder = folder.clone();
+        }
         let mut notes = nested.clone();
         notes.extend(case_notes(&path, &loaded));
         notes.append(&mut report.notes);

@@ -402,6 +402,7 @@ pub fn prepare(
     Ok(Prepared {
         info: SubmissionInfo {
             path: given.display().to_string(),
+            folder: None,
             entry: rel.display().to_string(),
             command,
         },

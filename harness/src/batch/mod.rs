@@ -239,6 +239,11 @@ pub fn grade_class(
                     break;
                 };
                 let outcome = pool.grade(&exe, &student.path, &plan.options, plan.timeout);
+                // A grading cut short by Ctrl-C or SIGTERM is no result: no row, and no
+                // report file saying the grader failed.
+                if crate::supervise::interrupt::interrupted().is_some() {
+                    break;
+                }
                 let result = child::to_result(student, outcome, plan.reports_dir.as_deref());
                 bar.set_message(student.name.clone());
                 bar.inc(1);

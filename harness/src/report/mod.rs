@@ -200,6 +200,10 @@ impl CheckOutcome {
 pub struct SubmissionInfo {
     /// The path as given.
     pub path: String,
+    /// The folder inside it where the programs were found (`src`, `hw1`), relative to
+    /// `path`; absent when they are at its top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
     /// The file found and run.
     pub entry: String,
     /// How it was run (interpreter and file, or the executable).
