@@ -52,14 +52,15 @@ pub fn names() -> Vec<&'static str> {
 
 /// Reads an instructor's config file once and checks it against every exercise it sets,
 /// before anything is graded. A file of one exercise's tables belongs to the exercise its
-/// `[exercise] name` names, else to the first (in registry order) whose config it fits. An
-/// error names the key at its line and column in the file.
+/// `[exercise] name` names, else to the one exercise whose config it fits (`[server]` is
+/// the file server's); one that fits several (`[checks] cleanup = 5`) is refused rather
+/// than given to a guess. An error names the key at its line and column in the file.
 pub fn read_config(path: &Path) -> Result<ConfigFile, String> {
     let mut file = ConfigFile::read(path, &names()).map_err(|e| e.to_string())?;
     if file.unowned.is_some() {
         let owner = match file.named.clone() {
             Some(name) => exercise(&name)?,
-            None => owner_of(&file).map_err(|e| e.to_string())?,
+            None => owner_of(&file)?,
         };
         file.give(owner.name());
     }
@@ -69,15 +70,16 @@ pub fn read_config(path: &Path) -> Result<ConfigFile, String> {
     Ok(file)
 }
 
-/// The first exercise a one-exercise file fits; when it fits none, the error of the one
-/// whose settings it names most.
-fn owner_of(file: &ConfigFile) -> Result<&'static dyn Registered, ConfigError> {
+/// The only exercise a one-exercise file fits; when it fits none, the error of the one
+/// whose settings it names most; when it fits several, an error asking which.
+fn owner_of(file: &ConfigFile) -> Result<&'static dyn Registered, String> {
     let mut best: Option<(usize, ConfigError)> = None;
+    let mut fits = Vec::new();
     for ex in REGISTRY.iter().copied() {
         let mut mine = file.clone();
         mine.give(ex.name());
         match driver::load_config(ex, Some(&mine)) {
-            Ok(_) => return Ok(ex),
+            Ok(_) => fits.push(ex),
             Err(e) => {
                 let fit = file.fit(ex.shipped());
                 if best.as_ref().is_none_or(|(b, _)| fit > *b) {
@@ -86,12 +88,29 @@ fn owner_of(file: &ConfigFile) -> Result<&'static dyn Registered, ConfigError> {
             }
         }
     }
-    Err(best.map(|b| b.1).unwrap_or_else(|| ConfigError {
-        source_name: file.name.clone(),
-        key: None,
-        at: None,
-        message: "no exercise is registered".into(),
-    }))
+    match fits.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(best
+            .map(|b| b.1)
+            .unwrap_or_else(|| ConfigError {
+                source_name: file.name.clone(),
+                key: None,
+                at: None,
+                message: "no exercise is registered".into(),
+            })
+            .to_string()),
+        several => {
+            let names: Vec<&str> = several.iter().map(|e| e.name()).collect();
+            Err(format!(
+                "invalid config {}: its settings are at the top and fit several exercises \
+                 ({}): say whose, under the exercise's name (`[{first}.checks]`) or with \
+                 `[exercise] name = \"{first}\"`",
+                file.name,
+                names.join(", "),
+                first = names[0]
+            ))
+        }
+    }
 }
 
 /// The exercises whose programs are present: a directory may hold several (a student's
@@ -296,6 +315,19 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
             report.submission.folder = folder.clone();
         }
         let mut notes = nested.clone();
+        // A one-exercise file given to another exercise: said, not silently left out.
+        if let Some(owner) = config.as_ref().and_then(|c| c.only_for().map(|o| (c, o))) {
+            if owner.1 != ex.name() {
+                notes.push(format!(
+                    "{} holds the {}'s settings (its tables at the top), not the {}'s: this \
+                     grading uses the shipped {} settings",
+                    owner.0.name,
+                    owner.1,
+                    ex.name(),
+                    ex.name()
+                ));
+            }
+        }
         notes.extend(case_notes(&path, &loaded));
         notes.append(&mut report.notes);
         report.notes = notes;
@@ -362,6 +394,30 @@ mod tests {
         // Nothing anywhere: the path itself (its error lists what it holds).
         let none = tree(&t.join("none"), &["a/x.txt", "b/y.txt"]);
         assert_eq!(submission_in(&none), none);
+    }
+
+    #[test]
+    fn a_top_level_config_is_given_to_the_one_exercise_it_fits_or_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("points.toml");
+        std::fs::write(&p, "[checks]\ncleanup = 5\n").unwrap();
+        let err = read_config(&p).unwrap_err();
+        assert!(
+            err.contains("fit several exercises (bus, fileserver)")
+                && err.contains("[bus.checks]"),
+            "{err}"
+        );
+        std::fs::write(&p, "[checks]\nctrl-z = 2\n").unwrap();
+        assert_eq!(read_config(&p).unwrap().only_for(), Some("bus"));
+        std::fs::write(&p, "[exercise]\nname = \"fileserver\"\n[checks]\ncleanup = 5\n").unwrap();
+        assert_eq!(read_config(&p).unwrap().only_for(), Some("fileserver"));
+        // A name typed wrong is pointed at.
+        std::fs::write(&p, "[buss.checks]\nctrl-z = 2\n").unwrap();
+        assert!(read_config(&p).unwrap_err().contains("did you mean `bus`?"));
+        std::fs::write(&p, "[bus.checks]\nctrl_z = 2\n").unwrap();
+        assert!(read_config(&p)
+            .unwrap_err()
+            .contains("no such check (did you mean `ctrl-z`?)"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod gradescope;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod machine_paths;
 pub mod markdown;
 pub mod output;
 pub mod wording;
@@ -178,6 +179,13 @@ impl CheckOutcome {
     /// points: every other check was skipped for it.
     pub fn is_warning(&self) -> bool {
         self.status == Status::Failed && self.max_points == 0 && self.id != BUILD_CHECK
+    }
+
+    /// Whether a report labels it a warning (`WARN`, ⚠️): any failed check worth no points,
+    /// the build included, so a label never says FAIL beside `0/0`. (A failed build still
+    /// fails the grading: [`is_warning`](Self::is_warning) decides the verdicts.)
+    pub fn shown_as_warning(&self) -> bool {
+        self.status == Status::Failed && self.max_points == 0
     }
 
     /// A check the configured protocol cannot carry: skipped, worth nothing, out of the

@@ -91,7 +91,7 @@ impl std::fmt::Display for ListFault {
             ListFault::Unwanted(names) => {
                 let shown: Vec<String> = names
                     .iter()
-                    .map(|e| format!("\"{}\"", escape::one_line(e.as_bytes())))
+                    .map(|e| escape::quoted(e.as_bytes()))
                     .collect();
                 write!(f, "not to be listed: {}", shown.join(", "))
             }
