@@ -179,15 +179,10 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
             .iter()
             .flat_map(|e| e.checks.iter().map(|c| c.0.id.to_string()))
             .collect();
-        let nearest = crate::text::suggest::nearest;
-        let ids_of = |e: &'static str| {
-            all.iter()
-                .filter(move |x| x.name == e)
-                .flat_map(|x| x.checks.iter().map(|c| c.0.id))
-        };
+        use crate::text::suggest::nearest;
         let meant = match exercise {
             Some(e) => match all.iter().find(|x| x.name == e) {
-                Some(x) => nearest(id, ids_of(x.name)).map(|k| format!("{e}:{k}")),
+                Some(x) => nearest(id, x.checks.iter().map(|c| c.0.id)).map(|k| format!("{e}:{k}")),
                 None => nearest(e, all.iter().map(|x| x.name)).map(|n| format!("{n}:{id}")),
             },
             None => nearest(id, known.iter().map(String::as_str)).map(String::from),

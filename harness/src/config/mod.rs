@@ -267,7 +267,7 @@ mod tests {
         let err = err.relocated("o.toml", "", &Spans::of(text).unwrap());
         assert_eq!(
             err.to_string(),
-            "invalid config o.toml:3:3: key `timing.step_msec`: no such setting"
+            "invalid config o.toml:3:3: key `timing.step_msec`: no such setting (did you mean `step_ms`?)"
         );
     }
 
