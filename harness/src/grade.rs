@@ -362,7 +362,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let t = tmp.path();
         // src/ + docs/ (any repository with two folders), and a .git beside.
-        let repo = tree(&t.join("repo"), &["src/bus.py", "docs/report.md", ".git/HEAD"]);
+        let repo = tree(
+            &t.join("repo"),
+            &["src/bus.py", "docs/report.md", ".git/HEAD"],
+        );
         assert_eq!(submission_in(&repo), repo.join("src"));
         let Shape::Submission { notes, .. } = shape(&repo, true) else {
             unreachable!()
@@ -374,7 +377,12 @@ mod tests {
         // A Mac zip: the folder zipped, __MACOSX with its resource forks, .DS_Store.
         let mac = tree(
             &t.join("mac"),
-            &["hw3/bus.py", "hw3/.DS_Store", "__MACOSX/hw3/._bus.py", "__MACOSX/._hw3"],
+            &[
+                "hw3/bus.py",
+                "hw3/.DS_Store",
+                "__MACOSX/hw3/._bus.py",
+                "__MACOSX/._hw3",
+            ],
         );
         assert_eq!(submission_in(&mac), mac.join("hw3"));
         let Shape::Submission { notes, .. } = shape(&mac, true) else {
@@ -389,7 +397,10 @@ mod tests {
         assert_eq!(submission_in(&nested), nested.join("hw3"));
         let top = tree(&t.join("top"), &["bus.py", "docs/a.md", "tests/t.py"]);
         assert_eq!(submission_in(&top), top);
-        let fs = tree(&t.join("fs"), &["code/server.py", "code/client.py", "notes/x"]);
+        let fs = tree(
+            &t.join("fs"),
+            &["code/server.py", "code/client.py", "notes/x"],
+        );
         assert_eq!(submission_in(&fs), fs.join("code"));
         // Nothing anywhere: the path itself (its error lists what it holds).
         let none = tree(&t.join("none"), &["a/x.txt", "b/y.txt"]);
@@ -403,13 +414,16 @@ mod tests {
         std::fs::write(&p, "[checks]\ncleanup = 5\n").unwrap();
         let err = read_config(&p).unwrap_err();
         assert!(
-            err.contains("fit several exercises (bus, fileserver)")
-                && err.contains("[bus.checks]"),
+            err.contains("fit several exercises (bus, fileserver)") && err.contains("[bus.checks]"),
             "{err}"
         );
         std::fs::write(&p, "[checks]\nctrl-z = 2\n").unwrap();
         assert_eq!(read_config(&p).unwrap().only_for(), Some("bus"));
-        std::fs::write(&p, "[exercise]\nname = \"fileserver\"\n[checks]\ncleanup = 5\n").unwrap();
+        std::fs::write(
+            &p,
+            "[exercise]\nname = \"fileserver\"\n[checks]\ncleanup = 5\n",
+        )
+        .unwrap();
         assert_eq!(read_config(&p).unwrap().only_for(), Some("fileserver"));
         // A name typed wrong is pointed at.
         std::fs::write(&p, "[buss.checks]\nctrl-z = 2\n").unwrap();

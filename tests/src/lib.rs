@@ -51,7 +51,10 @@ pub fn report_filters() -> Vec<(&'static str, &'static str)> {
         (r"/[^\s\x22']*/lib/python[0-9.]+/", "[python-lib]/"),
         (r"/[^\s\x22']*/harness-run-[0-9]+-[A-Za-z0-9]+", "[run dir]"),
         // The size of the machine's /etc/passwd, which a traversal sends.
-        (r"G /etc/passwd: answered OK [0-9]+", "G /etc/passwd: answered OK [size]"),
+        (
+            r"G /etc/passwd: answered OK [0-9]+",
+            "G /etc/passwd: answered OK [size]",
+        ),
     ]
 }
 

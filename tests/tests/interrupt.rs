@@ -187,7 +187,11 @@ fn sighup_stops_a_class_and_every_grader_in_it() {
 fn sigterm_stops_a_class_and_writes_no_report_file_for_the_gradings_it_cut_short() {
     let case = Case::new(&[("a", HANGING), ("b", HANGING)]);
     let reports = case.path("reports");
-    let mut grader = case.start("class", &["--reports-dir", reports.to_str().unwrap()], false);
+    let mut grader = case.start(
+        "class",
+        &["--reports-dir", reports.to_str().unwrap()],
+        false,
+    );
     let pid = grader.id();
     case.await_running(2, &mut grader);
     let (out, _) = signal_and_wait(grader, libc::SIGTERM);

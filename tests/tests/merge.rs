@@ -185,7 +185,10 @@ fn reports_dir_files_of_nested_students_keep_the_students_names() {
     );
     let merged = String::from_utf8(m.stdout).unwrap();
     assert_eq!(m.status.code(), Some(1), "{merged}");
-    assert!(merged.contains("\nann ") && merged.contains("\nben "), "{merged}");
+    assert!(
+        merged.contains("\nann ") && merged.contains("\nben "),
+        "{merged}"
+    );
     assert_eq!(merged, table, "the merged table is the class table");
 }
 

@@ -363,7 +363,11 @@ mod tests {
             error: Some("no program found".into()),
             grader_fault: false,
         };
-        let text = human(&[not_graded("张伟"), not_graded("alice"), not_graded("欧阳娜娜")]);
+        let text = human(&[
+            not_graded("张伟"),
+            not_graded("alice"),
+            not_graded("欧阳娜娜"),
+        ]);
         // The display column where the exercise cell (`-`) starts, in every row.
         let starts: Vec<usize> = text
             .lines()

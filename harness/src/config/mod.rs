@@ -230,7 +230,8 @@ fn merge(
                 base.insert(key, v);
             }
             (None, _) => {
-                let hint = crate::text::suggest::did_you_mean(&key, base.keys().map(|k| k.as_str()));
+                let hint =
+                    crate::text::suggest::did_you_mean(&key, base.keys().map(|k| k.as_str()));
                 return Err(invalid(name, &full, format!("no such setting{hint}")));
             }
         }

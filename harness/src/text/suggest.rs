@@ -7,7 +7,13 @@
 pub fn nearest<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let norm = |s: &str| -> Vec<char> {
         s.chars()
-            .map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() })
+            .map(|c| {
+                if c == '_' {
+                    '-'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
             .collect()
     };
     let want = norm(typed);
@@ -59,7 +65,10 @@ mod tests {
         assert_eq!(nearest("CTRL-Z", CHECKS.iter().copied()), Some("ctrl-z"));
         assert_eq!(nearest("cltr-c", CHECKS.iter().copied()), Some("ctrl-c"));
         assert_eq!(nearest("buss", ["bus", "fileserver"]), Some("bus"));
-        assert_eq!(nearest("settle_mss", ["settle_ms", "exit_ms"]), Some("settle_ms"));
+        assert_eq!(
+            nearest("settle_mss", ["settle_ms", "exit_ms"]),
+            Some("settle_ms")
+        );
         assert_eq!(nearest("nope", CHECKS.iter().copied()), None);
         assert_eq!(nearest("server", ["bus", "fileserver"]), None);
         assert_eq!(did_you_mean("x", CHECKS.iter().copied()), "");
