@@ -186,7 +186,7 @@ pub fn shape(path: &Path, ignore_case: bool) -> Shape {
 }
 
 /// Where the programs of a folder are: the folder itself, or the only one of its own
-/// folders that holds any (a repository clone: `ivan/hw1/bus.py`); `None` when neither.
+/// folders that holds any (a repository clone: `ivan/hw1/<program>`); `None` when neither.
 fn programs_within(folder: &Path, ignore_case: bool) -> Option<PathBuf> {
     if !detect(folder, ignore_case).is_empty() {
         return Some(folder.to_path_buf());
