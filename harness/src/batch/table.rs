@@ -53,7 +53,7 @@ pub fn rows(results: &[StudentResult]) -> Vec<Row> {
 fn failed_checks(r: &Report) -> Vec<String> {
     r.checks
         .iter()
-        .filter(|c| c.status != Status::Passed && c.max_points > 0)
+        .filter(|c| !c.earns_points() && c.max_points > 0)
         .map(|c| c.id.clone())
         .collect()
 }
