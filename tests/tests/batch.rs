@@ -110,10 +110,7 @@ fn a_mixed_class_is_graded_in_parallel_and_tabled() {
     };
     let words = |name: &str| row(name).split_whitespace().collect::<Vec<_>>();
     assert_eq!(words("alice"), ["alice", "bus", "100", "100", "-"]);
-    assert_eq!(
-        words("bob"),
-        ["bob", "bus", "90", "100", "ctrl-c"]
-    );
+    assert_eq!(words("bob"), ["bob", "bus", "90", "100", "ctrl-c"]);
     assert_eq!(words("carol")[..4], ["carol", "bus", "0", "100"]);
     assert!(row("frank").contains("not graded") && row("frank").contains("no program found"));
     assert!(

@@ -1,6 +1,21 @@
 //! What the bus checks find wrong, as data (see `grading::evidence`): each fault words
 //! itself in one sentence and, where the fault alone decides it, gives the advice. The
 //! checks collect faults; `evidence::judged` makes the verdict of them.
+//!
+//! One fault, one check (`owners`): each fault costs the check where it shows first.
+//!
+//! | fault | its check | seen again (a consequence, points kept) in |
+//! | --- | --- | --- |
+//! | [`StartFailure`], [`PythonError`], [`Python2`] | `start` | every other check: skipped, worth nothing (nothing can be graded) |
+//! | [`StepFault::Unhandled`] (the driver does not ignore SIGINT / SIGQUIT) | `ctrl-c` / `ctrl-backslash` | `handlers`; `repeat` sends the signal to the conductor alone instead |
+//! | other [`StepFault`]s at Ctrl-C / Ctrl-\ (line missing, misspelt, twice, by the conductor, not flushed; the conductor ended) | `ctrl-c` / `ctrl-backslash` | `repeat`, `roles` (the same fault), `handlers` (the dispositions the step exercised) |
+//! | [`SequenceFault`] not seen at a single key (a handler that works once) | `repeat` | `roles` |
+//! | [`RoleFault`] not seen at a key (the driver acts on the key's own signal) | `roles` | |
+//! | [`StepFault`]s at Ctrl-Z (a process stopped, line 3 wrong) | `ctrl-z` | `exit-order` ([`ExitFault::Stopped`], [`ExitFault::DriverStayed`]), `cleanup`, `handlers` |
+//! | [`ExitFault`] (driver first, not reaped, killed, status) | `exit-order` | `cleanup` (the conductor, running or a zombie) |
+//! | [`Leftovers`] other than the conductor | `cleanup` | |
+//! | a wrong disposition no key showed | `handlers` | |
+//! | [`BusyLoop`] | `idle` (a warning) | |
 
 use std::fmt;
 
