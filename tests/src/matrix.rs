@@ -247,13 +247,11 @@ impl Fault {
             // conductor alone too. `handlers`, judged after the keys, reads the driver's
             // SIGINT at its default: ctrl-c's fault.
             Fault::DiesOnCtrlC => &[("ctrl-c", "failed"), ("handlers", "because of ctrl-c")],
-            // Ctrl-Z stops the conductor (`ctrl-z`); the ride cannot end (`exit-order`), so
-            // nothing can be seen of what the driver leaves (`cleanup`); `handlers` reads
-            // SIGTSTP at its default in the conductor: all ctrl-z's fault.
+            // Ctrl-Z stops the conductor (`ctrl-z`); the grader continues it (SIGCONT, as
+            // `fg` would) and the ride ends right (`exit-order`, `cleanup`); `handlers`
+            // reads SIGTSTP at its default in the conductor: ctrl-z's fault.
             Fault::StoppedByCtrlZ => &[
                 ("ctrl-z", "failed"),
-                ("exit-order", "because of ctrl-z"),
-                ("cleanup", "because of ctrl-z"),
                 ("handlers", "because of ctrl-z"),
             ],
             // Line 1 comes from the conductor: `ctrl-c` (who printed); the same fault at

@@ -388,8 +388,10 @@ fn disk_filler_is_cut_off_and_reported() {
 fn ignores_every_signal_and_never_exits() {
     let g = grade_case("ignores-signals");
     assert_eq!(g.status("ctrl-c"), "failed");
-    assert_eq!(g.status("exit-order"), "failed");
-    assert!(g.score() <= 10);
+    // Ctrl-Z never reaches the conductor: the end of the ride is ctrl-z's fault, not judged.
+    assert_eq!(g.status("ctrl-z"), "failed");
+    assert_eq!(g.status("exit-order"), "skipped");
+    assert!(g.score() <= 10, "{}", g.score());
 }
 
 #[test]

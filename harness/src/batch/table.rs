@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{ClassReport, StudentResult};
 use crate::report::output::{write_to, Destination, Format, Output};
-use crate::report::{junit, markdown, Report, Status};
+use crate::report::{junit, markdown, Report};
 use crate::text::escape;
 
 /// One line of the table: a grading of one exercise, or a submission not graded.

@@ -1,8 +1,9 @@
 """Faulty: the conductor never ignores SIGTSTP, so Ctrl-Z stops it (the default action) while the
 driver relays the key as SIGUSR1; a stopped conductor cannot print `到站了，请下车` or exit,
 and the driver waits for it forever. Classic mistake: forgetting that Ctrl-Z reaches both
-processes. Should fail ctrl-z; exit-order and cleanup (the ride cannot end) and handlers (the
-same disposition) are its consequences; everything before Ctrl-Z is right.
+processes. Should fail ctrl-z alone: handlers (the same disposition) is its consequence, and
+exit-order and cleanup pass once the grader continues the conductor (SIGCONT, as `fg` would);
+everything else is right.
 """
 
 import os

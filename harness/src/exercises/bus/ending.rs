@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
+
 use super::checks::{line_step, note, note_coarse, transcript_view, verdict, Expect, Line};
 use super::config::BusConfig;
 use super::faults::{ExitFault, Leftovers};
@@ -65,13 +67,16 @@ pub(super) struct ExitSeen {
 
 /// `exit-order`; also what `cleanup` needs. `ctrl_z_fault`: the check whose fault made
 /// Ctrl-Z fail (`ctrl-z`, or the check it was a consequence of): a ride that cannot end
-/// because of it (a process stopped, the conductor never told to get off) is that check's.
+/// because of it (the conductor never told to get off) is skipped, not failed: nothing of
+/// the ending could be seen. `continue_conductor`: Ctrl-Z stopping the conductor was judged
+/// already; the grader continues it (SIGCONT, as a shell's `fg` would) to see the ending.
 pub(super) fn exit_order(
     cfg: &BusConfig,
     idiom: Idiom,
     run: &mut BusRun,
     exits: Option<&ExitWatch>,
     ctrl_z_fault: Option<&'static str>,
+    continue_conductor: bool,
 ) -> (CheckOutcome, ExitSeen) {
     let Some(ready) = run.ready.clone() else {
         return (
@@ -80,6 +85,13 @@ pub(super) fn exit_order(
         );
     };
     let (d, c) = (ready.driver, ready.conductor);
+    let continued = continue_conductor
+        && observe::view(c).activity == Activity::Stopped
+        && observe::view(d).activity != Activity::Stopped
+        && run
+            .session
+            .send_signal(c, Signal::SIGCONT, "SIGCONT → conductor")
+            .is_ok();
     let deadline = Instant::now() + cfg.timing.exit();
     let mut conductor_at_driver_exit = None;
     run.session.wait_until(deadline, |s| {
@@ -107,7 +119,10 @@ pub(super) fn exit_order(
                 }
             };
             o = match ctrl_z_fault {
-                Some(by) => CheckOutcome::consequence(by, format!("because of {by}: {stuck}")),
+                Some(by) => verdict(
+                    Status::Skipped,
+                    format!("skipped because of {by}: {stuck}; the end of the ride could not be seen"),
+                ),
                 None => judged_in(&[stuck], "", idiom.0),
             };
             judged_by = Some(ctrl_z_fault.unwrap_or("exit-order"));
@@ -168,6 +183,9 @@ pub(super) fn exit_order(
                 "the driver's exit was reported without the conductor's state",
             );
         }
+    }
+    if continued {
+        o.details.push("the conductor, stopped by Ctrl-Z (the fault of ctrl-z, counted there), was continued with SIGCONT, as a shell's fg would, to see the end of the ride".into());
     }
     o.expected =
         Some("the conductor exits and is reaped by the driver; then the driver exits".into());

@@ -2,7 +2,9 @@
 //! itself in one sentence and, where the fault alone decides it, gives the advice. The
 //! checks collect faults; `evidence::judged` makes the verdict of them.
 //!
-//! One fault, one check (`owners`): each fault costs the check where it shows first.
+//! One fault, one check (`owners`): each fault costs the check where it shows first; a later
+//! check that sees it again keeps its points when it judged the rest of its concern, and is
+//! skipped (worth nothing) when the fault left it nothing to see.
 //!
 //! | fault | its check | seen again (a consequence, points kept) in |
 //! | --- | --- | --- |
@@ -11,7 +13,7 @@
 //! | other [`StepFault`]s at Ctrl-C / Ctrl-\ (line missing, misspelt, twice, by the conductor, not flushed; the conductor ended) | `ctrl-c` / `ctrl-backslash` | `repeat`, `roles` (the same fault), `handlers` (the dispositions the step exercised) |
 //! | [`SequenceFault`] not seen at a single key (a handler that works once) | `repeat` | `roles` |
 //! | [`RoleFault`] not seen at a key (the driver acts on the key's own signal) | `roles` | |
-//! | [`StepFault`]s at Ctrl-Z (a process stopped, line 3 wrong) | `ctrl-z` | `exit-order` ([`ExitFault::Stopped`], [`ExitFault::DriverStayed`]), `cleanup`, `handlers` |
+//! | [`StepFault`]s at Ctrl-Z (a process stopped, line 3 wrong) | `ctrl-z` | `handlers`; a stopped conductor is continued (SIGCONT) for `exit-order`; a ride that cannot end skips `exit-order` and `cleanup` (worth nothing) |
 //! | [`ExitFault`] (driver first, not reaped, killed, status) | `exit-order` | `cleanup` (the conductor, running or a zombie) |
 //! | [`Leftovers`] other than the conductor | `cleanup` | |
 //! | a wrong disposition no key showed | `handlers` | |

@@ -282,6 +282,8 @@ fn table<'c>() -> [Check<Grader<'c>>; 10] {
 /// healthy, a fresh one otherwise) and hands it to the check's code.
 mod judge {
     use super::checks::{self, key_line, verdict, Line};
+    use super::faults::StepFault;
+    use super::run::Role;
     use super::grader::{note_flood, Ending, Grader};
     use super::{ending, sequence};
     use crate::report::{CheckOutcome, Status};
@@ -395,8 +397,17 @@ mod judge {
         let (Some(Some(end)), Some(run)) = (g.ending.as_mut(), g.current.as_mut()) else {
             return verdict(Status::Skipped, NO_RUN);
         };
-        let (mut order, seen) =
-            ending::exit_order(g.cfg, g.idiom, run, end.exits.as_ref(), g.ctrl_z_fault);
+        // Ctrl-Z stopping the conductor is ctrl-z's fault: the ride's end is still judged.
+        let stopped = StepFault::Stopped(Role::Conductor);
+        let continue_conductor = g.owners.owner(&stopped).is_some();
+        let (mut order, seen) = ending::exit_order(
+            g.cfg,
+            g.idiom,
+            run,
+            end.exits.as_ref(),
+            g.ctrl_z_fault,
+            continue_conductor,
+        );
         note_flood(&mut order, run);
         end.driver_exited = seen.driver_exited;
         end.judged_by = seen.judged_by;
@@ -409,9 +420,9 @@ mod judge {
         };
         if !end.driver_exited {
             return match end.judged_by {
-                Some(by) => CheckOutcome::consequence(
-                    by,
-                    format!("because of {by}: the driver did not exit, so what it would leave behind cannot be seen"),
+                Some(by) => verdict(
+                    Status::Skipped,
+                    format!("skipped because of {by}: the driver did not exit, so what it would leave behind could not be seen"),
                 ),
                 None => verdict(
                     Status::Skipped,

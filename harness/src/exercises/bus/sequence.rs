@@ -9,7 +9,7 @@ use super::faults::{RoleFault, SequenceFault, StepFault};
 use super::grader::Grader;
 use super::owners::{counted_in, Claim, Owners};
 use super::run::{BusRun, Role, Stimulus};
-use crate::grading::evidence::judged;
+use crate::grading::evidence::{judged, verdict};
 use crate::grading::idiom::Idiom;
 use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::Key;
@@ -46,6 +46,8 @@ pub(super) fn repeat(
     let mut repeated: Option<(usize, Key, StepFault, &'static str)> = None;
     let mut replaced: Vec<(Key, &'static str)> = Vec::new();
     let mut stopped_early = false;
+    // Keys that gave exactly their line: what repeat saw of its own concern.
+    let mut clean = 0;
     let mut claim = Claim::default();
     let mut last = None;
     for (i, k) in cfg.repeat.keys.iter().enumerate() {
@@ -82,8 +84,11 @@ pub(super) fn repeat(
             last = Some(step);
             break;
         }
-        if let Some((f, by)) = owned.into_iter().next() {
-            repeated.get_or_insert((i + 1, key, f, by));
+        match owned.into_iter().next() {
+            Some((f, by)) => {
+                repeated.get_or_insert((i + 1, key, f, by));
+            }
+            None => clean += 1,
         }
         last = Some(step);
         if repeated.is_some() && !run.healthy() {
@@ -94,6 +99,14 @@ pub(super) fn repeat(
     }
     let faults: Vec<SequenceFault> = failure.iter().map(|(f, _)| f.clone()).collect();
     let mut o = match (&failure, &repeated) {
+        // Nothing of repeat's own concern could be seen: not judged, worth nothing.
+        (None, Some((index, key, f, by))) if clean == 0 => verdict(
+            Status::Skipped,
+            format!(
+                "skipped because of {by}: key {index} of {n} ({}): {f}; no key gave its line",
+                key.label()
+            ),
+        ),
         (None, Some((index, key, f, by))) => {
             let rest = if stopped_early {
                 "; the keys after it could not be typed"
@@ -166,6 +179,8 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
     let mut processes = Vec::new();
     let mut fresh_runs = 0;
     let mut notes = Vec::new();
+    // Signals that gave exactly their line: what roles saw of its own concern.
+    let mut clean = 0;
     for (to, sig, line, other) in subs {
         let label = format!("{} → {}", sig.as_str(), to.name());
         match g.healthy() {
@@ -190,6 +205,9 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         };
         seen.push(format!("after {label}: {}", j.seen));
         let (own, owned) = j.split(&g.owners);
+        if own.is_empty() && owned.is_empty() {
+            clean += 1;
+        }
         repeated.extend(owned.into_iter().map(|(f, by)| (label.clone(), f, by)));
         // The step's advice goes with its first fault of its own (the one it was chosen for).
         let advice = j.advice_for(&own);
@@ -212,6 +230,11 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         .iter()
         .map(|(label, f, by)| format!("{label}: {}", counted_in(f, by)));
     let mut o = match repeated.first() {
+        // Nothing of roles' own concern could be seen: not judged, worth nothing.
+        Some((label, f, by)) if faults.is_empty() && clean == 0 => verdict(
+            Status::Skipped,
+            format!("skipped because of {by}: {label}: {f}; no signal gave its line"),
+        ),
         Some((label, f, by)) if faults.is_empty() => {
             let mut o = CheckOutcome::consequence(by, format!("because of {by}: {label}: {f}"));
             o.details.extend(counted.skip(1));
