@@ -250,10 +250,7 @@ impl Fault {
             // Ctrl-Z stops the conductor (`ctrl-z`); the grader continues it (SIGCONT, as
             // `fg` would) and the ride ends right (`exit-order`, `cleanup`); `handlers`
             // reads SIGTSTP at its default in the conductor: ctrl-z's fault.
-            Fault::StoppedByCtrlZ => &[
-                ("ctrl-z", "failed"),
-                ("handlers", "because of ctrl-z"),
-            ],
+            Fault::StoppedByCtrlZ => &[("ctrl-z", "failed"), ("handlers", "because of ctrl-z")],
             // Line 1 comes from the conductor: `ctrl-c` (who printed); the same fault at
             // every Ctrl-C of `repeat` and at SIGINT to the conductor alone in `roles`.
             Fault::WrongSpeaker => &[

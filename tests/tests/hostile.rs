@@ -391,7 +391,9 @@ fn ignores_every_signal_and_never_exits() {
     // Ctrl-Z never reaches the conductor: the end of the ride is ctrl-z's fault, not judged.
     assert_eq!(g.status("ctrl-z"), "failed");
     assert_eq!(g.status("exit-order"), "skipped");
-    assert!(g.score() <= 10, "{}", g.score());
+    // start, and handlers for the two dispositions it has right (the driver ignores SIGINT
+    // and SIGQUIT): every wrong one was the fault of the key check that showed it.
+    assert!(g.score() <= 20, "{}", g.score());
 }
 
 #[test]

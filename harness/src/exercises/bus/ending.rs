@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 
 use super::checks::{line_step, note, note_coarse, transcript_view, verdict, Expect, Line};
 use super::config::BusConfig;
@@ -85,13 +86,21 @@ pub(super) fn exit_order(
         );
     };
     let (d, c) = (ready.driver, ready.conductor);
+    // As `fg` does: the whole foreground group, since Ctrl-Z stopped every member that does
+    // not ignore SIGTSTP (a multiprocessing helper, a printer process), not the conductor alone.
+    let group = crate::supervise::spawn::foreground_group(run.session.master_fd());
     let continued = continue_conductor
         && observe::view(c).activity == Activity::Stopped
         && observe::view(d).activity != Activity::Stopped
-        && run
-            .session
-            .send_signal(c, Signal::SIGCONT, "SIGCONT → conductor")
-            .is_ok();
+        && group.is_some_and(|g| {
+            run.session
+                .send_signal(
+                    Pid::from_raw(-g.as_raw()),
+                    Signal::SIGCONT,
+                    "SIGCONT → the program's process group",
+                )
+                .is_ok()
+        });
     let deadline = Instant::now() + cfg.timing.exit();
     let mut conductor_at_driver_exit = None;
     run.session.wait_until(deadline, |s| {
@@ -121,7 +130,9 @@ pub(super) fn exit_order(
             o = match ctrl_z_fault {
                 Some(by) => verdict(
                     Status::Skipped,
-                    format!("skipped because of {by}: {stuck}; the end of the ride could not be seen"),
+                    format!(
+                        "skipped because of {by}: {stuck}; the end of the ride could not be seen"
+                    ),
                 ),
                 None => judged_in(&[stuck], "", idiom.0),
             };
@@ -185,7 +196,7 @@ pub(super) fn exit_order(
         }
     }
     if continued {
-        o.details.push("the conductor, stopped by Ctrl-Z (the fault of ctrl-z, counted there), was continued with SIGCONT, as a shell's fg would, to see the end of the ride".into());
+        o.details.push("the conductor, stopped by Ctrl-Z (the fault of ctrl-z, counted there), was continued with SIGCONT to its process group, as a shell's fg would, to see the end of the ride".into());
     }
     o.expected =
         Some("the conductor exits and is reaped by the driver; then the driver exits".into());

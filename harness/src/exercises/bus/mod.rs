@@ -4,6 +4,7 @@
 //! them dead or stopped (because an earlier key killed one) gets a fresh run, so a driver
 //! that dies on Ctrl-C still has its Ctrl-Z behaviour graded.
 
+mod blame;
 pub mod checks;
 pub mod config;
 mod ending;
@@ -283,8 +284,8 @@ fn table<'c>() -> [Check<Grader<'c>>; 10] {
 mod judge {
     use super::checks::{self, key_line, verdict, Line};
     use super::faults::StepFault;
-    use super::run::Role;
     use super::grader::{note_flood, Ending, Grader};
+    use super::run::Role;
     use super::{ending, sequence};
     use crate::report::{CheckOutcome, Status};
     use crate::supervise::exits::ExitWatch;
