@@ -247,10 +247,15 @@ impl Fault {
             // conductor alone too. `handlers`, judged after the keys, reads the driver's
             // SIGINT at its default: ctrl-c's fault.
             Fault::DiesOnCtrlC => &[("ctrl-c", "failed"), ("handlers", "because of ctrl-c")],
-            // Ctrl-Z stops the conductor (`ctrl-z`); the grader continues it (SIGCONT, as
-            // `fg` would) and the ride ends right (`exit-order`, `cleanup`); `handlers`
-            // reads SIGTSTP at its default in the conductor: ctrl-z's fault.
-            Fault::StoppedByCtrlZ => &[("ctrl-z", "failed"), ("handlers", "because of ctrl-z")],
+            // Ctrl-Z stops the conductor (`ctrl-z`); the ride cannot end, so `exit-order`
+            // and `cleanup` see nothing of their own and are skipped because of it;
+            // `handlers` reads SIGTSTP at its default in the conductor: ctrl-z's fault.
+            Fault::StoppedByCtrlZ => &[
+                ("ctrl-z", "failed"),
+                ("exit-order", "skipped"),
+                ("cleanup", "skipped"),
+                ("handlers", "because of ctrl-z"),
+            ],
             // Line 1 comes from the conductor: `ctrl-c` (who printed); the same fault at
             // every Ctrl-C of `repeat` and at SIGINT to the conductor alone in `roles`.
             Fault::WrongSpeaker => &[

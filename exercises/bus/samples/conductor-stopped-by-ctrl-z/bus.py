@@ -1,8 +1,8 @@
 """Faulty: the conductor never ignores SIGTSTP, so Ctrl-Z stops it (the default action) while the
 driver relays the key as SIGUSR1; a stopped conductor cannot print `到站了，请下车` or exit,
 and the driver waits for it forever. Classic mistake: forgetting that Ctrl-Z reaches both
-processes. Should fail ctrl-z alone: handlers (the same disposition) is its consequence, and
-exit-order and cleanup pass once the grader continues the conductor (SIGCONT, as `fg` would);
+processes. Should fail ctrl-z; handlers (the same disposition) is its consequence, and
+exit-order and cleanup, which cannot see a ride that never ends, are skipped because of it;
 everything else is right.
 """
 

@@ -13,7 +13,7 @@
 //! | other [`StepFault`]s at Ctrl-C / Ctrl-\ (line missing, misspelt, twice, by the conductor, not flushed; the conductor ended) | `ctrl-c` / `ctrl-backslash` | `repeat`, `roles` (the same fault), `handlers` (the dispositions the step exercised) |
 //! | [`SequenceFault`] not seen at a single key (a handler that works once) | `repeat` | `roles` |
 //! | [`RoleFault`] not seen at a key (the driver acts on the key's own signal) | `roles` | |
-//! | [`StepFault`]s at Ctrl-Z (a process stopped, line 3 wrong) | `ctrl-z` | `handlers`; a stopped conductor is continued (SIGCONT) for `exit-order`; a ride that cannot end skips `exit-order` and `cleanup` (worth nothing) |
+//! | [`StepFault`]s at Ctrl-Z (a process stopped, line 3 wrong) | `ctrl-z` | `handlers`; a ride that cannot end skips `exit-order` and `cleanup` (worth nothing) |
 //! | [`ExitFault`] (driver first, not reaped, killed, status) | `exit-order` | `cleanup` (the conductor, running or a zombie) |
 //! | [`Leftovers`] other than the conductor | `cleanup` | |
 //! | a wrong disposition no key showed | `handlers` | |

@@ -283,9 +283,7 @@ fn table<'c>() -> [Check<Grader<'c>>; 10] {
 /// healthy, a fresh one otherwise) and hands it to the check's code.
 mod judge {
     use super::checks::{self, key_line, verdict, Line};
-    use super::faults::StepFault;
     use super::grader::{note_flood, Ending, Grader};
-    use super::run::Role;
     use super::{ending, sequence};
     use crate::report::{CheckOutcome, Status};
     use crate::supervise::exits::ExitWatch;
@@ -398,17 +396,8 @@ mod judge {
         let (Some(Some(end)), Some(run)) = (g.ending.as_mut(), g.current.as_mut()) else {
             return verdict(Status::Skipped, NO_RUN);
         };
-        // Ctrl-Z stopping the conductor is ctrl-z's fault: the ride's end is still judged.
-        let stopped = StepFault::Stopped(Role::Conductor);
-        let continue_conductor = g.owners.owner(&stopped).is_some();
-        let (mut order, seen) = ending::exit_order(
-            g.cfg,
-            g.idiom,
-            run,
-            end.exits.as_ref(),
-            g.ctrl_z_fault,
-            continue_conductor,
-        );
+        let (mut order, seen) =
+            ending::exit_order(g.cfg, g.idiom, run, end.exits.as_ref(), g.ctrl_z_fault);
         note_flood(&mut order, run);
         end.driver_exited = seen.driver_exited;
         end.judged_by = seen.judged_by;
