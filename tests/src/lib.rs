@@ -205,15 +205,19 @@ pub fn statuses(report: &serde_json::Value) -> BTreeMap<String, String> {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|c| {
-                    (
-                        c["id"].as_str().unwrap_or("").to_string(),
-                        c["status"].as_str().unwrap_or("").to_string(),
-                    )
-                })
+                .map(|c| (c["id"].as_str().unwrap_or("").to_string(), verdict(c)))
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A check's verdict as expectations write it: its status, or `because of <check>` for a
+/// check that only repeats another check's fault (skipped, keeping its points).
+pub fn verdict(check: &serde_json::Value) -> String {
+    match check["because_of"].as_str() {
+        Some(owner) if check["status"] == "skipped" => format!("because of {owner}"),
+        _ => check["status"].as_str().unwrap_or("").to_string(),
+    }
 }
 
 /// Processes whose working directory is below `dir`: what a grading left behind.

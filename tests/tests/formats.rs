@@ -155,18 +155,20 @@ fn check_gradescope(text: &str, report: &Value, stable: bool) -> Value {
         "extra_data",
     ]
     .into();
-    // A check the protocol cannot carry is out of the grading: not shown as failed.
+    // A check the protocol cannot carry is out of the grading, and a consequence of another
+    // check's fault keeps its points: neither is shown as failed.
     let out_of_protocol: Vec<bool> = report["checks"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| {
             c["status"] == "skipped"
-                && c["max_points"] == 0
-                && c["message"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("not part of this protocol")
+                && (c["because_of"].is_string()
+                    || c["max_points"] == 0
+                        && c["message"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with("not part of this protocol"))
         })
         .collect();
     let mut sum = 0;
@@ -258,16 +260,19 @@ fn every_format_from_one_grading_parses_back() {
     let md = read(&path("summary.md"));
     let (html, _) = parse_markdown(&md);
     assert!(html.iter().all(|h| own_html(h)), "{html:?}");
-    assert!(md.contains(": 70/100"), "{md}");
-    // A table row per check.
+    assert!(md.contains(": 90/100"), "{md}");
+    // A table row per check (repeat and roles only repeat ctrl-c's typo: skipped).
     let rows = md
         .lines()
-        .filter(|l| l.starts_with("| ✅") || l.starts_with("| ❌"))
+        .filter(|l| l.starts_with("| ✅") || l.starts_with("| ❌") || l.starts_with("| ⏭️"))
         .count();
     assert_eq!(rows, checks(&report).len(), "{md}");
+    assert!(md.contains("**Fix first:** ctrl-c"), "{md}");
 
     let human = read(&path("report.txt"));
-    assert!(human.contains("Score: 70/100") && !human.contains('\x1b'));
+    assert!(human.contains("Score: 90/100") && !human.contains('\x1b'));
+    assert!(human.contains("Fix first: ctrl-c: "), "{human}");
+    assert_eq!(report["fix_first"], "ctrl-c");
 }
 
 #[test]
@@ -523,7 +528,7 @@ fn the_gitlab_job_runs_and_its_junit_artifact_parses() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("Score: 70/100"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Score: 90/100"));
     let report: Value = serde_json::from_str(&read(&repo.join("harness-report.json"))).unwrap();
     check_junit(&read(&repo.join(junit_path)), &report, false);
     for p in job["artifacts"]["paths"].as_array().unwrap() {
@@ -555,7 +560,7 @@ fn the_gradescope_run_autograder_writes_valid_results() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("Score: 70/100"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Score: 90/100"));
     let report = grade(&root.join("submission"), &["--format", "json"], tmp.path());
     let report: Value = serde_json::from_slice(&report.stdout).unwrap();
     check_gradescope(&read(&root.join("results/results.json")), &report, false);

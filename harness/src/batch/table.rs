@@ -8,7 +8,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{ClassReport, StudentResult};
 use crate::report::output::{write_to, Destination, Format, Output};
-use crate::report::{junit, markdown, Report, Status};
+use crate::report::{junit, markdown, Report};
 use crate::text::escape;
 
 /// One line of the table: a grading of one exercise, or a submission not graded.
@@ -55,7 +55,7 @@ pub fn rows(results: &[StudentResult]) -> Vec<Row> {
 fn failed_checks(r: &Report) -> Vec<String> {
     r.checks
         .iter()
-        .filter(|c| c.status != Status::Passed && c.max_points > 0)
+        .filter(|c| !c.earns_points() && c.max_points > 0)
         .map(|c| c.id.clone())
         .collect()
 }

@@ -71,6 +71,7 @@ pub fn results(reports: &[Report]) -> Results {
             } else {
                 let verdict = match c.status {
                     Status::Skipped if c.out_of_protocol() => "not graded (worth no points)",
+                    Status::Skipped if c.is_consequence() => "not counted again",
                     Status::Failed if c.is_warning() => "warning (worth no points)",
                     Status::Failed => "failed",
                     Status::Skipped => "not run",
@@ -89,7 +90,7 @@ pub fn results(reports: &[Report]) -> Results {
                 number,
                 score: c.points,
                 max_score: c.max_points,
-                status: if c.status == Status::Passed || c.out_of_protocol() {
+                status: if c.status == Status::Passed || c.out_of_protocol() || c.is_consequence() {
                     "passed"
                 } else {
                     "failed"

@@ -96,6 +96,16 @@ pub fn render(full: &Report, style: Style) -> String {
             render_details(&mut out, c);
         }
     }
+    if let Some(first) = report.first_fix() {
+        let _ = writeln!(
+            out,
+            "\n{} {}: {} (checks marked \"because of {}\" follow from it)",
+            style.paint("1", "Fix first:"),
+            first.id,
+            first.message,
+            first.id
+        );
+    }
     if !report.notes.is_empty() {
         out.push('\n');
         for n in &report.notes {

@@ -63,6 +63,15 @@ fn render_one(out: &mut String, full: &Report) {
             message
         );
     }
+    if let Some(first) = r.first_fix().filter(|c| !hidden(c)) {
+        let _ = writeln!(
+            out,
+            "\n**Fix first:** {}: {} (checks marked \"because of {}\" follow from it)",
+            inline(&first.id),
+            inline(&first.message),
+            inline(&first.id)
+        );
+    }
     for c in r
         .checks
         .iter()

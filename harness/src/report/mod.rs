@@ -119,6 +119,10 @@ pub struct CheckOutcome {
     /// Who may see this check (Gradescope's `visibility`); absent means visible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<Visibility>,
+    /// The check whose fault this one only repeats (a `skipped` check that keeps its
+    /// points: one fault costs one check). See [`CheckOutcome::is_consequence`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub because_of: Option<String>,
 }
 
 /// Who may see a check, in Gradescope's terms. Hidden checks still count towards the score;
@@ -172,7 +176,27 @@ impl CheckOutcome {
             hint: None,
             transcript: None,
             visibility: None,
+            because_of: None,
         }
+    }
+
+    /// A check not judged on its own because what it would have shown is the fault of
+    /// another check (`because_of`), which alone costs the points: it keeps its own.
+    pub fn consequence(of: &str, message: impl Into<String>) -> Self {
+        let mut o = CheckOutcome::new("", "", Status::Skipped, 0, message);
+        o.because_of = Some(of.to_string());
+        o
+    }
+
+    /// Whether this check only repeats another check's fault (see [`CheckOutcome::consequence`]).
+    pub fn is_consequence(&self) -> bool {
+        self.status == Status::Skipped && self.because_of.is_some()
+    }
+
+    /// Whether the check earns its points: it passed, or it only repeats another check's
+    /// fault.
+    pub fn earns_points(&self) -> bool {
+        self.status == Status::Passed || self.is_consequence()
     }
 
     /// A failure that costs no points: a warning. A failed build never is one, whatever its
@@ -236,6 +260,10 @@ pub struct Report {
     pub checks: Vec<CheckOutcome>,
     pub score: u32,
     pub max_score: u32,
+    /// The check to fix first: the first, in report order, that failed on a fault of its
+    /// own and costs points (a check that is a consequence of it names it in `because_of`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix_first: Option<String>,
     /// How many times the program was started.
     pub runs: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -256,10 +284,26 @@ pub struct Report {
 }
 
 impl Report {
-    /// Adds up the points.
+    /// Adds up the points, and names the check to fix first.
     pub fn total(&mut self) {
         self.score = self.checks.iter().map(|c| c.points).sum();
         self.max_score = self.checks.iter().map(|c| c.max_points).sum();
+        self.fix_first = self
+            .checks
+            .iter()
+            .find(|c| c.status == Status::Failed && !c.is_warning())
+            .map(|c| c.id.clone());
+    }
+
+    /// The check to fix first, when one fault shows in several checks (a check is a
+    /// consequence of another): what the human and Markdown reports call out. With the
+    /// faults each in a check of its own the verdicts say it all, and no line is added.
+    pub fn first_fix(&self) -> Option<&CheckOutcome> {
+        if !self.checks.iter().any(CheckOutcome::is_consequence) {
+            return None;
+        }
+        let id = self.fix_first.as_deref()?;
+        self.checks.iter().find(|c| c.id == id)
     }
 
     /// True when a check could not be carried out (an `error` verdict: the grader's fault).
@@ -271,7 +315,7 @@ impl Report {
     pub fn all_passed(&self) -> bool {
         self.checks
             .iter()
-            .all(|c| c.status == Status::Passed || c.is_warning())
+            .all(|c| c.status == Status::Passed || c.is_warning() || c.is_consequence())
     }
 
     /// Removes what differs from run to run (pids, times, the temporary directory the
