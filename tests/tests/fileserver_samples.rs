@@ -40,6 +40,7 @@ fn check_sample(name: &str) {
         "verdicts of sample {name}:\n{report:#}"
     );
     want.assert_hints(name, &report);
+    want.assert_notes(name, &report);
     if let Some(score) = want.score {
         assert_eq!(
             report["score"].as_u64(),

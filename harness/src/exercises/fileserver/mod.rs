@@ -7,6 +7,7 @@ pub mod config;
 pub mod dialect;
 pub mod library;
 pub mod pair;
+pub mod policy;
 pub mod refserver;
 pub mod server;
 pub mod server_checks;
@@ -345,6 +346,7 @@ impl ServerSide {
             unstartable: false,
             given_port: None,
             dialect: cfg.server.dialect(),
+            policy: cfg.policy(),
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::supervise::spawn::Launch;
 use crate::text::escape;
 
 use super::library::Library;
+use super::policy::{ClientQuit, Policy};
 use super::refserver::RefServer;
 use super::server_checks::verdict;
 
@@ -237,6 +238,8 @@ struct Seen {
     request: Option<String>,
     /// What the command achieved (the message of a pass), or the first thing wrong.
     result: Result<String, ClientFault>,
+    /// What it did beyond the course's policy (reported, worth nothing).
+    notes: Vec<String>,
 }
 
 impl Turn<'_> {
@@ -275,6 +278,7 @@ impl Turn<'_> {
             }
         };
         let mut o = judged_in(fault.as_slice(), passed, self.lang);
+        o.notes = seen.notes;
         o.actions = typed_actions(&seen.lines);
         if o.status != Status::Passed {
             o.transcript = Some(self.run.transcript(seen.mark));
@@ -298,6 +302,37 @@ impl Turn<'_> {
             })
         }
     }
+}
+
+/// How the client's end on its quit command is judged under the course's policy
+/// (`output`: what it printed since): the message of a pass or the fault, and a note for
+/// what the course does not require. Status 0 always passes; under `client_quit =
+/// "any-status"` another status does too (`sys.exit("再见")` ends with 1), but not a crash
+/// (a signal, a Python traceback).
+pub fn judge_quit(
+    policy: &Policy,
+    exit: Option<Exit>,
+    output: &[u8],
+    exit_ms: u64,
+) -> (Result<String, ClientFault>, Option<String>) {
+    match exit {
+        Some(Exit::Code(0)) => (Ok("quit ended the client with status 0".into()), None),
+        Some(Exit::Code(c)) if policy.client_quit == ClientQuit::AnyStatus && !crashed(output) => (
+            Ok(format!("quit ended the client (status {c})")),
+            Some(super::policy::beyond(
+                &format!("quit ended the client with status {c}, not 0"),
+                "client_quit",
+                "any-status",
+            )),
+        ),
+        other => (Err(ClientFault::Quit(other, exit_ms)), None),
+    }
+}
+
+/// Whether `output` shows a crash rather than a goodbye: a Python traceback.
+fn crashed(output: &[u8]) -> bool {
+    const TRACEBACK: &[u8] = b"Traceback (most recent call last)";
+    output.windows(TRACEBACK.len()).any(|w| w == TRACEBACK)
 }
 
 /// The report's actions for lines typed.
