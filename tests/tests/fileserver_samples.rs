@@ -112,6 +112,8 @@ sample_tests! {
     length_char_sizes => "length-char-sizes",
     length_correct => "length-correct",
     lgpq_correct => "lgpq-correct",
+    lgpq_course_lenient => "lgpq-course-lenient",
+    lgpq_course_strict => "lgpq-course-strict",
     lgpq_per_send_correct => "lgpq-per-send-correct",
     lgpq_per_send_dies_on_disconnect => "lgpq-per-send-dies-on-disconnect",
     lgpq_text_upload => "lgpq-text-upload",
