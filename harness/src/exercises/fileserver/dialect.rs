@@ -263,8 +263,8 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
              and {}.",
             d.title,
             d.show_list(),
-            d.show_get("<name>"),
-            d.show_put("<name>", 0).replace(" 0 ", " <size> "),
+            Dialect::show_template(&d.commands.get),
+            Dialect::show_template(&d.commands.put),
             d.show_quit(),
             d.replies.ok,
             if d.replies.error.is_empty() {

@@ -82,7 +82,9 @@ impl Exercise for Fileserver {
     }
 
     fn notes(cfg: &FileserverConfig, id: &str) -> Vec<String> {
-        dialect::notes(cfg, id)
+        let mut notes = dialect::notes(cfg, id);
+        notes.extend(policy::explain(&cfg.policy(), id));
+        notes
     }
 
     fn grade(cfg: &FileserverConfig, job: &mut Job) -> Result<Graded, String> {

@@ -151,6 +151,93 @@ impl Policy {
     }
 }
 
+/// How the course's policy changes check `id`, for `harness explain --config`: the keys
+/// that bear on it, their values here, and what they mean.
+pub fn explain(p: &Policy, id: &str) -> Option<String> {
+    let says = |key: &str, value: &str, meaning: &str| format!("{key} = \"{value}\" ({meaning})");
+    let sigterm = match p.sigterm {
+        Sigterm::Exit0 => says("sigterm", "exit-0", "SIGTERM must end the server with status 0"),
+        Sigterm::DefaultAction => says(
+            "sigterm",
+            "default-action",
+            "killed by SIGTERM is a clean end; zombies and leftovers still fail",
+        ),
+    };
+    let replace = match p.replace {
+        Replace::Atomic => says(
+            "replace",
+            "atomic",
+            "a cut-off upload must leave the old file whole; concurrent's stalled upload \
+             replaces the file the others download",
+        ),
+        Replace::InPlace => says(
+            "replace",
+            "in-place",
+            "a file damaged by a cut-off upload replacing it is noted; concurrent's stalled \
+             upload writes a file of its own",
+        ),
+    };
+    let partial = match p.partial_uploads {
+        PartialUploads::Removed => says(
+            "partial_uploads",
+            "removed",
+            "a cut-off upload must leave no file",
+        ),
+        PartialUploads::Kept => says(
+            "partial_uploads",
+            "kept",
+            "the part a cut-off upload leaves under its name is noted",
+        ),
+    };
+    let vanished = match p.vanished_client {
+        VanishedClient::Closed => says(
+            "vanished_client",
+            "closed",
+            "a handler must end when its client vanishes",
+        ),
+        VanishedClient::MaySpin => says(
+            "vanished_client",
+            "may-spin",
+            "a handler left receiving nothing forever is noted, and the grader stops it",
+        ),
+    };
+    let links = match p.links {
+        Links::NotListed => says("links", "not-listed", "a symbolic link must not be listed"),
+        Links::Listed => says(
+            "links",
+            "listed",
+            "a listed link is noted; serving one that leads out of the library is \
+             traversal's fault",
+        ),
+    };
+    let quit = match p.client_quit {
+        ClientQuit::Status0 => says(
+            "client_quit",
+            "status-0",
+            "quit and end of input must end the client with status 0",
+        ),
+        ClientQuit::AnyStatus => says(
+            "client_quit",
+            "any-status",
+            "quit may end the client with any status but a crash; another status, and how \
+             it takes end of input, are noted",
+        ),
+    };
+    let keys = match id {
+        "list" => vec![links],
+        "concurrent" => vec![replace],
+        "disconnect" => vec![replace, partial, vanished],
+        "cleanup" => vec![sigterm, vanished],
+        "client-quit" | "pair-quit" => vec![quit],
+        _ => return None,
+    };
+    Some(format!(
+        "This config's policy (its dialect's, with [policy] laid over it): {}. What is seen \
+         beyond it is reported as a note worth no points.",
+        keys.join("; ")
+    ))
+}
+
 /// `ExitZero`-style names as a config spells them (`exit-0`, `in-place`).
 fn kebab(name: &str) -> String {
     let mut out = String::new();
