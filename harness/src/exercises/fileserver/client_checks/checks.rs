@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::grading::evidence::judged_in;
 use crate::net::transfer::{compare_streams, Comparison};
 use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::Exit;
@@ -13,7 +12,7 @@ use super::super::config::GetBy;
 use super::super::policy::ClientQuit;
 use super::super::library::{self, Content};
 use super::{
-    judge_quit, Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed, CLIENT_CLEANUP,
+    judge_quit, judged_client, Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed, CLIENT_CLEANUP,
 };
 
 /// The name asked for in `client-get-missing`.
@@ -233,10 +232,11 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
                     ));
                 }
                 other => {
-                    o = judged_in(
+                    o = judged_client(
                         &[ClientFault::EndOfInput(other, cfg.timing.exit_ms)],
                         "",
                         g.lang,
+                        cfg,
                     );
                     o.actions = vec![
                         format!("typed \"{}\"", ClientRun::word(cfg, Action::Quit)),

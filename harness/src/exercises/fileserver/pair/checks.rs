@@ -6,13 +6,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::super::client_checks::{
-    judge_quit,
+    judge_quit, judged_client,
     compare_file, typed_actions, Action, ClientFault, ClientRun, Typed, PUT_TEXT,
 };
 use super::super::config::FileserverConfig;
 use super::super::library::{self, Content, Library};
 use super::relay::{Relay, Traffic};
-use crate::grading::evidence::judged_in;
 use crate::report::CheckOutcome;
 use crate::submission::Language;
 
@@ -116,7 +115,7 @@ impl Turn<'_> {
                 (msg, fault)
             }
         };
-        let mut o = judged_in(fault.as_slice(), passed, lang);
+        let mut o = judged_client(fault.as_slice(), passed, lang, self.cfg);
         o.notes = seen.notes;
         o.actions = typed_actions(&seen.lines);
         if o.status != crate::report::Status::Passed {
