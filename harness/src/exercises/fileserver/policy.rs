@@ -156,7 +156,11 @@ impl Policy {
 pub fn explain(p: &Policy, id: &str) -> Option<String> {
     let says = |key: &str, value: &str, meaning: &str| format!("{key} = \"{value}\" ({meaning})");
     let sigterm = match p.sigterm {
-        Sigterm::Exit0 => says("sigterm", "exit-0", "SIGTERM must end the server with status 0"),
+        Sigterm::Exit0 => says(
+            "sigterm",
+            "exit-0",
+            "SIGTERM must end the server with status 0",
+        ),
         Sigterm::DefaultAction => says(
             "sigterm",
             "default-action",
@@ -242,7 +246,7 @@ pub fn explain(p: &Policy, id: &str) -> Option<String> {
 fn kebab(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
-        if (c.is_ascii_uppercase() || (c.is_ascii_digit() && i > 0)) && i > 0 {
+        if i > 0 && (c.is_ascii_uppercase() || c.is_ascii_digit()) {
             out.push('-');
         }
         out.push(c.to_ascii_lowercase());

@@ -9,10 +9,11 @@ use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::Exit;
 
 use super::super::config::GetBy;
-use super::super::policy::ClientQuit;
 use super::super::library::{self, Content};
+use super::super::policy::ClientQuit;
 use super::{
-    judge_quit, judged_client, Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed, CLIENT_CLEANUP,
+    judge_quit, judged_client, Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed,
+    CLIENT_CLEANUP,
 };
 
 /// The name asked for in `client-get-missing`.

@@ -498,13 +498,16 @@ impl ClientFault {
                     cfg.client.prompt_ends_with.replace('"', "\\\"")
                 };
                 Some(idiom.say(
-                    &format!("print a prompt ending in '{prompt}' before reading each command, and flush it: it has no newline, so it stays in the buffer otherwise"),
+                    format!("print a prompt ending in '{prompt}' before reading each command, and flush it: it has no newline, so it stays in the buffer otherwise"),
                     idiom.prompt_flushed(&example),
                 ))
             }
             ClientFault::EndOfInput(..) => Some(format!(
                 "at the end of input{}, send {} and exit with status 0",
-                idiom.end_of_input().map(|c| format!(" ({c})")).unwrap_or_default(),
+                idiom
+                    .end_of_input()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default(),
                 cfg.server.dialect().show_quit()
             )),
             _ => self.hint_in(lang),
@@ -592,7 +595,10 @@ mod tests {
         let again = hint(ClientFault::NoPromptAgain);
         assert!(again.contains("ending in '输入命令：'"), "{again}");
         assert!(again.contains("input(\"输入命令：\")"), "{again}");
-        assert!(!again.contains("ftp> ") && !again.contains("'>'"), "{again}");
+        assert!(
+            !again.contains("ftp> ") && !again.contains("'>'"),
+            "{again}"
+        );
         let start = hint(ClientFault::NoStart(String::new()));
         assert!(start.starts_with("start as `client`, "), "{start}");
         let eof = hint(ClientFault::EndOfInput(None, 500));

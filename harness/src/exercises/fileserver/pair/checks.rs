@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::super::client_checks::{
-    judge_quit, judged_client,
-    compare_file, typed_actions, Action, ClientFault, ClientRun, Typed, PUT_TEXT,
+    compare_file, judge_quit, judged_client, typed_actions, Action, ClientFault, ClientRun, Typed,
+    PUT_TEXT,
 };
 use super::super::config::FileserverConfig;
 use super::super::library::{self, Content, Library};

@@ -253,7 +253,9 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
                 faults.push(CleanupFault::NoExit(cfg.timing.exit_ms));
                 ""
             }
-            Some(st) if st.success() => "no zombie children; SIGTERM ended the server with status 0",
+            Some(st) if st.success() => {
+                "no zombie children; SIGTERM ended the server with status 0"
+            }
             Some(st) if by_sigterm(&st) && policy.sigterm == Sigterm::DefaultAction => {
                 notes.push(policy::beyond(
                     &CleanupFault::ExitStatus(ServerProc::describe_status(st)).to_string(),
