@@ -93,9 +93,38 @@ pub struct Expected {
     /// starts with `!` must not be there (`"!SIGQUIT"`).
     #[serde(default)]
     pub hints: BTreeMap<String, Vec<String>>,
+    /// Check id → words its notes must hold (what was seen beyond the course's policy: it
+    /// is reported, not hidden); `[]` for a check that must have no note.
+    #[serde(default)]
+    pub notes: BTreeMap<String, Vec<String>>,
 }
 
 impl Expected {
+    /// Panics with the report unless every check named in `notes` has notes holding each
+    /// word (all its notes joined), or none at all when no word is listed.
+    pub fn assert_notes(&self, name: &str, report: &serde_json::Value) {
+        for (id, words) in &self.notes {
+            let check = report["checks"]
+                .as_array()
+                .and_then(|a| a.iter().find(|c| c["id"] == id.as_str()))
+                .unwrap_or_else(|| panic!("{name}: no check {id} in the report"));
+            let notes: Vec<&str> = check["notes"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+                .unwrap_or_default();
+            let all = notes.join("\n");
+            if words.is_empty() {
+                assert!(notes.is_empty(), "{name}: {id} must have no note: {all:?}");
+            }
+            for w in words {
+                assert!(
+                    all.contains(w.as_str()),
+                    "{name}: the notes of {id} must say {w:?}: {all:?}"
+                );
+            }
+        }
+    }
+
     /// Panics with the report unless every check named in `hints` has a hint holding (or,
     /// for `!word`, not holding) each word.
     pub fn assert_hints(&self, name: &str, report: &serde_json::Value) {

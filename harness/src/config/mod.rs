@@ -217,9 +217,10 @@ fn merge(
         } else {
             format!("{path}.{key}")
         };
-        // Tables whose keys are open-ended (points and visibility per check) take any key;
-        // the typed parse checks them.
-        let open = matches!(path, "checks" | "visibility");
+        // Tables whose keys are open-ended (points and visibility per check), or all left
+        // unset in the shipped file (a course's policy: unset follows its dialect), take
+        // any key; the typed parse checks them.
+        let open = matches!(path, "checks" | "visibility" | "policy");
         match (base.get_mut(&key), value) {
             (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t, &full, name)?,
             (Some(toml::Value::Table(_)), _) => {

@@ -203,6 +203,9 @@ pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
     if let Some(h) = &c.hint {
         let _ = writeln!(out, "{indent}hint:     {h}");
     }
+    for n in &c.notes {
+        labelled(out, indent, "note:     ", n);
+    }
 }
 
 /// `label` and `text` after `indent`; text of several lines (a traceback, a compiler's

@@ -114,6 +114,9 @@ pub struct CheckOutcome {
     pub processes: Vec<ProcessNote>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// What was seen beyond what the course requires (its policy): reported, worth nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<TranscriptView>,
     /// Who may see this check (Gradescope's `visibility`); absent means visible.
@@ -174,6 +177,7 @@ impl CheckOutcome {
             details: Vec::new(),
             processes: Vec::new(),
             hint: None,
+            notes: Vec::new(),
             transcript: None,
             visibility: None,
             because_of: None,
@@ -221,9 +225,9 @@ impl CheckOutcome {
     }
 
     /// Whether a report shows more than the one line: a check that did not pass, or one that
-    /// passed with advice (a build's warnings).
+    /// passed with advice (a build's warnings) or with notes (what the course does not require).
     pub fn shows_details(&self) -> bool {
-        self.status != Status::Passed || self.hint.is_some()
+        self.status != Status::Passed || self.hint.is_some() || !self.notes.is_empty()
     }
 }
 
@@ -340,6 +344,7 @@ impl Report {
             redact(&mut c.message);
             c.actions.iter_mut().for_each(redact);
             c.details.iter_mut().for_each(redact);
+            c.notes.iter_mut().for_each(redact);
             if let Some(seen) = &mut c.seen {
                 redact(seen);
             }
