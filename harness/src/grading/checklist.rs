@@ -10,6 +10,7 @@ use super::evidence::verdict;
 use super::{Check, CheckDoc};
 use crate::config::Scoring;
 use crate::report::{CheckOutcome, Status};
+use crate::supervise::ending::{self, Ending};
 
 thread_local! {
     /// Set while a judge runs on this thread: a panic there is caught and becomes that
@@ -66,10 +67,13 @@ impl<'a> Checklist<'a> {
         }
     }
 
-    /// From `at` on (the sandbox's wall deadline, `secs` long), no check is judged any more:
-    /// each fails as cut off by the deadline (see `Containment`).
+    /// From `at` on (a wall deadline, `secs` long), no check is judged any more: each fails
+    /// as cut off by the deadline (see `Containment`). Of several deadlines set (the whole
+    /// grading's, a part's sandbox's), the earliest holds.
     pub fn set_deadline(&mut self, at: Instant, secs: u64) {
-        self.deadline = Some((at, secs));
+        if self.deadline.is_none_or(|(was, _)| at < was) {
+            self.deadline = Some((at, secs));
+        }
     }
 
     /// The length of the wall deadline, if a check was cut off by it.
@@ -89,7 +93,12 @@ impl<'a> Checklist<'a> {
                     let why = format!("skipped: the grading reached its wall deadline ({secs} s)");
                     verdict(Status::Skipped, why)
                 }
-                (None, None) => judge_guarded(check.judge, state),
+                (None, None) => {
+                    ending::take();
+                    let mut o = judge_guarded(check.judge, state);
+                    o.ended = Some(ending::take().unwrap_or(Ending::Event));
+                    o
+                }
             };
             self.push(&check.doc, outcome);
         }

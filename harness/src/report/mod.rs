@@ -118,6 +118,10 @@ pub struct CheckOutcome {
     /// Who may see this check (Gradescope's `visibility`); absent means visible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<Visibility>,
+    /// How the check's waits ended: on events, on finding the programs unable to move, or
+    /// by waiting out a deadline. Absent for a check that was not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<crate::supervise::ending::Ending>,
 }
 
 /// Who may see a check, in Gradescope's terms. Hidden checks still count towards the score;
@@ -171,6 +175,7 @@ impl CheckOutcome {
             hint: None,
             transcript: None,
             visibility: None,
+            ended: None,
         }
     }
 

@@ -2,9 +2,11 @@
 
 use std::time::{Duration, Instant};
 
+use crate::net::answer::Answerer;
 use crate::net::client::{FileProtocol, ProtoError};
 use crate::net::transfer::compare_streams;
 use crate::report::{CheckOutcome, Status};
+use crate::supervise::{procfs, spin};
 
 use super::library::{self, Content};
 use super::{
@@ -46,22 +48,31 @@ fn put_check(
 }
 
 /// The stored file, once it is complete: at once when the server answered after storing
-/// it; otherwise (no reply after the data) when it has the size sent, or when its size has
-/// not changed for the dialect's quiet gap (the server may still be closing it).
+/// it; otherwise (no reply after the data) once no process of the server holds it open and
+/// it has the size sent, or the server can no longer move (it is done with it, or never
+/// made it). A server that keeps its file open a while after the data (a `time.sleep`
+/// before `close`, bytes still in its write buffer) is waited for; the deadline is only
+/// the limit.
 fn stored(ctx: &Ctx, name: &str, len: u64, within: Duration) -> std::io::Result<std::fs::File> {
     let path = ctx.uploads.join(name);
-    if !ctx.dialect.upload.final_reply {
+    if let (false, Some(server)) = (ctx.dialect.upload.final_reply, &ctx.server) {
         let deadline = Instant::now() + within;
-        let mut last = (None, Instant::now());
+        let mut answerer = Answerer::new(server.pid);
+        let mut family = spin::family_pids(server.pid);
+        let mut looks = 0u32;
         poll_until(deadline, || {
-            let size = std::fs::metadata(&path).ok().map(|m| m.len());
-            if size == Some(len) {
-                return true;
+            looks += 1;
+            // A look at the whole family reads all of /proc: every 10th look (20 ms) only.
+            if looks.is_multiple_of(10) {
+                family = spin::family_pids(server.pid);
             }
-            if size != last.0 {
-                last = (size, Instant::now());
+            let Ok(file) = std::fs::metadata(&path) else {
+                return looks.is_multiple_of(5) && answerer.cannot_answer();
+            };
+            if family.iter().any(|p| procfs::holds_open(*p, &file)) {
+                return false;
             }
-            last.1.elapsed() >= ctx.dialect.quiet()
+            file.len() == len || (looks.is_multiple_of(5) && answerer.cannot_answer())
         });
     }
     std::fs::File::open(path)
