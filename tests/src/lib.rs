@@ -86,9 +86,43 @@ pub struct Expected {
     /// starts with `!` must not be there (`"!SIGQUIT"`).
     #[serde(default)]
     pub hints: BTreeMap<String, Vec<String>>,
+    /// No check may wait out a deadline (`ended = "deadline"` in the JSON): a program that
+    /// can no longer move is judged at once.
+    #[serde(default)]
+    pub no_deadline: bool,
+    /// Check id → how its waits must end (`event`, `stuck`, `deadline`).
+    #[serde(default)]
+    pub ended: BTreeMap<String, String>,
 }
 
 impl Expected {
+    /// Panics with the report unless the checks ended as `no_deadline` and `ended` say.
+    pub fn assert_endings(&self, name: &str, report: &serde_json::Value) {
+        let checks = report["checks"].as_array().cloned().unwrap_or_default();
+        if self.no_deadline {
+            let waited: Vec<&str> = checks
+                .iter()
+                .filter(|c| c["ended"] == "deadline")
+                .filter_map(|c| c["id"].as_str())
+                .collect();
+            assert!(
+                waited.is_empty(),
+                "{name}: these checks waited out a deadline: {waited:?}\n{report:#}"
+            );
+        }
+        for (id, how) in &self.ended {
+            let check = checks
+                .iter()
+                .find(|c| c["id"] == id.as_str())
+                .unwrap_or_else(|| panic!("{name}: no check {id} in the report"));
+            assert_eq!(
+                check["ended"].as_str(),
+                Some(how.as_str()),
+                "{name}: how {id} ended\n{report:#}"
+            );
+        }
+    }
+
     /// Panics with the report unless every check named in `hints` has a hint holding (or,
     /// for `!word`, not holding) each word.
     pub fn assert_hints(&self, name: &str, report: &serde_json::Value) {

@@ -5,7 +5,9 @@ waits for the next one.
 
 Expected: the list and download checks pass; every check that uploads fails, judged at once:
 after `P name` the server waits for a command while nothing is on its way, so no reply can
-come (no 5 s wait per upload).
+come, and the later uploads are judged from the first (no 5 s wait per upload).
+`cleanup` fails too: it has no SIGTERM handler, so SIGTERM kills it, which the exact
+policy does not accept.
 """
 from socket import *
 from threading import Thread

@@ -6,8 +6,9 @@ What it shows: the download loop compares the bytes received with the *text* '##
 (`data == '##'`), which is never true in Python 3, so it never leaves the loop: after the
 file's bytes and the marker it waits in `recv` for ever, with nothing on its way.
 
-Expected: list, put and quit pass; every download fails, judged as soon as the client can
-no longer move (no deadline waited out).
+Expected: every download fails (the file is not even all written: it is still open), each
+judged as soon as the client can no longer move (no deadline waited out); a fresh client
+serves the next check, so list, put, get-missing and quit pass.
 """
 import sys
 import time
