@@ -127,7 +127,9 @@ impl Connector {
             .map_err(|e| ProtoError::Io(format!("cannot connect: {e}")))?;
         let mut conn = Conn::over(stream, deadline);
         conn.unanswered = self.unanswered.clone();
-        conn.answerer = self.server_pid.map(|p| Answerer::new(nix::unistd::Pid::from_raw(p)));
+        conn.answerer = self
+            .server_pid
+            .map(|p| Answerer::new(nix::unistd::Pid::from_raw(p)));
         Ok(match &self.dialect {
             Some(d) => conn.speaking(d.clone(), self.server_pid),
             None => conn,

@@ -185,11 +185,7 @@ pub fn in_flight(tree: &[Pid]) -> bool {
         s.state != LISTEN && p.local_port == s.remote_port && p.remote_port == s.local_port
     };
     theirs.iter().any(|s| {
-        s.tx > 0
-            || s.rx > 0
-            || all
-                .iter()
-                .any(|p| peer_of(s, p) && (p.tx > 0 || p.rx > 0))
+        s.tx > 0 || s.rx > 0 || all.iter().any(|p| peer_of(s, p) && (p.tx > 0 || p.rx > 0))
     })
 }
 

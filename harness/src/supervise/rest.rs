@@ -208,16 +208,21 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = |c: &std::process::Child| Pid::from_raw(c.id() as i32);
-        let whom = |p: &[Pid]| Whom {
-            programs: p,
-            grader_threads: false,
-        };
+        fn whom(p: &[Pid]) -> Whom<'_> {
+            Whom {
+                programs: p,
+                grader_threads: false,
+            }
+        }
         let r = [pid(&reader)];
         let mut s = Stillness::default();
         let (still, _) = within(5000, || s.still(whom(&r), None, false));
         assert!(still, "the reader of an empty pipe was never found still");
         let mut s = Stillness::default();
-        assert!(!s.still(whom(&r), None, true), "something queued: not still");
+        assert!(
+            !s.still(whom(&r), None, true),
+            "something queued: not still"
+        );
         let p = [pid(&sleeper)];
         let mut s = Stillness::default();
         let (still, looks) = within(100, || s.still(whom(&p), None, false));

@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::super::config::{fill, FileserverConfig, NamePlace};
-use crate::report::TranscriptView;
 use crate::net::listen;
+use crate::report::TranscriptView;
 use crate::supervise::ending::{self, Ending};
 use crate::supervise::observe::{self, Activity};
 use crate::supervise::rest::{self, Look, Stillness, Whom};
-use crate::supervise::spin;
 use crate::supervise::session::{Exit, Session};
 use crate::supervise::spawn::Launch;
+use crate::supervise::spin;
 use crate::supervise::waiting::Wait;
 
 /// How long ending a client and everything it started may take, each time one is done
