@@ -251,4 +251,23 @@ mod tests {
         // The need is unmet too: its skip hands the reason on.
         assert_eq!(out[1].message, out[0].message);
     }
+
+    /// The whole grading's wall and a part's later one: the earlier holds, whichever is set
+    /// first; a judged check says how its waits ended, a skipped one does not.
+    #[test]
+    fn the_earliest_wall_deadline_holds_and_judged_checks_say_how_they_ended() {
+        let s = scoring();
+        let mut list = Checklist::new(&s);
+        list.set_deadline(Instant::now(), 90);
+        list.set_deadline(Instant::now() + Duration::from_secs(600), 600);
+        list.run(&table(pass), &mut Vec::new());
+        assert_eq!(list.overran(), Some(90));
+        assert!(list.into_outcomes().iter().all(|o| o.ended.is_none()));
+
+        let mut list = Checklist::new(&s);
+        list.run(&table(fail), &mut Vec::new());
+        let out = list.into_outcomes();
+        assert_eq!(out[0].ended, Some(Ending::Event));
+        assert_eq!(out[1].ended, None);
+    }
 }
