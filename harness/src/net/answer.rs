@@ -17,26 +17,52 @@ use crate::supervise::spin;
 pub struct Answerer {
     pid: Pid,
     stillness: Stillness,
+    /// The server's family as last found, and how many looks ago.
+    family: Vec<Pid>,
+    looks: u32,
 }
+
+/// A look at the whole family reads all of `/proc`, which takes a while on a busy machine
+/// (and a reader that looks instead of reading may then get two of a server's sends as
+/// one): it is found again every this many looks only.
+const FAMILY_EVERY: u32 = 10;
 
 impl Answerer {
     pub fn new(pid: Pid) -> Answerer {
         Answerer {
             pid,
             stillness: Stillness::default(),
+            family: Vec::new(),
+            looks: 0,
         }
     }
 
     /// One more look: true once the server (its whole family) and the grader's other
     /// threads can no longer move and nothing is on its way to or from the server.
     pub fn cannot_answer(&mut self) -> bool {
-        let family = spin::family_pids(self.pid);
-        let queued = listen::in_flight(&family);
+        if self.looks.is_multiple_of(FAMILY_EVERY) {
+            self.refresh();
+        }
+        self.looks += 1;
+        let queued = listen::in_flight(&self.family);
         let whom = Whom {
-            programs: &family,
+            programs: &self.family,
             grader_threads: true,
         };
-        self.stillness.still(whom, None, queued)
+        // Still only if the looks covered the whole family as it is now.
+        self.stillness.still(whom, None, queued) && !self.refresh()
+    }
+
+    /// Finds the family again; true when a process came or went (the looks before it do
+    /// not count).
+    fn refresh(&mut self) -> bool {
+        let family = spin::family_pids(self.pid);
+        let changed = family != self.family;
+        if changed {
+            self.stillness = Stillness::default();
+            self.family = family;
+        }
+        changed
     }
 }
 
