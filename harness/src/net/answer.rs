@@ -1,8 +1,9 @@
 //! Waiting for a server's answer without waiting out deadlines it can no longer meet: a
 //! server whose every thread waits for an outside event while nothing is queued in its
 //! sockets will not answer ([`Answerer::cannot_answer`]), and a request it left unanswered
-//! once in a grading is not waited for again in the same grading ([`Unanswered`]): the
-//! later checks are judged from the first.
+//! that way once in a grading is not waited for again in the same grading ([`Unanswered`]):
+//! the later checks are judged from the first. (A request that merely timed out is not
+//! remembered: a server serving one client at a time answers it once the other leaves.)
 
 use std::sync::Mutex;
 
@@ -22,11 +23,6 @@ pub struct Answerer {
     looks: u32,
 }
 
-/// A look at the whole family reads all of `/proc`, which takes a while on a busy machine
-/// (and a reader that looks instead of reading may then get two of a server's sends as
-/// one): it is found again every this many looks only.
-const FAMILY_EVERY: u32 = 10;
-
 impl Answerer {
     pub fn new(pid: Pid) -> Answerer {
         Answerer {
@@ -39,8 +35,13 @@ impl Answerer {
 
     /// One more look: true once the server (its whole family) and the grader's other
     /// threads can no longer move and nothing is on its way to or from the server.
+    ///
+    /// A look at the whole family reads all of `/proc`, which takes a while on a busy
+    /// machine (and a reader that looks instead of reading may then get two of a server's
+    /// sends as one): the family is found once, and again only when the looks say it is
+    /// still, to make sure they covered every process of it.
     pub fn cannot_answer(&mut self) -> bool {
-        if self.looks.is_multiple_of(FAMILY_EVERY) {
+        if self.looks == 0 {
             self.refresh();
         }
         self.looks += 1;

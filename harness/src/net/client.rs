@@ -225,12 +225,9 @@ impl Conn {
     fn arm_slice(&mut self, what: &str) -> Result<(), ProtoError> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
+            // Not remembered as unanswered: a server busy with another client (one at a
+            // time) answers later; only one that can no longer move never will.
             ending::note(Ending::Deadline);
-            if !self.replied {
-                if let Some(u) = &self.unanswered {
-                    u.note(what);
-                }
-            }
             return Err(ProtoError::Timeout(what.into()));
         }
         let slice = match self.answerer {

@@ -6,7 +6,7 @@ What it shows: the download loop compares the bytes received with the *text* '##
 (`data == '##'`), which is never true in Python 3, so it never leaves the loop: after the
 file's bytes and the marker it waits in `recv` for ever, with nothing on its way.
 
-Expected: every download fails (the file is not even all written: it is still open), each
+Expected: every download fails (the file was opened but nothing written to it yet), each
 judged as soon as the client can no longer move (no deadline waited out); a fresh client
 serves the next check, so list, put, get-missing and quit pass.
 """
@@ -36,11 +36,13 @@ def do_get(s, filename):
         return
     f = open(filename, 'wb')
     data = data[2:]
+    content = b''
     while True:
         if data == '##':
             break
-        f.write(data)
+        content += data
         data = s.recv(1024)
+    f.write(content)
     f.close()
     print('下载完成')
 

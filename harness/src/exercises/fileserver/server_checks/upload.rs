@@ -55,27 +55,35 @@ fn put_check(
 /// the limit.
 fn stored(ctx: &Ctx, name: &str, len: u64, within: Duration) -> std::io::Result<std::fs::File> {
     let path = ctx.uploads.join(name);
-    if let (false, Some(server)) = (ctx.dialect.upload.final_reply, &ctx.server) {
-        let deadline = Instant::now() + within;
-        let mut answerer = Answerer::new(server.pid);
-        let mut family = spin::family_pids(server.pid);
-        let mut looks = 0u32;
-        poll_until(deadline, || {
-            looks += 1;
-            // A look at the whole family reads all of /proc: every 10th look (20 ms) only.
-            if looks.is_multiple_of(10) {
-                family = spin::family_pids(server.pid);
-            }
-            let Ok(file) = std::fs::metadata(&path) else {
-                return looks.is_multiple_of(5) && answerer.cannot_answer();
-            };
-            if family.iter().any(|p| procfs::holds_open(*p, &file)) {
-                return false;
-            }
-            file.len() == len || (looks.is_multiple_of(5) && answerer.cannot_answer())
-        });
+    if !ctx.dialect.upload.final_reply {
+        await_stored(ctx, &path, len, Instant::now() + within);
     }
     std::fs::File::open(path)
+}
+
+/// Waits until the upload stored at `path` (`len` bytes sent) is complete, as [`stored`]
+/// says, or the deadline.
+pub(super) fn await_stored(ctx: &Ctx, path: &std::path::Path, len: u64, deadline: Instant) {
+    let Some(server) = &ctx.server else {
+        return;
+    };
+    let mut answerer = Answerer::new(server.pid);
+    let mut family = spin::family_pids(server.pid);
+    let mut looks = 0u32;
+    poll_until(deadline, || {
+        looks += 1;
+        // A look at the whole family reads all of /proc: every 10th look (20 ms) only.
+        if looks.is_multiple_of(10) {
+            family = spin::family_pids(server.pid);
+        }
+        let Ok(file) = std::fs::metadata(path) else {
+            return looks.is_multiple_of(5) && answerer.cannot_answer();
+        };
+        if family.iter().any(|p| procfs::holds_open(*p, &file)) {
+            return false;
+        }
+        file.len() == len || (looks.is_multiple_of(5) && answerer.cannot_answer())
+    });
 }
 
 fn upload(
