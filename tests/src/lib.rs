@@ -97,6 +97,13 @@ pub struct Expected {
     /// is reported, not hidden); `[]` for a check that must have no note.
     #[serde(default)]
     pub notes: BTreeMap<String, Vec<String>>,
+    /// No check may wait out a deadline (`ended = "deadline"` in the JSON): a program that
+    /// can no longer move is judged at once.
+    #[serde(default)]
+    pub no_deadline: bool,
+    /// Check id → how its waits must end (`event`, `stuck`, `deadline`).
+    #[serde(default)]
+    pub ended: BTreeMap<String, String>,
 }
 
 impl Expected {
@@ -122,6 +129,33 @@ impl Expected {
                     "{name}: the notes of {id} must say {w:?}: {all:?}"
                 );
             }
+        }
+    }
+
+    /// Panics with the report unless the checks ended as `no_deadline` and `ended` say.
+    pub fn assert_endings(&self, name: &str, report: &serde_json::Value) {
+        let checks = report["checks"].as_array().cloned().unwrap_or_default();
+        if self.no_deadline {
+            let waited: Vec<&str> = checks
+                .iter()
+                .filter(|c| c["ended"] == "deadline")
+                .filter_map(|c| c["id"].as_str())
+                .collect();
+            assert!(
+                waited.is_empty(),
+                "{name}: these checks waited out a deadline: {waited:?}\n{report:#}"
+            );
+        }
+        for (id, how) in &self.ended {
+            let check = checks
+                .iter()
+                .find(|c| c["id"] == id.as_str())
+                .unwrap_or_else(|| panic!("{name}: no check {id} in the report"));
+            assert_eq!(
+                check["ended"].as_str(),
+                Some(how.as_str()),
+                "{name}: how {id} ended\n{report:#}"
+            );
         }
     }
 

@@ -41,6 +41,7 @@ fn check_sample(name: &str) {
     );
     want.assert_hints(name, &report);
     want.assert_notes(name, &report);
+    want.assert_endings(name, &report);
     if let Some(score) = want.score {
         assert_eq!(
             report["score"].as_u64(),
@@ -114,6 +115,10 @@ sample_tests! {
     lgpq_correct => "lgpq-correct",
     lgpq_course_lenient => "lgpq-course-lenient",
     lgpq_course_strict => "lgpq-course-strict",
+    lgpq_decode_flood => "lgpq-decode-flood",
+    lgpq_no_upload => "lgpq-no-upload",
+    lgpq_slow_close => "lgpq-slow-close",
+    lgpq_stuck_download => "lgpq-stuck-download",
     lgpq_per_send_correct => "lgpq-per-send-correct",
     lgpq_per_send_dies_on_disconnect => "lgpq-per-send-dies-on-disconnect",
     lgpq_text_upload => "lgpq-text-upload",

@@ -10,6 +10,7 @@ use super::evidence::verdict;
 use super::{Check, CheckDoc};
 use crate::config::Scoring;
 use crate::report::{CheckOutcome, Status};
+use crate::supervise::ending::{self, Ending};
 
 thread_local! {
     /// Set while a judge runs on this thread: a panic there is caught and becomes that
@@ -66,10 +67,13 @@ impl<'a> Checklist<'a> {
         }
     }
 
-    /// From `at` on (the sandbox's wall deadline, `secs` long), no check is judged any more:
-    /// each fails as cut off by the deadline (see `Containment`).
+    /// From `at` on (a wall deadline, `secs` long), no check is judged any more: each fails
+    /// as cut off by the deadline (see `Containment`). Of several deadlines set (the whole
+    /// grading's, a part's sandbox's), the earliest holds.
     pub fn set_deadline(&mut self, at: Instant, secs: u64) {
-        self.deadline = Some((at, secs));
+        if self.deadline.is_none_or(|(was, _)| at < was) {
+            self.deadline = Some((at, secs));
+        }
     }
 
     /// The length of the wall deadline, if a check was cut off by it.
@@ -89,7 +93,12 @@ impl<'a> Checklist<'a> {
                     let why = format!("skipped: the grading reached its wall deadline ({secs} s)");
                     verdict(Status::Skipped, why)
                 }
-                (None, None) => judge_guarded(check.judge, state),
+                (None, None) => {
+                    ending::take();
+                    let mut o = judge_guarded(check.judge, state);
+                    o.ended = Some(ending::take().unwrap_or(Ending::Event));
+                    o
+                }
             };
             self.push(&check.doc, outcome);
         }
@@ -241,5 +250,24 @@ mod tests {
         );
         // The need is unmet too: its skip hands the reason on.
         assert_eq!(out[1].message, out[0].message);
+    }
+
+    /// The whole grading's wall and a part's later one: the earlier holds, whichever is set
+    /// first; a judged check says how its waits ended, a skipped one does not.
+    #[test]
+    fn the_earliest_wall_deadline_holds_and_judged_checks_say_how_they_ended() {
+        let s = scoring();
+        let mut list = Checklist::new(&s);
+        list.set_deadline(Instant::now(), 90);
+        list.set_deadline(Instant::now() + Duration::from_secs(600), 600);
+        list.run(&table(pass), &mut Vec::new());
+        assert_eq!(list.overran(), Some(90));
+        assert!(list.into_outcomes().iter().all(|o| o.ended.is_none()));
+
+        let mut list = Checklist::new(&s);
+        list.run(&table(fail), &mut Vec::new());
+        let out = list.into_outcomes();
+        assert_eq!(out[0].ended, Some(Ending::Event));
+        assert_eq!(out[1].ended, None);
     }
 }

@@ -126,6 +126,10 @@ pub struct CheckOutcome {
     /// points: one fault costs one check). See [`CheckOutcome::is_consequence`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub because_of: Option<String>,
+    /// How the check's waits ended: on events, on finding the programs unable to move, or
+    /// by waiting out a deadline. Absent for a check that was not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<crate::supervise::ending::Ending>,
 }
 
 /// Who may see a check, in Gradescope's terms. Hidden checks still count towards the score;
@@ -181,6 +185,7 @@ impl CheckOutcome {
             transcript: None,
             visibility: None,
             because_of: None,
+            ended: None,
         }
     }
 

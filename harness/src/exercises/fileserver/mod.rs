@@ -88,6 +88,8 @@ impl Exercise for Fileserver {
     }
 
     fn grade(cfg: &FileserverConfig, job: &mut Job) -> Result<Graded, String> {
+        job.checks
+            .set_deadline(Instant::now() + GRADING_WALL, GRADING_WALL.as_secs());
         let mut found = job.found.iter_mut().map(Option::take);
         let (server, client) = (found.next().flatten(), found.next().flatten());
         let mut graded = Graded {
@@ -213,6 +215,12 @@ pub fn run_limits(cfg: &FileserverConfig) -> RunLimits {
         ..RunLimits::default()
     }
 }
+
+/// How long a whole grading (server, client and pair checks) may take before the checks
+/// not begun yet are cut off (and the report says so): well inside a class's default
+/// `--timeout` of 180 s, even when the check under way then runs to its own deadline
+/// (60 s at most), so that a class never gets an error row without a report.
+pub const GRADING_WALL: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// The length of a part's wall deadline, in seconds.
 fn wall_seconds(cfg: &FileserverConfig) -> u64 {
@@ -349,6 +357,7 @@ impl ServerSide {
             given_port: None,
             dialect: cfg.server.dialect(),
             policy: cfg.policy(),
+            unanswered: Default::default(),
         }
     }
 }

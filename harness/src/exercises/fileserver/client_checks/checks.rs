@@ -181,15 +181,14 @@ pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
 /// `quit`: the client ends with status 0.
 fn quit(t: &mut Turn) -> Result<Seen, String> {
     let word = ClientRun::word(t.cfg, Action::Quit).to_string();
-    let session = &mut t.run.session;
-    let mark = session.transcript.mark();
-    session.type_text(&format!("{word}\n"));
+    let mark = t.run.session.transcript.mark();
+    t.run.type_line(&format!("{word}\n"));
     let deadline = Instant::now() + t.cfg.timing.exit();
-    let exit = session.wait_until(deadline, |s| s.program_exit());
+    let exit = t.run.await_exit(deadline);
     let (result, note) = judge_quit(
         &t.cfg.policy(),
         exit,
-        session.transcript.since(mark),
+        t.run.session.transcript.since(mark),
         t.cfg.timing.exit_ms,
     );
     Ok(Seen {
@@ -215,10 +214,8 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
         .push("typed Ctrl-D (end of input) to a fresh client".into());
     match ClientRun::start(cfg, &g.term.launch, &g.term.cwd) {
         Ok((mut r, true)) => {
-            r.session.type_text("\u{4}");
-            let exit = r
-                .session
-                .wait_until(Instant::now() + cfg.timing.exit(), |s| s.program_exit());
+            r.type_line("\u{4}");
+            let exit = r.await_exit(Instant::now() + cfg.timing.exit());
             match exit {
                 Some(Exit::Code(0)) if o.notes.is_empty() => {
                     o.message = "quit and end of input each ended the client with status 0".into()

@@ -142,7 +142,8 @@ impl Terminal {
         cfg: &FileserverConfig,
         lang: Language,
     ) -> Result<&mut ClientRun, Box<CheckOutcome>> {
-        if self.run.as_ref().is_none_or(|r| !r.alive()) {
+        // A client found unable to move in the last check is of no use for this one.
+        if self.run.as_ref().is_none_or(|r| !r.alive() || r.stuck) {
             self.end();
             match ClientRun::start(cfg, &self.launch, &self.cwd) {
                 Ok((r, true)) => self.run = Some(r),

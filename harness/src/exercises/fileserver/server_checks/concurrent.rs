@@ -369,6 +369,10 @@ fn check_stored_uploads(ctx: &Ctx, n: usize, size: u64, faults: &mut Vec<Concurr
         {
             continue;
         }
+        if !ctx.dialect.upload.final_reply {
+            // The server may still be storing it (a sleep before `close`).
+            super::upload::await_stored(ctx, &path, size, Instant::now() + ctx.cfg.timing.op());
+        }
         match std::fs::File::open(&path) {
             Ok(f) => match compare_streams(f, PseudoText::new(1000 + i as u64, size), size) {
                 Ok(c) if c.identical() => {}
