@@ -21,6 +21,7 @@ pub enum Step {
     Limits = 6,
     Identity = 7,
     NoNewPrivileges = 8,
+    Root = 9,
 }
 
 impl Step {
@@ -34,6 +35,7 @@ impl Step {
             6 => Step::Limits,
             7 => Step::Identity,
             8 => Step::NoNewPrivileges,
+            9 => Step::Root,
             _ => return None,
         })
     }
@@ -48,6 +50,7 @@ impl Step {
             Step::Limits => "setting its resource limits",
             Step::Identity => "switching to its own user",
             Step::NoNewPrivileges => "forbidding new privileges",
+            Step::Root => "making its own root directory",
         }
     }
 }
@@ -167,7 +170,7 @@ impl Sandbox {
             if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWIPC) != 0 {
                 return Err(fail(Step::Mounts));
             }
-            self.apply_mounts().map_err(|_| fail(Step::Mounts))?;
+            self.apply_mounts().map_err(fail)?;
         }
         Ok(())
     }

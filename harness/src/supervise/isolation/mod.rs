@@ -19,6 +19,9 @@
 //!   vanishes with it); directories on the way to its directory or to the interpreter that
 //!   its user could not pass through (a `TMPDIR` of mode 0700, pyenv under `/root`) are
 //!   replaced by an empty tmpfs holding only that way, which also hides their other contents.
+//!   A directory shown at a path a course hard-codes is made the same way; where not even its
+//!   top directory exists (`/Users/apple/Desktop/test/`), the program gets a root of its own
+//!   (see `root`: a tmpfs with the system's directories bound read-only) in which it is made.
 //! - **a network namespace**, one per grading, with only loopback up: nothing reaches a
 //!   network, and ports never collide between parallel gradings. The grader can use the same
 //!   namespace through [`Sandbox::connect_in`] and [`Sandbox::bind_in`] (a server the
@@ -46,6 +49,7 @@ mod identity;
 mod namespaces;
 mod network;
 mod probe;
+mod root;
 
 pub use cgroups::RunGroup;
 pub use confine::{ConfineError, KeptFds, Step};
@@ -376,6 +380,18 @@ impl Sandbox {
                 s.push_str(&format!("; hidden: {}", self.plan.hidden.join(", ")));
             }
             out.push(s);
+            if let Some(own) = &self.plan.own_root {
+                out.push(format!(
+                    "a root of its own (tmpfs; {} bound read-only) holding {}",
+                    own.read_only.join(", "),
+                    self.plan
+                        .binds
+                        .iter()
+                        .map(|b| b.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         } else {
             out.push("shares /tmp with the machine".into());
         }
