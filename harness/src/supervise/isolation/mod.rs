@@ -459,6 +459,38 @@ mod tests {
     use std::os::unix::ffi::OsStrExt;
     use std::time::Duration;
 
+    /// A course path with no directory on its way on the machine: with a mount namespace of
+    /// its own, the program gets a root of its own holding it; without one, that is said.
+    /// Either way nothing is made on the machine.
+    #[test]
+    fn a_course_path_without_a_way_gets_a_root_of_its_own_or_is_refused_saying_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("w");
+        fs::create_dir_all(w.join("submission")).unwrap();
+        fs::create_dir_all(w.join("library")).unwrap();
+        let top = Path::new("/no-such-top-dir-of-a-course");
+        let mut layout = Layout::for_test(&w, "/bin/true");
+        layout.binds.push((w.join("library"), top.join("apple/Desktop/test")));
+        let mut sb = Sandbox::new(&RunLimits::default(), &layout);
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            assert_eq!(sb.binds_problem(), None, "{:?}", sb.missing());
+            let own = sb.describe().into_iter().find(|d| d.contains("a root of its own"));
+            let own = own.expect("the report says the program has a root of its own");
+            assert!(own.contains("/usr") && own.contains("apple/Desktop/test"), "{own}");
+        }
+        // Where no namespace can be had (no root, user namespaces off).
+        sb.enabled = Enabled::default();
+        sb.netns = None;
+        sb.userns = None;
+        sb.missing.push(no_userns(libc::ENOSPC));
+        let why = sb.binds_problem().expect("refused");
+        assert!(why.contains("no file system view of its own"), "{why}");
+        assert!(why.contains("user.max_user_namespaces"), "{why}");
+        drop(sb);
+        assert!(!top.exists(), "{} was made on the machine", top.display());
+    }
+
     /// The fileserver's use: a server started with `Command` + `pre_exec` in the sandbox,
     /// reached by the grader through the grading's network namespace, and nowhere else.
     #[test]
