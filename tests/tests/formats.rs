@@ -469,13 +469,21 @@ fn the_github_classroom_workflow_runs_and_its_files_parse() {
     // the cache has none.
     let cache = steps
         .iter()
-        .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/cache@")))
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache@"))
+        })
         .expect("a step restoring the grader from the cache");
     let key = cache["with"]["key"].as_str().unwrap_or_default();
     assert!(key.contains("HARNESS_REV"), "cache key: {key}");
     let install = steps
         .iter()
-        .find(|s| s["run"].as_str().is_some_and(|r| r.contains("cargo install")))
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("cargo install"))
+        })
         .expect("a step installing the grader");
     let id = cache["id"].as_str().expect("the cache step has an id");
     assert_eq!(

@@ -470,14 +470,22 @@ mod tests {
         fs::create_dir_all(w.join("library")).unwrap();
         let top = Path::new("/no-such-top-dir-of-a-course");
         let mut layout = Layout::for_test(&w, "/bin/true");
-        layout.binds.push((w.join("library"), top.join("apple/Desktop/test")));
+        layout
+            .binds
+            .push((w.join("library"), top.join("apple/Desktop/test")));
         let mut sb = Sandbox::new(&RunLimits::default(), &layout);
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } == 0 {
             assert_eq!(sb.binds_problem(), None, "{:?}", sb.missing());
-            let own = sb.describe().into_iter().find(|d| d.contains("a root of its own"));
+            let own = sb
+                .describe()
+                .into_iter()
+                .find(|d| d.contains("a root of its own"));
             let own = own.expect("the report says the program has a root of its own");
-            assert!(own.contains("/usr") && own.contains("apple/Desktop/test"), "{own}");
+            assert!(
+                own.contains("/usr") && own.contains("apple/Desktop/test"),
+                "{own}"
+            );
         }
         // Where no namespace can be had (no root, user namespaces off).
         sb.enabled = Enabled::default();

@@ -496,7 +496,10 @@ mod tests {
         assert!(bind_way(Path::new("/../")).is_err());
         assert_eq!(
             bind_way(Path::new("/no-such-top-dir-here/ftp")).unwrap(),
-            (PathBuf::from("/"), PathBuf::from("no-such-top-dir-here/ftp"))
+            (
+                PathBuf::from("/"),
+                PathBuf::from("no-such-top-dir-here/ftp")
+            )
         );
         assert_eq!(
             bind_way(Path::new("/tmp/a/b")).unwrap(),

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 /// The machine's directories every program needs, bound read-only (a symbolic link, as on a
 /// merged-`/usr` system, is made as the same link).
-const SYSTEM: &[&str] = &["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc"];
+const SYSTEM: &[&str] = &[
+    "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc",
+];
 /// Bound as they are (writable where the machine's are): the processes and the devices.
 const KERNEL: &[&str] = &["proc", "dev"];
 
@@ -62,9 +64,7 @@ pub(super) fn plan(
     made: &[(usize, PathBuf)],
     sources: &[PathBuf],
 ) -> io::Result<OwnRoot> {
-    let staging = tempfile::Builder::new()
-        .prefix("harness-root-")
-        .tempdir()?;
+    let staging = tempfile::Builder::new().prefix("harness-root-").tempdir()?;
     let staging_path = fs::canonicalize(staging.path())?;
     if let Some(s) = sources.iter().find(|s| staging_path.starts_with(s)) {
         return Err(io::Error::other(format!(
@@ -302,19 +302,36 @@ mod tests {
 
     #[test]
     fn a_new_root_binds_the_system_and_makes_the_way_to_a_course_path() {
-        let keep = vec![PathBuf::from("/tmp/harness-run-x"), PathBuf::from("/usr/lib")];
+        let keep = vec![
+            PathBuf::from("/tmp/harness-run-x"),
+            PathBuf::from("/usr/lib"),
+        ];
         let made = vec![(3, PathBuf::from("/Users/apple/Desktop/test"))];
         let root = plan(&[PathBuf::from("/tmp")], &keep, &made, &[]).unwrap();
         let shown: Vec<String> = root.steps.iter().map(|s| format!("{s:?}")).collect();
         let has = |needle: &str| shown.iter().any(|s| s.contains(needle));
         assert!(root.read_only.iter().any(|d| d == "/usr"), "{shown:#?}");
-        assert!(has(r#"from: "/usr", at: "usr", read_only: true"#), "{shown:#?}");
-        assert!(has(r#"from: "/proc", at: "proc", read_only: false"#), "{shown:#?}");
+        assert!(
+            has(r#"from: "/usr", at: "usr", read_only: true"#),
+            "{shown:#?}"
+        );
+        assert!(
+            has(r#"from: "/proc", at: "proc", read_only: false"#),
+            "{shown:#?}"
+        );
         // The private tmp is bound whole (it holds the program's directory); /usr/lib is in
         // /usr already.
         assert!(has(r#"from: "/tmp", at: "tmp""#), "{shown:#?}");
-        assert!(!has("harness-run-x") && !has(r#"from: "/usr/lib""#), "{shown:#?}");
-        for way in ["Users", "Users/apple", "Users/apple/Desktop", "Users/apple/Desktop/test"] {
+        assert!(
+            !has("harness-run-x") && !has(r#"from: "/usr/lib""#),
+            "{shown:#?}"
+        );
+        for way in [
+            "Users",
+            "Users/apple",
+            "Users/apple/Desktop",
+            "Users/apple/Desktop/test",
+        ] {
             assert!(has(&format!("Mkdir({way:?})")), "{way}: {shown:#?}");
         }
         assert!(
@@ -328,6 +345,9 @@ mod tests {
     fn a_source_holding_the_temp_directory_is_refused() {
         let tmp = fs::canonicalize(std::env::temp_dir()).unwrap();
         let err = plan(&[], &[], &[], &[tmp]).unwrap_err();
-        assert!(err.to_string().contains("holds the temp directory"), "{err}");
+        assert!(
+            err.to_string().contains("holds the temp directory"),
+            "{err}"
+        );
     }
 }
