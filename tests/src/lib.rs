@@ -38,16 +38,23 @@ pub fn workspace_bin(name: &str) -> PathBuf {
 
 /// The insta filters of every pinned human report: what differs between machines. The
 /// grader's `--stable` already leaves out pids, times, the isolation and its own run
-/// directories (`<workdir>`); what is left is the interpreter: its line, its path wherever a
-/// command names it (a file server submission names it twice), and the standard library's
-/// paths in tracebacks. A run directory that escaped `--stable` would be blanked too.
+/// directories (`<workdir>`), and the human report the interpreter's installation; what is
+/// left is the interpreter: its line, its name wherever a command names it (a file server
+/// submission names it twice), and the standard library's version in tracebacks. A run directory that escaped `--stable` would be blanked too.
 /// docs/examples/snapshots/tests/reports.rs holds the same list for instructors.
 pub fn report_filters() -> Vec<(&'static str, &'static str)> {
     vec![
         (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
+        (r"(?m)(^  ran: |; )python[0-9.]* ", "$1[python] "),
         (r"/[^\s\x22']*/bin/python[0-9.]*", "[python]"),
+        (r"<python>/lib/python[0-9.]+/", "[python-lib]/"),
         (r"/[^\s\x22']*/lib/python[0-9.]+/", "[python-lib]/"),
         (r"/[^\s\x22']*/harness-run-[0-9]+-[A-Za-z0-9]+", "[run dir]"),
+        // The size of the machine's /etc/passwd, which a traversal sends.
+        (
+            r"G /etc/passwd: answered OK [0-9]+",
+            "G /etc/passwd: answered OK [size]",
+        ),
     ]
 }
 

@@ -344,7 +344,8 @@ fn a_class_laid_out_as_instructors_have_it_is_graded_with_one_config() {
     assert!(ivan["reports"][0]["submission"]["path"]
         .as_str()
         .unwrap()
-        .ends_with("ivan/hw1"));
+        .ends_with("/ivan"));
+    assert_eq!(ivan["reports"][0]["submission"]["folder"], "hw1");
     assert_eq!(
         ivan["reports"][0]["notes"][0],
         "the programs were found in `hw1/`, the only folder of the submission"

@@ -138,6 +138,7 @@ fn assemble(
         exercise: loaded.scoring.exercise.name.clone(),
         submission: SubmissionInfo {
             path: path.display().to_string(),
+            folder: None,
             entry: graded.entry,
             command: graded.command,
         },

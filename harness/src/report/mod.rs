@@ -7,6 +7,7 @@ pub mod gradescope;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod machine_paths;
 pub mod markdown;
 pub mod output;
 pub mod wording;
@@ -180,6 +181,13 @@ impl CheckOutcome {
         self.status == Status::Failed && self.max_points == 0 && self.id != BUILD_CHECK
     }
 
+    /// Whether a report labels it a warning (`WARN`, ⚠️): any failed check worth no points,
+    /// the build included, so a label never says FAIL beside `0/0`. (A failed build still
+    /// fails the grading: [`is_warning`](Self::is_warning) decides the verdicts.)
+    pub fn shown_as_warning(&self) -> bool {
+        self.status == Status::Failed && self.max_points == 0
+    }
+
     /// A check the configured protocol cannot carry: skipped, worth nothing, out of the
     /// grading (Gradescope shows it as not failed).
     pub fn out_of_protocol(&self) -> bool {
@@ -200,6 +208,10 @@ impl CheckOutcome {
 pub struct SubmissionInfo {
     /// The path as given.
     pub path: String,
+    /// The folder inside it where the programs were found (`src`, `hw1`), relative to
+    /// `path`; absent when they are at its top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
     /// The file found and run.
     pub entry: String,
     /// How it was run (interpreter and file, or the executable).

@@ -123,8 +123,8 @@ pub fn near_miss(cfg: &BusConfig, line: Line, output: &[u8]) -> Option<String> {
     let m = closest(&line.phrase(cfg), &refs, cfg.lines.policy())?;
     let diffs: Vec<String> = m.differences.iter().map(|d| d.to_string()).collect();
     Some(format!(
-        "closest line: \"{}\" ({})",
-        escape::one_line(m.line.as_bytes()),
+        "closest line: {} ({})",
+        escape::quoted(m.line.as_bytes()),
         diffs.join(", ")
     ))
 }
@@ -352,7 +352,7 @@ fn judge_line_step(
     }
     let seen_lines: Vec<String> = lines(&step.output)
         .iter()
-        .map(|l| format!("\"{}\"", escape::one_line(l.as_bytes())))
+        .map(|l| escape::quoted(l.as_bytes()))
         .collect();
     let facts = {
         let (bd, bc) = before;

@@ -154,7 +154,7 @@ pub(super) fn cleanup_check(run: &mut BusRun) -> CheckOutcome {
             role: if Some(l.pid) == conductor {
                 "conductor".into()
             } else {
-                format!("\"{}\"", escape::one_line(&l.command))
+                escape::quoted(&l.command)
             },
             pid: Some(l.pid),
             state: format!(

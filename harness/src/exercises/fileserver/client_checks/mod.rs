@@ -406,7 +406,7 @@ impl std::fmt::Display for ClientFault {
                     "nothing".to_string()
                 } else {
                     got.iter()
-                        .map(|g| format!("\"{}\"", escape::one_line(g.as_bytes())))
+                        .map(|g| escape::quoted(g.as_bytes()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 };

@@ -89,10 +89,8 @@ impl std::fmt::Display for ListFault {
             ListFault::Differs => write!(f, "the listing differs from the library"),
             ListFault::Missing(names) => write!(f, "missing: {}", names.join(", ")),
             ListFault::Unwanted(names) => {
-                let shown: Vec<String> = names
-                    .iter()
-                    .map(|e| format!("\"{}\"", escape::one_line(e.as_bytes())))
-                    .collect();
+                let shown: Vec<String> =
+                    names.iter().map(|e| escape::quoted(e.as_bytes())).collect();
                 write!(f, "not to be listed: {}", shown.join(", "))
             }
             ListFault::Repeated => write!(f, "some names were listed more than once"),
