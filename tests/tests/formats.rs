@@ -470,6 +470,32 @@ fn the_github_classroom_workflow_runs_and_its_files_parse() {
             "a step does nothing: {s}"
         );
     }
+    // The grader comes from the Actions cache, keyed on its version; it is built only when
+    // the cache has none.
+    let cache = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache@"))
+        })
+        .expect("a step restoring the grader from the cache");
+    let key = cache["with"]["key"].as_str().unwrap_or_default();
+    assert!(key.contains("HARNESS_REV"), "cache key: {key}");
+    let install = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("cargo install"))
+        })
+        .expect("a step installing the grader");
+    let id = cache["id"].as_str().expect("the cache step has an id");
+    assert_eq!(
+        install["if"].as_str(),
+        Some(format!("steps.{id}.outputs.cache-hit != 'true'").as_str()),
+        "{install}"
+    );
     let grade = steps
         .iter()
         .find(|s| s["id"] == "grade")
@@ -514,6 +540,27 @@ fn the_gitlab_job_runs_and_its_junit_artifact_parses() {
         .collect();
     let lines = harness_lines(&script.join("\n"));
     assert_eq!(lines.len(), 1, "{script:?}");
+    // The grader is installed into the folder the runner caches, keyed on its version, and
+    // built only when that folder has none.
+    let cached = job["cache"]["paths"][0].as_str().expect("cache.paths");
+    let key = job["cache"]["key"].as_str().unwrap_or_default();
+    assert!(key.contains("HARNESS_REV"), "cache key: {key}");
+    let before: Vec<&str> = job["before_script"]
+        .as_array()
+        .expect("grade.before_script")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    let install = before
+        .iter()
+        .find(|l| l.contains("cargo install"))
+        .expect("a line installing the grader");
+    let root = cached.trim_end_matches('/');
+    assert!(
+        install.starts_with(&format!("test -x {root}/bin/harness ||"))
+            && install.contains(&format!("--root {root} ")),
+        "{install}"
+    );
     let junit_path = job["artifacts"]["reports"]["junit"]
         .as_str()
         .expect("artifacts.reports.junit");
