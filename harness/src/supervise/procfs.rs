@@ -471,6 +471,11 @@ fn parse_state_and_flags(text: &str) -> Option<(RunState, u64)> {
     Some((state, flags))
 }
 
+/// How many threads `pid` has now; `None` once it is gone.
+pub fn task_count(pid: Pid) -> Option<usize> {
+    Some(fs::read_dir(format!("/proc/{pid}/task")).ok()?.count())
+}
+
 /// The command line, for naming leftover processes in reports.
 pub fn cmdline(pid: Pid) -> Option<Vec<u8>> {
     let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
