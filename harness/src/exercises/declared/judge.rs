@@ -125,6 +125,12 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
             }
         }
     }
+    for pair in sc.exit_order.windows(2) {
+        if let Some(f) = order_of_exits(seen, &pair[0], &pair[1]) {
+            out.push(f);
+            break;
+        }
+    }
     for e in &sc.exits {
         let members = seen.members(&e.who.role);
         if members.is_empty() {
@@ -169,12 +175,6 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
                     ));
                 }
             }
-        }
-    }
-    for pair in sc.exit_order.windows(2) {
-        if let Some(f) = order_of_exits(seen, &pair[0], &pair[1]) {
-            out.push(f);
-            break;
         }
     }
     for a in &sc.alive {
@@ -273,6 +273,10 @@ fn signal_name(s: i32) -> String {
         .unwrap_or(format!("signal {s}"))
 }
 
+fn far_future() -> std::time::Instant {
+    std::time::Instant::now() + std::time::Duration::from_secs(1 << 20)
+}
+
 /// Every process of `first` ended before any of `then`.
 fn order_of_exits(seen: &Seen, first: &Named, then: &Named) -> Option<Finding> {
     let a = seen.members(&first.role);
@@ -281,15 +285,18 @@ fn order_of_exits(seen: &Seen, first: &Named, then: &Named) -> Option<Finding> {
     if a.is_empty() {
         return Some(found(format!("missing.{}", first.name), format!("no process is {}", first.name)));
     }
-    let last_a = a.iter().map(|i| seen.procs[*i].exited_at).collect::<Option<Vec<_>>>()?;
-    let last_a = last_a.into_iter().max()?;
+    // A process of `first` still running ends after anything that has ended.
+    let last_a = a
+        .iter()
+        .map(|i| seen.procs[*i].exited_at.unwrap_or(far_future()))
+        .max()?;
     let early = b
         .iter()
         .find(|i| seen.procs[**i].exited_at.is_some_and(|t| t < last_a));
     early.map(|i| {
         found(
             code,
-            format!("{} ({}) ended before every {} had", who(seen, *i), then.name, first.name),
+            format!("{} ({}) ended before {} had", who(seen, *i), then.name, first.name),
         )
     })
 }
