@@ -487,17 +487,27 @@ impl Seen<'_> {
                 p.exit = w.status(p.pid, now).map(Exit::from_wait_status);
             }
         }
-        // A parent whose reaped children's count rose: a child of it reaped lately wrote.
+        // A process whose whole count rose beyond its threads': a child of it reaped lately
+        // wrote, or else one of its own threads that wrote and exited between two looks.
         for r in reapers {
+            let mut kid = false;
             for (k, p) in self.procs.iter().enumerate() {
                 let lately = p
                     .exited_at
                     .is_some_and(|t| now.duration_since(t) < Duration::from_millis(100));
-                if p.parent == Some(r) && p.gone && lately && !writers.contains(&k) {
-                    writers.push(k);
+                if p.parent == Some(r) && p.gone && lately {
+                    kid = true;
+                    if !writers.contains(&k) {
+                        writers.push(k);
+                    }
                 }
             }
+            if !kid && !writers.contains(&r) {
+                writers.push(r);
+            }
         }
+        writers.sort_unstable();
+        writers.dedup();
         writers.sort_unstable();
         let alive = self
             .procs
