@@ -148,3 +148,89 @@ fn semaphore_repeats() {
 fn sigchld_repeats() {
     repeat("sigchld");
 }
+
+const OUTSIDE: &str = r#"[exercise]
+name = "hello"
+title = "say hello, then wait for Ctrl-C"
+
+[program]
+python = "hello.py"
+binary = "hello"
+
+[[check]]
+id = "greets"
+points = 3
+title = "prints hello and keeps running"
+what = "Waits until the program is at rest."
+fix = "print(\"hello\", flush=True), then signal.pause()."
+unmet = "skipped: no greeting (see greets)"
+steps = [{ rest = true }]
+lines = [{ text = "hello", by = "program", count = 1 }]
+alive = ["program"]
+
+[[check]]
+id = "ctrl-c"
+points = 2
+title = "Ctrl-C ends it"
+needs = ["greets"]
+steps = [{ rest = true }, { key = "ctrl-c" }]
+exits = [{ who = "program", signal = "SIGINT" }]
+"#;
+
+/// An instructor's exercise in a folder of their own (a temporary directory, not this
+/// repository): listed, explained, graded; and a mistake in it refused at its line.
+#[test]
+fn an_exercise_kept_outside_the_repository_is_listed_explained_and_graded() {
+    let course = tempfile::tempdir().unwrap();
+    let ex = course.path().join("hello");
+    std::fs::create_dir_all(ex.join("good")).unwrap();
+    std::fs::create_dir_all(ex.join("bad")).unwrap();
+    std::fs::write(ex.join("exercise.toml"), OUTSIDE).unwrap();
+    std::fs::write(
+        ex.join("good/hello.py"),
+        "import signal\nprint('hello', flush=True)\nsignal.pause()\n",
+    )
+    .unwrap();
+    std::fs::write(ex.join("bad/hello.py"), "print('bye', flush=True)\n").unwrap();
+    let file = ex.display().to_string();
+    let run = |args: &[&str]| {
+        std::process::Command::new(e2e::harness_bin())
+            .arg("--exercise-file")
+            .arg(&file)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("TMPDIR", course.path())
+            .output()
+            .unwrap()
+    };
+    let list = run(&["list"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("hello: say hello, then wait for Ctrl-C (5 points)"), "{text}");
+    let explain = run(&["explain", "hello:greets"]);
+    assert!(String::from_utf8_lossy(&explain.stdout).contains("signal.pause()"));
+
+    let good = ex.join("good").display().to_string();
+    let out = run(&["grade", &good, "--format", "json", "--stable"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["exercise"], "hello");
+    assert_eq!(
+        statuses(&report).values().collect::<Vec<_>>(),
+        ["passed", "passed"],
+        "{report:#}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+
+    let bad = ex.join("bad").display().to_string();
+    let out = run(&["grade", &bad, "--format", "json", "--stable"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["checks"][0]["status"], "failed");
+    assert_eq!(report["checks"][1]["status"], "skipped");
+    assert_eq!(report["checks"][1]["message"], "skipped: no greeting (see greets)");
+    assert_eq!(out.status.code(), Some(1));
+
+    std::fs::write(ex.join("exercise.toml"), OUTSIDE.replace("signal = \"SIGINT\"", "signal = \"SIGNOPE\"")).unwrap();
+    let out = run(&["grade", &good]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("exercise.toml:27:") && err.contains("check[1].exits[0]") && err.contains("SIGNOPE"), "{err}");
+}
