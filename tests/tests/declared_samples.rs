@@ -27,17 +27,29 @@ fn check_sample(exercise: &str, name: &str, dir: &Path) {
     );
     let (want, _) = expected(dir).for_report(&text);
     assert_eq!(report["exercise"], exercise, "{name}");
-    assert_eq!(statuses(&report), want.checks, "verdicts of {exercise}/{name}:\n{report:#}");
+    assert_eq!(
+        statuses(&report),
+        want.checks,
+        "verdicts of {exercise}/{name}:\n{report:#}"
+    );
     want.assert_hints(name, &report);
     if let Some(score) = want.score {
-        assert_eq!(report["score"].as_u64(), Some(score as u64), "score of {name}");
+        assert_eq!(
+            report["score"].as_u64(),
+            Some(score as u64),
+            "score of {name}"
+        );
     }
     let all_passed = report["checks"]
         .as_array()
         .unwrap()
         .iter()
         .all(|c| c["status"] == "passed" || c["max_points"] == 0);
-    assert_eq!(code, if all_passed { 0 } else { 1 }, "exit status of {name}");
+    assert_eq!(
+        code,
+        if all_passed { 0 } else { 1 },
+        "exit status of {name}"
+    );
     assert!(processes_under(tmp.path()).is_empty(), "leftover processes");
     if name.starts_with("c-") {
         return; // the report quotes the compiler
@@ -96,7 +108,12 @@ fn every_declared_exercise_is_tested() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    assert_eq!(found, DECLARED, "add the new exercise's tests to {}", file!());
+    assert_eq!(
+        found,
+        DECLARED,
+        "add the new exercise's tests to {}",
+        file!()
+    );
 }
 
 /// Identical reports, run after run: `DECLARED_RUNS` gradings (default 3, to keep CI short; 20 measured by hand) of each
@@ -205,7 +222,10 @@ fn an_exercise_kept_outside_the_repository_is_listed_explained_and_graded() {
     };
     let list = run(&["list"]);
     let text = String::from_utf8_lossy(&list.stdout);
-    assert!(text.contains("hello: say hello, then wait for Ctrl-C (5 points)"), "{text}");
+    assert!(
+        text.contains("hello: say hello, then wait for Ctrl-C (5 points)"),
+        "{text}"
+    );
     let explain = run(&["explain", "hello:greets"]);
     assert!(String::from_utf8_lossy(&explain.stdout).contains("signal.pause()"));
 
@@ -225,12 +245,24 @@ fn an_exercise_kept_outside_the_repository_is_listed_explained_and_graded() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["checks"][0]["status"], "failed");
     assert_eq!(report["checks"][1]["status"], "skipped");
-    assert_eq!(report["checks"][1]["message"], "skipped: no greeting (see greets)");
+    assert_eq!(
+        report["checks"][1]["message"],
+        "skipped: no greeting (see greets)"
+    );
     assert_eq!(out.status.code(), Some(1));
 
-    std::fs::write(ex.join("exercise.toml"), OUTSIDE.replace("signal = \"SIGINT\"", "signal = \"SIGNOPE\"")).unwrap();
+    std::fs::write(
+        ex.join("exercise.toml"),
+        OUTSIDE.replace("signal = \"SIGINT\"", "signal = \"SIGNOPE\""),
+    )
+    .unwrap();
     let out = run(&["grade", &good]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("exercise.toml:27:") && err.contains("check[1].exits[0]") && err.contains("SIGNOPE"), "{err}");
+    assert!(
+        err.contains("exercise.toml:26:10")
+            && err.contains("check[1].exits[0]")
+            && err.contains("SIGNOPE"),
+        "{err}"
+    );
 }

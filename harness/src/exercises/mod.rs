@@ -26,7 +26,11 @@ pub fn compiled_in() -> &'static [&'static dyn Registered] {
 /// Every exercise known to this process: the compiled-in ones, then those declared in files
 /// it has read (`declared::register`), in the order read.
 pub fn all() -> Vec<&'static dyn Registered> {
-    REGISTRY.iter().copied().chain(declared::registered()).collect()
+    REGISTRY
+        .iter()
+        .copied()
+        .chain(declared::registered())
+        .collect()
 }
 
 #[cfg(test)]

@@ -39,7 +39,10 @@ fn names(seen: &Seen, by: &[usize]) -> String {
     if by.is_empty() {
         return "nobody (the terminal's echo)".into();
     }
-    by.iter().map(|i| who(seen, *i)).collect::<Vec<_>>().join(" or ")
+    by.iter()
+        .map(|i| who(seen, *i))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn ending_words(p: &Proc) -> String {
@@ -56,11 +59,17 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
     let seen = &run.seen;
     let mut out: Vec<Finding> = Vec::new();
     if let Some(why) = run.session.not_run() {
-        out.push(found("not-run", format!("the program did not run: {}", wording::not_run(&why))));
+        out.push(found(
+            "not-run",
+            format!("the program did not run: {}", wording::not_run(&why)),
+        ));
         return out;
     }
     for m in &seen.missed {
-        out.push(found(m.code.clone(), format!("step {}: {}", m.step, m.what)));
+        out.push(found(
+            m.code.clone(),
+            format!("step {}: {}", m.step, m.what),
+        ));
     }
     let printed: Vec<(usize, &super::run::Line)> = seen
         .lines
@@ -78,25 +87,41 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         let members = e.by.as_ref().map(|b| seen.members(&b.role));
         let good: Vec<usize> = hits
             .iter()
-            .filter(|(_, l)| members.as_ref().is_none_or(|m| l.by.iter().any(|i| m.contains(i))))
+            .filter(|(_, l)| {
+                members
+                    .as_ref()
+                    .is_none_or(|m| l.by.iter().any(|i| m.contains(i)))
+            })
             .map(|(i, _)| *i)
             .collect();
         firsts.push(good.first().copied());
         let n = good.len() as u32;
         let shown = escape::one_line(e.shown.as_bytes());
-        let by = e.by.as_ref().map(|b| format!(" by {}", b.name)).unwrap_or_default();
+        let by =
+            e.by.as_ref()
+                .map(|b| format!(" by {}", b.name))
+                .unwrap_or_default();
         if n < e.at_least {
             if let Some((_, wrong)) = hits.iter().find(|(i, _)| !good.contains(i)) {
                 out.push(found(
                     "line.by",
-                    format!("\"{shown}\" was printed by {}, not{by}", names(seen, &wrong.by)),
+                    format!(
+                        "\"{shown}\" was printed by {}, not{by}",
+                        names(seen, &wrong.by)
+                    ),
                 ));
             } else if n == 0 {
-                out.push(found("line.missing", format!("\"{shown}\" was not printed{by}")));
+                out.push(found(
+                    "line.missing",
+                    format!("\"{shown}\" was not printed{by}"),
+                ));
             } else {
                 out.push(found(
                     "line.count",
-                    format!("\"{shown}\" was printed{by} {n} times, expected at least {}", e.at_least),
+                    format!(
+                        "\"{shown}\" was printed{by} {n} times, expected at least {}",
+                        e.at_least
+                    ),
                 ));
             }
         } else if let Some(max) = e.at_most.filter(|m| n > *m) {
@@ -134,15 +159,25 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
     for e in &sc.exits {
         let members = seen.members(&e.who.role);
         if members.is_empty() {
-            out.push(found(format!("missing.{}", e.who.name), format!("no process is {}", e.who.name)));
+            out.push(found(
+                format!("missing.{}", e.who.name),
+                format!("no process is {}", e.who.name),
+            ));
         }
         for i in members {
             let p = &seen.procs[i];
             let name = &e.who.name;
             let whom = who(seen, i);
             if !p.ended() {
-                let (code, state) = if p.stopped { ("stopped", "is stopped") } else { ("running", "did not end") };
-                out.push(found(format!("exit.{name}.{code}"), format!("{whom} ({name}) {state}")));
+                let (code, state) = if p.stopped {
+                    ("stopped", "is stopped")
+                } else {
+                    ("running", "did not end")
+                };
+                out.push(found(
+                    format!("exit.{name}.{code}"),
+                    format!("{whom} ({name}) {state}"),
+                ));
                 continue;
             }
             match (&e.ending, p.exit) {
@@ -157,7 +192,11 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
                 (Ending::Signal(want), Some(got)) if got != Exit::Signal(*want as i32) => {
                     out.push(found(
                         format!("exit.{name}.not-signal"),
-                        format!("{whom} ({name}) {}, expected to be ended by {}", exit_words(got), want.as_str()),
+                        format!(
+                            "{whom} ({name}) {}, expected to be ended by {}",
+                            exit_words(got),
+                            want.as_str()
+                        ),
                     ))
                 }
                 _ => {}
@@ -180,7 +219,10 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
     for a in &sc.alive {
         let members = seen.members(&a.role);
         if members.is_empty() {
-            out.push(found(format!("missing.{}", a.name), format!("no process is {}", a.name)));
+            out.push(found(
+                format!("missing.{}", a.name),
+                format!("no process is {}", a.name),
+            ));
         }
         for i in members {
             let p = &seen.procs[i];
@@ -192,7 +234,12 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
                 };
                 out.push(found(
                     format!("alive.{}.{code}{how}", a.name),
-                    format!("{} ({}) {}; it should still run", who(seen, i), a.name, ending_words(p)),
+                    format!(
+                        "{} ({}) {}; it should still run",
+                        who(seen, i),
+                        a.name,
+                        ending_words(p)
+                    ),
                 ));
             }
         }
@@ -210,14 +257,29 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
     }
     if sc.no_leftover {
         match seen.procs.first() {
-            Some(p) if !p.ended() => out.push(found("leftover.running", "the program had not exited")),
+            Some(p) if !p.ended() => {
+                out.push(found("leftover.running", "the program had not exited"))
+            }
             _ => {
                 for (i, p) in seen.procs.iter().enumerate().skip(1) {
                     if !p.gone {
-                        let state = if p.ended() { "a zombie" } else { "still running" };
-                        out.push(found("leftover", format!("{} remained after the program exited: {state}", who(seen, i))));
+                        let state = if p.ended() {
+                            "a zombie"
+                        } else {
+                            "still running"
+                        };
+                        out.push(found(
+                            "leftover",
+                            format!(
+                                "{} remained after the program exited: {state}",
+                                who(seen, i)
+                            ),
+                        ));
                     } else if p.orphaned {
-                        out.push(found("orphan", format!("{} outlived the program (an orphan)", who(seen, i))));
+                        out.push(found(
+                            "orphan",
+                            format!("{} outlived the program (an orphan)", who(seen, i)),
+                        ));
                     }
                 }
             }
@@ -226,10 +288,19 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
     if let Some((lo, hi)) = sc.children {
         let n = seen.max_children as u32;
         if lo.is_some_and(|lo| n < lo) {
-            out.push(found("children.too-few", format!("at most {n} children at once, expected at least {}", lo.unwrap_or(0))));
+            out.push(found(
+                "children.too-few",
+                format!(
+                    "at most {n} children at once, expected at least {}",
+                    lo.unwrap_or(0)
+                ),
+            ));
         }
         if hi.is_some_and(|hi| n > hi) {
-            out.push(found("children.too-many", format!("{n} children at once, expected at most {}", hi.unwrap_or(0))));
+            out.push(found(
+                "children.too-many",
+                format!("{n} children at once, expected at most {}", hi.unwrap_or(0)),
+            ));
         }
     }
     if let Some(ins) = &sc.inside {
@@ -243,25 +314,59 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
             }
         }
         if ins.at_most.is_some_and(|k| most > k as i64) {
-            out.push(found("inside.too-many", format!("{most} were inside at once, expected at most {}", ins.at_most.unwrap_or(0))));
+            out.push(found(
+                "inside.too-many",
+                format!(
+                    "{most} were inside at once, expected at most {}",
+                    ins.at_most.unwrap_or(0)
+                ),
+            ));
         }
         if ins.at_least.is_some_and(|k| most < k as i64) {
-            out.push(found("inside.too-few", format!("at most {most} were inside at once, expected at least {}", ins.at_least.unwrap_or(0))));
+            out.push(found(
+                "inside.too-few",
+                format!(
+                    "at most {most} were inside at once, expected at least {}",
+                    ins.at_least.unwrap_or(0)
+                ),
+            ));
         }
     }
     if let Some((role, n)) = &sc.threads {
-        let most = seen.members(&role.role).iter().map(|i| seen.procs[*i].max_threads).max().unwrap_or(0);
+        let most = seen
+            .members(&role.role)
+            .iter()
+            .map(|i| seen.procs[*i].max_threads)
+            .max()
+            .unwrap_or(0);
         if (most as u32) < *n {
-            out.push(found("threads.too-few", format!("{} ran at most {most} threads, expected at least {n}", role.name)));
+            out.push(found(
+                "threads.too-few",
+                format!(
+                    "{} ran at most {most} threads, expected at least {n}",
+                    role.name
+                ),
+            ));
         }
     }
     if sc.idle {
         let share = seen.cpu_share();
-        let busy: Vec<usize> = (0..seen.procs.len()).filter(|i| seen.procs[*i].was_busy).collect();
+        let busy: Vec<usize> = (0..seen.procs.len())
+            .filter(|i| seen.procs[*i].was_busy)
+            .collect();
         if let Some(i) = busy.first() {
-            out.push(found("busy", format!("{} ran without ever sleeping (a busy loop)", who(seen, *i))));
+            out.push(found(
+                "busy",
+                format!("{} ran without ever sleeping (a busy loop)", who(seen, *i)),
+            ));
         } else if share > busy_share {
-            out.push(found("busy", format!("the program used {:.0}% of a CPU while it waited", share * 100.0)));
+            out.push(found(
+                "busy",
+                format!(
+                    "the program used {:.0}% of a CPU while it waited",
+                    share * 100.0
+                ),
+            ));
         }
     }
     out
@@ -283,7 +388,10 @@ fn order_of_exits(seen: &Seen, first: &Named, then: &Named) -> Option<Finding> {
     let b = seen.members(&then.role);
     let code = format!("exit-order.{}", then.name);
     if a.is_empty() {
-        return Some(found(format!("missing.{}", first.name), format!("no process is {}", first.name)));
+        return Some(found(
+            format!("missing.{}", first.name),
+            format!("no process is {}", first.name),
+        ));
     }
     // A process of `first` still running ends after anything that has ended.
     let last_a = a
@@ -296,13 +404,24 @@ fn order_of_exits(seen: &Seen, first: &Named, then: &Named) -> Option<Finding> {
     early.map(|i| {
         found(
             code,
-            format!("{} ({}) ended before {} had", who(seen, *i), then.name, first.name),
+            format!(
+                "{} ({}) ended before {} had",
+                who(seen, *i),
+                then.name,
+                first.name
+            ),
         )
     })
 }
 
 /// The verdict of a check on its run.
-pub fn outcome(sc: &Scenario, run: &Run, busy_share: f64, lang: Language, stable: bool) -> CheckOutcome {
+pub fn outcome(
+    sc: &Scenario,
+    run: &Run,
+    busy_share: f64,
+    lang: Language,
+    stable: bool,
+) -> CheckOutcome {
     let f = findings(sc, run, busy_share);
     let seen = &run.seen;
     let mut o = match f.split_first() {
@@ -341,9 +460,19 @@ pub fn outcome(sc: &Scenario, run: &Run, busy_share: f64, lang: Language, stable
             .iter()
             .filter(|l| !l.by.is_empty())
             .take(12)
-            .map(|l| format!("\"{}\" ({})", escape::one_line(l.text.as_bytes()), names(seen, &l.by)))
+            .map(|l| {
+                format!(
+                    "\"{}\" ({})",
+                    escape::one_line(l.text.as_bytes()),
+                    names(seen, &l.by)
+                )
+            })
             .collect();
-        o.seen = Some(if lines.is_empty() { "no output".into() } else { lines.join("; ") });
+        o.seen = Some(if lines.is_empty() {
+            "no output".into()
+        } else {
+            lines.join("; ")
+        });
         o.processes = seen
             .procs
             .iter()

@@ -41,7 +41,12 @@ fn leak(s: &str) -> &'static str {
 }
 
 fn leak_all(v: &[String]) -> &'static [&'static str] {
-    Box::leak(v.iter().map(|s| leak(s)).collect::<Vec<_>>().into_boxed_slice())
+    Box::leak(
+        v.iter()
+            .map(|s| leak(s))
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    )
 }
 
 impl Declared {
@@ -105,7 +110,9 @@ impl Registered for Declared {
     }
 
     fn checks(&self) -> Vec<CheckDoc> {
-        std::iter::once(build::DOC).chain(self.docs.iter().copied()).collect()
+        std::iter::once(build::DOC)
+            .chain(self.docs.iter().copied())
+            .collect()
     }
 
     fn shipped_programs(&self) -> Vec<Program> {
@@ -117,7 +124,11 @@ impl Registered for Declared {
         let ids: Vec<&str> = self.checks().iter().map(|c| c.id).collect();
         scoring.validate(&ids, source)?;
         if let Some(key) = own.lines().find(|l| !l.trim().is_empty()) {
-            return Err(invalid(source, key.trim(), "a declared exercise's settings are in its file"));
+            return Err(invalid(
+                source,
+                key.trim(),
+                "a declared exercise's settings are in its file",
+            ));
         }
         let (spec, docs) = (self.spec.clone(), self.docs.clone());
         Ok(Loaded::new(
@@ -144,8 +155,14 @@ pub fn register(path: &Path) -> Result<Vec<&'static str>, String> {
         if list.iter().any(|x| x.path == d.path) {
             continue;
         }
-        if super::compiled_in().iter().any(|e| e.name() == d.name) || list.iter().any(|x| x.name == d.name) {
-            return Err(format!("{}: an exercise named `{}` is already known", f.display(), d.name));
+        if super::compiled_in().iter().any(|e| e.name() == d.name)
+            || list.iter().any(|x| x.name == d.name)
+        {
+            return Err(format!(
+                "{}: an exercise named `{}` is already known",
+                f.display(),
+                d.name
+            ));
         }
         let d: &'static Declared = Box::leak(Box::new(d));
         names.push(d.name);
@@ -173,7 +190,10 @@ fn files_in(path: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     out.sort();
     if out.is_empty() {
-        return Err(format!("{}: holds no declared exercise ({FILE_NAME} with [[check]])", path.display()));
+        return Err(format!(
+            "{}: holds no declared exercise ({FILE_NAME} with [[check]])",
+            path.display()
+        ));
     }
     Ok(out)
 }
@@ -228,10 +248,12 @@ fn grade(spec: &Compiled, docs: &[CheckDoc], job: &mut Job) -> Result<Graded, St
     let sandbox = Arc::new(Sandbox::new(&limits, &prepared.layout()));
     let mut launch = prepared.launch.clone().confined(sandbox.clone());
     for a in &spec.args {
-        let arg = std::ffi::CString::new(a.as_bytes()).map_err(|_| "NUL in an argument".to_string())?;
+        let arg =
+            std::ffi::CString::new(a.as_bytes()).map_err(|_| "NUL in an argument".to_string())?;
         launch.argv.push(arg);
     }
-    job.checks.set_deadline(sandbox.deadline(), spec.timing.wall_seconds);
+    job.checks
+        .set_deadline(sandbox.deadline(), spec.timing.wall_seconds);
     let mut st = State {
         spec,
         launch,
@@ -242,10 +264,21 @@ fn grade(spec: &Compiled, docs: &[CheckDoc], job: &mut Job) -> Result<Graded, St
     };
     for (i, doc) in docs.iter().copied().enumerate() {
         st.current = i;
-        job.checks.run(&[Check { doc, judge: judge_current }], &mut st);
+        job.checks.run(
+            &[Check {
+                doc,
+                judge: judge_current,
+            }],
+            &mut st,
+        );
     }
     let mut isolation = sandbox.describe();
-    isolation.extend(sandbox.missing().iter().map(|m| format!("not available: {m}")));
+    isolation.extend(
+        sandbox
+            .missing()
+            .iter()
+            .map(|m| format!("not available: {m}")),
+    );
     let mut command = prepared.info.command.clone();
     for a in &spec.args {
         command.push(' ');

@@ -188,13 +188,17 @@ impl<'a> Run<'a> {
                 self.await_line(m, wait);
             }
             Step::Exit(who) => {
-                self.seen.actions.push(format!("waited for {} to end", who.name));
+                self.seen
+                    .actions
+                    .push(format!("waited for {} to end", who.name));
                 self.await_exit(who, wait);
             }
             Step::Type { text, settle } => {
                 self.seen.look(&mut self.session);
                 self.expect_all(None);
-                self.seen.typed.push(text.trim_end_matches('\n').to_string());
+                self.seen
+                    .typed
+                    .push(text.trim_end_matches('\n').to_string());
                 self.session.type_text(text);
                 self.seen.actions.push(format!("typed {text:?}"));
                 if *settle {
@@ -213,7 +217,9 @@ impl<'a> Run<'a> {
                         self.session.type_labelled(&[0x04], "Ctrl-D");
                     }
                 }
-                self.seen.actions.push(format!("typed {}", press_label(*key)));
+                self.seen
+                    .actions
+                    .push(format!("typed {}", press_label(*key)));
                 if *settle {
                     self.settle(rest);
                 }
@@ -243,7 +249,11 @@ impl<'a> Run<'a> {
                     let step = self.seen.step;
                     self.seen.missed.push(Missed {
                         step,
-                        what: format!("no live process is {} to send {} to", to.name, signal.as_str()),
+                        what: format!(
+                            "no live process is {} to send {} to",
+                            to.name,
+                            signal.as_str()
+                        ),
                         code: format!("missing.{}", to.name),
                     });
                 }
@@ -337,7 +347,10 @@ impl<'a> Run<'a> {
             let step = self.seen.step;
             self.seen.missed.push(Missed {
                 step,
-                what: format!("the line awaited did not appear within {} ms", within.as_millis()),
+                what: format!(
+                    "the line awaited did not appear within {} ms",
+                    within.as_millis()
+                ),
                 code: "line.awaited".into(),
             });
         }
@@ -386,7 +399,9 @@ impl Seen<'_> {
         let idx = 0..self.procs.len();
         match role {
             Role::Program => idx.filter(|i| *i == 0).collect(),
-            Role::Child(n) => idx.filter(|i| self.procs[*i].child_no == Some(*n)).collect(),
+            Role::Child(n) => idx
+                .filter(|i| self.procs[*i].child_no == Some(*n))
+                .collect(),
             Role::Children => idx.filter(|i| self.procs[*i].parent == Some(0)).collect(),
             Role::Every => idx.collect(),
             Role::Prints(re) => idx
@@ -413,9 +428,8 @@ impl Seen<'_> {
             if !self.procs[i].gone {
                 for c in procfs::children(self.procs[i].pid) {
                     if !self.procs.iter().any(|p| p.pid == c) {
-                        let child_no = (i == 0).then(|| {
-                            self.procs.iter().filter(|p| p.parent == Some(0)).count() + 1
-                        });
+                        let child_no = (i == 0)
+                            .then(|| self.procs.iter().filter(|p| p.parent == Some(0)).count() + 1);
                         if let Some(w) = &self.exits {
                             w.watch(c);
                         }
@@ -483,7 +497,11 @@ impl Seen<'_> {
             p.exited_at.get_or_insert(now);
         }
         if let Some(w) = &self.exits {
-            for p in self.procs.iter_mut().filter(|p| p.ended() && p.exit.is_none()) {
+            for p in self
+                .procs
+                .iter_mut()
+                .filter(|p| p.ended() && p.exit.is_none())
+            {
                 p.exit = w.status(p.pid, now).map(Exit::from_wait_status);
             }
         }
@@ -629,7 +647,10 @@ impl Seen<'_> {
                 || matches!(
                     p.last,
                     Some((
-                        Activity::Waiting(_) | Activity::Stopped | Activity::Zombie | Activity::Gone,
+                        Activity::Waiting(_)
+                            | Activity::Stopped
+                            | Activity::Zombie
+                            | Activity::Gone,
                         _
                     ))
                 )

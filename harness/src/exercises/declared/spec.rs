@@ -248,9 +248,19 @@ pub enum Step {
     Rest,
     Line(Matcher),
     Exit(Named),
-    Type { text: String, settle: bool },
-    Key { key: Press, settle: bool },
-    Signal { signal: Signal, to: Named, settle: bool },
+    Type {
+        text: String,
+        settle: bool,
+    },
+    Key {
+        key: Press,
+        settle: bool,
+    },
+    Signal {
+        signal: Signal,
+        to: Named,
+        settle: bool,
+    },
     Pass(u64),
 }
 
@@ -365,7 +375,10 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
         e
     };
     check_name(&file.exercise.name).map_err(|w| at("exercise.name", w))?;
-    for (key, v) in [("program.python", &file.program.python), ("program.binary", &file.program.binary)] {
+    for (key, v) in [
+        ("program.python", &file.program.python),
+        ("program.binary", &file.program.binary),
+    ] {
         if v.is_empty() || v.contains('/') {
             return Err(at(key, "must be a file name (not empty, no `/`)".into()));
         }
@@ -391,7 +404,8 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
         let role = match spec {
             RoleSpec::Place(p) => place(p).ok_or_else(|| at(&key, bad_place(p)))?,
             RoleSpec::Prints { prints } => Role::Prints(
-                Regex::new(prints).map_err(|e| at(&key, format!("not a regular expression: {e}")))?,
+                Regex::new(prints)
+                    .map_err(|e| at(&key, format!("not a regular expression: {e}")))?,
             ),
         };
         roles.insert(name.clone(), role);
@@ -400,11 +414,19 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
         let role = match roles.get(name) {
             Some(r) => r.clone(),
             None => place(name).ok_or_else(|| {
-                at(key, format!("unknown role `{name}`: name one of [roles] ({}) or a place: {PLACES}",
-                    roles.keys().cloned().collect::<Vec<_>>().join(", ")))
+                at(
+                    key,
+                    format!(
+                        "unknown role `{name}`: name one of [roles] ({}) or a place: {PLACES}",
+                        roles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
             })?,
         };
-        Ok(Named { name: name.to_string(), role })
+        Ok(Named {
+            name: name.to_string(),
+            role,
+        })
     };
     if file.checks.is_empty() {
         return Err(at("check", "declare at least one [[check]]".into()));
@@ -415,32 +437,59 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
         let k = |rest: &str| format!("check[{i}].{rest}");
         check_name(&c.id).map_err(|w| at(&k("id"), w))?;
         if c.id == crate::report::BUILD_CHECK || docs.iter().any(|d| d.id == c.id) {
-            return Err(at(&k("id"), format!("`{}` is declared twice (or is the build check's)", c.id)));
+            return Err(at(
+                &k("id"),
+                format!("`{}` is declared twice (or is the build check's)", c.id),
+            ));
         }
         for (j, n) in c.needs.iter().enumerate() {
             if !docs.iter().any(|d| &d.id == n) {
-                return Err(at(&k(&format!("needs[{j}]")), format!("`{n}` is not a check declared before this one")));
+                return Err(at(
+                    &k(&format!("needs[{j}]")),
+                    format!("`{n}` is not a check declared before this one"),
+                ));
             }
         }
         let mut steps = Vec::new();
         for (j, s) in c.steps.iter().enumerate() {
-            steps.push(step(s, &|w| at(&k(&format!("steps[{j}]")), w), &|name: &str| role(&k(&format!("steps[{j}]")), name))?);
+            steps.push(step(
+                s,
+                &|w| at(&k(&format!("steps[{j}]")), w),
+                &|name: &str| role(&k(&format!("steps[{j}]")), name),
+            )?);
         }
         let mut lines = Vec::new();
         for (j, l) in c.lines.iter().enumerate() {
             let key = k(&format!("lines[{j}]"));
-            let matcher = matcher(&l.text, &l.variants, l.policy.as_deref()).map_err(|w| at(&key, w))?;
+            let matcher =
+                matcher(&l.text, &l.variants, l.policy.as_deref()).map_err(|w| at(&key, w))?;
             let by = l.by.as_deref().map(|b| role(&key, b)).transpose()?;
             let (at_least, at_most) = match (l.count, l.at_least, l.at_most) {
                 (Some(n), None, None) => (n, Some(n)),
                 (None, lo, hi) => (lo.unwrap_or(1), hi),
-                _ => return Err(at(&key, "give `count`, or `at_least`/`at_most`, not both".into())),
+                _ => {
+                    return Err(at(
+                        &key,
+                        "give `count`, or `at_least`/`at_most`, not both".into(),
+                    ))
+                }
             };
             let after = l.after_step.unwrap_or(0);
             if after > steps.len() {
-                return Err(at(&key, format!("after_step {after}: the check has {} steps", steps.len())));
+                return Err(at(
+                    &key,
+                    format!("after_step {after}: the check has {} steps", steps.len()),
+                ));
             }
-            lines.push(LineExpect { shown: l.text.clone(), matcher, by, at_least, at_most, after_step: after, group: l.group.unwrap_or(j as u32 + 1_000_000) });
+            lines.push(LineExpect {
+                shown: l.text.clone(),
+                matcher,
+                by,
+                at_least,
+                at_most,
+                after_step: after,
+                group: l.group.unwrap_or(j as u32 + 1_000_000),
+            });
         }
         let mut exits = Vec::new();
         for (j, e) in c.exits.iter().enumerate() {
@@ -451,23 +500,46 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
                 (None, Some(s)) => Ending::Signal(signal(s).map_err(|w| at(&key, w))?),
                 _ => return Err(at(&key, "give `status` or `signal`, not both".into())),
             };
-            exits.push(ExitExpect { who: role(&key, &e.who)?, ending, reaped: e.reaped });
+            exits.push(ExitExpect {
+                who: role(&key, &e.who)?,
+                ending,
+                reaped: e.reaped,
+            });
         }
         let names = |list: &[String], what: &str| -> Result<Vec<Named>, ConfigError> {
-            list.iter().enumerate().map(|(j, n)| role(&k(&format!("{what}[{j}]")), n)).collect()
+            list.iter()
+                .enumerate()
+                .map(|(j, n)| role(&k(&format!("{what}[{j}]")), n))
+                .collect()
         };
         let inside = match &c.inside {
             None => None,
             Some(s) => {
-                let re = |p: &str, key: &str| Regex::new(p).map_err(|e| at(&k(key), format!("not a regular expression: {e}")));
-                Some(Inside { enter: re(&s.enter, "inside.enter")?, leave: re(&s.leave, "inside.leave")?, at_least: s.at_least, at_most: s.at_most })
+                let re = |p: &str, key: &str| {
+                    Regex::new(p).map_err(|e| at(&k(key), format!("not a regular expression: {e}")))
+                };
+                Some(Inside {
+                    enter: re(&s.enter, "inside.enter")?,
+                    leave: re(&s.leave, "inside.leave")?,
+                    at_least: s.at_least,
+                    at_most: s.at_most,
+                })
             }
         };
         let threads = match &c.threads {
             None => None,
             Some(t) => Some((role(&k("threads.who"), &t.who)?, t.at_least)),
         };
-        let hints = c.hints.iter().map(|h| Hint { when: h.when.clone(), say: h.say.clone(), python: h.python.clone(), c: h.c.clone() }).collect();
+        let hints = c
+            .hints
+            .iter()
+            .map(|h| Hint {
+                when: h.when.clone(),
+                say: h.say.clone(),
+                python: h.python.clone(),
+                c: h.c.clone(),
+            })
+            .collect();
         let scenario = Scenario {
             steps,
             lines,
@@ -484,7 +556,10 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
             hints,
         };
         if scenario.steps.is_empty() && expects_nothing(&scenario) {
-            return Err(at(&k("id"), "a check with no steps and no expectation judges nothing".into()));
+            return Err(at(
+                &k("id"),
+                "a check with no steps and no expectation judges nothing".into(),
+            ));
         }
         docs.push(DocSpec {
             id: c.id.clone(),
@@ -494,7 +569,11 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
             why: c.why.clone(),
             fix: c.fix.clone(),
             needs: c.needs.clone(),
-            unmet: if c.unmet.is_empty() { format!("skipped: {} did not pass (see {})", c.id, c.id) } else { c.unmet.clone() },
+            unmet: if c.unmet.is_empty() {
+                format!("skipped: {} did not pass (see {})", c.id, c.id)
+            } else {
+                c.unmet.clone()
+            },
         });
         scenarios.push(scenario);
     }
@@ -511,20 +590,31 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
 }
 
 fn expects_nothing(s: &Scenario) -> bool {
-    s.lines.is_empty() && s.exits.is_empty() && s.exit_order.is_empty() && s.alive.is_empty()
-        && !s.no_zombie && !s.no_leftover && s.children.is_none() && s.inside.is_none()
-        && s.threads.is_none() && !s.idle
+    s.lines.is_empty()
+        && s.exits.is_empty()
+        && s.exit_order.is_empty()
+        && s.alive.is_empty()
+        && !s.no_zombie
+        && !s.no_leftover
+        && s.children.is_none()
+        && s.inside.is_none()
+        && s.threads.is_none()
+        && !s.idle
 }
 
 /// Names of exercises and checks: config keys and `harness explain` words.
 fn check_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 40
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
-        Err(format!("`{name}`: use 1 to 40 lowercase letters, digits, `-` or `_`"))
+        Err(format!(
+            "`{name}`: use 1 to 40 lowercase letters, digits, `-` or `_`"
+        ))
     }
 }
 
@@ -549,8 +639,13 @@ fn place(p: &str) -> Option<Role> {
 }
 
 fn signal(name: &str) -> Result<Signal, String> {
-    let full = if name.starts_with("SIG") { name.to_string() } else { format!("SIG{name}") };
-    full.parse::<Signal>().map_err(|_| format!("`{name}` is not a signal (SIGINT, SIGUSR1, …)"))
+    let full = if name.starts_with("SIG") {
+        name.to_string()
+    } else {
+        format!("SIG{name}")
+    };
+    full.parse::<Signal>()
+        .map_err(|_| format!("`{name}` is not a signal (SIGINT, SIGUSR1, …)"))
 }
 
 fn matcher(text: &str, variants: &[String], policy: Option<&str>) -> Result<Matcher, String> {
@@ -559,10 +654,17 @@ fn matcher(text: &str, variants: &[String], policy: Option<&str>) -> Result<Matc
         "normal" => Ok(Matcher::Phrase(Phrase::new(all()), MatchPolicy::Normalized)),
         "exact" => Ok(Matcher::Phrase(Phrase::new(all()), MatchPolicy::Exact)),
         "regex" => {
-            let joined = all().map(|v| format!("(?:{v})")).collect::<Vec<_>>().join("|");
-            Regex::new(&joined).map(Matcher::Regex).map_err(|e| format!("not a regular expression: {e}"))
+            let joined = all()
+                .map(|v| format!("(?:{v})"))
+                .collect::<Vec<_>>()
+                .join("|");
+            Regex::new(&joined)
+                .map(Matcher::Regex)
+                .map_err(|e| format!("not a regular expression: {e}"))
         }
-        other => Err(format!("match = \"{other}\": use \"normal\", \"exact\" or \"regex\"")),
+        other => Err(format!(
+            "match = \"{other}\": use \"normal\", \"exact\" or \"regex\""
+        )),
     }
 }
 
@@ -572,7 +674,9 @@ fn press(name: &str) -> Result<Press, String> {
         "ctrl-\\" | "ctrl-backslash" => Ok(Press::CtrlBackslash),
         "ctrl-z" => Ok(Press::CtrlZ),
         "ctrl-d" => Ok(Press::CtrlD),
-        _ => Err(format!("key `{name}`: use \"ctrl-c\", \"ctrl-\\\\\", \"ctrl-z\" or \"ctrl-d\"")),
+        _ => Err(format!(
+            "key `{name}`: use \"ctrl-c\", \"ctrl-\\\\\", \"ctrl-z\" or \"ctrl-d\""
+        )),
     }
 }
 
@@ -598,7 +702,11 @@ fn step(
     if given.len() != 1 {
         return Err(at(format!(
             "a step does one thing: rest, line, exit, type, raw, key, signal or pass_ms (found {})",
-            if given.is_empty() { "none".to_string() } else { given.join(", ") }
+            if given.is_empty() {
+                "none".to_string()
+            } else {
+                given.join(", ")
+            }
         )));
     }
     let settle = s.settle.unwrap_or(true);
@@ -614,14 +722,28 @@ fn step(
     }
     Ok(match given[0] {
         "rest" => Step::Rest,
-        "line" => Step::Line(matcher(s.line.as_deref().unwrap_or(""), &[], s.policy.as_deref()).map_err(at)?),
+        "line" => Step::Line(
+            matcher(s.line.as_deref().unwrap_or(""), &[], s.policy.as_deref()).map_err(at)?,
+        ),
         "exit" => Step::Exit(role(s.exit.as_deref().unwrap_or(""))?),
-        "type" => Step::Type { text: format!("{}\n", s.typed.as_deref().unwrap_or("")), settle },
-        "raw" => Step::Type { text: s.raw.clone().unwrap_or_default(), settle },
-        "key" => Step::Key { key: press(s.key.as_deref().unwrap_or("")).map_err(at)?, settle },
+        "type" => Step::Type {
+            text: format!("{}\n", s.typed.as_deref().unwrap_or("")),
+            settle,
+        },
+        "raw" => Step::Type {
+            text: s.raw.clone().unwrap_or_default(),
+            settle,
+        },
+        "key" => Step::Key {
+            key: press(s.key.as_deref().unwrap_or("")).map_err(at)?,
+            settle,
+        },
         "signal" => Step::Signal {
             signal: signal(s.signal.as_deref().unwrap_or("")).map_err(at)?,
-            to: role(s.to.as_deref().ok_or_else(|| at("a signal step names its target: to = \"role\"".into()))?)?,
+            to: role(
+                s.to.as_deref()
+                    .ok_or_else(|| at("a signal step names its target: to = \"role\"".into()))?,
+            )?,
             settle,
         },
         _ => Step::Pass(s.pass_ms.unwrap_or(0)),

@@ -61,28 +61,52 @@ fn a_good_file_compiles_into_checks_points_and_a_config() {
 fn mistakes_are_refused_at_their_line_and_column_naming_the_key() {
     let e = error("key = \"ctrl-c\"", "key = \"ctrl-x\"");
     assert!(e.starts_with("invalid config x.toml:17:"), "{e}");
-    assert!(e.contains("check[0].steps[1]") && e.contains("ctrl-x"), "{e}");
+    assert!(
+        e.contains("check[0].steps[1]") && e.contains("ctrl-x"),
+        "{e}"
+    );
 
     let e = error("to = \"kid\"", "to = \"nobody\"");
-    assert!(e.contains("x.toml:17:") && e.contains("unknown role `nobody`"), "{e}");
+    assert!(
+        e.contains("x.toml:17:") && e.contains("unknown role `nobody`"),
+        "{e}"
+    );
 
     let e = error("needs = [\"hi\"]", "needs = [\"later\"]");
-    assert!(e.contains("x.toml:25:") && e.contains("check[1].needs[0]"), "{e}");
+    assert!(
+        e.contains("x.toml:24:10") && e.contains("check[1].needs[0]"),
+        "{e}"
+    );
 
     let e = error("kid = \"child 2\"", "kid = \"cousin\"");
     assert!(e.contains("x.toml:10:1") && e.contains("roles.kid"), "{e}");
 
     let e = error("^HI", "(");
-    assert!(e.contains("roles.loud") && e.contains("regular expression"), "{e}");
+    assert!(
+        e.contains("roles.loud") && e.contains("regular expression"),
+        "{e}"
+    );
 
     let e = error("status = 0", "status = 0, signal = \"INT\"");
-    assert!(e.contains("check[1].exits[0]") && e.contains("not both"), "{e}");
+    assert!(
+        e.contains("check[1].exits[0]") && e.contains("not both"),
+        "{e}"
+    );
 
-    let e = error("{ exit = \"program\" }", "{ exit = \"program\", rest = true }");
-    assert!(e.contains("does one thing") && e.contains("exit, rest") || e.contains("rest, exit"), "{e}");
+    let e = error(
+        "{ exit = \"program\" }",
+        "{ exit = \"program\", rest = true }",
+    );
+    assert!(
+        e.contains("does one thing") && e.contains("exit, rest") || e.contains("rest, exit"),
+        "{e}"
+    );
 
     let e = error("id = \"bye\"", "id = \"hi\"");
-    assert!(e.contains("check[1].id") && e.contains("declared twice"), "{e}");
+    assert!(
+        e.contains("check[1].id") && e.contains("declared twice"),
+        "{e}"
+    );
 
     // serde's own errors keep toml's position and the key.
     let e = error("points = 5", "points = \"five\"");
