@@ -539,9 +539,14 @@ impl Session {
 
     /// Types text (a line of input) at the terminal.
     pub fn type_text(&mut self, text: &str) {
+        self.type_labelled(text.as_bytes(), &format!("typed {text:?}"));
+    }
+
+    /// Types `bytes` (a key without a signal, such as Ctrl-D) marked as `label`.
+    pub fn type_labelled(&mut self, bytes: &[u8], label: &str) {
         self.pump();
-        self.transcript.push_action(format!("typed {text:?}"));
-        let mut rest = text.as_bytes();
+        self.transcript.push_action(label.to_string());
+        let mut rest = bytes;
         while !rest.is_empty() {
             match nix::unistd::write(&self.spawned.master, rest) {
                 Ok(n) => rest = &rest[n..],
