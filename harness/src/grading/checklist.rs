@@ -9,7 +9,8 @@ use std::time::Instant;
 use super::evidence::verdict;
 use super::{Check, CheckDoc};
 use crate::config::Scoring;
-use crate::report::{CheckOutcome, Status};
+use crate::report::{CheckOutcome, EventLog, Status};
+use crate::supervise::events;
 
 thread_local! {
     /// Set while a judge runs on this thread: a panic there is caught and becomes that
@@ -53,6 +54,8 @@ pub struct Checklist<'a> {
     deadline: Option<(Instant, u64)>,
     /// A check was not judged because the deadline had passed.
     overran: bool,
+    /// Where the next check's events start in the grading's event log.
+    event_mark: usize,
 }
 
 impl<'a> Checklist<'a> {
@@ -63,6 +66,7 @@ impl<'a> Checklist<'a> {
             docs_seen: Vec::new(),
             deadline: None,
             overran: false,
+            event_mark: 0,
         }
     }
 
@@ -89,9 +93,27 @@ impl<'a> Checklist<'a> {
                     let why = format!("skipped: the grading reached its wall deadline ({secs} s)");
                     verdict(Status::Skipped, why)
                 }
-                (None, None) => judge_guarded(check.judge, state),
+                (None, None) => {
+                    let began = Instant::now();
+                    let mut o = judge_guarded(check.judge, state);
+                    self.attach_events(&mut o, began);
+                    o
+                }
             };
             self.push(&check.doc, outcome);
+        }
+    }
+
+    /// Gives a judged check the events of the grading's log since the last one's (what
+    /// happened between two checks, a run's start, belongs to the next).
+    fn attach_events(&mut self, o: &mut CheckOutcome, began: Instant) {
+        let Some(log) = events::current() else {
+            return;
+        };
+        let slice = log.since(self.event_mark);
+        self.event_mark += slice.events.len();
+        if !slice.events.is_empty() {
+            o.events = Some(EventLog::from_slice(&slice, began));
         }
     }
 

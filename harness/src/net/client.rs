@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::dialect::Dialect;
+use crate::supervise::events::{self, Recorder, What};
 use crate::supervise::isolation;
 
 /// The longest reply header accepted.
@@ -127,6 +128,8 @@ pub struct Conn {
     /// The number a numbered dialect's last download asked for, and whether the listing
     /// held the name (see [`Conn::shown_get`]).
     pub(super) number: Option<(usize, bool)>,
+    /// The grading's event log and this connection's number in it, when there is one.
+    log: Option<(Recorder, u32)>,
 }
 
 impl Conn {
@@ -150,6 +153,17 @@ impl Conn {
             server_pid: None,
             expect: None,
             number: None,
+            log: events::current().map(|r| {
+                let n = r.connection();
+                (r, n)
+            }),
+        }
+    }
+
+    /// Tells the event log what went over the connection.
+    pub(super) fn log_traffic(&self, bytes: &[u8], sent: bool, framed: bool) {
+        if let Some((r, n)) = &self.log {
+            r.traffic(*n, bytes, sent, framed);
         }
     }
 
@@ -226,6 +240,7 @@ impl Conn {
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
         let _ = self.stream.set_write_timeout(Some(left));
+        self.log_traffic(bytes, true, true);
         self.stream.write_all(bytes).map_err(|e| match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                 ProtoError::Timeout("the server to take the data".into())
@@ -248,6 +263,9 @@ impl Conn {
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
+                let mut shown = line.clone();
+                shown.push(b'\n');
+                self.log_traffic(&shown, false, true);
                 return Ok(line);
             }
             line.append(&mut self.pending);
@@ -316,6 +334,7 @@ impl Conn {
                     n - left
                 )));
             }
+            self.log_traffic(&buf[..k], false, false);
             sink(&buf[..k]).map_err(|e| ProtoError::Io(e.to_string()))?;
             left -= k as u64;
         }
@@ -408,7 +427,12 @@ impl Conn {
                 return false;
             }
             match self.stream.read(&mut buf) {
-                Ok(0) => return true,
+                Ok(0) => {
+                    if let Some((r, n)) = &self.log {
+                        r.record(What::Closed(*n));
+                    }
+                    return true;
+                }
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return true,

@@ -3,7 +3,9 @@
 //! escaped (messages) or as lossily decoded data (transcripts) that each renderer escapes
 //! for its own medium.
 
+pub mod events;
 pub mod gradescope;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -12,6 +14,8 @@ pub mod output;
 pub mod wording;
 
 use serde::{Deserialize, Serialize};
+
+pub use events::EventLog;
 
 /// The id of the check that builds a submission of sources (`grading::build`).
 pub const BUILD_CHECK: &str = "build";
@@ -115,6 +119,10 @@ pub struct CheckOutcome {
     pub hint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<TranscriptView>,
+    /// What happened during the check, in time: keys, signals, lines, processes' lives,
+    /// the connections' requests and replies (docs/report-schema.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventLog>,
     /// Who may see this check (Gradescope's `visibility`); absent means visible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<Visibility>,
@@ -170,6 +178,7 @@ impl CheckOutcome {
             processes: Vec::new(),
             hint: None,
             transcript: None,
+            events: None,
             visibility: None,
         }
     }
@@ -286,6 +295,12 @@ impl Report {
             c.details.iter_mut().for_each(redact);
             if let Some(seen) = &mut c.seen {
                 redact(seen);
+            }
+            if let Some(ev) = &mut c.events {
+                ev.make_stable();
+                if !workdir.is_empty() {
+                    ev.redact(workdir, "<workdir>");
+                }
             }
             if let Some(t) = &mut c.transcript {
                 for piece in &mut t.pieces {

@@ -8,6 +8,7 @@
 
 pub mod cleanup;
 pub mod command;
+pub mod events;
 pub mod exits;
 pub mod interrupt;
 pub mod isolation;

@@ -27,6 +27,7 @@ use nix::sys::termios::{
 use nix::unistd::Pid;
 
 use super::isolation::{ConfineError, RunGroup, Sandbox};
+use super::events::{self, Ending, Recorder, What};
 use super::spawn::{self, Launch, ShimReport, Spawned, REPORT_LEN};
 use super::transcript::Transcript;
 use super::{cleanup, pidfd, procfs};
@@ -209,6 +210,17 @@ pub struct Session {
     pub tick: Duration,
     containment: Containment,
     terminal: TerminalWatch,
+    /// The grading's event log, when there is one, and what it has been told of exits.
+    events: Option<EventWatch>,
+}
+
+/// What a session has told the event log about its processes' ends.
+struct EventWatch {
+    log: Recorder,
+    /// Watched processes whose end is recorded; those still to be reaped.
+    ended: Vec<Pid>,
+    zombies: Vec<Pid>,
+    program_ended: bool,
 }
 
 impl Session {
@@ -240,14 +252,33 @@ impl Session {
                 baseline,
                 changes: Vec::new(),
             },
+            events: events::current().map(|log| EventWatch {
+                log,
+                ended: Vec::new(),
+                zombies: Vec::new(),
+                program_ended: false,
+            }),
         };
         s.wait_until(deadline, |s| {
             (s.shim.pid.is_some() || s.shim.exec_error.is_some()).then_some(())
         });
         if let Some(pid) = s.shim.pid {
+            s.record(What::Started(pid.as_raw()));
             s.watch(pid);
         }
         Ok(s)
+    }
+
+    /// Records an event in the grading's log, if there is one.
+    pub fn record(&self, what: What) {
+        if let Some(e) = &self.events {
+            e.log.record(what);
+        }
+    }
+
+    /// The grading's event log, if there is one.
+    pub fn event_log(&self) -> Option<&Recorder> {
+        self.events.as_ref().map(|e| &e.log)
     }
 
     /// The middle process that holds the session.
@@ -343,14 +374,33 @@ impl Session {
         }
     }
 
-    /// Reads everything that is ready: terminal output and shim reports.
+    /// Reads everything that is ready: terminal output and shim reports. The exits seen
+    /// before reading are recorded after the output, so a process's last line comes before
+    /// its end in the event log whenever the two are read in one go.
     pub fn pump(&mut self) {
+        let exited = self.newly_exited();
+        self.read_terminal();
+        let had_exit = self.shim.exit.is_some();
+        self.shim.read(&self.spawned.reports);
+        if self.events.is_some() {
+            if !had_exit && self.shim.exit.is_some() {
+                // What the program wrote before it ended is in the terminal by now.
+                self.read_terminal();
+            }
+            self.record_exits(exited);
+        }
+    }
+
+    fn read_terminal(&mut self) {
         let mut buf = [0u8; 16 * 1024];
         while !self.master_eof {
             match nix::unistd::read(&self.spawned.master, &mut buf) {
                 Ok(0) => self.master_eof = true,
                 Ok(n) => {
                     self.transcript.push_output(&buf[..n]);
+                    if let Some(e) = &self.events {
+                        e.log.output(&buf[..n]);
+                    }
                     self.check_flood();
                 }
                 Err(Errno::EAGAIN) => break,
@@ -359,7 +409,50 @@ impl Session {
                 Err(_) => self.master_eof = true,
             }
         }
-        self.shim.read(&self.spawned.reports);
+    }
+
+    /// Watched processes (not the program: the shim tells its end) whose pidfd has become
+    /// readable since their end was last recorded. Nothing without an event log.
+    fn newly_exited(&self) -> Vec<Pid> {
+        let Some(e) = &self.events else {
+            return Vec::new();
+        };
+        self.pidfds
+            .iter()
+            .filter(|(p, fd)| {
+                Some(*p) != self.shim.pid && !e.ended.contains(p) && pidfd::exited(fd)
+            })
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
+    /// Records the program's end (with its status), the ends of `exited`, and the reaping of
+    /// the zombies among those recorded before.
+    fn record_exits(&mut self, exited: Vec<Pid>) {
+        let program = self.shim.pid;
+        let status = self.shim.exit;
+        let Some(e) = &mut self.events else {
+            return;
+        };
+        if let (Some(pid), Some(exit), false) = (program, status, e.program_ended) {
+            e.program_ended = true;
+            let how = match exit {
+                Exit::Code(c) => Ending::Code(c),
+                Exit::Signal(s) => Ending::Signal(s),
+            };
+            e.log.record(What::Ended(pid.as_raw(), Some(how)));
+        }
+        for pid in exited {
+            e.ended.push(pid);
+            e.log.record(What::Ended(pid.as_raw(), None));
+            e.zombies.push(pid);
+        }
+        let gone = |p: &Pid| !matches!(procfs::stat(*p).map(|s| s.state), Ok(RunState::Zombie));
+        let (reaped, still): (Vec<Pid>, Vec<Pid>) = e.zombies.iter().partition(|p| gone(p));
+        e.zombies = still;
+        for pid in reaped {
+            e.log.record(What::Reaped(pid.as_raw()));
+        }
     }
 
     /// Cuts the run off once its output passes the limit.
@@ -372,8 +465,9 @@ impl Session {
             return;
         }
         self.containment.flood = Some(total);
-        self.transcript
-            .push_action(format!("output cut off: more than {limit} bytes"));
+        let what = format!("output cut off: more than {limit} bytes");
+        self.record(What::Note(what.clone()));
+        self.transcript.push_action(what);
         self.kill_run();
     }
 
@@ -434,8 +528,9 @@ impl Session {
         // A sized tmpfs never holds more than the limit: nearly full is full.
         if used >= limit - limit / 64 {
             c.disk = Some(used);
-            self.transcript
-                .push_action(format!("cut off: more than {} MiB written", limit >> 20));
+            let what = format!("cut off: more than {} MiB written", limit >> 20);
+            self.record(What::Note(what.clone()));
+            self.transcript.push_action(what);
             self.kill_run();
         }
     }
@@ -526,20 +621,20 @@ impl Session {
     /// program's terminal settings keep the key from sending its signal).
     pub fn type_key(&mut self, key: Key) {
         self.pump();
-        if self.check_terminal(Some(key)) {
-            self.transcript.push_action(key.label());
+        let label = if self.check_terminal(Some(key)) {
+            key.label().to_string()
         } else {
-            self.transcript.push_action(format!(
-                "{} (the program turned this key's signal off)",
-                key.label()
-            ));
-        }
+            format!("{} (the program turned this key's signal off)", key.label())
+        };
+        self.record(What::Key(label.clone()));
+        self.transcript.push_action(label);
         let _ = nix::unistd::write(&self.spawned.master, &[key.byte()]);
     }
 
     /// Types text (a line of input) at the terminal.
     pub fn type_text(&mut self, text: &str) {
         self.pump();
+        self.record(What::Typed(text.trim_end_matches('\n').to_string()));
         self.transcript.push_action(format!("typed {text:?}"));
         let mut rest = text.as_bytes();
         while !rest.is_empty() {
@@ -558,6 +653,10 @@ impl Session {
     pub fn send_signal(&mut self, pid: Pid, sig: Signal, label: &str) -> nix::Result<()> {
         self.pump();
         self.check_terminal(None);
+        self.record(What::Signal {
+            signal: sig.as_str().to_string(),
+            to: pid.as_raw(),
+        });
         self.transcript.push_action(label.to_string());
         kill(pid, sig)
     }
