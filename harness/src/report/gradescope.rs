@@ -164,7 +164,7 @@ fn summary_line(r: &Report) -> String {
 /// `text` without the machine paths of grading `r`: a path in the submission's copy
 /// becomes the path the student knows (`bus.py`), the rest of a run directory
 /// `<run dir>`, the interpreter's installation `<python>`.
-fn without_machine_paths(text: &str, r: &Report) -> String {
+pub(super) fn without_machine_paths(text: &str, r: &Report) -> String {
     let mut out = text.to_string();
     let mut dirs: Vec<&str> = r.run_dirs.iter().map(String::as_str).collect();
     dirs.push("<workdir>");

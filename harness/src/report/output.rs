@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use clap::ValueEnum;
 
-use super::{gradescope, human, json, junit, markdown, Report};
+use super::{gradescope, html, human, json, junit, markdown, Report};
 
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -22,6 +22,8 @@ pub enum Format {
     Gradescope,
     /// A Markdown summary, for a CI job summary or a pull-request comment.
     Markdown,
+    /// One self-contained HTML page with a timeline per check.
+    Html,
 }
 
 impl Format {
@@ -32,6 +34,7 @@ impl Format {
             Format::Junit => "junit",
             Format::Gradescope => "gradescope",
             Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 
@@ -48,6 +51,7 @@ impl Format {
             Format::Junit => junit::render(reports),
             Format::Gradescope => gradescope::render(reports),
             Format::Markdown => markdown::render(reports),
+            Format::Html => html::render(reports),
         }
     }
 }
@@ -56,7 +60,7 @@ impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         <Format as ValueEnum>::from_str(s, true).map_err(|_| {
-            format!("unknown format `{s}` (human, json, junit, gradescope or markdown)")
+            format!("unknown format `{s}` (human, json, junit, gradescope, markdown or html)")
         })
     }
 }
