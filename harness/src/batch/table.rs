@@ -247,7 +247,7 @@ pub fn render(results: &[StudentResult], format: Format) -> Result<String, Strin
         Format::Junit => junit(results),
         Format::Markdown => markdown(results),
         Format::Html => super::index::render(results, None).index,
-        Format::Gradescope => {
+        Format::Gradescope | Format::GradescopeHtml => {
             return Err("the gradescope format is for one submission, not a class".into())
         }
     })

@@ -20,6 +20,8 @@ pub enum Format {
     Junit,
     /// Gradescope's results.json.
     Gradescope,
+    /// Gradescope's results.json carrying the HTML report as its output.
+    GradescopeHtml,
     /// A Markdown summary, for a CI job summary or a pull-request comment.
     Markdown,
     /// One self-contained HTML page with a timeline per check.
@@ -33,6 +35,7 @@ impl Format {
             Format::Json => "json",
             Format::Junit => "junit",
             Format::Gradescope => "gradescope",
+            Format::GradescopeHtml => "gradescope-html",
             Format::Markdown => "markdown",
             Format::Html => "html",
         }
@@ -50,6 +53,7 @@ impl Format {
             Format::Json => json::render_many(reports),
             Format::Junit => junit::render(reports),
             Format::Gradescope => gradescope::render(reports),
+            Format::GradescopeHtml => gradescope::render_html(reports),
             Format::Markdown => markdown::render(reports),
             Format::Html => html::render(reports),
         }
@@ -60,7 +64,7 @@ impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         <Format as ValueEnum>::from_str(s, true).map_err(|_| {
-            format!("unknown format `{s}` (human, json, junit, gradescope, markdown or html)")
+            format!("unknown format `{s}` (human, json, junit, gradescope, gradescope-html, markdown or html)")
         })
     }
 }
