@@ -4,7 +4,10 @@
 //! all in one run of the browser (it takes seconds to start). A wrapper page holds each in
 //! a frame and writes out, after loading, each frame's DOM as the browser built it, its
 //! title, its script elements and the resources it loaded: the DOM must hold the expected
-//! lanes, marks and labels; no page may load anything; printed markup must stay text.
+//! lanes, marks and labels; no page may load anything (no resource loaded, and nothing in
+//! the built page that could fetch: a failed load leaves no timing entry, and the browser
+//! runs with a dead proxy and no name resolution); printed markup must stay text (a script
+//! of it would change the title and the root element, checked).
 //!
 //! Also here, as it needs the same gradings: two `--stable` gradings give byte-identical
 //! JSON (event logs included).
@@ -200,6 +203,23 @@ fn reports_load_in_chromium_with_their_timelines_and_nothing_else() {
 
     for (p, l) in pages.iter().zip(&loaded) {
         assert!(l.resources.is_empty(), "{} loaded {:?}", p.display(), l.resources);
+        // A load that fails leaves no timing entry: the built page must name nothing to load,
+        // in its tags (text is escaped: a `<` there is `&lt;`) or its style.
+        let html = l.html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+        for tag in html.split('<').skip(1).map(|t| &t[..t.find('>').unwrap_or(t.len())]) {
+            for what in [" src=", "http:", "https:", "url(", "srcset"] {
+                assert!(!tag.contains(what), "{}: `{what}` in <{tag:.80}>", p.display());
+            }
+            let name = tag.split([' ', '/']).next().unwrap_or("");
+            assert!(!["link", "object", "embed", "img", "iframe"].contains(&name), "{}: <{tag:.80}>", p.display());
+            if let Some(href) = tag.split(" href=\"").nth(1) {
+                assert!(href.starts_with('#') || href.starts_with("class-students/"), "{}: href={href:.60}", p.display());
+            }
+        }
+        for style in html.split("<style>").skip(1) {
+            let style = &style[..style.find("</style>").unwrap_or(0)];
+            assert!(!style.contains("url(") && !style.contains("@import"), "{}", p.display());
+        }
         // The printed script would have set these: the title and an attribute of the root.
         let root = &l.html[..l.html.find('>').unwrap_or(0)];
         assert!(l.title != "pwned" && !root.contains("data-pwned"), "{}: markup ran", p.display());
