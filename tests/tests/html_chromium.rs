@@ -52,7 +52,12 @@ fn load_in_chromium(dir: &Path, pages: &[PathBuf]) -> Vec<Loaded> {
     let frames: String = pages
         .iter()
         .enumerate()
-        .map(|(i, p)| format!("<iframe id=\"f{i}\" src=\"file://{}\"></iframe>", p.display()))
+        .map(|(i, p)| {
+            format!(
+                "<iframe id=\"f{i}\" src=\"file://{}\"></iframe>",
+                p.display()
+            )
+        })
         .collect();
     let wrapper = dir.join("wrapper.html");
     std::fs::write(
@@ -114,7 +119,11 @@ window.addEventListener('load', function () {{
                 scripts: v["scripts"].as_u64().unwrap_or(99),
                 resources: v["resources"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|r| r.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|r| r.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             }
         })
@@ -165,8 +174,14 @@ fn reports_load_in_chromium_with_their_timelines_and_nothing_else() {
     let fs = dir.join("fs.html");
     let markup = dir.join("markup.html");
     assert_eq!(html_report(&sample("bus", "correct-fork"), &pass), 0);
-    assert_eq!(html_report(&sample("bus", "driver-dies-on-ctrl-c"), &fail), 1);
-    assert_eq!(html_report(&sample("fileserver", "truncated-upload"), &fs), 1);
+    assert_eq!(
+        html_report(&sample("bus", "driver-dies-on-ctrl-c"), &fail),
+        1
+    );
+    assert_eq!(
+        html_report(&sample("fileserver", "truncated-upload"), &fs),
+        1
+    );
     let printer = workspace_root().join("tests/fixtures/html/prints-markup");
     assert_eq!(html_report(&printer, &markup), 1);
 
@@ -196,33 +211,65 @@ fn reports_load_in_chromium_with_their_timelines_and_nothing_else() {
         .unwrap();
     assert!(index.is_file(), "{}", String::from_utf8_lossy(&o.stderr));
     let student_page = dir.join("class-students/cat.html");
-    assert!(student_page.is_file(), "the students' pages beside the index");
+    assert!(
+        student_page.is_file(),
+        "the students' pages beside the index"
+    );
 
     let pages = [pass, fail, fs, markup, index, student_page];
     let loaded = load_in_chromium(dir, &pages);
 
     for (p, l) in pages.iter().zip(&loaded) {
-        assert!(l.resources.is_empty(), "{} loaded {:?}", p.display(), l.resources);
+        assert!(
+            l.resources.is_empty(),
+            "{} loaded {:?}",
+            p.display(),
+            l.resources
+        );
         // A load that fails leaves no timing entry: the built page must name nothing to load,
         // in its tags (text is escaped: a `<` there is `&lt;`) or its style.
         let html = l.html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
-        for tag in html.split('<').skip(1).map(|t| &t[..t.find('>').unwrap_or(t.len())]) {
+        for tag in html
+            .split('<')
+            .skip(1)
+            .map(|t| &t[..t.find('>').unwrap_or(t.len())])
+        {
             for what in [" src=", "http:", "https:", "url(", "srcset"] {
-                assert!(!tag.contains(what), "{}: `{what}` in <{tag:.80}>", p.display());
+                assert!(
+                    !tag.contains(what),
+                    "{}: `{what}` in <{tag:.80}>",
+                    p.display()
+                );
             }
             let name = tag.split([' ', '/']).next().unwrap_or("");
-            assert!(!["link", "object", "embed", "img", "iframe"].contains(&name), "{}: <{tag:.80}>", p.display());
+            assert!(
+                !["link", "object", "embed", "img", "iframe"].contains(&name),
+                "{}: <{tag:.80}>",
+                p.display()
+            );
             if let Some(href) = tag.split(" href=\"").nth(1) {
-                assert!(href.starts_with('#') || href.starts_with("class-students/"), "{}: href={href:.60}", p.display());
+                assert!(
+                    href.starts_with('#') || href.starts_with("class-students/"),
+                    "{}: href={href:.60}",
+                    p.display()
+                );
             }
         }
         for style in html.split("<style>").skip(1) {
             let style = &style[..style.find("</style>").unwrap_or(0)];
-            assert!(!style.contains("url(") && !style.contains("@import"), "{}", p.display());
+            assert!(
+                !style.contains("url(") && !style.contains("@import"),
+                "{}",
+                p.display()
+            );
         }
         // The printed script would have set these: the title and an attribute of the root.
         let root = &l.html[..l.html.find('>').unwrap_or(0)];
-        assert!(l.title != "pwned" && !root.contains("data-pwned"), "{}: markup ran", p.display());
+        assert!(
+            l.title != "pwned" && !root.contains("data-pwned"),
+            "{}: markup ran",
+            p.display()
+        );
     }
     let [pass, fail, fs, markup, index, cat] = &loaded[..] else {
         unreachable!()
@@ -234,35 +281,65 @@ fn reports_load_in_chromium_with_their_timelines_and_nothing_else() {
     // A passing bus: keys on the terminal's lane, lines on the driver's, the conductor's
     // line and end at Ctrl-Z, the driver's exit status.
     let m = marks(check(pass, "repeat"));
-    assert!(has(&m, "key", "terminal", "Ctrl-C") && has(&m, "key", "terminal", "Ctrl-\\"), "{m:?}");
+    assert!(
+        has(&m, "key", "terminal", "Ctrl-C") && has(&m, "key", "terminal", "Ctrl-\\"),
+        "{m:?}"
+    );
     assert!(has(&m, "line", "driver", "老司机开车了"), "{m:?}");
     let m = marks(check(pass, "roles"));
-    assert!(has(&m, "signal", "conductor", "SIGINT") && has(&m, "signal", "driver", "SIGUSR1"), "{m:?}");
+    assert!(
+        has(&m, "signal", "conductor", "SIGINT") && has(&m, "signal", "driver", "SIGUSR1"),
+        "{m:?}"
+    );
     let m = marks(check(pass, "ctrl-z"));
     assert!(has(&m, "line", "conductor", "到站了，请下车"), "{m:?}");
-    assert!(has(&m, "ended", "conductor", "ended") && has(&m, "reaped", "conductor", "reaped"), "{m:?}");
+    assert!(
+        has(&m, "ended", "conductor", "ended") && has(&m, "reaped", "conductor", "reaped"),
+        "{m:?}"
+    );
     assert!(has(&m, "ended", "driver", "exit 0"), "{m:?}");
     assert!(pass.html.contains("data-score=\"100\""));
 
     // A failing bus: Ctrl-C, and the driver ends by SIGINT, the expected line beside none.
     let section = check(fail, "ctrl-c");
     let m = marks(section);
-    assert!(has(&m, "key", "terminal", "Ctrl-C") && has(&m, "ended", "driver", "SIGINT"), "{m:?}");
-    assert!(section.contains("class=\"expected\"") && section.contains("no output"), "{section}");
+    assert!(
+        has(&m, "key", "terminal", "Ctrl-C") && has(&m, "ended", "driver", "SIGINT"),
+        "{m:?}"
+    );
+    assert!(
+        section.contains("class=\"expected\"") && section.contains("no output"),
+        "{section}"
+    );
     for lane in ["terminal", "driver", "conductor"] {
-        assert!(section.contains(&format!("class=\"lane-head\" data-lane=\"{lane}\"")), "{lane}");
+        assert!(
+            section.contains(&format!("class=\"lane-head\" data-lane=\"{lane}\"")),
+            "{lane}"
+        );
     }
 
     // A failing file server: the upload on its connection, and the diff window.
     let section = check(fs, "put-large");
     let m = marks(section);
-    assert!(m.iter().any(|(k, l, t)| k == "sent" && l.starts_with("connection ") && t.contains("P 16777216 up-large.bin")), "{m:?}");
+    assert!(
+        m.iter().any(|(k, l, t)| k == "sent"
+            && l.starts_with("connection ")
+            && t.contains("P 16777216 up-large.bin")),
+        "{m:?}"
+    );
     assert!(has(&m, "sent", &m[0].1, "16777216 bytes"), "{m:?}");
-    assert!(section.contains("window from") && section.contains("expected:"), "{section}");
+    assert!(
+        section.contains("window from") && section.contains("expected:"),
+        "{section}"
+    );
 
     // Printed markup is text, where the program's line is shown.
     let m = marks(check(markup, "start"));
-    assert!(m.iter().any(|(k, _, t)| k == "line" && t.contains("&lt;script&gt;document.title")), "{m:?}");
+    assert!(
+        m.iter()
+            .any(|(k, _, t)| k == "line" && t.contains("&lt;script&gt;document.title")),
+        "{m:?}"
+    );
     assert!(!markup.html.contains("<img"), "an element made of output");
     assert!(markup.title.starts_with("bus — "), "{}", markup.title);
 
@@ -278,7 +355,10 @@ fn reports_load_in_chromium_with_their_timelines_and_nothing_else() {
         .map(|s| s[..s.find('"').unwrap()].parse::<u64>().unwrap())
         .sum();
     assert_eq!(counted, 5);
-    assert!(index.html.contains("data-rate=\"60\""), "ctrl-c passed by 3 of 5");
+    assert!(
+        index.html.contains("data-rate=\"60\""),
+        "ctrl-c passed by 3 of 5"
+    );
     assert!(index.html.contains("<h2>Not graded</h2>") && index.html.contains(">fay<"));
 }
 

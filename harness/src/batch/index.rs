@@ -106,9 +106,9 @@ fn index(results: &[StudentResult], link: &dyn Fn(usize) -> Option<String>) -> S
         .iter()
         .filter(|r| r.error.is_some() || r.reports.is_empty())
         .collect();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<header><h1>Class results</h1><p class=\"muted\">{} students, {} graded, {} not graded</p></header><main>\n",
+        "<header><h1>Class results</h1><p class=\"muted\">{} students, {} graded, {} not graded</p></header><main>",
         results.len(),
         graded.len(),
         errors.len()
@@ -143,15 +143,25 @@ fn index(results: &[StudentResult], link: &dyn Fn(usize) -> Option<String>) -> S
     }
     out.push_str("</tbody></table>\n");
     if !errors.is_empty() {
-        out.push_str("<h2>Not graded</h2><table class=\"errors\"><tr><th>student</th><th>why</th></tr>\n");
+        out.push_str(
+            "<h2>Not graded</h2><table class=\"errors\"><tr><th>student</th><th>why</th></tr>\n",
+        );
         for r in &errors {
             let why = r.error.clone().unwrap_or_else(|| "no report".into());
-            let who = if r.grader_fault { " class=\"grader-error\"" } else { "" };
+            let who = if r.grader_fault {
+                " class=\"grader-error\""
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "<tr{who}><td>{}</td><td>{}{}</td></tr>",
                 esc(&r.student),
-                if r.grader_fault { "<strong>grader error</strong> (a bug of the grader's, please report it): " } else { "" },
+                if r.grader_fault {
+                    "<strong>grader error</strong> (a bug of the grader's, please report it): "
+                } else {
+                    ""
+                },
                 esc(&why)
             );
         }
@@ -203,7 +213,9 @@ fn histogram(out: &mut String, percents: &[f64]) {
             i * 10
         );
     }
-    out.push_str("<text x=\"30\" y=\"168\" fill=\"#57606a\">% of the maximum score</text></svg></div>\n");
+    out.push_str(
+        "<text x=\"30\" y=\"168\" fill=\"#57606a\">% of the maximum score</text></svg></div>\n",
+    );
 }
 
 /// Each check's pass rate among the students graded on its exercise, as a bar.
@@ -225,7 +237,9 @@ fn pass_rates(out: &mut String, graded: &[&StudentResult]) {
             }
         }
     }
-    out.push_str("<h2>Checks</h2><table class=\"rates\"><tr><th>check</th><th>passed</th><th></th></tr>\n");
+    out.push_str(
+        "<h2>Checks</h2><table class=\"rates\"><tr><th>check</th><th>passed</th><th></th></tr>\n",
+    );
     for (key, passed, total) in checks {
         let pct = 100.0 * passed as f64 / total.max(1) as f64;
         let _ = writeln!(

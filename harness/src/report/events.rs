@@ -264,11 +264,23 @@ mod tests {
         let early = slice(vec![
             (0, What::Key("Ctrl-Z".into())),
             (1, What::Ended(11, None)),
-            (2, What::Line { text: "a".into(), by: None }),
+            (
+                2,
+                What::Line {
+                    text: "a".into(),
+                    by: None,
+                },
+            ),
         ]);
         let late = slice(vec![
             (0, What::Key("Ctrl-Z".into())),
-            (3, What::Line { text: "a".into(), by: None }),
+            (
+                3,
+                What::Line {
+                    text: "a".into(),
+                    by: None,
+                },
+            ),
             (4, What::Ended(11, None)),
         ]);
         let stable = |s: &Slice| {

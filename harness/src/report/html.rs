@@ -370,19 +370,28 @@ fn timeline(
         "<div class=\"tlwrap\"><svg class=\"tl\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
          viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"timeline\" font-family=\"system-ui,&quot;Noto Sans CJK SC&quot;,&quot;PingFang SC&quot;,&quot;Microsoft YaHei&quot;,sans-serif\" font-size=\"12\">"
     );
-    let _ = write!(out, "<text class=\"t\" x=\"4\" y=\"18\" fill=\"#57606a\">{}</text>", if events.iter().any(|e| e.at_ms.is_some()) { "ms" } else { "#" });
+    let _ = write!(
+        out,
+        "<text class=\"t\" x=\"4\" y=\"18\" fill=\"#57606a\">{}</text>",
+        if events.iter().any(|e| e.at_ms.is_some()) {
+            "ms"
+        } else {
+            "#"
+        }
+    );
     for lane in &lanes {
         let lx = x(lane);
-        let rows: Vec<usize> = events.iter().enumerate().filter(|(_, e)| lane_of(e) == *lane).map(|(r, _)| r).collect();
+        let rows: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| lane_of(e) == *lane)
+            .map(|(r, _)| r)
+            .collect();
         let row_y = |r: usize| HEAD + ROW * r + ROW / 2;
         let process = lane != "terminal" && !lane.starts_with("connection");
         // A process lives from its start (or the check's) to its end (or the check's), then
         // is a zombie until reaped; a connection and the terminal span their events.
-        let top = |kind: EventKind| {
-            rows.iter()
-                .copied()
-                .find(|r| events[*r].kind == kind)
-        };
+        let top = |kind: EventKind| rows.iter().copied().find(|r| events[*r].kind == kind);
         let (first, solid_end, zombie_end) = if process {
             let end = top(EventKind::Ended);
             (
@@ -455,13 +464,19 @@ fn timeline(
                 );
                 None
             }
-            "signal" => Some(format!("<path d=\"M{} {} l10 6 l-10 6 z\" fill=\"{c}\"/>", lx - 5, y - 6)),
+            "signal" => Some(format!(
+                "<path d=\"M{} {} l10 6 l-10 6 z\" fill=\"{c}\"/>",
+                lx - 5,
+                y - 6
+            )),
             "end" | "stop" => Some(format!(
                 "<path d=\"M{} {} l8 8 m0 -8 l-8 8\" stroke=\"{c}\" stroke-width=\"2.5\"/>",
                 lx - 4,
                 y - 4
             )),
-            _ => Some(format!("<circle cx=\"{lx}\" cy=\"{y}\" r=\"4.5\" fill=\"{c}\"/>")),
+            _ => Some(format!(
+                "<circle cx=\"{lx}\" cy=\"{y}\" r=\"4.5\" fill=\"{c}\"/>"
+            )),
         };
         if let Some(m) = mark {
             out.push_str(&m);

@@ -36,10 +36,16 @@ pub enum What {
     /// A line typed at the terminal.
     Typed(String),
     /// A signal the grader sent (`SIGUSR1`) to a process.
-    Signal { signal: String, to: i32 },
+    Signal {
+        signal: String,
+        to: i32,
+    },
     /// A line the terminal showed (or the text before the grader's next action, a prompt);
     /// `by` is the pid that wrote it, when known.
-    Line { text: String, by: Option<i32> },
+    Line {
+        text: String,
+        by: Option<i32>,
+    },
     Started(i32),
     Stopped(i32),
     Continued(i32),
@@ -50,11 +56,21 @@ pub enum What {
     /// A connection of the grader's to the server opened (numbered from 1 per grading).
     Connected(u32),
     /// A request line sent on a connection (or data: `text` empty, `bytes` counted).
-    Sent { conn: u32, text: String, bytes: u64 },
+    Sent {
+        conn: u32,
+        text: String,
+        bytes: u64,
+    },
     /// A reply line read on a connection.
-    Reply { conn: u32, text: String },
+    Reply {
+        conn: u32,
+        text: String,
+    },
     /// Data read on a connection.
-    Received { conn: u32, bytes: u64 },
+    Received {
+        conn: u32,
+        bytes: u64,
+    },
     /// The server closed a connection.
     Closed(u32),
     /// Something the grader noted (an output flood cut off).
@@ -113,7 +129,8 @@ impl Log {
                 None => (piece, false),
             };
             let room = MAX_TEXT.saturating_sub(self.partial.len());
-            self.partial.extend_from_slice(&body[..body.len().min(room)]);
+            self.partial
+                .extend_from_slice(&body[..body.len().min(room)]);
             self.partial_cut |= body.len() > room;
             if ended {
                 let bytes = std::mem::take(&mut self.partial);
@@ -220,8 +237,7 @@ impl Recorder {
     pub fn traffic(&self, conn: u32, bytes: &[u8], sent: bool, framed: bool) {
         let line = Some(bytes)
             .filter(|_| framed)
-            .and_then(|b| b
-            .strip_suffix(b"\n"))
+            .and_then(|b| b.strip_suffix(b"\n"))
             .filter(|l| l.len() <= MAX_TEXT && !l.contains(&b'\n'))
             .and_then(|l| std::str::from_utf8(l).ok())
             .filter(|l| !l.chars().any(|c| c.is_control() && c != '\r'));
@@ -230,16 +246,29 @@ impl Recorder {
             if let Some(text) = line {
                 let text = text.trim_end_matches('\r').to_string();
                 return l.push(match sent {
-                    true => What::Sent { conn, text, bytes: n },
+                    true => What::Sent {
+                        conn,
+                        text,
+                        bytes: n,
+                    },
                     false => What::Reply { conn, text },
                 });
             }
             match (l.events.last_mut().map(|e| &mut e.what), sent) {
-                (Some(What::Sent { conn: c, text, bytes }), true) if *c == conn && text.is_empty() => {
-                    *bytes += n
-                }
+                (
+                    Some(What::Sent {
+                        conn: c,
+                        text,
+                        bytes,
+                    }),
+                    true,
+                ) if *c == conn && text.is_empty() => *bytes += n,
                 (Some(What::Received { conn: c, bytes }), false) if *c == conn => *bytes += n,
-                (_, true) => l.push(What::Sent { conn, text: String::new(), bytes: n }),
+                (_, true) => l.push(What::Sent {
+                    conn,
+                    text: String::new(),
+                    bytes: n,
+                }),
                 (_, false) => l.push(What::Received { conn, bytes: n }),
             }
         });
@@ -288,6 +317,75 @@ impl Recorder {
     }
 }
 
+/// What a session has told the log about its processes' ends: each end once, and the
+/// reaping of those left as zombies when it happens.
+pub struct ExitNotes {
+    pub log: Recorder,
+    ended: Vec<i32>,
+    zombies: Vec<i32>,
+    program_ended: bool,
+}
+
+impl ExitNotes {
+    pub fn new(log: Recorder) -> Self {
+        ExitNotes {
+            log,
+            ended: Vec::new(),
+            zombies: Vec::new(),
+            program_ended: false,
+        }
+    }
+
+    /// Whether the end of `pid` has been recorded.
+    pub fn is_noted(&self, pid: i32) -> bool {
+        self.ended.contains(&pid)
+    }
+
+    /// The processes of `watched` (pid and pidfd) that have ended since last noted.
+    pub fn newly_ended<'a>(
+        &self,
+        watched: impl Iterator<Item = (i32, &'a std::os::fd::OwnedFd)>,
+    ) -> Vec<i32> {
+        watched
+            .filter(|(p, fd)| !self.is_noted(*p) && super::pidfd::exited(fd))
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// Records the program's end (once, with its status), the ends of `exited`, and the
+    /// reaping of every recorded zombie that is gone from `/proc`.
+    pub fn note(&mut self, program: Option<(i32, Ending)>, exited: impl IntoIterator<Item = i32>) {
+        self.note_with(program, exited, |p| {
+            let st = super::procfs::stat(nix::unistd::Pid::from_raw(p)).map(|s| s.state);
+            matches!(st, Ok(super::procfs::RunState::Zombie))
+        })
+    }
+
+    /// [`ExitNotes::note`], with `is_zombie` telling a zombie from a reaped process.
+    fn note_with(
+        &mut self,
+        program: Option<(i32, Ending)>,
+        exited: impl IntoIterator<Item = i32>,
+        is_zombie: impl Fn(i32) -> bool,
+    ) {
+        if let (Some((pid, how)), false) = (program, self.program_ended) {
+            self.program_ended = true;
+            self.log.record(What::Ended(pid, Some(how)));
+        }
+        for pid in exited {
+            self.ended.push(pid);
+            self.log.record(What::Ended(pid, None));
+            self.zombies.push(pid);
+        }
+        let (reaped, still): (Vec<i32>, Vec<i32>) =
+            self.zombies.iter().partition(|p| !is_zombie(**p));
+        self.zombies = still;
+        for pid in reaped {
+            self.log.record(What::Reaped(pid));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,9 +409,16 @@ mod tests {
         let s = r.since(0);
         assert_eq!(
             lines(&s),
-            vec![("one".into(), None), ("two".into(), None), ("> ".into(), None)]
+            vec![
+                ("one".into(), None),
+                ("two".into(), None),
+                ("> ".into(), None)
+            ]
         );
-        assert_eq!(s.events.last().map(|e| &e.what), Some(&What::Typed("list".into())));
+        assert_eq!(
+            s.events.last().map(|e| &e.what),
+            Some(&What::Typed("list".into()))
+        );
     }
 
     #[test]
@@ -339,7 +444,29 @@ mod tests {
         let m = r.mark();
         r.output(b"b\n");
         r.attribute_since(m, 7);
-        assert_eq!(lines(&r.since(0)), vec![("a".into(), None), ("b".into(), Some(7))]);
+        assert_eq!(
+            lines(&r.since(0)),
+            vec![("a".into(), None), ("b".into(), Some(7))]
+        );
+    }
+
+    #[test]
+    fn ends_are_noted_once_and_reaping_when_the_zombie_is_gone() {
+        let r = Recorder::default();
+        let mut n = ExitNotes::new(r.clone());
+        n.note_with(Some((1, Ending::Code(0))), [2], |_| true);
+        n.note_with(Some((1, Ending::Code(0))), [], |_| true);
+        n.note_with(None, [], |_| false);
+        let whats: Vec<What> = r.since(0).events.into_iter().map(|e| e.what).collect();
+        assert_eq!(
+            whats,
+            vec![
+                What::Ended(1, Some(Ending::Code(0))),
+                What::Ended(2, None),
+                What::Reaped(2)
+            ]
+        );
+        assert!(n.is_noted(2) && !n.is_noted(1));
     }
 
     #[test]

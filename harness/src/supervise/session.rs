@@ -26,8 +26,8 @@ use nix::sys::termios::{
 };
 use nix::unistd::Pid;
 
+use super::events::{self, Ending, ExitNotes, Recorder, What};
 use super::isolation::{ConfineError, RunGroup, Sandbox};
-use super::events::{self, Ending, Recorder, What};
 use super::spawn::{self, Launch, ShimReport, Spawned, REPORT_LEN};
 use super::transcript::Transcript;
 use super::{cleanup, pidfd, procfs};
@@ -211,16 +211,7 @@ pub struct Session {
     containment: Containment,
     terminal: TerminalWatch,
     /// The grading's event log, when there is one, and what it has been told of exits.
-    events: Option<EventWatch>,
-}
-
-/// What a session has told the event log about its processes' ends.
-struct EventWatch {
-    log: Recorder,
-    /// Watched processes whose end is recorded; those still to be reaped.
-    ended: Vec<Pid>,
-    zombies: Vec<Pid>,
-    program_ended: bool,
+    events: Option<ExitNotes>,
 }
 
 impl Session {
@@ -252,12 +243,7 @@ impl Session {
                 baseline,
                 changes: Vec::new(),
             },
-            events: events::current().map(|log| EventWatch {
-                log,
-                ended: Vec::new(),
-                zombies: Vec::new(),
-                program_ended: false,
-            }),
+            events: events::current().map(ExitNotes::new),
         };
         s.wait_until(deadline, |s| {
             (s.shim.pid.is_some() || s.shim.exec_error.is_some()).then_some(())
@@ -378,16 +364,26 @@ impl Session {
     /// before reading are recorded after the output, so a process's last line comes before
     /// its end in the event log whenever the two are read in one go.
     pub fn pump(&mut self) {
-        let exited = self.newly_exited();
-        self.read_terminal();
+        // Watched processes (not the program: the shim tells its end) that have ended.
+        let program = self.shim.pid;
+        let watched = self.pidfds.iter().filter(|(p, _)| Some(*p) != program);
+        let watched = watched.map(|(p, fd)| (p.as_raw(), fd));
+        let exited = self.events.as_ref().map(|e| e.newly_ended(watched));
         let had_exit = self.shim.exit.is_some();
+        self.read_terminal();
         self.shim.read(&self.spawned.reports);
-        if self.events.is_some() {
+        if let Some(exited) = exited {
             if !had_exit && self.shim.exit.is_some() {
                 // What the program wrote before it ended is in the terminal by now.
                 self.read_terminal();
             }
-            self.record_exits(exited);
+            let how = self.shim.exit.map(|x| match x {
+                Exit::Code(c) => Ending::Code(c),
+                Exit::Signal(s) => Ending::Signal(s),
+            });
+            if let Some(e) = &mut self.events {
+                e.note(program.map(Pid::as_raw).zip(how), exited);
+            }
         }
     }
 
@@ -408,50 +404,6 @@ impl Session {
                 // EIO: every slave descriptor is closed.
                 Err(_) => self.master_eof = true,
             }
-        }
-    }
-
-    /// Watched processes (not the program: the shim tells its end) whose pidfd has become
-    /// readable since their end was last recorded. Nothing without an event log.
-    fn newly_exited(&self) -> Vec<Pid> {
-        let Some(e) = &self.events else {
-            return Vec::new();
-        };
-        self.pidfds
-            .iter()
-            .filter(|(p, fd)| {
-                Some(*p) != self.shim.pid && !e.ended.contains(p) && pidfd::exited(fd)
-            })
-            .map(|(p, _)| *p)
-            .collect()
-    }
-
-    /// Records the program's end (with its status), the ends of `exited`, and the reaping of
-    /// the zombies among those recorded before.
-    fn record_exits(&mut self, exited: Vec<Pid>) {
-        let program = self.shim.pid;
-        let status = self.shim.exit;
-        let Some(e) = &mut self.events else {
-            return;
-        };
-        if let (Some(pid), Some(exit), false) = (program, status, e.program_ended) {
-            e.program_ended = true;
-            let how = match exit {
-                Exit::Code(c) => Ending::Code(c),
-                Exit::Signal(s) => Ending::Signal(s),
-            };
-            e.log.record(What::Ended(pid.as_raw(), Some(how)));
-        }
-        for pid in exited {
-            e.ended.push(pid);
-            e.log.record(What::Ended(pid.as_raw(), None));
-            e.zombies.push(pid);
-        }
-        let gone = |p: &Pid| !matches!(procfs::stat(*p).map(|s| s.state), Ok(RunState::Zombie));
-        let (reaped, still): (Vec<Pid>, Vec<Pid>) = e.zombies.iter().partition(|p| gone(p));
-        e.zombies = still;
-        for pid in reaped {
-            e.log.record(What::Reaped(pid.as_raw()));
         }
     }
 

@@ -357,7 +357,13 @@ impl<'c> BusRun<'c> {
         self.polling = std::mem::take(&mut watch.polling);
         let outcome = watch.outcome(&self.session, settled.is_none());
         if let Some(m) = event_mark {
-            self.record_step([(&before_d, &outcome.driver_bytes, &outcome.driver), (&before_c, &outcome.conductor_bytes, &outcome.conductor)], m);
+            self.record_step(
+                [
+                    (&before_d, &outcome.driver_bytes, &outcome.driver),
+                    (&before_c, &outcome.conductor_bytes, &outcome.conductor),
+                ],
+                m,
+            );
         }
         if let Some(cpu) = cpu_if_healthy([&outcome.driver, &outcome.conductor]) {
             self.cpu_healthy = Some(cpu);
