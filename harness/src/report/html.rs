@@ -504,3 +504,67 @@ fn kind_name(k: EventKind) -> String {
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::events::EventLog;
+    use crate::report::{SubmissionInfo, SCHEMA_VERSION};
+
+    fn report(checks: Vec<CheckOutcome>) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            exercise: "bus".into(),
+            submission: SubmissionInfo {
+                path: "s".into(),
+                entry: "bus.py".into(),
+                command: "python3 bus.py".into(),
+            },
+            interpreter: None,
+            checks,
+            score: 0,
+            max_score: 10,
+            runs: 1,
+            duration_ms: None,
+            isolation: Vec::new(),
+            notes: Vec::new(),
+            run_dirs: Vec::new(),
+        }
+    }
+
+    fn printing(line: &str) -> CheckOutcome {
+        let mut c = CheckOutcome::new("ctrl-c", "Ctrl-C", Status::Failed, 10, "no line");
+        let log = format!(
+            r#"{{"events":[{{"kind":"key","text":"Ctrl-C"}},{{"kind":"line","who":"driver","text":{}}}]}}"#,
+            serde_json::to_string(line).unwrap()
+        );
+        c.events = Some(serde_json::from_str::<EventLog>(&log).unwrap());
+        c.seen = Some(line.into());
+        c.expected = Some("x".into());
+        c
+    }
+
+    #[test]
+    fn student_markup_is_text_everywhere() {
+        let page = render(&[report(vec![printing(
+            "<script>alert(1)</script></svg>\u{1b}[31m",
+        )])]);
+        assert!(!page.contains("<script"), "{page}");
+        assert_eq!(page.matches("</svg>").count(), page.matches("<svg").count());
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;/svg&gt;"));
+        assert!(!page.contains('\u{1b}'), "controls are shown, not sent");
+        assert!(page.contains("data-kind=\"line\" data-lane=\"driver\""));
+    }
+
+    #[test]
+    fn students_see_only_visible_checks() {
+        let mut hidden = printing("secret");
+        hidden.id = "hidden-one".into();
+        hidden.visibility = Some(Visibility::Hidden);
+        let page = fragment(
+            &[report(vec![printing("shown"), hidden])],
+            Audience::Student,
+        );
+        assert!(page.contains("shown") && !page.contains("secret") && !page.contains("hidden-one"));
+    }
+}
