@@ -40,6 +40,7 @@ fn check_sample(name: &str) {
         "verdicts of sample {name}:\n{report:#}"
     );
     want.assert_hints(name, &report);
+    want.assert_notes(name, &report);
     if let Some(score) = want.score {
         assert_eq!(
             report["score"].as_u64(),
@@ -111,6 +112,8 @@ sample_tests! {
     length_char_sizes => "length-char-sizes",
     length_correct => "length-correct",
     lgpq_correct => "lgpq-correct",
+    lgpq_course_lenient => "lgpq-course-lenient",
+    lgpq_course_strict => "lgpq-course-strict",
     lgpq_per_send_correct => "lgpq-per-send-correct",
     lgpq_per_send_dies_on_disconnect => "lgpq-per-send-dies-on-disconnect",
     lgpq_text_upload => "lgpq-text-upload",

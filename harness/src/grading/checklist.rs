@@ -165,7 +165,7 @@ impl<'a> Checklist<'a> {
         o.id = doc.id.to_string();
         o.title = doc.title.to_string();
         o.max_points = max;
-        o.points = if o.status == Status::Passed { max } else { 0 };
+        o.points = if o.earns_points() { max } else { 0 };
         o.visibility = self.scoring.visibility(doc.id);
         self.docs_seen.push(*doc);
         self.out.push(o);

@@ -141,6 +141,7 @@ fn assemble(
         exercise: loaded.scoring.exercise.name.clone(),
         submission: SubmissionInfo {
             path: path.display().to_string(),
+            folder: None,
             entry: graded.entry,
             command: graded.command,
         },
@@ -148,6 +149,7 @@ fn assemble(
         checks,
         score: 0,
         max_score: 0,
+        fix_first: None,
         runs: graded.runs,
         duration_ms: Some(t0.elapsed().as_millis() as u64),
         isolation: graded.isolation,

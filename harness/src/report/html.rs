@@ -131,7 +131,7 @@ fn status_word(c: &CheckOutcome) -> &'static str {
 fn body(out: &mut String, r: &Report, audience: Audience) {
     let clean = |t: &str| match audience {
         Audience::Instructor => t.to_string(),
-        Audience::Student => super::gradescope::without_machine_paths(t, r),
+        Audience::Student => super::machine_paths::without_machine_paths(t, r),
     };
     let _ = write!(
         out,
@@ -519,6 +519,7 @@ mod tests {
                 path: "s".into(),
                 entry: "bus.py".into(),
                 command: "python3 bus.py".into(),
+                folder: None,
             },
             interpreter: None,
             checks,
@@ -529,6 +530,7 @@ mod tests {
             isolation: Vec::new(),
             notes: Vec::new(),
             run_dirs: Vec::new(),
+            fix_first: None,
         }
     }
 

@@ -29,7 +29,7 @@ impl Style {
 fn status_label(style: Style, c: &CheckOutcome) -> String {
     let (label, code) = match c.status {
         Status::Passed => ("PASS", "32"),
-        Status::Failed if c.is_warning() => ("WARN", "33"),
+        Status::Failed if c.shown_as_warning() => ("WARN", "33"),
         Status::Failed => ("FAIL", "31"),
         Status::Skipped => ("SKIP", "2"),
         Status::Error => ("ERROR", "35"),
@@ -37,7 +37,11 @@ fn status_label(style: Style, c: &CheckOutcome) -> String {
     style.paint(code, &format!("{label:<5}"))
 }
 
-pub fn render(report: &Report, style: Style) -> String {
+pub fn render(full: &Report, style: Style) -> String {
+    // Paths of the grading machine are left out (`bus.py` in a traceback); `--verbose` names
+    // the interpreter's executable, the JSON report keeps them all.
+    let shown = super::machine_paths::for_people(full);
+    let report = &shown;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -51,7 +55,11 @@ pub fn render(report: &Report, style: Style) -> String {
         escape::one_line(report.submission.command.as_bytes())
     );
     if let Some(i) = &report.interpreter {
-        let _ = writeln!(out, "  interpreter: {} ({})", i.path, i.version);
+        if style.verbose {
+            let _ = writeln!(out, "  interpreter: {} ({})", i.path, i.version);
+        } else if let Some(name) = super::machine_paths::interpreter_shown(report) {
+            let _ = writeln!(out, "  interpreter: {name}");
+        }
     }
     if style.verbose {
         for (k, item) in report.isolation.iter().enumerate() {
@@ -87,6 +95,16 @@ pub fn render(report: &Report, style: Style) -> String {
         if c.shows_details() {
             render_details(&mut out, c);
         }
+    }
+    if let Some(first) = report.first_fix() {
+        let _ = writeln!(
+            out,
+            "\n{} {}: {} (checks marked \"because of {}\" follow from it)",
+            style.paint("1", "Fix first:"),
+            first.id,
+            first.message,
+            first.id
+        );
     }
     if !report.notes.is_empty() {
         out.push('\n');
@@ -184,6 +202,9 @@ pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
     }
     if let Some(h) = &c.hint {
         let _ = writeln!(out, "{indent}hint:     {h}");
+    }
+    for n in &c.notes {
+        labelled(out, indent, "note:     ", n);
     }
 }
 

@@ -25,7 +25,10 @@ pub fn render(reports: &[Report]) -> String {
     out
 }
 
-fn render_one(out: &mut String, r: &Report) {
+fn render_one(out: &mut String, full: &Report) {
+    // What students read in a job summary: no path of the grading machine.
+    let shown = super::machine_paths::for_people(full);
+    let r = &shown;
     let _ = writeln!(
         out,
         "## {} {}: {}/{}\n",
@@ -35,8 +38,8 @@ fn render_one(out: &mut String, r: &Report) {
         r.max_score
     );
     let _ = write!(out, "Submission {}", inline(&r.submission.path));
-    if let Some(i) = &r.interpreter {
-        let _ = write!(out, ", run with {} {}", inline(&i.path), inline(&i.version));
+    if let Some(i) = super::machine_paths::interpreter_shown(r) {
+        let _ = write!(out, ", run with {}", inline(&i));
     }
     if let Some(ms) = r.duration_ms {
         let _ = write!(out, ", graded in {:.1} s", ms as f64 / 1000.0);
@@ -60,6 +63,15 @@ fn render_one(out: &mut String, r: &Report) {
             message
         );
     }
+    if let Some(first) = r.first_fix().filter(|c| !hidden(c)) {
+        let _ = writeln!(
+            out,
+            "\n**Fix first:** {}: {} (checks marked \"because of {}\" follow from it)",
+            inline(&first.id),
+            inline(&first.message),
+            inline(&first.id)
+        );
+    }
     for c in r
         .checks
         .iter()
@@ -77,7 +89,7 @@ fn hidden(c: &CheckOutcome) -> bool {
 fn icon(c: &CheckOutcome) -> &'static str {
     match c.status {
         Status::Passed => "✅",
-        Status::Failed if c.is_warning() => "⚠️",
+        Status::Failed if c.shown_as_warning() => "⚠️",
         Status::Failed => "❌",
         Status::Skipped => "⏭️",
         Status::Error => "💥",

@@ -32,6 +32,8 @@ pub struct StepFacts {
     pub silent: bool,
     /// The process that must not print the line wrote at least as much as the line.
     pub other_wrote_line: bool,
+    /// The other forms of the line that are accepted (the config's `also`).
+    pub also: Vec<String>,
 }
 
 /// Who passes the word on for `line` and with which signals: (the relay, the signal it
@@ -110,9 +112,25 @@ pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<
     let (relay_role, trigger, notice) = relay(f.line);
     let (relay_name, printer_name) = (relay_role.name(), printer(f.line).name());
     Some(match first {
+        StepFault::Unhandled {
+            role,
+            signal,
+            ignore,
+            python_interrupt,
+            ..
+        } => unhandled(idiom, f, *role, *signal, *ignore, *python_interrupt),
         StepFault::DriverEnded(Exit::Signal(s)) => driver_killed(idiom, f, *s),
         StepFault::DriverEnded(Exit::Code(c)) => {
-            if faults.contains(&StepFault::Exited(Role::Conductor)) {
+            if faults.iter().any(|x| {
+                matches!(
+                    x,
+                    StepFault::Exited(Role::Conductor)
+                        | StepFault::Unhandled {
+                            role: Role::Conductor,
+                            ..
+                        }
+                )
+            }) {
                 // The conductor's end came first: a driver that waits for it then exits.
                 conductor_ended(idiom, f, &format!(", and the driver followed it (status {c})"))
             } else {
@@ -162,7 +180,13 @@ pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<
                     f.what()
                 )
             } else if near_miss.is_some() {
-                format!("the text differs from line {n} (see the closest line printed): print \"{text}\" exactly; accepted variants are listed in the exercise's config")
+                let also = if f.also.is_empty() {
+                    String::new()
+                } else {
+                    let quoted: Vec<String> = f.also.iter().map(|a| format!("\"{a}\"")).collect();
+                    format!(" (or {})", quoted.join(" or "))
+                };
+                format!("the text differs from line {n} (see the closest line printed): print \"{text}\"{also} exactly")
             } else if !f.silent {
                 format!("none of the lines printed is line {n}: print \"{text}\"")
             } else {
@@ -210,6 +234,38 @@ pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<
             idiom.sleep_wait(),
         ),
     })
+}
+
+/// `role` ended when `sig` reached it, not ignoring (`ignore`) or catching it as it must;
+/// `python_interrupt`: Python's default handler raised KeyboardInterrupt.
+fn unhandled(
+    idiom: Idiom,
+    f: &StepFacts,
+    role: Role,
+    sig: Signal,
+    ignore: bool,
+    python_interrupt: bool,
+) -> String {
+    let (who, name) = (role.name(), sig.as_str());
+    if !ignore {
+        return conductor_ended(idiom, f, "");
+    }
+    if python_interrupt {
+        return match idiom.ignore(name) {
+            Some(call) => format!(
+                "the {who} does not ignore {name}: Python's default handler raised KeyboardInterrupt; add {call} in the {who}"
+            ),
+            None => format!("the {who} does not ignore {name}: Python's default handler raised KeyboardInterrupt; make the {who} ignore it"),
+        };
+    }
+    idiom.say(
+        format!(
+            "the {who} must ignore {name} ({} reaches both processes; only the {} reacts to it)",
+            f.what(),
+            other(role).name()
+        ),
+        idiom.ignore(name),
+    )
 }
 
 /// The driver was killed by `s` during the step.
@@ -386,7 +442,7 @@ pub struct WrongDisposition {
 }
 
 /// What `role` needs for `sig`, if the exercise says.
-fn needed(role: Role, sig: Signal) -> Option<Disposition> {
+pub fn needed(role: Role, sig: Signal) -> Option<Disposition> {
     let (ignore, catch) = required(role);
     if ignore.contains(&sig) {
         Some(Disposition::Ignored)
@@ -395,6 +451,30 @@ fn needed(role: Role, sig: Signal) -> Option<Disposition> {
     } else {
         None
     }
+}
+
+/// A wrong disposition in words: "driver must ignore SIGINT but catches it". A Python
+/// driver's caught SIGINT may be Python's own default handler, not one the student wrote.
+pub fn disposition_words(idiom: Idiom, w: &WrongDisposition) -> String {
+    let verb = match w.wanted {
+        Disposition::Ignored => "ignore",
+        _ => "catch",
+    };
+    let found = match w.found {
+        Disposition::Ignored => "ignores it",
+        Disposition::Caught
+            if idiom.0 == Language::Python && w.signal == Signal::SIGINT =>
+        {
+            "catches it (with a handler of its own, or Python's default one, which raises KeyboardInterrupt)"
+        }
+        Disposition::Caught => "catches it",
+        Disposition::Default => "leaves the default action",
+    };
+    format!(
+        "{} must {verb} {} but {found}",
+        w.role.name(),
+        w.signal.as_str()
+    )
 }
 
 /// The advice for a `handlers` check that found `wrong`, the first first.
@@ -410,6 +490,13 @@ pub fn handlers_advice(idiom: Idiom, wrong: &[WrongDisposition]) -> Option<Strin
             idiom.catch(name),
         ),
     };
+    // Python catches SIGINT from the start (its handler raises KeyboardInterrupt): a driver
+    // that sets nothing for it has it caught, which is not the conductor's disposition.
+    if idiom.0 == Language::Python && w.signal == Signal::SIGINT && w.found == Disposition::Caught {
+        return Some(format!(
+            "{first} (a Python program that sets nothing for SIGINT has Python's default handler, which raises KeyboardInterrupt)"
+        ));
+    }
     // What the other process needs, set before the fork and inherited.
     let theirs = other(w.role);
     let inherited = w.found != Disposition::Default && needed(theirs, w.signal) == Some(w.found);

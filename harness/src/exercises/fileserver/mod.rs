@@ -7,6 +7,7 @@ pub mod config;
 pub mod dialect;
 pub mod library;
 pub mod pair;
+pub mod policy;
 pub mod refserver;
 pub mod server;
 pub mod server_checks;
@@ -81,7 +82,9 @@ impl Exercise for Fileserver {
     }
 
     fn notes(cfg: &FileserverConfig, id: &str) -> Vec<String> {
-        dialect::notes(cfg, id)
+        let mut notes = dialect::notes(cfg, id);
+        notes.extend(policy::explain(&cfg.policy(), id));
+        notes
     }
 
     fn grade(cfg: &FileserverConfig, job: &mut Job) -> Result<Graded, String> {
@@ -345,6 +348,7 @@ impl ServerSide {
             unstartable: false,
             given_port: None,
             dialect: cfg.server.dialect(),
+            policy: cfg.policy(),
         }
     }
 }

@@ -4,14 +4,17 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::grading::evidence::judged_in;
 use crate::net::transfer::{compare_streams, Comparison};
 use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::Exit;
 
 use super::super::config::GetBy;
 use super::super::library::{self, Content};
-use super::{Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed, CLIENT_CLEANUP};
+use super::super::policy::ClientQuit;
+use super::{
+    judge_quit, judged_client, Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed,
+    CLIENT_CLEANUP,
+};
 
 /// The name asked for in `client-get-missing`.
 const MISSING: &str = "no-such-file.txt";
@@ -182,16 +185,20 @@ fn quit(t: &mut Turn) -> Result<Seen, String> {
     let mark = session.transcript.mark();
     session.type_text(&format!("{word}\n"));
     let deadline = Instant::now() + t.cfg.timing.exit();
-    let result = match session.wait_until(deadline, |s| s.program_exit()) {
-        Some(Exit::Code(0)) => Ok("quit ended the client with status 0".into()),
-        other => Err(ClientFault::Quit(other, t.cfg.timing.exit_ms)),
-    };
+    let exit = session.wait_until(deadline, |s| s.program_exit());
+    let (result, note) = judge_quit(
+        &t.cfg.policy(),
+        exit,
+        session.transcript.since(mark),
+        t.cfg.timing.exit_ms,
+    );
     Ok(Seen {
         lines: vec![word],
         mark,
         prompted: true,
         request: None,
         result,
+        notes: note.into_iter().collect(),
     })
 }
 
@@ -213,14 +220,24 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
                 .session
                 .wait_until(Instant::now() + cfg.timing.exit(), |s| s.program_exit());
             match exit {
-                Some(Exit::Code(0)) => {
+                Some(Exit::Code(0)) if o.notes.is_empty() => {
                     o.message = "quit and end of input each ended the client with status 0".into()
                 }
+                Some(Exit::Code(0)) => {}
+                other if cfg.policy().client_quit == ClientQuit::AnyStatus => {
+                    // The course asks for a quit command, not for end of input: seen, noted.
+                    o.notes.push(super::super::policy::beyond(
+                        &ClientFault::EndOfInput(other, cfg.timing.exit_ms).to_string(),
+                        "client_quit",
+                        "any-status",
+                    ));
+                }
                 other => {
-                    o = judged_in(
+                    o = judged_client(
                         &[ClientFault::EndOfInput(other, cfg.timing.exit_ms)],
                         "",
                         g.lang,
+                        cfg,
                     );
                     o.actions = vec![
                         format!("typed \"{}\"", ClientRun::word(cfg, Action::Quit)),
@@ -259,6 +276,7 @@ fn seen(
         prompted: typed.prompted,
         request,
         result,
+        notes: Vec::new(),
     }
 }
 

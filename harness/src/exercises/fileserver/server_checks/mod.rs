@@ -110,6 +110,8 @@ pub struct Ctx<'a> {
     pub given_port: Option<u16>,
     /// The protocol the checks speak.
     pub dialect: std::sync::Arc<Dialect>,
+    /// What the course requires beyond its protocol.
+    pub policy: super::policy::Policy,
 }
 
 impl<'a> Ctx<'a> {
