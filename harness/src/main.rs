@@ -105,7 +105,10 @@ fn grade_one(
         Ok(r) => r,
         Err(e) => {
             // Gradescope shows the student why, instead of an autograder failure.
-            for o in outputs.iter().filter(|o| o.format == Format::Gradescope) {
+            for o in outputs
+                .iter()
+                .filter(|o| matches!(o.format, Format::Gradescope | Format::GradescopeHtml))
+            {
                 write_to(&o.to, &gradescope::to_json(&gradescope::error_results(&e)))?;
             }
             return Err(e);

@@ -526,6 +526,13 @@ fn the_github_classroom_workflow_runs_and_its_files_parse() {
         .find_map(|s| s["with"]["path"].as_str().filter(|p| p.ends_with(".xml")))
         .expect("a step reading the JUnit file");
     check_junit(&read(&repo.join(junit_path)), &report, false);
+    let uploaded = steps
+        .iter()
+        .find_map(|s| s["with"]["path"].as_str().filter(|p| p.contains(".html")))
+        .expect("a step keeping the HTML report");
+    for p in uploaded.lines().map(str::trim).filter(|p| !p.is_empty()) {
+        assert!(repo.join(p).is_file(), "artifact {p} not written");
+    }
 }
 
 #[test]

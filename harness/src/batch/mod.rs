@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod child;
+pub mod index;
 pub mod table;
 
 use std::io::IsTerminal;

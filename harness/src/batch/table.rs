@@ -249,7 +249,8 @@ pub fn render(results: &[StudentResult], format: Format) -> Result<String, Strin
         Format::Json => json(results),
         Format::Junit => junit(results),
         Format::Markdown => markdown(results),
-        Format::Gradescope => {
+        Format::Html => super::index::render(results, None).index,
+        Format::Gradescope | Format::GradescopeHtml => {
             return Err("the gradescope format is for one submission, not a class".into())
         }
     })
@@ -262,6 +263,11 @@ pub fn write_outputs(
     csv_file: Option<&Path>,
 ) -> Result<(), String> {
     for o in outputs {
+        if let (Format::Html, Destination::File(f)) = (o.format, &o.to) {
+            // The index links to each student's page, written beside it.
+            super::index::write(results, f)?;
+            continue;
+        }
         let text = render(results, o.format)?;
         write_to(&o.to, &text)?;
     }

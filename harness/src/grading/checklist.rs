@@ -9,8 +9,9 @@ use std::time::Instant;
 use super::evidence::verdict;
 use super::{Check, CheckDoc};
 use crate::config::Scoring;
-use crate::report::{CheckOutcome, Status};
+use crate::report::{CheckOutcome, EventLog, Status};
 use crate::supervise::ending::{self, Ending};
+use crate::supervise::events;
 
 thread_local! {
     /// Set while a judge runs on this thread: a panic there is caught and becomes that
@@ -54,6 +55,8 @@ pub struct Checklist<'a> {
     deadline: Option<(Instant, u64)>,
     /// A check was not judged because the deadline had passed.
     overran: bool,
+    /// Where the next check's events start in the grading's event log.
+    event_mark: usize,
 }
 
 impl<'a> Checklist<'a> {
@@ -64,6 +67,7 @@ impl<'a> Checklist<'a> {
             docs_seen: Vec::new(),
             deadline: None,
             overran: false,
+            event_mark: 0,
         }
     }
 
@@ -95,12 +99,27 @@ impl<'a> Checklist<'a> {
                 }
                 (None, None) => {
                     ending::take();
+                    let began = Instant::now();
                     let mut o = judge_guarded(check.judge, state);
                     o.ended = Some(ending::take().unwrap_or(Ending::Event));
+                    self.attach_events(&mut o, began);
                     o
                 }
             };
             self.push(&check.doc, outcome);
+        }
+    }
+
+    /// Gives a judged check the events of the grading's log since the last one's (what
+    /// happened between two checks, a run's start, belongs to the next).
+    fn attach_events(&mut self, o: &mut CheckOutcome, began: Instant) {
+        let Some(log) = events::current() else {
+            return;
+        };
+        let slice = log.since(self.event_mark);
+        self.event_mark += slice.events.len();
+        if !slice.events.is_empty() {
+            o.events = Some(EventLog::from_slice(&slice, began));
         }
     }
 

@@ -37,6 +37,9 @@ pub struct Grading<'a> {
 /// built first (see [`build`]); a build that fails ends the grading there.
 pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, String> {
     let t0 = Instant::now();
+    // The engine records what it sees into this grading's log; the check list cuts it.
+    let recorder = crate::supervise::events::Recorder::default();
+    let _recording = recorder.install();
     // Orphans of the submission come back to the grader, which reaps and sweeps them; the
     // keys the grader types must not stop or kill it.
     cleanup::become_subreaper().ok();

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::answer::{Answerer, Unanswered};
 use super::dialect::Dialect;
 use crate::supervise::ending::{self, Ending};
+use crate::supervise::events::{self, Recorder, What};
 use crate::supervise::isolation;
 
 /// How often a read waiting for a server's answer looks whether the server can still move.
@@ -159,6 +160,8 @@ pub struct Conn {
     unanswered: Option<Arc<Unanswered>>,
     /// Whether a byte came since the last request was sent.
     replied: bool,
+    /// The grading's event log and this connection's number in it, when there is one.
+    log: Option<(Recorder, u32)>,
 }
 
 impl Conn {
@@ -185,6 +188,17 @@ impl Conn {
             answerer: None,
             unanswered: None,
             replied: false,
+            log: events::current().map(|r| {
+                let n = r.connection();
+                (r, n)
+            }),
+        }
+    }
+
+    /// Tells the event log what went over the connection.
+    pub(super) fn log_traffic(&self, bytes: &[u8], sent: bool, framed: bool) {
+        if let Some((r, n)) = &self.log {
+            r.traffic(*n, bytes, sent, framed);
         }
     }
 
@@ -312,6 +326,7 @@ impl Conn {
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
         let _ = self.stream.set_write_timeout(Some(left));
+        self.log_traffic(bytes, true, true);
         self.stream.write_all(bytes).map_err(|e| match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                 ProtoError::Timeout("the server to take the data".into())
@@ -334,6 +349,9 @@ impl Conn {
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
+                let mut shown = line.clone();
+                shown.push(b'\n');
+                self.log_traffic(&shown, false, true);
                 return Ok(line);
             }
             line.append(&mut self.pending);
@@ -402,6 +420,7 @@ impl Conn {
                     n - left
                 )));
             }
+            self.log_traffic(&buf[..k], false, false);
             sink(&buf[..k]).map_err(|e| ProtoError::Io(e.to_string()))?;
             left -= k as u64;
         }
@@ -494,7 +513,12 @@ impl Conn {
                 return false;
             }
             match self.stream.read(&mut buf) {
-                Ok(0) => return true,
+                Ok(0) => {
+                    if let Some((r, n)) = &self.log {
+                        r.record(What::Closed(*n));
+                    }
+                    return true;
+                }
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return true,

@@ -137,6 +137,16 @@ pub fn render(reports: &[Report]) -> String {
     to_json(&results(reports))
 }
 
+/// The same results with the HTML report as the top-level `output` (`output_format`
+/// `html`): the checks students may see, their timelines, no machine path. The tests'
+/// outputs stay plain text.
+pub fn render_html(reports: &[Report]) -> String {
+    let mut r = results(reports);
+    r.output = super::html::fragment(reports, super::html::Audience::Student);
+    r.output_format = "html";
+    to_json(&r)
+}
+
 pub fn to_json(results: &Results) -> String {
     let mut s = serde_json::to_string_pretty(results)
         .unwrap_or_else(|e| format!("{{\"score\": 0, \"output\": \"internal error: {e}\"}}"));

@@ -3,7 +3,9 @@
 //! escaped (messages) or as lossily decoded data (transcripts) that each renderer escapes
 //! for its own medium.
 
+pub mod events;
 pub mod gradescope;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -13,6 +15,8 @@ pub mod output;
 pub mod wording;
 
 use serde::{Deserialize, Serialize};
+
+pub use events::EventLog;
 
 /// The id of the check that builds a submission of sources (`grading::build`).
 pub const BUILD_CHECK: &str = "build";
@@ -119,6 +123,10 @@ pub struct CheckOutcome {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<TranscriptView>,
+    /// What happened during the check, in time: keys, signals, lines, processes' lives,
+    /// the connections' requests and replies (docs/report-schema.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventLog>,
     /// Who may see this check (Gradescope's `visibility`); absent means visible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<Visibility>,
@@ -183,6 +191,7 @@ impl CheckOutcome {
             hint: None,
             notes: Vec::new(),
             transcript: None,
+            events: None,
             visibility: None,
             because_of: None,
             ended: None,
@@ -352,6 +361,12 @@ impl Report {
             c.notes.iter_mut().for_each(redact);
             if let Some(seen) = &mut c.seen {
                 redact(seen);
+            }
+            if let Some(ev) = &mut c.events {
+                ev.make_stable();
+                if !workdir.is_empty() {
+                    ev.redact(workdir, "<workdir>");
+                }
             }
             if let Some(t) = &mut c.transcript {
                 for piece in &mut t.pieces {

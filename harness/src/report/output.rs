@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use clap::ValueEnum;
 
-use super::{gradescope, human, json, junit, markdown, Report};
+use super::{gradescope, html, human, json, junit, markdown, Report};
 
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -20,8 +20,12 @@ pub enum Format {
     Junit,
     /// Gradescope's results.json.
     Gradescope,
+    /// Gradescope's results.json carrying the HTML report as its output.
+    GradescopeHtml,
     /// A Markdown summary, for a CI job summary or a pull-request comment.
     Markdown,
+    /// One self-contained HTML page with a timeline per check.
+    Html,
 }
 
 impl Format {
@@ -31,7 +35,9 @@ impl Format {
             Format::Json => "json",
             Format::Junit => "junit",
             Format::Gradescope => "gradescope",
+            Format::GradescopeHtml => "gradescope-html",
             Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 
@@ -47,7 +53,9 @@ impl Format {
             Format::Json => json::render_many(reports),
             Format::Junit => junit::render(reports),
             Format::Gradescope => gradescope::render(reports),
+            Format::GradescopeHtml => gradescope::render_html(reports),
             Format::Markdown => markdown::render(reports),
+            Format::Html => html::render(reports),
         }
     }
 }
@@ -56,7 +64,7 @@ impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         <Format as ValueEnum>::from_str(s, true).map_err(|_| {
-            format!("unknown format `{s}` (human, json, junit, gradescope or markdown)")
+            format!("unknown format `{s}` (human, json, junit, gradescope, gradescope-html, markdown or html)")
         })
     }
 }

@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod command;
 pub mod ending;
+pub mod events;
 pub mod exits;
 pub mod interrupt;
 pub mod isolation;

@@ -26,6 +26,7 @@ use nix::sys::termios::{
 };
 use nix::unistd::Pid;
 
+use super::events::{self, Ending, ExitNotes, Recorder, What};
 use super::isolation::{ConfineError, RunGroup, Sandbox};
 use super::spawn::{self, Launch, ShimReport, Spawned, REPORT_LEN};
 use super::transcript::Transcript;
@@ -209,6 +210,8 @@ pub struct Session {
     pub tick: Duration,
     containment: Containment,
     terminal: TerminalWatch,
+    /// The grading's event log, when there is one, and what it has been told of exits.
+    events: Option<ExitNotes>,
 }
 
 impl Session {
@@ -240,14 +243,28 @@ impl Session {
                 baseline,
                 changes: Vec::new(),
             },
+            events: events::current().map(ExitNotes::new),
         };
         s.wait_until(deadline, |s| {
             (s.shim.pid.is_some() || s.shim.exec_error.is_some()).then_some(())
         });
         if let Some(pid) = s.shim.pid {
+            s.record(What::Started(pid.as_raw()));
             s.watch(pid);
         }
         Ok(s)
+    }
+
+    /// Records an event in the grading's log, if there is one.
+    pub fn record(&self, what: What) {
+        if let Some(e) = &self.events {
+            e.log.record(what);
+        }
+    }
+
+    /// The grading's event log, if there is one.
+    pub fn event_log(&self) -> Option<&Recorder> {
+        self.events.as_ref().map(|e| &e.log)
     }
 
     /// The middle process that holds the session.
@@ -343,14 +360,43 @@ impl Session {
         }
     }
 
-    /// Reads everything that is ready: terminal output and shim reports.
+    /// Reads everything that is ready: terminal output and shim reports. The exits seen
+    /// before reading are recorded after the output, so a process's last line comes before
+    /// its end in the event log whenever the two are read in one go.
     pub fn pump(&mut self) {
+        // Watched processes (not the program: the shim tells its end) that have ended.
+        let program = self.shim.pid;
+        let watched = self.pidfds.iter().filter(|(p, _)| Some(*p) != program);
+        let watched = watched.map(|(p, fd)| (p.as_raw(), fd));
+        let exited = self.events.as_ref().map(|e| e.newly_ended(watched));
+        let had_exit = self.shim.exit.is_some();
+        self.read_terminal();
+        self.shim.read(&self.spawned.reports);
+        if let Some(exited) = exited {
+            if !had_exit && self.shim.exit.is_some() {
+                // What the program wrote before it ended is in the terminal by now.
+                self.read_terminal();
+            }
+            let how = self.shim.exit.map(|x| match x {
+                Exit::Code(c) => Ending::Code(c),
+                Exit::Signal(s) => Ending::Signal(s),
+            });
+            if let Some(e) = &mut self.events {
+                e.note(program.map(Pid::as_raw).zip(how), exited);
+            }
+        }
+    }
+
+    fn read_terminal(&mut self) {
         let mut buf = [0u8; 16 * 1024];
         while !self.master_eof {
             match nix::unistd::read(&self.spawned.master, &mut buf) {
                 Ok(0) => self.master_eof = true,
                 Ok(n) => {
                     self.transcript.push_output(&buf[..n]);
+                    if let Some(e) = &self.events {
+                        e.log.output(&buf[..n]);
+                    }
                     self.check_flood();
                 }
                 Err(Errno::EAGAIN) => break,
@@ -359,7 +405,6 @@ impl Session {
                 Err(_) => self.master_eof = true,
             }
         }
-        self.shim.read(&self.spawned.reports);
     }
 
     /// Cuts the run off once its output passes the limit.
@@ -372,8 +417,9 @@ impl Session {
             return;
         }
         self.containment.flood = Some(total);
-        self.transcript
-            .push_action(format!("output cut off: more than {limit} bytes"));
+        let what = format!("output cut off: more than {limit} bytes");
+        self.record(What::Note(what.clone()));
+        self.transcript.push_action(what);
         self.kill_run();
     }
 
@@ -434,8 +480,9 @@ impl Session {
         // A sized tmpfs never holds more than the limit: nearly full is full.
         if used >= limit - limit / 64 {
             c.disk = Some(used);
-            self.transcript
-                .push_action(format!("cut off: more than {} MiB written", limit >> 20));
+            let what = format!("cut off: more than {} MiB written", limit >> 20);
+            self.record(What::Note(what.clone()));
+            self.transcript.push_action(what);
             self.kill_run();
         }
     }
@@ -526,14 +573,13 @@ impl Session {
     /// program's terminal settings keep the key from sending its signal).
     pub fn type_key(&mut self, key: Key) {
         self.pump();
-        if self.check_terminal(Some(key)) {
-            self.transcript.push_action(key.label());
+        let label = if self.check_terminal(Some(key)) {
+            key.label().to_string()
         } else {
-            self.transcript.push_action(format!(
-                "{} (the program turned this key's signal off)",
-                key.label()
-            ));
-        }
+            format!("{} (the program turned this key's signal off)", key.label())
+        };
+        self.record(What::Key(label.clone()));
+        self.transcript.push_action(label);
         let _ = nix::unistd::write(&self.spawned.master, &[key.byte()]);
     }
 
@@ -545,6 +591,11 @@ impl Session {
     /// Types `bytes` (a key without a signal, such as Ctrl-D) marked as `label`.
     pub fn type_labelled(&mut self, bytes: &[u8], label: &str) {
         self.pump();
+        self.record(What::Typed(
+            String::from_utf8_lossy(bytes)
+                .trim_end_matches('\n')
+                .to_string(),
+        ));
         self.transcript.push_action(label.to_string());
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -563,6 +614,10 @@ impl Session {
     pub fn send_signal(&mut self, pid: Pid, sig: Signal, label: &str) -> nix::Result<()> {
         self.pump();
         self.check_terminal(None);
+        self.record(What::Signal {
+            signal: sig.as_str().to_string(),
+            to: pid.as_raw(),
+        });
         self.transcript.push_action(label.to_string());
         kill(pid, sig)
     }

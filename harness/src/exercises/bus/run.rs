@@ -12,6 +12,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::config::BusConfig;
+use crate::supervise::events::What;
 use crate::supervise::observe::{self, Activity, Expect, View};
 use crate::supervise::procfs::{self, Status};
 use crate::supervise::session::{Exit, Key, NotRun, Session};
@@ -189,6 +190,11 @@ impl<'c> BusRun<'c> {
         let result = run.await_ready(deadline, known_masks);
         if let Ok(ready) = &result {
             run.ready = Some(ready.clone());
+            if let Some(log) = run.session.event_log() {
+                log.name(ready.driver.as_raw(), Role::Driver.name());
+                log.name(ready.conductor.as_raw(), Role::Conductor.name());
+                log.record(What::Started(ready.conductor.as_raw()));
+            }
             run.session.watch(ready.conductor);
             run.meter.read(ready.driver, ready.conductor);
             run.cpu_at_ready = Some((
@@ -291,6 +297,7 @@ impl<'c> BusRun<'c> {
         let before_c = observe::view(c);
         let base = self.meter.read(d, c);
         let mark = self.session.transcript.mark();
+        let event_mark = self.session.event_log().map(|l| l.mark());
         let received_at_start = self.session.transcript.total_bytes();
         let (sig, targets): (i32, Vec<Pid>) = match stimulus {
             Stimulus::Key(k) => {
@@ -349,10 +356,43 @@ impl<'c> BusRun<'c> {
         self.session.pump();
         self.polling = std::mem::take(&mut watch.polling);
         let outcome = watch.outcome(&self.session, settled.is_none());
+        if let Some(m) = event_mark {
+            self.record_step(
+                [
+                    (&before_d, &outcome.driver_bytes, &outcome.driver),
+                    (&before_c, &outcome.conductor_bytes, &outcome.conductor),
+                ],
+                m,
+            );
+        }
         if let Some(cpu) = cpu_if_healthy([&outcome.driver, &outcome.conductor]) {
             self.cpu_healthy = Some(cpu);
         }
         Some(outcome)
+    }
+
+    /// Tells the event log what a step showed: who wrote its lines, when only one role
+    /// wrote (both writing, the lines stay the terminal's), and which process a key stopped
+    /// or continued (seen at the step's end: a state has no descriptor to wake on).
+    fn record_step(&self, roles: [(&View, &u64, &View); 2], mark: usize) {
+        let Some(log) = self.session.event_log() else {
+            return;
+        };
+        if let [(_, 0, _), (_, n, v)] | [(_, n, v), (_, 0, _)] = roles {
+            if *n > 0 {
+                log.attribute_since(mark, v.pid.as_raw());
+            }
+        }
+        for (before, _, after) in roles {
+            let pid = after.pid.as_raw();
+            match (before.activity, after.activity) {
+                (b, Activity::Stopped) if b != Activity::Stopped => log.record(What::Stopped(pid)),
+                (Activity::Stopped, a) if a != Activity::Stopped && !a.exited() => {
+                    log.record(What::Continued(pid))
+                }
+                _ => {}
+            }
+        }
     }
 
     /// CPU share of one CPU used by each role from readiness to the last moment both were

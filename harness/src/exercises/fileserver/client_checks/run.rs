@@ -88,6 +88,9 @@ impl ClientRun {
         if let Some(e) = session.exec_error() {
             return Err(format!("the client could not be executed: {}", e.desc()));
         }
+        if let (Some(log), Some(pid)) = (session.event_log(), session.program_pid()) {
+            log.name(pid.as_raw(), "client");
+        }
         let mut run = ClientRun {
             session,
             cwd: cwd.to_path_buf(),

@@ -1,0 +1,306 @@
+//! A check's event log as the report holds it: the engine's events (`supervise::events`)
+//! with pids turned into roles and times into milliseconds since the check began. Text is
+//! kept as data (lossily decoded, not escaped): each renderer escapes it for its medium.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::supervise::events::{Ending, Slice, What};
+
+/// The most events one check's log holds; the rest are counted in `dropped`.
+pub const MAX_CHECK_EVENTS: usize = 600;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Key,
+    Typed,
+    Signal,
+    Line,
+    Started,
+    Stopped,
+    Continued,
+    Ended,
+    Reaped,
+    Connected,
+    Sent,
+    Reply,
+    Received,
+    Closed,
+    Note,
+}
+
+impl EventKind {
+    /// Done by the grader to the program (a key, a signal, typed input): what a timeline
+    /// marks, and what divides a log into the stretches `--stable` orders.
+    pub fn is_stimulus(self) -> bool {
+        matches!(self, EventKind::Key | EventKind::Typed | EventKind::Signal)
+    }
+
+    /// A change of a process's life, seen from outside.
+    pub fn is_process_change(self) -> bool {
+        matches!(
+            self,
+            EventKind::Started
+                | EventKind::Stopped
+                | EventKind::Continued
+                | EventKind::Ended
+                | EventKind::Reaped
+        )
+    }
+}
+
+/// One event of a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Milliseconds since the check began (left out of `--stable` reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
+    pub kind: EventKind,
+    /// The role concerned: who printed a line (absent: not known, the terminal's), whom a
+    /// signal was sent to, whose life changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<String>,
+    /// A key's label, a line's or request's text, a signal's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The grader's connection to the server, numbered from 1 in a grading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn: Option<u32>,
+    /// Bytes sent or received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// How a process ended: `exit 0`, `SIGINT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A check's events, bounded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct EventLog {
+    pub events: Vec<EventRecord>,
+    /// Events beyond the cap (of the check, or of the grading's log), counted, not kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn signal_name(n: i32) -> String {
+    nix::sys::signal::Signal::try_from(n)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("signal {n}"))
+}
+
+impl EventLog {
+    /// A check's log from the engine's `slice`; times counted from `began` (or the first
+    /// event, if earlier: what happened between two checks belongs to the second).
+    pub fn from_slice(slice: &Slice, began: Instant) -> Self {
+        let origin = slice.events.first().map_or(began, |e| e.at.min(began));
+        let role = |pid: i32| {
+            slice
+                .names
+                .iter()
+                .find(|(p, _)| *p == pid)
+                .map_or("process", |(_, r)| r.as_str())
+                .to_string()
+        };
+        let events = slice
+            .events
+            .iter()
+            .take(MAX_CHECK_EVENTS)
+            .map(|e| {
+                let mut r = EventRecord {
+                    at_ms: Some(e.at.duration_since(origin).as_millis() as u64),
+                    kind: EventKind::Note,
+                    who: None,
+                    text: None,
+                    conn: None,
+                    bytes: None,
+                    status: None,
+                };
+                let (kind, pid) = match &e.what {
+                    What::Key(k) => {
+                        r.text = Some(k.clone());
+                        (EventKind::Key, None)
+                    }
+                    What::Typed(t) => {
+                        r.text = Some(t.clone());
+                        (EventKind::Typed, None)
+                    }
+                    What::Signal { signal, to } => {
+                        r.text = Some(signal.clone());
+                        (EventKind::Signal, Some(*to))
+                    }
+                    What::Line { text, by } => {
+                        r.text = Some(text.clone());
+                        (EventKind::Line, *by)
+                    }
+                    What::Started(p) => (EventKind::Started, Some(*p)),
+                    What::Stopped(p) => (EventKind::Stopped, Some(*p)),
+                    What::Continued(p) => (EventKind::Continued, Some(*p)),
+                    What::Ended(p, how) => {
+                        r.status = how.map(|h| match h {
+                            Ending::Code(c) => format!("exit {c}"),
+                            Ending::Signal(s) => signal_name(s),
+                        });
+                        (EventKind::Ended, Some(*p))
+                    }
+                    What::Reaped(p) => (EventKind::Reaped, Some(*p)),
+                    What::Connected(c) => {
+                        r.conn = Some(*c);
+                        (EventKind::Connected, None)
+                    }
+                    What::Sent { conn, text, bytes } => {
+                        r.conn = Some(*conn);
+                        r.bytes = Some(*bytes);
+                        r.text = (!text.is_empty()).then(|| text.clone());
+                        (EventKind::Sent, None)
+                    }
+                    What::Reply { conn, text } => {
+                        r.conn = Some(*conn);
+                        r.text = Some(text.clone());
+                        (EventKind::Reply, None)
+                    }
+                    What::Received { conn, bytes } => {
+                        r.conn = Some(*conn);
+                        r.bytes = Some(*bytes);
+                        (EventKind::Received, None)
+                    }
+                    What::Closed(c) => {
+                        r.conn = Some(*c);
+                        (EventKind::Closed, None)
+                    }
+                    What::Note(n) => {
+                        r.text = Some(n.clone());
+                        (EventKind::Note, None)
+                    }
+                };
+                r.kind = kind;
+                r.who = pid.map(role);
+                r
+            })
+            .collect();
+        let kept = slice.events.len().min(MAX_CHECK_EVENTS);
+        EventLog {
+            events,
+            dropped: (slice.events.len() - kept) as u64 + slice.dropped,
+        }
+    }
+
+    /// For `--stable`: times left out, and the events between two of the grader's actions
+    /// put in an order that does not depend on timing: output and connections first (by
+    /// connection), then the processes' changes, each group in the order seen.
+    pub fn make_stable(&mut self) {
+        for e in &mut self.events {
+            e.at_ms = None;
+        }
+        let rank = |e: &EventRecord| (e.kind.is_process_change(), e.conn.unwrap_or(0));
+        for stretch in self.events.split_mut(|e| e.kind.is_stimulus()) {
+            stretch.sort_by_key(rank);
+        }
+    }
+
+    /// Replaces `from` with `to` in every text (a temporary path).
+    pub fn redact(&mut self, from: &str, to: &str) {
+        for t in self.events.iter_mut().filter_map(|e| e.text.as_mut()) {
+            if t.contains(from) {
+                *t = t.replace(from, to);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::supervise::events::Event;
+
+    fn slice(whats: Vec<(u64, What)>) -> Slice {
+        let t0 = Instant::now();
+        Slice {
+            events: whats
+                .into_iter()
+                .map(|(ms, what)| Event {
+                    at: t0 + Duration::from_millis(ms),
+                    what,
+                })
+                .collect(),
+            names: vec![(10, "driver".into()), (11, "conductor".into())],
+            dropped: 0,
+        }
+    }
+
+    #[test]
+    fn pids_become_roles_and_times_milliseconds() {
+        let s = slice(vec![
+            (0, What::Key("Ctrl-C".into())),
+            (
+                5,
+                What::Line {
+                    text: "bye".into(),
+                    by: Some(11),
+                },
+            ),
+            (7, What::Ended(11, Some(Ending::Signal(2)))),
+            (9, What::Reaped(12)),
+        ]);
+        let log = EventLog::from_slice(&s, s.events[0].at);
+        let e = &log.events;
+        assert_eq!(e[1].who.as_deref(), Some("conductor"));
+        assert_eq!(e[1].at_ms, Some(5));
+        assert_eq!(e[2].status.as_deref(), Some("SIGINT"));
+        assert_eq!(e[3].who.as_deref(), Some("process"));
+    }
+
+    #[test]
+    fn stable_logs_do_not_depend_on_timing() {
+        let early = slice(vec![
+            (0, What::Key("Ctrl-Z".into())),
+            (1, What::Ended(11, None)),
+            (
+                2,
+                What::Line {
+                    text: "a".into(),
+                    by: None,
+                },
+            ),
+        ]);
+        let late = slice(vec![
+            (0, What::Key("Ctrl-Z".into())),
+            (
+                3,
+                What::Line {
+                    text: "a".into(),
+                    by: None,
+                },
+            ),
+            (4, What::Ended(11, None)),
+        ]);
+        let stable = |s: &Slice| {
+            let mut l = EventLog::from_slice(s, s.events[0].at);
+            l.make_stable();
+            serde_json::to_string(&l).unwrap()
+        };
+        assert_eq!(stable(&early), stable(&late));
+        assert!(!stable(&early).contains("at_ms"));
+    }
+
+    #[test]
+    fn a_check_keeps_at_most_its_cap() {
+        let s = slice(
+            (0..MAX_CHECK_EVENTS as u64 + 3)
+                .map(|i| (i, What::Note("n".into())))
+                .collect(),
+        );
+        let log = EventLog::from_slice(&s, s.events[0].at);
+        assert_eq!(log.events.len(), MAX_CHECK_EVENTS);
+        assert_eq!(log.dropped, 3);
+    }
+}
