@@ -18,6 +18,33 @@ pub use crate::report::output::{outputs, Destination, Format, Output, ReportTarg
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The language of reports, `list` and `explain` (default: the config's `[report] lang`,
+    /// else English). Ids, statuses and the JSON's keys are the same in every language.
+    #[arg(long, global = true, value_enum, value_name = "LANG")]
+    pub lang: Option<crate::i18n::Lang>,
+}
+
+impl Cli {
+    /// The config file of the command, if it has one (for its `[report] lang`).
+    pub fn config(&self) -> Option<&std::path::Path> {
+        match &self.command {
+            Command::Grade(g) => g.config.as_deref(),
+            Command::List { config } | Command::Explain { config, .. } => config.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The language to write in: `--lang`, else the config's `[report] lang`, else English.
+    /// A config that cannot be read says so later, where it is read for grading.
+    pub fn lang(&self) -> crate::i18n::Lang {
+        self.lang
+            .or_else(|| {
+                let names = crate::grade::names();
+                let file = crate::config::ConfigFile::read(self.config()?, &names).ok()?;
+                file.report.lang
+            })
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Subcommand)]
