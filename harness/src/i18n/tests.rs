@@ -265,6 +265,15 @@ fn declared_texts() -> Vec<(String, &'static str)> {
     out
 }
 
+/// The exercises' titles, from their shipped configs (`harness list` shows them).
+fn exercise_titles() -> Vec<String> {
+    crate::catalog::exercises(None)
+        .expect("the shipped configs")
+        .into_iter()
+        .map(|e| e.title)
+        .collect()
+}
+
 #[test]
 fn i18n_the_catalog_parses() {
     parse_catalog(ZH).expect("harness/locales/zh.toml");
@@ -282,6 +291,11 @@ fn i18n_every_message_and_check_text_has_its_translation() {
     for (at, t) in declared_texts() {
         if !zh.contains_key(t) {
             missing.insert(t.to_string(), at);
+        }
+    }
+    for t in exercise_titles() {
+        if !zh.contains_key(t.as_str()) {
+            missing.insert(t, "an exercise's title".into());
         }
     }
     let list: Vec<String> = missing
@@ -326,7 +340,7 @@ fn i18n_templates_name_their_placeholders_and_translations_keep_them() {
 #[test]
 fn i18n_every_translation_is_of_a_text_of_the_sources() {
     let zh = parse_catalog(ZH).expect("harness/locales/zh.toml");
-    let mut all = BTreeSet::new();
+    let mut all: BTreeSet<String> = exercise_titles().into_iter().collect();
     for (_, code) in sources() {
         all.extend(literals(&code).into_iter().map(|l| l.text));
     }

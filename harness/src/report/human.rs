@@ -46,14 +46,19 @@ pub fn render(report: &Report, style: Style) -> String {
         report.exercise,
         escape::one_line(report.submission.path.as_bytes())
     );
-    let _ = writeln!(
-        out,
-        "  {} {}",
-        tr!("ran:"),
-        escape::one_line(report.submission.command.as_bytes())
-    );
+    let command = escape::one_line(report.submission.command.as_bytes());
+    let _ = writeln!(out, "  {}", tr!("ran: {command}", command = command));
     if let Some(i) = &report.interpreter {
-        let _ = writeln!(out, "  {} {} ({})", tr!("interpreter:"), i.path, i.version);
+        let (path, version) = (&i.path, &i.version);
+        let _ = writeln!(
+            out,
+            "  {}",
+            tr!(
+                "interpreter: {path} ({version})",
+                path = path,
+                version = version
+            )
+        );
     }
     if style.verbose {
         for (k, item) in report.isolation.iter().enumerate() {
@@ -205,14 +210,12 @@ pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
 
 /// A label of the facts block, padded to the width of the longest (`expected: `).
 fn label(text: &str) -> String {
-    i18n::pad(
-        text,
-        if i18n::current() == i18n::Lang::En {
-            10
-        } else {
-            7
-        },
-    )
+    let width = match i18n::current() {
+        i18n::Lang::En => 10,
+        // Two-column characters and a full-width colon: `期望：`.
+        i18n::Lang::Zh => 6,
+    };
+    i18n::pad(text, width)
 }
 
 /// `label` and `text` after `indent`; text of several lines (a traceback, a compiler's
