@@ -189,6 +189,24 @@ fn placeholders(template: &str) -> BTreeSet<String> {
     out
 }
 
+/// The arguments of a call after its first, split at its own commas (not those nested).
+fn top_level(after: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
+    for (k, c) in after.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&after[start..k]);
+                start = k + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&after[start..]);
+    out
+}
+
 /// Whether the code before a literal opens a `tr!` call (not `include_str!`).
 fn is_tr(before: &str) -> bool {
     let Some(head) = before
@@ -229,9 +247,8 @@ fn calls() -> Vec<Call> {
             if !is_tr(&l.before) {
                 continue;
             }
-            let names: BTreeSet<String> = l
-                .after
-                .split(',')
+            let names: BTreeSet<String> = top_level(&l.after)
+                .into_iter()
                 .filter_map(|a| a.split_once('='))
                 .map(|(n, _)| n.trim().to_string())
                 .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_'))
@@ -378,13 +395,21 @@ fn is_exempt(l: &Literal) -> bool {
     NOT_SHOWN.iter().any(|n| l.before.contains(n))
 }
 
-/// The bare prose literals of each file: messages not (yet) going through `tr!`.
+/// The bare prose literals of each file: messages not (yet) going through `tr!` (nor texts
+/// of the catalog, translated where they are shown).
 fn untranslated() -> BTreeMap<String, Vec<String>> {
+    // A declared check's texts are translated where they are shown ([`doc`]).
+    let zh = parse_catalog(ZH).expect("harness/locales/zh.toml");
     let mut out = BTreeMap::new();
     for (rel, code) in sources() {
         let found: Vec<String> = literals(without_tests(&code))
             .into_iter()
-            .filter(|l| !is_tr(&l.before) && is_prose(&l.text) && !is_exempt(l))
+            .filter(|l| {
+                !is_tr(&l.before)
+                    && is_prose(&l.text)
+                    && !is_exempt(l)
+                    && !zh.contains_key(l.text.as_str())
+            })
             .map(|l| format!("{rel}:{}: {:?}", l.line, l.text))
             .collect();
         if !found.is_empty() {

@@ -15,6 +15,7 @@ use crate::supervise::transcript::lines;
 use crate::supervise::waiting::Wait;
 use crate::text::escape;
 use crate::text::matching::{closest, count_in_line, Phrase};
+use crate::tr;
 
 pub use crate::grading::evidence::verdict;
 
@@ -122,10 +123,10 @@ pub fn near_miss(cfg: &BusConfig, line: Line, output: &[u8]) -> Option<String> {
     let refs: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
     let m = closest(&line.phrase(cfg), &refs, cfg.lines.policy())?;
     let diffs: Vec<String> = m.differences.iter().map(|d| d.to_string()).collect();
-    Some(format!(
-        "closest line: \"{}\" ({})",
-        escape::one_line(m.line.as_bytes()),
-        diffs.join(", ")
+    Some(tr!(
+        "closest line: \"{escape}\" ({diffs})",
+        escape = escape::one_line(m.line.as_bytes()),
+        diffs = diffs.join(", ")
     ))
 }
 
@@ -154,7 +155,7 @@ pub fn note(run: &BusRun, role: Role, v: &View) -> ProcessNote {
 pub fn note_coarse(run: &BusRun, role: Role, v: &View) -> ProcessNote {
     let mut n = note(run, role, v);
     if matches!(v.activity, Activity::Waiting(_) | Activity::Active) {
-        n.state = "still running".into();
+        n.state = tr!("still running").into();
     }
     n
 }
@@ -165,21 +166,24 @@ pub fn start(idiom: Idiom, run: &BusRun, result: &Result<Ready, StartFailure>) -
         Ok(r) => {
             let mut o = verdict(
                 Status::Passed,
-                "a driver and one conductor started and are waiting",
+                tr!("a driver and one conductor started and are waiting"),
             );
             if !r.busy.is_empty() {
                 let who: Vec<String> = r.busy.iter().map(|r| format!("the {}", r.name())).collect();
                 let verb = if who.len() > 1 {
-                    "never sleep"
+                    tr!("never sleep")
                 } else {
-                    "never sleeps"
+                    tr!("never sleeps")
                 };
-                o.details
-                    .push(format!("{} {verb} (see idle)", who.join(" and ")));
+                o.details.push(tr!(
+                    "{who} {verb} (see idle)",
+                    who = who.join(" and "),
+                    verb = verb
+                ));
             }
             if !r.masks_complete {
                 o.details
-                    .push("handlers incomplete when the grader went on (see handlers)".into());
+                    .push(tr!("handlers incomplete when the grader went on (see handlers)").into());
             }
             o
         }
@@ -200,14 +204,14 @@ pub fn handlers(idiom: Idiom, ready: &Ready) -> CheckOutcome {
     let mut wrong = wrong_dispositions(Role::Driver, &ready.driver_status);
     wrong.extend(wrong_dispositions(Role::Conductor, &ready.conductor_status));
     if wrong.is_empty() {
-        return verdict(Status::Passed, "every disposition is as required");
+        return verdict(Status::Passed, tr!("every disposition is as required"));
     }
     let mut o = verdict(
         Status::Failed,
-        format!("{} disposition(s) wrong", wrong.len()),
+        tr!("{wrong} disposition(s) wrong", wrong = wrong.len()),
     );
     o.expected = Some(
-        "driver ignores SIGINT, SIGQUIT and catches SIGUSR1, SIGUSR2, SIGTSTP; conductor ignores SIGTSTP and catches SIGINT, SIGQUIT, SIGUSR1"
+        tr!("driver ignores SIGINT, SIGQUIT and catches SIGUSR1, SIGUSR2, SIGTSTP; conductor ignores SIGTSTP and catches SIGINT, SIGQUIT, SIGUSR1")
             .into(),
     );
     o.details = wrong;
@@ -322,12 +326,7 @@ fn judge_line_step(
             && seen_line.complete == 1
             && held_back(cfg, *other, line, &step.output) == times
         {
-            notes.push(format!(
-                "line {} arrived here too, late, at the start of line {}'s line: it had been printed without a newline and stayed in the {}'s output buffer until this newline pushed it out (it counts where it was due, not here)",
-                other.number(),
-                line.number(),
-                printer.name()
-            ));
+            notes.push(tr!("line {other} arrived here too, late, at the start of line {line}'s line: it had been printed without a newline and stayed in the {printer}'s output buffer until this newline pushed it out (it counts where it was due, not here)", other = other.number(), line = line.number(), printer = printer.name()));
         } else {
             faults.push(StepFault::Stray {
                 number: other.number(),
@@ -389,7 +388,7 @@ fn judge_line_step(
     StepJudgement {
         faults,
         seen: if seen_lines.is_empty() {
-            "no output".into()
+            tr!("no output").into()
         } else {
             seen_lines.join(", ")
         },
@@ -461,13 +460,16 @@ pub fn key_line(
 ) -> CheckOutcome {
     let expect = Expect::driver(line, std::slice::from_ref(&other));
     let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(key), &expect) else {
-        return verdict(Status::Error, "the run was not ready");
+        return verdict(Status::Error, tr!("the run was not ready"));
     };
-    let mut o = j.outcome(format!("the driver printed line {} once", line.number()));
-    o.actions = vec![format!("typed {}", key.label())];
-    o.expected = Some(format!(
-        "the driver prints \"{}\" exactly once; both keep running",
-        line.text(cfg)
+    let mut o = j.outcome(tr!(
+        "the driver printed line {line} once",
+        line = line.number()
+    ));
+    o.actions = vec![tr!("typed {key}", key = key.label())];
+    o.expected = Some(tr!(
+        "the driver prints \"{line}\" exactly once; both keep running",
+        line = line.text(cfg)
     ));
     o.seen = Some(j.seen);
     o.processes = vec![
@@ -488,7 +490,7 @@ pub fn idle(
 ) -> CheckOutcome {
     let limit = cfg.rules.busy_cpu_share;
     let Some((d, c, wall)) = shares else {
-        return verdict(Status::Skipped, "no waiting period was observed");
+        return verdict(Status::Skipped, tr!("no waiting period was observed"));
     };
     let mut busy: Vec<Role> = busy_at_start.to_vec();
     if wall >= 0.02 {
@@ -504,13 +506,20 @@ pub fn idle(
         .then_some(BusyLoop(busy))
         .into_iter()
         .collect();
-    let mut o = judged_in(&faults, "both processes slept while waiting", idiom.0);
+    let mut o = judged_in(&faults, tr!("both processes slept while waiting"), idiom.0);
     if !stable {
-        o.details.push(format!(
-            "CPU share while waiting ({wall:.2} s): driver {:.0}%, conductor {:.0}% (limit {:.0}%)",
-            d * 100.0,
-            c * 100.0,
-            limit * 100.0
+        let (wall, driver, conductor, limit) = (
+            format!("{wall:.2}"),
+            format!("{:.0}", d * 100.0),
+            format!("{:.0}", c * 100.0),
+            format!("{:.0}", limit * 100.0),
+        );
+        o.details.push(tr!(
+            "CPU share while waiting ({wall} s): driver {driver}%, conductor {conductor}% (limit {limit}%)",
+            wall = wall,
+            driver = driver,
+            conductor = conductor,
+            limit = limit
         ));
     }
     o

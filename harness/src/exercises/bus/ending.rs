@@ -1,6 +1,7 @@
 //! The end of the ride: `ctrl-z` (the conductor's line), `exit-order` (the conductor gets
 //! off first and is reaped, then the driver) and `cleanup` (nothing is left behind).
 
+use crate::tr;
 use std::time::{Duration, Instant};
 
 use super::checks::{line_step, note, note_coarse, transcript_view, verdict, Expect, Line};
@@ -24,13 +25,15 @@ pub(super) fn ctrl_z(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOu
         allow_exit: true,
     };
     let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(Key::CtrlZ), &expect) else {
-        return verdict(Status::Error, "the run was not ready");
+        return verdict(Status::Error, tr!("the run was not ready"));
     };
-    let mut o = j.outcome("the conductor printed line 3 once; nothing was stopped");
-    o.actions = vec!["typed Ctrl-Z".into()];
-    o.expected = Some(format!(
-        "the conductor prints \"{}\" exactly once; no process is stopped",
-        Line::Arrive.text(cfg)
+    let mut o = j.outcome(tr!(
+        "the conductor printed line 3 once; nothing was stopped"
+    ));
+    o.actions = vec![tr!("typed Ctrl-Z").into()];
+    o.expected = Some(tr!(
+        "the conductor prints \"{text}\" exactly once; no process is stopped",
+        text = Line::Arrive.text(cfg)
     ));
     o.seen = Some(j.seen);
     o.processes = vec![
@@ -49,7 +52,7 @@ pub(super) fn exit_order(
     exits: Option<&ExitWatch>,
 ) -> (CheckOutcome, bool) {
     let Some(ready) = run.ready.clone() else {
-        return (verdict(Status::Error, "the run was not ready"), false);
+        return (verdict(Status::Error, tr!("the run was not ready")), false);
     };
     let (d, c) = (ready.driver, ready.conductor);
     let deadline = Instant::now() + cfg.timing.exit();
@@ -103,22 +106,23 @@ pub(super) fn exit_order(
                     Exit::Code(code) if cfg.rules.nonzero_exit_costs_points => {
                         faults.push(ExitFault::Status { role, code })
                     }
-                    Exit::Code(code) => free_codes.push(format!(
-                        "the {} exited with status {code} (costs no points)",
-                        role.name()
+                    Exit::Code(code) => free_codes.push(tr!(
+                        "the {role} exited with status {code} (costs no points)",
+                        role = role.name(),
+                        code = code
                     )),
                 }
             }
             if ca == Activity::Gone && conductor_exit.is_none() {
                 free_codes.push(match exits {
-                    Some(w) if w.lost_events() => "the conductor's exit status was not seen (the kernel dropped exit events)".to_string(),
-                    Some(_) => "the conductor's exit status was not seen".to_string(),
-                    None => "the conductor's exit status cannot be seen here: the kernel's process events connector is not available to the grader (older kernels give it to root only)".to_string(),
+                    Some(w) if w.lost_events() => tr!("the conductor's exit status was not seen (the kernel dropped exit events)").to_string(),
+                    Some(_) => tr!("the conductor's exit status was not seen").to_string(),
+                    None => tr!("the conductor's exit status cannot be seen here: the kernel's process events connector is not available to the grader (older kernels give it to root only)").to_string(),
                 });
             }
             o = judged_in(
                 &faults,
-                "the conductor exited first and was reaped by the driver, which then exited",
+                tr!("the conductor exited first and was reaped by the driver, which then exited"),
                 idiom.0,
             );
             o.details.extend(free_codes);
@@ -126,12 +130,12 @@ pub(super) fn exit_order(
         (Some(_), None) => {
             o = verdict(
                 Status::Error,
-                "the driver's exit was reported without the conductor's state",
+                tr!("the driver's exit was reported without the conductor's state"),
             );
         }
     }
     o.expected =
-        Some("the conductor exits and is reaped by the driver; then the driver exits".into());
+        Some(tr!("the conductor exits and is reaped by the driver; then the driver exits").into());
     o.processes = vec![
         note_coarse(run, Role::Driver, &vd),
         note_coarse(run, Role::Conductor, &vc),
@@ -144,7 +148,7 @@ pub(super) fn cleanup_check(run: &mut BusRun) -> CheckOutcome {
     keep.extend(run.session.program_pid());
     let left = cleanup::descendants_except(&keep);
     if left.is_empty() {
-        return verdict(Status::Passed, "no process of the submission remained");
+        return verdict(Status::Passed, tr!("no process of the submission remained"));
     }
     let mut o = judged(&[Leftovers(left.len())], "");
     let conductor = run.ready.as_ref().map(|r| r.conductor.as_raw());
@@ -160,12 +164,13 @@ pub(super) fn cleanup_check(run: &mut BusRun) -> CheckOutcome {
             state: format!(
                 "{}{}",
                 match l.state {
-                    crate::supervise::procfs::RunState::Zombie => "exited, not reaped (zombie)",
+                    crate::supervise::procfs::RunState::Zombie =>
+                        tr!("exited, not reaped (zombie)"),
                     crate::supervise::procfs::RunState::Stopped => "stopped",
-                    _ => "still running",
+                    _ => tr!("still running"),
                 },
                 if l.session != run.session.shim().as_raw() {
-                    ", outside the session"
+                    tr!(", outside the session")
                 } else {
                     ""
                 }

@@ -13,6 +13,7 @@ pub mod hints;
 pub mod run;
 mod sequence;
 
+use crate::tr;
 use std::sync::Arc;
 
 pub use config::BusConfig;
@@ -49,7 +50,7 @@ impl Exercise for Bus {
     fn grade(cfg: &BusConfig, job: &mut Job) -> Result<Graded, String> {
         let prepared = match job.found.first_mut().and_then(Option::take) {
             Some(found) => found?,
-            None => return Err("no bus program".into()),
+            None => return Err(tr!("no bus program").into()),
         };
         let sandbox = Arc::new(Sandbox::new(&cfg.limits.run_limits(), &prepared.layout()));
         let launch = prepared.launch.clone().confined(sandbox.clone());
@@ -64,7 +65,7 @@ impl Exercise for Bus {
             sandbox
                 .missing()
                 .iter()
-                .map(|m| format!("not available: {m}")),
+                .map(|m| tr!("not available: {m}", m = m)),
         );
         Ok(Graded {
             entry: prepared.info.entry.clone(),
@@ -281,6 +282,7 @@ mod judge {
     use crate::report::{CheckOutcome, Status};
     use crate::supervise::exits::ExitWatch;
     use crate::supervise::session::Key;
+    use crate::tr;
 
     pub fn start(g: &mut Grader) -> CheckOutcome {
         let (run, first) = match g.start() {
@@ -299,7 +301,7 @@ mod judge {
     pub fn handlers(g: &mut Grader) -> CheckOutcome {
         match g.current.as_ref().and_then(|r| r.ready.as_ref()) {
             Some(ready) => checks::handlers(g.idiom, ready),
-            None => verdict(Status::Error, "the run was not ready"),
+            None => verdict(Status::Error, tr!("the run was not ready")),
         }
     }
 
@@ -338,7 +340,7 @@ mod judge {
         let fresh = g.healthy();
         let (Ok(fresh), Some(mut run)) = (fresh, g.current.take()) else {
             g.ending = Some(None);
-            return verdict(Status::Skipped, NO_RUN);
+            return verdict(Status::Skipped, crate::i18n::doc(NO_RUN));
         };
         g.account_cpu(&run);
         // The conductor's exit status (the driver reaps it), from the kernel's exit
@@ -351,7 +353,7 @@ mod judge {
         note_flood(&mut z, &run);
         if fresh {
             z.details
-                .push("graded on a fresh run: the previous one had ended".into());
+                .push(tr!("graded on a fresh run: the previous one had ended").into());
         }
         g.current = Some(run);
         g.ending = Some(Some(Ending {
@@ -363,7 +365,7 @@ mod judge {
 
     pub fn exit_order(g: &mut Grader) -> CheckOutcome {
         let (Some(Some(end)), Some(run)) = (g.ending.as_mut(), g.current.as_mut()) else {
-            return verdict(Status::Skipped, NO_RUN);
+            return verdict(Status::Skipped, crate::i18n::doc(NO_RUN));
         };
         let (mut order, driver_exited) =
             ending::exit_order(g.cfg, g.idiom, run, end.exits.as_ref());
@@ -374,12 +376,12 @@ mod judge {
 
     pub fn cleanup(g: &mut Grader) -> CheckOutcome {
         let (Some(Some(end)), Some(run)) = (g.ending.as_ref(), g.current.as_mut()) else {
-            return verdict(Status::Skipped, NO_RUN);
+            return verdict(Status::Skipped, crate::i18n::doc(NO_RUN));
         };
         if !end.driver_exited {
             return verdict(
                 Status::Skipped,
-                "skipped: the driver did not exit (see exit-order)",
+                tr!("skipped: the driver did not exit (see exit-order)"),
             );
         }
         ending::cleanup_check(run)

@@ -1,6 +1,7 @@
 //! The checks that type keys and send signals over and over: `repeat` (an interleaved
 //! sequence of keys) and `roles` (one signal to one process at a time).
 
+use crate::tr;
 use nix::sys::signal::Signal;
 
 use super::checks::{line_step, note, transcript_view, Expect, Line};
@@ -24,7 +25,7 @@ pub(super) fn repeat(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOu
             RepeatKey::CtrlC => (Key::CtrlC, Line::Go, Line::Seatbelt),
             RepeatKey::CtrlBackslash => (Key::CtrlBackslash, Line::Seatbelt, Line::Go),
         };
-        actions.push(format!("typed {}", key.label()));
+        actions.push(tr!("typed {key}", key = key.label()));
         let others = [other];
         let expect = Expect::driver(line, &others);
         let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(key), &expect) else {
@@ -47,14 +48,18 @@ pub(super) fn repeat(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOu
     let faults: Vec<SequenceFault> = failure.iter().map(|(f, _)| f.clone()).collect();
     let mut o = judged(
         &faults,
-        format!("all {n} keys gave their line once, in order"),
+        tr!("all {n} keys gave their line once, in order", n = n),
     );
     if let Some((f, seen)) = &failure {
-        o.seen = Some(format!("after key {}: {seen}", f.index));
+        o.seen = Some(tr!(
+            "after key {index}: {seen}",
+            index = f.index,
+            seen = seen
+        ));
     }
     o.actions = actions;
     o.expected = Some(
-        "each Ctrl-C prints line 1 and each Ctrl-\\ line 2, exactly once, in the order typed"
+        tr!("each Ctrl-C prints line 1 and each Ctrl-\\ line 2, exactly once, in the order typed")
             .into(),
     );
     if let Some(step) = &last {
@@ -105,7 +110,7 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Signal(to, sig), &expect) else {
             continue;
         };
-        seen.push(format!("after {label}: {}", j.seen));
+        seen.push(tr!("after {label}: {j}", label = label, j = j.seen));
         // The step's advice goes with its first fault (the one it was chosen for).
         faults.extend(
             j.faults
@@ -117,7 +122,11 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
                     advice: if i == 0 { j.advice.clone() } else { None },
                 }),
         );
-        notes.extend(j.notes.iter().map(|n| format!("after {label}: {n}")));
+        notes.extend(
+            j.notes
+                .iter()
+                .map(|n| tr!("after {label}: {n}", label = label, n = n)),
+        );
         processes = vec![
             note(run, Role::Driver, &step.driver),
             note(run, Role::Conductor, &step.conductor),
@@ -125,7 +134,7 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
     }
     let mut o = judged(
         &faults,
-        "the driver printed lines 1 and 2 for each single-process signal",
+        tr!("the driver printed lines 1 and 2 for each single-process signal"),
     );
     if !faults.is_empty() {
         o.seen = Some(seen.join("; "));
@@ -133,11 +142,12 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
     }
     o.details.extend(notes);
     if fresh_runs > 0 {
-        o.details.push(format!(
-            "{fresh_runs} fresh run(s) were needed: a signal ended the previous one"
+        o.details.push(tr!(
+            "{fresh_runs} fresh run(s) were needed: a signal ended the previous one",
+            fresh_runs = fresh_runs
         ));
     }
     o.actions = actions;
-    o.expected = Some("SIGINT → conductor and SIGUSR1 → driver each make the driver print line 1; SIGQUIT → conductor and SIGUSR2 → driver line 2".into());
+    o.expected = Some(tr!("SIGINT → conductor and SIGUSR1 → driver each make the driver print line 1; SIGQUIT → conductor and SIGUSR2 → driver line 2").into());
     o
 }
