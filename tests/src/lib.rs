@@ -45,6 +45,7 @@ pub fn workspace_bin(name: &str) -> PathBuf {
 pub fn report_filters() -> Vec<(&'static str, &'static str)> {
     vec![
         (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
+        (r"(?m)^  解释器：.*$", "  解释器：[python]"),
         (r"/[^\s\x22']*/bin/python[0-9.]*", "[python]"),
         (r"/[^\s\x22']*/lib/python[0-9.]+/", "[python-lib]/"),
         (r"/[^\s\x22']*/harness-run-[0-9]+-[A-Za-z0-9]+", "[run dir]"),

@@ -49,6 +49,7 @@ fn reports_of_the_course_submissions() {
                 // The submission's absolute path, in the first line.
                 (r"(?m)^(\S+) — .*$", "$1 — [submission]"),
                 (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
+                (r"(?m)^  解释器：.*$", "  解释器：[python]"),
                 // The interpreter wherever a command names it, and its library in tracebacks.
                 (r"/[^\s\x22']*/bin/python[0-9.]*", "[python]"),
                 (r"/[^\s\x22']*/lib/python[0-9.]+/", "[python-lib]/"),
