@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::exercises::bus::config::{BusConfig, RepeatKey};
 use crate::report::json;
 use crate::submission::{self, Prepared};
+use crate::supervise::ending::Ending;
 use crate::supervise::session::{Key, Session};
 
 /// The exercises measured: the bus against the fixed-sleep way, the file server alone.
@@ -25,6 +26,8 @@ pub struct Figures {
     pub baseline_runs: usize,
     /// Fixed-sleep gradings that saw every expected line.
     pub baseline_complete: usize,
+    /// Checks of the first grading that waited out a deadline.
+    pub deadlines: usize,
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -101,7 +104,7 @@ pub fn measure(
     python: &str,
 ) -> Result<Figures, String> {
     let cfg = BusConfig::shipped().map_err(|e| e.to_string())?;
-    let (grader_median, identical) = grader_runs(path, BUS, runs, python)?;
+    let g = grader_runs(path, BUS, runs, python)?;
     let mut base_times = Vec::new();
     let mut complete = 0;
     for _ in 0..baseline_runs {
@@ -112,8 +115,9 @@ pub fn measure(
     }
     Ok(Figures {
         path: path.to_path_buf(),
-        grader_median,
-        identical,
+        grader_median: g.median,
+        identical: g.identical,
+        deadlines: g.deadlines,
         runs,
         baseline_median: median(base_times),
         baseline_runs,
@@ -121,33 +125,58 @@ pub fn measure(
     })
 }
 
-/// Median time of `runs` full gradings of a submission as `exercise` with this grader, and
-/// how many of them gave the same report as the first.
+/// What `runs` gradings of one submission gave.
+struct GraderRuns {
+    median: Duration,
+    /// Gradings whose report is the first one's.
+    identical: usize,
+    /// Checks of the first grading that waited out a deadline (`ended = "deadline"`): a
+    /// program that can no longer move must cost none.
+    deadlines: usize,
+}
+
+/// Median time of `runs` full gradings of a submission as `exercise` with this grader (with
+/// the submission's own `config.toml` laid over the shipped config, when it has one: a
+/// course's sample), how many gave the same report as the first, and how many of the first
+/// one's checks waited out a deadline.
 fn grader_runs(
     path: &Path,
     exercise: &str,
     runs: usize,
     python: &str,
-) -> Result<(Duration, usize), String> {
+) -> Result<GraderRuns, String> {
+    let own_config = path.join("config.toml");
     let opts = crate::grade::GradeOptions {
         exercise: Some(exercise.into()),
+        config: own_config.is_file().then_some(own_config),
         python: python.to_string(),
         stable: true,
-        ..Default::default()
     };
     let mut times = Vec::new();
     let mut first: Option<String> = None;
     let mut identical = 0;
+    let mut deadlines = None;
     for _ in 0..runs {
         let t0 = Instant::now();
         let reports = crate::grade::grade_path(path, &opts)?;
         times.push(t0.elapsed());
+        deadlines.get_or_insert_with(|| {
+            reports
+                .iter()
+                .flat_map(|r| &r.checks)
+                .filter(|c| c.ended == Some(Ending::Deadline))
+                .count()
+        });
         let text = json::render_many(&reports);
         if first.get_or_insert_with(|| text.clone()) == &text {
             identical += 1;
         }
     }
-    Ok((median(times), identical))
+    Ok(GraderRuns {
+        median: median(times),
+        identical,
+        deadlines: deadlines.unwrap_or(0),
+    })
 }
 
 /// Measures each submission and prints a table: bus submissions against the fixed-sleep
@@ -162,18 +191,25 @@ pub fn run(
         return Err("bench: name at least one submission".into());
     }
     println!(
-        "{:<45} {:>12} {:>10} {:>16} {:>9} {:>10}",
-        "submission", "grader (med)", "identical", "fixed-sleep (med)", "speedup", "fs saw all"
+        "{:<45} {:>12} {:>10} {:>10} {:>16} {:>9} {:>10}",
+        "submission",
+        "grader (med)",
+        "identical",
+        "deadlines",
+        "fixed-sleep (med)",
+        "speedup",
+        "fs saw all"
     );
     for p in paths {
         if crate::grade::detect(p, true).first().map(|e| e.name()) == Some(FILESERVER) {
-            let (t, identical) = grader_runs(p, FILESERVER, runs, python)?;
+            let g = grader_runs(p, FILESERVER, runs, python)?;
             println!(
-                "{:<45} {:>10.0}ms {:>7}/{:<3} {:>16} {:>9} {:>10}",
+                "{:<45} {:>10.0}ms {:>7}/{:<3} {:>10} {:>16} {:>9} {:>10}",
                 p.display(),
-                t.as_secs_f64() * 1000.0,
-                identical,
+                g.median.as_secs_f64() * 1000.0,
+                g.identical,
                 runs,
+                g.deadlines,
                 "-",
                 "-",
                 "-"
@@ -187,11 +223,12 @@ pub fn run(
             f.baseline_median.as_secs_f64() / f.grader_median.as_secs_f64()
         };
         println!(
-            "{:<45} {:>10.0}ms {:>7}/{:<3} {:>14.2} s {:>8.1}x {:>7}/{:<3}",
+            "{:<45} {:>10.0}ms {:>7}/{:<3} {:>10} {:>14.2} s {:>8.1}x {:>7}/{:<3}",
             p.display(),
             f.grader_median.as_secs_f64() * 1000.0,
             f.identical,
             f.runs,
+            f.deadlines,
             f.baseline_median.as_secs_f64(),
             speedup,
             f.baseline_complete,

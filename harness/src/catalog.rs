@@ -25,6 +25,9 @@ pub struct ExerciseDoc {
     pub notes: std::collections::BTreeMap<&'static str, Vec<String>>,
     /// The checks the config makes meaningless: worth nothing, not warnings.
     pub waived: Vec<String>,
+    /// The checks this config does not run at all (the file server's pair checks while
+    /// `[pair] mode` is `off`).
+    pub off: Vec<&'static str>,
 }
 
 /// The exercises, with the points of `config` (a file of one exercise's settings or of
@@ -46,12 +49,18 @@ pub fn exercises(config: Option<&Path>) -> Result<Vec<ExerciseDoc>, String> {
                 .map(|(d, _)| (d.id, loaded.notes(d.id)))
                 .filter(|(_, n)| !n.is_empty())
                 .collect();
+            let off = checks
+                .iter()
+                .map(|(d, _)| d.id)
+                .filter(|id| *id != BUILD_CHECK && !loaded.checks().iter().any(|c| c.id == *id))
+                .collect();
             Ok(ExerciseDoc {
                 name: ex.name(),
                 title: loaded.scoring.exercise.title.clone(),
                 checks,
                 notes,
                 waived: loaded.waived.clone(),
+                off,
             })
         })
         .collect()
@@ -76,7 +85,9 @@ pub fn list(config: Option<&Path>) -> Result<String, String> {
         let w = e.checks.iter().map(|c| c.0.id.len()).max().unwrap_or(0);
         for (doc, points) in &e.checks {
             let (id, title) = (doc.id, i18n::doc(doc.title));
-            let points = if *points == 0 && doc.id != BUILD_CHECK {
+            let points = if e.off.contains(&doc.id) {
+                tr!("off").to_string()
+            } else if *points == 0 && doc.id != BUILD_CHECK {
                 tr!("warn").to_string()
             } else {
                 points.to_string()
@@ -86,14 +97,24 @@ pub fn list(config: Option<&Path>) -> Result<String, String> {
         out.push('\n');
     }
     out.push_str(tr!(
-        "`harness explain CHECK` tells what a check does, why it fails and how to fix it.\n"
+        "warn: a failed check worth no points is a warning; off: this config does not run it.\n\
+         `harness explain CHECK` tells what a check does, why it fails and how to fix it.\n"
     ));
     Ok(out)
 }
 
 /// A check `explain` found: the exercises that have it alike, its declaration, points,
 /// config notes, and whether the config waives it.
-type Found<'a> = (Vec<&'a str>, &'a CheckDoc, u32, &'a [String], bool);
+type Found<'a> = (Vec<&'a str>, &'a CheckDoc, u32, &'a [String], Waiver);
+
+/// Why a check would not count with a config: waived (its protocol cannot carry it), or
+/// off (not run at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiver {
+    None,
+    Waived,
+    Off,
+}
 
 /// `harness explain CHECK` (`ID` or `EXERCISE:ID`). An id two exercises share explains
 /// both, unless the exercise is named.
@@ -114,7 +135,13 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
             continue;
         };
         let notes = e.notes.get(doc.id).map_or(&[][..], Vec::as_slice);
-        let waived = e.waived.iter().any(|w| w == doc.id);
+        let waived = if e.off.contains(&doc.id) {
+            Waiver::Off
+        } else if e.waived.iter().any(|w| w == doc.id) {
+            Waiver::Waived
+        } else {
+            Waiver::None
+        };
         match found
             .iter_mut()
             .find(|f| f.1 == doc && f.2 == *points && f.3 == notes && f.4 == waived)
@@ -127,7 +154,10 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
     for (names, doc, points, notes, waived) in found {
         let title = i18n::doc(doc.title);
         let worth = match points {
-            0 if waived => tr!("not part of this config's protocol: worth no points").to_string(),
+            _ if waived == Waiver::Off => tr!("off: this config does not run it").to_string(),
+            0 if waived == Waiver::Waived => {
+                tr!("not part of this config's protocol: worth no points").to_string()
+            }
             0 if doc.id == BUILD_CHECK => {
                 tr!("worth no points: the checks it lets run carry them").into()
             }
@@ -163,8 +193,19 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
             .iter()
             .flat_map(|e| e.checks.iter().map(|c| c.0.id.to_string()))
             .collect();
+        use crate::text::suggest::nearest;
+        let meant = match exercise {
+            Some(e) => match all.iter().find(|x| x.name == e) {
+                Some(x) => nearest(id, x.checks.iter().map(|c| c.0.id)).map(|k| format!("{e}:{k}")),
+                None => nearest(e, all.iter().map(|x| x.name)).map(|n| format!("{n}:{id}")),
+            },
+            None => nearest(id, known.iter().map(String::as_str)).map(String::from),
+        };
+        let hint = meant
+            .map(|m| format!("; did you mean `{m}`?"))
+            .unwrap_or_default();
         return Err(format!(
-            "unknown check `{check}` (known: {})",
+            "unknown check `{check}`{hint} (known: {})",
             known.join(", ")
         ));
     }
@@ -407,6 +448,37 @@ mod tests {
         assert!(explain("ctrl-z", Some(&p)).unwrap().contains("(2 points)"));
     }
 
+    /// The README's class table shows the shipped totals: a row's maximum is its
+    /// exercise's, and a row with no failed check has full marks.
+    #[test]
+    fn the_readme_class_table_shows_the_shipped_points() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        let totals: std::collections::BTreeMap<&str, u32> = exercises(None)
+            .unwrap()
+            .iter()
+            .map(|e| (e.name, e.checks.iter().map(|c| c.1).sum()))
+            .collect();
+        let mut rows = 0;
+        for line in readme.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let [_, exercise, score, max, failed, ..] = words.as_slice() else {
+                continue;
+            };
+            let (Some(total), Ok(score), Ok(max)) = (
+                totals.get(exercise),
+                score.parse::<u32>(),
+                max.parse::<u32>(),
+            ) else {
+                continue;
+            };
+            assert_eq!(max, *total, "README: {line}");
+            assert_eq!(*failed == "-", score == max, "README: {line}");
+            rows += 1;
+        }
+        assert!(rows >= 4, "the README's class table was not found");
+    }
+
     #[test]
     fn the_example_class_config_sets_both_exercises() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -439,7 +511,14 @@ mod tests {
         assert!(explain("bus:idle", None)
             .unwrap()
             .contains("worth no points"));
+        let err = explain("ctrl_c", None).unwrap_err();
+        assert!(err.contains("did you mean `ctrl-c`?"), "{err}");
+        let err = explain("bus:ctrl_z", None).unwrap_err();
+        assert!(err.contains("did you mean `bus:ctrl-z`?"), "{err}");
+        let err = explain("buss:ctrl-z", None).unwrap_err();
+        assert!(err.contains("did you mean `bus:ctrl-z`?"), "{err}");
         let err = explain("nope", None).unwrap_err();
+        assert!(!err.contains("did you mean"), "{err}");
         assert!(
             err.contains("unknown check") && err.contains("exit-order"),
             "{err}"

@@ -52,14 +52,15 @@ pub fn names() -> Vec<&'static str> {
 
 /// Reads an instructor's config file once and checks it against every exercise it sets,
 /// before anything is graded. A file of one exercise's tables belongs to the exercise its
-/// `[exercise] name` names, else to the first (in registry order) whose config it fits. An
-/// error names the key at its line and column in the file.
+/// `[exercise] name` names, else to the one exercise whose config it fits (`[server]` is
+/// the file server's); one that fits several (`[checks] cleanup = 5`) is refused rather
+/// than given to a guess. An error names the key at its line and column in the file.
 pub fn read_config(path: &Path) -> Result<ConfigFile, String> {
     let mut file = ConfigFile::read(path, &names()).map_err(|e| e.to_string())?;
     if file.unowned.is_some() {
         let owner = match file.named.clone() {
             Some(name) => exercise(&name)?,
-            None => owner_of(&file).map_err(|e| e.to_string())?,
+            None => owner_of(&file)?,
         };
         file.give(owner.name());
     }
@@ -69,15 +70,16 @@ pub fn read_config(path: &Path) -> Result<ConfigFile, String> {
     Ok(file)
 }
 
-/// The first exercise a one-exercise file fits; when it fits none, the error of the one
-/// whose settings it names most.
-fn owner_of(file: &ConfigFile) -> Result<&'static dyn Registered, ConfigError> {
+/// The only exercise a one-exercise file fits; when it fits none, the error of the one
+/// whose settings it names most; when it fits several, an error asking which.
+fn owner_of(file: &ConfigFile) -> Result<&'static dyn Registered, String> {
     let mut best: Option<(usize, ConfigError)> = None;
+    let mut fits = Vec::new();
     for ex in REGISTRY.iter().copied() {
         let mut mine = file.clone();
         mine.give(ex.name());
         match driver::load_config(ex, Some(&mine)) {
-            Ok(_) => return Ok(ex),
+            Ok(_) => fits.push(ex),
             Err(e) => {
                 let fit = file.fit(ex.shipped());
                 if best.as_ref().is_none_or(|(b, _)| fit > *b) {
@@ -86,12 +88,29 @@ fn owner_of(file: &ConfigFile) -> Result<&'static dyn Registered, ConfigError> {
             }
         }
     }
-    Err(best.map(|b| b.1).unwrap_or_else(|| ConfigError {
-        source_name: file.name.clone(),
-        key: None,
-        at: None,
-        message: "no exercise is registered".into(),
-    }))
+    match fits.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(best
+            .map(|b| b.1)
+            .unwrap_or_else(|| ConfigError {
+                source_name: file.name.clone(),
+                key: None,
+                at: None,
+                message: "no exercise is registered".into(),
+            })
+            .to_string()),
+        several => {
+            let names: Vec<&str> = several.iter().map(|e| e.name()).collect();
+            Err(format!(
+                "invalid config {}: its settings are at the top and fit several exercises \
+                 ({}): say whose, under the exercise's name (`[{first}.checks]`) or with \
+                 `[exercise] name = \"{first}\"`",
+                file.name,
+                names.join(", "),
+                first = names[0]
+            ))
+        }
+    }
 }
 
 /// The exercises whose programs are present: a directory may hold several (a student's
@@ -108,24 +127,87 @@ pub fn detect(path: &Path, ignore_case: bool) -> Vec<&'static dyn Registered> {
         .collect()
 }
 
-/// Where a submission's programs are: `path`, or the only folder in it when `path` holds
-/// none and that folder does (a cloned repository: `ivan/hw1/<program>`), with a note saying so.
-pub fn resolve(path: &Path, ignore_case: bool) -> (PathBuf, Vec<String>) {
-    if path.is_dir() && detect(path, ignore_case).is_empty() {
-        if let [only] = submission::subfolders(path).as_slice() {
-            if !detect(only, ignore_case).is_empty() {
-                let name = only
-                    .file_name()
-                    .map(|n| crate::text::escape::one_line(n.as_encoded_bytes()))
-                    .unwrap_or_default();
-                let note = format!(
-                    "the programs were found in `{name}/`, the only folder of the submission"
-                );
-                return (only.clone(), vec![note]);
+/// What a path given to `grade` is: one submission (where its programs are), or a roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// One submission, its programs in `dir`: the path itself, or the folder inside it that
+    /// holds them (a repository's `src/`, a zip's `hw3/` beside `__MACOSX/`), which `notes`
+    /// then name.
+    Submission { dir: PathBuf, notes: Vec<String> },
+    /// A class: two or more of the path's folders hold a submission; every folder is a
+    /// student (one holding nothing gets a row saying so).
+    Roster(Vec<PathBuf>),
+}
+
+/// Decides what `path` is from what its folders hold (the registered programs' names), not
+/// from how many folders there are:
+///
+/// - a file, or a folder holding an exercise's program at its top: one submission;
+/// - else, among its folders (hidden ones and a Mac zip's `__MACOSX` are not looked at),
+///   those holding a submission (a program at their top, or in a single folder of theirs
+///   that holds one): two or more make a roster; exactly one is the submission, found
+///   there (`docs/` beside `src/` is just another folder of a student's repository);
+/// - none: the path itself, which then has no program (the error says what it holds).
+///
+/// A roster of which only one student handed in a program is graded as that submission,
+/// with a note naming the folder.
+pub fn shape(path: &Path, ignore_case: bool) -> Shape {
+    let here = |dir: &Path| Shape::Submission {
+        dir: dir.to_path_buf(),
+        notes: Vec::new(),
+    };
+    if !path.is_dir() || !detect(path, ignore_case).is_empty() {
+        return here(path);
+    }
+    let folders = submission::subfolders(path);
+    let holding: Vec<(&PathBuf, PathBuf)> = folders
+        .iter()
+        .filter_map(|f| programs_within(f, ignore_case).map(|at| (f, at)))
+        .collect();
+    match holding.as_slice() {
+        [] => here(path),
+        [(_, at)] => {
+            let rel = at.strip_prefix(path).unwrap_or(at);
+            let name = crate::text::escape::one_line(rel.as_os_str().as_encoded_bytes());
+            let note = if folders.len() == 1 && rel.components().count() == 1 {
+                format!("the programs were found in `{name}/`, the only folder of the submission")
+            } else {
+                format!(
+                    "the programs were found in `{name}/`, the only folder of the submission that holds any"
+                )
+            };
+            Shape::Submission {
+                dir: at.clone(),
+                notes: vec![note],
             }
         }
+        _ => Shape::Roster(folders),
     }
-    (path.to_path_buf(), Vec::new())
+}
+
+/// Where the programs of a folder are: the folder itself, or the only one of its own
+/// folders that holds any (a repository clone: `ivan/hw1/<program>`); `None` when neither.
+fn programs_within(folder: &Path, ignore_case: bool) -> Option<PathBuf> {
+    if !detect(folder, ignore_case).is_empty() {
+        return Some(folder.to_path_buf());
+    }
+    let mut inner = submission::subfolders(folder)
+        .into_iter()
+        .filter(|f| !detect(f, ignore_case).is_empty());
+    match (inner.next(), inner.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
+/// Where a submission's programs are ([`shape`]), with notes saying so when they are in a
+/// folder inside it. A path laid out as a roster is graded as given: it has no program of
+/// its own, which the error then says.
+pub fn resolve(path: &Path, ignore_case: bool) -> (PathBuf, Vec<String>) {
+    match shape(path, ignore_case) {
+        Shape::Submission { dir, notes } => (dir, notes),
+        Shape::Roster(_) => (path.to_path_buf(), Vec::new()),
+    }
 }
 
 /// What a folder without any exercise's program is told: every name looked for, and what
@@ -196,7 +278,15 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
     if !path.exists() {
         return Err(submission::SubmissionError::Missing(path.to_path_buf()).to_string());
     }
-    let (path, nested) = resolve(path, find.ignore_case);
+    let given = path;
+    let (path, nested) = resolve(given, find.ignore_case);
+    // Programs found in a folder inside: the report names the submission as given (the
+    // student, in a class) and the folder apart.
+    let folder = path
+        .strip_prefix(given)
+        .ok()
+        .filter(|rel| !rel.as_os_str().is_empty())
+        .map(|rel| crate::text::escape::lossy(rel.as_os_str().as_encoded_bytes()));
     let exercises = match &opts.exercise {
         Some(name) => vec![exercise(name)?],
         None => {
@@ -220,11 +310,158 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
     for ex in exercises {
         let loaded = driver::load_config(ex, config.as_ref()).map_err(|e| e.to_string())?;
         let mut report = driver::grade(&loaded, &path, &how)?;
+        if folder.is_some() {
+            report.submission.path = given.display().to_string();
+            report.submission.folder = folder.clone();
+        }
         let mut notes = nested.clone();
+        // A one-exercise file given to another exercise: said, not silently left out.
+        if let Some(owner) = config.as_ref().and_then(|c| c.only_for().map(|o| (c, o))) {
+            if owner.1 != ex.name() {
+                notes.push(format!(
+                    "{} holds the {}'s settings (its tables at the top), not the {}'s: this \
+                     grading uses the shipped {} settings",
+                    owner.0.name,
+                    owner.1,
+                    ex.name(),
+                    ex.name()
+                ));
+            }
+        }
         notes.extend(case_notes(&path, &loaded));
         notes.append(&mut report.notes);
         report.notes = notes;
         reports.push(report);
     }
     Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder under `root` holding `files` (paths relative to it, folders made on the way).
+    fn tree(root: &Path, files: &[&str]) -> PathBuf {
+        for f in files {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        root.to_path_buf()
+    }
+
+    fn submission_in(path: &Path) -> PathBuf {
+        match shape(path, true) {
+            Shape::Submission { dir, .. } => dir,
+            Shape::Roster(r) => panic!("{} taken for a roster of {r:?}", path.display()),
+        }
+    }
+
+    #[test]
+    fn a_students_repository_is_one_submission_whatever_its_other_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        // src/ + docs/ (any repository with two folders), and a .git beside.
+        let repo = tree(
+            &t.join("repo"),
+            &["src/bus.py", "docs/report.md", ".git/HEAD"],
+        );
+        assert_eq!(submission_in(&repo), repo.join("src"));
+        let Shape::Submission { notes, .. } = shape(&repo, true) else {
+            unreachable!()
+        };
+        assert_eq!(
+            notes,
+            ["the programs were found in `src/`, the only folder of the submission that holds any"]
+        );
+        // A Mac zip: the folder zipped, __MACOSX with its resource forks, .DS_Store.
+        let mac = tree(
+            &t.join("mac"),
+            &[
+                "hw3/bus.py",
+                "hw3/.DS_Store",
+                "__MACOSX/hw3/._bus.py",
+                "__MACOSX/._hw3",
+            ],
+        );
+        assert_eq!(submission_in(&mac), mac.join("hw3"));
+        let Shape::Submission { notes, .. } = shape(&mac, true) else {
+            unreachable!()
+        };
+        assert_eq!(
+            notes,
+            ["the programs were found in `hw3/`, the only folder of the submission"]
+        );
+        // A single nested folder; a program at the top; a file-server repository.
+        let nested = tree(&t.join("nested"), &["hw3/bus.py"]);
+        assert_eq!(submission_in(&nested), nested.join("hw3"));
+        let top = tree(&t.join("top"), &["bus.py", "docs/a.md", "tests/t.py"]);
+        assert_eq!(submission_in(&top), top);
+        let fs = tree(
+            &t.join("fs"),
+            &["code/server.py", "code/client.py", "notes/x"],
+        );
+        assert_eq!(submission_in(&fs), fs.join("code"));
+        // Nothing anywhere: the path itself (its error lists what it holds).
+        let none = tree(&t.join("none"), &["a/x.txt", "b/y.txt"]);
+        assert_eq!(submission_in(&none), none);
+    }
+
+    #[test]
+    fn a_top_level_config_is_given_to_the_one_exercise_it_fits_or_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("points.toml");
+        std::fs::write(&p, "[checks]\ncleanup = 5\n").unwrap();
+        let err = read_config(&p).unwrap_err();
+        assert!(
+            err.contains("fit several exercises (bus, fileserver)") && err.contains("[bus.checks]"),
+            "{err}"
+        );
+        std::fs::write(&p, "[checks]\nctrl-z = 2\n").unwrap();
+        assert_eq!(read_config(&p).unwrap().only_for(), Some("bus"));
+        std::fs::write(
+            &p,
+            "[exercise]\nname = \"fileserver\"\n[checks]\ncleanup = 5\n",
+        )
+        .unwrap();
+        assert_eq!(read_config(&p).unwrap().only_for(), Some("fileserver"));
+        // A name typed wrong is pointed at.
+        std::fs::write(&p, "[buss.checks]\nctrl-z = 2\n").unwrap();
+        assert!(read_config(&p).unwrap_err().contains("did you mean `bus`?"));
+        std::fs::write(&p, "[bus.checks]\nctrl_z = 2\n").unwrap();
+        assert!(read_config(&p)
+            .unwrap_err()
+            .contains("no such check (did you mean `ctrl-z`?)"));
+    }
+
+    #[test]
+    fn folders_each_holding_a_submission_are_a_roster() {
+        let tmp = tempfile::tempdir().unwrap();
+        let class = tree(
+            &tmp.path().join("class"),
+            &[
+                "alice/bus.py",
+                "ivan/hw1/bus.py",
+                "ivan/README.md",
+                "kim/server.py",
+                "lou/draft/bus.py",
+                "lou/final/bus.py",
+                "__MACOSX/alice/._bus.py",
+            ],
+        );
+        std::fs::create_dir_all(class.join("frank")).unwrap();
+        let Shape::Roster(students) = shape(&class, true) else {
+            panic!("not a roster")
+        };
+        let names: Vec<_> = students
+            .iter()
+            .map(|s| s.file_name().unwrap().to_str().unwrap())
+            .collect();
+        assert_eq!(names, ["alice", "frank", "ivan", "kim", "lou"]);
+        // Two attempts of one student: a roster too, so nothing is chosen between them
+        // (graded as one submission, the path has no program of its own).
+        let lou = class.join("lou");
+        assert!(matches!(shape(&lou, true), Shape::Roster(_)));
+        assert_eq!(resolve(&lou, true), (lou.clone(), Vec::new()));
+    }
 }

@@ -149,13 +149,21 @@ pub fn entry_in(dir: &Path, names: &[&str], ignore_case: bool) -> Option<PathBuf
     })
 }
 
-/// The folders in `dir` a person would see (not hidden ones such as `.git`), sorted.
+/// The folder a zip made on a Mac holds beside what was zipped: resource forks, never
+/// anyone's work.
+pub const MAC_ZIP_FOLDER: &str = "__MACOSX";
+
+/// The folders in `dir` a person would see (not hidden ones such as `.git`, nor a Mac
+/// zip's `__MACOSX`), sorted.
 pub fn subfolders(dir: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
-                .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
+                .filter(|e| {
+                    let name = e.file_name();
+                    !name.as_encoded_bytes().starts_with(b".") && name != MAC_ZIP_FOLDER
+                })
                 .map(|e| e.path())
                 .filter(|p| p.is_dir())
                 .collect()
@@ -394,6 +402,7 @@ pub fn prepare(
     Ok(Prepared {
         info: SubmissionInfo {
             path: given.display().to_string(),
+            folder: None,
             entry: rel.display().to_string(),
             command,
         },

@@ -38,17 +38,24 @@ pub fn workspace_bin(name: &str) -> PathBuf {
 
 /// The insta filters of every pinned human report: what differs between machines. The
 /// grader's `--stable` already leaves out pids, times, the isolation and its own run
-/// directories (`<workdir>`); what is left is the interpreter: its line, its path wherever a
-/// command names it (a file server submission names it twice), and the standard library's
-/// paths in tracebacks. A run directory that escaped `--stable` would be blanked too.
+/// directories (`<workdir>`), and the human report the interpreter's installation; what is
+/// left is the interpreter: its line, its name wherever a command names it (a file server
+/// submission names it twice), and the standard library's version in tracebacks. A run directory that escaped `--stable` would be blanked too.
 /// docs/examples/snapshots/tests/reports.rs holds the same list for instructors.
 pub fn report_filters() -> Vec<(&'static str, &'static str)> {
     vec![
         (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
         (r"(?m)^  解释器：.*$", "  解释器：[python]"),
+        (r"(?m)(^  ran: |; )python[0-9.]* ", "$1[python] "),
         (r"/[^\s\x22']*/bin/python[0-9.]*", "[python]"),
+        (r"<python>/lib/python[0-9.]+/", "[python-lib]/"),
         (r"/[^\s\x22']*/lib/python[0-9.]+/", "[python-lib]/"),
         (r"/[^\s\x22']*/harness-run-[0-9]+-[A-Za-z0-9]+", "[run dir]"),
+        // The size of the machine's /etc/passwd, which a traversal sends.
+        (
+            r"G /etc/passwd: answered OK [0-9]+",
+            "G /etc/passwd: answered OK [size]",
+        ),
     ]
 }
 
@@ -87,9 +94,72 @@ pub struct Expected {
     /// starts with `!` must not be there (`"!SIGQUIT"`).
     #[serde(default)]
     pub hints: BTreeMap<String, Vec<String>>,
+    /// Check id → words its notes must hold (what was seen beyond the course's policy: it
+    /// is reported, not hidden); `[]` for a check that must have no note.
+    #[serde(default)]
+    pub notes: BTreeMap<String, Vec<String>>,
+    /// No check may wait out a deadline (`ended = "deadline"` in the JSON): a program that
+    /// can no longer move is judged at once.
+    #[serde(default)]
+    pub no_deadline: bool,
+    /// Check id → how its waits must end (`event`, `stuck`, `deadline`).
+    #[serde(default)]
+    pub ended: BTreeMap<String, String>,
 }
 
 impl Expected {
+    /// Panics with the report unless every check named in `notes` has notes holding each
+    /// word (all its notes joined), or none at all when no word is listed.
+    pub fn assert_notes(&self, name: &str, report: &serde_json::Value) {
+        for (id, words) in &self.notes {
+            let check = report["checks"]
+                .as_array()
+                .and_then(|a| a.iter().find(|c| c["id"] == id.as_str()))
+                .unwrap_or_else(|| panic!("{name}: no check {id} in the report"));
+            let notes: Vec<&str> = check["notes"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+                .unwrap_or_default();
+            let all = notes.join("\n");
+            if words.is_empty() {
+                assert!(notes.is_empty(), "{name}: {id} must have no note: {all:?}");
+            }
+            for w in words {
+                assert!(
+                    all.contains(w.as_str()),
+                    "{name}: the notes of {id} must say {w:?}: {all:?}"
+                );
+            }
+        }
+    }
+
+    /// Panics with the report unless the checks ended as `no_deadline` and `ended` say.
+    pub fn assert_endings(&self, name: &str, report: &serde_json::Value) {
+        let checks = report["checks"].as_array().cloned().unwrap_or_default();
+        if self.no_deadline {
+            let waited: Vec<&str> = checks
+                .iter()
+                .filter(|c| c["ended"] == "deadline")
+                .filter_map(|c| c["id"].as_str())
+                .collect();
+            assert!(
+                waited.is_empty(),
+                "{name}: these checks waited out a deadline: {waited:?}\n{report:#}"
+            );
+        }
+        for (id, how) in &self.ended {
+            let check = checks
+                .iter()
+                .find(|c| c["id"] == id.as_str())
+                .unwrap_or_else(|| panic!("{name}: no check {id} in the report"));
+            assert_eq!(
+                check["ended"].as_str(),
+                Some(how.as_str()),
+                "{name}: how {id} ended\n{report:#}"
+            );
+        }
+    }
+
     /// Panics with the report unless every check named in `hints` has a hint holding (or,
     /// for `!word`, not holding) each word.
     pub fn assert_hints(&self, name: &str, report: &serde_json::Value) {
@@ -199,15 +269,19 @@ pub fn statuses(report: &serde_json::Value) -> BTreeMap<String, String> {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|c| {
-                    (
-                        c["id"].as_str().unwrap_or("").to_string(),
-                        c["status"].as_str().unwrap_or("").to_string(),
-                    )
-                })
+                .map(|c| (c["id"].as_str().unwrap_or("").to_string(), verdict(c)))
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A check's verdict as expectations write it: its status, or `because of <check>` for a
+/// check that only repeats another check's fault (skipped, keeping its points).
+pub fn verdict(check: &serde_json::Value) -> String {
+    match check["because_of"].as_str() {
+        Some(owner) if check["status"] == "skipped" => format!("because of {owner}"),
+        _ => check["status"].as_str().unwrap_or("").to_string(),
+    }
 }
 
 /// Processes whose working directory is below `dir`: what a grading left behind.

@@ -149,7 +149,6 @@ pub const FAULTS: [Fault; 9] = [
 /// The bus checks, in report order.
 pub const CHECKS: [&str; 10] = [
     "start",
-    "handlers",
     "ctrl-c",
     "ctrl-backslash",
     "repeat",
@@ -157,6 +156,7 @@ pub const CHECKS: [&str; 10] = [
     "ctrl-z",
     "exit-order",
     "cleanup",
+    "handlers",
     "idle",
 ];
 
@@ -239,52 +239,57 @@ impl Fault {
     /// here, every other check `passed`. Derived from `harness explain <check>` and the
     /// exercise's README, and matching the samples that have the same fault.
     pub fn model(self) -> BTreeMap<&'static str, &'static str> {
+        // One fault, one check: the check where the fault shows first fails; a later check
+        // that sees it again is `because of` that check (skipped, keeping its points).
         let not_passed: &[(&str, &str)] = match self {
-            // `handlers` reads SIGINT at its default in the driver. Ctrl-C kills the driver
-            // in `ctrl-c`, and `repeat` opens with Ctrl-C. `roles` sends SIGINT to the
-            // conductor alone, and every later check runs on a fresh run: they pass.
-            Fault::DiesOnCtrlC => &[
-                ("handlers", "failed"),
-                ("ctrl-c", "failed"),
-                ("repeat", "failed"),
-            ],
-            // `handlers` reads SIGTSTP at its default in the conductor; Ctrl-Z stops it
-            // (`ctrl-z`), so it never exits (`exit-order`); `cleanup` judges what is left
-            // once the driver has exited, which never happens: skipped.
+            // Ctrl-C kills the driver (`ctrl-c`). `repeat` then sends SIGINT to the
+            // conductor alone in place of Ctrl-C, and passes; `roles` sends SIGINT to the
+            // conductor alone too. `handlers`, judged after the keys, reads the driver's
+            // SIGINT at its default: ctrl-c's fault.
+            Fault::DiesOnCtrlC => &[("ctrl-c", "failed"), ("handlers", "because of ctrl-c")],
+            // Ctrl-Z stops the conductor (`ctrl-z`); the ride cannot end, so `exit-order`
+            // and `cleanup` see nothing of their own and are skipped because of it;
+            // `handlers` reads SIGTSTP at its default in the conductor: ctrl-z's fault.
             Fault::StoppedByCtrlZ => &[
-                ("handlers", "failed"),
                 ("ctrl-z", "failed"),
-                ("exit-order", "failed"),
+                ("exit-order", "skipped"),
                 ("cleanup", "skipped"),
+                ("handlers", "because of ctrl-z"),
             ],
-            // Line 1 comes from the conductor: `ctrl-c` (who printed), the first key of
-            // `repeat`, and `roles` (SIGINT to the conductor alone must not print).
+            // Line 1 comes from the conductor: `ctrl-c` (who printed); the same fault at
+            // every Ctrl-C of `repeat` and at SIGINT to the conductor alone in `roles`.
             Fault::WrongSpeaker => &[
                 ("ctrl-c", "failed"),
-                ("repeat", "failed"),
-                ("roles", "failed"),
+                ("repeat", "because of ctrl-c"),
+                ("roles", "because of ctrl-c"),
             ],
-            // The driver exits before the conductor (`exit-order`), and the conductor is
-            // still running once the driver has gone (`cleanup`).
-            Fault::DriverLeavesFirst => &[("exit-order", "failed"), ("cleanup", "failed")],
-            // The conductor is not reaped by the driver (`exit-order`), and its zombie is
-            // left when the driver exits (`cleanup`).
-            Fault::Zombie => &[("exit-order", "failed"), ("cleanup", "failed")],
+            // The driver exits before the conductor (`exit-order`); the conductor still
+            // running once the driver has gone is that fault, not `cleanup`'s.
+            Fault::DriverLeavesFirst => &[
+                ("exit-order", "failed"),
+                ("cleanup", "because of exit-order"),
+            ],
+            // The conductor is not reaped by the driver (`exit-order`); its zombie, held
+            // only because the grader is the subreaper, is that fault too.
+            Fault::Zombie => &[
+                ("exit-order", "failed"),
+                ("cleanup", "because of exit-order"),
+            ],
             // A warning worth no points.
             Fault::BusyLoop => &[("idle", "failed")],
             Fault::WrongText => &[("ctrl-z", "failed")],
-            // Every check that needs line 2: the key, its turns in `repeat`, and SIGQUIT to
-            // the conductor / SIGUSR2 to the driver in `roles`.
+            // Line 2 never comes: `ctrl-backslash`; the same at every Ctrl-\ of `repeat`
+            // and at SIGQUIT to the conductor / SIGUSR2 to the driver in `roles`.
             Fault::MissingLine => &[
                 ("ctrl-backslash", "failed"),
-                ("repeat", "failed"),
-                ("roles", "failed"),
+                ("repeat", "because of ctrl-backslash"),
+                ("roles", "because of ctrl-backslash"),
             ],
-            // "Exactly once" is part of every check that needs line 1.
+            // Line 1 twice: `ctrl-c`; the same at every line 1 of `repeat` and `roles`.
             Fault::DuplicateLine => &[
                 ("ctrl-c", "failed"),
-                ("repeat", "failed"),
-                ("roles", "failed"),
+                ("repeat", "because of ctrl-c"),
+                ("roles", "because of ctrl-c"),
             ],
         };
         model_with(not_passed)

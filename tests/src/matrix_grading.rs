@@ -64,7 +64,7 @@ pub fn grade_case(case: &Case, programs: &Path) -> Graded {
     let mut points = BTreeMap::new();
     for c in report["checks"].as_array().into_iter().flatten() {
         let id = c["id"].as_str().unwrap_or("").to_string();
-        let status = c["status"].as_str().unwrap_or("").to_string();
+        let status = crate::verdict(c);
         points.insert(id.clone(), c["max_points"].as_u64().unwrap_or(0));
         let want = model
             .get(id.as_str())

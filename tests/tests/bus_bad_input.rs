@@ -158,7 +158,9 @@ fn a_program_that_hangs_gets_a_verdict_and_leaves_nothing() {
     assert_eq!(code, 1);
     let st = statuses(&report);
     assert_eq!(st["ctrl-c"], "failed");
-    assert_eq!(st["exit-order"], "failed");
+    // Ctrl-Z never reaches the conductor: the end of the ride is ctrl-z's fault, not judged.
+    assert_eq!(st["ctrl-z"], "failed");
+    assert_eq!(st["exit-order"], "skipped");
     assert!(
         processes_under(tmp.path()).is_empty(),
         "{:?}",
@@ -246,5 +248,5 @@ fn compiler_messages_are_escaped() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
     assert!(text.contains(r"clear \e[2J\e]0;title\x07 done"), "{text}");
-    assert!(text.contains("FAIL  build"), "{text}");
+    assert!(text.contains("WARN  build"), "{text}");
 }

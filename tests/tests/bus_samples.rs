@@ -2,6 +2,12 @@
 
 use e2e::{expected, grade_json_with, processes_under, samples, statuses, workspace_root};
 
+/// Samples whose output races with itself: a Python driver ended by KeyboardInterrupt may
+/// or may not print line 1 while it unwinds, and dies of SIGINT or of the SIGUSR1 that
+/// arrives after Python has put the default actions back. Verdicts, messages and hints are
+/// the same every time; what was seen is not.
+const RACY: &[&str] = &["driver-keyboard-interrupt"];
+
 fn check_sample(name: &str) {
     let dir = workspace_root().join("exercises/bus/samples").join(name);
     let rel = dir.strip_prefix(workspace_root()).unwrap().to_path_buf();
@@ -38,6 +44,11 @@ fn check_sample(name: &str) {
         processes_under(tmp.path())
     );
 
+    if RACY.contains(&name) {
+        // The program races with itself (see `RACY`): its verdicts, score and hints above
+        // are what is pinned, not the transcript.
+        return;
+    }
     if name.starts_with("c-") {
         // C samples: the report quotes the compiler, whose wording changes between versions;
         // their verdicts and score above are what is pinned.
@@ -88,12 +99,14 @@ sample_tests! {
     crash_at_start => "crash-at-start",
     driver_dies_on_ctrl_c => "driver-dies-on-ctrl-c",
     driver_exits_from_sigchld => "driver-exits-from-sigchld",
+    driver_keyboard_interrupt => "driver-keyboard-interrupt",
     driver_leaves_first => "driver-leaves-first",
     driver_never_reaps => "driver-never-reaps",
     late_handlers => "late-handlers",
     missing_line => "missing-line",
     no_child => "no-child",
     python2_source => "python2-source",
+    syntax_error => "syntax-error",
     polling_flag_never_seen => "polling-flag-never-seen",
     print_without_flush => "print-without-flush",
     wrong_line => "wrong-line",

@@ -155,18 +155,20 @@ fn check_gradescope(text: &str, report: &Value, stable: bool) -> Value {
         "extra_data",
     ]
     .into();
-    // A check the protocol cannot carry is out of the grading: not shown as failed.
+    // A check the protocol cannot carry is out of the grading, and a consequence of another
+    // check's fault keeps its points: neither is shown as failed.
     let out_of_protocol: Vec<bool> = report["checks"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| {
             c["status"] == "skipped"
-                && c["max_points"] == 0
-                && c["message"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("not part of this protocol")
+                && (c["because_of"].is_string()
+                    || c["max_points"] == 0
+                        && c["message"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with("not part of this protocol"))
         })
         .collect();
     let mut sum = 0;
@@ -258,16 +260,19 @@ fn every_format_from_one_grading_parses_back() {
     let md = read(&path("summary.md"));
     let (html, _) = parse_markdown(&md);
     assert!(html.iter().all(|h| own_html(h)), "{html:?}");
-    assert!(md.contains(": 70/100"), "{md}");
-    // A table row per check.
+    assert!(md.contains(": 90/100"), "{md}");
+    // A table row per check (repeat and roles only repeat ctrl-c's typo: skipped).
     let rows = md
         .lines()
-        .filter(|l| l.starts_with("| ✅") || l.starts_with("| ❌"))
+        .filter(|l| l.starts_with("| ✅") || l.starts_with("| ❌") || l.starts_with("| ⏭️"))
         .count();
     assert_eq!(rows, checks(&report).len(), "{md}");
+    assert!(md.contains("**Fix first:** ctrl-c"), "{md}");
 
     let human = read(&path("report.txt"));
-    assert!(human.contains("Score: 70/100") && !human.contains('\x1b'));
+    assert!(human.contains("Score: 90/100") && !human.contains('\x1b'));
+    assert!(human.contains("Fix first: ctrl-c: "), "{human}");
+    assert_eq!(report["fix_first"], "ctrl-c");
 }
 
 #[test]
@@ -465,6 +470,32 @@ fn the_github_classroom_workflow_runs_and_its_files_parse() {
             "a step does nothing: {s}"
         );
     }
+    // The grader comes from the Actions cache, keyed on its version; it is built only when
+    // the cache has none.
+    let cache = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache@"))
+        })
+        .expect("a step restoring the grader from the cache");
+    let key = cache["with"]["key"].as_str().unwrap_or_default();
+    assert!(key.contains("HARNESS_REV"), "cache key: {key}");
+    let install = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("cargo install"))
+        })
+        .expect("a step installing the grader");
+    let id = cache["id"].as_str().expect("the cache step has an id");
+    assert_eq!(
+        install["if"].as_str(),
+        Some(format!("steps.{id}.outputs.cache-hit != 'true'").as_str()),
+        "{install}"
+    );
     let grade = steps
         .iter()
         .find(|s| s["id"] == "grade")
@@ -509,6 +540,27 @@ fn the_gitlab_job_runs_and_its_junit_artifact_parses() {
         .collect();
     let lines = harness_lines(&script.join("\n"));
     assert_eq!(lines.len(), 1, "{script:?}");
+    // The grader is installed into the folder the runner caches, keyed on its version, and
+    // built only when that folder has none.
+    let cached = job["cache"]["paths"][0].as_str().expect("cache.paths");
+    let key = job["cache"]["key"].as_str().unwrap_or_default();
+    assert!(key.contains("HARNESS_REV"), "cache key: {key}");
+    let before: Vec<&str> = job["before_script"]
+        .as_array()
+        .expect("grade.before_script")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    let install = before
+        .iter()
+        .find(|l| l.contains("cargo install"))
+        .expect("a line installing the grader");
+    let root = cached.trim_end_matches('/');
+    assert!(
+        install.starts_with(&format!("test -x {root}/bin/harness ||"))
+            && install.contains(&format!("--root {root} ")),
+        "{install}"
+    );
     let junit_path = job["artifacts"]["reports"]["junit"]
         .as_str()
         .expect("artifacts.reports.junit");
@@ -523,7 +575,7 @@ fn the_gitlab_job_runs_and_its_junit_artifact_parses() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("Score: 70/100"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Score: 90/100"));
     let report: Value = serde_json::from_str(&read(&repo.join("harness-report.json"))).unwrap();
     check_junit(&read(&repo.join(junit_path)), &report, false);
     for p in job["artifacts"]["paths"].as_array().unwrap() {
@@ -555,7 +607,7 @@ fn the_gradescope_run_autograder_writes_valid_results() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("Score: 70/100"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Score: 90/100"));
     let report = grade(&root.join("submission"), &["--format", "json"], tmp.path());
     let report: Value = serde_json::from_slice(&report.stdout).unwrap();
     check_gradescope(&read(&root.join("results/results.json")), &report, false);
@@ -675,13 +727,28 @@ fn grade_unstable(path: &Path, args: &[&str], tmp: &Path) -> std::process::Outpu
         .expect("run harness")
 }
 
+/// Gradescope, the human report and the Markdown summary, of one grading: no path of the
+/// grading machine in any (the JSON keeps them).
 #[test]
 fn gradescope_output_of_a_python_traceback_names_no_machine_path() {
     let tmp = tempfile::tempdir().unwrap();
     let sample = Path::new("exercises/bus/samples/crash-at-start");
-    let out = grade_unstable(sample, &["--format", "gradescope"], tmp.path());
+    let (human, md) = (tmp.path().join("r.txt"), tmp.path().join("r.md"));
+    let out = grade_unstable(
+        sample,
+        &[
+            "--format",
+            "gradescope",
+            "--report",
+            &format!("human={}", human.display()),
+            "--report",
+            &format!("markdown={}", md.display()),
+        ],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
+    let (human, md) = (read(&human), read(&md));
     let results: Value = serde_json::from_str(&text).unwrap();
     let interpreter = String::from_utf8(
         Command::new("python3")
@@ -698,8 +765,31 @@ fn gradescope_output_of_a_python_traceback_names_no_machine_path() {
     ];
     machine.retain(|m| m.len() > 1);
     for m in &machine {
-        assert!(!text.contains(m.as_str()), "{m} in {text}");
+        for shown in [&text, &human, &md] {
+            assert!(!shown.contains(m.as_str()), "{m} in {shown}");
+        }
     }
+    for shown in [&human, &md] {
+        assert!(shown.contains("File \"bus.py\", line 64"), "{shown}");
+    }
+    let version = results["output"].as_str().unwrap();
+    let version = version.split("; Python ").nth(1).unwrap().trim();
+    // The interpreter by its name (`python3`, `python3.11`) and version.
+    let line = |prefix: &str| {
+        human
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {human}"))
+            .to_string()
+    };
+    let interpreter = line("  interpreter: ");
+    assert!(
+        interpreter.starts_with("python") && interpreter.ends_with(&format!(" {version}")),
+        "{human}"
+    );
+    let name = interpreter.split(' ').next().unwrap();
+    assert_eq!(line("  ran: "), format!("{name} bus.py"));
+    assert!(md.contains(&format!(", run with {interpreter}")), "{md}");
     // The traceback names the student's file as the student knows it.
     let start = &results["tests"][0]["output"];
     assert!(
@@ -786,19 +876,12 @@ fn the_snapshot_recipe_runs_offline_and_its_snapshots_hold_no_machine_path() {
     let tmp = tempfile::tempdir().unwrap();
     let course = tmp.path().join("course-reports");
     copy_dir(&root.join("docs/examples/snapshots"), &course);
-    for sample in [
-        "exercises/bus/samples/crash-at-start",
-        "exercises/fileserver/samples/lists-hidden",
-    ] {
-        let from = root.join(sample);
-        copy_dir(
-            &from,
-            &course.join("submissions").join(from.file_name().unwrap()),
-        );
-    }
+    // The recipe's own submissions (docs/snapshots.md shows them), and a file server beside.
+    let from = root.join("exercises/fileserver/samples/lists-hidden");
+    copy_dir(&from, &course.join("submissions/lists-hidden"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let run = |update: &str| {
-        let out = Command::new(&cargo)
+    let run = |update: &str| -> std::process::Output {
+        Command::new(&cargo)
             .args(["test", "--offline", "--locked", "--quiet"])
             .current_dir(&course)
             // Kept between runs of this test, apart from the workspace's own builds.
@@ -808,7 +891,10 @@ fn the_snapshot_recipe_runs_offline_and_its_snapshots_hold_no_machine_path() {
             .env("TMPDIR", tmp.path())
             .env_remove("CI")
             .output()
-            .expect("run cargo");
+            .expect("run cargo")
+    };
+    let passes = |update: &str| {
+        let out = run(update);
         assert!(
             out.status.success(),
             "INSTA_UPDATE={update} cargo test in the recipe:\n{}\n{}",
@@ -816,7 +902,7 @@ fn the_snapshot_recipe_runs_offline_and_its_snapshots_hold_no_machine_path() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    run("always");
+    passes("always");
     let snaps = course.join("tests/snapshots");
     let mut names: Vec<String> = std::fs::read_dir(&snaps)
         .unwrap()
@@ -826,19 +912,33 @@ fn the_snapshot_recipe_runs_offline_and_its_snapshots_hold_no_machine_path() {
     assert_eq!(
         names,
         [
-            "reports__report@crash-at-start.snap",
+            "reports__report@forgets-to-wait.snap",
+            "reports__report@full-marks.snap",
             "reports__report@lists-hidden.snap"
         ]
     );
+    assert!(!read(&snaps.join(&names[0])).contains("Score: 100/100"));
+    assert!(read(&snaps.join(&names[1])).contains("Score: 100/100"));
     for name in &names {
         let text = read(&snaps.join(name));
         for machine in ["/root", "/tmp", "pyenv", "harness-run", "/usr/"] {
             assert!(!text.contains(machine), "{machine} in {name}:\n{text}");
         }
     }
-    assert!(read(&snaps.join(&names[1])).contains("  ran: [python] server.py {port} {library}\n"));
+    assert!(read(&snaps.join(&names[2])).contains("  ran: [python] server.py {port} {library}\n"));
     // Unchanged reports compare equal: nothing of the machine or the run is left in them.
-    run("no");
+    passes("no");
+    // With nothing to pin, the recipe's test fails and says why.
+    std::fs::remove_dir_all(course.join("submissions")).unwrap();
+    std::fs::create_dir(course.join("submissions")).unwrap();
+    let out = run("no");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("submissions/ holds no folder"), "{said}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

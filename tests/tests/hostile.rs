@@ -388,8 +388,12 @@ fn disk_filler_is_cut_off_and_reported() {
 fn ignores_every_signal_and_never_exits() {
     let g = grade_case("ignores-signals");
     assert_eq!(g.status("ctrl-c"), "failed");
-    assert_eq!(g.status("exit-order"), "failed");
-    assert!(g.score() <= 10);
+    // Ctrl-Z never reaches the conductor: the end of the ride is ctrl-z's fault, not judged.
+    assert_eq!(g.status("ctrl-z"), "failed");
+    assert_eq!(g.status("exit-order"), "skipped");
+    // start, and handlers for the two dispositions it has right (the driver ignores SIGINT
+    // and SIGQUIT): every wrong one was the fault of the key check that showed it.
+    assert!(g.score() <= 20, "{}", g.score());
 }
 
 #[test]

@@ -184,6 +184,25 @@ fn sighup_stops_a_class_and_every_grader_in_it() {
 }
 
 #[test]
+fn sigterm_stops_a_class_and_writes_no_report_file_for_the_gradings_it_cut_short() {
+    let case = Case::new(&[("a", HANGING), ("b", HANGING)]);
+    let reports = case.path("reports");
+    let mut grader = case.start(
+        "class",
+        &["--reports-dir", reports.to_str().unwrap()],
+        false,
+    );
+    let pid = grader.id();
+    case.await_running(2, &mut grader);
+    let (out, _) = signal_and_wait(grader, libc::SIGTERM);
+    assert_stopped_cleanly(&case, &out, pid, "SIGTERM", 143);
+    let written: Vec<_> = std::fs::read_dir(&reports)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "report files: {written:?}");
+}
+
+#[test]
 fn a_sigint_ignored_when_the_grader_started_stays_ignored() {
     // As for a background job of a script (`harness grade … &`): Ctrl-C is not for it.
     let case = Case::new(&[("correct", "exercises/bus/samples/correct-fork")]);

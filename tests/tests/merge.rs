@@ -154,6 +154,44 @@ fn single_reports_merge_too() {
     assert!(String::from_utf8_lossy(&m.stderr).contains("bad.json"));
 }
 
+/// `--reports-dir` files of students whose programs are one folder down (both in `hw1/`)
+/// merge into rows named after the students, as in the class table, not `hw1` twice.
+#[test]
+fn reports_dir_files_of_nested_students_keep_the_students_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = tmp.path().join("class");
+    copy_sample("correct-fork", &class.join("ann/hw1"));
+    copy_sample("wrong-line", &class.join("ben/hw1"));
+    let reports = tmp.path().join("reports");
+    let o = harness(
+        &[
+            "grade",
+            class.to_str().unwrap(),
+            "--stable",
+            "--reports-dir",
+            reports.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let table = String::from_utf8(o.stdout).unwrap();
+    let m = harness(
+        &[
+            "merge",
+            reports.join("ann.json").to_str().unwrap(),
+            reports.join("ben.json").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let merged = String::from_utf8(m.stdout).unwrap();
+    assert_eq!(m.status.code(), Some(1), "{merged}");
+    assert!(
+        merged.contains("\nann ") && merged.contains("\nben "),
+        "{merged}"
+    );
+    assert_eq!(merged, table, "the merged table is the class table");
+}
+
 #[test]
 fn list_and_explain_tell_the_checks() {
     let tmp = tempfile::tempdir().unwrap();

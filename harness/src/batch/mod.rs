@@ -89,20 +89,18 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The students of a roster directory, or `None` when `dir` is not one. A roster is known
-/// by its layout, not by what its students hold: a folder with no program of its own (in
-/// any case) and two or more folders, each a student (hidden ones, such as `.git`, are
-/// not). A folder holding a single folder is a submission one level down (`grade::resolve`).
+/// The students of a roster directory, or `None` when `dir` is not one: a folder in which
+/// two or more folders hold a submission (`grade::shape` says how that is decided); every
+/// folder of it is then a student (hidden ones, such as `.git`, and `__MACOSX` are not).
 pub fn roster(dir: &Path) -> Result<Option<Vec<Student>>, String> {
-    if !dir.is_dir() || !grade::detect(dir, true).is_empty() {
+    if !dir.is_dir() {
         return Ok(None);
     }
     std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let subdirs = crate::submission::subfolders(dir);
-    if subdirs.len() < 2 {
-        return Ok(None);
-    }
-    Ok(Some(students_of(&subdirs)))
+    Ok(match grade::shape(dir, true) {
+        grade::Shape::Roster(folders) => Some(students_of(&folders)),
+        grade::Shape::Submission { .. } => None,
+    })
 }
 
 /// Students named after the last component of their paths (the whole path where two
@@ -241,6 +239,11 @@ pub fn grade_class(
                     break;
                 };
                 let outcome = pool.grade(&exe, &student.path, &plan.options, plan.timeout);
+                // A grading cut short by Ctrl-C or SIGTERM is no result: no row, and no
+                // report file saying the grader failed.
+                if crate::supervise::interrupt::interrupted().is_some() {
+                    break;
+                }
                 let result = child::to_result(student, outcome, plan.reports_dir.as_deref());
                 bar.set_message(student.name.clone());
                 bar.inc(1);

@@ -4,9 +4,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use unicode_width::UnicodeWidthStr;
+
 use super::{ClassReport, StudentResult};
 use crate::report::output::{write_to, Destination, Format, Output};
-use crate::report::{junit, markdown, Report, Status};
+use crate::report::{junit, markdown, Report};
 use crate::text::escape;
 
 /// One line of the table: a grading of one exercise, or a submission not graded.
@@ -53,7 +55,7 @@ pub fn rows(results: &[StudentResult]) -> Vec<Row> {
 fn failed_checks(r: &Report) -> Vec<String> {
     r.checks
         .iter()
-        .filter(|c| c.status != Status::Passed && c.max_points > 0)
+        .filter(|c| !c.earns_points() && c.max_points > 0)
         .map(|c| c.id.clone())
         .collect()
 }
@@ -88,7 +90,7 @@ pub fn human(results: &[StudentResult]) -> String {
     let width = |i: usize| {
         cells
             .iter()
-            .map(|c| c[i].chars().count())
+            .map(|c| c[i].width())
             .chain([header[i].len()])
             .max()
             .unwrap_or(0)
@@ -109,7 +111,8 @@ pub fn human(results: &[StudentResult]) -> String {
         w3 = w[3]
     );
     for c in &cells {
-        let pad = |s: &str, n: usize| " ".repeat(n.saturating_sub(s.chars().count()));
+        // Columns a terminal gives the text: two for each Chinese character.
+        let pad = |s: &str, n: usize| " ".repeat(n.saturating_sub(s.width()));
         let _ = writeln!(
             out,
             "{}{}  {}{}  {}{}  {}{}  {}",
@@ -345,4 +348,33 @@ pub fn merge(files: &[PathBuf]) -> Result<Vec<StudentResult>, String> {
         }
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_columns_line_up_after_chinese_names() {
+        let not_graded = |name: &str| StudentResult {
+            student: name.into(),
+            path: name.into(),
+            reports: Vec::new(),
+            error: Some("no program found".into()),
+            grader_fault: false,
+        };
+        let text = human(&[
+            not_graded("张伟"),
+            not_graded("alice"),
+            not_graded("欧阳娜娜"),
+        ]);
+        // The display column where the exercise cell (`-`) starts, in every row.
+        let starts: Vec<usize> = text
+            .lines()
+            .skip(1)
+            .take(3)
+            .map(|l| l[..l.find('-').unwrap()].width())
+            .collect();
+        assert_eq!(starts, [10, 10, 10], "{text}");
+    }
 }

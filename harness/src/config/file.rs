@@ -110,6 +110,16 @@ impl ConfigFile {
             named: None,
         };
         if !is_class {
+            // `[buss.checks]`: an exercise's name typed wrong, not one exercise's settings.
+            if let Some((key, meant)) = all.keys().find_map(|k| {
+                crate::text::suggest::nearest(k, exercises.iter().copied()).map(|e| (k, e))
+            }) {
+                return Err(at(invalid(
+                    name,
+                    key,
+                    format!("no such exercise or setting (did you mean `{meant}`?)"),
+                )));
+            }
             let named = all
                 .get("exercise")
                 .and_then(|e| e.get("name"))
@@ -168,6 +178,14 @@ impl ConfigFile {
         if let Some(t) = self.unowned.take() {
             self.parts.insert(exercise.to_string(), (t, String::new()));
         }
+    }
+
+    /// The exercise a one-exercise file (its tables at the top) was given to.
+    pub fn only_for(&self) -> Option<&str> {
+        self.parts
+            .iter()
+            .find(|(_, (_, prefix))| prefix.is_empty())
+            .map(|(name, _)| name.as_str())
     }
 
     /// The settings for `exercise`, if the file has any.

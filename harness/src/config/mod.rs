@@ -145,7 +145,12 @@ impl Scoring {
             ("visibility", self.visibility.keys().collect()),
         ] {
             if let Some(k) = keys.into_iter().find(|k| !known(k)) {
-                return Err(invalid(src, &format!("{table}.{k}"), "no such check"));
+                let hint = crate::text::suggest::did_you_mean(k, ids.iter().copied());
+                return Err(invalid(
+                    src,
+                    &format!("{table}.{k}"),
+                    format!("no such check{hint}"),
+                ));
             }
         }
         if let Some(id) = ids.iter().find(|id| !self.checks.contains_key(**id)) {
@@ -212,9 +217,10 @@ fn merge(
         } else {
             format!("{path}.{key}")
         };
-        // Tables whose keys are open-ended (points and visibility per check) take any key;
-        // the typed parse checks them.
-        let open = matches!(path, "checks" | "visibility");
+        // Tables whose keys are open-ended (points and visibility per check), or all left
+        // unset in the shipped file (a course's policy: unset follows its dialect), take
+        // any key; the typed parse checks them.
+        let open = matches!(path, "checks" | "visibility" | "policy");
         match (base.get_mut(&key), value) {
             (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t, &full, name)?,
             (Some(toml::Value::Table(_)), _) => {
@@ -224,7 +230,11 @@ fn merge(
             (None, v) if open || path.is_empty() && key == "visibility" => {
                 base.insert(key, v);
             }
-            (None, _) => return Err(invalid(name, &full, "no such setting")),
+            (None, _) => {
+                let hint =
+                    crate::text::suggest::did_you_mean(&key, base.keys().map(|k| k.as_str()));
+                return Err(invalid(name, &full, format!("no such setting{hint}")));
+            }
         }
     }
     Ok(())
@@ -259,7 +269,7 @@ mod tests {
         let err = err.relocated("o.toml", "", &Spans::of(text).unwrap());
         assert_eq!(
             err.to_string(),
-            "invalid config o.toml:3:3: key `timing.step_msec`: no such setting"
+            "invalid config o.toml:3:3: key `timing.step_msec`: no such setting (did you mean `step_ms`?)"
         );
     }
 

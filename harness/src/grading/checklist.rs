@@ -10,6 +10,7 @@ use super::evidence::verdict;
 use super::{Check, CheckDoc};
 use crate::config::Scoring;
 use crate::report::{CheckOutcome, Status};
+use crate::supervise::ending::{self, Ending};
 use crate::tr;
 
 thread_local! {
@@ -68,10 +69,13 @@ impl<'a> Checklist<'a> {
         }
     }
 
-    /// From `at` on (the sandbox's wall deadline, `secs` long), no check is judged any more:
-    /// each fails as cut off by the deadline (see `Containment`).
+    /// From `at` on (a wall deadline, `secs` long), no check is judged any more: each fails
+    /// as cut off by the deadline (see `Containment`). Of several deadlines set (the whole
+    /// grading's, a part's sandbox's), the earliest holds.
     pub fn set_deadline(&mut self, at: Instant, secs: u64) {
-        self.deadline = Some((at, secs));
+        if self.deadline.is_none_or(|(was, _)| at < was) {
+            self.deadline = Some((at, secs));
+        }
     }
 
     /// The length of the wall deadline, if a check was cut off by it.
@@ -94,7 +98,12 @@ impl<'a> Checklist<'a> {
                     );
                     verdict(Status::Skipped, why)
                 }
-                (None, None) => judge_guarded(check.judge, state),
+                (None, None) => {
+                    ending::take();
+                    let mut o = judge_guarded(check.judge, state);
+                    o.ended = Some(ending::take().unwrap_or(Ending::Event));
+                    o
+                }
             };
             self.push(&check.doc, outcome);
         }
@@ -148,7 +157,7 @@ impl<'a> Checklist<'a> {
         o.id = doc.id.to_string();
         o.title = crate::i18n::doc(doc.title).to_string();
         o.max_points = max;
-        o.points = if o.status == Status::Passed { max } else { 0 };
+        o.points = if o.earns_points() { max } else { 0 };
         o.visibility = self.scoring.visibility(doc.id);
         self.docs_seen.push(*doc);
         self.out.push(o);
@@ -246,5 +255,24 @@ mod tests {
         );
         // The need is unmet too: its skip hands the reason on.
         assert_eq!(out[1].message, out[0].message);
+    }
+
+    /// The whole grading's wall and a part's later one: the earlier holds, whichever is set
+    /// first; a judged check says how its waits ended, a skipped one does not.
+    #[test]
+    fn the_earliest_wall_deadline_holds_and_judged_checks_say_how_they_ended() {
+        let s = scoring();
+        let mut list = Checklist::new(&s);
+        list.set_deadline(Instant::now(), 90);
+        list.set_deadline(Instant::now() + Duration::from_secs(600), 600);
+        list.run(&table(pass), &mut Vec::new());
+        assert_eq!(list.overran(), Some(90));
+        assert!(list.into_outcomes().iter().all(|o| o.ended.is_none()));
+
+        let mut list = Checklist::new(&s);
+        list.run(&table(fail), &mut Vec::new());
+        let out = list.into_outcomes();
+        assert_eq!(out[0].ended, Some(Ending::Event));
+        assert_eq!(out[1].ended, None);
     }
 }

@@ -138,6 +138,7 @@ fn assemble(
         exercise: loaded.scoring.exercise.name.clone(),
         submission: SubmissionInfo {
             path: path.display().to_string(),
+            folder: None,
             entry: graded.entry,
             command: graded.command,
         },
@@ -145,6 +146,7 @@ fn assemble(
         checks,
         score: 0,
         max_score: 0,
+        fix_first: None,
         runs: graded.runs,
         duration_ms: Some(t0.elapsed().as_millis() as u64),
         isolation: graded.isolation,

@@ -119,11 +119,12 @@ impl Idiom {
         )
     }
 
-    /// Printing a prompt, which has no newline, so that it shows at once.
-    pub fn prompt_flushed(self) -> Option<String> {
+    /// Printing a prompt (`prompt`, as the program's text shows it), which has no newline,
+    /// so that it shows at once.
+    pub fn prompt_flushed(self, prompt: &str) -> Option<String> {
         self.pick(
-            "print(\"ftp> \", end=\"\", flush=True), or input(\"ftp> \")",
-            "printf(\"ftp> \"); fflush(stdout);",
+            format!("print(\"{prompt}\", end=\"\", flush=True), or input(\"{prompt}\")"),
+            format!("printf(\"{prompt}\"); fflush(stdout);"),
         )
     }
 

@@ -12,8 +12,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::answer::{Answerer, Unanswered};
 use super::dialect::Dialect;
+use crate::supervise::ending::{self, Ending};
 use crate::supervise::isolation;
+
+/// How often a read waiting for a server's answer looks whether the server can still move.
+const LOOK_EVERY: Duration = Duration::from_millis(10);
 
 /// The longest reply header accepted.
 pub const MAX_HEADER: usize = 4096;
@@ -31,6 +36,11 @@ pub enum ProtoError {
     Malformed(String),
     /// Connecting or another socket error.
     Io(String),
+    /// While waiting for `what`, the server could no longer move: every process of it
+    /// waited for an outside event with nothing on its way (no answer can come).
+    Stuck(String),
+    /// `what` went unanswered in check `first` of this grading: not waited for again.
+    NeverAnswered { what: String, first: String },
 }
 
 impl std::fmt::Display for ProtoError {
@@ -42,6 +52,14 @@ impl std::fmt::Display for ProtoError {
             }
             ProtoError::Malformed(w) => write!(f, "reply not in the protocol: {w}"),
             ProtoError::Io(w) => write!(f, "{w}"),
+            ProtoError::Stuck(w) => write!(
+                f,
+                "no answer while waiting for {w}: the server waits for more input with nothing on its way, so none can come"
+            ),
+            ProtoError::NeverAnswered { what, first } => write!(
+                f,
+                "no answer: {what} never came in `{first}` (see there), not waited for again"
+            ),
         }
     }
 }
@@ -82,8 +100,11 @@ pub struct Connector {
     pub sandbox: Option<std::sync::Arc<crate::supervise::isolation::Sandbox>>,
     /// The protocol spoken (`None`: the exact one).
     pub dialect: Option<Arc<Dialect>>,
-    /// The server's pid: its network namespace shows when it has read what was sent.
+    /// The server's pid: its network namespace shows when it has read what was sent, its
+    /// processes whether it can still answer.
     pub server_pid: Option<i32>,
+    /// The requests the grading's server left unanswered so far (shared).
+    pub unanswered: Option<Arc<Unanswered>>,
 }
 
 impl Connector {
@@ -97,13 +118,18 @@ impl Connector {
             sandbox,
             dialect: None,
             server_pid: None,
+            unanswered: None,
         }
     }
 
     pub fn connect(&self, deadline: Instant) -> Result<Conn, ProtoError> {
         let stream = isolation::connect_in(self.sandbox.as_deref(), self.addr, deadline)
             .map_err(|e| ProtoError::Io(format!("cannot connect: {e}")))?;
-        let conn = Conn::over(stream, deadline);
+        let mut conn = Conn::over(stream, deadline);
+        conn.unanswered = self.unanswered.clone();
+        conn.answerer = self
+            .server_pid
+            .map(|p| Answerer::new(nix::unistd::Pid::from_raw(p)));
         Ok(match &self.dialect {
             Some(d) => conn.speaking(d.clone(), self.server_pid),
             None => conn,
@@ -127,6 +153,12 @@ pub struct Conn {
     /// The number a numbered dialect's last download asked for, and whether the listing
     /// held the name (see [`Conn::shown_get`]).
     pub(super) number: Option<(usize, bool)>,
+    /// The server, looked at while a read waits: whether it can still answer.
+    answerer: Option<Answerer>,
+    /// The requests the grading's server left unanswered (see [`Unanswered`]).
+    unanswered: Option<Arc<Unanswered>>,
+    /// Whether a byte came since the last request was sent.
+    replied: bool,
 }
 
 impl Conn {
@@ -150,6 +182,9 @@ impl Conn {
             server_pid: None,
             expect: None,
             number: None,
+            answerer: None,
+            unanswered: None,
+            replied: false,
         }
     }
 
@@ -186,6 +221,42 @@ impl Conn {
             .map_err(|e| ProtoError::Io(e.to_string()))
     }
 
+    /// Like [`Conn::arm`], for at most one slice when the server is looked at meanwhile.
+    fn arm_slice(&mut self, what: &str) -> Result<(), ProtoError> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            // Not remembered as unanswered: a server busy with another client (one at a
+            // time) answers later; only one that can no longer move never will.
+            ending::note(Ending::Deadline);
+            return Err(ProtoError::Timeout(what.into()));
+        }
+        let slice = match self.answerer {
+            Some(_) => left.min(LOOK_EVERY),
+            None => left,
+        };
+        self.stream
+            .set_read_timeout(Some(slice))
+            .map_err(|e| ProtoError::Io(e.to_string()))
+    }
+
+    /// After a slice without data: whether the server can no longer answer (noted, and
+    /// remembered when it was a request's first reply).
+    fn stuck(&mut self, what: &str) -> bool {
+        let Some(a) = self.answerer.as_mut() else {
+            return false;
+        };
+        if !a.cannot_answer() {
+            return false;
+        }
+        ending::note(Ending::Stuck);
+        if !self.replied {
+            if let Some(u) = &self.unanswered {
+                u.note(what);
+            }
+        }
+        true
+    }
+
     fn read_some(&mut self, buf: &mut [u8], what: &str) -> Result<usize, ProtoError> {
         if !self.pending.is_empty() {
             let n = buf.len().min(self.pending.len());
@@ -198,10 +269,22 @@ impl Conn {
 
     /// One read from the socket within the deadline, retried when interrupted.
     pub(super) fn read_stream(&mut self, buf: &mut [u8], what: &str) -> Result<usize, ProtoError> {
+        if !self.replied {
+            if let Some(first) = self.unanswered.as_ref().and_then(|u| u.first(what)) {
+                ending::note(Ending::Stuck);
+                return Err(ProtoError::NeverAnswered {
+                    what: what.into(),
+                    first,
+                });
+            }
+        }
         loop {
-            self.arm(what)?;
+            self.arm_slice(what)?;
             match self.stream.read(buf) {
-                Ok(n) => return Ok(n),
+                Ok(n) => {
+                    self.replied |= n > 0;
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e)
                     if matches!(
@@ -209,7 +292,9 @@ impl Conn {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(ProtoError::Timeout(what.into()))
+                    if self.stuck(what) {
+                        return Err(ProtoError::Stuck(what.into()));
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
                     return Err(ProtoError::Closed(what.into()))
@@ -221,6 +306,7 @@ impl Conn {
 
     /// Sends bytes, within the deadline.
     pub fn send(&mut self, bytes: &[u8]) -> Result<(), ProtoError> {
+        self.replied = false;
         let left = self
             .deadline
             .saturating_duration_since(Instant::now())

@@ -388,7 +388,28 @@ impl Dialect {
     /// DOWNLOAD`).
     pub fn word(m: &Messages) -> String {
         let first = m.parts().first().map(String::as_str).unwrap_or("");
-        first.split_whitespace().next().unwrap_or(first).to_string()
+        let word = first.split_whitespace().next().unwrap_or(first);
+        // A template without a space (`g{name}`): the word is what comes before the name.
+        match word.find('{') {
+            Some(0) | None => word.to_string(),
+            Some(i) => word[..i].to_string(),
+        }
+    }
+
+    /// How documentation shows command `m`: its messages with their placeholders named
+    /// (`U + <size> <name>`, `U + <name> <size>`, `G + <number>`).
+    pub fn show_template(m: &Messages) -> String {
+        m.parts()
+            .iter()
+            .map(|p| {
+                let p = p
+                    .replace("{name}", "<name>")
+                    .replace("{size}", "<size>")
+                    .replace("{number}", "<number>");
+                crate::text::escape::one_line(p.trim_end_matches('\n').as_bytes())
+            })
+            .collect::<Vec<_>>()
+            .join(" + ")
     }
 
     /// How a report names the refusal this protocol answers: its word (`ERR`, `N`), or "a
@@ -605,7 +626,10 @@ mod tests {
                 .join(format!("../exercises/fileserver/dialects/{name}.toml")),
         )
         .unwrap();
-        toml::from_str(&text).unwrap()
+        let mut t: toml::Table = toml::from_str(&text).unwrap();
+        // The course's policy is the exercise's, not the protocol's.
+        t.remove("policy");
+        t.try_into().unwrap()
     }
 
     #[test]
@@ -656,6 +680,13 @@ mod tests {
         let put = Messages::One("P {size} {name}".into());
         assert_eq!(Dialect::show(&put, "my notes.txt", 22), "P 22 my notes.txt");
         assert_eq!(unknown("G {nmae}"), Some("nmae".into()));
+        let glued = Messages::One("g{name}".into());
+        assert_eq!(Dialect::word(&glued), "g");
+        assert_eq!(Dialect::word(&Messages::One("{name}".into())), "{name}");
+        let two = Messages::Many(vec!["U".into(), "{name} {size}".into()]);
+        assert_eq!(Dialect::show_template(&two), "U + <name> <size>");
+        let exact = Messages::One("P {size} {name}\n".into());
+        assert_eq!(Dialect::show_template(&exact), "P <size> <name>");
         assert_eq!(unknown("G {name} {size}"), None);
     }
 }

@@ -26,6 +26,11 @@ struct Socket {
     remote_port: u16,
     state: u8,
     inode: u64,
+    /// Bytes sent and not yet acknowledged by the peer (`tx_queue`).
+    tx: u64,
+    /// Bytes received and not yet read (`rx_queue`); for a listener, connections not yet
+    /// accepted.
+    rx: u64,
 }
 
 /// Every IPv4 and IPv6 TCP socket in `pid`'s network namespace.
@@ -44,7 +49,11 @@ fn sockets(pid: Pid) -> Vec<Socket> {
 fn parse_socket(line: &str) -> Option<Socket> {
     let f: Vec<&str> = line.split_whitespace().collect();
     let port = |s: &str| u16::from_str_radix(s.rsplit(':').next()?, 16).ok();
+    let (tx, rx) = f.get(4)?.split_once(':')?;
+    let hex = |v: &str| u64::from_str_radix(v, 16).ok();
     Some(Socket {
+        tx: hex(tx)?,
+        rx: hex(rx)?,
         local_ip: parse_ip(f.get(1)?.split(':').next()?)?,
         local_port: port(f.get(1)?)?,
         remote_port: port(f.get(2)?)?,
@@ -147,26 +156,37 @@ pub fn server_side_open(pid: Pid, server_port: u16, client_port: u16) -> bool {
 pub fn unread_by_server(pid: Pid, server_port: u16, client_port: u16) -> Option<u64> {
     let mut found = false;
     let mut total = 0u64;
-    for file in ["tcp", "tcp6"] {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let Some(s) = parse_socket(line) else {
-                continue;
-            };
-            let queues = line.split_whitespace().nth(4).unwrap_or("0:0");
-            let (tx, rx) = queues.split_once(':').unwrap_or(("0", "0"));
-            let hex = |v: &str| u64::from_str_radix(v, 16).unwrap_or(0);
-            if s.local_port == server_port && s.remote_port == client_port {
-                found = true;
-                total += hex(rx);
-            } else if s.local_port == client_port && s.remote_port == server_port {
-                total += hex(tx);
-            }
+    for s in sockets(pid) {
+        if s.local_port == server_port && s.remote_port == client_port {
+            found = true;
+            total += s.rx;
+        } else if s.local_port == client_port && s.remote_port == server_port {
+            total += s.tx;
         }
     }
     found.then_some(total)
+}
+
+/// Whether anything is on its way to or from the processes `tree` (all in the network
+/// namespace of the first) over TCP: bytes unread or unacknowledged in a socket they hold
+/// or at the other end of one of its connections, or a connection waiting to be accepted.
+/// While nothing is, a process of `tree` blocked reading a socket stays blocked.
+pub fn in_flight(tree: &[Pid]) -> bool {
+    let Some(first) = tree.first() else {
+        return false;
+    };
+    let held: Vec<u64> = tree.iter().flat_map(|p| held_sockets(*p)).collect();
+    if held.is_empty() {
+        return false;
+    }
+    let all = sockets(*first);
+    let theirs: Vec<&Socket> = all.iter().filter(|s| held.contains(&s.inode)).collect();
+    let peer_of = |s: &Socket, p: &Socket| {
+        s.state != LISTEN && p.local_port == s.remote_port && p.remote_port == s.local_port
+    };
+    theirs.iter().any(|s| {
+        s.tx > 0 || s.rx > 0 || all.iter().any(|p| peer_of(s, p) && (p.tx > 0 || p.rx > 0))
+    })
 }
 
 #[cfg(test)]
@@ -214,7 +234,9 @@ mod tests {
                 local_port: 8080,
                 remote_port: 0,
                 state: LISTEN,
-                inode: 123456
+                inode: 123456,
+                tx: 0,
+                rx: 0,
             })
         );
     }

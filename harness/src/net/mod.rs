@@ -1,6 +1,7 @@
 //! Sockets: finding a free port, waiting for a server to listen, the protocol client, and
 //! byte-exact transfer comparison.
 
+pub mod answer;
 pub mod client;
 pub mod dialect;
 pub mod dialect_server;
@@ -51,6 +52,7 @@ pub fn poll_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
             return true;
         }
         if Instant::now() >= deadline {
+            crate::supervise::ending::note(crate::supervise::ending::Ending::Deadline);
             return false;
         }
         let mut none: [nix::poll::PollFd; 0] = [];

@@ -19,6 +19,7 @@
 use crate::tr;
 use serde::Serialize;
 
+use super::machine_paths::without_machine_paths;
 use super::{human, junit::plain_details, Report, Status, Visibility};
 use crate::text::escape;
 
@@ -71,6 +72,7 @@ pub fn results(reports: &[Report]) -> Results {
             } else {
                 let verdict = match c.status {
                     Status::Skipped if c.out_of_protocol() => tr!("not graded (worth no points)"),
+                    Status::Skipped if c.is_consequence() => tr!("not counted again"),
                     Status::Failed if c.is_warning() => tr!("warning (worth no points)"),
                     Status::Failed => tr!("failed"),
                     Status::Skipped => tr!("not run"),
@@ -89,7 +91,7 @@ pub fn results(reports: &[Report]) -> Results {
                 number,
                 score: c.points,
                 max_score: c.max_points,
-                status: if c.status == Status::Passed || c.out_of_protocol() {
+                status: if c.status == Status::Passed || c.out_of_protocol() || c.is_consequence() {
                     "passed"
                 } else {
                     "failed"
@@ -164,32 +166,6 @@ fn summary_line(r: &Report) -> String {
         line.push_str(&format!("; Python {}", i.version));
     }
     line
-}
-
-/// `text` without the machine paths of grading `r`: a path in the submission's copy
-/// becomes the path the student knows (`bus.py`), the rest of a run directory
-/// `<run dir>`, the interpreter's installation `<python>`.
-fn without_machine_paths(text: &str, r: &Report) -> String {
-    let mut out = text.to_string();
-    let mut dirs: Vec<&str> = r.run_dirs.iter().map(String::as_str).collect();
-    dirs.push("<workdir>");
-    for d in dirs.into_iter().filter(|d| d.len() > 1) {
-        out = out
-            .replace(&format!("{d}/submission/"), "")
-            .replace(d, "<run dir>");
-    }
-    if let Some(i) = &r.interpreter {
-        let exe = std::path::Path::new(&i.path);
-        // `<prefix>/bin/python3`: the prefix holds the standard library of tracebacks.
-        let prefix = exe.parent().and_then(|bin| bin.parent());
-        if let Some(name) = exe.file_name().and_then(|n| n.to_str()) {
-            out = out.replace(&i.path, name);
-        }
-        if let Some(p) = prefix.and_then(|p| p.to_str()).filter(|p| p.len() > 1) {
-            out = out.replace(&format!("{p}/"), "<python>/");
-        }
-    }
-    out
 }
 
 fn clean(text: &str) -> String {

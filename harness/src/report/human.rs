@@ -30,7 +30,7 @@ impl Style {
 fn status_label(style: Style, c: &CheckOutcome) -> String {
     let (label, code) = match c.status {
         Status::Passed => (tr!("PASS"), "32"),
-        Status::Failed if c.is_warning() => (tr!("WARN"), "33"),
+        Status::Failed if c.shown_as_warning() => (tr!("WARN"), "33"),
         Status::Failed => (tr!("FAIL"), "31"),
         Status::Skipped => (tr!("SKIP"), "2"),
         Status::Error => (tr!("ERROR"), "35"),
@@ -38,7 +38,11 @@ fn status_label(style: Style, c: &CheckOutcome) -> String {
     style.paint(code, &i18n::pad(label, 5))
 }
 
-pub fn render(report: &Report, style: Style) -> String {
+pub fn render(full: &Report, style: Style) -> String {
+    // Paths of the grading machine are left out (`bus.py` in a traceback); `--verbose` names
+    // the interpreter's executable, the JSON report keeps them all.
+    let shown = super::machine_paths::for_people(full);
+    let report = &shown;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -49,16 +53,20 @@ pub fn render(report: &Report, style: Style) -> String {
     let command = escape::one_line(report.submission.command.as_bytes());
     let _ = writeln!(out, "  {}", tr!("ran: {command}", command = command));
     if let Some(i) = &report.interpreter {
-        let (path, version) = (&i.path, &i.version);
-        let _ = writeln!(
-            out,
-            "  {}",
-            tr!(
-                "interpreter: {path} ({version})",
-                path = path,
-                version = version
-            )
-        );
+        if style.verbose {
+            let (path, version) = (&i.path, &i.version);
+            let _ = writeln!(
+                out,
+                "  {}",
+                tr!(
+                    "interpreter: {path} ({version})",
+                    path = path,
+                    version = version
+                )
+            );
+        } else if let Some(name) = super::machine_paths::interpreter_shown(report) {
+            let _ = writeln!(out, "  {}", tr!("interpreter: {name}", name = name));
+        }
     }
     if style.verbose {
         for (k, item) in report.isolation.iter().enumerate() {
@@ -98,6 +106,19 @@ pub fn render(report: &Report, style: Style) -> String {
         if c.shows_details() {
             render_details(&mut out, c);
         }
+    }
+    if let Some(first) = report.first_fix() {
+        let (id, message) = (&first.id, &first.message);
+        let _ = writeln!(
+            out,
+            "\n{} {}",
+            style.paint("1", tr!("Fix first:")),
+            tr!(
+                "{id}: {message} (checks marked \"because of {id}\" follow from it)",
+                id = id,
+                message = message
+            )
+        );
     }
     if !report.notes.is_empty() {
         out.push('\n');
@@ -205,6 +226,9 @@ pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
     }
     if let Some(h) = &c.hint {
         let _ = writeln!(out, "{indent}{}{h}", label(tr!("hint:")));
+    }
+    for n in &c.notes {
+        labelled(out, indent, "note:     ", n);
     }
 }
 

@@ -26,7 +26,10 @@ pub fn render(reports: &[Report]) -> String {
     out
 }
 
-fn render_one(out: &mut String, r: &Report) {
+fn render_one(out: &mut String, full: &Report) {
+    // What students read in a job summary: no path of the grading machine.
+    let shown = super::machine_paths::for_people(full);
+    let r = &shown;
     let _ = writeln!(
         out,
         "## {} {}: {}/{}\n",
@@ -37,17 +40,9 @@ fn render_one(out: &mut String, r: &Report) {
     );
     let path = inline(&r.submission.path);
     let _ = write!(out, "{}", tr!("Submission {path}", path = path));
-    if let Some(i) = &r.interpreter {
-        let (path, version) = (inline(&i.path), inline(&i.version));
-        let _ = write!(
-            out,
-            "{}",
-            tr!(
-                ", run with {path} {version}",
-                path = path,
-                version = version
-            )
-        );
+    if let Some(i) = super::machine_paths::interpreter_shown(r) {
+        let name = inline(&i);
+        let _ = write!(out, "{}", tr!(", run with {name}", name = name));
     }
     if let Some(ms) = r.duration_ms {
         let secs = format!("{:.1}", ms as f64 / 1000.0);
@@ -73,6 +68,19 @@ fn render_one(out: &mut String, r: &Report) {
             message
         );
     }
+    if let Some(first) = r.first_fix().filter(|c| !hidden(c)) {
+        let (id, message) = (inline(&first.id), inline(&first.message));
+        let _ = writeln!(
+            out,
+            "\n**{}** {}",
+            tr!("Fix first:"),
+            tr!(
+                "{id}: {message} (checks marked \"because of {id}\" follow from it)",
+                id = id,
+                message = message
+            )
+        );
+    }
     for c in r
         .checks
         .iter()
@@ -90,7 +98,7 @@ fn hidden(c: &CheckOutcome) -> bool {
 fn icon(c: &CheckOutcome) -> &'static str {
     match c.status {
         Status::Passed => "✅",
-        Status::Failed if c.is_warning() => "⚠️",
+        Status::Failed if c.shown_as_warning() => "⚠️",
         Status::Failed => "❌",
         Status::Skipped => "⏭️",
         Status::Error => "💥",

@@ -7,6 +7,7 @@ pub mod gradescope;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod machine_paths;
 pub mod markdown;
 pub mod output;
 pub mod wording;
@@ -113,11 +114,22 @@ pub struct CheckOutcome {
     pub processes: Vec<ProcessNote>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// What was seen beyond what the course requires (its policy): reported, worth nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<TranscriptView>,
     /// Who may see this check (Gradescope's `visibility`); absent means visible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<Visibility>,
+    /// The check whose fault this one only repeats (a `skipped` check that keeps its
+    /// points: one fault costs one check). See [`CheckOutcome::is_consequence`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub because_of: Option<String>,
+    /// How the check's waits ended: on events, on finding the programs unable to move, or
+    /// by waiting out a deadline. Absent for a check that was not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<crate::supervise::ending::Ending>,
 }
 
 /// Who may see a check, in Gradescope's terms. Hidden checks still count towards the score;
@@ -169,15 +181,44 @@ impl CheckOutcome {
             details: Vec::new(),
             processes: Vec::new(),
             hint: None,
+            notes: Vec::new(),
             transcript: None,
             visibility: None,
+            because_of: None,
+            ended: None,
         }
+    }
+
+    /// A check not judged on its own because what it would have shown is the fault of
+    /// another check (`because_of`), which alone costs the points: it keeps its own.
+    pub fn consequence(of: &str, message: impl Into<String>) -> Self {
+        let mut o = CheckOutcome::new("", "", Status::Skipped, 0, message);
+        o.because_of = Some(of.to_string());
+        o
+    }
+
+    /// Whether this check only repeats another check's fault (see [`CheckOutcome::consequence`]).
+    pub fn is_consequence(&self) -> bool {
+        self.status == Status::Skipped && self.because_of.is_some()
+    }
+
+    /// Whether the check earns its points: it passed, or it only repeats another check's
+    /// fault.
+    pub fn earns_points(&self) -> bool {
+        self.status == Status::Passed || self.is_consequence()
     }
 
     /// A failure that costs no points: a warning. A failed build never is one, whatever its
     /// points: every other check was skipped for it.
     pub fn is_warning(&self) -> bool {
         self.status == Status::Failed && self.max_points == 0 && self.id != BUILD_CHECK
+    }
+
+    /// Whether a report labels it a warning (`WARN`, ⚠️): any failed check worth no points,
+    /// the build included, so a label never says FAIL beside `0/0`. (A failed build still
+    /// fails the grading: [`is_warning`](Self::is_warning) decides the verdicts.)
+    pub fn shown_as_warning(&self) -> bool {
+        self.status == Status::Failed && self.max_points == 0
     }
 
     /// A check the configured protocol cannot carry: skipped, worth nothing, out of the
@@ -189,9 +230,9 @@ impl CheckOutcome {
     }
 
     /// Whether a report shows more than the one line: a check that did not pass, or one that
-    /// passed with advice (a build's warnings).
+    /// passed with advice (a build's warnings) or with notes (what the course does not require).
     pub fn shows_details(&self) -> bool {
-        self.status != Status::Passed || self.hint.is_some()
+        self.status != Status::Passed || self.hint.is_some() || !self.notes.is_empty()
     }
 }
 
@@ -200,6 +241,10 @@ impl CheckOutcome {
 pub struct SubmissionInfo {
     /// The path as given.
     pub path: String,
+    /// The folder inside it where the programs were found (`src`, `hw1`), relative to
+    /// `path`; absent when they are at its top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
     /// The file found and run.
     pub entry: String,
     /// How it was run (interpreter and file, or the executable).
@@ -224,6 +269,10 @@ pub struct Report {
     pub checks: Vec<CheckOutcome>,
     pub score: u32,
     pub max_score: u32,
+    /// The check to fix first: the first, in report order, that failed on a fault of its
+    /// own and costs points (a check that is a consequence of it names it in `because_of`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix_first: Option<String>,
     /// How many times the program was started.
     pub runs: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -244,10 +293,26 @@ pub struct Report {
 }
 
 impl Report {
-    /// Adds up the points.
+    /// Adds up the points, and names the check to fix first.
     pub fn total(&mut self) {
         self.score = self.checks.iter().map(|c| c.points).sum();
         self.max_score = self.checks.iter().map(|c| c.max_points).sum();
+        self.fix_first = self
+            .checks
+            .iter()
+            .find(|c| c.status == Status::Failed && !c.is_warning())
+            .map(|c| c.id.clone());
+    }
+
+    /// The check to fix first, when one fault shows in several checks (a check is a
+    /// consequence of another): what the human and Markdown reports call out. With the
+    /// faults each in a check of its own the verdicts say it all, and no line is added.
+    pub fn first_fix(&self) -> Option<&CheckOutcome> {
+        if !self.checks.iter().any(CheckOutcome::is_consequence) {
+            return None;
+        }
+        let id = self.fix_first.as_deref()?;
+        self.checks.iter().find(|c| c.id == id)
     }
 
     /// True when a check could not be carried out (an `error` verdict: the grader's fault).
@@ -259,7 +324,7 @@ impl Report {
     pub fn all_passed(&self) -> bool {
         self.checks
             .iter()
-            .all(|c| c.status == Status::Passed || c.is_warning())
+            .all(|c| c.status == Status::Passed || c.is_warning() || c.is_consequence())
     }
 
     /// Removes what differs from run to run (pids, times, the temporary directory the
@@ -284,6 +349,7 @@ impl Report {
             redact(&mut c.message);
             c.actions.iter_mut().for_each(redact);
             c.details.iter_mut().for_each(redact);
+            c.notes.iter_mut().for_each(redact);
             if let Some(seen) = &mut c.seen {
                 redact(seen);
             }

@@ -49,16 +49,23 @@ impl Default for RunLimits {
     }
 }
 
+/// A resource number of `setrlimit`: glibc declares its own type, musl a plain `int`.
+#[cfg(target_env = "gnu")]
+pub type Resource = libc::__rlimit_resource_t;
+/// A resource number of `setrlimit`: glibc declares its own type, musl a plain `int`.
+#[cfg(not(target_env = "gnu"))]
+pub type Resource = libc::c_int;
+
 /// One `setrlimit` call, prepared before `fork`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rlimit {
-    pub resource: libc::__rlimit_resource_t,
+    pub resource: Resource,
     pub soft: libc::rlim_t,
     pub hard: libc::rlim_t,
 }
 
 impl Rlimit {
-    fn both(resource: libc::__rlimit_resource_t, v: u64) -> Self {
+    fn both(resource: Resource, v: u64) -> Self {
         Rlimit {
             resource,
             soft: v as libc::rlim_t,
@@ -137,7 +144,7 @@ impl RunLimits {
     }
 }
 
-fn current(resource: libc::__rlimit_resource_t) -> std::io::Result<(libc::rlim_t, libc::rlim_t)> {
+fn current(resource: Resource) -> std::io::Result<(libc::rlim_t, libc::rlim_t)> {
     let mut r = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -154,7 +161,7 @@ fn current(resource: libc::__rlimit_resource_t) -> std::io::Result<(libc::rlim_t
 ///
 /// # Safety
 /// Only plain system calls on the slice given.
-pub unsafe fn apply(limits: &[Rlimit]) -> Result<(), (libc::__rlimit_resource_t, i32)> {
+pub unsafe fn apply(limits: &[Rlimit]) -> Result<(), (Resource, i32)> {
     for l in limits {
         let r = libc::rlimit {
             rlim_cur: l.soft,

@@ -8,6 +8,7 @@
 
 pub mod cleanup;
 pub mod command;
+pub mod ending;
 pub mod exits;
 pub mod interrupt;
 pub mod isolation;
@@ -16,6 +17,7 @@ pub mod observe;
 pub mod pidfd;
 pub mod process;
 pub mod procfs;
+pub mod rest;
 pub mod session;
 pub mod spawn;
 pub mod spin;

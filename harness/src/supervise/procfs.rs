@@ -268,6 +268,11 @@ pub fn syscall(pid: Pid) -> Option<Syscall> {
     parse_syscall(&fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?)
 }
 
+/// The call thread `tid` of `pid` is blocked in (see [`syscall`]).
+pub fn syscall_of_task(pid: Pid, tid: &str) -> Option<Syscall> {
+    parse_syscall(&fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?)
+}
+
 /// A thread of a process other than its main one, as it stands now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OtherThread {
@@ -469,6 +474,18 @@ fn parse_state_and_flags(text: &str) -> Option<(RunState, u64)> {
     // After the state: ppid, pgrp, session, tty_nr, tpgid, then flags.
     let flags = rest.nth(5)?.parse().ok()?;
     Some((state, flags))
+}
+
+/// Whether `pid` holds the file `file` (its device and inode) open: a writer that has not
+/// closed it may still have bytes of it in its own buffers.
+pub fn holds_open(pid: Pid, file: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(|e| e.ok())
+        .filter_map(|e| fs::metadata(e.path()).ok())
+        .any(|m| m.dev() == file.dev() && m.ino() == file.ino())
 }
 
 /// The command line, for naming leftover processes in reports.

@@ -2,6 +2,10 @@
 //! at the place in the output where they happened. Output is kept as raw bytes, capped, so a
 //! flood costs bounded memory; how many bytes were dropped is counted, never hidden.
 
+/// How much of the latest output is kept apart from the capped transcript: a prompt is found
+/// at the output's end whatever the transcript could keep.
+const TAIL: usize = 4096;
+
 /// Output bytes plus actions at byte offsets.
 #[derive(Debug, Clone, Default)]
 pub struct Transcript {
@@ -9,6 +13,8 @@ pub struct Transcript {
     cap: usize,
     total: u64,
     actions: Vec<(usize, String)>,
+    /// The last [`TAIL`] bytes of output, kept or not.
+    tail: Vec<u8>,
 }
 
 /// One piece of a transcript, in order.
@@ -31,6 +37,23 @@ impl Transcript {
         self.total += bytes.len() as u64;
         let room = self.cap.saturating_sub(self.raw.len());
         self.raw.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let new = &bytes[bytes.len().saturating_sub(TAIL)..];
+        let keep = TAIL - new.len();
+        self.tail.drain(..self.tail.len().saturating_sub(keep));
+        self.tail.extend_from_slice(new);
+    }
+
+    /// A position in the whole output (kept or not), for [`Transcript::latest_since`].
+    pub fn position(&self) -> u64 {
+        self.total
+    }
+
+    /// The end of the output written after `position` (at most the last 4 KiB of it),
+    /// whether the transcript kept it or not.
+    pub fn latest_since(&self, position: u64) -> &[u8] {
+        let since = self.total.saturating_sub(position);
+        let n = (since.min(self.tail.len() as u64)) as usize;
+        &self.tail[self.tail.len() - n..]
     }
 
     /// Marks an action at the current end of the output.
@@ -109,6 +132,20 @@ mod tests {
         assert_eq!(t.since(0), b"abcd");
         assert_eq!(t.dropped_bytes(), 2);
         assert!(t.is_full());
+    }
+
+    #[test]
+    fn the_latest_output_is_there_beyond_the_cap() {
+        let mut t = Transcript::with_cap(4);
+        t.push_output(b"abcdef");
+        let at = t.position();
+        assert_eq!(t.latest_since(at), b"");
+        t.push_output(&vec![b'x'; 10_000]);
+        t.push_output(b"prompt> ");
+        assert_eq!(t.since(4), b"");
+        assert!(t.latest_since(at).ends_with(b"xprompt> "));
+        assert_eq!(t.latest_since(at).len(), TAIL);
+        assert_eq!(t.latest_since(t.position() - 3), b"t> ");
     }
 
     #[test]

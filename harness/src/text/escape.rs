@@ -17,6 +17,12 @@ use std::fmt::Write as _;
 
 /// Text safe to print on a terminal.
 ///
+/// [`one_line`] between double quotes, a `"` inside shown as `\"`: a quoted line that
+/// holds quotes (`print('he said "hi"')`) reads as one line, not three pieces.
+pub fn quoted(bytes: &[u8]) -> String {
+    format!("\"{}\"", one_line(bytes).replace('"', "\\\""))
+}
+
 /// Decodes `bytes` as UTF-8, showing each byte of an invalid sequence as
 /// `\xNN`. Printable chars (CJK and emoji included), `'\n'` and `'\t'` are
 /// kept. Every other control char is escaped: ESC as `\e`, `'\r'` as `\r`,
@@ -154,6 +160,14 @@ fn push_unicode(out: &mut String, c: char, width: usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_quoted_line_escapes_the_quotes_it_holds() {
+        assert_eq!(super::quoted(br#"he said "hi""#), r#""he said \"hi\"""#);
+        // A backslash before a quote stays told apart from an escaped quote.
+        assert_eq!(super::quoted(br#"a\"b"#), r#""a\\\"b""#);
+        assert_eq!(super::quoted("老司机开车了".as_bytes()), "\"老司机开车了\"");
+    }
+
     #[test]
     fn controls_keeps_backslashes_and_escapes_escape() {
         let text = super::lossy(b"a\\b \xff\x1b[2J\n");

@@ -2,8 +2,9 @@
  * bus.c -- faulty: the driver never ignores SIGINT. Only the conductor was meant to react to
  * Ctrl-C, but the key reaches the whole foreground process group, so the driver is killed
  * by it (the default action) and no line 1 is ever printed. Otherwise correct (printf with
- * fflush, signal() everywhere, the driver waits with wait()). Should fail handlers, ctrl-c
- * and repeat; the other checks are graded on fresh runs and pass.
+ * fflush, signal() everywhere, the driver waits with wait()). Should fail ctrl-c alone: repeat
+ * then sends SIGINT to the conductor alone in place of Ctrl-C and passes, handlers (the same
+ * disposition) is ctrl-c's consequence, and the other checks are graded on fresh runs and pass.
  */
 #include <signal.h>
 #include <stdio.h>

@@ -1,7 +1,8 @@
 """Faulty: on Ctrl-C the conductor prints the driver's line `老司机开车了` itself instead of
 sending SIGUSR1 to the driver; everything else is right (the driver still prints it on
 SIGUSR1). Classic mistake: the terminal text looks right, but the wrong process spoke. Should
-fail ctrl-c, repeat and roles (who printed the line), and pass the rest.
+fail ctrl-c (who printed the line); repeat and roles see the same fault and are its
+consequences; the rest passes.
 """
 
 import os

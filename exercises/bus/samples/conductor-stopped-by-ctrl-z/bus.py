@@ -1,7 +1,9 @@
 """Faulty: the conductor never ignores SIGTSTP, so Ctrl-Z stops it (the default action) while the
 driver relays the key as SIGUSR1; a stopped conductor cannot print `到站了，请下车` or exit,
 and the driver waits for it forever. Classic mistake: forgetting that Ctrl-Z reaches both
-processes. Should fail handlers and ctrl-z (and exit-order); everything before Ctrl-Z is right.
+processes. Should fail ctrl-z; handlers (the same disposition) is its consequence, and
+exit-order and cleanup, which cannot see a ride that never ends, are skipped because of it;
+everything else is right.
 """
 
 import os

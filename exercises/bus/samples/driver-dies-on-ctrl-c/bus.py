@@ -1,7 +1,8 @@
 """Faulty: the driver never ignores SIGINT (here SIG_DFL, made explicit), so Ctrl-C kills the
 driver and the conductor is left alone. Classic mistake: only the conductor was meant to react
-to Ctrl-C, but the key reaches the whole foreground process group. Should fail handlers and
-ctrl-c and repeat (and, in a run that goes on after Ctrl-C, whatever needs the driver).
+to Ctrl-C, but the key reaches the whole foreground process group. Should fail ctrl-c alone:
+repeat then sends SIGINT to the conductor alone in place of Ctrl-C and passes, and handlers
+(the same disposition, read from /proc) is ctrl-c's consequence.
 
 Python's own default for SIGINT (KeyboardInterrupt) kills the driver too, but whether line 1
 still gets printed while the interpreter unwinds is left to chance; SIG_DFL makes the kernel

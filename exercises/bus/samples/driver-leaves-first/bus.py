@@ -1,8 +1,8 @@
 """Faulty: on Ctrl-Z the driver sends SIGUSR1 to the conductor and exits at once, without
 waiting; the conductor prints `到站了，请下车` at once but exits only 0.5 s after its parent
 is gone, so the driver always leaves first. Classic mistake: no wait() in the driver. Should
-fail exit-order (the driver left first) and cleanup (the conductor is still running when the
-driver has exited). Everything else is right.
+fail exit-order (the driver left first); cleanup, which finds the conductor still running when
+the driver has exited, is exit-order's consequence. Everything else is right.
 """
 
 import os

@@ -1,8 +1,8 @@
 """Faulty: the driver learns that the conductor has exited from a SIGCHLD handler (a flag) and
 then exits without ever calling wait(), so the conductor stays a zombie until the driver is
 gone. Classic mistake: treating SIGCHLD as the end of the child. Should fail exit-order (the
-conductor is not reaped by the driver) and cleanup (its zombie outlives the driver); the lines
-are all right.
+conductor is not reaped by the driver); cleanup, where its zombie outlives the driver (only
+because the grader, as subreaper, holds it), is exit-order's consequence; the lines are right.
 """
 
 import os

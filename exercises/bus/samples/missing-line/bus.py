@@ -1,7 +1,7 @@
 """Faulty: the driver catches SIGUSR2 but its handler prints nothing, so Ctrl-\\ gives no
 line; everything else is right. Classic mistake: a handler left as a stub. Should fail
-ctrl-backslash, repeat and roles (the SIGUSR2 line never comes), and pass the rest
-(handlers included: the dispositions are right).
+ctrl-backslash (the SIGUSR2 line never comes); repeat and roles see the same fault and are its
+consequences; the rest passes (handlers included: the dispositions are right).
 """
 
 import os

@@ -2,7 +2,8 @@
 loop acts on them every 0.2 s): the driver's SIGUSR1 handler sets a variable of its own (an
 assignment without `nonlocal`), not the flag its loop reads, so every SIGUSR1 is lost and line
 1 is never printed. Classic polling mistake: the handler and the loop do not share the flag.
-Should fail ctrl-c, repeat and roles (line 1 missing), and pass the rest, like wrong-line.
+Should fail ctrl-c (line 1 missing), with repeat and roles its consequences, and pass the
+rest, like wrong-line.
 
 (It used to clear its flag after its sleep instead; a SIGUSR1 that came while the loop was
 awake, rarely, was then printed, so the program itself did not behave the same every time.)

@@ -1,9 +1,10 @@
 """Faulty: the driver prints line 1 with print(..., end="") and no flush. On a terminal
 Python's stdout is line-buffered, so without a newline the text stays in the driver's buffer:
 Ctrl-C shows nothing, and line 1 comes out only with the next newline, glued to the front of
-line 2. Everything else (signals, relaying, exit order) is right. Should fail ctrl-c, repeat
-and roles with advice about buffering (flush, or end the line), and pass the rest: the late
-line 1 at Ctrl-\\ is the same fault, already counted at Ctrl-C.
+line 2. Everything else (signals, relaying, exit order) is right. Should fail ctrl-c with
+advice about buffering (flush, or end the line); repeat and roles see the same fault and are
+its consequences; the rest passes: the late line 1 at Ctrl-\\ is the same fault, already
+counted at Ctrl-C.
 """
 
 import os

@@ -1,6 +1,7 @@
 """Faulty: the driver prints `老司机开车啦` (啦 instead of 了) on SIGUSR1; everything else is
 right. Classic mistake: a typo in the expected text, which no accepted variant covers. Should
-fail ctrl-c, repeat and roles (the line is not the expected one), and pass the rest.
+fail ctrl-c (the line is not the expected one); repeat and roles see the same typo and are
+its consequences; the rest passes.
 """
 
 import os

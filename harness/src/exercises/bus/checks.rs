@@ -2,12 +2,18 @@
 //! the facts behind it: what was done, what was expected, what was seen, who did it.
 
 use super::config::BusConfig;
-use super::faults::{exit_words, BusyLoop, Python2, StepFault};
-use super::hints::{self, StepFacts};
-use super::run::{wrong_dispositions, BusRun, Ready, Role, StartFailure, StepOutcome, Stimulus};
+use crate::tr;
+use nix::sys::signal::Signal;
+
+use super::blame::{exercised_wrong, stimulus_signal, unhandled};
+use super::faults::{exit_words, BusyLoop, Python2, PythonError, StepFault};
+use super::hints::{self, StepFacts, WrongDisposition};
+use super::owners::{counted_in, Claim, Owners};
+use super::run::{BusRun, Ready, Role, StartFailure, StepOutcome, Stimulus};
 use crate::grading::evidence::{judged, judged_in, Fault};
 use crate::grading::idiom::Idiom;
 use crate::report::{CheckOutcome, ProcessNote, Status, TranscriptView};
+use crate::submission::Language;
 use crate::supervise::observe::{self, Activity, View};
 use crate::supervise::procfs::Disposition;
 use crate::supervise::session::{Exit, Key};
@@ -15,7 +21,6 @@ use crate::supervise::transcript::lines;
 use crate::supervise::waiting::Wait;
 use crate::text::escape;
 use crate::text::matching::{closest, count_in_line, Phrase};
-use crate::tr;
 
 pub use crate::grading::evidence::verdict;
 
@@ -124,8 +129,8 @@ pub fn near_miss(cfg: &BusConfig, line: Line, output: &[u8]) -> Option<String> {
     let m = closest(&line.phrase(cfg), &refs, cfg.lines.policy())?;
     let diffs: Vec<String> = m.differences.iter().map(|d| d.to_string()).collect();
     Some(tr!(
-        "closest line: \"{escape}\" ({diffs})",
-        escape = escape::one_line(m.line.as_bytes()),
+        "closest line: {escape} ({diffs})",
+        escape = escape::quoted(m.line.as_bytes()),
         diffs = diffs.join(", ")
     ))
 }
@@ -164,10 +169,13 @@ pub fn note_coarse(run: &BusRun, role: Role, v: &View) -> ProcessNote {
 pub fn start(idiom: Idiom, run: &BusRun, result: &Result<Ready, StartFailure>) -> CheckOutcome {
     match result {
         Ok(r) => {
-            let mut o = verdict(
-                Status::Passed,
-                tr!("a driver and one conductor started and are waiting"),
-            );
+            // Whether they wait asleep is `idle`'s to judge: a busy pair is not "waiting" here.
+            let words = if r.busy.is_empty() {
+                tr!("a driver and one conductor started and are waiting")
+            } else {
+                tr!("a driver and one conductor started; see idle")
+            };
+            let mut o = verdict(Status::Passed, words);
             if !r.busy.is_empty() {
                 let who: Vec<String> = r.busy.iter().map(|r| format!("the {}", r.name())).collect();
                 let verb = if who.len() > 1 {
@@ -189,7 +197,17 @@ pub fn start(idiom: Idiom, run: &BusRun, result: &Result<Ready, StartFailure>) -
         }
         Err(f) => {
             let mut o = judged_in(std::slice::from_ref(f), "", idiom.0);
-            if let Some(py2) = Python2::seen_in(run.session.transcript.since(0)) {
+            let output = run.session.transcript.since(0);
+            // A Python program that died of an exception: its error, and where, in the message.
+            let error = match (f, idiom.0) {
+                (StartFailure::DriverExited(_), Language::Python) => PythonError::last_in(output),
+                _ => None,
+            };
+            if let Some(e) = error {
+                o.message = format!("{}: {e}", o.message);
+                o.hint = e.hint();
+            }
+            if let Some(py2) = Python2::seen_in(output) {
                 o.details.push(py2.to_string());
                 o.hint = py2.hint();
             }
@@ -199,28 +217,51 @@ pub fn start(idiom: Idiom, run: &BusRun, result: &Result<Ready, StartFailure>) -
     }
 }
 
-/// `handlers`.
-pub fn handlers(idiom: Idiom, ready: &Ready) -> CheckOutcome {
-    let mut wrong = wrong_dispositions(Role::Driver, &ready.driver_status);
-    wrong.extend(wrong_dispositions(Role::Conductor, &ready.conductor_status));
+/// `handlers`: the dispositions read at readiness. One a key check already showed wrong
+/// (the driver killed by Ctrl-C) is that check's fault, named here but not charged again.
+pub fn handlers(idiom: Idiom, ready: &Ready, owners: &Owners) -> CheckOutcome {
+    let mut wrong = hints::wrong_dispositions(Role::Driver, &ready.driver_status);
+    wrong.extend(hints::wrong_dispositions(
+        Role::Conductor,
+        &ready.conductor_status,
+    ));
     if wrong.is_empty() {
         return verdict(Status::Passed, tr!("every disposition is as required"));
     }
-    let mut o = verdict(
-        Status::Failed,
-        tr!("{wrong} disposition(s) wrong", wrong = wrong.len()),
-    );
+    let owner = |w: &WrongDisposition| owners.disposition_owner(w.role, w.signal);
+    let (owned, own): (Vec<WrongDisposition>, Vec<WrongDisposition>) =
+        wrong.iter().partition(|w| owner(w).is_some());
+    let words = |w: &WrongDisposition| hints::disposition_words(idiom, w);
+    let counted: Vec<String> = owned
+        .iter()
+        .map(|w| counted_in(&words(w), owner(w).unwrap_or("")))
+        .collect();
+    let mut o = match own.first() {
+        None => {
+            let first = &owned[0];
+            let by = owner(first).unwrap_or("");
+            let mut o = CheckOutcome::consequence(
+                by,
+                tr!("because of {by}: {words}", by = by, words = words(first)),
+            );
+            o.details = counted.into_iter().skip(1).collect();
+            o
+        }
+        Some(_) => {
+            let mut o = verdict(
+                Status::Failed,
+                tr!("{wrong} disposition(s) wrong", wrong = own.len()),
+            );
+            o.details = own.iter().map(words).collect();
+            o.details.extend(counted);
+            o.hint = hints::handlers_advice(idiom, &own);
+            o
+        }
+    };
     o.expected = Some(
         tr!("driver ignores SIGINT, SIGQUIT and catches SIGUSR1, SIGUSR2, SIGTSTP; conductor ignores SIGTSTP and catches SIGINT, SIGQUIT, SIGUSR1")
             .into(),
     );
-    o.details = wrong;
-    let mut found = hints::wrong_dispositions(Role::Driver, &ready.driver_status);
-    found.extend(hints::wrong_dispositions(
-        Role::Conductor,
-        &ready.conductor_status,
-    ));
-    o.hint = hints::handlers_advice(idiom, &found);
     o
 }
 
@@ -232,18 +273,59 @@ pub struct StepJudgement {
     pub ended: Vec<Role>,
     pub advice: Option<String>,
     pub notes: Vec<String>,
+    /// What the advice is chosen from.
+    facts: StepFacts,
+    idiom: Idiom,
+    /// The dispositions the step exercised that are wrong (when it failed).
+    blamed: Vec<(Role, Signal)>,
 }
 
 impl StepJudgement {
-    /// The step's verdict: `passed` when nothing went wrong, otherwise its first fault, the
-    /// others as details, and the step's advice.
-    pub fn outcome(&self, passed: impl Into<String>) -> CheckOutcome {
-        let mut o = judged(&self.faults, passed);
-        if o.status == Status::Failed {
-            o.hint = self.advice.clone();
+    /// The faults no earlier check has judged, and those it has (with that check).
+    pub fn split(&self, owners: &Owners) -> (Vec<StepFault>, Vec<(StepFault, &'static str)>) {
+        owners.split(&self.faults)
+    }
+
+    /// The advice for `own`, the faults of the step that are the check's own.
+    pub fn advice_for(&self, own: &[StepFault]) -> Option<String> {
+        hints::step_advice(self.idiom, &self.facts, own)
+    }
+
+    /// What the check claims when `own` are its faults.
+    pub fn claim(&self, own: Vec<StepFault>) -> Claim {
+        if own.is_empty() {
+            return Claim::default();
         }
+        Claim {
+            faults: own,
+            dispositions: self.blamed.clone(),
+        }
+    }
+
+    /// The step's verdict: `passed` when nothing went wrong; its first fault of its own, the
+    /// others as details, and the advice for them; a consequence of the check that judged
+    /// its fault first when it has none of its own. And what it claims.
+    pub fn outcome(&self, owners: &Owners, passed: impl Into<String>) -> (CheckOutcome, Claim) {
+        let (own, owned) = self.split(owners);
+        let counted = owned.iter().map(|(f, c)| counted_in(f, c));
+        let mut o = match owned.first() {
+            Some((f, by)) if own.is_empty() => {
+                let mut o =
+                    CheckOutcome::consequence(by, tr!("because of {by}: {f}", by = by, f = f));
+                o.details.extend(counted.skip(1));
+                o
+            }
+            _ => {
+                let mut o = judged(&own, passed);
+                if o.status == Status::Failed {
+                    o.hint = self.advice_for(&own);
+                }
+                o.details.extend(counted);
+                o
+            }
+        };
         o.details.extend(self.notes.iter().cloned());
-        o
+        (o, self.claim(own))
     }
 }
 
@@ -281,19 +363,32 @@ fn judge_line_step(
     let mut faults = Vec::new();
     let mut ended = Vec::new();
     let mut notes = Vec::new();
-    for (role, v) in [
-        (Role::Driver, &step.driver),
-        (Role::Conductor, &step.conductor),
+    let interrupt = idiom.0 == Language::Python
+        && stimulus_signal(stimulus) == Signal::SIGINT
+        && step
+            .output
+            .windows(b"KeyboardInterrupt".len())
+            .any(|w| w == b"KeyboardInterrupt");
+    let driver_ended = step.driver.activity.exited();
+    for (role, v, b) in [
+        (Role::Driver, &step.driver, before.0.as_ref()),
+        (Role::Conductor, &step.conductor, before.1.as_ref()),
     ] {
         if v.activity.exited() {
             ended.push(role);
         }
         match v.activity {
             Activity::Stopped => faults.push(StepFault::Stopped(role)),
-            a if a.exited() && !allow_exit => faults.push(match (role, driver_exit) {
-                (Role::Driver, Some(e)) => StepFault::DriverEnded(e),
-                _ => StepFault::Exited(role),
-            }),
+            a if a.exited() && !allow_exit => {
+                // The conductor's KeyboardInterrupt only when the driver did not end too.
+                let interrupt = interrupt && (role == Role::Driver || !driver_ended);
+                faults.push(unhandled(role, stimulus, b, interrupt).unwrap_or(
+                    match (role, driver_exit) {
+                        (Role::Driver, Some(e)) => StepFault::DriverEnded(e),
+                        _ => StepFault::Exited(role),
+                    },
+                ))
+            }
             _ => {}
         }
     }
@@ -351,7 +446,7 @@ fn judge_line_step(
     }
     let seen_lines: Vec<String> = lines(&step.output)
         .iter()
-        .map(|l| format!("\"{}\"", escape::one_line(l.as_bytes())))
+        .map(|l| escape::quoted(l.as_bytes()))
         .collect();
     let facts = {
         let (bd, bc) = before;
@@ -382,9 +477,21 @@ fn judge_line_step(
                 .any(|v| v.activity == Activity::Waiting(Wait::Timed)),
             silent: step.output.is_empty(),
             other_wrote_line: seen_line.total() >= 1 && need > 0 && theirs >= need,
+            also: line
+                .phrase(cfg)
+                .variants
+                .iter()
+                .skip(1)
+                .map(|v| escape::one_line(v.as_bytes()))
+                .collect(),
         }
     };
     let advice = hints::step_advice(idiom, &facts, &faults);
+    let blamed = if faults.is_empty() {
+        Vec::new()
+    } else {
+        exercised_wrong(stimulus, line, before)
+    };
     StepJudgement {
         faults,
         seen: if seen_lines.is_empty() {
@@ -395,6 +502,9 @@ fn judge_line_step(
         ended,
         advice,
         notes,
+        facts,
+        idiom,
+        blamed,
     }
 }
 
@@ -453,19 +563,23 @@ pub fn line_step(
 pub fn key_line(
     cfg: &BusConfig,
     idiom: Idiom,
+    owners: &Owners,
     run: &mut BusRun,
     key: Key,
     line: Line,
     other: Line,
-) -> CheckOutcome {
+) -> (CheckOutcome, Claim) {
     let expect = Expect::driver(line, std::slice::from_ref(&other));
     let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(key), &expect) else {
-        return verdict(Status::Error, tr!("the run was not ready"));
+        return (
+            verdict(Status::Error, tr!("the run was not ready")),
+            Claim::default(),
+        );
     };
-    let mut o = j.outcome(tr!(
-        "the driver printed line {line} once",
-        line = line.number()
-    ));
+    let (mut o, claim) = j.outcome(
+        owners,
+        tr!("the driver printed line {line} once", line = line.number()),
+    );
     o.actions = vec![tr!("typed {key}", key = key.label())];
     o.expected = Some(tr!(
         "the driver prints \"{line}\" exactly once; both keep running",
@@ -477,7 +591,7 @@ pub fn key_line(
         note(run, Role::Conductor, &step.conductor),
     ];
     o.transcript = Some(transcript_view(run, step.mark));
-    o
+    (o, claim)
 }
 
 /// `idle`, from the CPU used between readiness and the last step before Ctrl-Z.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::checks::{line_step, note, note_coarse, transcript_view, verdict, Expect, Line};
 use super::config::BusConfig;
 use super::faults::{ExitFault, Leftovers};
+use super::owners::{Claim, Owners};
 use super::run::{BusRun, Role, Stimulus};
 use crate::grading::evidence::{judged, judged_in};
 use crate::grading::idiom::Idiom;
@@ -17,7 +18,12 @@ use crate::supervise::observe::{self, Activity};
 use crate::supervise::session::{Exit, Key};
 use crate::text::escape;
 
-pub(super) fn ctrl_z(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOutcome {
+pub(super) fn ctrl_z(
+    cfg: &BusConfig,
+    idiom: Idiom,
+    owners: &Owners,
+    run: &mut BusRun,
+) -> (CheckOutcome, Claim) {
     let expect = Expect {
         line: Line::Arrive,
         printer: Role::Conductor,
@@ -25,11 +31,15 @@ pub(super) fn ctrl_z(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOu
         allow_exit: true,
     };
     let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(Key::CtrlZ), &expect) else {
-        return verdict(Status::Error, tr!("the run was not ready"));
+        return (
+            verdict(Status::Error, tr!("the run was not ready")),
+            Claim::default(),
+        );
     };
-    let mut o = j.outcome(tr!(
-        "the conductor printed line 3 once; nothing was stopped"
-    ));
+    let (mut o, claim) = j.outcome(
+        owners,
+        tr!("the conductor printed line 3 once; nothing was stopped"),
+    );
     o.actions = vec![tr!("typed Ctrl-Z").into()];
     o.expected = Some(tr!(
         "the conductor prints \"{text}\" exactly once; no process is stopped",
@@ -41,18 +51,37 @@ pub(super) fn ctrl_z(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOu
         note(run, Role::Conductor, &step.conductor),
     ];
     o.transcript = Some(transcript_view(run, step.mark));
-    o
+    (o, claim)
 }
 
-/// `exit-order`; also says whether the driver exited (for `cleanup`).
+/// What `exit-order` tells `cleanup`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct ExitSeen {
+    /// The driver exited.
+    pub driver_exited: bool,
+    /// The check whose fault the conductor's fate (left running, or a zombie) or the
+    /// driver's staying is: `cleanup` does not count it again.
+    pub judged_by: Option<&'static str>,
+}
+
+/// `exit-order`; also what `cleanup` needs. `ctrl_z_fault`: the check whose fault made
+/// Ctrl-Z fail (`ctrl-z`, or the check it was a consequence of): a ride that cannot end
+/// because of it (the conductor never told to get off) is skipped, not failed: nothing of
+/// the ending could be seen. A stopped conductor is not continued: after a group stop the
+/// pending SIGUSR1 may go to any thread of a threaded conductor, whose main thread then never
+/// runs its handler (measured in the matrix), so what came next would be left to chance.
 pub(super) fn exit_order(
     cfg: &BusConfig,
     idiom: Idiom,
     run: &mut BusRun,
     exits: Option<&ExitWatch>,
-) -> (CheckOutcome, bool) {
+    ctrl_z_fault: Option<&'static str>,
+) -> (CheckOutcome, ExitSeen) {
     let Some(ready) = run.ready.clone() else {
-        return (verdict(Status::Error, tr!("the run was not ready")), false);
+        return (
+            verdict(Status::Error, tr!("the run was not ready")),
+            ExitSeen::default(),
+        );
     };
     let (d, c) = (ready.driver, ready.conductor);
     let deadline = Instant::now() + cfg.timing.exit();
@@ -70,6 +99,7 @@ pub(super) fn exit_order(
     let vd = observe::view(d);
     let vc = observe::view(c);
     let mut o;
+    let mut judged_by = None;
     let exit = run.session.program_exit();
     match (exit, conductor_at_driver_exit) {
         (None, _) => {
@@ -80,7 +110,18 @@ pub(super) fn exit_order(
                     ms: cfg.timing.exit_ms,
                 }
             };
-            o = judged_in(&[stuck], "", idiom.0);
+            o = match ctrl_z_fault {
+                Some(by) => verdict(
+                    Status::Skipped,
+                    tr!(
+                        "skipped because of {by}: {stuck}; the end of the ride could not be seen",
+                        by = by,
+                        stuck = stuck
+                    ),
+                ),
+                None => judged_in(&[stuck], "", idiom.0),
+            };
+            judged_by = Some(ctrl_z_fault.unwrap_or("exit-order"));
         }
         (Some(e), Some(ca)) => {
             let mut faults = Vec::new();
@@ -120,6 +161,12 @@ pub(super) fn exit_order(
                     None => tr!("the conductor's exit status cannot be seen here: the kernel's process events connector is not available to the grader (older kernels give it to root only)").to_string(),
                 });
             }
+            if faults
+                .iter()
+                .any(|f| matches!(f, ExitFault::NotReaped | ExitFault::DriverFirst))
+            {
+                judged_by = Some("exit-order");
+            }
             o = judged_in(
                 &faults,
                 tr!("the conductor exited first and was reaped by the driver, which then exited"),
@@ -140,37 +187,67 @@ pub(super) fn exit_order(
         note_coarse(run, Role::Driver, &vd),
         note_coarse(run, Role::Conductor, &vc),
     ];
-    (o, exit.is_some())
+    (
+        o,
+        ExitSeen {
+            driver_exited: exit.is_some(),
+            judged_by,
+        },
+    )
 }
 
-pub(super) fn cleanup_check(run: &mut BusRun) -> CheckOutcome {
+/// `cleanup`: what is left once the driver has exited. The conductor is `exit-order`'s to
+/// judge: when `conductor_judged_by` names the check that counted it (left running, or a
+/// zombie that exists only because the grader, as subreaper, holds the orphans a shell's
+/// init would reap), it is not counted again.
+pub(super) fn cleanup_check(
+    run: &mut BusRun,
+    conductor_judged_by: Option<&'static str>,
+) -> CheckOutcome {
     let mut keep = vec![run.session.shim()];
     keep.extend(run.session.program_pid());
-    let left = cleanup::descendants_except(&keep);
+    let conductor = run.ready.as_ref().map(|r| r.conductor.as_raw());
+    let (judged_conductor, left): (Vec<_>, Vec<_>) = cleanup::descendants_except(&keep)
+        .into_iter()
+        .partition(|l| conductor_judged_by.is_some() && Some(l.pid) == conductor);
+    let counted = conductor_judged_by.filter(|_| !judged_conductor.is_empty());
     if left.is_empty() {
-        return verdict(Status::Passed, tr!("no process of the submission remained"));
+        return match counted {
+            Some(by) => CheckOutcome::consequence(
+                by,
+                tr!(
+                    "because of {by}: only the conductor was left, and {by} counted it",
+                    by = by
+                ),
+            ),
+            None => verdict(Status::Passed, tr!("no process of the submission remained")),
+        };
     }
     let mut o = judged(&[Leftovers(left.len())], "");
-    let conductor = run.ready.as_ref().map(|r| r.conductor.as_raw());
+    if let Some(by) = counted {
+        o.details.push(tr!(
+            "the conductor was left too (the fault of {by}, counted there)",
+            by = by
+        ));
+    }
     o.processes = left
         .iter()
         .map(|l| ProcessNote {
             role: if Some(l.pid) == conductor {
                 "conductor".into()
             } else {
-                format!("\"{}\"", escape::one_line(&l.command))
+                escape::quoted(&l.command)
             },
             pid: Some(l.pid),
             state: format!(
                 "{}{}",
                 match l.state {
-                    crate::supervise::procfs::RunState::Zombie =>
-                        tr!("exited, not reaped (zombie)"),
+                    crate::supervise::procfs::RunState::Zombie => "exited, not reaped (zombie)",
                     crate::supervise::procfs::RunState::Stopped => "stopped",
-                    _ => tr!("still running"),
+                    _ => "still running",
                 },
                 if l.session != run.session.shim().as_raw() {
-                    tr!(", outside the session")
+                    ", outside the session"
                 } else {
                     ""
                 }

@@ -1,6 +1,23 @@
 //! What the bus checks find wrong, as data (see `grading::evidence`): each fault words
 //! itself in one sentence and, where the fault alone decides it, gives the advice. The
 //! checks collect faults; `evidence::judged` makes the verdict of them.
+//!
+//! One fault, one check (`owners`): each fault costs the check where it shows first; a later
+//! check that sees it again keeps its points when it judged the rest of its concern, and is
+//! skipped (worth nothing) when the fault left it nothing to see.
+//!
+//! | fault | its check | seen again (a consequence, points kept) in |
+//! | --- | --- | --- |
+//! | [`StartFailure`], [`PythonError`], [`Python2`] | `start` | every other check: skipped, worth nothing (nothing can be graded) |
+//! | [`StepFault::Unhandled`] (the driver does not ignore SIGINT / SIGQUIT) | `ctrl-c` / `ctrl-backslash` | `handlers`; `repeat` sends the signal to the conductor alone instead |
+//! | other [`StepFault`]s at Ctrl-C / Ctrl-\ (line missing, misspelt, twice, by the conductor, not flushed; the conductor ended) | `ctrl-c` / `ctrl-backslash` | `repeat`, `roles` (the same fault), `handlers` (the dispositions the step exercised) |
+//! | [`SequenceFault`] not seen at a single key (a handler that works once) | `repeat` | `roles` |
+//! | [`RoleFault`] not seen at a key (the driver acts on the key's own signal) | `roles` | |
+//! | [`StepFault`]s at Ctrl-Z (a process stopped, line 3 wrong) | `ctrl-z` | `handlers`; a ride that cannot end skips `exit-order` and `cleanup` (worth nothing) |
+//! | [`ExitFault`] (driver first, not reaped, killed, status) | `exit-order` | `cleanup` (the conductor, running or a zombie) |
+//! | [`Leftovers`] other than the conductor | `cleanup` | |
+//! | a wrong disposition no key showed | `handlers` | |
+//! | [`BusyLoop`] | `idle` (a warning) | |
 
 use crate::tr;
 use std::fmt;
@@ -53,6 +70,63 @@ pub enum StepFault {
     WrongPrinter { number: u8, by: Role, not: Role },
     /// Nothing went wrong, but the processes were still busy at the step's deadline.
     Unsettled,
+    /// `role` ended when `signal` (sent by `by`: "Ctrl-C", "SIGINT to the driver") reached
+    /// it, because it does not `ignore` (or catch) it as the exercise asks;
+    /// `python_interrupt`: Python's own default handler raised `KeyboardInterrupt` (the
+    /// traceback is in the output), so no handler of the student's is to blame.
+    Unhandled {
+        role: Role,
+        signal: Signal,
+        ignore: bool,
+        by: String,
+        python_interrupt: bool,
+    },
+}
+
+impl StepFault {
+    /// Whether `other` is the same fault seen again (by a later check, at another key):
+    /// the same kind, about the same line, process or signal; counts and wording of what
+    /// else came with it aside.
+    pub fn same_fault(&self, other: &StepFault) -> bool {
+        use StepFault::*;
+        match (self, other) {
+            (Stopped(a), Stopped(b)) | (Exited(a), Exited(b)) => a == b,
+            (DriverEnded(a), DriverEnded(b)) => a == b,
+            (Unterminated { number: a, .. }, Unterminated { number: b, .. })
+            | (Repeated { number: a, .. }, Repeated { number: b, .. })
+            | (Stray { number: a, .. }, Stray { number: b, .. }) => a == b,
+            (
+                Missing {
+                    number: a,
+                    near_miss: ma,
+                    ..
+                },
+                Missing {
+                    number: b,
+                    near_miss: mb,
+                    ..
+                },
+            ) => a == b && ma.is_some() == mb.is_some(),
+            (
+                WrongPrinter {
+                    number: a, by: x, ..
+                },
+                WrongPrinter {
+                    number: b, by: y, ..
+                },
+            ) => a == b && x == y,
+            (Unsettled, Unsettled) => true,
+            (
+                Unhandled {
+                    role: a, signal: x, ..
+                },
+                Unhandled {
+                    role: b, signal: y, ..
+                },
+            ) => a == b && x == y,
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for StepFault {
@@ -85,6 +159,21 @@ impl fmt::Display for StepFault {
             StepFault::WrongPrinter { number, by, not } => f.write_str(&tr!("line {number} was printed by the {by}, not the {not}", number = number, by = by.name(), not = not.name())),
             StepFault::Unsettled => {
                 f.write_str(tr!("the processes did not settle before the step deadline"))
+            }
+            StepFault::Unhandled {
+                role,
+                signal,
+                ignore,
+                by,
+                python_interrupt,
+            } => {
+                let verb = if *ignore { tr!("ignore") } else { tr!("catch") };
+                f.write_str(&tr!("the {role} does not {verb} {signal}: ", role = role.name(), verb = verb, signal = signal.as_str()))?;
+                if *python_interrupt {
+                    f.write_str(&tr!("Python's default handler raised KeyboardInterrupt at {by}, which ended the {role}", by = by, role = role.name()))
+                } else {
+                    f.write_str(&tr!("{by} ended it", by = by))
+                }
             }
         }
     }
@@ -300,6 +389,103 @@ impl Fault for SequenceFault {
     }
 }
 
+/// The error a Python program died of, from its traceback in the output: the last line
+/// naming an exception (`SyntaxError: '(' was never closed`) and the last `File "…", line N`
+/// before it. Shown in `start`'s message, so that a student sees the error, not only that
+/// the program ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PythonError {
+    /// The exception's line, escaped.
+    pub error: String,
+    /// The exception's name (`SyntaxError`).
+    pub kind: String,
+    /// The file's name (without its directory) and the line.
+    pub at: Option<(String, u32)>,
+}
+
+impl PythonError {
+    /// The last exception of a traceback in `output`, if there is one.
+    pub fn last_in(output: &[u8]) -> Option<PythonError> {
+        let text = String::from_utf8_lossy(output);
+        let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+        let (i, kind) = lines.iter().enumerate().rev().find_map(|(i, l)| {
+            let kind = exception_name(l)?;
+            Some((i, kind))
+        })?;
+        let at = lines[..i].iter().rev().find_map(|l| file_line(l));
+        Some(PythonError {
+            error: crate::text::escape::one_line(lines[i].trim().as_bytes()),
+            kind,
+            at,
+        })
+    }
+
+    /// Whether the program did not even compile.
+    fn syntax(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "SyntaxError" | "IndentationError" | "TabError"
+        )
+    }
+}
+
+/// The exception a traceback's last line names: `NameError: …`, `KeyboardInterrupt`.
+fn exception_name(line: &str) -> Option<String> {
+    let name = line.split(':').next()?.trim_end();
+    let last = name.rsplit('.').next()?;
+    let is_ident = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            && s.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_lowercase())
+    };
+    let exceptional = ["Error", "Exception", "Interrupt", "Exit"]
+        .iter()
+        .any(|e| last.ends_with(e));
+    (is_ident(name)
+        && exceptional
+        && (line.len() == name.len() || line[name.len()..].starts_with(':')))
+    .then(|| last.to_string())
+}
+
+/// `  File "/x/bus.py", line 30` (or `…, line 30, in main`): the file's name and the line.
+fn file_line(line: &str) -> Option<(String, u32)> {
+    let rest = line.trim_start().strip_prefix("File \"")?;
+    let (path, rest) = rest.split_once("\", line ")?;
+    let n: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let name = path.rsplit('/').next().unwrap_or(path);
+    Some((
+        crate::text::escape::one_line(name.as_bytes()),
+        n.parse().ok()?,
+    ))
+}
+
+impl fmt::Display for PythonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.error)?;
+        match &self.at {
+            Some((file, line)) => {
+                f.write_str(&tr!(" ({file}, line {line})", file = file, line = line))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Fault for PythonError {
+    fn hint(&self) -> Option<String> {
+        let at = match &self.at {
+            Some((file, line)) => tr!(" at {file} line {line}", file = file, line = line),
+            None => String::new(),
+        };
+        Some(if self.syntax() {
+            tr!("Python could not read the program: fix the {kind}{at} (running it by hand with python3 shows the same error)", kind = self.kind, at = at)
+        } else {
+            tr!("the program raised {kind}{at} before it was ready: the transcript shows the whole traceback; run it by hand with python3 to try the fix", kind = self.kind, at = at)
+        })
+    }
+}
+
 /// Python 2 source run by Python 3: it dies at once of a `SyntaxError` whose words give the
 /// version away. Told apart so that the report says what is wrong, not only that it died.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,6 +539,54 @@ impl Fault for Python2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_start_up_traceback_gives_its_error_and_where() {
+        let syntax = b"  File \"/tmp/run/submission/bus.py\", line 30\r\n    signal.signal(x\r\n                 ^\r\nSyntaxError: '(' was never closed\r\n";
+        let e = PythonError::last_in(syntax).expect("an error");
+        assert_eq!(e.kind, "SyntaxError");
+        assert_eq!(
+            e.to_string(),
+            "SyntaxError: '(' was never closed (bus.py, line 30)"
+        );
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("fix the SyntaxError at bus.py line 30"));
+        let raised = b"Traceback (most recent call last):\r\n  File \"/w/bus.py\", line 40, in <module>\r\n    main()\r\n  File \"/w/bus.py\", line 12, in main\r\n    signal.signal(signal.SIGUSR3, h)\r\nAttributeError: module 'signal' has no attribute 'SIGUSR3'\r\n";
+        let e = PythonError::last_in(raised).expect("an error");
+        assert_eq!(
+            e.to_string(),
+            "AttributeError: module 'signal' has no attribute 'SIGUSR3' (bus.py, line 12)"
+        );
+        assert_eq!(PythonError::last_in(b"hello: world\r\n"), None);
+        assert_eq!(
+            PythonError::last_in(b"KeyboardInterrupt\r\n").map(|e| e.kind),
+            Some("KeyboardInterrupt".into())
+        );
+    }
+
+    #[test]
+    fn a_fault_seen_again_is_the_same_fault() {
+        let typo = |m: &str| StepFault::Missing {
+            number: 1,
+            text: "x".into(),
+            near_miss: Some(m.into()),
+        };
+        assert!(typo("a").same_fault(&typo("b")));
+        let silent = StepFault::Missing {
+            number: 1,
+            text: "x".into(),
+            near_miss: None,
+        };
+        assert!(!typo("a").same_fault(&silent));
+        let twice = |times| StepFault::Repeated { number: 1, times };
+        assert!(twice(2).same_fault(&twice(3)));
+        assert!(!twice(2).same_fault(&StepFault::Repeated {
+            number: 2,
+            times: 2
+        }));
+    }
 
     #[test]
     fn python_2_source_is_told_by_its_syntax_error() {

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::checks::verdict;
 use super::config::BusConfig;
+use super::owners::{Claim, Owners};
 use super::run::{BusRun, Ready, Role, StartFailure};
 use crate::grading::containment::{Containment, Flood};
 use crate::grading::idiom::Idiom;
@@ -24,6 +25,8 @@ pub(super) struct Ending {
     pub exits: Option<ExitWatch>,
     /// Set by `exit-order`, for `cleanup`.
     pub driver_exited: bool,
+    /// The check that counted the conductor's fate or the driver's staying (for `cleanup`).
+    pub judged_by: Option<&'static str>,
 }
 
 pub(super) struct Grader<'c> {
@@ -37,6 +40,12 @@ pub(super) struct Grader<'c> {
     pub current: Option<BusRun<'c>>,
     /// Tried for `ctrl-z`: `Some` when a healthy run was had.
     pub ending: Option<Option<Ending>>,
+    /// Which check judged which fault (one fault, one check).
+    pub owners: Owners,
+    /// The first run's readiness: its dispositions, which `handlers` judges last.
+    pub first_ready: Option<Ready>,
+    /// The check whose fault made `ctrl-z` fail (itself, or the one it repeated).
+    pub ctrl_z_fault: Option<&'static str>,
     /// Containment events over all runs: output flood (bytes), disk (bytes, limit), terminal
     /// changes, deadline.
     flood: Option<u64>,
@@ -67,6 +76,9 @@ impl<'c> Grader<'c> {
             sandbox,
             current: None,
             ending: None,
+            owners: Owners::default(),
+            first_ready: None,
+            ctrl_z_fault: None,
             flood: None,
             disk: None,
             terminal: Vec::new(),
@@ -177,10 +189,12 @@ impl<'c> Grader<'c> {
         }
     }
 
-    /// Runs `check` on a healthy run, starting a fresh one if needed.
+    /// Runs check `id` on a healthy run, starting a fresh one if needed; what it claims
+    /// is its from then on.
     pub fn with_run(
         &mut self,
-        check: impl FnOnce(&'c BusConfig, Idiom, &mut BusRun<'c>) -> CheckOutcome,
+        id: &'static str,
+        check: impl FnOnce(&'c BusConfig, Idiom, &Owners, &mut BusRun<'c>) -> (CheckOutcome, Claim),
     ) -> CheckOutcome {
         match self.healthy() {
             Ok(fresh) => {
@@ -188,7 +202,8 @@ impl<'c> Grader<'c> {
                 let Some(run) = self.current.as_mut() else {
                     return verdict(Status::Error, tr!("no run"));
                 };
-                let mut o = check(cfg, idiom, run);
+                let (mut o, claim) = check(cfg, idiom, &self.owners, run);
+                self.owners.claim(id, claim);
                 note_flood(&mut o, run);
                 if fresh {
                     o.details

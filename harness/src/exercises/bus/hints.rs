@@ -33,6 +33,8 @@ pub struct StepFacts {
     pub silent: bool,
     /// The process that must not print the line wrote at least as much as the line.
     pub other_wrote_line: bool,
+    /// The other forms of the line that are accepted (the config's `also`).
+    pub also: Vec<String>,
 }
 
 /// Who passes the word on for `line` and with which signals: (the relay, the signal it
@@ -111,9 +113,25 @@ pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<
     let (relay_role, trigger, notice) = relay(f.line);
     let (relay_name, printer_name) = (relay_role.name(), printer(f.line).name());
     Some(match first {
+        StepFault::Unhandled {
+            role,
+            signal,
+            ignore,
+            python_interrupt,
+            ..
+        } => unhandled(idiom, f, *role, *signal, *ignore, *python_interrupt),
         StepFault::DriverEnded(Exit::Signal(s)) => driver_killed(idiom, f, *s),
         StepFault::DriverEnded(Exit::Code(c)) => {
-            if faults.contains(&StepFault::Exited(Role::Conductor)) {
+            if faults.iter().any(|x| {
+                matches!(
+                    x,
+                    StepFault::Exited(Role::Conductor)
+                        | StepFault::Unhandled {
+                            role: Role::Conductor,
+                            ..
+                        }
+                )
+            }) {
                 // The conductor's end came first: a driver that waits for it then exits.
                 conductor_ended(idiom, f, &tr!(", and the driver followed it (status {c})", c = c))
             } else {
@@ -151,7 +169,13 @@ pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<
             if let Some(k) = swapped.filter(|k| *k != 3 && n != 3) {
                 tr!("{what} gave line {k} instead of line {n}: the conductor answers SIGINT with SIGUSR1 and SIGQUIT with SIGUSR2; the driver prints line 1 on SIGUSR1 and line 2 on SIGUSR2", what = f.what(), k = k, n = n)
             } else if near_miss.is_some() {
-                tr!("the text differs from line {n} (see the closest line printed): print \"{text}\" exactly; accepted variants are listed in the exercise's config", n = n, text = text)
+                let also = if f.also.is_empty() {
+                    String::new()
+                } else {
+                    let quoted: Vec<String> = f.also.iter().map(|a| format!("\"{a}\"")).collect();
+                    tr!(" (or {quoted})", quoted = quoted.join(tr!(" or ")))
+                };
+                tr!("the text differs from line {n} (see the closest line printed): print \"{text}\"{also} exactly", n = n, text = text, also = also)
             } else if !f.silent {
                 tr!("none of the lines printed is line {n}: print \"{text}\"", n = n, text = text)
             } else {
@@ -186,6 +210,32 @@ pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<
     })
 }
 
+/// `role` ended when `sig` reached it, not ignoring (`ignore`) or catching it as it must;
+/// `python_interrupt`: Python's default handler raised KeyboardInterrupt.
+fn unhandled(
+    idiom: Idiom,
+    f: &StepFacts,
+    role: Role,
+    sig: Signal,
+    ignore: bool,
+    python_interrupt: bool,
+) -> String {
+    let (who, name) = (role.name(), sig.as_str());
+    if !ignore {
+        return conductor_ended(idiom, f, "");
+    }
+    if python_interrupt {
+        return match idiom.ignore(name) {
+            Some(call) => tr!("the {who} does not ignore {name}: Python's default handler raised KeyboardInterrupt; add {call} in the {who}", who = who, name = name, call = call),
+            None => tr!("the {who} does not ignore {name}: Python's default handler raised KeyboardInterrupt; make the {who} ignore it", who = who, name = name),
+        };
+    }
+    idiom.say(
+        tr!("the {who} must ignore {name} ({what} reaches both processes; only the {other} reacts to it)", who = who, name = name, what = f.what(), other = other(role).name()),
+        idiom.ignore(name),
+    )
+}
+
 /// The driver was killed by `s` during the step.
 fn driver_killed(idiom: Idiom, f: &StepFacts, s: i32) -> String {
     let Ok(sig) = Signal::try_from(s) else {
@@ -212,7 +262,7 @@ fn driver_killed(idiom: Idiom, f: &StepFacts, s: i32) -> String {
         }
         Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGFPE | Signal::SIGILL | Signal::SIGABRT => {
             tr!("the driver crashed ({name}) at {what}: run it by hand to see where{match}", name = name, what = f.what(), match = match idiom.0 {
-                    Language::C => tr!(" (build with -g -fsanitize=address)"),
+                    Language::C => " (build with -g -fsanitize=address)",
                     _ => "",
                 })
         }
@@ -347,7 +397,7 @@ pub struct WrongDisposition {
 }
 
 /// What `role` needs for `sig`, if the exercise says.
-fn needed(role: Role, sig: Signal) -> Option<Disposition> {
+pub fn needed(role: Role, sig: Signal) -> Option<Disposition> {
     let (ignore, catch) = required(role);
     if ignore.contains(&sig) {
         Some(Disposition::Ignored)
@@ -356,6 +406,30 @@ fn needed(role: Role, sig: Signal) -> Option<Disposition> {
     } else {
         None
     }
+}
+
+/// A wrong disposition in words: "driver must ignore SIGINT but catches it". A Python
+/// driver's caught SIGINT may be Python's own default handler, not one the student wrote.
+pub fn disposition_words(idiom: Idiom, w: &WrongDisposition) -> String {
+    let verb = match w.wanted {
+        Disposition::Ignored => tr!("ignore"),
+        _ => tr!("catch"),
+    };
+    let found = match w.found {
+        Disposition::Ignored => tr!("ignores it"),
+        Disposition::Caught if idiom.0 == Language::Python && w.signal == Signal::SIGINT => {
+            tr!("catches it (with a handler of its own, or Python's default one, which raises KeyboardInterrupt)")
+        }
+        Disposition::Caught => tr!("catches it"),
+        Disposition::Default => tr!("leaves the default action"),
+    };
+    tr!(
+        "{role} must {verb} {s} but {word}",
+        role = w.role.name(),
+        verb = verb,
+        s = w.signal.as_str(),
+        word = found
+    )
 }
 
 /// The advice for a `handlers` check that found `wrong`, the first first.
@@ -376,6 +450,11 @@ pub fn handlers_advice(idiom: Idiom, wrong: &[WrongDisposition]) -> Option<Strin
             idiom.catch(name),
         ),
     };
+    // Python catches SIGINT from the start (its handler raises KeyboardInterrupt): a driver
+    // that sets nothing for it has it caught, which is not the conductor's disposition.
+    if idiom.0 == Language::Python && w.signal == Signal::SIGINT && w.found == Disposition::Caught {
+        return Some(tr!("{first} (a Python program that sets nothing for SIGINT has Python's default handler, which raises KeyboardInterrupt)", first = first));
+    }
     // What the other process needs, set before the fork and inherited.
     let theirs = other(w.role);
     let inherited = w.found != Disposition::Default && needed(theirs, w.signal) == Some(w.found);

@@ -4,12 +4,14 @@
 //! them dead or stopped (because an earlier key killed one) gets a fresh run, so a driver
 //! that dies on Ctrl-C still has its Ctrl-Z behaviour graded.
 
+mod blame;
 pub mod checks;
 pub mod config;
 mod ending;
 pub mod faults;
 mod grader;
 pub mod hints;
+pub mod owners;
 pub mod run;
 mod sequence;
 
@@ -80,7 +82,10 @@ impl Exercise for Bus {
 }
 
 /// The checks in report order, each declared once: what `harness list` and `explain`
-/// show, the JSON titles, the README's table, and the function that judges.
+/// show, the JSON titles, the README's table, and the function that judges. `handlers`
+/// comes after the checks that exercise the dispositions it reads: a disposition they
+/// showed wrong (the driver killed by Ctrl-C) is their fault, and `handlers` judges the
+/// rest (one fault, one check).
 fn table<'c>() -> [Check<Grader<'c>>; 10] {
     [
         Check {
@@ -103,26 +108,6 @@ fn table<'c>() -> [Check<Grader<'c>>; 10] {
                 unmet: "skipped: the program did not start as a driver with one conductor (see start)",
             },
             judge: judge::start,
-        },
-        Check {
-            doc: CheckDoc {
-                id: "handlers",
-                title: "signal dispositions of driver and conductor",
-                what: "Reads both processes' signal dispositions from /proc: the driver ignores SIGINT \
-                       and SIGQUIT and catches SIGUSR1, SIGUSR2 and SIGTSTP; the conductor ignores \
-                       SIGTSTP and catches SIGINT, SIGQUIT and SIGUSR1.",
-                why: &[
-                    "handlers installed before fork, so the conductor inherits the driver's (or the \
-                     other way round)",
-                    "a signal left at its default action, or ignored where it must be caught",
-                    "handlers installed late, after the program already waits",
-                ],
-                fix: "Install handlers with signal.signal(SIG, handler) and ignore with \
-                      signal.signal(SIG, signal.SIG_IGN), each in its own process, after fork.",
-                needs: &["start"],
-                unmet: "",
-            },
-            judge: judge::handlers,
         },
         Check {
             doc: CheckDoc {
@@ -259,6 +244,28 @@ fn table<'c>() -> [Check<Grader<'c>>; 10] {
         },
         Check {
             doc: CheckDoc {
+                id: "handlers",
+                title: "signal dispositions of driver and conductor",
+                what: "Reads both processes' signal dispositions from /proc, as they were once the \
+                       program was ready: the driver ignores SIGINT and SIGQUIT and catches SIGUSR1, \
+                       SIGUSR2 and SIGTSTP; the conductor ignores SIGTSTP and catches SIGINT, SIGQUIT \
+                       and SIGUSR1. A disposition a key check already showed wrong (the driver killed \
+                       by Ctrl-C) is that check's fault: named here, not counted again.",
+                why: &[
+                    "handlers installed before fork, so the conductor inherits the driver's (or the \
+                     other way round)",
+                    "a signal left at its default action, or ignored where it must be caught",
+                    "handlers installed late, after the program already waits",
+                ],
+                fix: "Install handlers with signal.signal(SIG, handler) and ignore with \
+                      signal.signal(SIG, signal.SIG_IGN), each in its own process, after fork.",
+                needs: &["start"],
+                unmet: "",
+            },
+            judge: judge::handlers,
+        },
+        Check {
+            doc: CheckDoc {
                 id: "idle",
                 title: "the processes wait without using the CPU",
                 what: "Measures the CPU share of both processes while they wait ([rules] \
@@ -292,30 +299,42 @@ mod judge {
         let mut o = checks::start(g.idiom, &run, &first);
         note_flood(&mut o, &run);
         match first {
-            Ok(_) => g.current = Some(run),
+            Ok(ready) => {
+                g.first_ready = Some(ready);
+                g.current = Some(run);
+            }
             Err(_) => g.finish(run),
         }
         o
     }
 
     pub fn handlers(g: &mut Grader) -> CheckOutcome {
-        match g.current.as_ref().and_then(|r| r.ready.as_ref()) {
-            Some(ready) => checks::handlers(g.idiom, ready),
+        match &g.first_ready {
+            Some(ready) => checks::handlers(g.idiom, ready, &g.owners),
             None => verdict(Status::Error, tr!("the run was not ready")),
         }
     }
 
     pub fn ctrl_c(g: &mut Grader) -> CheckOutcome {
-        g.with_run(|cfg, idiom, run| {
-            key_line(cfg, idiom, run, Key::CtrlC, Line::Go, Line::Seatbelt)
+        g.with_run("ctrl-c", |cfg, idiom, owners, run| {
+            key_line(
+                cfg,
+                idiom,
+                owners,
+                run,
+                Key::CtrlC,
+                Line::Go,
+                Line::Seatbelt,
+            )
         })
     }
 
     pub fn ctrl_backslash(g: &mut Grader) -> CheckOutcome {
-        g.with_run(|cfg, idiom, run| {
+        g.with_run("ctrl-backslash", |cfg, idiom, owners, run| {
             key_line(
                 cfg,
                 idiom,
+                owners,
                 run,
                 Key::CtrlBackslash,
                 Line::Seatbelt,
@@ -325,11 +344,16 @@ mod judge {
     }
 
     pub fn repeat(g: &mut Grader) -> CheckOutcome {
-        g.with_run(sequence::repeat)
+        g.with_run("repeat", sequence::repeat)
     }
 
     pub fn roles(g: &mut Grader) -> CheckOutcome {
         sequence::roles(g)
+    }
+
+    /// The id of a check of the table, as the `'static` name claims are kept under.
+    fn check_id(id: &str) -> Option<&'static str> {
+        super::table().iter().map(|c| c.doc.id).find(|i| *i == id)
     }
 
     /// Why `ctrl-z`, `exit-order` and `cleanup` were not graded: no healthy run was had.
@@ -349,7 +373,13 @@ mod judge {
         if let (Some(w), Some(ready)) = (&exits, &run.ready) {
             w.watch(ready.conductor);
         }
-        let mut z = ending::ctrl_z(g.cfg, g.idiom, &mut run);
+        let (mut z, claim) = ending::ctrl_z(g.cfg, g.idiom, &g.owners, &mut run);
+        g.owners.claim("ctrl-z", claim);
+        g.ctrl_z_fault = match (&z.because_of, z.status) {
+            (Some(by), _) => check_id(by),
+            (None, Status::Failed) => Some("ctrl-z"),
+            _ => None,
+        };
         note_flood(&mut z, &run);
         if fresh {
             z.details
@@ -359,6 +389,7 @@ mod judge {
         g.ending = Some(Some(Ending {
             exits,
             driver_exited: false,
+            judged_by: None,
         }));
         z
     }
@@ -367,10 +398,11 @@ mod judge {
         let (Some(Some(end)), Some(run)) = (g.ending.as_mut(), g.current.as_mut()) else {
             return verdict(Status::Skipped, crate::i18n::doc(NO_RUN));
         };
-        let (mut order, driver_exited) =
-            ending::exit_order(g.cfg, g.idiom, run, end.exits.as_ref());
+        let (mut order, seen) =
+            ending::exit_order(g.cfg, g.idiom, run, end.exits.as_ref(), g.ctrl_z_fault);
         note_flood(&mut order, run);
-        end.driver_exited = driver_exited;
+        end.driver_exited = seen.driver_exited;
+        end.judged_by = seen.judged_by;
         order
     }
 
@@ -379,12 +411,18 @@ mod judge {
             return verdict(Status::Skipped, crate::i18n::doc(NO_RUN));
         };
         if !end.driver_exited {
-            return verdict(
-                Status::Skipped,
-                tr!("skipped: the driver did not exit (see exit-order)"),
-            );
+            return match end.judged_by {
+                Some(by) => verdict(
+                    Status::Skipped,
+                    tr!("skipped because of {by}: the driver did not exit, so what it would leave behind could not be seen", by = by),
+                ),
+                None => verdict(
+                    Status::Skipped,
+                    tr!("skipped: the driver did not exit (see exit-order)"),
+                ),
+            };
         }
-        ending::cleanup_check(run)
+        ending::cleanup_check(run, end.judged_by)
     }
 
     pub fn idle(g: &mut Grader) -> CheckOutcome {

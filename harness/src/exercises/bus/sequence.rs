@@ -6,50 +6,151 @@ use nix::sys::signal::Signal;
 
 use super::checks::{line_step, note, transcript_view, Expect, Line};
 use super::config::{BusConfig, RepeatKey};
-use super::faults::{RoleFault, SequenceFault};
+use super::faults::{RoleFault, SequenceFault, StepFault};
 use super::grader::Grader;
+use super::owners::{counted_in, Claim, Owners};
 use super::run::{BusRun, Role, Stimulus};
-use crate::grading::evidence::judged;
+use crate::grading::evidence::{judged, verdict};
 use crate::grading::idiom::Idiom;
-use crate::report::CheckOutcome;
+use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::Key;
 
-pub(super) fn repeat(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOutcome {
+/// How `repeat` types `key`: the key itself, or, when a check already found that the key
+/// ends the driver (which does not ignore its signal), the key's signal to the conductor
+/// alone, so that what `repeat` is about (every press gives its line, over and over) is still
+/// judged and the driver's fault is not counted twice.
+fn stimulus_for(owners: &Owners, key: Key) -> (Stimulus, Option<&'static str>) {
+    let ends_driver = StepFault::Unhandled {
+        role: Role::Driver,
+        signal: key.signal(),
+        ignore: true,
+        by: String::new(),
+        python_interrupt: false,
+    };
+    match owners.owner(&ends_driver) {
+        Some(by) => (Stimulus::Signal(Role::Conductor, key.signal()), Some(by)),
+        None => (Stimulus::Key(key), None),
+    }
+}
+
+pub(super) fn repeat(
+    cfg: &BusConfig,
+    idiom: Idiom,
+    owners: &Owners,
+    run: &mut BusRun,
+) -> (CheckOutcome, Claim) {
     let mark = run.session.transcript.mark();
     let mut actions = Vec::new();
     let n = cfg.repeat.keys.len();
     let mut failure: Option<(SequenceFault, String)> = None;
+    // The first fault of another check's seen here: (key index, fault, its check).
+    let mut repeated: Option<(usize, Key, StepFault, &'static str)> = None;
+    let mut replaced: Vec<(Key, &'static str)> = Vec::new();
+    let mut stopped_early = false;
+    // Keys that gave exactly their line: what repeat saw of its own concern.
+    let mut clean = 0;
+    let mut claim = Claim::default();
     let mut last = None;
     for (i, k) in cfg.repeat.keys.iter().enumerate() {
         let (key, line, other) = match k {
             RepeatKey::CtrlC => (Key::CtrlC, Line::Go, Line::Seatbelt),
             RepeatKey::CtrlBackslash => (Key::CtrlBackslash, Line::Seatbelt, Line::Go),
         };
-        actions.push(tr!("typed {key}", key = key.label()));
+        let (stimulus, instead) = stimulus_for(owners, key);
+        match instead {
+            Some(by) => {
+                actions.push(tr!("sent {key} → conductor", key = key.signal().as_str()));
+                if !replaced.iter().any(|(k, _)| *k == key) {
+                    replaced.push((key, by));
+                }
+            }
+            None => actions.push(tr!("typed {key}", key = key.label())),
+        }
         let others = [other];
         let expect = Expect::driver(line, &others);
-        let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(key), &expect) else {
+        let Some((step, j)) = line_step(cfg, idiom, run, stimulus, &expect) else {
             break;
         };
-        if let Some(first) = j.faults.first() {
+        let (own, owned) = j.split(owners);
+        if let Some(first) = own.first() {
             let fault = SequenceFault {
                 index: i + 1,
                 of: n,
                 key,
                 fault: first.clone(),
-                advice: j.advice.clone(),
+                advice: j.advice_for(&own),
             };
-            failure = Some((fault, j.seen));
+            failure = Some((fault, j.seen.clone()));
+            claim = j.claim(own);
             last = Some(step);
             break;
         }
+        match owned.into_iter().next() {
+            Some((f, by)) => {
+                repeated.get_or_insert((i + 1, key, f, by));
+            }
+            None => clean += 1,
+        }
         last = Some(step);
+        if repeated.is_some() && !run.healthy() {
+            // Another check's fault ended the run: the keys after it cannot be typed.
+            stopped_early = i + 1 < n;
+            break;
+        }
     }
     let faults: Vec<SequenceFault> = failure.iter().map(|(f, _)| f.clone()).collect();
-    let mut o = judged(
-        &faults,
-        tr!("all {n} keys gave their line once, in order", n = n),
-    );
+    let mut o = match (&failure, &repeated) {
+        // Nothing of repeat's own concern could be seen: not judged, worth nothing.
+        (None, Some((index, key, f, by))) if clean == 0 => verdict(
+            Status::Skipped,
+            tr!(
+                "skipped because of {by}: key {index} of {n} ({key}): {f}; no key gave its line",
+                by = by,
+                index = index,
+                n = n,
+                key = key.label(),
+                f = f
+            ),
+        ),
+        (None, Some((index, key, f, by))) => {
+            let rest = if stopped_early {
+                tr!("; the keys after it could not be typed")
+            } else {
+                ""
+            };
+            CheckOutcome::consequence(
+                by,
+                tr!(
+                    "because of {by}: key {index} of {n} ({key}): {f}{rest}",
+                    by = by,
+                    index = index,
+                    n = n,
+                    key = key.label(),
+                    f = f,
+                    rest = rest
+                ),
+            )
+        }
+        _ => {
+            let mut o = judged(
+                &faults,
+                tr!("all {n} keys gave their line once, in order", n = n),
+            );
+            if let Some((index, key, f, by)) = &repeated {
+                o.details.push(tr!(
+                    "key {index} of {n} ({key}): {counted_in}",
+                    index = index,
+                    n = n,
+                    key = key.label(),
+                    counted_in = counted_in(f, by)
+                ));
+            }
+            o
+        }
+    };
+    for (key, by) in &replaced {
+        o.details.push(tr!("{key} was sent as {signal} to the conductor alone: the key itself ends the driver (the fault of {by}, counted there)", key = key.label(), signal = key.signal().as_str(), by = by));
+    }
     if let Some((f, seen)) = &failure {
         o.seen = Some(tr!(
             "after key {index}: {seen}",
@@ -68,10 +169,10 @@ pub(super) fn repeat(cfg: &BusConfig, idiom: Idiom, run: &mut BusRun) -> CheckOu
             note(run, Role::Conductor, &step.conductor),
         ];
     }
-    if failure.is_some() {
+    if failure.is_some() || repeated.is_some() {
         o.transcript = Some(transcript_view(run, mark));
     }
-    o
+    (o, claim)
 }
 
 pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
@@ -84,10 +185,14 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
     ];
     let mut actions = Vec::new();
     let mut faults = Vec::new();
+    let mut repeated: Vec<(String, StepFault, &'static str)> = Vec::new();
+    let mut claim = Claim::default();
     let mut seen = Vec::new();
     let mut processes = Vec::new();
     let mut fresh_runs = 0;
     let mut notes = Vec::new();
+    // Signals that gave exactly their line: what roles saw of its own concern.
+    let mut clean = 0;
     for (to, sig, line, other) in subs {
         let label = format!("{} → {}", sig.as_str(), to.name());
         match g.healthy() {
@@ -111,17 +216,21 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
             continue;
         };
         seen.push(tr!("after {label}: {j}", label = label, j = j.seen));
-        // The step's advice goes with its first fault (the one it was chosen for).
-        faults.extend(
-            j.faults
-                .into_iter()
-                .enumerate()
-                .map(|(i, fault)| RoleFault::Step {
-                    label: label.clone(),
-                    fault,
-                    advice: if i == 0 { j.advice.clone() } else { None },
-                }),
-        );
+        let (own, owned) = j.split(&g.owners);
+        if own.is_empty() && owned.is_empty() {
+            clean += 1;
+        }
+        repeated.extend(owned.into_iter().map(|(f, by)| (label.clone(), f, by)));
+        // The step's advice goes with its first fault of its own (the one it was chosen for).
+        let advice = j.advice_for(&own);
+        faults.extend(own.iter().enumerate().map(|(i, fault)| RoleFault::Step {
+            label: label.clone(),
+            fault: fault.clone(),
+            advice: if i == 0 { advice.clone() } else { None },
+        }));
+        let c = j.claim(own);
+        claim.faults.extend(c.faults);
+        claim.dispositions.extend(c.dispositions);
         notes.extend(
             j.notes
                 .iter()
@@ -132,11 +241,44 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
             note(run, Role::Conductor, &step.conductor),
         ];
     }
-    let mut o = judged(
-        &faults,
-        tr!("the driver printed lines 1 and 2 for each single-process signal"),
-    );
-    if !faults.is_empty() {
+    g.owners.claim("roles", claim);
+    let counted = repeated
+        .iter()
+        .map(|(label, f, by)| format!("{label}: {}", counted_in(f, by)));
+    let mut o = match repeated.first() {
+        // Nothing of roles' own concern could be seen: not judged, worth nothing.
+        Some((label, f, by)) if faults.is_empty() && clean == 0 => verdict(
+            Status::Skipped,
+            tr!(
+                "skipped because of {by}: {label}: {f}; no signal gave its line",
+                by = by,
+                label = label,
+                f = f
+            ),
+        ),
+        Some((label, f, by)) if faults.is_empty() => {
+            let mut o = CheckOutcome::consequence(
+                by,
+                tr!(
+                    "because of {by}: {label}: {f}",
+                    by = by,
+                    label = label,
+                    f = f
+                ),
+            );
+            o.details.extend(counted.skip(1));
+            o
+        }
+        _ => {
+            let mut o = judged(
+                &faults,
+                tr!("the driver printed lines 1 and 2 for each single-process signal"),
+            );
+            o.details.extend(counted);
+            o
+        }
+    };
+    if o.status != Status::Passed {
         o.seen = Some(seen.join("; "));
         o.processes = processes;
     }

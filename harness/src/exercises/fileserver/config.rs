@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::policy::{Policy, PolicyOverrides};
 use crate::config::{invalid, parse, split, ConfigError};
 
 /// The shipped configuration, compiled in.
@@ -21,6 +22,9 @@ pub struct FileserverConfig {
     pub limits: Limits,
     /// Pair mode: the student's client against the student's own server.
     pub pair: PairRules,
+    /// What the course requires beyond its protocol, where it differs from its dialect's.
+    #[serde(default)]
+    pub policy: PolicyOverrides,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -214,6 +218,15 @@ pub struct Limits {
 }
 
 impl FileserverConfig {
+    /// What the course requires beyond its protocol: its dialect's policy, with the keys of
+    /// `[policy]` laid over it (checked by `validate`; the exact protocol's when the
+    /// dialect's could not be read).
+    pub fn policy(&self) -> Policy {
+        super::dialect::policy(&self.server.dialect, "config")
+            .unwrap_or(Policy::STRICT)
+            .overridden(&self.policy)
+    }
+
     pub fn shipped() -> Result<Self, ConfigError> {
         Self::from_toml(
             DEFAULT_TOML,
@@ -284,6 +297,7 @@ impl FileserverConfig {
             return Err(invalid(source_name, "server.library", "holds a NUL byte"));
         }
         let dialect = super::dialect::resolve(&cfg.server.dialect, source_name)?;
+        super::dialect::policy(&cfg.server.dialect, source_name)?;
         let ids: Vec<&str> = super::server_checks::table()
             .iter()
             .map(|c| c.doc.id)

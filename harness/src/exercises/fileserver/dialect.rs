@@ -9,6 +9,8 @@ use std::sync::Arc;
 use crate::config::{invalid, parse, ConfigError};
 use crate::net::dialect::Dialect;
 
+use super::policy::Policy;
+
 /// The shipped dialects: name and file text.
 pub const SHIPPED: &[(&str, &str)] = &[
     (
@@ -115,7 +117,32 @@ fn lay_over(base: &mut toml::Table, top: toml::Table) {
 
 /// The dialect `value` (of `[server] dialect`) chooses; errors name the key.
 pub fn resolve(value: &toml::Value, source: &str) -> Result<Arc<Dialect>, ConfigError> {
-    let table = match value {
+    let mut table = whole_table(value, source)?;
+    table.remove("policy");
+    dialect_of(table, source)
+}
+
+/// The policy of the course the dialect `value` chooses (its `[policy]` table: what the
+/// course asks beyond its protocol); errors name the key.
+pub fn policy(value: &toml::Value, source: &str) -> Result<Policy, ConfigError> {
+    let mut table = whole_table(value, source)?;
+    match table.remove("policy") {
+        Some(toml::Value::Table(t)) => Policy::from_table(t, source).map_err(|mut e| {
+            e.key = e.key.map(|k| format!("{KEY}.{k}"));
+            e
+        }),
+        Some(_) => Err(invalid(source, &format!("{KEY}.policy"), "must be a table")),
+        None => Err(invalid(
+            source,
+            &format!("{KEY}.policy"),
+            "the dialect states no policy",
+        )),
+    }
+}
+
+/// The table of the dialect `value` chooses, its bases laid under it.
+fn whole_table(value: &toml::Value, source: &str) -> Result<toml::Table, ConfigError> {
+    Ok(match value {
         toml::Value::String(name) => shipped_table(name, source, 0)?,
         toml::Value::Table(t) => {
             let mut t = t.clone();
@@ -130,7 +157,11 @@ pub fn resolve(value: &toml::Value, source: &str) -> Result<Arc<Dialect>, Config
                 format!("a shipped dialect's name ({}) or a table", names()),
             ))
         }
-    };
+    })
+}
+
+/// The dialect described by `table` (without its policy).
+fn dialect_of(table: toml::Table, source: &str) -> Result<Arc<Dialect>, ConfigError> {
     let text = toml::to_string(&table).map_err(|e| invalid(source, KEY, e))?;
     let d: Dialect = parse(&text, source).map_err(|mut e| {
         e.key = Some(match e.key.take() {
@@ -232,8 +263,8 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
              and {}.",
             d.title,
             d.show_list(),
-            d.show_get("<name>"),
-            d.show_put("<name>", 0).replace(" 0 ", " <size> "),
+            Dialect::show_template(&d.commands.get),
+            Dialect::show_template(&d.commands.put),
             d.show_quit(),
             d.replies.ok,
             if d.replies.error.is_empty() {

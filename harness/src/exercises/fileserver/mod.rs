@@ -7,6 +7,7 @@ pub mod config;
 pub mod dialect;
 pub mod library;
 pub mod pair;
+pub mod policy;
 pub mod refserver;
 pub mod server;
 pub mod server_checks;
@@ -81,10 +82,14 @@ impl Exercise for Fileserver {
     }
 
     fn notes(cfg: &FileserverConfig, id: &str) -> Vec<String> {
-        dialect::notes(cfg, id)
+        let mut notes = dialect::notes(cfg, id);
+        notes.extend(policy::explain(&cfg.policy(), id));
+        notes
     }
 
     fn grade(cfg: &FileserverConfig, job: &mut Job) -> Result<Graded, String> {
+        job.checks
+            .set_deadline(Instant::now() + GRADING_WALL, GRADING_WALL.as_secs());
         let mut found = job.found.iter_mut().map(Option::take);
         let (server, client) = (found.next().flatten(), found.next().flatten());
         let mut graded = Graded {
@@ -210,6 +215,12 @@ pub fn run_limits(cfg: &FileserverConfig) -> RunLimits {
         ..RunLimits::default()
     }
 }
+
+/// How long a whole grading (server, client and pair checks) may take before the checks
+/// not begun yet are cut off (and the report says so): well inside a class's default
+/// `--timeout` of 180 s, even when the check under way then runs to its own deadline
+/// (60 s at most), so that a class never gets an error row without a report.
+pub const GRADING_WALL: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// The length of a part's wall deadline, in seconds.
 fn wall_seconds(cfg: &FileserverConfig) -> u64 {
@@ -345,6 +356,8 @@ impl ServerSide {
             unstartable: false,
             given_port: None,
             dialect: cfg.server.dialect(),
+            policy: cfg.policy(),
+            unanswered: Default::default(),
         }
     }
 }

@@ -64,6 +64,7 @@ impl RefServer {
         let connector = Connector {
             dialect: None,
             server_pid: None,
+            unanswered: None,
             addr: listener.local_addr()?,
             sandbox: sandbox.cloned(),
         };
@@ -318,6 +319,7 @@ mod tests {
                 sandbox: None,
                 dialect: (!d.is_exact()).then(|| d.clone()),
                 server_pid: Some(me),
+                unanswered: None,
             };
             let mut c = connector
                 .connect(Instant::now() + Duration::from_secs(20))

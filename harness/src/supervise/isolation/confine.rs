@@ -21,6 +21,7 @@ pub enum Step {
     Limits = 6,
     Identity = 7,
     NoNewPrivileges = 8,
+    Root = 9,
 }
 
 impl Step {
@@ -34,6 +35,7 @@ impl Step {
             6 => Step::Limits,
             7 => Step::Identity,
             8 => Step::NoNewPrivileges,
+            9 => Step::Root,
             _ => return None,
         })
     }
@@ -48,6 +50,7 @@ impl Step {
             Step::Limits => "setting its resource limits",
             Step::Identity => "switching to its own user",
             Step::NoNewPrivileges => "forbidding new privileges",
+            Step::Root => "making its own root directory",
         }
     }
 }
@@ -167,7 +170,7 @@ impl Sandbox {
             if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWIPC) != 0 {
                 return Err(fail(Step::Mounts));
             }
-            self.apply_mounts().map_err(|_| fail(Step::Mounts))?;
+            self.apply_mounts().map_err(fail)?;
         }
         Ok(())
     }
@@ -189,11 +192,7 @@ impl Sandbox {
         let e = &self.enabled;
         self.join_groups(run_group)?;
         // No descriptor of the grader's may reach the program, whoever forgot `CLOEXEC`.
-        libc::close_range(
-            3,
-            libc::c_uint::MAX,
-            libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
-        );
+        close_range(3, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC);
         if libc::chdir(cwd.as_ptr()) != 0 {
             return Err(fail(Step::Directory));
         }
@@ -258,13 +257,23 @@ impl KeptFds {
         for &fd in &self.0 {
             let fd = fd as libc::c_uint;
             if fd > from {
-                libc::close_range(from, fd - 1, 0);
+                close_range(from, fd - 1, 0);
             }
             from = fd + 1;
         }
-        libc::close_range(from, libc::c_uint::MAX, 0);
+        close_range(from, libc::c_uint::MAX, 0);
     }
 }
+
+/// `close_range(2)` made directly: musl has no wrapper for it (nor glibc before 2.34, which
+/// a statically linked build must not need). Async-signal-safe; the result is not needed
+/// (where it is missing, Linux before 5.9, nothing is closed).
+unsafe fn close_range(first: libc::c_uint, last: libc::c_uint, flags: libc::c_uint) {
+    libc::syscall(libc::SYS_close_range, first, last, flags);
+}
+
+/// `CLOSE_RANGE_CLOEXEC` (Linux 5.11): mark the descriptors close-on-exec instead of closing.
+const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
 
 /// Writes `data` to a file. Async-signal-safe. 0 or -1.
 pub(super) unsafe fn write_file(path: &CStr, data: &[u8]) -> i32 {

@@ -19,6 +19,9 @@
 //!   vanishes with it); directories on the way to its directory or to the interpreter that
 //!   its user could not pass through (a `TMPDIR` of mode 0700, pyenv under `/root`) are
 //!   replaced by an empty tmpfs holding only that way, which also hides their other contents.
+//!   A directory shown at a path a course hard-codes is made the same way; where not even its
+//!   top directory exists (`/Users/apple/Desktop/test/`), the program gets a root of its own
+//!   (see `root`: a tmpfs with the system's directories bound read-only) in which it is made.
 //! - **a network namespace**, one per grading, with only loopback up: nothing reaches a
 //!   network, and ports never collide between parallel gradings. The grader can use the same
 //!   namespace through [`Sandbox::connect_in`] and [`Sandbox::bind_in`] (a server the
@@ -46,6 +49,7 @@ mod identity;
 mod namespaces;
 mod network;
 mod probe;
+mod root;
 
 pub use cgroups::RunGroup;
 pub use confine::{ConfineError, KeptFds, Step};
@@ -376,6 +380,18 @@ impl Sandbox {
                 s.push_str(&format!("; hidden: {}", self.plan.hidden.join(", ")));
             }
             out.push(s);
+            if let Some(own) = &self.plan.own_root {
+                out.push(format!(
+                    "a root of its own (tmpfs; {} bound read-only) holding {}",
+                    own.read_only.join(", "),
+                    self.plan
+                        .binds
+                        .iter()
+                        .map(|b| b.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         } else {
             out.push("shares /tmp with the machine".into());
         }
@@ -442,6 +458,46 @@ mod tests {
     use super::*;
     use std::os::unix::ffi::OsStrExt;
     use std::time::Duration;
+
+    /// A course path with no directory on its way on the machine: with a mount namespace of
+    /// its own, the program gets a root of its own holding it; without one, that is said.
+    /// Either way nothing is made on the machine.
+    #[test]
+    fn a_course_path_without_a_way_gets_a_root_of_its_own_or_is_refused_saying_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("w");
+        fs::create_dir_all(w.join("submission")).unwrap();
+        fs::create_dir_all(w.join("library")).unwrap();
+        let top = Path::new("/no-such-top-dir-of-a-course");
+        let mut layout = Layout::for_test(&w, "/bin/true");
+        layout
+            .binds
+            .push((w.join("library"), top.join("apple/Desktop/test")));
+        let mut sb = Sandbox::new(&RunLimits::default(), &layout);
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            assert_eq!(sb.binds_problem(), None, "{:?}", sb.missing());
+            let own = sb
+                .describe()
+                .into_iter()
+                .find(|d| d.contains("a root of its own"));
+            let own = own.expect("the report says the program has a root of its own");
+            assert!(
+                own.contains("/usr") && own.contains("apple/Desktop/test"),
+                "{own}"
+            );
+        }
+        // Where no namespace can be had (no root, user namespaces off).
+        sb.enabled = Enabled::default();
+        sb.netns = None;
+        sb.userns = None;
+        sb.missing.push(no_userns(libc::ENOSPC));
+        let why = sb.binds_problem().expect("refused");
+        assert!(why.contains("no file system view of its own"), "{why}");
+        assert!(why.contains("user.max_user_namespaces"), "{why}");
+        drop(sb);
+        assert!(!top.exists(), "{} was made on the machine", top.display());
+    }
 
     /// The fileserver's use: a server started with `Command` + `pre_exec` in the sandbox,
     /// reached by the grader through the grading's network namespace, and nowhere else.

@@ -11,7 +11,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::identity::searchable;
-use super::{Identity, Layout, Sandbox};
+use super::root::{self, OwnRoot};
+use super::{Identity, Layout, Sandbox, Step};
 
 /// Directories anyone may write to, replaced by the program's own `tmp/`.
 const SHARED_WRITABLE: &[&str] = &["/tmp", "/var/tmp", "/dev/shm", "/run/lock"];
@@ -114,7 +115,7 @@ enum MountStep {
 }
 
 /// The child's view of the file system.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(super) struct MountPlan {
     /// Opened `O_PATH` right after the mount namespace is made, before any mount.
     sources: Vec<CString>,
@@ -126,13 +127,17 @@ pub(super) struct MountPlan {
     pub(super) binds: Vec<PathBuf>,
     /// Why a bind of [`Layout::binds`] cannot be made (none are then made).
     pub(super) unbound: Vec<String>,
+    /// A root of its own, for binds whose way has no directory on the machine: the view
+    /// the steps make is bound into it, then the child turns into it.
+    pub(super) own_root: Option<OwnRoot>,
 }
 
 const MAX_SOURCES: usize = 16;
 
 impl Sandbox {
-    /// The mount steps, in a fresh mount namespace.
-    pub(super) unsafe fn apply_mounts(&self) -> Result<(), ()> {
+    /// The mount steps, in a fresh mount namespace; the step that failed ([`Step::Mounts`],
+    /// or [`Step::Root`] for the program's own root).
+    pub(super) unsafe fn apply_mounts(&self) -> Result<(), Step> {
         let none = std::ptr::null::<libc::c_char>();
         if libc::mount(
             c"none".as_ptr(),
@@ -142,18 +147,38 @@ impl Sandbox {
             std::ptr::null(),
         ) != 0
         {
-            return Err(());
+            return Err(Step::Mounts);
         }
         let mut fds = [-1i32; MAX_SOURCES];
+        let close_all = |fds: &[i32; MAX_SOURCES]| {
+            let saved = *libc::__errno_location();
+            for fd in fds.iter().filter(|fd| **fd >= 0) {
+                libc::close(*fd);
+            }
+            *libc::__errno_location() = saved;
+        };
         for (i, src) in self.plan.sources.iter().enumerate().take(MAX_SOURCES) {
             fds[i] = libc::open(
                 src.as_ptr(),
                 libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
             );
             if fds[i] < 0 {
-                return Err(());
+                close_all(&fds);
+                return Err(Step::Mounts);
             }
         }
+        // The new root's tmpfs first, while its staging directory is still in sight.
+        let root = match &self.plan.own_root {
+            Some(own) => {
+                let fd = own.mount_tmpfs();
+                if fd < 0 {
+                    close_all(&fds);
+                    return Err(Step::Root);
+                }
+                fd
+            }
+            None => -1,
+        };
         let mut ok = true;
         for step in &self.plan.steps {
             let r = match step {
@@ -189,16 +214,19 @@ impl Sandbox {
                 break;
             }
         }
-        let saved = *libc::__errno_location();
-        for fd in fds.iter().filter(|fd| **fd >= 0) {
-            libc::close(*fd);
+        let mut result = if ok { Ok(()) } else { Err(Step::Mounts) };
+        if let (true, Some(own)) = (ok, &self.plan.own_root) {
+            if own.enter(root, |i, out| fd_path(fds[i.min(MAX_SOURCES - 1)], out)) != 0 {
+                result = Err(Step::Root);
+            }
         }
-        *libc::__errno_location() = saved;
-        if ok {
-            Ok(())
-        } else {
-            Err(())
+        if root >= 0 {
+            let saved = *libc::__errno_location();
+            libc::close(root);
+            *libc::__errno_location() = saved;
         }
+        close_all(&fds);
+        result
     }
 }
 
@@ -263,10 +291,16 @@ pub(super) fn mount_plan(layout: &Layout, identity: Identity) -> MountPlan {
     // A directory shown at a path that does not exist: the deepest directory on the way that
     // does becomes an empty tmpfs (nothing is created on the machine's disk) in which the way
     // is made, unless it is the program's own already (its directory, a private tmp).
+    // Where not even its top directory exists (a macOS course's `/Users/...`), the way is made
+    // in a root of the program's own (see `root`).
     let mut binds = Vec::new();
+    let mut in_own_root = Vec::new();
     for (source, target) in &layout.binds {
         match bind_way(target) {
             Err(why) => plan.unbound.push(why),
+            Ok((existing, rest)) if existing == Path::new("/") => {
+                in_own_root.push((canon(source), existing.join(rest)));
+            }
             Ok((existing, rest)) => {
                 let own = existing.starts_with(&workdir)
                     || masks.iter().any(|(m, w)| *w && existing.starts_with(m));
@@ -282,6 +316,7 @@ pub(super) fn mount_plan(layout: &Layout, identity: Identity) -> MountPlan {
     }
     if !plan.unbound.is_empty() {
         binds.clear();
+        in_own_root.clear();
     }
     masks.sort_by_key(|(p, _)| p.components().count());
     let mut roots: Vec<(PathBuf, bool)> = Vec::new();
@@ -331,11 +366,33 @@ pub(super) fn mount_plan(layout: &Layout, identity: Identity) -> MountPlan {
         plan.steps.push(MountStep::Bind(index, c(&cur)));
         plan.binds.push(cur);
     }
+    if !in_own_root.is_empty() {
+        let mut made = Vec::new();
+        for (source, target) in in_own_root {
+            made.push((plan.sources.len(), target.clone()));
+            plan.sources.push(c(&source));
+            plan.binds.push(target);
+        }
+        let sources: Vec<PathBuf> = plan
+            .sources
+            .iter()
+            .map(|s| PathBuf::from(std::ffi::OsStr::from_bytes(s.as_bytes())))
+            .collect();
+        let roots: Vec<PathBuf> = roots.into_iter().map(|(r, _)| r).collect();
+        match root::plan(&roots, &keep, &made, &sources) {
+            Ok(own) => plan.own_root = Some(own),
+            Err(e) => plan.unbound.push(format!(
+                "{}: no directory on its way exists on this machine, and a root of the program's own could not be planned: {e}",
+                made.iter().map(|(_, t)| t.display().to_string()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
     plan
 }
 
-/// The way to a bind's `target`: its deepest existing directory and the rest of the path
-/// (empty when the target exists). Lexical: `..` and `.` are resolved before looking.
+/// The way to a bind's `target`: its deepest existing directory (`/` when not even its top
+/// directory exists) and the rest of the path (empty when the target exists). Lexical: `..`
+/// and `.` are resolved before looking.
 fn bind_way(target: &Path) -> Result<(PathBuf, PathBuf), String> {
     let shown = target.display();
     if !target.is_absolute() {
@@ -361,10 +418,8 @@ fn bind_way(target: &Path) -> Result<(PathBuf, PathBuf), String> {
         }
         existing.pop();
     }
-    if existing == Path::new("/") && clean != existing {
-        return Err(format!(
-            "{shown}: no directory on its way exists on this machine (its top directory would have to be made on the machine itself)"
-        ));
+    if clean == Path::new("/") {
+        return Err(format!("{shown} is the machine's root directory"));
     }
     let rest = clean
         .strip_prefix(&existing)
@@ -438,8 +493,14 @@ mod tests {
     #[test]
     fn an_impossible_bind_target_is_said() {
         assert!(bind_way(Path::new("relative/x")).is_err());
-        let err = bind_way(Path::new("/no-such-top-dir-here/ftp")).unwrap_err();
-        assert!(err.contains("no directory on its way"), "{err}");
+        assert!(bind_way(Path::new("/../")).is_err());
+        assert_eq!(
+            bind_way(Path::new("/no-such-top-dir-here/ftp")).unwrap(),
+            (
+                PathBuf::from("/"),
+                PathBuf::from("no-such-top-dir-here/ftp")
+            )
+        );
         assert_eq!(
             bind_way(Path::new("/tmp/a/b")).unwrap(),
             (PathBuf::from("/tmp"), PathBuf::from("a/b"))

@@ -327,11 +327,12 @@ unsafe fn send(to: RawFd, code: i32, fds: &[RawFd]) {
     let bytes = std::mem::size_of_val(fds) as libc::c_uint;
     if !fds.is_empty() && (libc::CMSG_SPACE(bytes) as usize) <= control.0.len() {
         msg.msg_control = control.0.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(bytes) as usize;
+        // `size_t` in glibc, `socklen_t` in musl.
+        msg.msg_controllen = libc::CMSG_SPACE(bytes) as _;
         let c = libc::CMSG_FIRSTHDR(&msg);
         (*c).cmsg_level = libc::SOL_SOCKET;
         (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN(bytes) as usize;
+        (*c).cmsg_len = libc::CMSG_LEN(bytes) as _;
         std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c).cast(), fds.len());
     }
     libc::sendmsg(to, &msg, libc::MSG_NOSIGNAL);

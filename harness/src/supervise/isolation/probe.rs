@@ -52,6 +52,15 @@ impl Sandbox {
                         self.userns = None;
                         self.missing.push(super::no_userns(errno));
                     }
+                    ProbeFailure::Step(Step::Root) => {
+                        // The rest of the view stays; what needed the root is said.
+                        let made = self.plan.binds.clone();
+                        self.plan.own_root = None;
+                        self.plan.unbound.push(format!(
+                            "{}: no directory on its way exists on this machine, and the program could not be given a root of its own here ({why})",
+                            made.iter().map(|b| b.display().to_string()).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
                     ProbeFailure::Step(Step::Mounts) => {
                         self.enabled.mounts = false;
                         self.missing

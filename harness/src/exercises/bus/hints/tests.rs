@@ -38,6 +38,7 @@ fn facts(stimulus: Stimulus, line: Line) -> StepFacts {
         printer_polls: false,
         silent: true,
         other_wrote_line: false,
+        also: Vec::new(),
     }
 }
 
@@ -286,4 +287,70 @@ fn wrong_dispositions_are_advised_in_the_language() {
         a,
         "the conductor must ignore SIGTSTP; it has the driver's disposition: each process sets its own, after the fork (a child starts with its parent's)"
     );
+}
+
+/// A Python driver that sets nothing for SIGINT has Python's handler (caught, not
+/// ignored): Ctrl-C raises KeyboardInterrupt in it.
+fn python_default_driver() -> Status {
+    status(
+        &[Signal::SIGQUIT],
+        &[
+            Signal::SIGINT,
+            Signal::SIGUSR1,
+            Signal::SIGUSR2,
+            Signal::SIGTSTP,
+        ],
+    )
+}
+
+#[test]
+fn a_python_driver_ended_by_keyboard_interrupt_is_told_so_not_that_it_catches_sigint() {
+    let mut f = facts(Stimulus::Key(Key::CtrlC), Line::Go);
+    f.driver_before = Some(python_default_driver());
+    let fault = StepFault::Unhandled {
+        role: Role::Driver,
+        signal: Signal::SIGINT,
+        ignore: true,
+        by: "Ctrl-C".into(),
+        python_interrupt: true,
+    };
+    assert_eq!(
+        fault.to_string(),
+        "the driver does not ignore SIGINT: Python's default handler raised KeyboardInterrupt at Ctrl-C, which ended the driver"
+    );
+    assert_eq!(
+        advice(Python, &f, std::slice::from_ref(&fault)),
+        "the driver does not ignore SIGINT: Python's default handler raised KeyboardInterrupt; add signal.signal(signal.SIGINT, signal.SIG_IGN) in the driver"
+    );
+    let c = StepFault::Unhandled {
+        role: Role::Driver,
+        signal: Signal::SIGINT,
+        ignore: true,
+        by: "Ctrl-C".into(),
+        python_interrupt: false,
+    };
+    assert_eq!(
+        c.to_string(),
+        "the driver does not ignore SIGINT: Ctrl-C ended it"
+    );
+    assert_eq!(
+        advice(C, &f, &[c]),
+        "the driver must ignore SIGINT (Ctrl-C reaches both processes; only the conductor reacts to it): signal(SIGINT, SIG_IGN)"
+    );
+    // `handlers` does not call Python's own handler the conductor's, set before the fork.
+    let wrong = wrong_dispositions(Role::Driver, &python_default_driver());
+    let a = handlers_advice(Idiom(Python), &wrong).unwrap();
+    assert!(!a.contains("conductor's disposition"), "{a}");
+    assert!(a.contains("KeyboardInterrupt"), "{a}");
+}
+
+#[test]
+fn a_typo_is_told_the_accepted_forms_not_where_they_are_listed() {
+    let mut f = facts(Stimulus::Key(Key::CtrlBackslash), Line::Seatbelt);
+    f.silent = false;
+    f.also = vec!["车速有点快，系好安全带".into()];
+    let faults = [missing(2, Some("closest line: \"系好安全带\""))];
+    let a = advice(Python, &f, &faults);
+    assert!(a.contains("(or \"车速有点快，系好安全带\")"), "{a}");
+    assert!(!a.contains("config"), "{a}");
 }

@@ -4,14 +4,17 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::grading::evidence::judged_in;
 use crate::net::transfer::{compare_streams, Comparison};
 use crate::report::{CheckOutcome, Status};
 use crate::supervise::session::Exit;
 
 use super::super::config::GetBy;
 use super::super::library::{self, Content};
-use super::{Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed, CLIENT_CLEANUP};
+use super::super::policy::ClientQuit;
+use super::{
+    judge_quit, judged_client, Action, ClientFault, ClientGrading, ClientRun, Seen, Turn, Typed,
+    CLIENT_CLEANUP,
+};
 
 /// The name asked for in `client-get-missing`.
 const MISSING: &str = "no-such-file.txt";
@@ -178,20 +181,23 @@ pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
 /// `quit`: the client ends with status 0.
 fn quit(t: &mut Turn) -> Result<Seen, String> {
     let word = ClientRun::word(t.cfg, Action::Quit).to_string();
-    let session = &mut t.run.session;
-    let mark = session.transcript.mark();
-    session.type_text(&format!("{word}\n"));
+    let mark = t.run.session.transcript.mark();
+    t.run.type_line(&format!("{word}\n"));
     let deadline = Instant::now() + t.cfg.timing.exit();
-    let result = match session.wait_until(deadline, |s| s.program_exit()) {
-        Some(Exit::Code(0)) => Ok("quit ended the client with status 0".into()),
-        other => Err(ClientFault::Quit(other, t.cfg.timing.exit_ms)),
-    };
+    let exit = t.run.await_exit(deadline);
+    let (result, note) = judge_quit(
+        &t.cfg.policy(),
+        exit,
+        t.run.session.transcript.since(mark),
+        t.cfg.timing.exit_ms,
+    );
     Ok(Seen {
         lines: vec![word],
         mark,
         prompted: true,
         request: None,
         result,
+        notes: note.into_iter().collect(),
     })
 }
 
@@ -208,19 +214,27 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
         .push("typed Ctrl-D (end of input) to a fresh client".into());
     match ClientRun::start(cfg, &g.term.launch, &g.term.cwd) {
         Ok((mut r, true)) => {
-            r.session.type_text("\u{4}");
-            let exit = r
-                .session
-                .wait_until(Instant::now() + cfg.timing.exit(), |s| s.program_exit());
+            r.type_line("\u{4}");
+            let exit = r.await_exit(Instant::now() + cfg.timing.exit());
             match exit {
-                Some(Exit::Code(0)) => {
+                Some(Exit::Code(0)) if o.notes.is_empty() => {
                     o.message = "quit and end of input each ended the client with status 0".into()
                 }
+                Some(Exit::Code(0)) => {}
+                other if cfg.policy().client_quit == ClientQuit::AnyStatus => {
+                    // The course asks for a quit command, not for end of input: seen, noted.
+                    o.notes.push(super::super::policy::beyond(
+                        &ClientFault::EndOfInput(other, cfg.timing.exit_ms).to_string(),
+                        "client_quit",
+                        "any-status",
+                    ));
+                }
                 other => {
-                    o = judged_in(
+                    o = judged_client(
                         &[ClientFault::EndOfInput(other, cfg.timing.exit_ms)],
                         "",
                         g.lang,
+                        cfg,
                     );
                     o.actions = vec![
                         format!("typed \"{}\"", ClientRun::word(cfg, Action::Quit)),
@@ -259,6 +273,7 @@ fn seen(
         prompted: typed.prompted,
         request,
         result,
+        notes: Vec::new(),
     }
 }
 

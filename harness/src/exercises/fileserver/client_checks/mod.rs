@@ -22,6 +22,7 @@ use crate::supervise::spawn::Launch;
 use crate::text::escape;
 
 use super::library::Library;
+use super::policy::{ClientQuit, Policy};
 use super::refserver::RefServer;
 use super::server_checks::verdict;
 
@@ -141,7 +142,8 @@ impl Terminal {
         cfg: &FileserverConfig,
         lang: Language,
     ) -> Result<&mut ClientRun, Box<CheckOutcome>> {
-        if self.run.as_ref().is_none_or(|r| !r.alive()) {
+        // A client found unable to move in the last check is of no use for this one.
+        if self.run.as_ref().is_none_or(|r| !r.alive() || r.stuck) {
             self.end();
             match ClientRun::start(cfg, &self.launch, &self.cwd) {
                 Ok((r, true)) => self.run = Some(r),
@@ -160,7 +162,7 @@ impl Terminal {
             let fault = start_problem
                 .clone()
                 .unwrap_or(ClientFault::NoStart(String::new()));
-            let mut o = judged_in(std::slice::from_ref(&fault), "", lang);
+            let mut o = judged_client(std::slice::from_ref(&fault), "", lang, cfg);
             // What it printed instead (a traceback): the transcript, shown as lines.
             if let ClientFault::NoPrompt { printed, .. } = fault {
                 o.transcript = Some(printed);
@@ -237,6 +239,8 @@ struct Seen {
     request: Option<String>,
     /// What the command achieved (the message of a pass), or the first thing wrong.
     result: Result<String, ClientFault>,
+    /// What it did beyond the course's policy (reported, worth nothing).
+    notes: Vec<String>,
 }
 
 impl Turn<'_> {
@@ -274,7 +278,8 @@ impl Turn<'_> {
                 (msg, fault)
             }
         };
-        let mut o = judged_in(fault.as_slice(), passed, self.lang);
+        let mut o = judged_client(fault.as_slice(), passed, self.lang, self.cfg);
+        o.notes = seen.notes;
         o.actions = typed_actions(&seen.lines);
         if o.status != Status::Passed {
             o.transcript = Some(self.run.transcript(seen.mark));
@@ -298,6 +303,37 @@ impl Turn<'_> {
             })
         }
     }
+}
+
+/// How the client's end on its quit command is judged under the course's policy
+/// (`output`: what it printed since): the message of a pass or the fault, and a note for
+/// what the course does not require. Status 0 always passes; under `client_quit =
+/// "any-status"` another status does too (`sys.exit("再见")` ends with 1), but not a crash
+/// (a signal, a Python traceback).
+pub fn judge_quit(
+    policy: &Policy,
+    exit: Option<Exit>,
+    output: &[u8],
+    exit_ms: u64,
+) -> (Result<String, ClientFault>, Option<String>) {
+    match exit {
+        Some(Exit::Code(0)) => (Ok("quit ended the client with status 0".into()), None),
+        Some(Exit::Code(c)) if policy.client_quit == ClientQuit::AnyStatus && !crashed(output) => (
+            Ok(format!("quit ended the client (status {c})")),
+            Some(super::policy::beyond(
+                &format!("quit ended the client with status {c}, not 0"),
+                "client_quit",
+                "any-status",
+            )),
+        ),
+        other => (Err(ClientFault::Quit(other, exit_ms)), None),
+    }
+}
+
+/// Whether `output` shows a crash rather than a goodbye: a Python traceback.
+fn crashed(output: &[u8]) -> bool {
+    const TRACEBACK: &[u8] = b"Traceback (most recent call last)";
+    output.windows(TRACEBACK.len()).any(|w| w == TRACEBACK)
 }
 
 /// The report's actions for lines typed.
@@ -406,7 +442,7 @@ impl std::fmt::Display for ClientFault {
                     "nothing".to_string()
                 } else {
                     got.iter()
-                        .map(|g| format!("\"{}\"", escape::one_line(g.as_bytes())))
+                        .map(|g| escape::quoted(g.as_bytes()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
@@ -431,22 +467,77 @@ impl std::fmt::Display for ClientFault {
     }
 }
 
+impl ClientFault {
+    /// The advice, worded for a client in `lang` set up as `cfg` says: its arguments, its
+    /// prompt, the dialect's quit command (the exact protocol's `client <host> <port>`, `>`
+    /// and `Q` by default).
+    pub fn hint_with(&self, lang: Language, cfg: &FileserverConfig) -> Option<String> {
+        let idiom = Idiom(lang);
+        let prompt = escape::one_line(cfg.client.prompt_ends_with.trim_end().as_bytes());
+        match self {
+            ClientFault::NoStart(_) => {
+                let args: Vec<String> = cfg
+                    .client
+                    .args
+                    .iter()
+                    .map(|a| super::config::fill(a, &[("host", "<host>"), ("port", "<port>")]))
+                    .collect();
+                let command = std::iter::once("client".to_string())
+                    .chain(args)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Some(format!(
+                    "start as `{command}`, print a prompt ending in '{prompt}' and read commands from the terminal"
+                ))
+            }
+            // What was printed is shown: a prompt held in the buffer shows as nothing.
+            ClientFault::NoPrompt { .. } | ClientFault::NoPromptAgain => {
+                // The exact protocol's example prompt, or the course's own.
+                let example = if prompt == ">" {
+                    "ftp> ".to_string()
+                } else {
+                    cfg.client.prompt_ends_with.replace('"', "\\\"")
+                };
+                Some(idiom.say(
+                    format!("print a prompt ending in '{prompt}' before reading each command, and flush it: it has no newline, so it stays in the buffer otherwise"),
+                    idiom.prompt_flushed(&example),
+                ))
+            }
+            ClientFault::EndOfInput(..) => Some(format!(
+                "at the end of input{}, send {} and exit with status 0",
+                idiom
+                    .end_of_input()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default(),
+                cfg.server.dialect().show_quit()
+            )),
+            _ => self.hint_in(lang),
+        }
+    }
+}
+
+/// The verdict on a client's `faults` ([`judged_in`]), the hint worded for its config.
+pub fn judged_client(
+    faults: &[ClientFault],
+    passed: impl Into<String>,
+    lang: Language,
+    cfg: &FileserverConfig,
+) -> CheckOutcome {
+    let mut o = judged_in(faults, passed, lang);
+    if let Some(hint) = faults.iter().find_map(|f| f.hint_with(lang, cfg)) {
+        o.hint = Some(hint);
+    }
+    o
+}
+
 impl Fault for ClientFault {
     fn hint_in(&self, lang: Language) -> Option<String> {
-        let idiom = Idiom(lang);
+        let shipped = FileserverConfig::shipped().ok()?;
         match self {
-            ClientFault::NoStart(_) => Some(
-                "start as `client <host> <port>`, print a prompt ending in '>' and read commands from the terminal".into(),
-            ),
-            // What was printed is shown: a prompt held in the buffer shows as nothing.
-            ClientFault::NoPrompt { .. } | ClientFault::NoPromptAgain => Some(idiom.say(
-                "print a prompt ending in '>' before reading each command, and flush it: it has no newline, so it stays in the buffer otherwise",
-                idiom.prompt_flushed(),
-            )),
-            ClientFault::EndOfInput(..) => Some(format!(
-                "at the end of input{}, send Q and exit with status 0",
-                idiom.end_of_input().map(|c| format!(" ({c})")).unwrap_or_default()
-            )),
+            ClientFault::NoStart(_)
+            | ClientFault::NoPrompt { .. }
+            | ClientFault::NoPromptAgain
+            | ClientFault::EndOfInput(..) => self.hint_with(lang, &shipped),
             _ => None,
         }
     }
@@ -496,6 +587,23 @@ mod tests {
                 .unwrap_or_default()
         };
         assert!(prompt(Language::Python).contains("flush=True"));
+        // A course's own prompt and set-up: the hints follow the config.
+        let mut course = FileserverConfig::shipped().unwrap();
+        course.client.prompt_ends_with = "输入命令：".into();
+        course.client.args = Vec::new();
+        course.server.dialect = toml::Value::String("words".into());
+        let hint = |f: ClientFault| f.hint_with(Language::Python, &course).unwrap_or_default();
+        let again = hint(ClientFault::NoPromptAgain);
+        assert!(again.contains("ending in '输入命令：'"), "{again}");
+        assert!(again.contains("input(\"输入命令：\")"), "{again}");
+        assert!(
+            !again.contains("ftp> ") && !again.contains("'>'"),
+            "{again}"
+        );
+        let start = hint(ClientFault::NoStart(String::new()));
+        assert!(start.starts_with("start as `client`, "), "{start}");
+        let eof = hint(ClientFault::EndOfInput(None, 500));
+        assert!(eof.contains("send QUIT"), "{eof}");
         assert!(prompt(Language::C).contains("fflush(stdout)"));
         assert!(!prompt(Language::Other).contains("fflush"));
     }

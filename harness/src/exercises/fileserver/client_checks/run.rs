@@ -8,10 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::super::config::{fill, FileserverConfig, NamePlace};
+use crate::net::listen;
 use crate::report::TranscriptView;
+use crate::supervise::ending::{self, Ending};
 use crate::supervise::observe::{self, Activity};
-use crate::supervise::session::Session;
+use crate::supervise::rest::{self, Look, Stillness, Whom};
+use crate::supervise::session::{Exit, Session};
 use crate::supervise::spawn::Launch;
+use crate::supervise::spin;
 use crate::supervise::waiting::Wait;
 
 /// How long ending a client and everything it started may take, each time one is done
@@ -19,10 +23,18 @@ use crate::supervise::waiting::Wait;
 /// the grader's own clean-up, which kills.
 pub const CLIENT_CLEANUP: Duration = Duration::from_millis(2000);
 
+/// How often, while waiting for the client, the grader looks whether it can still move.
+const LOOK_EVERY: Duration = Duration::from_millis(10);
+
 /// The client running in its terminal, and where it saves downloads.
 pub struct ClientRun {
     pub session: Session,
     pub cwd: PathBuf,
+    /// A look at the client's threads just before the grader last typed (see
+    /// `supervise::rest`: a line typed is on its way until the reader has run).
+    typed: Option<Look>,
+    /// Set once a wait found it unable to move: it is of no use for another command.
+    pub stuck: bool,
 }
 
 /// An action of the client's menu.
@@ -79,31 +91,109 @@ impl ClientRun {
         let mut run = ClientRun {
             session,
             cwd: cwd.to_path_buf(),
+            typed: None,
+            stuck: false,
         };
         let prompted = run.await_prompt(cfg, 0, deadline);
         Ok((run, prompted))
     }
 
-    /// Waits until the client has printed its prompt after `mark` and waits for input.
-    fn await_prompt(&mut self, cfg: &FileserverConfig, mark: usize, deadline: Instant) -> bool {
+    /// Waits until the client has printed its prompt after `since` (a
+    /// [`Transcript::position`](crate::supervise::transcript::Transcript::position)) and waits
+    /// for input.
+    fn await_prompt(&mut self, cfg: &FileserverConfig, since: u64, deadline: Instant) -> bool {
         let prompt = cfg.client.prompt_ends_with.clone();
-        self.await_ending(&prompt, mark, deadline)
+        self.await_ending(&prompt, since, deadline)
     }
 
-    /// Waits until the client's output after `mark` ends with `text` and it waits for input.
-    fn await_ending(&mut self, text: &str, mark: usize, deadline: Instant) -> bool {
+    /// Waits until the client's output after `since` ends with `text` (read from the
+    /// output's end, kept in the transcript or not) and it waits for input; false when it
+    /// exits, when it can no longer move, or at the deadline.
+    fn await_ending(&mut self, text: &str, since: u64, deadline: Instant) -> bool {
         let Some(pid) = self.session.program_pid() else {
             return false;
         };
-        self.session
-            .wait_until(deadline, |s| {
-                if s.program_exit().is_some() {
-                    return Some(false);
+        let prompted = |s: &Session| {
+            if s.program_exit().is_some() {
+                return Some(false);
+            }
+            let waiting = observe::view(pid).activity == Activity::Waiting(Wait::Indefinite);
+            (waiting && ends_with_prompt(s.transcript.latest_since(since), text)).then_some(true)
+        };
+        self.wait_for(deadline, prompted).unwrap_or(false)
+    }
+
+    /// Waits until the client exits: how, or `None` when it can no longer move (it never
+    /// read what was typed) or at the deadline.
+    pub fn await_exit(&mut self, deadline: Instant) -> Option<Exit> {
+        self.wait_for(deadline, |s| s.program_exit())
+    }
+
+    /// Waits until `probe` gives a value; `None` at the deadline, or as soon as the client
+    /// can no longer move: every process of it waits for an outside event with nothing on
+    /// its way to it (no line typed unread, no byte in its sockets, the reference server
+    /// idle). Both are noted for the check's report (`supervise::ending`).
+    fn wait_for<T>(
+        &mut self,
+        deadline: Instant,
+        mut probe: impl FnMut(&Session) -> Option<T>,
+    ) -> Option<T> {
+        let Some(pid) = self.session.program_pid() else {
+            return probe(&self.session);
+        };
+        let typed = self.typed.clone();
+        let mut stillness = Stillness::default();
+        let mut looked = Instant::now();
+        let mut stuck = false;
+        let got = self.session.wait_until(deadline, |s| {
+            if let Some(v) = probe(s) {
+                return Some(Some(v));
+            }
+            if looked.elapsed() < LOOK_EVERY {
+                return None;
+            }
+            looked = Instant::now();
+            let family = spin::family_pids(pid);
+            let whom = Whom {
+                programs: &family,
+                grader_threads: true,
+            };
+            if !stillness.still(whom, typed.as_ref(), listen::in_flight(&family)) {
+                return None;
+            }
+            // Output the client wrote just before it stopped may still be on its way.
+            s.pump();
+            let last = probe(s);
+            stuck = last.is_none();
+            Some(last)
+        });
+        match got {
+            Some(v) => {
+                if stuck {
+                    self.stuck = true;
+                    ending::note(Ending::Stuck);
                 }
-                let waiting = observe::view(pid).activity == Activity::Waiting(Wait::Indefinite);
-                (waiting && ends_with_prompt(s.transcript.since(mark), text)).then_some(true)
-            })
-            .unwrap_or(false)
+                v
+            }
+            None => {
+                ending::note(Ending::Deadline);
+                None
+            }
+        }
+    }
+
+    /// Types `text` at the client's terminal, noting first how its threads stand.
+    pub fn type_line(&mut self, text: &str) {
+        self.before_typing();
+        self.session.type_text(text);
+    }
+
+    /// Notes the client's threads as they stand before the grader types.
+    fn before_typing(&mut self) {
+        self.typed = self
+            .session
+            .program_pid()
+            .map(|pid| rest::before_typing(&spin::family_pids(pid)));
     }
 
     pub fn alive(&self) -> bool {
@@ -132,6 +222,7 @@ impl ClientRun {
     ) -> Typed {
         let word = Self::word(cfg, action).to_string();
         let mark = self.session.transcript.mark();
+        let at = self.session.transcript.position();
         let mut typed = Typed {
             lines: Vec::new(),
             mark,
@@ -141,10 +232,10 @@ impl ClientRun {
         let menu = &cfg.client.menu;
         let last = match (name, menu.name) {
             (Some(name), NamePlace::Prompt) => {
-                self.session.type_text(&format!("{word}\n"));
+                self.type_line(&format!("{word}\n"));
                 typed.lines.push(word);
                 let ask = menu.name_prompt_ends_with.clone();
-                if !self.await_ending(&ask, mark, Instant::now() + cfg.timing.op()) {
+                if !self.await_ending(&ask, at, Instant::now() + cfg.timing.op()) {
                     typed.name_asked = false;
                     return typed;
                 }
@@ -153,8 +244,8 @@ impl ClientRun {
             (Some(name), NamePlace::Line) => format!("{word} {name}"),
             (None, _) => word,
         };
-        let from = self.session.transcript.mark();
-        self.session.type_text(&format!("{last}\n"));
+        let from = self.session.transcript.position();
+        self.type_line(&format!("{last}\n"));
         typed.lines.push(last);
         typed.prompted = self.await_prompt(cfg, from, Instant::now() + within);
         typed

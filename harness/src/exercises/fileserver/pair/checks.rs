@@ -6,15 +6,14 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::super::client_checks::{
-    compare_file, typed_actions, Action, ClientFault, ClientRun, Typed, PUT_TEXT,
+    compare_file, judge_quit, judged_client, typed_actions, Action, ClientFault, ClientRun, Typed,
+    PUT_TEXT,
 };
 use super::super::config::FileserverConfig;
 use super::super::library::{self, Content, Library};
 use super::relay::{Relay, Traffic};
-use crate::grading::evidence::judged_in;
 use crate::report::CheckOutcome;
 use crate::submission::Language;
-use crate::supervise::session::Exit;
 
 /// The name asked for in `pair-get-missing`.
 const MISSING: &str = "no-such-file.txt";
@@ -48,6 +47,8 @@ pub struct Seen {
     needs: Traffic,
     /// What did.
     moved: Traffic,
+    /// What it did beyond the course's policy (reported, worth nothing).
+    notes: Vec<String>,
 }
 
 impl Turn<'_> {
@@ -85,6 +86,7 @@ impl Turn<'_> {
             result,
             needs,
             moved,
+            notes: Vec::new(),
         }
     }
 
@@ -113,7 +115,8 @@ impl Turn<'_> {
                 (msg, fault)
             }
         };
-        let mut o = judged_in(fault.as_slice(), passed, lang);
+        let mut o = judged_client(fault.as_slice(), passed, lang, self.cfg);
+        o.notes = seen.notes;
         o.actions = typed_actions(&seen.lines);
         if o.status != crate::report::Status::Passed {
             o.transcript = Some(self.run.transcript(seen.mark));
@@ -245,15 +248,19 @@ pub fn quit(t: &mut Turn) -> Result<Seen, String> {
     let mark = session.transcript.mark();
     session.type_text(&format!("{word}\n"));
     let deadline = Instant::now() + t.cfg.timing.exit();
-    let result = match session.wait_until(deadline, |s| s.program_exit()) {
-        Some(Exit::Code(0)) => Ok("quit ended the client with status 0".into()),
-        other => Err(ClientFault::Quit(other, t.cfg.timing.exit_ms)),
-    };
+    let exit = session.wait_until(deadline, |s| s.program_exit());
+    let (result, note) = judge_quit(
+        &t.cfg.policy(),
+        exit,
+        session.transcript.since(mark),
+        t.cfg.timing.exit_ms,
+    );
     Ok(Seen {
         lines: vec![word],
         mark,
         prompted: true,
         result,
+        notes: note.into_iter().collect(),
         needs: Traffic::default(),
         moved: Traffic::default(),
     })

@@ -10,6 +10,7 @@ use crate::net::transfer::{compare_streams, Comparison, PseudoText};
 use crate::report::CheckOutcome;
 use crate::text::escape;
 
+use super::super::policy::Replace;
 use super::download::get_sent;
 use super::library::{self, Content};
 use super::robustness::retire_spinner;
@@ -31,19 +32,42 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         let addr = ctx.connector();
         let n = cfg.library.concurrent_clients;
         let size = cfg.library.concurrent_bytes;
-        let replaced = d.show_put(library::CONCURRENT, 1000);
+        // A course that replaces files in place truncates the file the others download:
+        // replacing is `disconnect`'s to judge, so its stalled upload is a file of its own.
+        let in_place = ctx.policy.replace == Replace::InPlace;
+        let stalled_name = if in_place {
+            STALLED_NEW
+        } else {
+            library::CONCURRENT
+        };
+        let replaced = d.show_put(stalled_name, 1000);
         let (half, half_shown) = half_request(&d);
         let mut actions = vec![
-            format!("stalled client 1: {replaced} (replacing the file the others download), sends 10 bytes, then nothing"),
+            if in_place {
+                format!("stalled client 1: {replaced} (a new file: this course replaces files in place, judged by disconnect), sends 10 bytes, then nothing")
+            } else {
+                format!("stalled client 1: {replaced} (replacing the file the others download), sends 10 bytes, then nothing")
+            },
             format!("stalled client 2: {half_shown}, then nothing"),
         ];
+        let before = super::library::entries(&ctx.uploads).len();
         let stalled = (|| -> Result<Conn, ProtoError> {
             let mut c = addr.connect(deadline)?;
-            c.send_put_command(library::CONCURRENT, 1000)?;
+            c.send_put_command(stalled_name, 1000)?;
             // The server may answer OK at once or only later: the stall matters, not the reply.
             c.send(&[b'x'; 10])?;
             Ok(c)
         })();
+        if in_place && d.numbered_get() && stalled.is_ok() {
+            // A numbered listing must not change under the downloads: wait (within one
+            // request's time) until the server has opened the stalled upload's file, or a
+            // temporary one of its own.
+            let within = deadline.min(Instant::now() + cfg.timing.op());
+            super::poll_until(within, || {
+                super::library::entries(&ctx.uploads).len() > before
+                    || ctx.uploads.join(STALLED_NEW).exists()
+            });
+        }
         let half_line = addr
             .connect(deadline)
             .and_then(|mut c| c.send(&half).map(|_| c));
@@ -135,6 +159,10 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
             format!("all {n} clients were served byte for byte while one client stalled"),
         );
         o.actions = actions;
+        // The stalled upload's part, where it was a file of its own, is no later check's.
+        if in_place {
+            let _ = std::fs::remove_file(ctx.uploads.join(STALLED_NEW));
+        }
         if spun {
             o.details.push(
                 "a handler spun at full speed after a stalled client left: that is judged by disconnect, not here"
@@ -145,6 +173,9 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         o
     })
 }
+
+/// The new file the stalled client uploads where the course replaces files in place.
+const STALLED_NEW: &str = "concurrent-stalled.bin";
 
 /// Half a download request, for a client that stalls inside one: the download command's
 /// first message for hello.txt cut inside the name (`G hel`), or a two-step command's first
@@ -337,6 +368,10 @@ fn check_stored_uploads(ctx: &Ctx, n: usize, size: u64, faults: &mut Vec<Concurr
             .any(|f| matches!(f, ConcurrentFault::Transfer { n, .. } if *n == client))
         {
             continue;
+        }
+        if !ctx.dialect.upload.final_reply {
+            // The server may still be storing it (a sleep before `close`).
+            super::upload::await_stored(ctx, &path, size, Instant::now() + ctx.cfg.timing.op());
         }
         match std::fs::File::open(&path) {
             Ok(f) => match compare_streams(f, PseudoText::new(1000 + i as u64, size), size) {

@@ -8,6 +8,7 @@ use crate::net::transfer::Comparison;
 use crate::report::CheckOutcome;
 use crate::text::escape;
 
+use super::super::policy::{self, Links};
 use super::library::{self, Content};
 use super::{
     comparison_outcome, failed, get_compared, pass, transfer_time, with_server, Ctx, ReplyFault,
@@ -89,10 +90,8 @@ impl std::fmt::Display for ListFault {
             ListFault::Differs => write!(f, "the listing differs from the library"),
             ListFault::Missing(names) => write!(f, "missing: {}", names.join(", ")),
             ListFault::Unwanted(names) => {
-                let shown: Vec<String> = names
-                    .iter()
-                    .map(|e| format!("\"{}\"", escape::one_line(e.as_bytes())))
-                    .collect();
+                let shown: Vec<String> =
+                    names.iter().map(|e| escape::quoted(e.as_bytes())).collect();
                 write!(f, "not to be listed: {}", shown.join(", "))
             }
             ListFault::Repeated => write!(f, "some names were listed more than once"),
@@ -152,6 +151,7 @@ pub fn list(ctx: &mut Ctx) -> CheckOutcome {
     with_server(ctx, "list", |ctx| {
         let want: Vec<&str> = ctx.lib.files.iter().map(|(n, _)| n.as_str()).collect();
         let what = ctx.dialect.show_list();
+        let mut notes = Vec::new();
         let faults = match ctx.connect(cfg.timing.op()).and_then(|mut c| c.list()) {
             Err(error) => vec![ListFault::Reply(ReplyFault::Broken { what, error })],
             Ok(Err(reason)) => vec![ListFault::Reply(ReplyFault::refused(
@@ -160,17 +160,33 @@ pub fn list(ctx: &mut Ctx) -> CheckOutcome {
                 &reason,
             ))],
             Ok(Ok(names)) => {
-                let got: Vec<String> = names
+                let mut got: Vec<String> = names
                     .iter()
                     .map(|n| String::from_utf8_lossy(n).into_owned())
                     .collect();
+                // A course that lists what os.path.isfile accepts lists the link too; where
+                // it leads is traversal's to judge.
+                if ctx.policy.links == Links::Listed && got.iter().any(|n| n == library::LINK) {
+                    got.retain(|n| n != library::LINK);
+                    notes.push(policy::beyond(
+                        &format!(
+                            "the symbolic link {} was listed (a link is not a regular file)",
+                            library::LINK
+                        ),
+                        "links",
+                        "listed",
+                    ));
+                }
                 listing_faults(&got, &want)
             }
         };
-        let mut o = judged(
-            &faults,
-            format!("all {} files listed, nothing else", want.len()),
-        );
+        let passed = if notes.is_empty() {
+            format!("all {} files listed, nothing else", want.len())
+        } else {
+            format!("all {} files listed, and the symbolic link", want.len())
+        };
+        let mut o = judged(&faults, passed);
+        o.notes = notes;
         o.actions = vec![ctx.dialect.show_list()];
         o
     })

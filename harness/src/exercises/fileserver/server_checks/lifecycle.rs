@@ -9,6 +9,7 @@ use crate::report::CheckOutcome;
 use crate::submission::Language;
 
 use super::super::config::{fill, FileserverConfig};
+use super::super::policy::{self, Sigterm, VanishedClient};
 use crate::text::escape;
 
 use super::{
@@ -229,22 +230,55 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
         let exit_deadline = Instant::now() + cfg.timing.exit();
         let status = ctx.server.as_mut().and_then(|s| s.terminate(exit_deadline));
         drop(connected);
+        let policy = ctx.policy;
+        let mut notes = Vec::new();
         if status.is_some() && !children_gone(&children, Instant::now() + cfg.timing.exit()) {
-            faults.push(CleanupFault::ChildrenOutlived);
+            // A child left receiving from its vanished client forever is what a course that
+            // lets handlers spin does not judge.
+            if policy.vanished_client == VanishedClient::MaySpin {
+                notes.push(policy::beyond(
+                    &CleanupFault::ChildrenOutlived.to_string(),
+                    "vanished_client",
+                    "may-spin",
+                ));
+            } else {
+                faults.push(CleanupFault::ChildrenOutlived);
+            }
         }
-        match status {
-            None => faults.push(CleanupFault::NoExit(cfg.timing.exit_ms)),
-            Some(st) if st.success() => {}
-            Some(st) => faults.push(CleanupFault::ExitStatus(ServerProc::describe_status(st))),
-        }
-        let mut o = judged_in(
-            &faults,
-            "no zombie children; SIGTERM ended the server with status 0",
-            ctx.lang,
-        );
+        let by_sigterm = |st: &std::process::ExitStatus| {
+            std::os::unix::process::ExitStatusExt::signal(st) == Some(libc_sigterm())
+        };
+        let passed = match status {
+            None => {
+                faults.push(CleanupFault::NoExit(cfg.timing.exit_ms));
+                ""
+            }
+            Some(st) if st.success() => {
+                "no zombie children; SIGTERM ended the server with status 0"
+            }
+            Some(st) if by_sigterm(&st) && policy.sigterm == Sigterm::DefaultAction => {
+                notes.push(policy::beyond(
+                    &CleanupFault::ExitStatus(ServerProc::describe_status(st)).to_string(),
+                    "sigterm",
+                    "default-action",
+                ));
+                "no zombie children; SIGTERM ended the server (its default action)"
+            }
+            Some(st) => {
+                faults.push(CleanupFault::ExitStatus(ServerProc::describe_status(st)));
+                ""
+            }
+        };
+        let mut o = judged_in(&faults, passed, ctx.lang);
+        o.notes = notes;
         o.actions = vec!["one client connected".into(), "sent SIGTERM".into()];
         o
     })
+}
+
+/// SIGTERM's number, as a wait status holds it.
+fn libc_sigterm() -> i32 {
+    nix::sys::signal::Signal::SIGTERM as i32
 }
 
 /// Waits until none of `children` is alive (exited ones may stay zombies of init).

@@ -110,6 +110,10 @@ pub struct Ctx<'a> {
     pub given_port: Option<u16>,
     /// The protocol the checks speak.
     pub dialect: std::sync::Arc<Dialect>,
+    /// What the course requires beyond its protocol.
+    pub policy: super::policy::Policy,
+    /// The requests the server left unanswered so far: not waited for again.
+    pub unanswered: std::sync::Arc<crate::net::answer::Unanswered>,
 }
 
 impl<'a> Ctx<'a> {
@@ -204,6 +208,7 @@ impl<'a> Ctx<'a> {
             sandbox: self.sandbox.clone(),
             dialect: Some(self.dialect.clone()),
             server_pid: self.server.as_ref().map(|s| s.pid.as_raw()),
+            unanswered: Some(self.unanswered.clone()),
         }
     }
 
@@ -288,6 +293,7 @@ fn with_server(
             ),
         );
     }
+    ctx.unanswered.judging(id);
     let mut notes = Vec::new();
     if let Err(why) = ctx.ensure(&mut notes) {
         return verdict(Status::Skipped, format!("skipped: {why}"));

@@ -2,9 +2,11 @@
 
 use std::time::{Duration, Instant};
 
+use crate::net::answer::Answerer;
 use crate::net::client::{FileProtocol, ProtoError};
 use crate::net::transfer::compare_streams;
 use crate::report::{CheckOutcome, Status};
+use crate::supervise::{procfs, spin};
 
 use super::library::{self, Content};
 use super::{
@@ -46,25 +48,42 @@ fn put_check(
 }
 
 /// The stored file, once it is complete: at once when the server answered after storing
-/// it; otherwise (no reply after the data) when it has the size sent, or when its size has
-/// not changed for the dialect's quiet gap (the server may still be closing it).
+/// it; otherwise (no reply after the data) once no process of the server holds it open and
+/// it has the size sent, or the server can no longer move (it is done with it, or never
+/// made it). A server that keeps its file open a while after the data (a `time.sleep`
+/// before `close`, bytes still in its write buffer) is waited for; the deadline is only
+/// the limit.
 fn stored(ctx: &Ctx, name: &str, len: u64, within: Duration) -> std::io::Result<std::fs::File> {
     let path = ctx.uploads.join(name);
     if !ctx.dialect.upload.final_reply {
-        let deadline = Instant::now() + within;
-        let mut last = (None, Instant::now());
-        poll_until(deadline, || {
-            let size = std::fs::metadata(&path).ok().map(|m| m.len());
-            if size == Some(len) {
-                return true;
-            }
-            if size != last.0 {
-                last = (size, Instant::now());
-            }
-            last.1.elapsed() >= ctx.dialect.quiet()
-        });
+        await_stored(ctx, &path, len, Instant::now() + within);
     }
     std::fs::File::open(path)
+}
+
+/// Waits until the upload stored at `path` (`len` bytes sent) is complete, as [`stored`]
+/// says, or the deadline.
+pub(super) fn await_stored(ctx: &Ctx, path: &std::path::Path, len: u64, deadline: Instant) {
+    let Some(server) = &ctx.server else {
+        return;
+    };
+    let mut answerer = Answerer::new(server.pid);
+    let mut family = spin::family_pids(server.pid);
+    let mut looks = 0u32;
+    poll_until(deadline, || {
+        looks += 1;
+        // A look at the whole family reads all of /proc: every 10th look (20 ms) only.
+        if looks.is_multiple_of(10) {
+            family = spin::family_pids(server.pid);
+        }
+        let Ok(file) = std::fs::metadata(path) else {
+            return looks.is_multiple_of(5) && answerer.cannot_answer();
+        };
+        if family.iter().any(|p| procfs::holds_open(*p, &file)) {
+            return false;
+        }
+        file.len() == len || (looks.is_multiple_of(5) && answerer.cannot_answer())
+    });
 }
 
 fn upload(
