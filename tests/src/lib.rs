@@ -47,6 +47,7 @@ pub fn report_filters() -> Vec<(&'static str, &'static str)> {
         (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
         (r"(?m)^  解释器：.*$", "  解释器：[python]"),
         (r"(?m)(^  ran: |; )python[0-9.]* ", "$1[python] "),
+        (r"(?m)(^  运行：|; )python[0-9.]* ", "$1[python] "),
         (r"/[^\s\x22']*/bin/python[0-9.]*", "[python]"),
         (r"<python>/lib/python[0-9.]+/", "[python-lib]/"),
         (r"/[^\s\x22']*/lib/python[0-9.]+/", "[python-lib]/"),

@@ -111,10 +111,10 @@ pub fn render(full: &Report, style: Style) -> String {
         let (id, message) = (&first.id, &first.message);
         let _ = writeln!(
             out,
-            "\n{} {}",
+            "\n{}{}",
             style.paint("1", tr!("Fix first:")),
             tr!(
-                "{id}: {message} (checks marked \"because of {id}\" follow from it)",
+                " {id}: {message} (checks marked \"because of {id}\" follow from it)",
                 id = id,
                 message = message
             )

@@ -72,10 +72,10 @@ fn render_one(out: &mut String, full: &Report) {
         let (id, message) = (inline(&first.id), inline(&first.message));
         let _ = writeln!(
             out,
-            "\n**{}** {}",
+            "\n**{}**{}",
             tr!("Fix first:"),
             tr!(
-                "{id}: {message} (checks marked \"because of {id}\" follow from it)",
+                " {id}: {message} (checks marked \"because of {id}\" follow from it)",
                 id = id,
                 message = message
             )
