@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::grading::driver::load_config;
 use crate::grading::CheckDoc;
 use crate::report::BUILD_CHECK;
+use crate::{i18n, tr};
 
 /// One exercise as the catalog shows it.
 #[derive(Debug, Clone)]
@@ -69,14 +70,24 @@ pub fn list(config: Option<&Path>) -> Result<String, String> {
     let mut out = String::new();
     for e in exercises(config)? {
         let total: u32 = e.checks.iter().map(|c| c.1).sum();
-        let _ = writeln!(out, "{}: {} ({total} points)", e.name, e.title);
+        let title = i18n::translated(&e.title).unwrap_or(&e.title);
+        let _ = writeln!(
+            out,
+            "{}",
+            tr!(
+                "{name}: {title} ({total} points)",
+                name = e.name,
+                title = title,
+                total = total
+            )
+        );
         let w = e.checks.iter().map(|c| c.0.id.len()).max().unwrap_or(0);
         for (doc, points) in &e.checks {
-            let (id, title) = (doc.id, doc.title);
+            let (id, title) = (doc.id, i18n::doc(doc.title));
             let points = if e.off.contains(&doc.id) {
-                "off".to_string()
+                tr!("off").to_string()
             } else if *points == 0 && doc.id != BUILD_CHECK {
-                "warn".to_string()
+                tr!("warn").to_string()
             } else {
                 points.to_string()
             };
@@ -84,10 +95,10 @@ pub fn list(config: Option<&Path>) -> Result<String, String> {
         }
         out.push('\n');
     }
-    out.push_str(
+    out.push_str(tr!(
         "warn: a failed check worth no points is a warning; off: this config does not run it.\n\
-         `harness explain CHECK` tells what a check does, why it fails and how to fix it.\n",
-    );
+         `harness explain CHECK` tells what a check does, why it fails and how to fix it.\n"
+    ));
     Ok(out)
 }
 
@@ -140,34 +151,37 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
     }
     let mut out = String::new();
     for (names, doc, points, notes, waived) in found {
-        let title = doc.title;
+        let title = i18n::doc(doc.title);
         let worth = match points {
-            _ if waived == Waiver::Off => "off: this config does not run it".to_string(),
+            _ if waived == Waiver::Off => tr!("off: this config does not run it").to_string(),
             0 if waived == Waiver::Waived => {
-                "not part of this config's protocol: worth no points".to_string()
+                tr!("not part of this config's protocol: worth no points").to_string()
             }
             0 if doc.id == BUILD_CHECK => {
-                "worth no points: the checks it lets run carry them".into()
+                tr!("worth no points: the checks it lets run carry them").into()
             }
-            0 => "a warning, worth no points".to_string(),
-            _ => format!("{points} points"),
+            0 => tr!("a warning, worth no points").to_string(),
+            _ => tr!("{points} points", points = points),
         };
         if !out.is_empty() {
             out.push('\n');
         }
         let heading = match names.as_slice() {
             [one] => format!("{one}:{id}"),
-            several => format!("{id} (every exercise: {})", several.join(", ")),
+            several => {
+                let names = several.join(", ");
+                tr!("{id} (every exercise: {names})", id = id, names = names)
+            }
         };
         let _ = writeln!(out, "{heading} — {title} ({worth})\n");
-        let _ = writeln!(out, "What it does:\n  {}\n", doc.what);
-        out.push_str("Why a submission fails it:\n");
+        let _ = writeln!(out, "{}\n  {}\n", tr!("What it does:"), i18n::doc(doc.what));
+        let _ = writeln!(out, "{}", tr!("Why a submission fails it:"));
         for w in doc.why {
-            let _ = writeln!(out, "  - {w}");
+            let _ = writeln!(out, "  - {}", i18n::doc(w));
         }
-        let _ = writeln!(out, "\nHow to fix it:\n  {}", doc.fix);
+        let _ = writeln!(out, "\n{}\n  {}", tr!("How to fix it:"), i18n::doc(doc.fix));
         if !notes.is_empty() {
-            out.push_str("\nWith this config:\n");
+            let _ = writeln!(out, "\n{}", tr!("With this config:"));
             for n in notes {
                 let _ = writeln!(out, "  - {n}");
             }

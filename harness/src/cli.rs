@@ -24,6 +24,10 @@ pub struct Cli {
     /// gradings of a class inherit.
     #[arg(long = "exercise-file", global = true, value_name = "PATH")]
     pub exercise_files: Vec<PathBuf>,
+    /// The language of reports, `list` and `explain` (default: the config's `[report] lang`,
+    /// else English). Ids, statuses and the JSON's keys are the same in every language.
+    #[arg(long, global = true, value_enum, value_name = "LANG")]
+    pub lang: Option<crate::i18n::Lang>,
 }
 
 /// Where the exercise files read by this process are handed to the processes it starts.
@@ -50,6 +54,27 @@ impl Cli {
             std::env::set_var(EXERCISE_FILES_VAR, joined);
         }
         Ok(())
+    }
+
+    /// The config file of the command, if it has one (for its `[report] lang`).
+    pub fn config(&self) -> Option<&std::path::Path> {
+        match &self.command {
+            Command::Grade(g) => g.config.as_deref(),
+            Command::List { config } | Command::Explain { config, .. } => config.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The language to write in: `--lang`, else the config's `[report] lang`, else English.
+    /// A config that cannot be read says so later, where it is read for grading.
+    pub fn lang(&self) -> crate::i18n::Lang {
+        self.lang
+            .or_else(|| {
+                let names = crate::grade::names();
+                let file = crate::config::ConfigFile::read(self.config()?, &names).ok()?;
+                file.report.lang
+            })
+            .unwrap_or_default()
     }
 }
 

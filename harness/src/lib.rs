@@ -9,6 +9,7 @@ pub mod config;
 pub mod exercises;
 pub mod grade;
 pub mod grading;
+pub mod i18n;
 pub mod net;
 pub mod report;
 pub mod submission;

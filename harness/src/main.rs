@@ -15,6 +15,7 @@ use harness::{bench, catalog, grade};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    harness::i18n::set(cli.lang());
     if let Err(e) = interrupt::install() {
         eprintln!("harness: cannot watch for Ctrl-C and SIGTERM: {e}");
         return ExitCode::from(2);

@@ -45,7 +45,9 @@ pub fn workspace_bin(name: &str) -> PathBuf {
 pub fn report_filters() -> Vec<(&'static str, &'static str)> {
     vec![
         (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
+        (r"(?m)^  解释器：.*$", "  解释器：[python]"),
         (r"(?m)(^  ran: |; )python[0-9.]* ", "$1[python] "),
+        (r"(?m)(^  运行：|; )python[0-9.]* ", "$1[python] "),
         (r"/[^\s\x22']*/bin/python[0-9.]*", "[python]"),
         (r"<python>/lib/python[0-9.]+/", "[python-lib]/"),
         (r"/[^\s\x22']*/lib/python[0-9.]+/", "[python-lib]/"),

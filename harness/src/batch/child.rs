@@ -76,6 +76,8 @@ impl Pool {
         if opts.stable {
             cmd.arg("--stable");
         }
+        // The class's language, chosen once (`--lang` or the config's `[report] lang`).
+        cmd.args(["--lang", crate::i18n::current().name()]);
         if let Some(c) = &opts.config {
             cmd.arg("--config").arg(c);
         }

@@ -1,7 +1,8 @@
 //! An instructor's `--config` file. It holds the settings of one exercise (its tables at the
 //! top, as in `exercises/<name>/exercise.toml`) or of several, each under the exercise's
 //! name (`[bus.timing]`, `[fileserver.checks]`): one file for a class that mixes exercises.
-//! `[find]` (how a student's programs are found) is for every exercise, in either form.
+//! `[find]` (how a student's programs are found) and `[report]` (the reports' language) are
+//! for every exercise, in either form.
 //!
 //! This module only sorts the file into per-exercise overlays and remembers where each key
 //! is written; laying an overlay over an exercise's shipped config and checking it is the
@@ -32,12 +33,24 @@ impl Default for Find {
 /// The table of `[find]`; not an exercise's.
 pub const FIND: &str = "find";
 
+/// How reports are written (`[report]`, for every exercise): a course sets its language once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// The language of reports and `explain` (`"en"` or `"zh"`); `--lang` overrides it.
+    pub lang: Option<crate::i18n::Lang>,
+}
+
+/// The table of `[report]`; not an exercise's.
+pub const REPORT: &str = "report";
+
 /// A config file, sorted by exercise.
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
     /// The path as given, for messages.
     pub name: String,
     pub find: Find,
+    pub report: ReportSettings,
     spans: Spans,
     /// Exercise name → its settings, and the prefix of their keys in the file (`bus.`).
     parts: BTreeMap<String, (toml::Table, String)>,
@@ -73,10 +86,24 @@ impl ConfigFile {
             }
             None => Find::default(),
         };
+        let report = match all.remove(REPORT) {
+            Some(v) => {
+                let t = toml::Table::from_iter([(REPORT.to_string(), v)]);
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Only {
+                    report: ReportSettings,
+                }
+                let text = toml::to_string(&t).unwrap_or_default();
+                parse::<Only>(&text, name).map_err(at)?.report
+            }
+            None => ReportSettings::default(),
+        };
         let is_class = all.keys().any(|k| exercises.contains(&k.as_str()));
         let mut file = ConfigFile {
             name: name.to_string(),
             find,
+            report,
             spans: spans.clone(),
             parts: BTreeMap::new(),
             unowned: None,
@@ -213,6 +240,27 @@ mod tests {
             e.to_string(),
             "invalid config c.toml:8:1: key `fileserver.checks.list`: bad"
         );
+    }
+
+    #[test]
+    fn a_course_sets_the_language_of_its_reports_once() {
+        let f = ConfigFile::parse(
+            "[report]\nlang = \"zh\"\n\n[bus.checks]\nstart = 5\n",
+            "c.toml",
+            NAMES,
+        )
+        .unwrap();
+        assert_eq!(f.report.lang, Some(crate::i18n::Lang::Zh));
+        let f = ConfigFile::parse(
+            "[report]\nlang = \"zh\"\n[checks]\nstart = 5\n",
+            "o.toml",
+            NAMES,
+        )
+        .unwrap();
+        assert_eq!(f.report.lang, Some(crate::i18n::Lang::Zh));
+        assert!(!f.unowned.unwrap().contains_key("report"));
+        let e = ConfigFile::parse("[report]\nlang = \"fr\"\n", "c.toml", NAMES).unwrap_err();
+        assert!(e.to_string().starts_with("invalid config c.toml:2:"), "{e}");
     }
 
     #[test]

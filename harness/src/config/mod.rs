@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::report::Visibility;
 
-pub use file::{ConfigFile, Find};
+pub use file::{ConfigFile, Find, ReportSettings};
 pub use spans::Spans;
 
 /// A configuration that cannot be used, with where and why.

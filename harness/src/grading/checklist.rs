@@ -12,6 +12,7 @@ use crate::config::Scoring;
 use crate::report::{CheckOutcome, EventLog, Status};
 use crate::supervise::ending::{self, Ending};
 use crate::supervise::events;
+use crate::tr;
 
 thread_local! {
     /// Set while a judge runs on this thread: a panic there is caught and becomes that
@@ -35,11 +36,12 @@ fn judge_guarded<C>(judge: fn(&mut C) -> CheckOutcome, state: &mut C) -> CheckOu
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".into());
+            .unwrap_or_else(|| tr!("a panic").into());
         verdict(
             Status::Error,
-            format!(
-                "the grader failed in this check ({what}): this is a grader bug, please report it"
+            tr!(
+                "the grader failed in this check ({what}): this is a grader bug, please report it",
+                what = what
             ),
         )
     })
@@ -94,7 +96,10 @@ impl<'a> Checklist<'a> {
                 (Some(why), _) => verdict(Status::Skipped, why),
                 (None, Some((_, secs))) => {
                     self.overran = true;
-                    let why = format!("skipped: the grading reached its wall deadline ({secs} s)");
+                    let why = tr!(
+                        "skipped: the grading reached its wall deadline ({secs} s)",
+                        secs = secs
+                    );
                     verdict(Status::Skipped, why)
                 }
                 (None, None) => {
@@ -160,16 +165,16 @@ impl<'a> Checklist<'a> {
         self.docs_seen
             .iter()
             .find(|d| d.id == need)
-            .map(|d| d.unmet.to_string())
+            .map(|d| crate::i18n::doc(d.unmet).to_string())
             .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| format!("skipped: {need} did not pass (see {need})"))
+            .unwrap_or_else(|| tr!("skipped: {need} did not pass (see {need})", need = need))
     }
 
     /// Adds an outcome under `doc`'s id and title, with the configured points.
     fn push(&mut self, doc: &CheckDoc, mut o: CheckOutcome) {
         let max = self.scoring.points(doc.id);
         o.id = doc.id.to_string();
-        o.title = doc.title.to_string();
+        o.title = crate::i18n::doc(doc.title).to_string();
         o.max_points = max;
         o.points = if o.earns_points() { max } else { 0 };
         o.visibility = self.scoring.visibility(doc.id);

@@ -16,6 +16,7 @@
 //! `File "bus.py"`, as on the student's own machine), and the interpreter is named by its
 //! version only.
 
+use crate::tr;
 use serde::Serialize;
 
 use super::machine_paths::without_machine_paths;
@@ -70,13 +71,13 @@ pub fn results(reports: &[Report]) -> Results {
                 format!("{}\n", c.message)
             } else {
                 let verdict = match c.status {
-                    Status::Skipped if c.out_of_protocol() => "not graded (worth no points)",
-                    Status::Skipped if c.is_consequence() => "not counted again",
-                    Status::Failed if c.is_warning() => "warning (worth no points)",
-                    Status::Failed => "failed",
-                    Status::Skipped => "not run",
-                    Status::Error => "grader error",
-                    Status::Passed => "passed",
+                    Status::Skipped if c.out_of_protocol() => tr!("not graded (worth no points)"),
+                    Status::Skipped if c.is_consequence() => tr!("not counted again"),
+                    Status::Failed if c.is_warning() => tr!("warning (worth no points)"),
+                    Status::Failed => tr!("failed"),
+                    Status::Skipped => tr!("not run"),
+                    Status::Error => tr!("grader error"),
+                    Status::Passed => tr!("passed"),
                 };
                 format!("{verdict}: {}", plain_details(c))
             };
@@ -124,7 +125,10 @@ pub fn error_results(message: &str) -> Results {
     Results {
         score: 0,
         execution_time: None,
-        output: clean(&format!("Your submission could not be graded: {message}\n")),
+        output: clean(&tr!(
+            "Your submission could not be graded: {message}\n",
+            message = message
+        )),
         output_format: "text",
         test_output_format: "text",
         visibility: "visible",
@@ -165,7 +169,8 @@ fn summary_line(r: &Report) -> String {
         .collect();
     let mut line = format!("{}: {}/{}", r.exercise, r.score, r.max_score);
     if !failed.is_empty() {
-        line.push_str(&format!(" (not passed: {})", failed.join(", ")));
+        let failed = failed.join(", ");
+        line.push_str(&tr!(" (not passed: {failed})", failed = failed));
     }
     if let Some(i) = &r.interpreter {
         line.push_str(&format!("; Python {}", i.version));

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::{CheckOutcome, Report, Status, TranscriptPiece, TranscriptView};
 use crate::text::escape;
+use crate::{i18n, tr};
 
 /// How the report is shown: colours only on a terminal and without `NO_COLOR`; the
 /// isolation in force item by item only with `--verbose` (one line otherwise: it is the
@@ -28,13 +29,13 @@ impl Style {
 
 fn status_label(style: Style, c: &CheckOutcome) -> String {
     let (label, code) = match c.status {
-        Status::Passed => ("PASS", "32"),
-        Status::Failed if c.shown_as_warning() => ("WARN", "33"),
-        Status::Failed => ("FAIL", "31"),
-        Status::Skipped => ("SKIP", "2"),
-        Status::Error => ("ERROR", "35"),
+        Status::Passed => (tr!("PASS"), "32"),
+        Status::Failed if c.shown_as_warning() => (tr!("WARN"), "33"),
+        Status::Failed => (tr!("FAIL"), "31"),
+        Status::Skipped => (tr!("SKIP"), "2"),
+        Status::Error => (tr!("ERROR"), "35"),
     };
-    style.paint(code, &format!("{label:<5}"))
+    style.paint(code, &i18n::pad(label, 5))
 }
 
 pub fn render(full: &Report, style: Style) -> String {
@@ -49,28 +50,38 @@ pub fn render(full: &Report, style: Style) -> String {
         report.exercise,
         escape::one_line(report.submission.path.as_bytes())
     );
-    let _ = writeln!(
-        out,
-        "  ran: {}",
-        escape::one_line(report.submission.command.as_bytes())
-    );
+    let command = escape::one_line(report.submission.command.as_bytes());
+    let _ = writeln!(out, "  {}", tr!("ran: {command}", command = command));
     if let Some(i) = &report.interpreter {
         if style.verbose {
-            let _ = writeln!(out, "  interpreter: {} ({})", i.path, i.version);
+            let (path, version) = (&i.path, &i.version);
+            let _ = writeln!(
+                out,
+                "  {}",
+                tr!(
+                    "interpreter: {path} ({version})",
+                    path = path,
+                    version = version
+                )
+            );
         } else if let Some(name) = super::machine_paths::interpreter_shown(report) {
-            let _ = writeln!(out, "  interpreter: {name}");
+            let _ = writeln!(out, "  {}", tr!("interpreter: {name}", name = name));
         }
     }
     if style.verbose {
         for (k, item) in report.isolation.iter().enumerate() {
-            let label = if k == 0 { "isolation:" } else { "" };
-            let _ = writeln!(out, "  {label:<10} {item}");
+            let label = if k == 0 { tr!("isolation:") } else { "" };
+            let _ = writeln!(out, "  {} {item}", i18n::pad(label, 10));
         }
     } else if !report.isolation.is_empty() {
+        let summary = isolation_summary(&report.isolation);
         let _ = writeln!(
             out,
-            "  isolation: {} (--verbose for details)",
-            isolation_summary(&report.isolation)
+            "  {}",
+            tr!(
+                "isolation: {summary} (--verbose for details)",
+                summary = summary
+            )
         );
     }
     out.push('\n');
@@ -97,27 +108,35 @@ pub fn render(full: &Report, style: Style) -> String {
         }
     }
     if let Some(first) = report.first_fix() {
+        let (id, message) = (&first.id, &first.message);
         let _ = writeln!(
             out,
-            "\n{} {}: {} (checks marked \"because of {}\" follow from it)",
-            style.paint("1", "Fix first:"),
-            first.id,
-            first.message,
-            first.id
+            "\n{}{}",
+            style.paint("1", tr!("Fix first:")),
+            tr!(
+                " {id}: {message} (checks marked \"because of {id}\" follow from it)",
+                id = id,
+                message = message
+            )
         );
     }
     if !report.notes.is_empty() {
         out.push('\n');
         for n in &report.notes {
-            let _ = writeln!(out, "{} {n}", style.paint("33", "NOTE "));
+            let _ = writeln!(out, "{} {n}", style.paint("33", &i18n::pad(tr!("NOTE"), 5)));
         }
     }
     out.push('\n');
-    let _ = write!(out, "Score: {}/{}", report.score, report.max_score);
+    let (score, max) = (report.score, report.max_score);
+    let _ = write!(
+        out,
+        "{}",
+        tr!("Score: {score}/{max}", score = score, max = max)
+    );
     if let Some(ms) = report.duration_ms {
         let runs = match report.runs {
-            1 => "1 run".to_string(),
-            n => format!("{n} runs"),
+            1 => tr!("1 run").to_string(),
+            n => tr!("{n} runs", n = n),
         };
         let _ = write!(out, "  ({runs}, {ms} ms)");
     }
@@ -179,13 +198,18 @@ fn render_details(out: &mut String, c: &CheckOutcome) {
 /// text of the other sinks.
 pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
     if !c.actions.is_empty() {
-        let _ = writeln!(out, "{indent}done:     {}", c.actions.join(", "));
+        let _ = writeln!(
+            out,
+            "{indent}{}{}",
+            label(tr!("done:")),
+            c.actions.join(", ")
+        );
     }
     if let Some(e) = &c.expected {
-        labelled(out, indent, "expected: ", e);
+        labelled(out, indent, &label(tr!("expected:")), e);
     }
     if let Some(s) = &c.seen {
-        labelled(out, indent, "seen:     ", s);
+        labelled(out, indent, &label(tr!("seen:")), s);
     }
     for d in &c.details {
         labelled(out, indent, "- ", d);
@@ -201,11 +225,21 @@ pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
         }
     }
     if let Some(h) = &c.hint {
-        let _ = writeln!(out, "{indent}hint:     {h}");
+        let _ = writeln!(out, "{indent}{}{h}", label(tr!("hint:")));
     }
     for n in &c.notes {
         labelled(out, indent, "note:     ", n);
     }
+}
+
+/// A label of the facts block, padded to the width of the longest (`expected: `).
+fn label(text: &str) -> String {
+    let width = match i18n::current() {
+        i18n::Lang::En => 10,
+        // Two-column characters and a full-width colon: `期望：`.
+        i18n::Lang::Zh => 6,
+    };
+    i18n::pad(text, width)
 }
 
 /// `label` and `text` after `indent`; text of several lines (a traceback, a compiler's
@@ -214,7 +248,7 @@ pub fn render_facts(out: &mut String, c: &CheckOutcome, indent: &str) {
 fn labelled(out: &mut String, indent: &str, label: &str, text: &str) {
     let mut lines = text.trim_end_matches('\n').split('\n');
     let _ = writeln!(out, "{indent}{label}{}", lines.next().unwrap_or(""));
-    let pad = " ".repeat(label.chars().count());
+    let pad = " ".repeat(label.chars().map(i18n::columns).sum());
     for line in lines {
         let _ = writeln!(out, "{indent}{pad}{line}");
     }
@@ -232,18 +266,19 @@ pub fn render_transcript(out: &mut String, t: &TranscriptView, indent: &str) {
         }
     }
     let text = text.replace("\\r\n", "\n");
-    let _ = writeln!(out, "{indent}transcript:");
+    let _ = writeln!(out, "{indent}{}", tr!("transcript:"));
     if text.is_empty() {
-        let _ = writeln!(out, "{indent}  │ (no output)");
+        let _ = writeln!(out, "{indent}  │ {}", tr!("(no output)"));
     }
     for line in text.lines() {
         let _ = writeln!(out, "{indent}  │ {line}");
     }
     if t.dropped_bytes > 0 {
+        let n = t.dropped_bytes;
         let _ = writeln!(
             out,
-            "{indent}  │ … {} more bytes not kept (output cap reached)",
-            t.dropped_bytes
+            "{indent}  │ {}",
+            tr!("… {n} more bytes not kept (output cap reached)", n = n)
         );
     }
 }

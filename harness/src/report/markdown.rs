@@ -9,6 +9,7 @@
 //! fenced block whose fence is longer than any run of backticks inside it. Controls are
 //! shown as escapes (`\e`) first, as everywhere.
 
+use crate::tr;
 use std::fmt::Write as _;
 
 use super::{human, CheckOutcome, Report, Status, Visibility};
@@ -37,19 +38,23 @@ fn render_one(out: &mut String, full: &Report) {
         r.score,
         r.max_score
     );
-    let _ = write!(out, "Submission {}", inline(&r.submission.path));
+    let path = inline(&r.submission.path);
+    let _ = write!(out, "{}", tr!("Submission {path}", path = path));
     if let Some(i) = super::machine_paths::interpreter_shown(r) {
-        let _ = write!(out, ", run with {}", inline(&i));
+        let name = inline(&i);
+        let _ = write!(out, "{}", tr!(", run with {name}", name = name));
     }
     if let Some(ms) = r.duration_ms {
-        let _ = write!(out, ", graded in {:.1} s", ms as f64 / 1000.0);
+        let secs = format!("{:.1}", ms as f64 / 1000.0);
+        let _ = write!(out, "{}", tr!(", graded in {secs} s", secs = secs));
     }
     out.push_str(".\n\n");
 
-    out.push_str("| | check | points | result |\n| --- | --- | ---: | --- |\n");
+    out.push_str(tr!("| | check | points | result |\n"));
+    out.push_str("| --- | --- | ---: | --- |\n");
     for c in &r.checks {
         let message = if hidden(c) {
-            "*hidden check*".to_string()
+            tr!("*hidden check*").to_string()
         } else {
             inline(&c.message)
         };
@@ -64,12 +69,16 @@ fn render_one(out: &mut String, full: &Report) {
         );
     }
     if let Some(first) = r.first_fix().filter(|c| !hidden(c)) {
+        let (id, message) = (inline(&first.id), inline(&first.message));
         let _ = writeln!(
             out,
-            "\n**Fix first:** {}: {} (checks marked \"because of {}\" follow from it)",
-            inline(&first.id),
-            inline(&first.message),
-            inline(&first.id)
+            "\n**{}**{}",
+            tr!("Fix first:"),
+            tr!(
+                " {id}: {message} (checks marked \"because of {id}\" follow from it)",
+                id = id,
+                message = message
+            )
         );
     }
     for c in r
@@ -106,13 +115,18 @@ fn details(out: &mut String, c: &CheckOutcome) {
     );
     let _ = writeln!(out, "- {}", inline(&c.message));
     if !c.actions.is_empty() {
-        let _ = writeln!(out, "- **done:** {}", inline(&c.actions.join(", ")));
+        let _ = writeln!(
+            out,
+            "- **{}** {}",
+            tr!("done:"),
+            inline(&c.actions.join(", "))
+        );
     }
     if let Some(e) = &c.expected {
-        let _ = writeln!(out, "- **expected:** {}", inline(e));
+        let _ = writeln!(out, "- **{}** {}", tr!("expected:"), inline(e));
     }
     if let Some(s) = &c.seen {
-        let _ = writeln!(out, "- **seen:** {}", inline(s));
+        let _ = writeln!(out, "- **{}** {}", tr!("seen:"), inline(s));
     }
     for d in &c.details {
         let _ = writeln!(out, "- {}", inline(d));
@@ -121,7 +135,7 @@ fn details(out: &mut String, c: &CheckOutcome) {
         let _ = writeln!(out, "- {}: {}", inline(&p.role), inline(&p.state));
     }
     if let Some(h) = &c.hint {
-        let _ = writeln!(out, "- **hint:** {}", inline(h));
+        let _ = writeln!(out, "- **{}** {}", tr!("hint:"), inline(h));
     }
     if let Some(t) = &c.transcript {
         let mut text = String::new();

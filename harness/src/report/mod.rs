@@ -235,7 +235,7 @@ impl CheckOutcome {
     pub fn out_of_protocol(&self) -> bool {
         self.status == Status::Skipped
             && self.max_points == 0
-            && self.message.starts_with(NOT_IN_PROTOCOL)
+            && crate::i18n::every_form(NOT_IN_PROTOCOL).any(|p| self.message.starts_with(p))
     }
 
     /// Whether a report shows more than the one line: a check that did not pass, or one that

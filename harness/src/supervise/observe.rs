@@ -1,6 +1,7 @@
 //! A process as the grader sees it at one instant: gone, stopped, waiting for something, or
 //! doing work; plus the counters that tell whether it acted since the last look.
 
+use crate::tr;
 use nix::unistd::Pid;
 
 use super::procfs::{self, RunState, Status};
@@ -29,12 +30,12 @@ impl Activity {
 
     pub fn describe(self) -> &'static str {
         match self {
-            Activity::Gone => "exited and reaped",
-            Activity::Zombie => "exited, not reaped (zombie)",
-            Activity::Stopped => "stopped",
-            Activity::Waiting(Wait::Indefinite) => "waiting",
-            Activity::Waiting(_) => "sleeping",
-            Activity::Active => "running",
+            Activity::Gone => tr!("exited and reaped"),
+            Activity::Zombie => tr!("exited, not reaped (zombie)"),
+            Activity::Stopped => tr!("stopped"),
+            Activity::Waiting(Wait::Indefinite) => tr!("waiting"),
+            Activity::Waiting(_) => tr!("sleeping"),
+            Activity::Active => tr!("running"),
         }
     }
 }

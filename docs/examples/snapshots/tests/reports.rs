@@ -55,8 +55,10 @@ fn reports_of_the_course_submissions() {
                 // The submission's absolute path, in the first line.
                 (r"(?m)^(\S+) — .*$", "$1 — [submission]"),
                 (r"(?m)^  interpreter: .*$", "  interpreter: [python]"),
+                (r"(?m)^  解释器：.*$", "  解释器：[python]"),
                 // The interpreter wherever a command names it, and its library in tracebacks.
                 (r"(?m)(^  ran: |; )python[0-9.]* ", "$1[python] "),
+                (r"(?m)(^  运行：|; )python[0-9.]* ", "$1[python] "),
                 (r"/[^\s\x22']*/bin/python[0-9.]*", "[python]"),
                 (r"<python>/lib/python[0-9.]+/", "[python-lib]/"),
                 (r"/[^\s\x22']*/lib/python[0-9.]+/", "[python-lib]/"),

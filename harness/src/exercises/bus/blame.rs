@@ -3,6 +3,7 @@
 //! apart), and the dispositions the step exercised that are wrong (what `handlers` then
 //! leaves to the check that showed them).
 
+use crate::tr;
 use nix::sys::signal::Signal;
 
 use super::checks::{Before, Line};
@@ -50,7 +51,7 @@ pub fn unhandled(
         ignore: want == Disposition::Ignored,
         by: match stimulus {
             Stimulus::Key(k) => k.label().to_string(),
-            Stimulus::Signal(to, s) => format!("{} to the {}", s.as_str(), to.name()),
+            Stimulus::Signal(to, s) => tr!("{s} to the {to}", s = s.as_str(), to = to.name()),
         },
         python_interrupt,
     })

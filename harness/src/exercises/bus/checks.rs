@@ -2,6 +2,7 @@
 //! the facts behind it: what was done, what was expected, what was seen, who did it.
 
 use super::config::BusConfig;
+use crate::tr;
 use nix::sys::signal::Signal;
 
 use super::blame::{exercised_wrong, stimulus_signal, unhandled};
@@ -127,10 +128,10 @@ pub fn near_miss(cfg: &BusConfig, line: Line, output: &[u8]) -> Option<String> {
     let refs: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
     let m = closest(&line.phrase(cfg), &refs, cfg.lines.policy())?;
     let diffs: Vec<String> = m.differences.iter().map(|d| d.to_string()).collect();
-    Some(format!(
-        "closest line: {} ({})",
-        escape::quoted(m.line.as_bytes()),
-        diffs.join(", ")
+    Some(tr!(
+        "closest line: {escape} ({diffs})",
+        escape = escape::quoted(m.line.as_bytes()),
+        diffs = diffs.join(", ")
     ))
 }
 
@@ -159,7 +160,7 @@ pub fn note(run: &BusRun, role: Role, v: &View) -> ProcessNote {
 pub fn note_coarse(run: &BusRun, role: Role, v: &View) -> ProcessNote {
     let mut n = note(run, role, v);
     if matches!(v.activity, Activity::Waiting(_) | Activity::Active) {
-        n.state = "still running".into();
+        n.state = tr!("still running").into();
     }
     n
 }
@@ -170,24 +171,27 @@ pub fn start(idiom: Idiom, run: &BusRun, result: &Result<Ready, StartFailure>) -
         Ok(r) => {
             // Whether they wait asleep is `idle`'s to judge: a busy pair is not "waiting" here.
             let words = if r.busy.is_empty() {
-                "a driver and one conductor started and are waiting"
+                tr!("a driver and one conductor started and are waiting")
             } else {
-                "a driver and one conductor started; see idle"
+                tr!("a driver and one conductor started; see idle")
             };
             let mut o = verdict(Status::Passed, words);
             if !r.busy.is_empty() {
                 let who: Vec<String> = r.busy.iter().map(|r| format!("the {}", r.name())).collect();
                 let verb = if who.len() > 1 {
-                    "never sleep"
+                    tr!("never sleep")
                 } else {
-                    "never sleeps"
+                    tr!("never sleeps")
                 };
-                o.details
-                    .push(format!("{} {verb} (see idle)", who.join(" and ")));
+                o.details.push(tr!(
+                    "{who} {verb} (see idle)",
+                    who = who.join(" and "),
+                    verb = verb
+                ));
             }
             if !r.masks_complete {
                 o.details
-                    .push("handlers incomplete when the grader went on (see handlers)".into());
+                    .push(tr!("handlers incomplete when the grader went on (see handlers)").into());
             }
             o
         }
@@ -222,7 +226,7 @@ pub fn handlers(idiom: Idiom, ready: &Ready, owners: &Owners) -> CheckOutcome {
         &ready.conductor_status,
     ));
     if wrong.is_empty() {
-        return verdict(Status::Passed, "every disposition is as required");
+        return verdict(Status::Passed, tr!("every disposition is as required"));
     }
     let owner = |w: &WrongDisposition| owners.disposition_owner(w.role, w.signal);
     let (owned, own): (Vec<WrongDisposition>, Vec<WrongDisposition>) =
@@ -236,14 +240,17 @@ pub fn handlers(idiom: Idiom, ready: &Ready, owners: &Owners) -> CheckOutcome {
         None => {
             let first = &owned[0];
             let by = owner(first).unwrap_or("");
-            let mut o = CheckOutcome::consequence(by, format!("because of {by}: {}", words(first)));
+            let mut o = CheckOutcome::consequence(
+                by,
+                tr!("because of {by}: {words}", by = by, words = words(first)),
+            );
             o.details = counted.into_iter().skip(1).collect();
             o
         }
         Some(_) => {
             let mut o = verdict(
                 Status::Failed,
-                format!("{} disposition(s) wrong", own.len()),
+                tr!("{wrong} disposition(s) wrong", wrong = own.len()),
             );
             o.details = own.iter().map(words).collect();
             o.details.extend(counted);
@@ -252,7 +259,7 @@ pub fn handlers(idiom: Idiom, ready: &Ready, owners: &Owners) -> CheckOutcome {
         }
     };
     o.expected = Some(
-        "driver ignores SIGINT, SIGQUIT and catches SIGUSR1, SIGUSR2, SIGTSTP; conductor ignores SIGTSTP and catches SIGINT, SIGQUIT, SIGUSR1"
+        tr!("driver ignores SIGINT, SIGQUIT and catches SIGUSR1, SIGUSR2, SIGTSTP; conductor ignores SIGTSTP and catches SIGINT, SIGQUIT, SIGUSR1")
             .into(),
     );
     o
@@ -303,7 +310,8 @@ impl StepJudgement {
         let counted = owned.iter().map(|(f, c)| counted_in(f, c));
         let mut o = match owned.first() {
             Some((f, by)) if own.is_empty() => {
-                let mut o = CheckOutcome::consequence(by, format!("because of {by}: {f}"));
+                let mut o =
+                    CheckOutcome::consequence(by, tr!("because of {by}: {f}", by = by, f = f));
                 o.details.extend(counted.skip(1));
                 o
             }
@@ -413,12 +421,7 @@ fn judge_line_step(
             && seen_line.complete == 1
             && held_back(cfg, *other, line, &step.output) == times
         {
-            notes.push(format!(
-                "line {} arrived here too, late, at the start of line {}'s line: it had been printed without a newline and stayed in the {}'s output buffer until this newline pushed it out (it counts where it was due, not here)",
-                other.number(),
-                line.number(),
-                printer.name()
-            ));
+            notes.push(tr!("line {other} arrived here too, late, at the start of line {line}'s line: it had been printed without a newline and stayed in the {printer}'s output buffer until this newline pushed it out (it counts where it was due, not here)", other = other.number(), line = line.number(), printer = printer.name()));
         } else {
             faults.push(StepFault::Stray {
                 number: other.number(),
@@ -492,7 +495,7 @@ fn judge_line_step(
     StepJudgement {
         faults,
         seen: if seen_lines.is_empty() {
-            "no output".into()
+            tr!("no output").into()
         } else {
             seen_lines.join(", ")
         },
@@ -569,18 +572,18 @@ pub fn key_line(
     let expect = Expect::driver(line, std::slice::from_ref(&other));
     let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(key), &expect) else {
         return (
-            verdict(Status::Error, "the run was not ready"),
+            verdict(Status::Error, tr!("the run was not ready")),
             Claim::default(),
         );
     };
     let (mut o, claim) = j.outcome(
         owners,
-        format!("the driver printed line {} once", line.number()),
+        tr!("the driver printed line {line} once", line = line.number()),
     );
-    o.actions = vec![format!("typed {}", key.label())];
-    o.expected = Some(format!(
-        "the driver prints \"{}\" exactly once; both keep running",
-        line.text(cfg)
+    o.actions = vec![tr!("typed {key}", key = key.label())];
+    o.expected = Some(tr!(
+        "the driver prints \"{line}\" exactly once; both keep running",
+        line = line.text(cfg)
     ));
     o.seen = Some(j.seen);
     o.processes = vec![
@@ -601,7 +604,7 @@ pub fn idle(
 ) -> CheckOutcome {
     let limit = cfg.rules.busy_cpu_share;
     let Some((d, c, wall)) = shares else {
-        return verdict(Status::Skipped, "no waiting period was observed");
+        return verdict(Status::Skipped, tr!("no waiting period was observed"));
     };
     let mut busy: Vec<Role> = busy_at_start.to_vec();
     if wall >= 0.02 {
@@ -617,13 +620,20 @@ pub fn idle(
         .then_some(BusyLoop(busy))
         .into_iter()
         .collect();
-    let mut o = judged_in(&faults, "both processes slept while waiting", idiom.0);
+    let mut o = judged_in(&faults, tr!("both processes slept while waiting"), idiom.0);
     if !stable {
-        o.details.push(format!(
-            "CPU share while waiting ({wall:.2} s): driver {:.0}%, conductor {:.0}% (limit {:.0}%)",
-            d * 100.0,
-            c * 100.0,
-            limit * 100.0
+        let (wall, driver, conductor, limit) = (
+            format!("{wall:.2}"),
+            format!("{:.0}", d * 100.0),
+            format!("{:.0}", c * 100.0),
+            format!("{:.0}", limit * 100.0),
+        );
+        o.details.push(tr!(
+            "CPU share while waiting ({wall} s): driver {driver}%, conductor {conductor}% (limit {limit}%)",
+            wall = wall,
+            driver = driver,
+            conductor = conductor,
+            limit = limit
         ));
     }
     o

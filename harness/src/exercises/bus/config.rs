@@ -1,6 +1,7 @@
 //! The bus exercise's own settings (`exercises/bus/exercise.toml`, less the `[exercise]`,
 //! `[checks]` and `[visibility]` tables every exercise has: see `config::Scoring`).
 
+use crate::tr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -247,14 +248,17 @@ impl BusConfig {
             ("timing.poll_ms", t.poll_ms),
         ] {
             if !(1..=600_000).contains(&v) {
-                return Err(invalid(src, key, format!("{v} is outside 1..=600000")));
+                return Err(invalid(src, key, tr!("{v} is outside 1..=600000", v = v)));
             }
         }
         if self.repeat.keys.len() < 6 {
             return Err(invalid(
                 src,
                 "repeat.keys",
-                format!("needs at least 6 keys, has {}", self.repeat.keys.len()),
+                tr!(
+                    "needs at least 6 keys, has {repeat}",
+                    repeat = self.repeat.keys.len()
+                ),
             ));
         }
         if !(0.0..=1.0).contains(&self.rules.busy_cpu_share) {
@@ -286,7 +290,12 @@ impl BusConfig {
                 return Err(invalid(
                     src,
                     key,
-                    format!("{v} is outside {}..={}", range.start(), range.end()),
+                    tr!(
+                        "{v} is outside {range}..={end}",
+                        v = v,
+                        range = range.start(),
+                        end = range.end()
+                    ),
                 ));
             }
         }

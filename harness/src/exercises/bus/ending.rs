@@ -1,6 +1,7 @@
 //! The end of the ride: `ctrl-z` (the conductor's line), `exit-order` (the conductor gets
 //! off first and is reaped, then the driver) and `cleanup` (nothing is left behind).
 
+use crate::tr;
 use std::time::{Duration, Instant};
 
 use super::checks::{line_step, note, note_coarse, transcript_view, verdict, Expect, Line};
@@ -31,18 +32,18 @@ pub(super) fn ctrl_z(
     };
     let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Key(Key::CtrlZ), &expect) else {
         return (
-            verdict(Status::Error, "the run was not ready"),
+            verdict(Status::Error, tr!("the run was not ready")),
             Claim::default(),
         );
     };
     let (mut o, claim) = j.outcome(
         owners,
-        "the conductor printed line 3 once; nothing was stopped",
+        tr!("the conductor printed line 3 once; nothing was stopped"),
     );
-    o.actions = vec!["typed Ctrl-Z".into()];
-    o.expected = Some(format!(
-        "the conductor prints \"{}\" exactly once; no process is stopped",
-        Line::Arrive.text(cfg)
+    o.actions = vec![tr!("typed Ctrl-Z").into()];
+    o.expected = Some(tr!(
+        "the conductor prints \"{text}\" exactly once; no process is stopped",
+        text = Line::Arrive.text(cfg)
     ));
     o.seen = Some(j.seen);
     o.processes = vec![
@@ -78,7 +79,7 @@ pub(super) fn exit_order(
 ) -> (CheckOutcome, ExitSeen) {
     let Some(ready) = run.ready.clone() else {
         return (
-            verdict(Status::Error, "the run was not ready"),
+            verdict(Status::Error, tr!("the run was not ready")),
             ExitSeen::default(),
         );
     };
@@ -112,8 +113,10 @@ pub(super) fn exit_order(
             o = match ctrl_z_fault {
                 Some(by) => verdict(
                     Status::Skipped,
-                    format!(
-                        "skipped because of {by}: {stuck}; the end of the ride could not be seen"
+                    tr!(
+                        "skipped because of {by}: {stuck}; the end of the ride could not be seen",
+                        by = by,
+                        stuck = stuck
                     ),
                 ),
                 None => judged_in(&[stuck], "", idiom.0),
@@ -144,17 +147,18 @@ pub(super) fn exit_order(
                     Exit::Code(code) if cfg.rules.nonzero_exit_costs_points => {
                         faults.push(ExitFault::Status { role, code })
                     }
-                    Exit::Code(code) => free_codes.push(format!(
-                        "the {} exited with status {code} (costs no points)",
-                        role.name()
+                    Exit::Code(code) => free_codes.push(tr!(
+                        "the {role} exited with status {code} (costs no points)",
+                        role = role.name(),
+                        code = code
                     )),
                 }
             }
             if ca == Activity::Gone && conductor_exit.is_none() {
                 free_codes.push(match exits {
-                    Some(w) if w.lost_events() => "the conductor's exit status was not seen (the kernel dropped exit events)".to_string(),
-                    Some(_) => "the conductor's exit status was not seen".to_string(),
-                    None => "the conductor's exit status cannot be seen here: the kernel's process events connector is not available to the grader (older kernels give it to root only)".to_string(),
+                    Some(w) if w.lost_events() => tr!("the conductor's exit status was not seen (the kernel dropped exit events)").to_string(),
+                    Some(_) => tr!("the conductor's exit status was not seen").to_string(),
+                    None => tr!("the conductor's exit status cannot be seen here: the kernel's process events connector is not available to the grader (older kernels give it to root only)").to_string(),
                 });
             }
             if faults
@@ -165,7 +169,7 @@ pub(super) fn exit_order(
             }
             o = judged_in(
                 &faults,
-                "the conductor exited first and was reaped by the driver, which then exited",
+                tr!("the conductor exited first and was reaped by the driver, which then exited"),
                 idiom.0,
             );
             o.details.extend(free_codes);
@@ -173,12 +177,12 @@ pub(super) fn exit_order(
         (Some(_), None) => {
             o = verdict(
                 Status::Error,
-                "the driver's exit was reported without the conductor's state",
+                tr!("the driver's exit was reported without the conductor's state"),
             );
         }
     }
     o.expected =
-        Some("the conductor exits and is reaped by the driver; then the driver exits".into());
+        Some(tr!("the conductor exits and is reaped by the driver; then the driver exits").into());
     o.processes = vec![
         note_coarse(run, Role::Driver, &vd),
         note_coarse(run, Role::Conductor, &vc),
@@ -211,15 +215,19 @@ pub(super) fn cleanup_check(
         return match counted {
             Some(by) => CheckOutcome::consequence(
                 by,
-                format!("because of {by}: only the conductor was left, and {by} counted it"),
+                tr!(
+                    "because of {by}: only the conductor was left, and {by} counted it",
+                    by = by
+                ),
             ),
-            None => verdict(Status::Passed, "no process of the submission remained"),
+            None => verdict(Status::Passed, tr!("no process of the submission remained")),
         };
     }
     let mut o = judged(&[Leftovers(left.len())], "");
     if let Some(by) = counted {
-        o.details.push(format!(
-            "the conductor was left too (the fault of {by}, counted there)"
+        o.details.push(tr!(
+            "the conductor was left too (the fault of {by}, counted there)",
+            by = by
         ));
     }
     o.processes = left

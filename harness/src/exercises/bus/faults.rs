@@ -19,6 +19,7 @@
 //! | a wrong disposition no key showed | `handlers` | |
 //! | [`BusyLoop`] | `idle` (a warning) | |
 
+use crate::tr;
 use std::fmt;
 
 use nix::sys::signal::Signal;
@@ -33,10 +34,10 @@ use crate::supervise::session::{Exit, Key};
 /// How a process ended, in a report's words.
 pub fn exit_words(e: Exit) -> String {
     match e {
-        Exit::Code(c) => format!("exited with status {c}"),
-        Exit::Signal(s) => format!(
-            "killed by {}",
-            Signal::try_from(s)
+        Exit::Code(c) => tr!("exited with status {c}", c = c),
+        Exit::Signal(s) => tr!(
+            "killed by {try_from}",
+            try_from = Signal::try_from(s)
                 .map(|s| s.as_str().to_string())
                 .unwrap_or(format!("signal {s}"))
         ),
@@ -131,41 +132,33 @@ impl StepFault {
 impl fmt::Display for StepFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StepFault::Stopped(role) => write!(f, "the {} is stopped", role.name()),
+            StepFault::Stopped(role) => f.write_str(&tr!("the {role} is stopped", role = role.name())),
             StepFault::DriverEnded(e @ Exit::Signal(_)) => {
-                write!(f, "the driver was {}", exit_words(*e))
+                f.write_str(&tr!("the driver was {exit_words}", exit_words = exit_words(*e)))
             }
-            StepFault::DriverEnded(e) => write!(f, "the driver {}", exit_words(*e)),
-            StepFault::Exited(role) => write!(f, "the {} exited", role.name()),
-            StepFault::Unterminated { number, text } => write!(
-                f,
-                "line {number} \"{text}\" arrived without a newline after it; the exercise asks for each line to end with one, so it does not count"
-            ),
+            StepFault::DriverEnded(e) => f.write_str(&tr!("the driver {exit_words}", exit_words = exit_words(*e))),
+            StepFault::Exited(role) => f.write_str(&tr!("the {role} exited", role = role.name())),
+            StepFault::Unterminated { number, text } => f.write_str(&tr!("line {number} \"{text}\" arrived without a newline after it; the exercise asks for each line to end with one, so it does not count", number = number, text = text)),
             StepFault::Missing {
                 number,
                 text,
                 near_miss,
             } => {
-                write!(f, "line {number} \"{text}\" was not printed")?;
+                f.write_str(&tr!("line {number} \"{text}\" was not printed", number = number, text = text))?;
                 match near_miss {
                     Some(m) => write!(f, "; {m}"),
                     None => Ok(()),
                 }
             }
             StepFault::Repeated { number, times } => {
-                write!(f, "line {number} was printed {times} times, not once")
+                f.write_str(&tr!("line {number} was printed {times} times, not once", number = number, times = times))
             }
             StepFault::Stray { number, times } => {
-                write!(f, "line {number} was printed too ({times}×)")
+                f.write_str(&tr!("line {number} was printed too ({times}×)", number = number, times = times))
             }
-            StepFault::WrongPrinter { number, by, not } => write!(
-                f,
-                "line {number} was printed by the {}, not the {}",
-                by.name(),
-                not.name()
-            ),
+            StepFault::WrongPrinter { number, by, not } => f.write_str(&tr!("line {number} was printed by the {by}, not the {not}", number = number, by = by.name(), not = not.name())),
             StepFault::Unsettled => {
-                write!(f, "the processes did not settle before the step deadline")
+                f.write_str(tr!("the processes did not settle before the step deadline"))
             }
             StepFault::Unhandled {
                 role,
@@ -174,16 +167,12 @@ impl fmt::Display for StepFault {
                 by,
                 python_interrupt,
             } => {
-                let verb = if *ignore { "ignore" } else { "catch" };
-                write!(f, "the {} does not {verb} {}: ", role.name(), signal.as_str())?;
+                let verb = if *ignore { tr!("ignore") } else { tr!("catch") };
+                f.write_str(&tr!("the {role} does not {verb} {signal}: ", role = role.name(), verb = verb, signal = signal.as_str()))?;
                 if *python_interrupt {
-                    write!(
-                        f,
-                        "Python's default handler raised KeyboardInterrupt at {by}, which ended the {}",
-                        role.name()
-                    )
+                    f.write_str(&tr!("Python's default handler raised KeyboardInterrupt at {by}, which ended the {role}", by = by, role = role.name()))
                 } else {
-                    write!(f, "{by} ended it")
+                    f.write_str(&tr!("{by} ended it", by = by))
                 }
             }
         }
@@ -210,7 +199,9 @@ pub enum RoleFault {
 impl fmt::Display for RoleFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RoleFault::NotSent { label, why } => write!(f, "{label}: not sent: {why}"),
+            RoleFault::NotSent { label, why } => {
+                f.write_str(&tr!("{label}: not sent: {why}", label = label, why = why))
+            }
             RoleFault::Step { label, fault, .. } => write!(f, "{label}: {fault}"),
         }
     }
@@ -245,28 +236,17 @@ pub enum ExitFault {
 impl fmt::Display for ExitFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ExitFault::Stopped => write!(f, "a process is stopped, so the program cannot end"),
+            ExitFault::Stopped => f.write_str(tr!("a process is stopped, so the program cannot end")),
             ExitFault::DriverStayed { ms } => {
-                write!(f, "the driver did not exit within {ms} ms after Ctrl-Z")
+                f.write_str(&tr!("the driver did not exit within {ms} ms after Ctrl-Z", ms = ms))
             }
-            ExitFault::NotReaped => write!(
-                f,
-                "the conductor exited but the driver never reaped it (a zombie was left)"
-            ),
-            ExitFault::DriverFirst => write!(
-                f,
-                "the driver exited while the conductor was still running: the conductor must get off first"
-            ),
-            ExitFault::Killed { role, signal } => write!(
-                f,
-                "the {} was killed by {}",
-                role.name(),
-                Signal::try_from(*signal)
+            ExitFault::NotReaped => f.write_str(tr!("the conductor exited but the driver never reaped it (a zombie was left)")),
+            ExitFault::DriverFirst => f.write_str(tr!("the driver exited while the conductor was still running: the conductor must get off first")),
+            ExitFault::Killed { role, signal } => f.write_str(&tr!("the {role} was killed by {try_from}", role = role.name(), try_from = Signal::try_from(*signal)
                     .map(|s| s.as_str())
-                    .unwrap_or("a signal")
-            ),
+                    .unwrap_or(tr!("a signal")))),
             ExitFault::Status { role, code } => {
-                write!(f, "the {} exited with status {code}, not 0", role.name())
+                f.write_str(&tr!("the {role} exited with status {code}, not 0", role = role.name(), code = code))
             }
         }
     }
@@ -277,16 +257,16 @@ impl Fault for ExitFault {
         let idiom = Idiom(lang);
         Some(match self {
             ExitFault::Stopped | ExitFault::DriverStayed { .. } => idiom.say(
-                "after printing line 3 the conductor exits; the driver waits for it and then exits",
+                tr!("after printing line 3 the conductor exits; the driver waits for it and then exits"),
                 idiom.reap(),
             ),
             ExitFault::NotReaped | ExitFault::DriverFirst => idiom.say(
-                "the driver must wait for the conductor before it exits",
+                tr!("the driver must wait for the conductor before it exits"),
                 idiom.reap(),
             ),
             // Order and reaping were right: the fault is how a process ended.
             ExitFault::Killed { .. } | ExitFault::Status { .. } => idiom.say(
-                "end each process by exiting with status 0, not by a signal",
+                tr!("end each process by exiting with status 0, not by a signal"),
                 idiom.exit0(),
             ),
         })
@@ -299,13 +279,16 @@ pub struct Leftovers(pub usize);
 
 impl fmt::Display for Leftovers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} process(es) remained after the driver exited", self.0)
+        f.write_str(&tr!(
+            "{arg1} process(es) remained after the driver exited",
+            arg1 = self.0
+        ))
     }
 }
 
 impl Fault for Leftovers {
     fn hint(&self) -> Option<String> {
-        Some("every process the program starts must have exited, and been reaped, when the driver exits".into())
+        Some(tr!("every process the program starts must have exited, and been reaped, when the driver exits").into())
     }
 }
 
@@ -316,11 +299,10 @@ pub struct BusyLoop(pub Vec<Role>);
 impl fmt::Display for BusyLoop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let who: Vec<&str> = self.0.iter().map(|r| r.name()).collect();
-        write!(
-            f,
-            "busy loop: the {} kept a CPU busy while waiting",
-            who.join(" and the ")
-        )
+        f.write_str(&tr!(
+            "busy loop: the {who} kept a CPU busy while waiting",
+            who = who.join(tr!(" and the "))
+        ))
     }
 }
 
@@ -328,7 +310,7 @@ impl Fault for BusyLoop {
     fn hint_in(&self, lang: Language) -> Option<String> {
         let idiom = Idiom(lang);
         Some(idiom.say(
-            "wait asleep instead of in a loop that polls",
+            tr!("wait asleep instead of in a loop that polls"),
             idiom.sleep_wait(),
         ))
     }
@@ -338,26 +320,25 @@ impl Fault for BusyLoop {
 impl fmt::Display for StartFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StartFailure::NotExecuted(why) => write!(
-                f,
-                "the program could not be executed: {}",
-                wording::not_run(why)
-            ),
-            StartFailure::NoDriver => write!(f, "the program did not start"),
-            StartFailure::DriverExited(e) => write!(
-                f,
-                "the program {} during start-up",
-                e.map(exit_words).unwrap_or_else(|| "exited".into())
-            ),
-            StartFailure::NoChild => write!(
-                f,
+            StartFailure::NotExecuted(why) => f.write_str(&tr!(
+                "the program could not be executed: {wording}",
+                wording = wording::not_run(why)
+            )),
+            StartFailure::NoDriver => f.write_str(tr!("the program did not start")),
+            StartFailure::DriverExited(e) => f.write_str(&tr!(
+                "the program {e} during start-up",
+                e = e.map(exit_words).unwrap_or_else(|| "exited".into())
+            )),
+            StartFailure::NoChild => f.write_str(tr!(
                 "the driver waits but never started a conductor (no child process)"
-            ),
-            StartFailure::TooMany(n) => write!(
-                f,
-                "the program made {n} processes, not a driver and one conductor"
-            ),
-            StartFailure::ConductorExited => write!(f, "the conductor exited during start-up"),
+            )),
+            StartFailure::TooMany(n) => f.write_str(&tr!(
+                "the program made {n} processes, not a driver and one conductor",
+                n = n
+            )),
+            StartFailure::ConductorExited => {
+                f.write_str(tr!("the conductor exited during start-up"))
+            }
         }
     }
 }
@@ -366,13 +347,13 @@ impl Fault for StartFailure {
     fn hint_in(&self, lang: Language) -> Option<String> {
         let idiom = Idiom(lang);
         Some(match self {
-            StartFailure::NotExecuted(_) => "a compiled program must be an executable for this machine; a script must start with #! or be named bus.py".into(),
-            StartFailure::NoDriver => "check that it runs at all".into(),
-            StartFailure::DriverExited(_) => "run it by hand: it must keep running until Ctrl-Z; the transcript shows what it printed".into(),
-            StartFailure::NoChild => idiom.say("the driver must create the conductor", idiom.fork()),
-            StartFailure::TooMany(_) => "fork exactly once, in the driver only".into(),
+            StartFailure::NotExecuted(_) => tr!("a compiled program must be an executable for this machine; a script must start with #! or be named bus.py").into(),
+            StartFailure::NoDriver => tr!("check that it runs at all").into(),
+            StartFailure::DriverExited(_) => tr!("run it by hand: it must keep running until Ctrl-Z; the transcript shows what it printed").into(),
+            StartFailure::NoChild => idiom.say(tr!("the driver must create the conductor"), idiom.fork()),
+            StartFailure::TooMany(_) => tr!("fork exactly once, in the driver only").into(),
             StartFailure::ConductorExited => idiom.say(
-                "the conductor must wait for signals instead of ending",
+                tr!("the conductor must wait for signals instead of ending"),
                 idiom.wait_loop(),
             ),
         })
@@ -392,14 +373,13 @@ pub struct SequenceFault {
 
 impl fmt::Display for SequenceFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "key {} of {} ({}): {}",
-            self.index,
-            self.of,
-            self.key.label(),
-            self.fault
-        )
+        f.write_str(&tr!(
+            "key {index} of {of} ({key}): {fault}",
+            index = self.index,
+            of = self.of,
+            key = self.key.label(),
+            fault = self.fault
+        ))
     }
 }
 
@@ -484,7 +464,9 @@ impl fmt::Display for PythonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.error)?;
         match &self.at {
-            Some((file, line)) => write!(f, " ({file}, line {line})"),
+            Some((file, line)) => {
+                f.write_str(&tr!(" ({file}, line {line})", file = file, line = line))
+            }
             None => Ok(()),
         }
     }
@@ -493,19 +475,13 @@ impl fmt::Display for PythonError {
 impl Fault for PythonError {
     fn hint(&self) -> Option<String> {
         let at = match &self.at {
-            Some((file, line)) => format!(" at {file} line {line}"),
+            Some((file, line)) => tr!(" at {file} line {line}", file = file, line = line),
             None => String::new(),
         };
         Some(if self.syntax() {
-            format!(
-                "Python could not read the program: fix the {}{at} (running it by hand with python3 shows the same error)",
-                self.kind
-            )
+            tr!("Python could not read the program: fix the {kind}{at} (running it by hand with python3 shows the same error)", kind = self.kind, at = at)
         } else {
-            format!(
-                "the program raised {}{at} before it was ready: the transcript shows the whole traceback; run it by hand with python3 to try the fix",
-                self.kind
-            )
+            tr!("the program raised {kind}{at} before it was ready: the transcript shows the whole traceback; run it by hand with python3 to try the fix", kind = self.kind, at = at)
         })
     }
 }
@@ -528,12 +504,15 @@ impl Python2 {
         [
             (
                 "Missing parentheses in call to 'print'",
-                "a print statement",
+                tr!("a print statement"),
             ),
-            ("Missing parentheses in call to 'exec'", "an exec statement"),
+            (
+                "Missing parentheses in call to 'exec'",
+                tr!("an exec statement"),
+            ),
             (
                 "multiple exception types must be parenthesized",
-                "`except E, e:`",
+                tr!("`except E, e:`"),
             ),
         ]
         .into_iter()
@@ -544,17 +523,16 @@ impl Python2 {
 
 impl fmt::Display for Python2 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "this is Python 2 source ({}); the program is run with Python 3",
-            self.marker
-        )
+        f.write_str(&tr!(
+            "this is Python 2 source ({marker}); the program is run with Python 3",
+            marker = self.marker
+        ))
     }
 }
 
 impl Fault for Python2 {
     fn hint(&self) -> Option<String> {
-        Some("port it to Python 3: print(...) is a function, `except E as e:`; then run it by hand with python3".into())
+        Some(tr!("port it to Python 3: print(...) is a function, `except E as e:`; then run it by hand with python3").into())
     }
 }
 

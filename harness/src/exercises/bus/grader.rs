@@ -2,6 +2,7 @@
 //! both processes are healthy, replaced by a fresh one when an earlier key killed one), and
 //! what the runs did that concerns the grading as a whole.
 
+use crate::tr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -93,7 +94,7 @@ impl<'c> Grader<'c> {
     pub fn start(&mut self) -> Result<(BusRun<'c>, Result<Ready, StartFailure>), String> {
         self.runs += 1;
         let (run, result) = BusRun::start(self.cfg, &self.launch, self.known_masks)
-            .map_err(|e| format!("could not start the program: {e}"))?;
+            .map_err(|e| tr!("could not start the program: {e}", e = e))?;
         if let Ok(r) = &result {
             if self.known_masks.is_none() {
                 self.known_masks = Some((
@@ -163,9 +164,9 @@ impl<'c> Grader<'c> {
         }
         if self.sandbox.past_deadline() {
             self.overran = true;
-            return Err(format!(
-                "the grading reached its wall deadline ({} s)",
-                self.cfg.limits.wall_seconds
+            return Err(tr!(
+                "the grading reached its wall deadline ({cfg} s)",
+                cfg = self.cfg.limits.wall_seconds
             ));
         }
         if let Some(old) = self.current.take() {
@@ -179,8 +180,10 @@ impl<'c> Grader<'c> {
             }
             Err(f) => {
                 self.finish(run);
-                Err(format!(
-                    "a fresh run did not start as the first did ({f:?})"
+                let f = format!("{f:?}");
+                Err(tr!(
+                    "a fresh run did not start as the first did ({f})",
+                    f = f
                 ))
             }
         }
@@ -197,14 +200,14 @@ impl<'c> Grader<'c> {
             Ok(fresh) => {
                 let (cfg, idiom) = (self.cfg, self.idiom);
                 let Some(run) = self.current.as_mut() else {
-                    return verdict(Status::Error, "no run");
+                    return verdict(Status::Error, tr!("no run"));
                 };
                 let (mut o, claim) = check(cfg, idiom, &self.owners, run);
                 self.owners.claim(id, claim);
                 note_flood(&mut o, run);
                 if fresh {
                     o.details
-                        .push("graded on a fresh run: the previous one had ended".into());
+                        .push(tr!("graded on a fresh run: the previous one had ended").into());
                 }
                 o
             }

@@ -3,6 +3,7 @@
 //! worded for the submission's language (`grading::idiom`). Not by which check failed: the
 //! same fault at Ctrl-C, in `repeat` or in `roles` gets the same advice.
 
+use crate::tr;
 use nix::sys::signal::Signal;
 
 use super::checks::Line;
@@ -84,7 +85,7 @@ impl StepFacts {
     fn what(&self) -> String {
         match self.stimulus {
             Stimulus::Key(k) => k.label().to_string(),
-            Stimulus::Signal(to, s) => format!("{} to the {}", s.as_str(), to.name()),
+            Stimulus::Signal(to, s) => tr!("{s} to the {to}", s = s.as_str(), to = to.name()),
         }
     }
 
@@ -132,18 +133,15 @@ pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<
                 )
             }) {
                 // The conductor's end came first: a driver that waits for it then exits.
-                conductor_ended(idiom, f, &format!(", and the driver followed it (status {c})"))
+                conductor_ended(idiom, f, &tr!(", and the driver followed it (status {c})", c = c))
             } else {
                 let why = if *c == 0 {
                     String::new()
                 } else {
-                    " (a non-zero status: the transcript may show the error)".into()
+                    tr!(" (a non-zero status: the transcript may show the error)").into()
                 };
                 idiom.say(
-                    format!(
-                        "the driver exited by itself at {}{why}: it must go on waiting for signals until Ctrl-Z",
-                        f.what()
-                    ),
+                    tr!("the driver exited by itself at {what}{why}: it must go on waiting for signals until Ctrl-Z", what = f.what(), why = why),
                     idiom.wait_loop(),
                 )
             }
@@ -151,20 +149,14 @@ pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<
         StepFault::Exited(Role::Conductor) => conductor_ended(idiom, f, ""),
         StepFault::Exited(Role::Driver) => match (f.reaches(Role::Driver), f.disposition(Role::Driver, f.signal())) {
             (true, Some(Disposition::Default)) if f.signal() != Signal::SIGTSTP => idiom.say(
-                format!("the driver leaves {} at its default action, which ends it: it must ignore it", f.signal().as_str()),
+                tr!("the driver leaves {signal} at its default action, which ends it: it must ignore it", signal = f.signal().as_str()),
                 idiom.ignore(f.signal().as_str()),
             ),
-            _ => idiom.say("the driver must go on waiting for signals until Ctrl-Z", idiom.wait_loop()),
+            _ => idiom.say(tr!("the driver must go on waiting for signals until Ctrl-Z"), idiom.wait_loop()),
         },
         StepFault::Stopped(role) => stopped(idiom, f, *role),
         StepFault::WrongPrinter { by, .. } => idiom.say(
-            format!(
-                "line {n} is the {printer_name}'s to print, not the {}'s: the {relay_name}'s {} handler only sends {} to the {printer_name}, which prints line {n} in its {} handler",
-                by.name(),
-                trigger.as_str(),
-                notice.as_str(),
-                notice.as_str()
-            ),
+            tr!("line {n} is the {printer_name}'s to print, not the {by}'s: the {relay_name}'s {trigger} handler only sends {notice} to the {printer_name}, which prints line {n} in its {arg1} handler", n = n, printer_name = printer_name, by = by.name(), relay_name = relay_name, trigger = trigger.as_str(), notice = notice.as_str(), arg1 = notice.as_str()),
             f.pass_on(idiom, notice),
         ),
         StepFault::Missing { near_miss, text, .. } => {
@@ -175,62 +167,44 @@ pub fn step_advice(idiom: Idiom, f: &StepFacts, faults: &[StepFault]) -> Option<
                     _ => None,
                 });
             if let Some(k) = swapped.filter(|k| *k != 3 && n != 3) {
-                format!(
-                    "{} gave line {k} instead of line {n}: the conductor answers SIGINT with SIGUSR1 and SIGQUIT with SIGUSR2; the driver prints line 1 on SIGUSR1 and line 2 on SIGUSR2",
-                    f.what()
-                )
+                tr!("{what} gave line {k} instead of line {n}: the conductor answers SIGINT with SIGUSR1 and SIGQUIT with SIGUSR2; the driver prints line 1 on SIGUSR1 and line 2 on SIGUSR2", what = f.what(), k = k, n = n)
             } else if near_miss.is_some() {
                 let also = if f.also.is_empty() {
                     String::new()
                 } else {
                     let quoted: Vec<String> = f.also.iter().map(|a| format!("\"{a}\"")).collect();
-                    format!(" (or {})", quoted.join(" or "))
+                    tr!(" (or {quoted})", quoted = quoted.join(tr!(" or ")))
                 };
-                format!("the text differs from line {n} (see the closest line printed): print \"{text}\"{also} exactly")
+                tr!("the text differs from line {n} (see the closest line printed): print \"{text}\"{also} exactly", n = n, text = text, also = also)
             } else if !f.silent {
-                format!("none of the lines printed is line {n}: print \"{text}\"")
+                tr!("none of the lines printed is line {n}: print \"{text}\"", n = n, text = text)
             } else {
                 nothing_printed(idiom, f)
             }
         }
         StepFault::Unterminated { .. } => {
-            idiom.say(format!("end line {n} with a newline"), idiom.end_line())
+            idiom.say(tr!("end line {n} with a newline", n = n), idiom.end_line())
         }
         StepFault::Repeated { .. } => {
             let sig = f.signal();
             let p = printer(f.line);
             if f.other_wrote_line {
-                format!(
-                    "both processes printed line {n}: only the {printer_name} prints it; the {relay_name} only sends {} to it",
-                    notice.as_str()
-                )
+                tr!("both processes printed line {n}: only the {printer_name} prints it; the {relay_name} only sends {notice} to it", n = n, printer_name = printer_name, relay_name = relay_name, notice = notice.as_str())
             } else if sig != notice
                 && f.reaches(p)
                 && f.disposition(p, sig) == Some(Disposition::Caught)
             {
                 idiom.say(
-                    format!(
-                        "the {printer_name} catches {} as well as {} and prints line {n} for both: it must ignore {}",
-                        sig.as_str(),
-                        notice.as_str(),
-                        sig.as_str()
-                    ),
+                    tr!("the {printer_name} catches {sig} as well as {notice} and prints line {n} for both: it must ignore {arg1}", printer_name = printer_name, sig = sig.as_str(), notice = notice.as_str(), n = n, arg1 = sig.as_str()),
                     idiom.ignore(sig.as_str()),
                 )
             } else {
-                format!(
-                    "print line {n} once for each {}, in the {printer_name}'s {} handler only",
-                    notice.as_str(),
-                    notice.as_str()
-                )
+                tr!("print line {n} once for each {notice}, in the {printer_name}'s {arg1} handler only", n = n, notice = notice.as_str(), printer_name = printer_name, arg1 = notice.as_str())
             }
         }
-        StepFault::Stray { number, .. } => format!(
-            "{} must give line {n} alone, not line {number}: check which signal the {relay_name} sends for which key, and which handler prints which line",
-            f.what()
-        ),
+        StepFault::Stray { number, .. } => tr!("{what} must give line {n} alone, not line {number}: check which signal the {relay_name} sends for which key, and which handler prints which line", what = f.what(), n = n, number = number, relay_name = relay_name),
         StepFault::Unsettled => idiom.say(
-            "a process was still busy at the step's deadline: handlers must return at once, and both processes wait asleep",
+            tr!("a process was still busy at the step's deadline: handlers must return at once, and both processes wait asleep"),
             idiom.sleep_wait(),
         ),
     })
@@ -252,18 +226,12 @@ fn unhandled(
     }
     if python_interrupt {
         return match idiom.ignore(name) {
-            Some(call) => format!(
-                "the {who} does not ignore {name}: Python's default handler raised KeyboardInterrupt; add {call} in the {who}"
-            ),
-            None => format!("the {who} does not ignore {name}: Python's default handler raised KeyboardInterrupt; make the {who} ignore it"),
+            Some(call) => tr!("the {who} does not ignore {name}: Python's default handler raised KeyboardInterrupt; add {call} in the {who}", who = who, name = name, call = call),
+            None => tr!("the {who} does not ignore {name}: Python's default handler raised KeyboardInterrupt; make the {who} ignore it", who = who, name = name),
         };
     }
     idiom.say(
-        format!(
-            "the {who} must ignore {name} ({} reaches both processes; only the {} reacts to it)",
-            f.what(),
-            other(role).name()
-        ),
+        tr!("the {who} must ignore {name} ({what} reaches both processes; only the {other} reacts to it)", who = who, name = name, what = f.what(), other = other(role).name()),
         idiom.ignore(name),
     )
 }
@@ -271,16 +239,16 @@ fn unhandled(
 /// The driver was killed by `s` during the step.
 fn driver_killed(idiom: Idiom, f: &StepFacts, s: i32) -> String {
     let Ok(sig) = Signal::try_from(s) else {
-        return format!("the driver was killed by signal {s}: find what sends it");
+        return tr!(
+            "the driver was killed by signal {s}: find what sends it",
+            s = s
+        );
     };
     let name = sig.as_str();
     let (_, catch) = required(Role::Driver);
     if f.reaches(Role::Driver) && sig == f.signal() && !catch.contains(&sig) {
         return idiom.say(
-            format!(
-                "the driver must ignore {name} ({} reaches both processes; only the conductor reacts to it)",
-                f.what()
-            ),
+            tr!("the driver must ignore {name} ({what} reaches both processes; only the conductor reacts to it)", name = name, what = f.what()),
             idiom.ignore(name),
         );
     }
@@ -288,23 +256,17 @@ fn driver_killed(idiom: Idiom, f: &StepFacts, s: i32) -> String {
         Signal::SIGUSR1 | Signal::SIGUSR2 => {
             let n = if sig == Signal::SIGUSR1 { 1 } else { 2 };
             idiom.say(
-                format!("the driver was killed by {name}, the conductor's signal for line {n}: the driver must catch {name} and print line {n} in the handler"),
+                tr!("the driver was killed by {name}, the conductor's signal for line {n}: the driver must catch {name} and print line {n} in the handler", name = name, n = n),
                 idiom.catch(name),
             )
         }
         Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGFPE | Signal::SIGILL | Signal::SIGABRT => {
-            format!(
-                "the driver crashed ({name}) at {}: run it by hand to see where{}",
-                f.what(),
-                match idiom.0 {
+            tr!("the driver crashed ({name}) at {what}: run it by hand to see where{match}", name = name, what = f.what(), match = match idiom.0 {
                     Language::C => " (build with -g -fsanitize=address)",
                     _ => "",
-                }
-            )
+                })
         }
-        _ => format!(
-            "the driver was killed by {name}, which the exercise never sends it: find what sends it"
-        ),
+        _ => tr!("the driver was killed by {name}, which the exercise never sends it: find what sends it", name = name),
     }
 }
 
@@ -322,32 +284,23 @@ fn conductor_ended(idiom: Idiom, f: &StepFacts, aside: &str) -> String {
     let send = |s: Signal| idiom.signal_parent(s.as_str());
     match (f.reaches(Role::Conductor), f.disposition(Role::Conductor, sig), notice) {
         (true, Some(Disposition::Default), Some(u)) => idiom.say(
-            format!(
-                "the conductor leaves {name} at its default action, which ends it{aside}: the conductor must catch {name} and send {} to the driver",
-                u.as_str()
-            ),
+            tr!("the conductor leaves {name} at its default action, which ends it{aside}: the conductor must catch {name} and send {u} to the driver", name = name, aside = aside, u = u.as_str()),
             both(idiom.catch(name), send(u)),
         ),
         (true, Some(Disposition::Caught), Some(u)) => {
             // Python catches SIGINT itself, to raise KeyboardInterrupt.
             let python_own = if idiom.0 == Language::Python && sig == Signal::SIGINT {
-                " (unless it installs its own, Python's handler raises KeyboardInterrupt)"
+                tr!(" (unless it installs its own, Python's handler raises KeyboardInterrupt)")
             } else {
                 ""
             };
             idiom.say(
-                format!(
-                    "the conductor ended when {name} came, though it catches it{python_own}{aside}: the conductor's handler must only send {} to the driver and return, and the conductor go on waiting",
-                    u.as_str()
-                ),
+                tr!("the conductor ended when {name} came, though it catches it{python_own}{aside}: the conductor's handler must only send {u} to the driver and return, and the conductor go on waiting", name = name, python_own = python_own, aside = aside, u = u.as_str()),
                 both(both(idiom.catch(name), send(u)), idiom.wait_loop()),
             )
         }
         _ => idiom.say(
-            format!(
-                "the conductor ended at {}{aside}: the conductor must go on waiting for signals until Ctrl-Z",
-                f.what()
-            ),
+            tr!("the conductor ended at {what}{aside}: the conductor must go on waiting for signals until Ctrl-Z", what = f.what(), aside = aside),
             idiom.wait_loop(),
         ),
     }
@@ -363,17 +316,14 @@ fn stopped(idiom: Idiom, f: &StepFacts, role: Role) -> String {
         f.disposition(role, Signal::SIGTSTP),
     ) {
         (true, Role::Conductor, Some(Disposition::Default) | None) => idiom.say(
-            "the conductor must ignore SIGTSTP, or Ctrl-Z stops it",
+            tr!("the conductor must ignore SIGTSTP, or Ctrl-Z stops it"),
             idiom.ignore(tstp),
         ),
         (true, Role::Driver, Some(Disposition::Default) | None) => idiom.say(
-            "the driver must catch SIGTSTP (or Ctrl-Z stops it) and, in the handler, send SIGUSR1 to the conductor",
+            tr!("the driver must catch SIGTSTP (or Ctrl-Z stops it) and, in the handler, send SIGUSR1 to the conductor"),
             both(idiom.catch(tstp), idiom.signal_child("SIGUSR1")),
         ),
-        _ => format!(
-            "the {} was stopped though it does not leave SIGTSTP at its default action: something sent it a stop signal (a signal sent to process group 0 reaches both processes)",
-            role.name()
-        ),
+        _ => tr!("the {role} was stopped though it does not leave SIGTSTP at its default action: something sent it a stop signal (a signal sent to process group 0 reaches both processes)", role = role.name()),
     }
 }
 
@@ -394,38 +344,43 @@ fn nothing_printed(idiom: Idiom, f: &StepFacts) -> String {
         Some(Disposition::Caught) | None => {}
         Some(_) => {
             return idiom.say(
-                format!("the {pn} must catch {un} and print line {n} in the handler"),
+                tr!(
+                    "the {pn} must catch {un} and print line {n} in the handler",
+                    pn = pn,
+                    un = un,
+                    n = n
+                ),
                 idiom.catch(un),
             )
         }
     }
     match f.printer_woke {
         Some(true) => idiom.say(
-            format!("the {pn}'s {un} handler ran, but nothing reached the terminal: it must print line {n}, with its newline, and flush it at once"),
+            tr!("the {pn}'s {un} handler ran, but nothing reached the terminal: it must print line {n}, with its newline, and flush it at once", pn = pn, un = un, n = n),
             flush,
         ),
         _ if direct => idiom.say(
-            format!("the {pn} must print line {n} in its {un} handler, with its newline, and flush it at once"),
+            tr!("the {pn} must print line {n} in its {un} handler, with its newline, and flush it at once", pn = pn, n = n, un = un),
             flush,
         ),
         Some(false) => match f.disposition(relay_role, trigger) {
             Some(Disposition::Caught) | None => idiom.say(
-                format!("the {pn} was never sent {un}: the {rn}'s {tn} handler must send it"),
+                tr!("the {pn} was never sent {un}: the {rn}'s {tn} handler must send it", pn = pn, un = un, rn = rn, tn = tn),
                 f.pass_on(idiom, notice),
             ),
             Some(_) => idiom.say(
-                format!("the {rn} must catch {tn} and send {un} to the {pn}"),
+                tr!("the {rn} must catch {tn} and send {un} to the {pn}", rn = rn, tn = tn, un = un, pn = pn),
                 both(idiom.catch(tn), f.pass_on(idiom, notice)),
             ),
         },
         None => {
             let missed = if f.printer_polls {
-                format!(", or its loop missed the flag its {un} handler set (clear a flag only right after acting on it)")
+                tr!(", or its loop missed the flag its {un} handler set (clear a flag only right after acting on it)", un = un)
             } else {
                 String::new()
             };
             idiom.say(
-                format!("either the {pn} was never sent {un} (the {rn}'s {tn} handler must send it){missed}, or line {n} stayed in the {pn}'s output buffer (print it with its newline and flush it at once)"),
+                tr!("either the {pn} was never sent {un} (the {rn}'s {tn} handler must send it){missed}, or line {n} stayed in the {pn}'s output buffer (print it with its newline and flush it at once)", pn = pn, un = un, rn = rn, tn = tn, missed = missed, n = n),
                 both(f.pass_on(idiom, notice), flush),
             )
         }
@@ -457,23 +412,23 @@ pub fn needed(role: Role, sig: Signal) -> Option<Disposition> {
 /// driver's caught SIGINT may be Python's own default handler, not one the student wrote.
 pub fn disposition_words(idiom: Idiom, w: &WrongDisposition) -> String {
     let verb = match w.wanted {
-        Disposition::Ignored => "ignore",
-        _ => "catch",
+        Disposition::Ignored => tr!("ignore"),
+        _ => tr!("catch"),
     };
     let found = match w.found {
-        Disposition::Ignored => "ignores it",
-        Disposition::Caught
-            if idiom.0 == Language::Python && w.signal == Signal::SIGINT =>
-        {
-            "catches it (with a handler of its own, or Python's default one, which raises KeyboardInterrupt)"
+        Disposition::Ignored => tr!("ignores it"),
+        Disposition::Caught if idiom.0 == Language::Python && w.signal == Signal::SIGINT => {
+            tr!("catches it (with a handler of its own, or Python's default one, which raises KeyboardInterrupt)")
         }
-        Disposition::Caught => "catches it",
-        Disposition::Default => "leaves the default action",
+        Disposition::Caught => tr!("catches it"),
+        Disposition::Default => tr!("leaves the default action"),
     };
-    format!(
-        "{} must {verb} {} but {found}",
-        w.role.name(),
-        w.signal.as_str()
+    tr!(
+        "{role} must {verb} {s} but {word}",
+        role = w.role.name(),
+        verb = verb,
+        s = w.signal.as_str(),
+        word = found
     )
 }
 
@@ -482,29 +437,29 @@ pub fn handlers_advice(idiom: Idiom, wrong: &[WrongDisposition]) -> Option<Strin
     let w = wrong.first()?;
     let (who, name) = (w.role.name(), w.signal.as_str());
     let first = match w.wanted {
-        Disposition::Ignored => {
-            idiom.say(format!("the {who} must ignore {name}"), idiom.ignore(name))
-        }
+        Disposition::Ignored => idiom.say(
+            tr!("the {who} must ignore {name}", who = who, name = name),
+            idiom.ignore(name),
+        ),
         _ => idiom.say(
-            format!("the {who} must catch {name} with a handler"),
+            tr!(
+                "the {who} must catch {name} with a handler",
+                who = who,
+                name = name
+            ),
             idiom.catch(name),
         ),
     };
     // Python catches SIGINT from the start (its handler raises KeyboardInterrupt): a driver
     // that sets nothing for it has it caught, which is not the conductor's disposition.
     if idiom.0 == Language::Python && w.signal == Signal::SIGINT && w.found == Disposition::Caught {
-        return Some(format!(
-            "{first} (a Python program that sets nothing for SIGINT has Python's default handler, which raises KeyboardInterrupt)"
-        ));
+        return Some(tr!("{first} (a Python program that sets nothing for SIGINT has Python's default handler, which raises KeyboardInterrupt)", first = first));
     }
     // What the other process needs, set before the fork and inherited.
     let theirs = other(w.role);
     let inherited = w.found != Disposition::Default && needed(theirs, w.signal) == Some(w.found);
     Some(if inherited {
-        format!(
-            "{first}; it has the {}'s disposition: each process sets its own, after the fork (a child starts with its parent's)",
-            theirs.name()
-        )
+        tr!("{first}; it has the {theirs}'s disposition: each process sets its own, after the fork (a child starts with its parent's)", first = first, theirs = theirs.name())
     } else {
         first
     })

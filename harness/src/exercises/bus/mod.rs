@@ -15,6 +15,7 @@ pub mod owners;
 pub mod run;
 mod sequence;
 
+use crate::tr;
 use std::sync::Arc;
 
 pub use config::BusConfig;
@@ -51,7 +52,7 @@ impl Exercise for Bus {
     fn grade(cfg: &BusConfig, job: &mut Job) -> Result<Graded, String> {
         let prepared = match job.found.first_mut().and_then(Option::take) {
             Some(found) => found?,
-            None => return Err("no bus program".into()),
+            None => return Err(tr!("no bus program").into()),
         };
         let sandbox = Arc::new(Sandbox::new(&cfg.limits.run_limits(), &prepared.layout()));
         let launch = prepared.launch.clone().confined(sandbox.clone());
@@ -66,7 +67,7 @@ impl Exercise for Bus {
             sandbox
                 .missing()
                 .iter()
-                .map(|m| format!("not available: {m}")),
+                .map(|m| tr!("not available: {m}", m = m)),
         );
         Ok(Graded {
             entry: prepared.info.entry.clone(),
@@ -288,6 +289,7 @@ mod judge {
     use crate::report::{CheckOutcome, Status};
     use crate::supervise::exits::ExitWatch;
     use crate::supervise::session::Key;
+    use crate::tr;
 
     pub fn start(g: &mut Grader) -> CheckOutcome {
         let (run, first) = match g.start() {
@@ -309,7 +311,7 @@ mod judge {
     pub fn handlers(g: &mut Grader) -> CheckOutcome {
         match &g.first_ready {
             Some(ready) => checks::handlers(g.idiom, ready, &g.owners),
-            None => verdict(Status::Error, "the run was not ready"),
+            None => verdict(Status::Error, tr!("the run was not ready")),
         }
     }
 
@@ -362,7 +364,7 @@ mod judge {
         let fresh = g.healthy();
         let (Ok(fresh), Some(mut run)) = (fresh, g.current.take()) else {
             g.ending = Some(None);
-            return verdict(Status::Skipped, NO_RUN);
+            return verdict(Status::Skipped, crate::i18n::doc(NO_RUN));
         };
         g.account_cpu(&run);
         // The conductor's exit status (the driver reaps it), from the kernel's exit
@@ -381,7 +383,7 @@ mod judge {
         note_flood(&mut z, &run);
         if fresh {
             z.details
-                .push("graded on a fresh run: the previous one had ended".into());
+                .push(tr!("graded on a fresh run: the previous one had ended").into());
         }
         g.current = Some(run);
         g.ending = Some(Some(Ending {
@@ -394,7 +396,7 @@ mod judge {
 
     pub fn exit_order(g: &mut Grader) -> CheckOutcome {
         let (Some(Some(end)), Some(run)) = (g.ending.as_mut(), g.current.as_mut()) else {
-            return verdict(Status::Skipped, NO_RUN);
+            return verdict(Status::Skipped, crate::i18n::doc(NO_RUN));
         };
         let (mut order, seen) =
             ending::exit_order(g.cfg, g.idiom, run, end.exits.as_ref(), g.ctrl_z_fault);
@@ -406,17 +408,17 @@ mod judge {
 
     pub fn cleanup(g: &mut Grader) -> CheckOutcome {
         let (Some(Some(end)), Some(run)) = (g.ending.as_ref(), g.current.as_mut()) else {
-            return verdict(Status::Skipped, NO_RUN);
+            return verdict(Status::Skipped, crate::i18n::doc(NO_RUN));
         };
         if !end.driver_exited {
             return match end.judged_by {
                 Some(by) => verdict(
                     Status::Skipped,
-                    format!("skipped because of {by}: the driver did not exit, so what it would leave behind could not be seen"),
+                    tr!("skipped because of {by}: the driver did not exit, so what it would leave behind could not be seen", by = by),
                 ),
                 None => verdict(
                     Status::Skipped,
-                    "skipped: the driver did not exit (see exit-order)",
+                    tr!("skipped: the driver did not exit (see exit-order)"),
                 ),
             };
         }

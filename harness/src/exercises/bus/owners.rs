@@ -5,6 +5,7 @@
 //! is a consequence of the owner's fault (`skipped`, keeping its points, "because of …").
 //! The table of which fault belongs to which check is in `exercises/bus/README.md`.
 
+use crate::tr;
 use nix::sys::signal::Signal;
 
 use super::faults::StepFault;
@@ -71,7 +72,11 @@ impl Owners {
 
 /// The words of a fault counted in another check, for details.
 pub fn counted_in(fault: &impl std::fmt::Display, owner: &str) -> String {
-    format!("{fault} (the fault of {owner}, counted there)")
+    tr!(
+        "{fault} (the fault of {owner}, counted there)",
+        fault = fault,
+        owner = owner
+    )
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! the terminal. Only a busy process, which never sleeps, is judged by its output falling
 //! quiet.
 
+use crate::tr;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -34,8 +35,8 @@ pub enum Role {
 impl Role {
     pub fn name(self) -> &'static str {
         match self {
-            Role::Driver => "driver",
-            Role::Conductor => "conductor",
+            Role::Driver => tr!("driver"),
+            Role::Conductor => tr!("conductor"),
         }
     }
 }
@@ -58,27 +59,28 @@ pub fn required(role: Role) -> (&'static [Signal], &'static [Signal]) {
 pub fn wrong_dispositions(role: Role, st: &Status) -> Vec<String> {
     let (ignore, catch) = required(role);
     let word = |d: procfs::Disposition| match d {
-        procfs::Disposition::Ignored => "ignores it",
-        procfs::Disposition::Caught => "catches it",
-        procfs::Disposition::Default => "leaves the default action",
+        procfs::Disposition::Ignored => tr!("ignores it"),
+        procfs::Disposition::Caught => tr!("catches it"),
+        procfs::Disposition::Default => tr!("leaves the default action"),
     };
     let wanted = (ignore
         .iter()
-        .map(|s| (s, procfs::Disposition::Ignored, "ignore")))
+        .map(|s| (s, procfs::Disposition::Ignored, tr!("ignore"))))
     .chain(
         catch
             .iter()
-            .map(|s| (s, procfs::Disposition::Caught, "catch")),
+            .map(|s| (s, procfs::Disposition::Caught, tr!("catch"))),
     );
     let mut out = Vec::new();
     for (s, want, verb) in wanted {
         let d = st.disposition(*s as i32);
         if d != want {
-            out.push(format!(
-                "{} must {verb} {} but {}",
-                role.name(),
-                s.as_str(),
-                word(d)
+            out.push(tr!(
+                "{role} must {verb} {s} but {word}",
+                role = role.name(),
+                verb = verb,
+                s = s.as_str(),
+                word = word(d)
             ));
         }
     }

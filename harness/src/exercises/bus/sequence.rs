@@ -1,6 +1,7 @@
 //! The checks that type keys and send signals over and over: `repeat` (an interleaved
 //! sequence of keys) and `roles` (one signal to one process at a time).
 
+use crate::tr;
 use nix::sys::signal::Signal;
 
 use super::checks::{line_step, note, transcript_view, Expect, Line};
@@ -58,12 +59,12 @@ pub(super) fn repeat(
         let (stimulus, instead) = stimulus_for(owners, key);
         match instead {
             Some(by) => {
-                actions.push(format!("sent {} → conductor", key.signal().as_str()));
+                actions.push(tr!("sent {key} → conductor", key = key.signal().as_str()));
                 if !replaced.iter().any(|(k, _)| *k == key) {
                     replaced.push((key, by));
                 }
             }
-            None => actions.push(format!("typed {}", key.label())),
+            None => actions.push(tr!("typed {key}", key = key.label())),
         }
         let others = [other];
         let expect = Expect::driver(line, &others);
@@ -102,53 +103,64 @@ pub(super) fn repeat(
         // Nothing of repeat's own concern could be seen: not judged, worth nothing.
         (None, Some((index, key, f, by))) if clean == 0 => verdict(
             Status::Skipped,
-            format!(
-                "skipped because of {by}: key {index} of {n} ({}): {f}; no key gave its line",
-                key.label()
+            tr!(
+                "skipped because of {by}: key {index} of {n} ({key}): {f}; no key gave its line",
+                by = by,
+                index = index,
+                n = n,
+                key = key.label(),
+                f = f
             ),
         ),
         (None, Some((index, key, f, by))) => {
             let rest = if stopped_early {
-                "; the keys after it could not be typed"
+                tr!("; the keys after it could not be typed")
             } else {
                 ""
             };
             CheckOutcome::consequence(
                 by,
-                format!(
-                    "because of {by}: key {index} of {n} ({}): {f}{rest}",
-                    key.label()
+                tr!(
+                    "because of {by}: key {index} of {n} ({key}): {f}{rest}",
+                    by = by,
+                    index = index,
+                    n = n,
+                    key = key.label(),
+                    f = f,
+                    rest = rest
                 ),
             )
         }
         _ => {
             let mut o = judged(
                 &faults,
-                format!("all {n} keys gave their line once, in order"),
+                tr!("all {n} keys gave their line once, in order", n = n),
             );
             if let Some((index, key, f, by)) = &repeated {
-                o.details.push(format!(
-                    "key {index} of {n} ({}): {}",
-                    key.label(),
-                    counted_in(f, by)
+                o.details.push(tr!(
+                    "key {index} of {n} ({key}): {counted_in}",
+                    index = index,
+                    n = n,
+                    key = key.label(),
+                    counted_in = counted_in(f, by)
                 ));
             }
             o
         }
     };
     for (key, by) in &replaced {
-        o.details.push(format!(
-            "{} was sent as {} to the conductor alone: the key itself ends the driver (the fault of {by}, counted there)",
-            key.label(),
-            key.signal().as_str()
-        ));
+        o.details.push(tr!("{key} was sent as {signal} to the conductor alone: the key itself ends the driver (the fault of {by}, counted there)", key = key.label(), signal = key.signal().as_str(), by = by));
     }
     if let Some((f, seen)) = &failure {
-        o.seen = Some(format!("after key {}: {seen}", f.index));
+        o.seen = Some(tr!(
+            "after key {index}: {seen}",
+            index = f.index,
+            seen = seen
+        ));
     }
     o.actions = actions;
     o.expected = Some(
-        "each Ctrl-C prints line 1 and each Ctrl-\\ line 2, exactly once, in the order typed"
+        tr!("each Ctrl-C prints line 1 and each Ctrl-\\ line 2, exactly once, in the order typed")
             .into(),
     );
     if let Some(step) = &last {
@@ -203,7 +215,7 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Signal(to, sig), &expect) else {
             continue;
         };
-        seen.push(format!("after {label}: {}", j.seen));
+        seen.push(tr!("after {label}: {j}", label = label, j = j.seen));
         let (own, owned) = j.split(&g.owners);
         if own.is_empty() && owned.is_empty() {
             clean += 1;
@@ -219,7 +231,11 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         let c = j.claim(own);
         claim.faults.extend(c.faults);
         claim.dispositions.extend(c.dispositions);
-        notes.extend(j.notes.iter().map(|n| format!("after {label}: {n}")));
+        notes.extend(
+            j.notes
+                .iter()
+                .map(|n| tr!("after {label}: {n}", label = label, n = n)),
+        );
         processes = vec![
             note(run, Role::Driver, &step.driver),
             note(run, Role::Conductor, &step.conductor),
@@ -233,17 +249,30 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         // Nothing of roles' own concern could be seen: not judged, worth nothing.
         Some((label, f, by)) if faults.is_empty() && clean == 0 => verdict(
             Status::Skipped,
-            format!("skipped because of {by}: {label}: {f}; no signal gave its line"),
+            tr!(
+                "skipped because of {by}: {label}: {f}; no signal gave its line",
+                by = by,
+                label = label,
+                f = f
+            ),
         ),
         Some((label, f, by)) if faults.is_empty() => {
-            let mut o = CheckOutcome::consequence(by, format!("because of {by}: {label}: {f}"));
+            let mut o = CheckOutcome::consequence(
+                by,
+                tr!(
+                    "because of {by}: {label}: {f}",
+                    by = by,
+                    label = label,
+                    f = f
+                ),
+            );
             o.details.extend(counted.skip(1));
             o
         }
         _ => {
             let mut o = judged(
                 &faults,
-                "the driver printed lines 1 and 2 for each single-process signal",
+                tr!("the driver printed lines 1 and 2 for each single-process signal"),
             );
             o.details.extend(counted);
             o
@@ -255,11 +284,12 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
     }
     o.details.extend(notes);
     if fresh_runs > 0 {
-        o.details.push(format!(
-            "{fresh_runs} fresh run(s) were needed: a signal ended the previous one"
+        o.details.push(tr!(
+            "{fresh_runs} fresh run(s) were needed: a signal ended the previous one",
+            fresh_runs = fresh_runs
         ));
     }
     o.actions = actions;
-    o.expected = Some("SIGINT → conductor and SIGUSR1 → driver each make the driver print line 1; SIGQUIT → conductor and SIGUSR2 → driver line 2".into());
+    o.expected = Some(tr!("SIGINT → conductor and SIGUSR1 → driver each make the driver print line 1; SIGQUIT → conductor and SIGUSR2 → driver line 2").into());
     o
 }

@@ -1,0 +1,93 @@
+//! Reports in the course's language: one failing bus report and one failing file server
+//! report in Chinese, pinned by snapshots (their English ones are the samples' snapshots,
+//! `bus_report@driver-dies-on-ctrl-c` and `fileserver_report@crashes-on-eof`). The verdicts
+//! are the samples' expected ones: only the words change, never an id or a status.
+
+use std::path::PathBuf;
+
+use e2e::{expected, grade_json_with, processes_under, statuses, workspace_root};
+
+/// Grades `rel` with `args`, checks the JSON against the sample's expected verdicts and
+/// returns the human report written beside it (one grading).
+fn graded(rel: &str, args: &[&str]) -> Option<String> {
+    let dir = workspace_root().join(rel);
+    let tmp = tempfile::tempdir().unwrap();
+    let human_file = tmp.path().join("report.txt");
+    let human_arg = format!("human={}", human_file.display());
+    let args = [args, &["--report", human_arg.as_str()]].concat();
+    let (_, report, text) = grade_json_with(&PathBuf::from(rel), &args, tmp.path());
+    let (want, usual) = expected(&dir).for_report(&text);
+    assert_eq!(
+        statuses(&report),
+        want.checks,
+        "verdicts of {rel}:\n{report:#}"
+    );
+    if let Some(score) = want.score {
+        assert_eq!(
+            report["score"].as_u64(),
+            Some(score as u64),
+            "score of {rel}"
+        );
+    }
+    assert!(processes_under(tmp.path()).is_empty(), "leftover processes");
+    let human = std::fs::read_to_string(&human_file).expect("the human report, in UTF-8");
+    usual.then_some(human)
+}
+
+#[test]
+fn a_failing_bus_report_in_chinese() {
+    let Some(text) = graded(
+        "exercises/bus/samples/driver-dies-on-ctrl-c",
+        &["--lang", "zh"],
+    ) else {
+        eprintln!(
+            "the grader cannot see exit statuses here; the snapshot is of a machine where it can"
+        );
+        return;
+    };
+    assert!(text.contains("失败  ctrl-c"), "{text}");
+    insta::with_settings!({ filters => e2e::report_filters() }, {
+        insta::assert_snapshot!("bus_report_zh", text);
+    });
+}
+
+#[test]
+fn a_failing_file_server_report_in_chinese_set_by_the_course_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("course.toml");
+    std::fs::write(&config, "[report]\nlang = \"zh\"\n").unwrap();
+    let config = config.display().to_string();
+    let text = graded(
+        "exercises/fileserver/samples/crashes-on-eof",
+        &["--config", &config],
+    )
+    .expect("a file server report");
+    assert!(text.contains("得分："), "{text}");
+    insta::with_settings!({ filters => e2e::report_filters() }, {
+        insta::assert_snapshot!("fileserver_report_zh", text);
+    });
+}
+
+#[test]
+fn explain_and_list_in_chinese() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(e2e::harness_bin())
+            .args(args)
+            .output()
+            .expect("run harness");
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let explain = run(&["explain", "ctrl-c", "--lang", "zh"]);
+    assert!(
+        explain.contains("做什么：") && explain.contains("司机"),
+        "{explain}"
+    );
+    let english = run(&["explain", "ctrl-c"]);
+    assert!(english.contains("What it does:"), "{english}");
+    let list = run(&["--lang", "zh", "list"]);
+    assert!(
+        list.contains("公交车：司机与售票员") && list.contains("  ctrl-c "),
+        "{list}"
+    );
+}
