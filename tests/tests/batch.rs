@@ -317,7 +317,8 @@ fn a_class_laid_out_as_instructors_have_it_is_graded_with_one_config() {
     // The class config's points: ctrl-z 20 (bus 105), traversal 10 (file server 118).
     assert_eq!(row("alice"), ["alice", "bus", "105", "105", "-"]);
     assert_eq!(row("ivan"), ["ivan", "bus", "105", "105", "-"]);
-    assert_eq!(row("judy")[..4], ["judy", "bus", "75", "105"]);
+    // A wrong line costs ctrl-c alone (10): repeat and roles judge the rest of what they see.
+    assert_eq!(row("judy")[..4], ["judy", "bus", "95", "105"]);
     assert_eq!(row("kim"), ["kim", "fileserver", "126", "126", "-"]);
     let lou = row("lou").join(" ");
     assert!(
@@ -528,8 +529,18 @@ fn a_dialect_in_the_class_config_grades_the_class_and_its_shards_alike() {
     assert_eq!(fay["exercise"], "fileserver");
     assert_eq!(fay["score"], single["score"]);
     assert_eq!(fay["max_score"], single["max_score"]);
+    // The verdicts, not the event logs: those count bytes of paths that differ between a
+    // class's run directory and a single grading's.
+    let verdicts = |checks: &Value| {
+        let mut checks = checks.clone();
+        for c in checks.as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("events");
+        }
+        checks
+    };
     assert_eq!(
-        fay["checks"], single["checks"],
+        verdicts(&fay["checks"]),
+        verdicts(&single["checks"]),
         "the class grades fay as alone"
     );
     assert_eq!(
