@@ -57,10 +57,12 @@ pub fn read_config(path: &Path) -> Result<ConfigFile, String> {
     let mut file = ConfigFile::read(path, &names()).map_err(|e| e.to_string())?;
     if file.unowned.is_some() {
         let owner = match file.named.clone() {
-            Some(name) => exercise(&name)?,
+            Some(name) => Some(exercise(&name)?),
             None => owner_of(&file)?,
         };
-        file.give(owner.name());
+        if let Some(owner) = owner {
+            file.give(owner.name());
+        }
     }
     for name in file.exercises().collect::<Vec<_>>() {
         driver::load_config(exercise(name)?, Some(&file)).map_err(|e| e.to_string())?;
@@ -69,8 +71,10 @@ pub fn read_config(path: &Path) -> Result<ConfigFile, String> {
 }
 
 /// The only exercise a one-exercise file fits; when it fits none, the error of the one
-/// whose settings it names most; when it fits several, an error asking which.
-fn owner_of(file: &ConfigFile) -> Result<&'static dyn Registered, String> {
+/// whose settings it names most; when it fits several (`[checks] cleanup = 5`), `None`: the
+/// grading gives it to the exercise the submission holds and says so in the report, or
+/// refuses it when the submission holds several (see [`give_unowned`]).
+fn owner_of(file: &ConfigFile) -> Result<Option<&'static dyn Registered>, String> {
     let mut best: Option<(usize, ConfigError)> = None;
     let mut fits = Vec::new();
     for ex in crate::exercises::all() {
@@ -87,7 +91,7 @@ fn owner_of(file: &ConfigFile) -> Result<&'static dyn Registered, String> {
         }
     }
     match fits.as_slice() {
-        [one] => Ok(*one),
+        [one] => Ok(Some(*one)),
         [] => Err(best
             .map(|b| b.1)
             .unwrap_or_else(|| ConfigError {
@@ -97,15 +101,40 @@ fn owner_of(file: &ConfigFile) -> Result<&'static dyn Registered, String> {
                 message: "no exercise is registered".into(),
             })
             .to_string()),
+        _ => Ok(None),
+    }
+}
+
+/// Gives a top-level file that fits several exercises to the one `exercises` holds, with a
+/// note saying so; refuses it when the submission holds several (it cannot say whose).
+fn give_unowned(
+    file: &mut ConfigFile,
+    exercises: &[&'static dyn Registered],
+) -> Result<Option<String>, String> {
+    if file.unowned.is_none() {
+        return Ok(None);
+    }
+    match exercises {
+        [one] => {
+            file.give(one.name());
+            Ok(Some(format!(
+                "{} has its settings at the top, which fit several exercises: they were \
+                 applied to {}, the exercise this submission holds (name it with \
+                 `[exercise] name = \"{}\"` to say so)",
+                file.name,
+                one.name(),
+                one.name()
+            )))
+        }
         several => {
             let names: Vec<&str> = several.iter().map(|e| e.name()).collect();
             Err(format!(
-                "invalid config {}: its settings are at the top and fit several exercises \
-                 ({}): say whose, under the exercise's name (`[{first}.checks]`) or with \
-                 `[exercise] name = \"{first}\"`",
+                "invalid config {}: its settings are at the top and fit several exercises, \
+                 and this submission holds {}: say whose, under the exercise's name \
+                 (`[{first}.checks]`) or with `[exercise] name = \"{first}\"`",
                 file.name,
-                names.join(", "),
-                first = names[0]
+                names.join(" and "),
+                first = names.first().copied().unwrap_or("bus")
             ))
         }
     }
@@ -298,6 +327,11 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
             }
         }
     };
+    let mut config = config;
+    let given_to = match config.as_mut() {
+        Some(c) => give_unowned(c, &exercises)?,
+        None => None,
+    };
     let how = Grading {
         python: &opts.python,
         stable: opts.stable,
@@ -312,6 +346,7 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
             report.submission.folder = folder.clone();
         }
         let mut notes = nested.clone();
+        notes.extend(given_to.clone());
         // A one-exercise file given to another exercise: said, not silently left out.
         if let Some(owner) = config.as_ref().and_then(|c| c.only_for().map(|o| (c, o))) {
             if owner.1 != ex.name() {
@@ -406,14 +441,19 @@ mod tests {
 
     #[test]
     fn a_top_level_config_is_given_to_the_one_exercise_it_fits_or_refused() {
+        let grade_exercise = |n: &str| exercise(n).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("points.toml");
         std::fs::write(&p, "[checks]\ncleanup = 5\n").unwrap();
-        let err = read_config(&p).unwrap_err();
-        assert!(
-            err.contains("fit several exercises (bus, fileserver)") && err.contains("[bus.checks]"),
-            "{err}"
-        );
+        // Fits both: left to the grading, which gives it to the exercise it finds.
+        let mut file = read_config(&p).unwrap();
+        assert_eq!(file.only_for(), None);
+        let both = [grade_exercise("bus"), grade_exercise("fileserver")];
+        let err = give_unowned(&mut file.clone(), &both).unwrap_err();
+        assert!(err.contains("[bus.checks]"), "{err}");
+        let note = give_unowned(&mut file, &both[..1]).unwrap().unwrap();
+        assert!(note.contains("applied to bus"), "{note}");
+        assert_eq!(file.only_for(), Some("bus"));
         std::fs::write(&p, "[checks]\nctrl-z = 2\n").unwrap();
         assert_eq!(read_config(&p).unwrap().only_for(), Some("bus"));
         std::fs::write(
