@@ -194,8 +194,8 @@ impl EventLog {
 
     /// For `--stable`: times left out, and the events between two of the grader's actions
     /// put in an order that does not depend on timing: output and connections first (by
-    /// connection), then the processes' changes grouped by process (by role name), each
-    /// process's own changes in the order seen. Two processes that end in one stretch are
+    /// connection), then the processes' changes grouped by role name, each in its life's
+    /// order (started, stopped, continued, ended, reaped). Two processes that end in one stretch are
     /// seen in either order (whichever pidfd the watcher reads first), so their order there
     /// is not evidence: `exit-order` judges it from the kernel's facts, not from this log.
     pub fn make_stable(&mut self) {
@@ -204,10 +204,15 @@ impl EventLog {
         }
         for stretch in self.events.split_mut(|e| e.kind.is_stimulus()) {
             stretch.sort_by(|a, b| {
+                // Processes of one role name (a declared exercise's unnamed children) are
+                // told apart by what happened to them; a process's own changes are causal in
+                // this order (started, stopped, continued, ended, reaped).
                 let rank = |e: &EventRecord| {
                     let change = e.kind.is_process_change();
                     let who = if change { e.who.clone() } else { None };
-                    (change, e.conn.unwrap_or(0), who)
+                    let life = if change { e.kind as u8 } else { 0 };
+                    let status = if change { e.status.clone() } else { None };
+                    (change, e.conn.unwrap_or(0), who, life, status)
                 };
                 rank(a).cmp(&rank(b))
             });
