@@ -53,8 +53,6 @@ impl Spans {
     pub fn leaves(&self) -> impl Iterator<Item = &str> {
         self.keys
             .iter()
-            // An array's elements are its value, not settings of their own.
-            .filter(|k| !k.path.contains('['))
             .filter(|k| {
                 !self
                     .keys
@@ -77,26 +75,9 @@ fn walk(table: &DeTable<'_>, prefix: &str, out: &mut Vec<KeySpan>) {
             key: key.span(),
             value: value.span(),
         });
-        walk_value(value.get_ref(), &path, out);
-    }
-}
-
-/// Into a table's keys, and an array's elements (`check[2].steps[0]`).
-fn walk_value(value: &DeValue<'_>, path: &str, out: &mut Vec<KeySpan>) {
-    match value {
-        DeValue::Table(t) => walk(t, path, out),
-        DeValue::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let path = format!("{path}[{i}]");
-                out.push(KeySpan {
-                    path: path.clone(),
-                    key: item.span(),
-                    value: item.span(),
-                });
-                walk_value(item.get_ref(), &path, out);
-            }
+        if let DeValue::Table(t) = value.get_ref() {
+            walk(t, &path, out);
         }
-        _ => {}
     }
 }
 
