@@ -35,6 +35,9 @@ pub struct ClientRun {
     typed: Option<Look>,
     /// Set once a wait found it unable to move: it is of no use for another command.
     pub stuck: bool,
+    /// Programs the client waits on that are not of its family (pair mode: the student's
+    /// server, reached through the grader's relay): while they can move, so can the client.
+    pub peers: Vec<nix::unistd::Pid>,
 }
 
 /// An action of the client's menu.
@@ -96,6 +99,7 @@ impl ClientRun {
             cwd: cwd.to_path_buf(),
             typed: None,
             stuck: false,
+            peers: Vec::new(),
         };
         let prompted = run.await_prompt(cfg, 0, deadline);
         Ok((run, prompted))
@@ -145,6 +149,7 @@ impl ClientRun {
             return probe(&self.session);
         };
         let typed = self.typed.clone();
+        let peers = self.peers.clone();
         let mut stillness = Stillness::default();
         let mut looked = Instant::now();
         let mut stuck = false;
@@ -156,7 +161,10 @@ impl ClientRun {
                 return None;
             }
             looked = Instant::now();
-            let family = spin::family_pids(pid);
+            let mut family = spin::family_pids(pid);
+            for peer in &peers {
+                family.extend(spin::family_pids(*peer));
+            }
             let whom = Whom {
                 programs: &family,
                 grader_threads: true,
