@@ -7,8 +7,9 @@ before closing the file ("让数据写完"), as one course's handout does. Until
 small upload is still in Python's write buffer: the file has 0 bytes. The upload is complete
 when the server closes the file, not when no byte came for a moment.
 
-Expected: every put check passes. `disconnect` fails: a cut-off upload replacing a file
-writes over it in place (the old file is damaged), which the exact policy forbids.
+Expected: every put check passes. A cut-off upload replacing a file writes over it in place
+(the old file is damaged): the exact policy forbids that, the lgpq-hash dialect's course
+policy (`replace = "in-place"`) does not, so `disconnect` passes with a note saying so.
 """
 from socket import *
 import os, sys, time, signal
