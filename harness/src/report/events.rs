@@ -217,6 +217,24 @@ impl EventLog {
                 rank(a).cmp(&rank(b))
             });
         }
+        // A listing's lines after its first, in name order: a server lists in directory
+        // order, which differs from one run to the next (its names are the same).
+        let mut i = 0;
+        while i < self.events.len() {
+            let same_reply = |e: &EventRecord, conn| e.kind == EventKind::Reply && e.conn == conn;
+            let conn = self.events[i].conn;
+            if self.events[i].kind != EventKind::Reply {
+                i += 1;
+                continue;
+            }
+            let end = (i..self.events.len())
+                .find(|&j| !same_reply(&self.events[j], conn))
+                .unwrap_or(self.events.len());
+            if end > i + 1 {
+                self.events[i + 1..end].sort_by(|a, b| a.text.cmp(&b.text));
+            }
+            i = end;
+        }
     }
 
     /// Replaces `from` with `to` in every text (a temporary path).
