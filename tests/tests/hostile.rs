@@ -479,7 +479,9 @@ fn a_program_that_turns_its_signal_keys_off_is_reported() {
 fn a_program_that_closes_its_terminal() {
     let g = grade_case("closes-terminal");
     assert_eq!(g.status("ctrl-c"), "failed");
-    assert!(g.score() <= 10);
+    // start, and handlers: every wrong disposition is charged once, to the key or signal
+    // check that showed it (one fault, one check), so handlers has nothing left to charge.
+    assert!(g.score() <= 20, "{}", g.score());
 }
 
 #[test]
