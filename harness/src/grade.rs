@@ -136,7 +136,7 @@ fn give_unowned(
                  (`[{first}.checks]`) or with `[exercise] name = \"{first}\"`",
                 file.name,
                 names.join(" and "),
-                first = names.first().copied().unwrap_or("bus")
+                first = names.first().copied().unwrap_or_default()
             ))
         }
     }
