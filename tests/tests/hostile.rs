@@ -367,7 +367,9 @@ fn output_flood_is_cut_off_and_reported() {
 #[test]
 fn memory_hog() {
     let g = grade_case_quick("memory-hog");
-    assert!(g.score() <= 10, "{:#}", g.report);
+    // start, and handlers, whose faults the key checks already charged (one fault, one
+    // check): at most 20.
+    assert!(g.score() <= 20, "{:#}", g.report);
     assert_eq!(g.status("ctrl-c"), "failed");
 }
 
