@@ -156,6 +156,7 @@ sample_tests! {
     lowercase_zombies => "lowercase-zombies",
     macos_library => "macos-library",
     no_ready_line => "no-ready-line",
+    ok_words_per_command => "ok-words-per-command",
     numbered_correct => "numbered-correct",
     numbered_pick_by_number => "numbered-pick-by-number",
     numbered_relists => "numbered-relists",
