@@ -157,6 +157,7 @@ sample_tests! {
     macos_library => "macos-library",
     no_ready_line => "no-ready-line",
     ok_words_per_command => "ok-words-per-command",
+    out_of_step_client => "out-of-step-client",
     numbered_correct => "numbered-correct",
     numbered_pick_by_number => "numbered-pick-by-number",
     numbered_relists => "numbered-relists",
