@@ -164,6 +164,7 @@ sample_tests! {
     numbered_replaces => "numbered-replaces",
     lgpq_text_client => "lgpq-text-client",
     one_at_a_time => "one-at-a-time",
+    pair_client_crashes => "pair-client-crashes",
     pair_first_recv => "pair-first-recv",
     pair_numbered_menu => "pair-numbered-menu",
     path_traversal => "path-traversal",
