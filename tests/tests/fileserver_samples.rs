@@ -167,6 +167,7 @@ sample_tests! {
     pair_client_crashes => "pair-client-crashes",
     pair_first_recv => "pair-first-recv",
     pair_numbered_menu => "pair-numbered-menu",
+    pair_numbered_pick => "pair-numbered-pick",
     path_traversal => "path-traversal",
     quit_ends_server => "quit-ends-server",
     spins_after_disconnect => "spins-after-disconnect",
