@@ -385,3 +385,37 @@ fn two_stable_gradings_give_identical_json_event_logs() {
     assert!(!a.contains("at_ms"), "times are left out of stable reports");
     assert_eq!(a, b);
 }
+
+/// The run directory's path is as long as the grader's pid and `TMPDIR` make it (a shard's
+/// differs from a single grading's): `--stable` event logs must not depend on it, byte
+/// counts of requests naming it included (`traversal` sends an absolute path inside it).
+#[test]
+fn stable_event_logs_do_not_depend_on_the_run_directorys_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = |tmpdir: &Path| {
+        std::fs::create_dir_all(tmpdir).unwrap();
+        let o = Command::new(harness_bin())
+            .arg("grade")
+            .arg(sample("fileserver", "truncated-upload"))
+            .args(["--format", "json", "--stable"])
+            .env("TMPDIR", tmpdir)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+        let logs: Vec<(String, String)> = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].to_string(), c["events"].to_string()))
+            .collect();
+        logs
+    };
+    let short = events(&tmp.path().join("t"));
+    let long = events(&tmp.path().join("a-temporary-directory-far-longer-than-the-other"));
+    let traversal = &short.iter().find(|(id, _)| id == "\"traversal\"").unwrap().1;
+    assert!(traversal.contains("<workdir>/"), "{traversal}");
+    for ((id, a), (_, b)) in short.iter().zip(&long) {
+        assert_eq!(a, b, "the event log of {id}");
+    }
+}
