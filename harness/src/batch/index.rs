@@ -306,4 +306,20 @@ mod tests {
         assert!(pages.students.is_empty());
         assert!(pages.index.contains("no program"));
     }
+    #[test]
+    fn the_index_speaks_the_reports_language() {
+        let r = StudentResult {
+            student: "ann".into(),
+            path: "ann".into(),
+            reports: Vec::new(),
+            error: Some("no program".into()),
+            grader_fault: false,
+        };
+        let en = render(std::slice::from_ref(&r), None).index;
+        assert!(en.contains("<h1>Class results</h1>") && en.contains("<html lang=\"en\">"));
+        let zh = crate::i18n::with(crate::i18n::Lang::Zh, || render(&[r], None).index);
+        assert!(zh.contains("<html lang=\"zh-Hans\">"), "{zh}");
+        assert!(zh.contains("<h1>全班成绩</h1>") && zh.contains("<h2>未评分</h2>"), "{zh}");
+    }
 }
+

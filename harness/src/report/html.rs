@@ -371,4 +371,49 @@ mod tests {
         );
         assert!(page.contains("shown") && !page.contains("secret") && !page.contains("hidden-one"));
     }
+    /// The page an instructor opens names no path of the grading machine either: the
+    /// interpreter by name and version, the program by its own name.
+    #[test]
+    fn the_page_shows_no_path_of_the_grading_machine() {
+        let run = "/tmp/harness-run-4242-AbCdEf";
+        let mut c = printing("x");
+        c.transcript = Some(crate::report::TranscriptView {
+            pieces: vec![TranscriptPiece::Output(format!(
+                "  File \"{run}/submission/bus.py\", line 3\n  \
+                 File \"/root/.pyenv/versions/3.11.7/lib/python3.11/signal.py\"\n"
+            ))],
+            dropped_bytes: 0,
+        });
+        let mut r = report(vec![c]);
+        r.run_dirs = vec![run.to_string()];
+        r.submission.command = "/root/.pyenv/versions/3.11.7/bin/python3 bus.py".into();
+        r.interpreter = Some(crate::report::Interpreter {
+            path: "/root/.pyenv/versions/3.11.7/bin/python3".into(),
+            version: "3.11.7".into(),
+        });
+        for page in [render(std::slice::from_ref(&r)), fragment(&[r], Audience::Student)] {
+            for machine in ["/root", "harness-run", "/tmp"] {
+                assert!(!page.contains(machine), "{machine} in {page}");
+            }
+            assert!(page.contains("<dd>python3 3.11.7</dd>"), "{page}");
+            assert!(page.contains("<dd>python3 bus.py</dd>"), "{page}");
+            assert!(page.contains("File &quot;bus.py&quot;, line 3"), "{page}");
+        }
+    }
+
+    /// `--lang zh`: the page's words and its language are Chinese; English is the text
+    /// written at the sites.
+    #[test]
+    fn the_page_speaks_the_reports_language() {
+        let r = report(vec![printing("x")]);
+        let en = render(std::slice::from_ref(&r));
+        assert!(en.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+        assert!(en.contains("<th>what happened</th>") && en.contains(">FAIL</span>"));
+        let zh = i18n::with(i18n::Lang::Zh, || render(&[r]));
+        assert!(zh.contains("<html lang=\"zh-Hans\">"), "{zh}");
+        assert!(zh.contains("<th>发生了什么</th>") && zh.contains(">失败</span>"), "{zh}");
+        assert!(zh.contains(">终端</text>"), "the terminal's lane: {zh}");
+        assert!(!zh.contains("what happened") && !zh.contains(">terminal<"), "{zh}");
+    }
 }
+

@@ -421,3 +421,53 @@ fn kind_name(k: EventKind) -> String {
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(conn: u32, kind: EventKind) -> EventRecord {
+        EventRecord {
+            at_ms: None,
+            kind,
+            who: None,
+            text: Some("G a".into()),
+            conn: Some(conn),
+            bytes: None,
+            status: None,
+        }
+    }
+
+    /// Connections one after another share a column (a phone has room for a few); ones
+    /// open at once each have their own.
+    #[test]
+    fn connections_in_turn_share_a_column() {
+        let events = vec![
+            conn(1, EventKind::Connected),
+            conn(1, EventKind::Sent),
+            conn(2, EventKind::Connected),
+            conn(2, EventKind::Sent),
+            conn(3, EventKind::Connected),
+            conn(2, EventKind::Reply),
+            conn(3, EventKind::Sent),
+        ];
+        let lanes = lanes(&events, &[]);
+        let cols = columns(&events, &lanes);
+        let held: Vec<Vec<&str>> = cols
+            .iter()
+            .map(|c| c.lanes.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(
+            held,
+            [
+                vec!["connection 1", "connection 2"],
+                vec!["connection 3"]
+            ]
+        );
+        assert_eq!(cols[0].name(), "connections 1–2");
+        let mut out = String::new();
+        timeline(&mut out, &events, 0, &[], &|t: &str| t.to_string());
+        assert!(out.contains(">#2 → G a</text>"), "{out}");
+        assert_eq!(out.matches("class=\"lane-head\"").count(), 2);
+    }
+}
