@@ -61,7 +61,7 @@ h1{font-size:1.4em;margin:.2em 0;overflow-wrap:anywhere}h2{font-size:1.1em;margi
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:.5em 0}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%}th{white-space:nowrap}td,th{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
-td.n,th.n{white-space:nowrap}
+td.n,th.n,table.summary td:first-child{white-space:nowrap}
 .badge{display:inline-block;min-width:4.2em;text-align:center;border-radius:4px;padding:0 6px;font-size:.8em;font-weight:700;color:#fff;white-space:nowrap}
 .passed .badge,.badge.passed{background:var(--pass)}.failed .badge,.badge.failed{background:var(--fail)}
 .skipped .badge,.badge.skipped{background:var(--skip)}.error .badge,.badge.error,.warning .badge{background:var(--err)}

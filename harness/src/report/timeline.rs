@@ -227,9 +227,14 @@ pub fn timeline(
     let lanes = lanes(events, roles);
     let columns = columns(events, &lanes);
     let names: Vec<String> = columns.iter().map(|c| fit(&c.name(), NAME_MAX)).collect();
-    // The names stand at 45 degrees above their columns.
+    // The names stand at 45 degrees above their columns; a lone column's lies flat.
+    let flat = columns.len() == 1;
     let longest = names.iter().map(|n| text_px(n)).max().unwrap_or(0);
-    let head = 22 + longest.min(NAME_MAX) * 7 / 10;
+    let head = if flat {
+        30
+    } else {
+        22 + longest.min(NAME_MAX) * 7 / 10
+    };
     let row_y = |r: usize| head + ROW * r + ROW / 2;
     let column = |lane: &str| {
         columns
@@ -281,9 +286,14 @@ pub fn timeline(
     }
     for (col, name) in columns.iter().zip(&names) {
         let (hx, hy) = (x(&col.lanes[0]) - 3, head - 8);
+        let turn = if flat {
+            String::new()
+        } else {
+            format!(" transform=\"rotate(-45 {hx} {hy})\"")
+        };
         let _ = write!(
             out,
-            "<g class=\"lane-head\" data-lane=\"{}\"><text x=\"{hx}\" y=\"{hy}\" transform=\"rotate(-45 {hx} {hy})\" font-weight=\"700\" fill=\"#1b1f24\">{}</text></g>",
+            "<g class=\"lane-head\" data-lane=\"{}\"><text x=\"{hx}\" y=\"{hy}\"{turn} font-weight=\"700\" fill=\"#1b1f24\">{}</text></g>",
             esc(&col.lanes[0]),
             esc(name)
         );
