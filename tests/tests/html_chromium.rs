@@ -448,8 +448,15 @@ fn stable_event_logs_do_not_depend_on_the_run_directorys_path() {
         logs
     };
     let short = events(&tmp.path().join("t"));
-    let long = events(&tmp.path().join("a-temporary-directory-far-longer-than-the-other"));
-    let traversal = &short.iter().find(|(id, _)| id == "\"traversal\"").unwrap().1;
+    let long = events(
+        &tmp.path()
+            .join("a-temporary-directory-far-longer-than-the-other"),
+    );
+    let traversal = &short
+        .iter()
+        .find(|(id, _)| id == "\"traversal\"")
+        .unwrap()
+        .1;
     assert!(traversal.contains("<workdir>/"), "{traversal}");
     for ((id, a), (_, b)) in short.iter().zip(&long) {
         assert_eq!(a, b, "the event log of {id}");

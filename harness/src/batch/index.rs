@@ -319,7 +319,9 @@ mod tests {
         assert!(en.contains("<h1>Class results</h1>") && en.contains("<html lang=\"en\">"));
         let zh = crate::i18n::with(crate::i18n::Lang::Zh, || render(&[r], None).index);
         assert!(zh.contains("<html lang=\"zh-Hans\">"), "{zh}");
-        assert!(zh.contains("<h1>全班成绩</h1>") && zh.contains("<h2>未评分</h2>"), "{zh}");
+        assert!(
+            zh.contains("<h1>全班成绩</h1>") && zh.contains("<h2>未评分</h2>"),
+            "{zh}"
+        );
     }
 }
-

@@ -381,13 +381,23 @@ mod tests {
         let sent = |dir: &str| {
             let text = format!("P 6 {dir}/escaped.txt");
             let bytes = text.len() as u64 + 1;
-            let s = slice(vec![(0, What::Sent { conn: 1, text, bytes })]);
+            let s = slice(vec![(
+                0,
+                What::Sent {
+                    conn: 1,
+                    text,
+                    bytes,
+                },
+            )]);
             let mut l = EventLog::from_slice(&s, s.events[0].at);
             l.make_stable();
             l.redact(dir, "<workdir>");
             serde_json::to_string(&l).unwrap()
         };
-        let (short, long) = (sent("/tmp/harness-run-7-a"), sent("/tmp/ci/harness-run-123456-a"));
+        let (short, long) = (
+            sent("/tmp/harness-run-7-a"),
+            sent("/tmp/ci/harness-run-123456-a"),
+        );
         assert_eq!(short, long);
         assert!(short.contains("\"bytes\":26"), "{short}");
     }

@@ -391,7 +391,10 @@ mod tests {
             path: "/root/.pyenv/versions/3.11.7/bin/python3".into(),
             version: "3.11.7".into(),
         });
-        for page in [render(std::slice::from_ref(&r)), fragment(&[r], Audience::Student)] {
+        for page in [
+            render(std::slice::from_ref(&r)),
+            fragment(&[r], Audience::Student),
+        ] {
             for machine in ["/root", "harness-run", "/tmp"] {
                 assert!(!page.contains(machine), "{machine} in {page}");
             }
@@ -411,9 +414,14 @@ mod tests {
         assert!(en.contains("<th>what happened</th>") && en.contains(">FAIL</span>"));
         let zh = i18n::with(i18n::Lang::Zh, || render(&[r]));
         assert!(zh.contains("<html lang=\"zh-Hans\">"), "{zh}");
-        assert!(zh.contains("<th>发生了什么</th>") && zh.contains(">失败</span>"), "{zh}");
+        assert!(
+            zh.contains("<th>发生了什么</th>") && zh.contains(">失败</span>"),
+            "{zh}"
+        );
         assert!(zh.contains(">终端</text>"), "the terminal's lane: {zh}");
-        assert!(!zh.contains("what happened") && !zh.contains(">terminal<"), "{zh}");
+        assert!(
+            !zh.contains("what happened") && !zh.contains(">terminal<"),
+            "{zh}"
+        );
     }
 }
-

@@ -469,10 +469,7 @@ mod tests {
             .collect();
         assert_eq!(
             held,
-            [
-                vec!["connection 1", "connection 2"],
-                vec!["connection 3"]
-            ]
+            [vec!["connection 1", "connection 2"], vec!["connection 3"]]
         );
         assert_eq!(cols[0].name(), "connections 1–2");
         let mut out = String::new();
