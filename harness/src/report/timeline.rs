@@ -179,7 +179,7 @@ fn columns(events: &[EventRecord], lanes: &[String]) -> Vec<Column> {
             .filter(|(_, e)| lane_of(e) == lane)
             .map(|(r, _)| r);
         let first = rows.next().unwrap_or(0);
-        (first, rows.last().unwrap_or(first))
+        (first, rows.next_back().unwrap_or(first))
     };
     let mut out: Vec<Column> = Vec::new();
     for lane in lanes {
