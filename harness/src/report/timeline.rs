@@ -286,14 +286,10 @@ pub fn timeline(
     }
     for (col, name) in columns.iter().zip(&names) {
         let (hx, hy) = (x(&col.lanes[0]) - 3, head - 8);
-        let turn = if flat {
-            String::new()
-        } else {
-            format!(" transform=\"rotate(-45 {hx} {hy})\"")
-        };
+        let turn = if flat { 0 } else { -45 };
         let _ = write!(
             out,
-            "<g class=\"lane-head\" data-lane=\"{}\"><text x=\"{hx}\" y=\"{hy}\"{turn} font-weight=\"700\" fill=\"#1b1f24\">{}</text></g>",
+            "<g class=\"lane-head\" data-lane=\"{}\"><text x=\"{hx}\" y=\"{hy}\" transform=\"rotate({turn} {hx} {hy})\" font-weight=\"700\" fill=\"#1b1f24\">{}</text></g>",
             esc(&col.lanes[0]),
             esc(name)
         );
