@@ -116,54 +116,72 @@ fn every_declared_exercise_is_tested() {
     );
 }
 
-/// Identical reports, run after run: `DECLARED_RUNS` gradings (default 2, to keep CI short;
-/// set it higher to look for a race by hand) of each exercise's first correct sample.
-fn repeat(exercise: &str) {
+/// Identical `--stable` JSON reports (events included), run after run: `runs` gradings of
+/// the exercise's first correct sample, four at a time, every other batch beside two CPU
+/// spinners (as many as the CI machine has cores). `DECLARED_RUNS` sets more by hand.
+fn repeat(exercise: &str, runs: usize) {
     let runs: usize = std::env::var("DECLARED_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
+        .unwrap_or(runs);
     let (_, dir) = samples(exercise)
         .into_iter()
         .find(|(n, _)| n.starts_with("correct"))
         .expect("a correct sample");
     let rel = dir.strip_prefix(workspace_root()).unwrap().to_path_buf();
     let file = exercise_arg(exercise);
-    let mut first: Option<serde_json::Value> = None;
-    for i in 0..runs {
+    let grade_once = || {
         let tmp = tempfile::tempdir().unwrap();
         let (_, mut report, _) = grade_json_with(&rel, &["--exercise-file", &file], tmp.path());
         report.as_object_mut().unwrap().remove("interpreter");
-        match &first {
-            None => first = Some(report),
-            Some(f) => assert_eq!(&report, f, "{exercise}: run {i} differs from the first"),
-        }
+        report
+    };
+    let mut reports = Vec::new();
+    for batch in 0..runs.div_ceil(4) {
+        let load = (batch % 2 == 1).then(|| [e2e::Spinner::start(), e2e::Spinner::start()]);
+        let n = (runs - batch * 4).min(4);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..n).map(|_| s.spawn(grade_once)).collect();
+            for h in handles {
+                reports.push((batch % 2 == 1, h.join().unwrap()));
+            }
+        });
+        drop(load);
     }
+    let (_, first) = &reports[0];
+    for (i, (loaded, r)) in reports.iter().enumerate() {
+        assert_eq!(
+            r, first,
+            "{exercise}: grading {i} (under load: {loaded}) differs from the first"
+        );
+    }
+}
+
+/// The threads' exercise, 20 times: its lines come in any order, and under load a line can
+/// reach the terminal before its writer's byte counter rises.
+#[test]
+fn gate_repeats() {
+    repeat("gate", 20);
 }
 
 #[test]
 fn countdown_repeats() {
-    repeat("countdown");
-}
-
-#[test]
-fn gate_repeats() {
-    repeat("gate");
+    repeat("countdown", 4);
 }
 
 #[test]
 fn relay_repeats() {
-    repeat("relay");
+    repeat("relay", 4);
 }
 
 #[test]
 fn semaphore_repeats() {
-    repeat("semaphore");
+    repeat("semaphore", 8);
 }
 
 #[test]
 fn sigchld_repeats() {
-    repeat("sigchld");
+    repeat("sigchld", 4);
 }
 
 const OUTSIDE: &str = r#"[exercise]

@@ -5,10 +5,12 @@ use super::run::{Proc, Run, Seen};
 use super::spec::{Ending, Named, Scenario};
 use crate::exercises::bus::faults::exit_words;
 use crate::grading::evidence::verdict;
-use crate::report::{wording, CheckOutcome, ProcessNote, Status, TranscriptView};
+use crate::report::{
+    wording, CheckOutcome, ProcessNote, Status, TranscriptPiece, TranscriptView,
+};
 use crate::submission::Language;
 use crate::supervise::session::Exit;
-use crate::text::escape;
+use crate::text::{escape, pids};
 
 /// One expectation not met.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,97 @@ fn names(seen: &Seen, by: &[usize]) -> String {
         .map(|i| who(seen, *i))
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+/// Who wrote a line, said the same way in every run (`--stable`): the writers' places in
+/// the tree (the program, a child, a grandchild), not which child. Byte counters rise by the
+/// same amount for two workers that print lines of one length at once, so which of them
+/// wrote which line is not known, and a count of candidates would differ from run to run.
+fn places(seen: &Seen, by: &[usize]) -> String {
+    if by.is_empty() {
+        return names(seen, by);
+    }
+    let depth = |i: usize| {
+        let mut d = 0;
+        let mut at = seen.procs[i].parent;
+        while let Some(q) = at {
+            d += 1;
+            at = seen.procs[q].parent;
+        }
+        d
+    };
+    let mut depths: Vec<usize> = by.iter().map(|i| depth(*i)).collect();
+    depths.sort_unstable();
+    depths.dedup();
+    depths
+        .into_iter()
+        .map(|d| match d {
+            0 => "the program",
+            1 => "a child",
+            _ => "a grandchild",
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// The lines printed, as the report quotes them: in printed order with each writer named;
+/// with `stable`, each distinct line once, in text order, with the writers' places (see
+/// [`places`]) and the run's pids shown as `<pid>`: processes that print at once interleave
+/// in any order the exercise allows, and how many ticks fit in a stretch of time depends on
+/// the machine (a count that is judged is in the check's message).
+fn quoted_lines(seen: &Seen, stable: bool) -> Vec<String> {
+    let mut lines: Vec<String> = seen
+        .lines
+        .iter()
+        .filter(|l| !l.by.is_empty())
+        .map(|l| {
+            let by = if stable {
+                places(seen, &l.by)
+            } else {
+                names(seen, &l.by)
+            };
+            let text = escape::one_line(l.text.as_bytes());
+            let text = if stable {
+                pids::hide(&text, &run_pids(seen)).unwrap_or(text)
+            } else {
+                text
+            };
+            format!("\"{text}\" ({by})")
+        })
+        .collect();
+    if stable {
+        lines.sort();
+        lines.dedup();
+    }
+    lines
+}
+
+/// The pids of the run's processes, which a program may print.
+fn run_pids(seen: &Seen) -> Vec<i32> {
+    seen.procs.iter().map(|p| p.pid.as_raw()).collect()
+}
+
+/// The terminal's transcript; with `stable`, each stretch of output between two of the
+/// grader's actions has its distinct whole lines once each, in text order (a partial last
+/// line stays last), and the run's pids shown as `<pid>`, as in [`quoted_lines`].
+fn transcript(run: &Run, stable: bool) -> TranscriptView {
+    let mut view = TranscriptView::from_transcript(&run.session.transcript, 0);
+    if stable {
+        for piece in &mut view.pieces {
+            if let TranscriptPiece::Output(text) = piece {
+                let (whole, rest) = match text.rfind('\n') {
+                    Some(end) => text.split_at(end + 1),
+                    None => continue,
+                };
+                let mut lines: Vec<&str> = whole.split_inclusive('\n').collect();
+                lines.sort_unstable();
+                lines.dedup();
+                let sorted = format!("{}{rest}", lines.concat());
+                *text = pids::hide(&sorted, &run_pids(&run.seen)).unwrap_or(sorted);
+            }
+        }
+    }
+    view
 }
 
 fn ending_words(p: &Proc) -> String {
@@ -455,19 +548,7 @@ pub fn outcome(
     }
     if o.status != Status::Passed {
         o.actions = seen.actions.clone();
-        let lines: Vec<String> = seen
-            .lines
-            .iter()
-            .filter(|l| !l.by.is_empty())
-            .take(12)
-            .map(|l| {
-                format!(
-                    "\"{}\" ({})",
-                    escape::one_line(l.text.as_bytes()),
-                    names(seen, &l.by)
-                )
-            })
-            .collect();
+        let lines: Vec<String> = quoted_lines(seen, stable).into_iter().take(12).collect();
         o.seen = Some(if lines.is_empty() {
             "no output".into()
         } else {
@@ -484,7 +565,7 @@ pub fn outcome(
                 state: ending_words(p),
             })
             .collect();
-        o.transcript = Some(TranscriptView::from_transcript(&run.session.transcript, 0));
+        o.transcript = Some(transcript(run, stable));
     }
     o
 }

@@ -114,6 +114,12 @@ pub struct Seen<'a> {
     partial: Vec<u8>,
     partial_by: Vec<usize>,
     prev_writers: Vec<usize>,
+    /// Lines that arrived before any writer's counter had risen (see [`Seen::claim`]).
+    unclaimed: Vec<usize>,
+    /// Processes found gone from /proc at the last look.
+    prev_vanished: Vec<usize>,
+    /// Lines the last look read (not echoes): the writers of the next look are theirs too.
+    fresh: Vec<usize>,
     typed: Vec<String>,
     pub step: usize,
     pub missed: Vec<Missed>,
@@ -143,6 +149,9 @@ impl<'a> Run<'a> {
             partial: Vec::new(),
             partial_by: Vec::new(),
             prev_writers: Vec::new(),
+            unclaimed: Vec::new(),
+            prev_vanished: Vec::new(),
+            fresh: Vec::new(),
             typed: Vec::new(),
             step: 0,
             missed: Vec::new(),
@@ -442,6 +451,7 @@ impl Seen<'_> {
         }
         let mut writers = Vec::new();
         let mut reapers = Vec::new();
+        let was_gone: Vec<bool> = self.procs.iter().map(|p| p.gone).collect();
         let program_exit = session.program_exit();
         let me = nix::unistd::getpid().as_raw();
         for (i, p) in self.procs.iter_mut().enumerate() {
@@ -533,14 +543,51 @@ impl Seen<'_> {
             .filter(|p| p.parent == Some(0) && !p.ended())
             .count();
         self.max_children = self.max_children.max(alive);
+        self.claim(&writers);
+        for i in std::mem::take(&mut self.fresh) {
+            if let Some(l) = self.lines.get_mut(i) {
+                l.by.extend(&writers);
+                l.by.sort_unstable();
+                l.by.dedup();
+            }
+        }
         self.read_output(session, &writers);
         self.prev_writers = writers;
+        // Gone from /proc (reaped by the grader's shim, or adopted and reaped): its counters
+        // can no longer rise, so a line no counter has claimed, arriving as it or just after
+        // it went, is its last output.
+        let vanished: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| self.procs[i].gone && !was_gone.get(i).copied().unwrap_or(false))
+            .collect();
+        let lately: Vec<usize> = vanished.iter().chain(&self.prev_vanished).copied().collect();
+        self.claim(&lately);
+        self.prev_vanished = vanished;
         self.update_activity(session, now);
+    }
+
+    /// Credits the lines no writer had claimed to the processes whose counters rose now.
+    /// The terminal can hand a line over before its writer's `wchar` rises (the kernel adds
+    /// the bytes when `write` returns, and a loaded machine may run the writer again only
+    /// later): that rise, not a longer wait, is the event that names the writer. (Seen
+    /// under load: "thread 1 running" credited to nobody, so gate's `go` failed.)
+    fn claim(&mut self, writers: &[usize]) {
+        if writers.is_empty() {
+            return;
+        }
+        let mut by = writers.to_vec();
+        by.sort_unstable();
+        by.dedup();
+        for i in std::mem::take(&mut self.unclaimed) {
+            if let Some(l) = self.lines.get_mut(i) {
+                l.by = by.clone();
+            }
+        }
     }
 
     /// Splits new output into lines, each credited to the processes writing as it came
     /// (in this look or the one before: the bytes cross the terminal after the counter
-    /// rose).
+    /// rose; and in the next, see `fresh`: a writer's counter rises when its `write`
+    /// returns, which a loaded machine may let the terminal's reader overtake).
     fn read_output(&mut self, session: &Session, writers: &[usize]) {
         let new = session.transcript.since(self.read_mark).to_vec();
         self.read_mark = session.transcript.mark();
@@ -550,7 +597,12 @@ impl Seen<'_> {
         if self.partial.is_empty() {
             self.partial_by.clear();
         }
-        for w in writers.iter().chain(&self.prev_writers) {
+        // Every line of this output, not only the first, may be from a writer whose counter
+        // rose at the look before: a loaded machine hands several lines over at once.
+        let mut candidates: Vec<usize> = writers.iter().chain(&self.prev_writers).copied().collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        for w in &candidates {
             if !self.partial_by.contains(w) {
                 self.partial_by.push(*w);
             }
@@ -572,6 +624,10 @@ impl Seen<'_> {
                 .count();
             if echoed < typed {
                 by.clear();
+            } else if by.is_empty() && self.lines.len() < MAX_LINES {
+                self.unclaimed.push(self.lines.len());
+            } else if self.lines.len() < MAX_LINES {
+                self.fresh.push(self.lines.len());
             }
             if self.lines.len() < MAX_LINES {
                 self.lines.push(Line {
@@ -580,7 +636,7 @@ impl Seen<'_> {
                     by,
                 });
             }
-            self.partial_by = writers.to_vec();
+            self.partial_by = candidates.clone();
         }
         if self.partial.len() > TRANSCRIPT_BYTES {
             self.partial.clear();
@@ -655,8 +711,14 @@ impl Seen<'_> {
                     ))
                 )
         });
+        // The shim's report of the program's end is what records that end (its status, the
+        // event log's `ended`): a program seen ended in /proc waits for it.
+        let reported = !self.procs[0].ended()
+            || session.program_exit().is_some()
+            || session.not_run().is_some();
         let quiet = Duration::from_millis(self.spec.timing.quiet_ms);
-        settled
+        reported
+            && settled
             && self
                 .still
                 .as_ref()
