@@ -192,9 +192,7 @@ impl EventLog {
         let kept = slice.events.len().min(MAX_CHECK_EVENTS);
         let mut pids: Vec<i32> = slice.names.iter().map(|(p, _)| *p).collect();
         pids.extend(slice.events.iter().filter_map(|e| match &e.what {
-            What::Started(p) | What::Stopped(p) | What::Continued(p) | What::Reaped(p) => {
-                Some(*p)
-            }
+            What::Started(p) | What::Stopped(p) | What::Continued(p) | What::Reaped(p) => Some(*p),
             What::Ended(p, _) => Some(*p),
             What::Signal { to, .. } => Some(*to),
             What::Line { by, .. } => *by,

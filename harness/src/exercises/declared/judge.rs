@@ -5,9 +5,7 @@ use super::run::{Proc, Run, Seen};
 use super::spec::{Ending, Named, Scenario};
 use crate::exercises::bus::faults::exit_words;
 use crate::grading::evidence::verdict;
-use crate::report::{
-    wording, CheckOutcome, ProcessNote, Status, TranscriptPiece, TranscriptView,
-};
+use crate::report::{wording, CheckOutcome, ProcessNote, Status, TranscriptPiece, TranscriptView};
 use crate::submission::Language;
 use crate::supervise::session::Exit;
 use crate::text::{escape, pids};

@@ -559,7 +559,11 @@ impl Seen<'_> {
         let vanished: Vec<usize> = (0..self.procs.len())
             .filter(|&i| self.procs[i].gone && !was_gone.get(i).copied().unwrap_or(false))
             .collect();
-        let lately: Vec<usize> = vanished.iter().chain(&self.prev_vanished).copied().collect();
+        let lately: Vec<usize> = vanished
+            .iter()
+            .chain(&self.prev_vanished)
+            .copied()
+            .collect();
         self.claim(&lately);
         self.prev_vanished = vanished;
         self.update_activity(session, now);
@@ -599,7 +603,8 @@ impl Seen<'_> {
         }
         // Every line of this output, not only the first, may be from a writer whose counter
         // rose at the look before: a loaded machine hands several lines over at once.
-        let mut candidates: Vec<usize> = writers.iter().chain(&self.prev_writers).copied().collect();
+        let mut candidates: Vec<usize> =
+            writers.iter().chain(&self.prev_writers).copied().collect();
         candidates.sort_unstable();
         candidates.dedup();
         for w in &candidates {
