@@ -8,7 +8,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::exercises::REGISTRY;
 use crate::grading::driver::load_config;
 use crate::grading::CheckDoc;
 use crate::report::BUILD_CHECK;
@@ -35,10 +34,10 @@ pub struct ExerciseDoc {
 /// shipped points.
 pub fn exercises(config: Option<&Path>) -> Result<Vec<ExerciseDoc>, String> {
     let file = config.map(crate::grade::read_config).transpose()?;
-    REGISTRY
-        .iter()
+    crate::exercises::all()
+        .into_iter()
         .map(|ex| {
-            let loaded = load_config(*ex, file.as_ref()).map_err(|e| e.to_string())?;
+            let loaded = load_config(ex, file.as_ref()).map_err(|e| e.to_string())?;
             let checks: Vec<(CheckDoc, u32)> = ex
                 .checks()
                 .into_iter()

@@ -18,13 +18,44 @@ pub use crate::report::output::{outputs, Destination, Format, Output, ReportTarg
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Exercises declared in files, read before anything else (repeatable): a declared
+    /// exercise's file, a folder holding its `exercise.toml`, or a folder of such folders.
+    /// Also read from `HARNESS_EXERCISE_FILES` (paths separated by `:`), which the
+    /// gradings of a class inherit.
+    #[arg(long = "exercise-file", global = true, value_name = "PATH")]
+    pub exercise_files: Vec<PathBuf>,
     /// The language of reports, `list` and `explain` (default: the config's `[report] lang`,
     /// else English). Ids, statuses and the JSON's keys are the same in every language.
     #[arg(long, global = true, value_enum, value_name = "LANG")]
     pub lang: Option<crate::i18n::Lang>,
 }
 
+/// Where the exercise files read by this process are handed to the processes it starts.
+pub const EXERCISE_FILES_VAR: &str = "HARNESS_EXERCISE_FILES";
+
 impl Cli {
+    /// Reads the declared exercises of `--exercise-file` and `HARNESS_EXERCISE_FILES`, and
+    /// passes them on to child gradings through the variable. A mistake in a file stops
+    /// the run, naming it at its line and column.
+    pub fn read_exercise_files(&self) -> Result<(), String> {
+        let inherited = std::env::var_os(EXERCISE_FILES_VAR).unwrap_or_default();
+        let mut all: Vec<PathBuf> = std::env::split_paths(&inherited)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        for p in &self.exercise_files {
+            all.push(std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+        }
+        for p in &all {
+            crate::exercises::declared::register(p)?;
+        }
+        if !all.is_empty() {
+            let joined = std::env::join_paths(&all).map_err(|e| e.to_string())?;
+            // Set once, before any thread of ours is started.
+            std::env::set_var(EXERCISE_FILES_VAR, joined);
+        }
+        Ok(())
+    }
+
     /// The config file of the command, if it has one (for its `[report] lang`).
     pub fn config(&self) -> Option<&std::path::Path> {
         match &self.command {
@@ -129,7 +160,7 @@ pub struct GradeArgs {
     pub verbose: bool,
     /// The exercise (`harness list` names them), instead of recognising it by the programs
     /// present.
-    #[arg(long, value_name = "NAME", value_parser = exercise_name)]
+    #[arg(long, value_name = "NAME")]
     pub exercise: Option<String>,
     /// Class: how many submissions to grade at once (default: the number of cores).
     #[arg(long, value_name = "N")]
@@ -201,6 +232,10 @@ impl GradeArgs {
     /// is laid out as a roster (`batch::roster`) and `--submission` is not given, or when a
     /// class-only option is given.
     pub fn plan(&self) -> Result<Plan, String> {
+        if let Some(name) = &self.exercise {
+            // Checked here, not by clap: declared exercises are read after parsing.
+            crate::grade::exercise(name)?;
+        }
         let outputs = self.out.outputs()?;
         let class_option = self.csv.is_some() || self.shard.is_some() || self.reports_dir.is_some();
         let students = match self.paths.as_slice() {
@@ -246,11 +281,6 @@ impl GradeArgs {
             }
         }
     }
-}
-
-/// `--exercise NAME`: a registered exercise.
-fn exercise_name(name: &str) -> Result<String, String> {
-    crate::grade::exercise(name).map(|e| e.name().to_string())
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{ConfigError, ConfigFile, Find};
-use crate::exercises::REGISTRY;
 use crate::grading::driver::{self, Grading};
 use crate::grading::Registered;
 use crate::report::Report;
@@ -38,16 +37,15 @@ impl Default for GradeOptions {
 
 /// The registered exercise called `name`.
 pub fn exercise(name: &str) -> Result<&'static dyn Registered, String> {
-    REGISTRY
-        .iter()
-        .copied()
+    crate::exercises::all()
+        .into_iter()
         .find(|e| e.name() == name)
         .ok_or_else(|| format!("unknown exercise `{name}` (known: {})", names().join(", ")))
 }
 
 /// The names of the registered exercises.
 pub fn names() -> Vec<&'static str> {
-    REGISTRY.iter().map(|e| e.name()).collect()
+    crate::exercises::all().iter().map(|e| e.name()).collect()
 }
 
 /// Reads an instructor's config file once and checks it against every exercise it sets,
@@ -79,7 +77,7 @@ pub fn read_config(path: &Path) -> Result<ConfigFile, String> {
 fn owner_of(file: &ConfigFile) -> Result<Option<&'static dyn Registered>, String> {
     let mut best: Option<(usize, ConfigError)> = None;
     let mut fits = Vec::new();
-    for ex in REGISTRY.iter().copied() {
+    for ex in crate::exercises::all() {
         let mut mine = file.clone();
         mine.give(ex.name());
         match driver::load_config(ex, Some(&mine)) {
@@ -145,9 +143,8 @@ fn give_unowned(
 /// The exercises whose programs are present: a directory may hold several (a student's
 /// whole homework); a single file is judged by its name.
 pub fn detect(path: &Path, ignore_case: bool) -> Vec<&'static dyn Registered> {
-    REGISTRY
-        .iter()
-        .copied()
+    crate::exercises::all()
+        .into_iter()
         .filter(|e| {
             e.shipped_programs()
                 .iter()
@@ -242,8 +239,8 @@ pub fn resolve(path: &Path, ignore_case: bool) -> (PathBuf, Vec<String>) {
 /// What a folder without any exercise's program is told: every name looked for, and what
 /// the folder holds.
 fn no_program(path: &Path, ignore_case: bool) -> String {
-    let looked: Vec<String> = REGISTRY
-        .iter()
+    let looked: Vec<String> = crate::exercises::all()
+        .into_iter()
         .map(|e| {
             let names: Vec<String> = e
                 .shipped_programs()
@@ -326,7 +323,7 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
                 return Err(no_program(&path, find.ignore_case));
             } else {
                 // A single file of another name: graded as the first exercise.
-                REGISTRY.iter().copied().take(1).collect()
+                crate::exercises::all().into_iter().take(1).collect()
             }
         }
     };

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     kill_descendants_on_panic();
-    let outcome = run(cli);
+    let outcome = cli.read_exercise_files().and_then(|()| run(cli));
     if let Some(sig) = interrupt::interrupted() {
         eprintln!(
             "harness: interrupted by {sig}: grading stopped, every process it started killed, no report written"

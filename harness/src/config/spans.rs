@@ -53,6 +53,8 @@ impl Spans {
     pub fn leaves(&self) -> impl Iterator<Item = &str> {
         self.keys
             .iter()
+            // An array's elements are its value, not settings of their own.
+            .filter(|k| !k.path.contains('['))
             .filter(|k| {
                 !self
                     .keys
@@ -75,9 +77,26 @@ fn walk(table: &DeTable<'_>, prefix: &str, out: &mut Vec<KeySpan>) {
             key: key.span(),
             value: value.span(),
         });
-        if let DeValue::Table(t) = value.get_ref() {
-            walk(t, &path, out);
+        walk_value(value.get_ref(), &path, out);
+    }
+}
+
+/// Into a table's keys, and an array's elements (`check[2].steps[0]`).
+fn walk_value(value: &DeValue<'_>, path: &str, out: &mut Vec<KeySpan>) {
+    match value {
+        DeValue::Table(t) => walk(t, path, out),
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("{path}[{i}]");
+                out.push(KeySpan {
+                    path: path.clone(),
+                    key: item.span(),
+                    value: item.span(),
+                });
+                walk_value(item.get_ref(), &path, out);
+            }
         }
+        _ => {}
     }
 }
 

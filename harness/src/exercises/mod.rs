@@ -2,6 +2,7 @@
 //! judges them), and the registry: the one list the rest of the grader goes through.
 
 pub mod bus;
+pub mod declared;
 #[cfg(test)]
 pub mod echo;
 pub mod fileserver;
@@ -16,6 +17,21 @@ pub static REGISTRY: &[&dyn Registered] = &[
     #[cfg(test)]
     &echo::Echo,
 ];
+
+/// The exercises compiled in.
+pub fn compiled_in() -> &'static [&'static dyn Registered] {
+    REGISTRY
+}
+
+/// Every exercise known to this process: the compiled-in ones, then those declared in files
+/// it has read (`declared::register`), in the order read.
+pub fn all() -> Vec<&'static dyn Registered> {
+    REGISTRY
+        .iter()
+        .copied()
+        .chain(declared::registered())
+        .collect()
+}
 
 #[cfg(test)]
 mod tests {

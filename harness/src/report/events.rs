@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::supervise::events::{Ending, Slice, What};
+use crate::text::pids;
 
 /// The most events one check's log holds; the rest are counted in `dropped`.
 pub const MAX_CHECK_EVENTS: usize = 600;
@@ -81,6 +82,9 @@ pub struct EventRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct EventLog {
     pub events: Vec<EventRecord>,
+    /// The pids of the processes the log names, for `--stable` to hide in lines printed.
+    #[serde(skip)]
+    pub pids: Vec<i32>,
     /// Events beyond the cap (of the check, or of the grading's log), counted, not kept.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped: u64,
@@ -186,8 +190,19 @@ impl EventLog {
             })
             .collect();
         let kept = slice.events.len().min(MAX_CHECK_EVENTS);
+        let mut pids: Vec<i32> = slice.names.iter().map(|(p, _)| *p).collect();
+        pids.extend(slice.events.iter().filter_map(|e| match &e.what {
+            What::Started(p) | What::Stopped(p) | What::Continued(p) | What::Reaped(p) => Some(*p),
+            What::Ended(p, _) => Some(*p),
+            What::Signal { to, .. } => Some(*to),
+            What::Line { by, .. } => *by,
+            _ => None,
+        }));
+        pids.sort_unstable();
+        pids.dedup();
         EventLog {
             events,
+            pids,
             dropped: (slice.events.len() - kept) as u64 + slice.dropped,
         }
     }
@@ -201,6 +216,12 @@ impl EventLog {
     pub fn make_stable(&mut self) {
         for e in &mut self.events {
             e.at_ms = None;
+            // A pid a program printed ("reaped 30146") differs in every run.
+            if e.kind == EventKind::Line {
+                if let Some(t) = e.text.as_deref().and_then(|t| pids::hide(t, &self.pids)) {
+                    e.text = Some(t);
+                }
+            }
         }
         // The grader's cleanup ends what is left with SIGKILL after the last step; whether
         // the watcher saw that before the check's log was cut depends on timing (two
@@ -229,6 +250,17 @@ impl EventLog {
                 };
                 rank(a).cmp(&rank(b))
             });
+            // Lines of one stretch in text order, in the places lines held: processes that
+            // print at once (a declared exercise's workers, threads) interleave in any order,
+            // which the exercise allows; an order it judges is judged from the run, not here.
+            let at: Vec<usize> = (0..stretch.len())
+                .filter(|&i| stretch[i].kind == EventKind::Line)
+                .collect();
+            let mut lines: Vec<EventRecord> = at.iter().map(|&i| stretch[i].clone()).collect();
+            lines.sort_by(|a, b| (&a.text, &a.who).cmp(&(&b.text, &b.who)));
+            for (i, line) in at.into_iter().zip(lines) {
+                stretch[i] = line;
+            }
         }
         // A listing's lines after its first, in name order: a server lists in directory
         // order, which differs from one run to the next (its names are the same).
@@ -400,6 +432,31 @@ mod tests {
         );
         assert_eq!(short, long);
         assert!(short.contains("\"bytes\":26"), "{short}");
+    }
+
+    /// Two threads that print at once after one key: either order, one stable log.
+    #[test]
+    fn stable_logs_do_not_depend_on_which_line_came_first() {
+        let line = |ms, text: &str| {
+            (
+                ms,
+                What::Line {
+                    text: text.into(),
+                    by: None,
+                },
+            )
+        };
+        let key = || (0, What::Typed("go".into()));
+        let one = slice(vec![key(), line(1, "thread 2"), line(2, "thread 1")]);
+        let other = slice(vec![key(), line(1, "thread 1"), line(2, "thread 2")]);
+        let stable = |s: &Slice| {
+            let mut l = EventLog::from_slice(s, s.events[0].at);
+            l.make_stable();
+            serde_json::to_string(&l).unwrap()
+        };
+        assert_eq!(stable(&one), stable(&other));
+        let log = stable(&one);
+        assert!(log.find("thread 1").unwrap() < log.find("thread 2").unwrap());
     }
 
     #[test]

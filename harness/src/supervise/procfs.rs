@@ -488,6 +488,11 @@ pub fn holds_open(pid: Pid, file: &fs::Metadata) -> bool {
         .any(|m| m.dev() == file.dev() && m.ino() == file.ino())
 }
 
+/// How many threads `pid` has now; `None` once it is gone.
+pub fn task_count(pid: Pid) -> Option<usize> {
+    Some(fs::read_dir(format!("/proc/{pid}/task")).ok()?.count())
+}
+
 /// The command line, for naming leftover processes in reports.
 pub fn cmdline(pid: Pid) -> Option<Vec<u8>> {
     let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;

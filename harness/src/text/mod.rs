@@ -3,4 +3,5 @@
 
 pub mod escape;
 pub mod matching;
+pub mod pids;
 pub mod suggest;
