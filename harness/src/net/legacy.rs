@@ -15,6 +15,7 @@
 //! Memory stays bounded: data streams to the caller's sink holding back only the marker's
 //! length, and a reply or listing is capped.
 
+use crate::tr;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
@@ -109,11 +110,12 @@ fn refusal(
     got.extend_from_slice(&more);
     let err = d.replies.error.as_bytes();
     if !err.is_empty() && !got.starts_with(err) {
-        return Err(ProtoError::Malformed(format!(
-            "{what}: expected {} or {}, got \"{}\"",
-            d.replies.ok,
-            d.replies.error,
-            escape::one_line(&got)
+        return Err(ProtoError::Malformed(tr!(
+            "{what}: expected {d} or {replies}, got \"{escape}\"",
+            what = what,
+            d = d.replies.ok,
+            replies = d.replies.error,
+            escape = escape::one_line(&got)
         )));
     }
     let reason = String::from_utf8_lossy(&got[err.len()..])
@@ -154,7 +156,10 @@ pub(super) fn list(
     conn: &mut Conn,
     d: &Dialect,
 ) -> Result<Result<Vec<Vec<u8>>, String>, ProtoError> {
-    let what = format!("the reply to {}", Dialect::word(&d.commands.list));
+    let what = tr!(
+        "the reply to {word}",
+        word = Dialect::word(&d.commands.list)
+    );
     send_command(conn, d, &Dialect::fill(&d.commands.list, "", 0, None))?;
     if d.list.framing == ListFraming::Count {
         return lines_list(conn, &what);
@@ -186,8 +191,10 @@ pub(super) fn list(
             Some(n) => {
                 total += n;
                 if total > MAX_LISTING || messages.len() as u64 > MAX_LISTED {
-                    return Err(ProtoError::Malformed(format!(
-                        "{what}: a listing longer than {MAX_LISTING} bytes"
+                    return Err(ProtoError::Malformed(tr!(
+                        "{what}: a listing longer than {MAX_LISTING} bytes",
+                        what = what,
+                        MAX_LISTING = MAX_LISTING
                     )));
                 }
                 if d.list.per_send || messages.is_empty() {
@@ -274,7 +281,13 @@ fn refusal_instead_of_data(
 /// dropped) or where the read that brought them ends (the data came in a send of its own).
 /// Data glued to the size that starts with a digit cannot be told apart.
 fn read_size(conn: &mut Conn, d: &Dialect, what: &str) -> Result<u64, ProtoError> {
-    let no_size = || ProtoError::Malformed(format!("{what}: no size after {}", d.replies.ok));
+    let no_size = || {
+        ProtoError::Malformed(tr!(
+            "{what}: no size after {d}",
+            what = what,
+            d = d.replies.ok
+        ))
+    };
     let mut digits = String::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -317,7 +330,10 @@ fn read_marked(
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<u64, ProtoError> {
     let marker = d.download.end.as_bytes();
-    let what = format!("the end marker {} after the file's bytes", d.download.end);
+    let what = tr!(
+        "the end marker {d} after the file's bytes",
+        d = d.download.end
+    );
     let mut tail: Vec<u8> = Vec::new();
     let mut passed = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
@@ -334,8 +350,10 @@ fn read_marked(
         match read_until(conn, &mut buf, until, &what)? {
             None | Some(0) if at_marker => break,
             Some(0) => {
-                return Err(ProtoError::Closed(format!(
-                    "{what} ({passed} bytes received)"
+                return Err(ProtoError::Closed(tr!(
+                    "{what} ({passed} bytes received)",
+                    what = what,
+                    passed = passed
                 )))
             }
             None => return Err(ProtoError::Timeout(what)),
@@ -363,15 +381,17 @@ pub(super) fn put(
     size: u64,
     source: &mut dyn Read,
 ) -> Result<Result<(), String>, ProtoError> {
-    let what = format!("the reply to {}", Dialect::word(&d.commands.put));
+    let what = tr!("the reply to {word}", word = Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     let lines = d.messages == Framing::Lines;
     if lines {
         match conn.read_header(&what)? {
             super::client::Header::Err(r) => return Ok(Err(r)),
             super::client::Header::Ok(Some(n)) => {
-                return Err(ProtoError::Malformed(format!(
-                    "{what}: expected OK alone, not OK {n}"
+                return Err(ProtoError::Malformed(tr!(
+                    "{what}: expected OK alone, not OK {n}",
+                    what = what,
+                    n = n
                 )))
             }
             super::client::Header::Ok(None) => {}
@@ -391,7 +411,7 @@ pub(super) fn put(
             .read(&mut buf[..want])
             .map_err(|e| ProtoError::Io(e.to_string()))?;
         if k == 0 {
-            return Err(ProtoError::Io("the upload source ended early".into()));
+            return Err(ProtoError::Io(tr!("the upload source ended early").into()));
         }
         conn.send(&buf[..k])?;
         left -= k as u64;
@@ -428,11 +448,14 @@ fn lines_list(conn: &mut Conn, what: &str) -> Result<Result<Vec<Vec<u8>>, String
         Header::Ok(Some(n)) if n <= MAX_LISTED => {
             let mut names = Vec::new();
             for i in 0..n {
-                names.push(conn.read_line(&format!("name {} of {n}", i + 1))?);
+                names.push(conn.read_line(&tr!("name {i} of {n}", i = i + 1, n = n))?);
             }
             Ok(Ok(names))
         }
-        Header::Ok(_) => Err(ProtoError::Malformed(format!("{what}: expected OK <n>"))),
+        Header::Ok(_) => Err(ProtoError::Malformed(tr!(
+            "{what}: expected OK <n>",
+            what = what
+        ))),
     }
 }
 
@@ -449,7 +472,10 @@ fn lines_get(
             conn.read_exact_into(size, "the file's bytes", sink)?;
             Ok(Ok(size))
         }
-        Header::Ok(None) => Err(ProtoError::Malformed(format!("{what}: expected OK <size>"))),
+        Header::Ok(None) => Err(ProtoError::Malformed(tr!(
+            "{what}: expected OK <size>",
+            what = what
+        ))),
     }
 }
 
@@ -461,7 +487,7 @@ pub(super) fn begin_put(
     name: &str,
     size: u64,
 ) -> Result<Result<(), String>, ProtoError> {
-    let what = format!("the reply to {}", Dialect::word(&d.commands.put));
+    let what = tr!("the reply to {word}", word = Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     if d.upload.ok {
         return read_ok(conn, d, &what);
@@ -496,7 +522,10 @@ pub(super) fn send_get(conn: &mut Conn, d: &Dialect, name: &str) -> Result<Strin
         None
     };
     send_command(conn, d, &Dialect::fill(&d.commands.get, name, 0, number))?;
-    Ok(format!("the reply to {}", Dialect::word(&d.commands.get)))
+    Ok(tr!(
+        "the reply to {word}",
+        word = Dialect::word(&d.commands.get)
+    ))
 }
 
 /// Sends the dialect's upload command for `name` and reads no reply; where messages are

@@ -2,6 +2,7 @@
 //! `hello` and exits. It is the smallest complete exercise, and the proof that adding one
 //! is this folder plus its registry line (see the README's "Adding an exercise").
 
+use crate::tr;
 use std::time::Instant;
 
 use serde::Deserialize;
@@ -60,7 +61,7 @@ impl Exercise for Echo {
     fn grade(cfg: &EchoConfig, job: &mut Job) -> Result<Graded, String> {
         let prepared = match job.found.first_mut().and_then(Option::take) {
             Some(found) => found?,
-            None => return Err("no echo program".into()),
+            None => return Err(tr!("no echo program").into()),
         };
         let mut run = Run {
             cfg,

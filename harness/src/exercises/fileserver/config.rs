@@ -1,6 +1,7 @@
 //! The file server exercise's own settings (`exercises/fileserver/exercise.toml`, less the
 //! `[exercise]`, `[checks]` and `[visibility]` tables every exercise has).
 
+use crate::tr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -257,7 +258,7 @@ impl FileserverConfig {
                 return Err(invalid(
                     source_name,
                     key,
-                    format!("{v} is outside 1..=600000"),
+                    tr!("{v} is outside 1..=600000", v = v),
                 ));
             }
         }
@@ -279,9 +280,10 @@ impl FileserverConfig {
                 return Err(invalid(
                     source_name,
                     key,
-                    format!(
-                        "unknown placeholder {{{bad}}} (known: {})",
-                        known.join(", ")
+                    tr!(
+                        "unknown placeholder {{{bad}}} (known: {known})",
+                        bad = bad,
+                        known = known.join(", ")
                     ),
                 ));
             }
@@ -290,7 +292,7 @@ impl FileserverConfig {
             return Err(invalid(
                 source_name,
                 "server.ready_line",
-                format!("unknown placeholder {{{bad}}} (known: port)"),
+                tr!("unknown placeholder {{{bad}}} (known: port)", bad = bad),
             ));
         }
         if cfg.server.library.contains('\0') {

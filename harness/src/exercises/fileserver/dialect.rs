@@ -4,6 +4,7 @@
 //! (`[server.dialect]`) laid key by key over the shipped dialect its `base` names (`exact`
 //! when it names none). The format is `net::dialect`'s and the exercise README's.
 
+use crate::tr;
 use std::sync::Arc;
 
 use crate::config::{invalid, parse, ConfigError};
@@ -71,7 +72,11 @@ fn shipped_table(name: &str, source: &str, depth: usize) -> Result<toml::Table, 
         return Err(invalid(
             source,
             KEY,
-            format!("no such dialect \"{name}\" (shipped: {})", names()),
+            tr!(
+                "no such dialect \"{name}\" (shipped: {names})",
+                name = name,
+                names = names()
+            ),
         ));
     };
     let own: toml::Table = parse(text, &format!("dialects/{name}.toml (built in)"))?;
@@ -154,7 +159,10 @@ fn whole_table(value: &toml::Value, source: &str) -> Result<toml::Table, ConfigE
             return Err(invalid(
                 source,
                 KEY,
-                format!("a shipped dialect's name ({}) or a table", names()),
+                tr!(
+                    "a shipped dialect's name ({names}) or a table",
+                    names = names()
+                ),
             ))
         }
     })
@@ -229,12 +237,12 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
         .collect();
     if client.contains(&id) {
         let d = cfg.server.dialect();
-        return vec![format!(
+        return vec![tr!(
             "The client talks to the grader's reference server, which speaks the same protocol \
-             as the server checks ([server] dialect; here: {}): a course's client is graded \
+             as the server checks ([server] dialect; here: {d}): a course's client is graded \
              unmodified, with [client] port and [client.menu] saying how it is reached and \
              driven.",
-            d.title
+            d = d.title
         )];
     }
     if !server.contains(&id) {
@@ -243,11 +251,8 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
     let d = cfg.server.dialect();
     let mut notes = Vec::new();
     if let Some(why) = d.not_in_protocol(id) {
-        notes.push(format!(
-            "Under this config's dialect ({}) the check is not part of this protocol: {}. It is \
-             skipped and worth no points (Gradescope shows it as passed, 0 of 0).",
-            d.title, why
-        ));
+        notes.push(tr!("Under this config's dialect ({d}) the check is not part of this protocol: {why}. It is \
+             skipped and worth no points (Gradescope shows it as passed, 0 of 0).", d = d.title, why = why));
     }
     if d.is_exact() && d.speaks_exact_words() {
         notes.push(
@@ -258,20 +263,21 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
                 .into(),
         );
     } else {
-        notes.push(format!(
-            "This config's dialect: {}. Its requests are {}, {}, {} and {}; it accepts with {} \
-             and {}.",
-            d.title,
-            d.show_list(),
-            Dialect::show_template(&d.commands.get),
-            Dialect::show_template(&d.commands.put),
-            d.show_quit(),
-            d.replies.ok,
-            if d.replies.error.is_empty() {
-                "any other reply refuses".to_string()
-            } else {
-                format!("refuses with {}", d.replies.error)
-            },
+        let refuses = if d.replies.error.is_empty() {
+            tr!("any other reply refuses").to_string()
+        } else {
+            tr!("refuses with {error}", error = d.replies.error)
+        };
+        notes.push(tr!(
+            "This config's dialect: {title}. Its requests are {list}, {get}, {put} and {quit}; \
+             it accepts with {ok} and {refuses}.",
+            title = d.title,
+            list = d.show_list(),
+            get = Dialect::show_template(&d.commands.get),
+            put = Dialect::show_template(&d.commands.put),
+            quit = d.show_quit(),
+            ok = d.replies.ok,
+            refuses = refuses
         ));
     }
     notes.extend(dialect_note(id).map(String::from));

@@ -7,6 +7,7 @@
 //! table overrides it key by key. What a check sees beyond the policy is reported as a note
 //! worth nothing, never hidden and never failed.
 
+use crate::tr;
 use serde::Deserialize;
 
 use crate::config::{invalid, parse, ConfigError};
@@ -235,10 +236,10 @@ pub fn explain(p: &Policy, id: &str) -> Option<String> {
         "client-quit" | "pair-quit" => vec![quit],
         _ => return None,
     };
-    Some(format!(
-        "This config's policy (its dialect's, with [policy] laid over it): {}. What is seen \
+    Some(tr!(
+        "This config's policy (its dialect's, with [policy] laid over it): {keys}. What is seen \
          beyond it is reported as a note worth no points.",
-        keys.join("; ")
+        keys = keys.join("; ")
     ))
 }
 
@@ -257,7 +258,12 @@ fn kebab(name: &str) -> String {
 /// A note for what a check saw beyond the policy: what was seen, and the key that makes it
 /// worth nothing here (`seen`: a sentence without its full stop).
 pub fn beyond(seen: &str, key: &str, value: &str) -> String {
-    format!("{seen}: not required by this course ([policy] {key} = \"{value}\"), worth no points")
+    tr!(
+        "{seen}: not required by this course ([policy] {key} = \"{value}\"), worth no points",
+        seen = seen,
+        key = key,
+        value = value
+    )
 }
 
 #[cfg(test)]
