@@ -352,9 +352,9 @@ impl Conn {
             line.append(&mut self.pending);
             if line.len() > MAX_HEADER {
                 return Err(ProtoError::Malformed(tr!(
-                    "{what}: a line longer than {MAX_HEADER} bytes",
+                    "{what}: a line longer than {max} bytes",
                     what = what,
-                    MAX_HEADER = MAX_HEADER
+                    max = MAX_HEADER
                 )));
             }
             let n = self.read_stream(&mut buf, what)?;
@@ -374,8 +374,8 @@ impl Conn {
         }
         let Some(rest) = text.strip_prefix("OK") else {
             return Err(ProtoError::Malformed(tr!(
-                "expected OK or ERR, got \"{text}\"",
-                text = crate::text::escape::one_line(&line)
+                "expected OK or ERR, got \"{line}\"",
+                line = crate::text::escape::one_line(&line)
             )));
         };
         let rest = rest.trim();
@@ -385,8 +385,8 @@ impl Conn {
         match rest.parse::<u64>() {
             Ok(n) => Ok(Header::Ok(Some(n))),
             Err(_) => Err(ProtoError::Malformed(tr!(
-                "expected a size after OK, got \"{text}\"",
-                text = crate::text::escape::one_line(&line)
+                "expected a size after OK, got \"{line}\"",
+                line = crate::text::escape::one_line(&line)
             ))),
         }
     }

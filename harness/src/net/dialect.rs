@@ -291,9 +291,9 @@ impl Dialect {
                 return Some((
                     key,
                     tr!(
-                        "unknown placeholder {{{bad}}} (known: {arg1})",
+                        "unknown placeholder {{{bad}}} (known: {known})",
                         bad = bad,
-                        arg1 = PLACEHOLDERS.join(", ")
+                        known = PLACEHOLDERS.join(", ")
                     ),
                 ));
             }
@@ -457,7 +457,7 @@ impl Dialect {
                 format!("{} {n}", self.replies.ok)
             }
             DataFraming::Marker if self.download.ok => {
-                tr!("{replies} and {n} bytes", replies = self.replies.ok, n = n)
+                tr!("{ok} and {n} bytes", ok = self.replies.ok, n = n)
             }
             DataFraming::Marker => tr!("{n} bytes of data", n = n),
         }
@@ -470,10 +470,7 @@ impl Dialect {
         if self.upload.final_reply {
             format!("answered {}", self.replies.ok)
         } else if self.upload.ok {
-            tr!(
-                "answered {replies} and took the data",
-                replies = self.replies.ok
-            )
+            tr!("answered {ok} and took the data", ok = self.replies.ok)
         } else {
             tr!("took the data").into()
         }

@@ -111,11 +111,11 @@ fn refusal(
     let err = d.replies.error.as_bytes();
     if !err.is_empty() && !got.starts_with(err) {
         return Err(ProtoError::Malformed(tr!(
-            "{what}: expected {d} or {replies}, got \"{escape}\"",
+            "{what}: expected {ok} or {error}, got \"{got}\"",
             what = what,
-            d = d.replies.ok,
-            replies = d.replies.error,
-            escape = escape::one_line(&got)
+            ok = d.replies.ok,
+            error = d.replies.error,
+            got = escape::one_line(&got)
         )));
     }
     let reason = String::from_utf8_lossy(&got[err.len()..])
@@ -192,9 +192,9 @@ pub(super) fn list(
                 total += n;
                 if total > MAX_LISTING || messages.len() as u64 > MAX_LISTED {
                     return Err(ProtoError::Malformed(tr!(
-                        "{what}: a listing longer than {MAX_LISTING} bytes",
+                        "{what}: a listing longer than {max} bytes",
                         what = what,
-                        MAX_LISTING = MAX_LISTING
+                        max = MAX_LISTING
                     )));
                 }
                 if d.list.per_send || messages.is_empty() {
@@ -283,9 +283,9 @@ fn refusal_instead_of_data(
 fn read_size(conn: &mut Conn, d: &Dialect, what: &str) -> Result<u64, ProtoError> {
     let no_size = || {
         ProtoError::Malformed(tr!(
-            "{what}: no size after {d}",
+            "{what}: no size after {ok}",
             what = what,
-            d = d.replies.ok
+            ok = d.replies.ok
         ))
     };
     let mut digits = String::new();
@@ -331,8 +331,8 @@ fn read_marked(
 ) -> Result<u64, ProtoError> {
     let marker = d.download.end.as_bytes();
     let what = tr!(
-        "the end marker {d} after the file's bytes",
-        d = d.download.end
+        "the end marker {marker} after the file's bytes",
+        marker = d.download.end
     );
     let mut tail: Vec<u8> = Vec::new();
     let mut passed = 0u64;

@@ -239,10 +239,10 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
         let d = cfg.server.dialect();
         return vec![tr!(
             "The client talks to the grader's reference server, which speaks the same protocol \
-             as the server checks ([server] dialect; here: {d}): a course's client is graded \
+             as the server checks ([server] dialect; here: {dialect}): a course's client is graded \
              unmodified, with [client] port and [client.menu] saying how it is reached and \
              driven.",
-            d = d.title
+            dialect = d.title
         )];
     }
     if !server.contains(&id) {
@@ -251,8 +251,8 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
     let d = cfg.server.dialect();
     let mut notes = Vec::new();
     if let Some(why) = d.not_in_protocol(id) {
-        notes.push(tr!("Under this config's dialect ({d}) the check is not part of this protocol: {why}. It is \
-             skipped and worth no points (Gradescope shows it as passed, 0 of 0).", d = d.title, why = why));
+        notes.push(tr!("Under this config's dialect ({dialect}) the check is not part of this protocol: {why}. It is \
+             skipped and worth no points (Gradescope shows it as passed, 0 of 0).", dialect = d.title, why = why));
     }
     if d.is_exact() && d.speaks_exact_words() {
         notes.push(

@@ -268,8 +268,8 @@ impl LibraryPlace {
             place.arg = seeded.display().to_string();
         } else if cfg.server.windows_library() {
             place.problem = Some(tr!(
-                "the configured path {text} is a Windows path: it cannot exist on Linux",
-                text = text::escape::one_line(path.as_bytes())
+                "the configured path {path} is a Windows path: it cannot exist on Linux",
+                path = text::escape::one_line(path.as_bytes())
             ));
         } else {
             place.target = Some(place.cwd.join(path));

@@ -85,8 +85,8 @@ fn describe(st: ExitStatus) -> String {
     match (st.code(), st.signal()) {
         (Some(c), _) => tr!("exited with status {c}", c = c),
         (_, Some(s)) => tr!(
-            "was killed by {try_from}",
-            try_from = Signal::try_from(s)
+            "was killed by {signal}",
+            signal = Signal::try_from(s)
                 .map(|s| s.as_str())
                 .unwrap_or("a signal")
         ),

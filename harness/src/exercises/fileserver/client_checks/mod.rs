@@ -419,7 +419,7 @@ impl std::fmt::Display for ClientFault {
                 };
                 f.write_str(&tr!("only {moved} bytes went {way} during the command, fewer than the {needed} it needs: the result did not come through the connection", moved = moved, way = way, needed = needed))
             }
-            NoNamePrompt { action, prompt } => f.write_str(&tr!("after \"{escape}\" the client did not ask for the file name with a prompt ending in \"{one_line}\" and wait for input", escape = escape::one_line(action.as_bytes()), one_line = escape::one_line(prompt.as_bytes()))),
+            NoNamePrompt { action, prompt } => f.write_str(&tr!("after \"{action}\" the client did not ask for the file name with a prompt ending in \"{prompt}\" and wait for input", action = escape::one_line(action.as_bytes()), prompt = escape::one_line(prompt.as_bytes()))),
             LogFull => f.write_str(tr!("the reference server's request log is full (over 10000 requests): the requests of this command cannot be seen")),
             NeverReached { request, got } => {
                 let got = if got.is_empty() {
@@ -430,7 +430,7 @@ impl std::fmt::Display for ClientFault {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
-                f.write_str(&tr!("the reference server never got the request \"{escape}\" (it got: {got}): the result did not come from the server", escape = escape::one_line(request.as_bytes()), got = got))
+                f.write_str(&tr!("the reference server never got the request \"{request}\" (it got: {got}): the result did not come from the server", request = escape::one_line(request.as_bytes()), got = got))
             }
             Quit(Some(Exit::Code(c)), _) => f.write_str(&tr!("quit ended the client with status {c}", c = c)),
             Quit(Some(Exit::Signal(s)), _) => f.write_str(&tr!("the client was killed by signal {s}", s = s)),
@@ -482,12 +482,12 @@ impl ClientFault {
                 ))
             }
             ClientFault::EndOfInput(..) => Some(tr!(
-                "at the end of input{idiom}, send {cfg} and exit with status 0",
+                "at the end of input{idiom}, send {quit} and exit with status 0",
                 idiom = idiom
                     .end_of_input()
                     .map(|c| format!(" ({c})"))
                     .unwrap_or_default(),
-                cfg = cfg.server.dialect().show_quit()
+                quit = cfg.server.dialect().show_quit()
             )),
             _ => self.hint_in(lang),
         }

@@ -119,7 +119,7 @@ fn finish_server(mut ctx: Ctx) {
 fn start_words(cfg: &FileserverConfig, p: &StartProblem) -> String {
     match p {
         StartProblem::Exited(how) => tr!("it {how} before listening", how = how),
-        StartProblem::NotListening => tr!("it did not listen on a TCP port within {cfg} ms", cfg = cfg.timing.startup_ms),
+        StartProblem::NotListening => tr!("it did not listen on a TCP port within {ms} ms", ms = cfg.timing.startup_ms),
         StartProblem::OthersListen(port) => tr!("only another process it started listens (on port {port}); the program started must listen itself", port = port),
         StartProblem::Unreachable(a) => tr!("it listens only on {a}, not on this machine's loopback", a = a),
         StartProblem::Spawn(e) => tr!("it could not be started: {e}", e = e),

@@ -195,8 +195,8 @@ fn half_request(d: &Dialect) -> (Vec<u8>, String) {
     let first = msgs.first().cloned().unwrap_or_default();
     if msgs.len() > 1 {
         let shown = tr!(
-            "sends \"{escape}\" (the first message of a download)",
-            escape = escape::one_line(first.as_bytes())
+            "sends \"{first}\" (the first message of a download)",
+            first = escape::one_line(first.as_bytes())
         );
         return (first.into_bytes(), shown);
     }
@@ -210,13 +210,13 @@ fn half_request(d: &Dialect) -> (Vec<u8>, String) {
     let half = &first[..cut];
     let shown = if d.messages == Framing::Lines {
         tr!(
-            "sends half a request line (\"{escape}\")",
-            escape = escape::one_line(half.as_bytes())
+            "sends half a request line (\"{half}\")",
+            half = escape::one_line(half.as_bytes())
         )
     } else {
         tr!(
-            "sends \"{escape}\" (a download request cut short)",
-            escape = escape::one_line(half.as_bytes())
+            "sends \"{half}\" (a download request cut short)",
+            half = escape::one_line(half.as_bytes())
         )
     };
     (half.as_bytes().to_vec(), shown)

@@ -252,10 +252,10 @@ impl std::fmt::Display for GetMissingFault {
                 list,
                 reason,
             } => f.write_str(&tr!(
-                "after {after}, {list} on the same connection was refused: {escape}",
+                "after {after}, {list} on the same connection was refused: {reason}",
                 after = after,
                 list = list,
-                escape = escape::one_line(reason.as_bytes())
+                reason = escape::one_line(reason.as_bytes())
             )),
             GetMissingFault::Broken(e) => e.fmt(f),
         }
@@ -300,8 +300,8 @@ pub fn get_missing(ctx: &mut Ctx) -> CheckOutcome {
         let mut o = judged(
             fault.as_slice(),
             tr!(
-                "{d} for a missing file; the connection still answers {list}",
-                d = d.refusal(),
+                "{refusal} for a missing file; the connection still answers {list}",
+                refusal = d.refusal(),
                 list = list
             ),
         );

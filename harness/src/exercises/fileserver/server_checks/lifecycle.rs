@@ -29,8 +29,8 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
             ctx.unstartable = true;
             let msg = match p {
                 StartProblem::Exited(how) => tr!("the server {how} before listening", how = how),
-                StartProblem::NotListening => tr!("the server did not listen on a TCP port within {cfg} ms", cfg = cfg.timing.startup_ms),
-                StartProblem::OthersListen(port) => tr!("the server did not listen within {cfg} ms: only another process it started listens (on port {port}); the program started must listen itself", cfg = cfg.timing.startup_ms, port = port),
+                StartProblem::NotListening => tr!("the server did not listen on a TCP port within {ms} ms", ms = cfg.timing.startup_ms),
+                StartProblem::OthersListen(port) => tr!("the server did not listen within {ms} ms: only another process it started listens (on port {port}); the program started must listen itself", ms = cfg.timing.startup_ms, port = port),
                 StartProblem::Unreachable(a) => tr!("the server listens only on {a}, which is not this machine's loopback: bind 0.0.0.0 or 127.0.0.1", a = a),
                 StartProblem::Spawn(e) => tr!("the server could not be started: {e}", e = e),
                 StartProblem::Library(why) => {
@@ -66,7 +66,7 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
                 (format!("port {}", at.port()), at.port().to_string())
             };
             let shown = fill(&cfg.server.ready_line, &[("port", &shown)]);
-            problems.push(tr!("the server listens on {port}, but did not print \"{escape}\" (the other checks go on)", port = port, escape = escape::one_line(shown.as_bytes())));
+            problems.push(tr!("the server listens on {port}, but did not print \"{line}\" (the other checks go on)", port = port, line = escape::one_line(shown.as_bytes())));
         }
     }
     if problems.is_empty() {
@@ -107,8 +107,8 @@ fn start_hint(cfg: &FileserverConfig) -> String {
     if !cfg.server.ready_line.is_empty() {
         let line = fill(&cfg.server.ready_line, &placeholders);
         hint.push_str(&tr!(
-            ", then print `{escape}`",
-            escape = escape::one_line(line.as_bytes())
+            ", then print `{line}`",
+            line = escape::one_line(line.as_bytes())
         ));
     }
     hint

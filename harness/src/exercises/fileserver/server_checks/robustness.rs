@@ -117,12 +117,12 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
         let mut actions = vec![
             half_list(&d).1,
             tr!(
-                "{d}, sends 100000 bytes, disconnects (the old file must stay)",
-                d = d.show_put(library::SPACES, 1_000_000)
+                "{put}, sends 100000 bytes, disconnects (the old file must stay)",
+                put = d.show_put(library::SPACES, 1_000_000)
             ),
             tr!(
-                "{d}, sends 100000 bytes, disconnects",
-                d = d.show_put("cut.bin", 1_000_000)
+                "{put}, sends 100000 bytes, disconnects",
+                put = d.show_put("cut.bin", 1_000_000)
             ),
             tr!(
                 "{get_sent}, reads 65536 bytes, disconnects",
@@ -225,9 +225,9 @@ fn half_list(d: &Dialect) -> (Vec<u8>, String) {
         )
     } else if parts.len() > 1 {
         tr!(
-            "sends {shown} (the first message of {d}), disconnects",
+            "sends {shown} (the first message of {list}), disconnects",
             shown = shown,
-            d = d.show_list()
+            list = d.show_list()
         )
     } else {
         tr!(

@@ -34,9 +34,9 @@ fn put_check(
             Ok(Err(reason)) => failed(ReplyFault::refused(&ctx.dialect, what.clone(), &reason)),
             Ok(Ok(())) => match stored(ctx, name, content.len(), within) {
                 Err(e) => fail(tr!(
-                    "{what}: {ctx}, but the library has no such file ({e})",
+                    "{what}: {accepted}, but the library has no such file ({e})",
                     what = what,
-                    ctx = ctx.dialect.accepted_upload(),
+                    accepted = ctx.dialect.accepted_upload(),
                     e = e
                 )),
                 Ok(f) => match compare_streams(f, content.reader(), content.len()) {
