@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::answer::{Answerer, Unanswered};
+use super::answer::{reply_to, Answerer, Unanswered};
 use super::dialect::Dialect;
 use crate::supervise::ending::{self, Ending};
 use crate::supervise::events::{self, Recorder, What};
@@ -433,7 +433,7 @@ impl Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::begin_put(self, &d, name, size);
         }
-        match self.request(&format!("P {size} {name}"), "the reply to P")? {
+        match self.request(&format!("P {size} {name}"), &reply_to("P"))? {
             Header::Ok(None) => Ok(Ok(())),
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(Some(n)) => Ok(Err(format!("OK {n}"))),
@@ -446,7 +446,7 @@ impl Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::begin_get(self, &d, name);
         }
-        match self.request(&format!("G {name}"), "the reply to G")? {
+        match self.request(&format!("G {name}"), &reply_to("G"))? {
             Header::Ok(Some(_)) => Ok(Ok(())),
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(None) => Err(ProtoError::Malformed(
@@ -508,7 +508,7 @@ impl Conn {
         let mut buf = [0u8; 4096];
         self.pending.clear();
         loop {
-            if self.arm("the connection to close").is_err() {
+            if self.arm(tr!("the connection to close")).is_err() {
                 return false;
             }
             match self.stream.read(&mut buf) {
@@ -532,7 +532,7 @@ impl FileProtocol for Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::list(self, &d);
         }
-        match self.request("L", "the reply to L")? {
+        match self.request("L", &reply_to("L"))? {
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(None) => Err(ProtoError::Malformed(
                 tr!("L must be answered with OK <n>").into(),
@@ -559,13 +559,13 @@ impl FileProtocol for Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::get(self, &d, name, sink);
         }
-        match self.request(&format!("G {name}"), "the reply to G")? {
+        match self.request(&format!("G {name}"), &reply_to("G"))? {
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(None) => Err(ProtoError::Malformed(
                 tr!("G must be answered with OK <size>").into(),
             )),
             Header::Ok(Some(size)) => {
-                self.read_exact_into(size, "the file's bytes", sink)?;
+                self.read_exact_into(size, tr!("the file's bytes"), sink)?;
                 Ok(Ok(size))
             }
         }
@@ -580,7 +580,7 @@ impl FileProtocol for Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::put(self, &d, name, size, source);
         }
-        match self.request(&format!("P {size} {name}"), "the reply to P")? {
+        match self.request(&format!("P {size} {name}"), &reply_to("P"))? {
             Header::Err(r) => return Ok(Err(r)),
             Header::Ok(Some(n)) => {
                 return Err(ProtoError::Malformed(tr!(
@@ -603,7 +603,7 @@ impl FileProtocol for Conn {
             self.send(&buf[..k])?;
             left -= k as u64;
         }
-        match self.read_header("the reply after the upload")? {
+        match self.read_header(tr!("the reply after the upload"))? {
             Header::Ok(_) => Ok(Ok(())),
             Header::Err(r) => Ok(Err(r)),
         }

@@ -174,9 +174,9 @@ impl Dialect {
         {
             return Some((
                 "messages",
-                "\"lines\" is the exact protocol: list framing \"count\", download \"size-line\", \
-                 upload \"size\" with ok and final_reply"
-                    .into(),
+                tr!("\"lines\" is the exact protocol: list framing \"count\", download \"size-line\", \
+                 upload \"size\" with ok and final_reply")
+                .into(),
             ));
         }
         if lines && (self.replies.ok != "OK" || self.replies.error != "ERR") {

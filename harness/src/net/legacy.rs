@@ -19,6 +19,7 @@ use crate::tr;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
+use super::answer::reply_to;
 use super::client::{Conn, ProtoError, MAX_HEADER, MAX_LISTED};
 use super::dialect::{split_listing, DataFraming, Dialect, Framing, ListFraming};
 use crate::text::escape;
@@ -156,10 +157,7 @@ pub(super) fn list(
     conn: &mut Conn,
     d: &Dialect,
 ) -> Result<Result<Vec<Vec<u8>>, String>, ProtoError> {
-    let what = tr!(
-        "the reply to {word}",
-        word = Dialect::word(&d.commands.list)
-    );
+    let what = reply_to(&Dialect::word(&d.commands.list));
     send_command(conn, d, &Dialect::fill(&d.commands.list, "", 0, None))?;
     if d.list.framing == ListFraming::Count {
         return lines_list(conn, &what);
@@ -240,7 +238,7 @@ pub(super) fn get(
     match d.download.framing {
         DataFraming::Length => {
             let size = read_size(conn, d, &what)?;
-            conn.read_exact_into(size, "the file's bytes", sink)?;
+            conn.read_exact_into(size, tr!("the file's bytes"), sink)?;
             Ok(Ok(size))
         }
         _ => read_marked(conn, d, expect, sink).map(Ok),
@@ -381,7 +379,7 @@ pub(super) fn put(
     size: u64,
     source: &mut dyn Read,
 ) -> Result<Result<(), String>, ProtoError> {
-    let what = tr!("the reply to {word}", word = Dialect::word(&d.commands.put));
+    let what = reply_to(&Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     let lines = d.messages == Framing::Lines;
     if lines {
@@ -422,13 +420,13 @@ pub(super) fn put(
         conn.send(d.upload.end.as_bytes())?;
     }
     if lines {
-        return match conn.read_header("the reply after the upload")? {
+        return match conn.read_header(tr!("the reply after the upload"))? {
             super::client::Header::Ok(_) => Ok(Ok(())),
             super::client::Header::Err(r) => Ok(Err(r)),
         };
     }
     if d.upload.final_reply {
-        return read_ok(conn, d, "the reply after the upload");
+        return read_ok(conn, d, tr!("the reply after the upload"));
     }
     await_read(conn);
     Ok(Ok(()))
@@ -469,7 +467,7 @@ fn lines_get(
     match conn.read_header(what)? {
         Header::Err(r) => Ok(Err(r)),
         Header::Ok(Some(size)) => {
-            conn.read_exact_into(size, "the file's bytes", sink)?;
+            conn.read_exact_into(size, tr!("the file's bytes"), sink)?;
             Ok(Ok(size))
         }
         Header::Ok(None) => Err(ProtoError::Malformed(tr!(
@@ -487,7 +485,7 @@ pub(super) fn begin_put(
     name: &str,
     size: u64,
 ) -> Result<Result<(), String>, ProtoError> {
-    let what = tr!("the reply to {word}", word = Dialect::word(&d.commands.put));
+    let what = reply_to(&Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     if d.upload.ok {
         return read_ok(conn, d, &what);
@@ -522,10 +520,7 @@ pub(super) fn send_get(conn: &mut Conn, d: &Dialect, name: &str) -> Result<Strin
         None
     };
     send_command(conn, d, &Dialect::fill(&d.commands.get, name, 0, number))?;
-    Ok(tr!(
-        "the reply to {word}",
-        word = Dialect::word(&d.commands.get)
-    ))
+    Ok(reply_to(&Dialect::word(&d.commands.get)))
 }
 
 /// Sends the dialect's upload command for `name` and reads no reply; where messages are

@@ -50,7 +50,10 @@ impl Comparison {
             got_len = self.got_len
         );
         if let Some(d) = &self.first_diff {
-            let _ = write!(s, "; first difference at offset {}", d.offset);
+            s.push_str(&tr!(
+                "; first difference at offset {offset}",
+                offset = d.offset
+            ));
         }
         if let Some(h) = &self.hint {
             let _ = write!(s, " ({h})");
@@ -62,14 +65,30 @@ impl Comparison {
     pub fn window_text(&self) -> Option<String> {
         let d = self.first_diff.as_ref()?;
         let mut out = String::new();
-        let _ = writeln!(out, "offset {} (window from {}):", d.offset, d.start);
+        out.push_str(&tr!(
+            "offset {offset} (window from {start}):",
+            offset = d.offset,
+            start = d.start
+        ));
+        let _ = writeln!(out);
+        // The labels are padded to one width, whatever the language.
+        let (expected, got) = (tr!("expected:"), tr!("got:"));
+        let cols = |t: &str| t.chars().map(crate::i18n::columns).sum::<usize>();
+        let width = cols(expected).max(cols(got)) + 1;
         let _ = writeln!(
             out,
-            "  expected: {}  |{}|",
+            "  {}{}  |{}|",
+            crate::i18n::pad(expected, width),
             hex(&d.expected),
             text(&d.expected)
         );
-        let _ = write!(out, "  got:      {}  |{}|", hex(&d.got), text(&d.got));
+        let _ = write!(
+            out,
+            "  {}{}  |{}|",
+            crate::i18n::pad(got, width),
+            hex(&d.got),
+            text(&d.got)
+        );
         Some(out)
     }
 }

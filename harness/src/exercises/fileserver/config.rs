@@ -229,10 +229,8 @@ impl FileserverConfig {
     }
 
     pub fn shipped() -> Result<Self, ConfigError> {
-        Self::from_toml(
-            DEFAULT_TOML,
-            "exercises/fileserver/exercise.toml (built in)",
-        )
+        let source = format!("exercises/fileserver/exercise.toml {}", tr!("(built in)"));
+        Self::from_toml(DEFAULT_TOML, &source)
     }
 
     /// Parses and validates a whole configuration file (its `[checks]` and the other
@@ -266,11 +264,15 @@ impl FileserverConfig {
             return Err(invalid(
                 source_name,
                 "library.concurrent_clients",
-                "must be between 1 and 64",
+                tr!("must be between 1 and 64"),
             ));
         }
         if cfg.library.large_bytes > 1 << 32 {
-            return Err(invalid(source_name, "library.large_bytes", "at most 4 GiB"));
+            return Err(invalid(
+                source_name,
+                "library.large_bytes",
+                tr!("at most 4 GiB"),
+            ));
         }
         for (key, args, known) in [
             ("server.args", &cfg.server.args, &["port", "library"][..]),
@@ -296,7 +298,11 @@ impl FileserverConfig {
             ));
         }
         if cfg.server.library.contains('\0') {
-            return Err(invalid(source_name, "server.library", "holds a NUL byte"));
+            return Err(invalid(
+                source_name,
+                "server.library",
+                tr!("holds a NUL byte"),
+            ));
         }
         let dialect = super::dialect::resolve(&cfg.server.dialect, source_name)?;
         super::dialect::policy(&cfg.server.dialect, source_name)?;
@@ -312,14 +318,14 @@ impl FileserverConfig {
             return Err(invalid(
                 source_name,
                 &format!("server.dialect.not_in_protocol.{bad}"),
-                "not a server check",
+                tr!("not a server check"),
             ));
         }
         if cfg.client.prompt_ends_with.trim().is_empty() {
             return Err(invalid(
                 source_name,
                 "client.prompt_ends_with",
-                "must not be empty",
+                tr!("must not be empty"),
             ));
         }
         let menu = &cfg.client.menu;
@@ -333,7 +339,7 @@ impl FileserverConfig {
                 return Err(invalid(
                     source_name,
                     key,
-                    "must be a word or a number on one line",
+                    tr!("must be a word or a number on one line"),
                 ));
             }
         }
@@ -341,22 +347,24 @@ impl FileserverConfig {
             return Err(invalid(
                 source_name,
                 "client.menu.name_prompt_ends_with",
-                "must not be empty when the name is asked for at a prompt",
+                tr!("must not be empty when the name is asked for at a prompt"),
             ));
         }
         if menu.get_by == GetBy::Number && !dialect.list.numbered {
             return Err(invalid(
                 source_name,
                 "client.menu.get_by",
-                "\"number\" needs a dialect with a numbered listing (list.numbered = true)",
+                tr!("\"number\" needs a dialect with a numbered listing (list.numbered = true)"),
             ));
         }
         if menu.get_by == GetBy::Number && cfg.pair.mode.pair_graded() {
             return Err(invalid(
                 source_name,
                 "client.menu.get_by",
-                "\"number\" is for the client checks (the reference server's numbering): \
-                 pair mode types names",
+                tr!(
+                    "\"number\" is for the client checks (the reference server's numbering): \
+                 pair mode types names"
+                ),
             ));
         }
         Ok(())

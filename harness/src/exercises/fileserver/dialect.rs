@@ -79,7 +79,8 @@ fn shipped_table(name: &str, source: &str, depth: usize) -> Result<toml::Table, 
             ),
         ));
     };
-    let own: toml::Table = parse(text, &format!("dialects/{name}.toml (built in)"))?;
+    let shipped = format!("dialects/{name}.toml {}", tr!("(built in)"));
+    let own: toml::Table = parse(text, &shipped)?;
     based(own, source, depth)
 }
 
@@ -92,7 +93,7 @@ fn based(mut own: toml::Table, source: &str, depth: usize) -> Result<toml::Table
             return Err(invalid(
                 source,
                 &format!("{KEY}.base"),
-                "must be a dialect's name",
+                tr!("must be a dialect's name"),
             ))
         }
     };
@@ -100,7 +101,7 @@ fn based(mut own: toml::Table, source: &str, depth: usize) -> Result<toml::Table
         return Err(invalid(
             source,
             &format!("{KEY}.base"),
-            "bases nest too deep (a circle?)",
+            tr!("bases nest too deep (a circle?)"),
         ));
     }
     let mut table = shipped_table(&base, source, depth + 1)?;
@@ -136,11 +137,15 @@ pub fn policy(value: &toml::Value, source: &str) -> Result<Policy, ConfigError> 
             e.key = e.key.map(|k| format!("{KEY}.{k}"));
             e
         }),
-        Some(_) => Err(invalid(source, &format!("{KEY}.policy"), "must be a table")),
+        Some(_) => Err(invalid(
+            source,
+            &format!("{KEY}.policy"),
+            tr!("must be a table"),
+        )),
         None => Err(invalid(
             source,
             &format!("{KEY}.policy"),
-            "the dialect states no policy",
+            tr!("the dialect states no policy"),
         )),
     }
 }
@@ -189,35 +194,41 @@ fn dialect_of(table: toml::Table, source: &str) -> Result<Arc<Dialect>, ConfigEr
 fn dialect_note(id: &str) -> Option<&'static str> {
     Some(match id {
         "list" => {
-            "A dialect's listing is read with its own framing (a separator, one send per name, \
-             numbered entries, an end marker or a quiet gap); the names must be the same."
+            tr!("A dialect's listing is read with its own framing (a separator, one send per name, \
+             numbered entries, an end marker or a quiet gap); the names must be the same.")
         }
         "get-binary" | "put-binary" => {
-            "Where data ends with an end marker (`##`), a file holding the marker is still \
+            tr!(
+                "Where data ends with an end marker (`##`), a file holding the marker is still \
              carried whole (the grader ends the data by its size); a course whose own spec cannot \
              carry such a file lists the check under not_in_protocol."
+            )
         }
         "get-missing" => {
-            "The refusal is the dialect's: ERR, N, or any reply but the OK word where the dialect \
+            tr!("The refusal is the dialect's: ERR, N, or any reply but the OK word where the dialect \
              has no error word (the report then says \"a refusal\"); a numbered dialect asks for \
-             the number one past the end of the listing."
+             the number one past the end of the listing.")
         }
         "put-replace" => {
-            "Where the dialect refuses replacing (upload.replace = \"refused\"), the upload must \
-             be refused instead, and hello.txt stay as it was."
+            tr!("Where the dialect refuses replacing (upload.replace = \"refused\"), the upload must \
+             be refused instead, and hello.txt stay as it was.")
         }
         "traversal" => {
-            "A numbered dialect cannot name a path in a download: its downloads ask for numbers \
-             past the end of the listing; its uploads still send the names above."
+            tr!("A numbered dialect cannot name a path in a download: its downloads ask for numbers \
+             past the end of the listing; its uploads still send the names above.")
         }
         "concurrent" => {
-            "Under a numbered dialect the uploads start only once every download has begun \
+            tr!(
+                "Under a numbered dialect the uploads start only once every download has begun \
              receiving its data, so that a server reading its directory again at G is not \
              renumbered under a download by them."
+            )
         }
         "disconnect" | "quit" => {
-            "Its requests are the dialect's own commands (QUIT, EXIT, q… for quit); where \
+            tr!(
+                "Its requests are the dialect's own commands (QUIT, EXIT, q… for quit); where \
              messages are sends, half a request is the listing command whose reply is never read."
+            )
         }
         _ => return None,
     })
@@ -256,11 +267,13 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
     }
     if d.is_exact() && d.speaks_exact_words() {
         notes.push(
-            "This config speaks the exact protocol described above. Under another [server] \
+            tr!(
+                "This config speaks the exact protocol described above. Under another [server] \
              dialect the check is made in that dialect's words (its commands, its OK and refusal, \
              its framing); a check the dialect lists under not_in_protocol is skipped as \"not \
              part of this protocol\" and worth no points."
-                .into(),
+            )
+            .into(),
         );
     } else {
         let refuses = if d.replies.error.is_empty() {

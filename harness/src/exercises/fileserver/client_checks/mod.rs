@@ -413,9 +413,9 @@ impl std::fmt::Display for ClientFault {
                 moved,
             } => {
                 let way = if *to_server {
-                    "from the client to the server"
+                    tr!("from the client to the server")
                 } else {
-                    "from the server to the client"
+                    tr!("from the server to the client")
                 };
                 f.write_str(&tr!("only {moved} bytes went {way} during the command, fewer than the {needed} it needs: the result did not come through the connection", moved = moved, way = way, needed = needed))
             }

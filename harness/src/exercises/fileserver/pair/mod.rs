@@ -70,7 +70,7 @@ pub fn grade(
             return isolation;
         }
         (Ok(_), None) => {
-            let why = "skipped: the server did not start";
+            let why = tr!("skipped: the server did not start");
             list.settle_all(&table(), Status::Skipped, why);
             return isolation;
         }

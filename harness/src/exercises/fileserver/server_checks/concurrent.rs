@@ -175,7 +175,7 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         }
         if spun {
             o.details.push(
-                "a handler spun at full speed after a stalled client left: that is judged by disconnect, not here"
+                tr!("a handler spun at full speed after a stalled client left: that is judged by disconnect, not here")
                     .into(),
             );
             retire_spinner(ctx, "concurrent");
@@ -235,7 +235,7 @@ fn clients_action(ctx: &Ctx, n: usize, size: u64, got_shown: &[String]) -> Strin
     };
     let put = d.show_put("concurrent-up-<i>.bin", size);
     let order = if d.numbered_get() {
-        " (the uploads once every download has begun)"
+        tr!(" (the uploads once every download has begun)")
     } else {
         ""
     };

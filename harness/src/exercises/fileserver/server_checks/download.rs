@@ -105,7 +105,7 @@ impl Fault for ListFault {
         match self {
             ListFault::Reply(_) => None,
             _ => Some(
-                "list only regular files directly in the library whose names do not start with '.'"
+                tr!("list only regular files directly in the library whose names do not start with '.'")
                     .into(),
             ),
         }

@@ -174,7 +174,7 @@ impl Fault for CleanupFault {
         let idiom = Idiom(lang);
         Some(match self {
             CleanupFault::Zombies => idiom.say(
-                "reap each child as it finishes, in a SIGCHLD handler",
+                tr!("reap each child as it finishes, in a SIGCHLD handler"),
                 idiom.reap_all_nohang(),
             ),
             CleanupFault::Leftovers(_) => {
@@ -184,7 +184,7 @@ impl Fault for CleanupFault {
                 tr!("the server's children must end when it exits (or with their client): a child left serving keeps the port and the library busy").into()
             }
             CleanupFault::NoExit(_) | CleanupFault::ExitStatus(_) => idiom.say(
-                "exit with status 0 on SIGTERM, even with clients connected",
+                tr!("exit with status 0 on SIGTERM, even with clients connected"),
                 idiom.exit_on("SIGTERM"),
             ),
         })
@@ -248,7 +248,7 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
                 ""
             }
             Some(st) if st.success() => {
-                "no zombie children; SIGTERM ended the server with status 0"
+                tr!("no zombie children; SIGTERM ended the server with status 0")
             }
             Some(st) if by_sigterm(&st) && policy.sigterm == Sigterm::DefaultAction => {
                 notes.push(policy::beyond(
@@ -256,7 +256,7 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
                     "sigterm",
                     "default-action",
                 ));
-                "no zombie children; SIGTERM ended the server (its default action)"
+                tr!("no zombie children; SIGTERM ended the server (its default action)")
             }
             Some(st) => {
                 faults.push(CleanupFault::ExitStatus(ServerProc::describe_status(st)));

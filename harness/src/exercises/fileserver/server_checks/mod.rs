@@ -184,10 +184,15 @@ impl<'a> Ctx<'a> {
         for name in leftover_temps(self) {
             let _ = std::fs::remove_file(self.uploads.join(name));
         }
-        self.start_server()
-            .map_err(|p| format!("the server {how}, and restarting it failed: {p:?}"))?;
+        self.start_server().map_err(|p| {
+            tr!(
+                "the server {how}, and restarting it failed: {problem}",
+                how = how,
+                problem = format!("{p:?}")
+            )
+        })?;
         o_notes.push(match retired {
-            Some(why) => tr!("the grader stopped the server after the {last_check} check ({why}) and started it again for this one", last_check = self.last_check.unwrap_or("previous"), why = why),
+            Some(why) => tr!("the grader stopped the server after the {last_check} check ({why}) and started it again for this one", last_check = self.last_check.unwrap_or(tr!("previous")), why = why),
             None => match self.last_check {
                 Some(id) => tr!("the server {how} during or after the {id} check; it was started again for this one", how = how, id = id),
                 None => tr!("the server {how} during an earlier check; it was started again for this one", how = how),

@@ -58,7 +58,7 @@ impl std::fmt::Display for DisconnectFault {
             Died { how, during } => f.write_str(&tr!("the server {how} when a client disconnected during {during}", how = how, during = during)),
             Dead(how) => f.write_str(&tr!("the server {how} when a client disconnected", how = how)),
             Spinning(during) if during.len() == 1 => f.write_str(&tr!("a handler went on at 100% CPU, its connection open, after its client vanished during {during} (it receives from the closed connection again and again)", during = during[0])),
-            Spinning(during) => f.write_str(&tr!("handlers went on at 100% CPU, their connections open, after their clients vanished during {during} (each receives from its closed connection again and again)", during = during.join(" and during "))),
+            Spinning(during) => f.write_str(&tr!("handlers went on at 100% CPU, their connections open, after their clients vanished during {during} (each receives from its closed connection again and again)", during = during.join(tr!(" and during ")))),
             ReplacedDamaged => f.write_str(&tr!("a cut-off upload replacing {library} damaged the old file (it must stay as it was)", library = library::SPACES)),
             UploadKeptOpen => f.write_str(tr!("after the uploading client vanished, the server kept its connection open")),
             PartialLeft => f.write_str(tr!("the cut-off upload left a partial file named cut.bin")),
@@ -94,7 +94,7 @@ impl Fault for DisconnectFault {
             DisconnectFault::Spinning(_) => {
                 let idiom = Idiom(lang);
                 idiom.say(
-                    "a receive that returns nothing means the client has gone: end that client's handler then (close the connection, remove the temporary file) instead of receiving again",
+                    tr!("a receive that returns nothing means the client has gone: end that client's handler then (close the connection, remove the temporary file) instead of receiving again"),
                     idiom.end_of_connection(),
                 )
             }
@@ -132,10 +132,10 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
         ];
         // Each way of vanishing, and what the client was doing (for a server that dies).
         let steps: [(Vanish, &str); 4] = [
-            (vanish_mid_line, "half a request line"),
-            (vanish_mid_replacing, "an upload replacing a file"),
-            (vanish_mid_upload, "an upload"),
-            (vanish_mid_download, "a download"),
+            (vanish_mid_line, tr!("half a request line")),
+            (vanish_mid_replacing, tr!("an upload replacing a file")),
+            (vanish_mid_upload, tr!("an upload")),
+            (vanish_mid_download, tr!("a download")),
         ];
         let mut spun = Vec::new();
         for (i, (step, what)) in steps.into_iter().enumerate() {
@@ -177,9 +177,9 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
             None => true,
         });
         let passed = if notes.is_empty() {
-            "clients vanishing mid-transfer left no partial file; the server goes on"
+            tr!("clients vanishing mid-transfer left no partial file; the server goes on")
         } else {
-            "the server goes on after clients vanished mid-transfer"
+            tr!("the server goes on after clients vanished mid-transfer")
         };
         let mut o = judged_in(&faults, passed, ctx.lang);
         o.notes = notes;

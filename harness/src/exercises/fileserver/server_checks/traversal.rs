@@ -139,19 +139,19 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
         for (path, what) in [
             (
                 escaped.clone(),
-                "a file appeared outside the library (../escaped.txt)",
+                tr!("a file appeared outside the library (../escaped.txt)"),
             ),
             (
                 outside_tmp.clone(),
-                "a file appeared at an absolute path outside the library",
+                tr!("a file appeared at an absolute path outside the library"),
             ),
             (
                 ctx.lib.dir.join(".sneaky"),
-                "a hidden file was created in the library",
+                tr!("a hidden file was created in the library"),
             ),
             (
                 ctx.lib.dir.join(library::SUBDIR).join("planted.txt"),
-                "a file was planted in a subdirectory",
+                tr!("a file was planted in a subdirectory"),
             ),
         ] {
             if path.exists() {
@@ -165,7 +165,7 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
         }
         let mut o = judged(
             &faults,
-            "every name leading outside the library, hidden or into a directory was refused",
+            tr!("every name leading outside the library, hidden or into a directory was refused"),
         );
         o.actions = actions;
         o
