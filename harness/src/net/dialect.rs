@@ -432,7 +432,7 @@ impl Dialect {
         if self.replies.error.is_empty() {
             tr!("the refusal").into()
         } else {
-            format!("the {}", self.replies.error)
+            tr!("the {error}", error = self.replies.error)
         }
     }
 
@@ -442,7 +442,7 @@ impl Dialect {
     pub fn refused(&self, reason: &str) -> String {
         let reason = crate::text::escape::one_line(reason.as_bytes());
         match self.replies.error.as_str() {
-            "" if reason.is_empty() => "refused".into(),
+            "" if reason.is_empty() => tr!("refused").into(),
             "" => tr!("refused: \"{reason}\"", reason = reason),
             word => tr!("refused with {word} {reason}", word = word, reason = reason),
         }
@@ -468,7 +468,7 @@ impl Dialect {
     /// the data` (no reply at all).
     pub fn accepted_upload(&self) -> String {
         if self.upload.final_reply {
-            format!("answered {}", self.replies.ok)
+            tr!("answered {ok}", ok = self.replies.ok)
         } else if self.upload.ok {
             tr!("answered {ok} and took the data", ok = self.replies.ok)
         } else {

@@ -95,7 +95,7 @@ impl Comparison {
 
 fn hex(b: &[u8]) -> String {
     if b.is_empty() {
-        return "(nothing)".into();
+        return tr!("(nothing)").into();
     }
     b.iter()
         .map(|x| format!("{x:02x}"))

@@ -174,7 +174,7 @@ impl Exercise for Fileserver {
 fn part(found: Option<Found>, part: &str) -> Result<Prepared, String> {
     match found {
         None => Err(tr!("skipped: the submission has no {part}", part = part)),
-        Some(Err(e)) => Err(format!("skipped: {e}")),
+        Some(Err(e)) => Err(tr!("skipped: {why}", why = e)),
         Some(Ok(p)) => Ok(p),
     }
 }

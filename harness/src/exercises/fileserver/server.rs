@@ -88,9 +88,9 @@ fn describe(st: ExitStatus) -> String {
             "was killed by {signal}",
             signal = Signal::try_from(s)
                 .map(|s| s.as_str())
-                .unwrap_or("a signal")
+                .unwrap_or(tr!("a signal"))
         ),
-        _ => "ended".into(),
+        _ => tr!("ended").into(),
     }
 }
 

@@ -82,10 +82,14 @@ fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
         .unwrap_or(Content::Bytes(Vec::new()));
     let result = compare_file(&t.run.cwd.join(name), &content).and_then(|c| {
         if c.identical() {
-            Ok(format!("{name} saved: {}", c.summary()))
+            Ok(tr!(
+                "{name} saved: {summary}",
+                name = name,
+                summary = c.summary()
+            ))
         } else {
             Err(ClientFault::Differs {
-                what: format!("{name} saved"),
+                what: tr!("{name} saved", name = name),
                 summary: c.summary(),
             })
         }
@@ -133,7 +137,11 @@ fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
     let content = Content::Bytes(bytes);
     let result = compare_file(&t.lib.dir.join(name), &content).and_then(|c| {
         if c.identical() {
-            Ok(format!("{name} uploaded: {}", c.summary()))
+            Ok(tr!(
+                "{name} uploaded: {summary}",
+                name = name,
+                summary = c.summary()
+            ))
         } else {
             Err(ClientFault::Differs {
                 what: tr!("{name} on the server", name = name),

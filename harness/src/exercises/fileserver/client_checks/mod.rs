@@ -423,7 +423,7 @@ impl std::fmt::Display for ClientFault {
             LogFull => f.write_str(tr!("the reference server's request log is full (over 10000 requests): the requests of this command cannot be seen")),
             NeverReached { request, got } => {
                 let got = if got.is_empty() {
-                    "nothing".to_string()
+                    tr!("nothing").to_string()
                 } else {
                     got.iter()
                         .map(|g| escape::quoted(g.as_bytes()))

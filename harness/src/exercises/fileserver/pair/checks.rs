@@ -178,7 +178,11 @@ fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
         .content(name)
         .cloned()
         .unwrap_or(Content::Bytes(Vec::new()));
-    let result = compared(&t.run.cwd.join(name), &content, &format!("{name} saved"));
+    let result = compared(
+        &t.run.cwd.join(name),
+        &content,
+        &tr!("{name} saved", name = name),
+    );
     let needs = Traffic {
         to_server: 1,
         to_client: content.len(),

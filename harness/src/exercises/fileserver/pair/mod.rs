@@ -136,7 +136,7 @@ impl PairGrading<'_> {
     ) -> CheckOutcome {
         let mut notes = Vec::new();
         if let Err(why) = self.ensure_server(&mut notes) {
-            return verdict(Status::Skipped, format!("skipped: {why}"));
+            return verdict(Status::Skipped, tr!("skipped: {why}", why = why));
         }
         let (cfg, lang) = (self.cfg, self.lang);
         let run = match self.term.ready(cfg, lang) {

@@ -89,7 +89,9 @@ impl std::fmt::Display for ListFault {
         match self {
             ListFault::Reply(r) => r.fmt(f),
             ListFault::Differs => f.write_str(tr!("the listing differs from the library")),
-            ListFault::Missing(names) => write!(f, "missing: {}", names.join(", ")),
+            ListFault::Missing(names) => {
+                f.write_str(&tr!("missing: {names}", names = names.join(", ")))
+            }
             ListFault::Unwanted(names) => {
                 let shown: Vec<String> =
                     names.iter().map(|e| escape::quoted(e.as_bytes())).collect();

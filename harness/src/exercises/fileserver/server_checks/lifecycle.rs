@@ -63,7 +63,7 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
             let (port, shown) = if ctx.given_port == Some(at.port()) {
                 (tr!("the given port").to_string(), "<port>".to_string())
             } else {
-                (format!("port {}", at.port()), at.port().to_string())
+                (tr!("port {port}", port = at.port()), at.port().to_string())
             };
             let shown = fill(&cfg.server.ready_line, &[("port", &shown)]);
             problems.push(tr!("the server listens on {port}, but did not print \"{line}\" (the other checks go on)", port = port, line = escape::one_line(shown.as_bytes())));

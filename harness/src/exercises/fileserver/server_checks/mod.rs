@@ -295,7 +295,7 @@ fn with_server(
     ctx.unanswered.judging(id);
     let mut notes = Vec::new();
     if let Err(why) = ctx.ensure(&mut notes) {
-        return verdict(Status::Skipped, format!("skipped: {why}"));
+        return verdict(Status::Skipped, tr!("skipped: {why}", why = why));
     }
     let mut o = body(ctx);
     ctx.last_check = Some(id);
