@@ -229,8 +229,10 @@ impl FileserverConfig {
     }
 
     pub fn shipped() -> Result<Self, ConfigError> {
-        let source = format!("exercises/fileserver/exercise.toml {}", tr!("(built in)"));
-        Self::from_toml(DEFAULT_TOML, &source)
+        Self::from_toml(
+            DEFAULT_TOML,
+            tr!("exercises/fileserver/exercise.toml (built in)"),
+        )
     }
 
     /// Parses and validates a whole configuration file (its `[checks]` and the other

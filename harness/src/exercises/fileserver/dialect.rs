@@ -79,7 +79,7 @@ fn shipped_table(name: &str, source: &str, depth: usize) -> Result<toml::Table, 
             ),
         ));
     };
-    let shipped = format!("dialects/{name}.toml {}", tr!("(built in)"));
+    let shipped = tr!("dialects/{name}.toml (built in)", name = name);
     let own: toml::Table = parse(text, &shipped)?;
     based(own, source, depth)
 }
