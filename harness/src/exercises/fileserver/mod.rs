@@ -119,7 +119,7 @@ impl Exercise for Fileserver {
             graded.workdirs.push(p.workdir.path().display().to_string());
         };
         let mode = cfg.pair.mode;
-        let (server, client) = (part(server, "server"), part(client, "client"));
+        let (server, client) = (part(server, tr!("server")), part(client, tr!("client")));
         if !mode.parts_graded() {
             for (p, args) in [(&server, &cfg.server.args), (&client, &cfg.client.args)] {
                 if let Ok(p) = p {

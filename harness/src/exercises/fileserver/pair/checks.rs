@@ -275,7 +275,7 @@ pub fn quit(t: &mut Turn) -> Result<Seen, String> {
 fn compared(path: &Path, content: &Content, what: &str) -> Result<String, ClientFault> {
     compare_file(path, content).and_then(|c| {
         if c.identical() {
-            Ok(format!("{what}: {}", c.summary()))
+            Ok(tr!("{what}: {summary}", what = what, summary = c.summary()))
         } else {
             Err(ClientFault::Differs {
                 what: what.to_string(),

@@ -46,13 +46,15 @@ fn download_all(ctx: &Ctx, names: &[&str], within: Duration) -> CheckOutcome {
             let (what, r) = download(ctx, name, within);
             actions.extend(get_sent(ctx, &what));
             match r {
-                Ok(Ok(c)) if c.identical() => parts.push(format!("{what}: {}", c.summary())),
+                Ok(Ok(c)) if c.identical() => {
+                    parts.push(tr!("{what}: {summary}", what = what, summary = c.summary()))
+                }
                 Ok(Ok(c)) => return comparison_outcome(&what, &c),
                 Ok(Err(reason)) => return failed(ReplyFault::refused(&ctx.dialect, what, &reason)),
                 Err(error) => return failed(ReplyFault::Broken { what, error }),
             }
         }
-        pass(parts.join("; "))
+        pass(parts.join(tr!("; ")))
     })();
     let mut o = outcome;
     o.actions = actions;

@@ -76,7 +76,7 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
             tr!("the server listens on port {at}", at = at.port())
         });
     }
-    let mut o = with_output(ctx, fail(problems.join("; ")));
+    let mut o = with_output(ctx, fail(problems.join(tr!("; "))));
     o.hint = Some(start_hint(cfg));
     o
 }

@@ -307,9 +307,9 @@ fn with_server(
 /// is, the window around it.
 fn comparison_outcome(what: &str, c: &Comparison) -> CheckOutcome {
     if c.identical() {
-        return pass(format!("{what}: {}", c.summary()));
+        return pass(tr!("{what}: {summary}", what = what, summary = c.summary()));
     }
-    let mut o = fail(format!("{what}: {}", c.summary()));
+    let mut o = fail(tr!("{what}: {summary}", what = what, summary = c.summary()));
     if let Some(w) = c.window_text() {
         o.details.extend(w.lines().map(|l| l.to_string()));
     }
