@@ -72,7 +72,10 @@ fn a_failing_file_server_report_in_chinese_set_by_the_course_config() {
     assert_eq!(checks.len(), 27, "one line per check:\n{text}");
     for line in &checks {
         let message: Vec<&str> = line.split_whitespace().skip(3).collect();
-        assert!(chinese(&message.join(" ")), "a check's message in English: {line}");
+        assert!(
+            chinese(&message.join(" ")),
+            "a check's message in English: {line}"
+        );
     }
     let hint = text
         .lines()

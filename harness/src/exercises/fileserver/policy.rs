@@ -254,7 +254,7 @@ pub fn explain(p: &Policy, id: &str) -> Option<String> {
     Some(tr!(
         "This config's policy (its dialect's, with [policy] laid over it): {keys}. What is seen \
          beyond it is reported as a note worth no points.",
-        keys = keys.join("; ")
+        keys = keys.join(tr!("; "))
     ))
 }
 
