@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::answer::reply_to;
 use super::client::{Conn, ProtoError, MAX_HEADER, MAX_LISTED};
-use super::dialect::{split_listing, DataFraming, Dialect, Framing, ListFraming};
+use super::dialect::{split_listing, Accepting, DataFraming, Dialect, Framing, ListFraming};
 use crate::text::escape;
 
 /// The most bytes a listing may take.
@@ -105,6 +105,7 @@ fn refusal(
     conn: &mut Conn,
     d: &Dialect,
     mut got: Vec<u8>,
+    ok: &str,
     what: &str,
 ) -> Result<Result<(), String>, ProtoError> {
     let more = read_quiet(conn, d.quiet(), MAX_HEADER.saturating_sub(got.len()), what)?;
@@ -114,7 +115,7 @@ fn refusal(
         return Err(ProtoError::Malformed(tr!(
             "{what}: expected {ok} or {error}, got \"{got}\"",
             what = what,
-            ok = d.replies.ok,
+            ok = ok,
             error = d.replies.error,
             got = escape::one_line(&got)
         )));
@@ -125,9 +126,16 @@ fn refusal(
     Ok(Err(reason))
 }
 
-/// Reads the OK word (bytes after it stay for what follows), or a refusal.
-fn read_ok(conn: &mut Conn, d: &Dialect, what: &str) -> Result<Result<(), String>, ProtoError> {
-    let ok = d.replies.ok.as_bytes().to_vec();
+/// Reads the word that accepts `command` (bytes after it stay for what follows), or a
+/// refusal.
+fn read_ok(
+    conn: &mut Conn,
+    d: &Dialect,
+    command: Accepting,
+    what: &str,
+) -> Result<Result<(), String>, ProtoError> {
+    let word = d.replies.ok_to(command);
+    let ok = word.as_bytes().to_vec();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     while got.len() < ok.len() && ok.starts_with(&got) {
@@ -149,7 +157,7 @@ fn read_ok(conn: &mut Conn, d: &Dialect, what: &str) -> Result<Result<(), String
         conn.pending.append(&mut pending);
         return Ok(Ok(()));
     }
-    refusal(conn, d, got, what)
+    refusal(conn, d, got, word, what)
 }
 
 /// The listing: its names, or the refusal.
@@ -163,7 +171,7 @@ pub(super) fn list(
         return lines_list(conn, &what);
     }
     if d.list.ok {
-        if let Err(r) = read_ok(conn, d, &what)? {
+        if let Err(r) = read_ok(conn, d, Accepting::List, &what)? {
             return Ok(Err(r));
         }
     }
@@ -229,7 +237,7 @@ pub(super) fn get(
         return lines_get(conn, &what, sink);
     }
     if d.download.ok {
-        if let Err(r) = read_ok(conn, d, &what)? {
+        if let Err(r) = read_ok(conn, d, Accepting::Get, &what)? {
             return Ok(Err(r));
         }
     } else if let Some(r) = refusal_instead_of_data(conn, d, &what)? {
@@ -267,7 +275,8 @@ fn refusal_instead_of_data(
         }
     }
     if got.starts_with(err) {
-        return refusal(conn, d, got, what).map(|r| r.err());
+        let ok = d.replies.ok_to(Accepting::Get);
+        return refusal(conn, d, got, ok, what).map(|r| r.err());
     }
     let mut pending = std::mem::take(&mut conn.pending);
     conn.pending = got;
@@ -283,7 +292,7 @@ fn read_size(conn: &mut Conn, d: &Dialect, what: &str) -> Result<u64, ProtoError
         ProtoError::Malformed(tr!(
             "{what}: no size after {ok}",
             what = what,
-            ok = d.replies.ok
+            ok = d.replies.ok_to(Accepting::Get)
         ))
     };
     let mut digits = String::new();
@@ -395,7 +404,7 @@ pub(super) fn put(
             super::client::Header::Ok(None) => {}
         }
     } else if d.upload.ok {
-        if let Err(r) = read_ok(conn, d, &what)? {
+        if let Err(r) = read_ok(conn, d, Accepting::Put, &what)? {
             return Ok(Err(r));
         }
     } else {
@@ -426,7 +435,7 @@ pub(super) fn put(
         };
     }
     if d.upload.final_reply {
-        return read_ok(conn, d, tr!("the reply after the upload"));
+        return read_ok(conn, d, Accepting::Put, tr!("the reply after the upload"));
     }
     await_read(conn);
     Ok(Ok(()))
@@ -488,7 +497,7 @@ pub(super) fn begin_put(
     let what = reply_to(&Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     if d.upload.ok {
-        return read_ok(conn, d, &what);
+        return read_ok(conn, d, Accepting::Put, &what);
     }
     await_read(conn);
     Ok(Ok(()))
@@ -503,7 +512,7 @@ pub(super) fn begin_get(
 ) -> Result<Result<(), String>, ProtoError> {
     let what = send_get(conn, d, name)?;
     if d.download.ok {
-        return read_ok(conn, d, &what);
+        return read_ok(conn, d, Accepting::Get, &what);
     }
     Ok(Ok(()))
 }

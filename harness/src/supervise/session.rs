@@ -212,6 +212,8 @@ pub struct Session {
     terminal: TerminalWatch,
     /// The grading's event log, when there is one, and what it has been told of exits.
     events: Option<ExitNotes>,
+    /// Processes of the same grading that must outlive this session (see [`Session::spare`]).
+    spared: Vec<Pid>,
 }
 
 impl Session {
@@ -244,6 +246,7 @@ impl Session {
                 changes: Vec::new(),
             },
             events: events::current().map(ExitNotes::new),
+            spared: Vec::new(),
         };
         s.wait_until(deadline, |s| {
             (s.shim.pid.is_some() || s.shim.exec_error.is_some()).then_some(())
@@ -629,6 +632,12 @@ impl Session {
 
     /// Ends the run: lets the shim go, kills everything the submission left (however it
     /// escaped), reaps it all, and reads the terminal to its end. Returns what was killed.
+    /// Keeps `pids` (each with its descendants and session) alive when this session
+    /// finishes: pair mode's client ends while the student's server serves on.
+    pub fn spare(&mut self, pids: Vec<Pid>) {
+        self.spared = pids;
+    }
+
     pub fn finish(mut self, deadline: Instant) -> Vec<cleanup::Leftover> {
         self.pump();
         self.check_terminal(None);
@@ -637,7 +646,7 @@ impl Session {
         if let Some(g) = &self.containment.group {
             g.kill_all(deadline);
         }
-        let killed = cleanup::kill_all_descendants(deadline);
+        let killed = cleanup::kill_descendants_sparing(&self.spared, deadline);
         // Every slave descriptor is gone with the processes: read what is left, up to EOF.
         self.wait_until_uncapped(deadline, |s| s.master_eof.then_some(()));
         self.pump();

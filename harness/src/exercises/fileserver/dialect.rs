@@ -289,7 +289,7 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
             get = Dialect::show_template(&d.commands.get),
             put = Dialect::show_template(&d.commands.put),
             quit = d.show_quit(),
-            ok = d.replies.ok,
+            ok = d.show_ok(),
             refuses = refuses
         ));
     }
