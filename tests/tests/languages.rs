@@ -63,6 +63,25 @@ fn a_failing_file_server_report_in_chinese_set_by_the_course_config() {
     )
     .expect("a file server report");
     assert!(text.contains("得分："), "{text}");
+    // Not only the chrome: every check's message, and the failing check's hint, are Chinese.
+    let chinese = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let checks: Vec<&str> = text
+        .lines()
+        .filter(|l| ["通过 ", "失败 ", "跳过 "].iter().any(|s| l.starts_with(s)))
+        .collect();
+    assert_eq!(checks.len(), 27, "one line per check:\n{text}");
+    for line in &checks {
+        let message: Vec<&str> = line.split_whitespace().skip(3).collect();
+        assert!(
+            chinese(&message.join(" ")),
+            "a check's message in English: {line}"
+        );
+    }
+    let hint = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("提示："))
+        .expect("the failing check's hint");
+    assert!(chinese(hint), "the hint in English: {hint}");
     insta::with_settings!({ filters => e2e::report_filters() }, {
         insta::assert_snapshot!("fileserver_report_zh", text);
     });

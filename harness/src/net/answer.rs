@@ -12,6 +12,25 @@ use nix::unistd::Pid;
 use super::listen;
 use crate::supervise::rest::{Stillness, Whom};
 use crate::supervise::spin;
+use crate::tr;
+
+/// What a connection waits for after request `word` (`the reply to P`), in the report's
+/// language: the requests [`Unanswered`] remembers.
+pub fn reply_to(word: &str) -> String {
+    tr!("the reply to {word}", word = word)
+}
+
+/// Whether `what` is the reply to a request ([`reply_to`]), in whichever language it was
+/// written.
+fn is_reply(what: &str) -> bool {
+    crate::i18n::every_form("the reply to {word}").any(|form| {
+        form.split_once("{word}").is_some_and(|(before, after)| {
+            what.len() > before.len() + after.len()
+                && what.starts_with(before)
+                && what.ends_with(after)
+        })
+    })
+}
 
 /// The server a connection waits on, looked at between slices of a read.
 #[derive(Debug)]
@@ -92,7 +111,7 @@ impl Unanswered {
     /// Notes that `what` got no answer (a first reply to a request only: the bytes of a
     /// file are not one request's answer that a later check would ask again).
     pub fn note(&self, what: &str) {
-        if !what.starts_with("the reply to ") || self.first(what).is_some() {
+        if !is_reply(what) || self.first(what).is_some() {
             return;
         }
         let check = self
@@ -121,5 +140,26 @@ mod tests {
         u.note("the reply to P");
         assert_eq!(u.first("the reply to P").as_deref(), Some("put-text"));
         assert_eq!(u.first("the file's bytes"), None);
+    }
+
+    #[test]
+    fn replies_are_told_apart_from_other_waits_in_chinese_too() {
+        use crate::i18n::{with, Lang};
+        let u = Unanswered::default();
+        u.judging("list");
+        let (reply, bytes, after) = with(Lang::Zh, || {
+            (
+                reply_to("L"),
+                tr!("the file's bytes"),
+                tr!("the reply after the upload"),
+            )
+        });
+        assert_ne!(reply, "the reply to L");
+        u.note(&reply);
+        u.note(bytes);
+        u.note(after);
+        assert_eq!(u.first(&reply).as_deref(), Some("list"));
+        assert_eq!(u.first(bytes), None);
+        assert_eq!(u.first(after), None);
     }
 }

@@ -7,12 +7,13 @@
 //! reply header is read through a 4 KiB cap, and a header announcing a huge size allocates
 //! nothing: data is streamed through a fixed buffer into the caller's sink.
 
+use crate::tr;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::answer::{Answerer, Unanswered};
+use super::answer::{reply_to, Answerer, Unanswered};
 use super::dialect::Dialect;
 use crate::supervise::ending::{self, Ending};
 use crate::supervise::events::{self, Recorder, What};
@@ -47,20 +48,14 @@ pub enum ProtoError {
 impl std::fmt::Display for ProtoError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ProtoError::Timeout(w) => write!(f, "no answer in time while waiting for {w}"),
+            ProtoError::Timeout(w) => f.write_str(&tr!("no answer in time while waiting for {w}", w = w)),
             ProtoError::Closed(w) => {
-                write!(f, "the server closed the connection while waiting for {w}")
+                f.write_str(&tr!("the server closed the connection while waiting for {w}", w = w))
             }
-            ProtoError::Malformed(w) => write!(f, "reply not in the protocol: {w}"),
+            ProtoError::Malformed(w) => f.write_str(&tr!("reply not in the protocol: {w}", w = w)),
             ProtoError::Io(w) => write!(f, "{w}"),
-            ProtoError::Stuck(w) => write!(
-                f,
-                "no answer while waiting for {w}: the server waits for more input with nothing on its way, so none can come"
-            ),
-            ProtoError::NeverAnswered { what, first } => write!(
-                f,
-                "no answer: {what} never came in `{first}` (see there), not waited for again"
-            ),
+            ProtoError::Stuck(w) => f.write_str(&tr!("no answer while waiting for {w}: the server waits for more input with nothing on its way, so none can come", w = w)),
+            ProtoError::NeverAnswered { what, first } => f.write_str(&tr!("no answer: {what} never came in `{first}` (see there), not waited for again", what = what, first = first)),
         }
     }
 }
@@ -125,7 +120,7 @@ impl Connector {
 
     pub fn connect(&self, deadline: Instant) -> Result<Conn, ProtoError> {
         let stream = isolation::connect_in(self.sandbox.as_deref(), self.addr, deadline)
-            .map_err(|e| ProtoError::Io(format!("cannot connect: {e}")))?;
+            .map_err(|e| ProtoError::Io(tr!("cannot connect: {e}", e = e)))?;
         let mut conn = Conn::over(stream, deadline);
         conn.unanswered = self.unanswered.clone();
         conn.answerer = self
@@ -170,7 +165,7 @@ impl Conn {
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
         let stream = TcpStream::connect_timeout(&addr, left)
-            .map_err(|e| ProtoError::Io(format!("cannot connect: {e}")))?;
+            .map_err(|e| ProtoError::Io(tr!("cannot connect: {e}", e = e)))?;
         Ok(Conn::over(stream, deadline))
     }
 
@@ -329,10 +324,10 @@ impl Conn {
         self.log_traffic(bytes, true, true);
         self.stream.write_all(bytes).map_err(|e| match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                ProtoError::Timeout("the server to take the data".into())
+                ProtoError::Timeout(tr!("the server to take the data").into())
             }
             io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
-                ProtoError::Closed("the server to take the data".into())
+                ProtoError::Closed(tr!("the server to take the data").into())
             }
             _ => ProtoError::Io(e.to_string()),
         })
@@ -356,8 +351,10 @@ impl Conn {
             }
             line.append(&mut self.pending);
             if line.len() > MAX_HEADER {
-                return Err(ProtoError::Malformed(format!(
-                    "{what}: a line longer than {MAX_HEADER} bytes"
+                return Err(ProtoError::Malformed(tr!(
+                    "{what}: a line longer than {max} bytes",
+                    what = what,
+                    max = MAX_HEADER
                 )));
             }
             let n = self.read_stream(&mut buf, what)?;
@@ -376,9 +373,9 @@ impl Conn {
             return Ok(Header::Err(reason.trim().to_string()));
         }
         let Some(rest) = text.strip_prefix("OK") else {
-            return Err(ProtoError::Malformed(format!(
-                "expected OK or ERR, got \"{}\"",
-                crate::text::escape::one_line(&line)
+            return Err(ProtoError::Malformed(tr!(
+                "expected OK or ERR, got \"{line}\"",
+                line = crate::text::escape::one_line(&line)
             )));
         };
         let rest = rest.trim();
@@ -387,9 +384,9 @@ impl Conn {
         }
         match rest.parse::<u64>() {
             Ok(n) => Ok(Header::Ok(Some(n))),
-            Err(_) => Err(ProtoError::Malformed(format!(
-                "expected a size after OK, got \"{}\"",
-                crate::text::escape::one_line(&line)
+            Err(_) => Err(ProtoError::Malformed(tr!(
+                "expected a size after OK, got \"{line}\"",
+                line = crate::text::escape::one_line(&line)
             ))),
         }
     }
@@ -415,9 +412,11 @@ impl Conn {
             let want = buf.len().min(left as usize);
             let k = self.read_some(&mut buf[..want], what)?;
             if k == 0 {
-                return Err(ProtoError::Closed(format!(
-                    "{what} ({} of {n} bytes received)",
-                    n - left
+                return Err(ProtoError::Closed(tr!(
+                    "{what} ({left} of {n} bytes received)",
+                    what = what,
+                    left = n - left,
+                    n = n
                 )));
             }
             self.log_traffic(&buf[..k], false, false);
@@ -434,7 +433,7 @@ impl Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::begin_put(self, &d, name, size);
         }
-        match self.request(&format!("P {size} {name}"), "the reply to P")? {
+        match self.request(&format!("P {size} {name}"), &reply_to("P"))? {
             Header::Ok(None) => Ok(Ok(())),
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(Some(n)) => Ok(Err(format!("OK {n}"))),
@@ -447,11 +446,11 @@ impl Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::begin_get(self, &d, name);
         }
-        match self.request(&format!("G {name}"), "the reply to G")? {
+        match self.request(&format!("G {name}"), &reply_to("G"))? {
             Header::Ok(Some(_)) => Ok(Ok(())),
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(None) => Err(ProtoError::Malformed(
-                "G must be answered with OK <size>".into(),
+                tr!("G must be answered with OK <size>").into(),
             )),
         }
     }
@@ -509,7 +508,7 @@ impl Conn {
         let mut buf = [0u8; 4096];
         self.pending.clear();
         loop {
-            if self.arm("the connection to close").is_err() {
+            if self.arm(tr!("the connection to close")).is_err() {
                 return false;
             }
             match self.stream.read(&mut buf) {
@@ -533,18 +532,19 @@ impl FileProtocol for Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::list(self, &d);
         }
-        match self.request("L", "the reply to L")? {
+        match self.request("L", &reply_to("L"))? {
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(None) => Err(ProtoError::Malformed(
-                "L must be answered with OK <n>".into(),
+                tr!("L must be answered with OK <n>").into(),
             )),
-            Header::Ok(Some(n)) if n > MAX_LISTED => Err(ProtoError::Malformed(format!(
-                "OK {n}: more names than a library holds"
+            Header::Ok(Some(n)) if n > MAX_LISTED => Err(ProtoError::Malformed(tr!(
+                "OK {n}: more names than a library holds",
+                n = n
             ))),
             Header::Ok(Some(n)) => {
                 let mut names = Vec::new();
                 for i in 0..n {
-                    names.push(self.read_line(&format!("name {} of {n}", i + 1))?);
+                    names.push(self.read_line(&tr!("name {i} of {n}", i = i + 1, n = n))?);
                 }
                 Ok(Ok(names))
             }
@@ -559,13 +559,13 @@ impl FileProtocol for Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::get(self, &d, name, sink);
         }
-        match self.request(&format!("G {name}"), "the reply to G")? {
+        match self.request(&format!("G {name}"), &reply_to("G"))? {
             Header::Err(r) => Ok(Err(r)),
             Header::Ok(None) => Err(ProtoError::Malformed(
-                "G must be answered with OK <size>".into(),
+                tr!("G must be answered with OK <size>").into(),
             )),
             Header::Ok(Some(size)) => {
-                self.read_exact_into(size, "the file's bytes", sink)?;
+                self.read_exact_into(size, tr!("the file's bytes"), sink)?;
                 Ok(Ok(size))
             }
         }
@@ -580,11 +580,12 @@ impl FileProtocol for Conn {
         if let Some(d) = self.dialect.clone() {
             return super::legacy::put(self, &d, name, size, source);
         }
-        match self.request(&format!("P {size} {name}"), "the reply to P")? {
+        match self.request(&format!("P {size} {name}"), &reply_to("P"))? {
             Header::Err(r) => return Ok(Err(r)),
             Header::Ok(Some(n)) => {
-                return Err(ProtoError::Malformed(format!(
-                    "P must be answered with OK alone, not OK {n}"
+                return Err(ProtoError::Malformed(tr!(
+                    "P must be answered with OK alone, not OK {n}",
+                    n = n
                 )))
             }
             Header::Ok(None) => {}
@@ -597,12 +598,12 @@ impl FileProtocol for Conn {
                 .read(&mut buf[..want])
                 .map_err(|e| ProtoError::Io(e.to_string()))?;
             if k == 0 {
-                return Err(ProtoError::Io("the upload source ended early".into()));
+                return Err(ProtoError::Io(tr!("the upload source ended early").into()));
             }
             self.send(&buf[..k])?;
             left -= k as u64;
         }
-        match self.read_header("the reply after the upload")? {
+        match self.read_header(tr!("the reply after the upload"))? {
             Header::Ok(_) => Ok(Ok(())),
             Header::Err(r) => Ok(Err(r)),
         }

@@ -5,6 +5,7 @@
 //! with a marker (`##`) sent as its own message. Which dialect a grading speaks is the
 //! exercise's config; this module only describes one and checks that it is coherent.
 
+use crate::tr;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -207,9 +208,9 @@ impl Dialect {
         {
             return Some((
                 "messages",
-                "\"lines\" is the exact protocol: list framing \"count\", download \"size-line\", \
-                 upload \"size\" with ok and final_reply"
-                    .into(),
+                tr!("\"lines\" is the exact protocol: list framing \"count\", download \"size-line\", \
+                 upload \"size\" with ok and final_reply")
+                .into(),
             ));
         }
         if lines
@@ -221,25 +222,25 @@ impl Dialect {
         {
             return Some((
                 "replies",
-                "\"lines\" (the exact protocol) answers OK and ERR".into(),
+                tr!("\"lines\" (the exact protocol) answers OK and ERR").into(),
             ));
         }
         if !lines && self.list.framing == ListFraming::Count {
             return Some((
                 "list.framing",
-                "\"count\" needs messages = \"lines\"".into(),
+                tr!("\"count\" needs messages = \"lines\"").into(),
             ));
         }
         if !lines && self.download.framing == DataFraming::SizeLine {
             return Some((
                 "download.framing",
-                "\"size-line\" needs messages = \"lines\"".into(),
+                tr!("\"size-line\" needs messages = \"lines\"").into(),
             ));
         }
         if self.download.framing == DataFraming::Size {
             return Some((
                 "download.framing",
-                "\"size\" is for uploads: use \"length\" or \"marker\"".into(),
+                tr!("\"size\" is for uploads: use \"length\" or \"marker\"").into(),
             ));
         }
         if matches!(
@@ -248,7 +249,7 @@ impl Dialect {
         ) {
             return Some((
                 "upload.framing",
-                "an upload is \"size\" (the size in the command) or \"marker\"".into(),
+                tr!("an upload is \"size\" (the size in the command) or \"marker\"").into(),
             ));
         }
         for (key, framing, end) in [
@@ -256,7 +257,7 @@ impl Dialect {
             ("upload.end", self.upload.framing, &self.upload.end),
         ] {
             if framing == DataFraming::Marker && end.is_empty() {
-                return Some((key, "the marker framing needs an end marker".into()));
+                return Some((key, tr!("the marker framing needs an end marker").into()));
             }
         }
         if self.upload.framing == DataFraming::Size
@@ -269,11 +270,11 @@ impl Dialect {
         {
             return Some((
                 "commands.put",
-                "the \"size\" framing needs {size} in the command".into(),
+                tr!("the \"size\" framing needs {size} in the command").into(),
             ));
         }
         if self.replies.ok.is_empty() {
-            return Some(("replies.ok", "must not be empty".into()));
+            return Some(("replies.ok", tr!("must not be empty").into()));
         }
         for (key, word) in &self.replies.ok_for {
             if !Accepting::ALL.iter().any(|c| c.key() == key) {
@@ -295,13 +296,15 @@ impl Dialect {
         if self.length_ok_conflict() {
             return Some((
                 "download.ok",
-                "the \"length\" framing starts with the OK word and the size: ok = true".into(),
+                tr!("the \"length\" framing starts with the OK word and the size: ok = true")
+                    .into(),
             ));
         }
         if !self.download.ok && self.replies.error.is_empty() {
             return Some((
                 "replies.error",
-                "a download without OK needs the start of a refusal to tell it from data".into(),
+                tr!("a download without OK needs the start of a refusal to tell it from data")
+                    .into(),
             ));
         }
         if self.list.framing == ListFraming::Entries
@@ -310,7 +313,7 @@ impl Dialect {
         {
             return Some((
                 "list.separator",
-                "names need a separator, or per_send = true".into(),
+                tr!("names need a separator, or per_send = true").into(),
             ));
         }
         if self
@@ -323,13 +326,13 @@ impl Dialect {
         {
             return Some((
                 "commands.get",
-                "{number} needs a numbered listing (list.numbered = true)".into(),
+                tr!("{number} needs a numbered listing (list.numbered = true)").into(),
             ));
         }
         if !(1..=10_000).contains(&self.quiet_ms) {
             return Some((
                 "quiet_ms",
-                format!("{} is outside 1..=10000", self.quiet_ms),
+                tr!("{quiet_ms} is outside 1..=10000", quiet_ms = self.quiet_ms),
             ));
         }
         for (key, m) in [
@@ -339,14 +342,15 @@ impl Dialect {
             ("commands.quit", &self.commands.quit),
         ] {
             if m.parts().is_empty() || m.parts().iter().any(|p| p.is_empty()) {
-                return Some((key, "a message may not be empty".into()));
+                return Some((key, tr!("a message may not be empty").into()));
             }
             if let Some(bad) = m.parts().iter().find_map(|p| unknown(p)) {
                 return Some((
                     key,
-                    format!(
-                        "unknown placeholder {{{bad}}} (known: {})",
-                        PLACEHOLDERS.join(", ")
+                    tr!(
+                        "unknown placeholder {{{bad}}} (known: {known})",
+                        bad = bad,
+                        known = PLACEHOLDERS.join(", ")
                     ),
                 ));
             }
@@ -360,7 +364,8 @@ impl Dialect {
 
     /// The messages of command `m` with its placeholders filled.
     pub fn fill(m: &Messages, name: &str, size: u64, number: Option<usize>) -> Vec<String> {
-        let number = number.map_or_else(|| format!("<number of {name}>"), |n| n.to_string());
+        let number =
+            number.map_or_else(|| tr!("<number of {name}>", name = name), |n| n.to_string());
         m.parts()
             .iter()
             .map(|p| {
@@ -414,7 +419,7 @@ impl Dialect {
         if listed {
             format!("{shown} ({name})")
         } else {
-            format!("{shown} ({name} is not listed)")
+            tr!("{shown} ({name} is not listed)", shown = shown, name = name)
         }
     }
 
@@ -490,7 +495,7 @@ impl Dialect {
     /// refusal" when any reply but the OK word refuses.
     pub fn refusal(&self) -> String {
         if self.replies.error.is_empty() {
-            "a refusal".into()
+            tr!("a refusal").into()
         } else {
             self.replies.error.clone()
         }
@@ -499,9 +504,9 @@ impl Dialect {
     /// The refusal as a noun after "the" (`the ERR`, `the refusal`).
     pub fn the_refusal(&self) -> String {
         if self.replies.error.is_empty() {
-            "the refusal".into()
+            tr!("the refusal").into()
         } else {
-            format!("the {}", self.replies.error)
+            tr!("the {error}", error = self.replies.error)
         }
     }
 
@@ -512,9 +517,9 @@ impl Dialect {
         let other_ok = self.other_ok_word(reason);
         let reason = crate::text::escape::one_line(reason.as_bytes());
         let refused = match self.replies.error.as_str() {
-            "" if reason.is_empty() => "refused".into(),
-            "" => format!("refused: \"{reason}\""),
-            word => format!("refused with {word} {reason}"),
+            "" if reason.is_empty() => tr!("refused").into(),
+            "" => tr!("refused: \"{reason}\"", reason = reason),
+            word => tr!("refused with {word} {reason}", word = word, reason = reason),
         };
         match other_ok {
             Some(ok) => crate::tr!(
@@ -547,10 +552,12 @@ impl Dialect {
             DataFraming::SizeLine | DataFraming::Length | DataFraming::Size => {
                 format!("{} {n}", self.replies.ok_to(Accepting::Get))
             }
-            DataFraming::Marker if self.download.ok => {
-                format!("{} and {n} bytes", self.replies.ok_to(Accepting::Get))
-            }
-            DataFraming::Marker => format!("{n} bytes of data"),
+            DataFraming::Marker if self.download.ok => tr!(
+                "{ok} and {n} bytes",
+                ok = self.replies.ok_to(Accepting::Get),
+                n = n
+            ),
+            DataFraming::Marker => tr!("{n} bytes of data", n = n),
         }
     }
 
@@ -559,14 +566,14 @@ impl Dialect {
     /// the data` (no reply at all).
     pub fn accepted_upload(&self) -> String {
         if self.upload.final_reply {
-            format!("answered {}", self.replies.ok_to(Accepting::Put))
+            tr!("answered {ok}", ok = self.replies.ok_to(Accepting::Put))
         } else if self.upload.ok {
-            format!(
-                "answered {} and took the data",
-                self.replies.ok_to(Accepting::Put)
+            tr!(
+                "answered {ok} and took the data",
+                ok = self.replies.ok_to(Accepting::Put)
             )
         } else {
-            "took the data".into()
+            tr!("took the data").into()
         }
     }
 

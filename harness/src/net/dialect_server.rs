@@ -10,6 +10,7 @@
 //! it sends. What it serves and how uploads are stored is the reference server's
 //! (`reference::fileserver`): regular files only, no symlinks followed, atomic uploads.
 
+use crate::tr;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -339,7 +340,7 @@ impl Session<'_> {
             // Cut off or silent: `temp` is dropped, which removes the file.
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                "upload cut off",
+                tr!("upload cut off"),
             ));
         };
         drop(file);

@@ -15,9 +15,11 @@
 //! Memory stays bounded: data streams to the caller's sink holding back only the marker's
 //! length, and a reply or listing is capped.
 
+use crate::tr;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
+use super::answer::reply_to;
 use super::client::{Conn, ProtoError, MAX_HEADER, MAX_LISTED};
 use super::dialect::{split_listing, Accepting, DataFraming, Dialect, Framing, ListFraming};
 use crate::text::escape;
@@ -110,10 +112,12 @@ fn refusal(
     got.extend_from_slice(&more);
     let err = d.replies.error.as_bytes();
     if !err.is_empty() && !got.starts_with(err) {
-        return Err(ProtoError::Malformed(format!(
-            "{what}: expected {ok} or {}, got \"{}\"",
-            d.replies.error,
-            escape::one_line(&got)
+        return Err(ProtoError::Malformed(tr!(
+            "{what}: expected {ok} or {error}, got \"{got}\"",
+            what = what,
+            ok = ok,
+            error = d.replies.error,
+            got = escape::one_line(&got)
         )));
     }
     let reason = String::from_utf8_lossy(&got[err.len()..])
@@ -161,7 +165,7 @@ pub(super) fn list(
     conn: &mut Conn,
     d: &Dialect,
 ) -> Result<Result<Vec<Vec<u8>>, String>, ProtoError> {
-    let what = format!("the reply to {}", Dialect::word(&d.commands.list));
+    let what = reply_to(&Dialect::word(&d.commands.list));
     send_command(conn, d, &Dialect::fill(&d.commands.list, "", 0, None))?;
     if d.list.framing == ListFraming::Count {
         return lines_list(conn, &what);
@@ -193,8 +197,10 @@ pub(super) fn list(
             Some(n) => {
                 total += n;
                 if total > MAX_LISTING || messages.len() as u64 > MAX_LISTED {
-                    return Err(ProtoError::Malformed(format!(
-                        "{what}: a listing longer than {MAX_LISTING} bytes"
+                    return Err(ProtoError::Malformed(tr!(
+                        "{what}: a listing longer than {max} bytes",
+                        what = what,
+                        max = MAX_LISTING
                     )));
                 }
                 if d.list.per_send || messages.is_empty() {
@@ -240,7 +246,7 @@ pub(super) fn get(
     match d.download.framing {
         DataFraming::Length => {
             let size = read_size(conn, d, &what)?;
-            conn.read_exact_into(size, "the file's bytes", sink)?;
+            conn.read_exact_into(size, tr!("the file's bytes"), sink)?;
             Ok(Ok(size))
         }
         _ => read_marked(conn, d, expect, sink).map(Ok),
@@ -283,9 +289,10 @@ fn refusal_instead_of_data(
 /// Data glued to the size that starts with a digit cannot be told apart.
 fn read_size(conn: &mut Conn, d: &Dialect, what: &str) -> Result<u64, ProtoError> {
     let no_size = || {
-        ProtoError::Malformed(format!(
-            "{what}: no size after {}",
-            d.replies.ok_to(Accepting::Get)
+        ProtoError::Malformed(tr!(
+            "{what}: no size after {ok}",
+            what = what,
+            ok = d.replies.ok_to(Accepting::Get)
         ))
     };
     let mut digits = String::new();
@@ -330,7 +337,10 @@ fn read_marked(
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<u64, ProtoError> {
     let marker = d.download.end.as_bytes();
-    let what = format!("the end marker {} after the file's bytes", d.download.end);
+    let what = tr!(
+        "the end marker {marker} after the file's bytes",
+        marker = d.download.end
+    );
     let mut tail: Vec<u8> = Vec::new();
     let mut passed = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
@@ -347,8 +357,10 @@ fn read_marked(
         match read_until(conn, &mut buf, until, &what)? {
             None | Some(0) if at_marker => break,
             Some(0) => {
-                return Err(ProtoError::Closed(format!(
-                    "{what} ({passed} bytes received)"
+                return Err(ProtoError::Closed(tr!(
+                    "{what} ({passed} bytes received)",
+                    what = what,
+                    passed = passed
                 )))
             }
             None => return Err(ProtoError::Timeout(what)),
@@ -376,15 +388,17 @@ pub(super) fn put(
     size: u64,
     source: &mut dyn Read,
 ) -> Result<Result<(), String>, ProtoError> {
-    let what = format!("the reply to {}", Dialect::word(&d.commands.put));
+    let what = reply_to(&Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     let lines = d.messages == Framing::Lines;
     if lines {
         match conn.read_header(&what)? {
             super::client::Header::Err(r) => return Ok(Err(r)),
             super::client::Header::Ok(Some(n)) => {
-                return Err(ProtoError::Malformed(format!(
-                    "{what}: expected OK alone, not OK {n}"
+                return Err(ProtoError::Malformed(tr!(
+                    "{what}: expected OK alone, not OK {n}",
+                    what = what,
+                    n = n
                 )))
             }
             super::client::Header::Ok(None) => {}
@@ -404,7 +418,7 @@ pub(super) fn put(
             .read(&mut buf[..want])
             .map_err(|e| ProtoError::Io(e.to_string()))?;
         if k == 0 {
-            return Err(ProtoError::Io("the upload source ended early".into()));
+            return Err(ProtoError::Io(tr!("the upload source ended early").into()));
         }
         conn.send(&buf[..k])?;
         left -= k as u64;
@@ -415,13 +429,13 @@ pub(super) fn put(
         conn.send(d.upload.end.as_bytes())?;
     }
     if lines {
-        return match conn.read_header("the reply after the upload")? {
+        return match conn.read_header(tr!("the reply after the upload"))? {
             super::client::Header::Ok(_) => Ok(Ok(())),
             super::client::Header::Err(r) => Ok(Err(r)),
         };
     }
     if d.upload.final_reply {
-        return read_ok(conn, d, Accepting::Put, "the reply after the upload");
+        return read_ok(conn, d, Accepting::Put, tr!("the reply after the upload"));
     }
     await_read(conn);
     Ok(Ok(()))
@@ -441,11 +455,14 @@ fn lines_list(conn: &mut Conn, what: &str) -> Result<Result<Vec<Vec<u8>>, String
         Header::Ok(Some(n)) if n <= MAX_LISTED => {
             let mut names = Vec::new();
             for i in 0..n {
-                names.push(conn.read_line(&format!("name {} of {n}", i + 1))?);
+                names.push(conn.read_line(&tr!("name {i} of {n}", i = i + 1, n = n))?);
             }
             Ok(Ok(names))
         }
-        Header::Ok(_) => Err(ProtoError::Malformed(format!("{what}: expected OK <n>"))),
+        Header::Ok(_) => Err(ProtoError::Malformed(tr!(
+            "{what}: expected OK <n>",
+            what = what
+        ))),
     }
 }
 
@@ -459,10 +476,13 @@ fn lines_get(
     match conn.read_header(what)? {
         Header::Err(r) => Ok(Err(r)),
         Header::Ok(Some(size)) => {
-            conn.read_exact_into(size, "the file's bytes", sink)?;
+            conn.read_exact_into(size, tr!("the file's bytes"), sink)?;
             Ok(Ok(size))
         }
-        Header::Ok(None) => Err(ProtoError::Malformed(format!("{what}: expected OK <size>"))),
+        Header::Ok(None) => Err(ProtoError::Malformed(tr!(
+            "{what}: expected OK <size>",
+            what = what
+        ))),
     }
 }
 
@@ -474,7 +494,7 @@ pub(super) fn begin_put(
     name: &str,
     size: u64,
 ) -> Result<Result<(), String>, ProtoError> {
-    let what = format!("the reply to {}", Dialect::word(&d.commands.put));
+    let what = reply_to(&Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     if d.upload.ok {
         return read_ok(conn, d, Accepting::Put, &what);
@@ -509,7 +529,7 @@ pub(super) fn send_get(conn: &mut Conn, d: &Dialect, name: &str) -> Result<Strin
         None
     };
     send_command(conn, d, &Dialect::fill(&d.commands.get, name, 0, number))?;
-    Ok(format!("the reply to {}", Dialect::word(&d.commands.get)))
+    Ok(reply_to(&Dialect::word(&d.commands.get)))
 }
 
 /// Sends the dialect's upload command for `name` and reads no reply; where messages are

@@ -4,6 +4,7 @@
 //! first differing offset, a hex and text window of both sides around it, and a hint where
 //! the pattern is a known mistake.
 
+use crate::tr;
 use std::fmt::Write as _;
 use std::io::{self, Read};
 
@@ -41,11 +42,18 @@ impl Comparison {
     /// A one-line summary.
     pub fn summary(&self) -> String {
         if self.identical() {
-            return format!("{} bytes, identical", self.got_len);
+            return tr!("{got_len} bytes, identical", got_len = self.got_len);
         }
-        let mut s = format!("expected {} bytes, got {}", self.expected_len, self.got_len);
+        let mut s = tr!(
+            "expected {expected_len} bytes, got {got_len}",
+            expected_len = self.expected_len,
+            got_len = self.got_len
+        );
         if let Some(d) = &self.first_diff {
-            let _ = write!(s, "; first difference at offset {}", d.offset);
+            s.push_str(&tr!(
+                "; first difference at offset {offset}",
+                offset = d.offset
+            ));
         }
         if let Some(h) = &self.hint {
             let _ = write!(s, " ({h})");
@@ -57,21 +65,37 @@ impl Comparison {
     pub fn window_text(&self) -> Option<String> {
         let d = self.first_diff.as_ref()?;
         let mut out = String::new();
-        let _ = writeln!(out, "offset {} (window from {}):", d.offset, d.start);
+        out.push_str(&tr!(
+            "offset {offset} (window from {start}):",
+            offset = d.offset,
+            start = d.start
+        ));
+        let _ = writeln!(out);
+        // The labels are padded to one width, whatever the language.
+        let (expected, got) = (tr!("expected:"), tr!("got:"));
+        let cols = |t: &str| t.chars().map(crate::i18n::columns).sum::<usize>();
+        let width = cols(expected).max(cols(got)) + 1;
         let _ = writeln!(
             out,
-            "  expected: {}  |{}|",
+            "  {}{}  |{}|",
+            crate::i18n::pad(expected, width),
             hex(&d.expected),
             text(&d.expected)
         );
-        let _ = write!(out, "  got:      {}  |{}|", hex(&d.got), text(&d.got));
+        let _ = write!(
+            out,
+            "  {}{}  |{}|",
+            crate::i18n::pad(got, width),
+            hex(&d.got),
+            text(&d.got)
+        );
         Some(out)
     }
 }
 
 fn hex(b: &[u8]) -> String {
     if b.is_empty() {
-        return "(nothing)".into();
+        return tr!("(nothing)").into();
     }
     b.iter()
         .map(|x| format!("{x:02x}"))
@@ -224,32 +248,33 @@ fn hint(c: &Comparison) -> Option<String> {
     let exp = d.expected.get(i).copied();
     let got = d.got.get(i).copied();
     if got == Some(0xef) && d.got.get(i + 1) == Some(&0xbf) && d.got.get(i + 2) == Some(&0xbd) {
-        return Some("binary data was decoded as text: invalid bytes became U+FFFD".into());
+        return Some(tr!("binary data was decoded as text: invalid bytes became U+FFFD").into());
     }
     if let (Some(e), Some(g)) = (exp, got) {
         if e == b'\n' && g == b'\r' {
-            return Some("\\n was translated to \\r\\n".into());
+            return Some(tr!("\\n was translated to \\r\\n").into());
         }
         if e >= 0x80 && g < 0x80 && c.got_len != c.expected_len {
-            return Some("bytes above 0x7f were changed: data treated as text".into());
+            return Some(tr!("bytes above 0x7f were changed: data treated as text").into());
         }
     }
     if got.is_none() && c.got_len < c.expected_len {
         if c.got_len == 0 {
-            return Some("nothing was received".into());
+            return Some(tr!("nothing was received").into());
         }
         for chunk in [65536u64, 32768, 16384, 8192, 4096, 2048, 1024] {
             if c.got_len.is_multiple_of(chunk) {
-                return Some(format!(
-                    "truncated at a chunk boundary ({} × {chunk} bytes)",
-                    c.got_len / chunk
+                return Some(tr!(
+                    "truncated at a chunk boundary ({c} × {chunk} bytes)",
+                    c = c.got_len / chunk,
+                    chunk = chunk
                 ));
             }
         }
-        return Some("the tail is missing: what arrived is a prefix of the file".into());
+        return Some(tr!("the tail is missing: what arrived is a prefix of the file").into());
     }
     if exp.is_none() && c.got_len > c.expected_len {
-        return Some("extra bytes after the end of the file".into());
+        return Some(tr!("extra bytes after the end of the file").into());
     }
     None
 }

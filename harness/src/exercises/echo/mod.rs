@@ -2,6 +2,7 @@
 //! `hello` and exits. It is the smallest complete exercise, and the proof that adding one
 //! is this folder plus its registry line (see the README's "Adding an exercise").
 
+use crate::tr;
 use std::time::Instant;
 
 use serde::Deserialize;
@@ -52,7 +53,7 @@ impl Exercise for Echo {
 
     fn validate(cfg: &EchoConfig, source: &str) -> Result<(), ConfigError> {
         if cfg.timing.exit_ms == 0 {
-            return Err(invalid(source, "timing.exit_ms", "must be at least 1"));
+            return Err(invalid(source, "timing.exit_ms", tr!("must be at least 1")));
         }
         Ok(())
     }
@@ -60,7 +61,7 @@ impl Exercise for Echo {
     fn grade(cfg: &EchoConfig, job: &mut Job) -> Result<Graded, String> {
         let prepared = match job.found.first_mut().and_then(Option::take) {
             Some(found) => found?,
-            None => return Err("no echo program".into()),
+            None => return Err(tr!("no echo program").into()),
         };
         let mut run = Run {
             cfg,
@@ -154,21 +155,28 @@ fn greets(run: &mut Run) -> CheckOutcome {
         Err(e) => return verdict(Status::Error, e.clone()),
     };
     match (seen.exit, seen.output.contains("hello")) {
-        (Some(Exit::Code(0)), true) => verdict(Status::Passed, "it said hello and exited"),
-        (_, false) => verdict(Status::Failed, "hello was not printed"),
-        (other, true) => verdict(Status::Failed, format!("it said hello, then: {other:?}")),
+        (Some(Exit::Code(0)), true) => verdict(Status::Passed, tr!("it said hello and exited")),
+        (_, false) => verdict(Status::Failed, tr!("hello was not printed")),
+        (other, true) => verdict(
+            Status::Failed,
+            tr!("it said hello, then: {end}", end = format!("{other:?}")),
+        ),
     }
 }
 
 fn one_line(run: &mut Run) -> CheckOutcome {
     let Ok(seen) = run.seen() else {
-        return verdict(Status::Error, "the program did not run");
+        return verdict(Status::Error, tr!("the program did not run"));
     };
     match seen.output.matches('\n').count() {
-        1 if seen.output.ends_with('\n') => verdict(Status::Passed, "one line"),
+        1 if seen.output.ends_with('\n') => verdict(Status::Passed, tr!("one line")),
         n => verdict(
             Status::Failed,
-            format!("{n} line ends in {:?}", seen.output),
+            tr!(
+                "{n} line ends in {output}",
+                n = n,
+                output = format!("{:?}", seen.output)
+            ),
         ),
     }
 }

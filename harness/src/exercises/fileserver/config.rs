@@ -1,6 +1,7 @@
 //! The file server exercise's own settings (`exercises/fileserver/exercise.toml`, less the
 //! `[exercise]`, `[checks]` and `[visibility]` tables every exercise has).
 
+use crate::tr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -230,7 +231,7 @@ impl FileserverConfig {
     pub fn shipped() -> Result<Self, ConfigError> {
         Self::from_toml(
             DEFAULT_TOML,
-            "exercises/fileserver/exercise.toml (built in)",
+            tr!("exercises/fileserver/exercise.toml (built in)"),
         )
     }
 
@@ -257,7 +258,7 @@ impl FileserverConfig {
                 return Err(invalid(
                     source_name,
                     key,
-                    format!("{v} is outside 1..=600000"),
+                    tr!("{v} is outside 1..=600000", v = v),
                 ));
             }
         }
@@ -265,11 +266,15 @@ impl FileserverConfig {
             return Err(invalid(
                 source_name,
                 "library.concurrent_clients",
-                "must be between 1 and 64",
+                tr!("must be between 1 and 64"),
             ));
         }
         if cfg.library.large_bytes > 1 << 32 {
-            return Err(invalid(source_name, "library.large_bytes", "at most 4 GiB"));
+            return Err(invalid(
+                source_name,
+                "library.large_bytes",
+                tr!("at most 4 GiB"),
+            ));
         }
         for (key, args, known) in [
             ("server.args", &cfg.server.args, &["port", "library"][..]),
@@ -279,9 +284,10 @@ impl FileserverConfig {
                 return Err(invalid(
                     source_name,
                     key,
-                    format!(
-                        "unknown placeholder {{{bad}}} (known: {})",
-                        known.join(", ")
+                    tr!(
+                        "unknown placeholder {{{bad}}} (known: {known})",
+                        bad = bad,
+                        known = known.join(", ")
                     ),
                 ));
             }
@@ -290,11 +296,15 @@ impl FileserverConfig {
             return Err(invalid(
                 source_name,
                 "server.ready_line",
-                format!("unknown placeholder {{{bad}}} (known: port)"),
+                tr!("unknown placeholder {{{bad}}} (known: port)", bad = bad),
             ));
         }
         if cfg.server.library.contains('\0') {
-            return Err(invalid(source_name, "server.library", "holds a NUL byte"));
+            return Err(invalid(
+                source_name,
+                "server.library",
+                tr!("holds a NUL byte"),
+            ));
         }
         let dialect = super::dialect::resolve(&cfg.server.dialect, source_name)?;
         super::dialect::policy(&cfg.server.dialect, source_name)?;
@@ -310,14 +320,14 @@ impl FileserverConfig {
             return Err(invalid(
                 source_name,
                 &format!("server.dialect.not_in_protocol.{bad}"),
-                "not a server check",
+                tr!("not a server check"),
             ));
         }
         if cfg.client.prompt_ends_with.trim().is_empty() {
             return Err(invalid(
                 source_name,
                 "client.prompt_ends_with",
-                "must not be empty",
+                tr!("must not be empty"),
             ));
         }
         let menu = &cfg.client.menu;
@@ -331,7 +341,7 @@ impl FileserverConfig {
                 return Err(invalid(
                     source_name,
                     key,
-                    "must be a word or a number on one line",
+                    tr!("must be a word or a number on one line"),
                 ));
             }
         }
@@ -339,14 +349,14 @@ impl FileserverConfig {
             return Err(invalid(
                 source_name,
                 "client.menu.name_prompt_ends_with",
-                "must not be empty when the name is asked for at a prompt",
+                tr!("must not be empty when the name is asked for at a prompt"),
             ));
         }
         if menu.get_by == GetBy::Number && !dialect.list.numbered {
             return Err(invalid(
                 source_name,
                 "client.menu.get_by",
-                "\"number\" needs a dialect with a numbered listing (list.numbered = true)",
+                tr!("\"number\" needs a dialect with a numbered listing (list.numbered = true)"),
             ));
         }
         Ok(())

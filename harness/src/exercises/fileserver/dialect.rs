@@ -4,6 +4,7 @@
 //! (`[server.dialect]`) laid key by key over the shipped dialect its `base` names (`exact`
 //! when it names none). The format is `net::dialect`'s and the exercise README's.
 
+use crate::tr;
 use std::sync::Arc;
 
 use crate::config::{invalid, parse, ConfigError};
@@ -71,10 +72,15 @@ fn shipped_table(name: &str, source: &str, depth: usize) -> Result<toml::Table, 
         return Err(invalid(
             source,
             KEY,
-            format!("no such dialect \"{name}\" (shipped: {})", names()),
+            tr!(
+                "no such dialect \"{name}\" (shipped: {names})",
+                name = name,
+                names = names()
+            ),
         ));
     };
-    let own: toml::Table = parse(text, &format!("dialects/{name}.toml (built in)"))?;
+    let shipped = tr!("dialects/{name}.toml (built in)", name = name);
+    let own: toml::Table = parse(text, &shipped)?;
     based(own, source, depth)
 }
 
@@ -87,7 +93,7 @@ fn based(mut own: toml::Table, source: &str, depth: usize) -> Result<toml::Table
             return Err(invalid(
                 source,
                 &format!("{KEY}.base"),
-                "must be a dialect's name",
+                tr!("must be a dialect's name"),
             ))
         }
     };
@@ -95,7 +101,7 @@ fn based(mut own: toml::Table, source: &str, depth: usize) -> Result<toml::Table
         return Err(invalid(
             source,
             &format!("{KEY}.base"),
-            "bases nest too deep (a circle?)",
+            tr!("bases nest too deep (a circle?)"),
         ));
     }
     let mut table = shipped_table(&base, source, depth + 1)?;
@@ -131,11 +137,15 @@ pub fn policy(value: &toml::Value, source: &str) -> Result<Policy, ConfigError> 
             e.key = e.key.map(|k| format!("{KEY}.{k}"));
             e
         }),
-        Some(_) => Err(invalid(source, &format!("{KEY}.policy"), "must be a table")),
+        Some(_) => Err(invalid(
+            source,
+            &format!("{KEY}.policy"),
+            tr!("must be a table"),
+        )),
         None => Err(invalid(
             source,
             &format!("{KEY}.policy"),
-            "the dialect states no policy",
+            tr!("the dialect states no policy"),
         )),
     }
 }
@@ -154,7 +164,10 @@ fn whole_table(value: &toml::Value, source: &str) -> Result<toml::Table, ConfigE
             return Err(invalid(
                 source,
                 KEY,
-                format!("a shipped dialect's name ({}) or a table", names()),
+                tr!(
+                    "a shipped dialect's name ({names}) or a table",
+                    names = names()
+                ),
             ))
         }
     })
@@ -181,35 +194,41 @@ fn dialect_of(table: toml::Table, source: &str) -> Result<Arc<Dialect>, ConfigEr
 fn dialect_note(id: &str) -> Option<&'static str> {
     Some(match id {
         "list" => {
-            "A dialect's listing is read with its own framing (a separator, one send per name, \
-             numbered entries, an end marker or a quiet gap); the names must be the same."
+            tr!("A dialect's listing is read with its own framing (a separator, one send per name, \
+             numbered entries, an end marker or a quiet gap); the names must be the same.")
         }
         "get-binary" | "put-binary" => {
-            "Where data ends with an end marker (`##`), a file holding the marker is still \
+            tr!(
+                "Where data ends with an end marker (`##`), a file holding the marker is still \
              carried whole (the grader ends the data by its size); a course whose own spec cannot \
              carry such a file lists the check under not_in_protocol."
+            )
         }
         "get-missing" => {
-            "The refusal is the dialect's: ERR, N, or any reply but the OK word where the dialect \
+            tr!("The refusal is the dialect's: ERR, N, or any reply but the OK word where the dialect \
              has no error word (the report then says \"a refusal\"); a numbered dialect asks for \
-             the number one past the end of the listing."
+             the number one past the end of the listing.")
         }
         "put-replace" => {
-            "Where the dialect refuses replacing (upload.replace = \"refused\"), the upload must \
-             be refused instead, and hello.txt stay as it was."
+            tr!("Where the dialect refuses replacing (upload.replace = \"refused\"), the upload must \
+             be refused instead, and hello.txt stay as it was.")
         }
         "traversal" => {
-            "A numbered dialect cannot name a path in a download: its downloads ask for numbers \
-             past the end of the listing; its uploads still send the names above."
+            tr!("A numbered dialect cannot name a path in a download: its downloads ask for numbers \
+             past the end of the listing; its uploads still send the names above.")
         }
         "concurrent" => {
-            "Under a numbered dialect the uploads start only once every download has begun \
+            tr!(
+                "Under a numbered dialect the uploads start only once every download has begun \
              receiving its data, so that a server reading its directory again at G is not \
              renumbered under a download by them."
+            )
         }
         "disconnect" | "quit" => {
-            "Its requests are the dialect's own commands (QUIT, EXIT, q… for quit); where \
+            tr!(
+                "Its requests are the dialect's own commands (QUIT, EXIT, q… for quit); where \
              messages are sends, half a request is the listing command whose reply is never read."
+            )
         }
         _ => return None,
     })
@@ -229,12 +248,12 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
         .collect();
     if client.contains(&id) {
         let d = cfg.server.dialect();
-        return vec![format!(
+        return vec![tr!(
             "The client talks to the grader's reference server, which speaks the same protocol \
-             as the server checks ([server] dialect; here: {}): a course's client is graded \
+             as the server checks ([server] dialect; here: {dialect}): a course's client is graded \
              unmodified, with [client] port and [client.menu] saying how it is reached and \
              driven.",
-            d.title
+            dialect = d.title
         )];
     }
     if !server.contains(&id) {
@@ -243,35 +262,35 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
     let d = cfg.server.dialect();
     let mut notes = Vec::new();
     if let Some(why) = d.not_in_protocol(id) {
-        notes.push(format!(
-            "Under this config's dialect ({}) the check is not part of this protocol: {}. It is \
-             skipped and worth no points (Gradescope shows it as passed, 0 of 0).",
-            d.title, why
-        ));
+        notes.push(tr!("Under this config's dialect ({dialect}) the check is not part of this protocol: {why}. It is \
+             skipped and worth no points (Gradescope shows it as passed, 0 of 0).", dialect = d.title, why = why));
     }
     if d.is_exact() && d.speaks_exact_words() {
         notes.push(
-            "This config speaks the exact protocol described above. Under another [server] \
+            tr!(
+                "This config speaks the exact protocol described above. Under another [server] \
              dialect the check is made in that dialect's words (its commands, its OK and refusal, \
              its framing); a check the dialect lists under not_in_protocol is skipped as \"not \
              part of this protocol\" and worth no points."
-                .into(),
+            )
+            .into(),
         );
     } else {
-        notes.push(format!(
-            "This config's dialect: {}. Its requests are {}, {}, {} and {}; it accepts with {} \
-             and {}.",
-            d.title,
-            d.show_list(),
-            Dialect::show_template(&d.commands.get),
-            Dialect::show_template(&d.commands.put),
-            d.show_quit(),
-            d.show_ok(),
-            if d.replies.error.is_empty() {
-                "any other reply refuses".to_string()
-            } else {
-                format!("refuses with {}", d.replies.error)
-            },
+        let refuses = if d.replies.error.is_empty() {
+            tr!("any other reply refuses").to_string()
+        } else {
+            tr!("refuses with {error}", error = d.replies.error)
+        };
+        notes.push(tr!(
+            "This config's dialect: {title}. Its requests are {list}, {get}, {put} and {quit}; \
+             it accepts with {ok} and {refuses}.",
+            title = d.title,
+            list = d.show_list(),
+            get = Dialect::show_template(&d.commands.get),
+            put = Dialect::show_template(&d.commands.put),
+            quit = d.show_quit(),
+            ok = d.show_ok(),
+            refuses = refuses
         ));
     }
     notes.extend(dialect_note(id).map(String::from));

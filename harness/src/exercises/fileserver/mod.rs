@@ -12,6 +12,7 @@ pub mod refserver;
 pub mod server;
 pub mod server_checks;
 
+use crate::tr;
 use std::time::Instant;
 
 pub use config::FileserverConfig;
@@ -118,7 +119,7 @@ impl Exercise for Fileserver {
             graded.workdirs.push(p.workdir.path().display().to_string());
         };
         let mode = cfg.pair.mode;
-        let (server, client) = (part(server, "server"), part(client, "client"));
+        let (server, client) = (part(server, tr!("server")), part(client, tr!("client")));
         if !mode.parts_graded() {
             for (p, args) in [(&server, &cfg.server.args), (&client, &cfg.client.args)] {
                 if let Ok(p) = p {
@@ -172,8 +173,8 @@ impl Exercise for Fileserver {
 /// otherwise why its checks are skipped.
 fn part(found: Option<Found>, part: &str) -> Result<Prepared, String> {
     match found {
-        None => Err(format!("skipped: the submission has no {part}")),
-        Some(Err(e)) => Err(format!("skipped: {e}")),
+        None => Err(tr!("skipped: the submission has no {part}", part = part)),
+        Some(Err(e)) => Err(tr!("skipped: {why}", why = e)),
         Some(Ok(p)) => Ok(p),
     }
 }
@@ -234,7 +235,7 @@ pub fn isolation_of(sandbox: &Sandbox) -> Vec<String> {
         sandbox
             .missing()
             .iter()
-            .map(|m| format!("not available: {m}")),
+            .map(|m| tr!("not available: {m}", m = m)),
     );
     v
 }
@@ -266,9 +267,9 @@ impl LibraryPlace {
         if path.is_empty() {
             place.arg = seeded.display().to_string();
         } else if cfg.server.windows_library() {
-            place.problem = Some(format!(
-                "the configured path {} is a Windows path: it cannot exist on Linux",
-                text::escape::one_line(path.as_bytes())
+            place.problem = Some(tr!(
+                "the configured path {path} is a Windows path: it cannot exist on Linux",
+                path = text::escape::one_line(path.as_bytes())
             ));
         } else {
             place.target = Some(place.cwd.join(path));
@@ -300,7 +301,7 @@ impl ServerSide {
         large: u64,
     ) -> Result<ServerSide, String> {
         let lib = library::Library::seed(&root, large, cfg.library.concurrent_bytes, &token())
-            .map_err(|e| format!("could not seed the library: {e}"))?;
+            .map_err(|e| tr!("could not seed the library: {e}", e = e))?;
         let place = LibraryPlace::of(cfg, p, &lib.dir);
         let mut layout = p.layout();
         if let Some(target) = &place.target {

@@ -7,6 +7,7 @@
 //! table overrides it key by key. What a check sees beyond the policy is reported as a note
 //! worth nothing, never hidden and never failed.
 
+use crate::tr;
 use serde::Deserialize;
 
 use crate::config::{invalid, parse, ConfigError};
@@ -138,93 +139,108 @@ impl Policy {
     /// Each key and its value as a config writes them, for `harness explain`.
     pub fn shown(&self) -> String {
         let v = |x: &dyn std::fmt::Debug| kebab(&format!("{x:?}"));
-        format!(
-            "sigterm = \"{}\", replace = \"{}\", client_quit = \"{}\", partial_uploads = \"{}\", \
-             vanished_client = \"{}\", links = \"{}\"",
-            v(&self.sigterm),
-            v(&self.replace),
-            v(&self.client_quit),
-            v(&self.partial_uploads),
-            v(&self.vanished_client),
-            v(&self.links),
-        )
+        [
+            ("sigterm", v(&self.sigterm)),
+            ("replace", v(&self.replace)),
+            ("client_quit", v(&self.client_quit)),
+            ("partial_uploads", v(&self.partial_uploads)),
+            ("vanished_client", v(&self.vanished_client)),
+            ("links", v(&self.links)),
+        ]
+        .map(|(key, value)| format!("{key} = \"{value}\""))
+        .join(", ")
     }
 }
 
 /// How the course's policy changes check `id`, for `harness explain --config`: the keys
 /// that bear on it, their values here, and what they mean.
 pub fn explain(p: &Policy, id: &str) -> Option<String> {
-    let says = |key: &str, value: &str, meaning: &str| format!("{key} = \"{value}\" ({meaning})");
+    // `key = "value" (meaning)`: a config's syntax, the meaning in the course's language.
+    let says = |key: &str, value: &str, meaning: &str| {
+        [key, " = \"", value, "\" (", meaning, ")"].concat()
+    };
     let sigterm = match p.sigterm {
         Sigterm::Exit0 => says(
             "sigterm",
             "exit-0",
-            "SIGTERM must end the server with status 0",
+            tr!("SIGTERM must end the server with status 0"),
         ),
         Sigterm::DefaultAction => says(
             "sigterm",
             "default-action",
-            "killed by SIGTERM is a clean end; zombies and leftovers still fail",
+            tr!("killed by SIGTERM is a clean end; zombies and leftovers still fail"),
         ),
     };
     let replace = match p.replace {
         Replace::Atomic => says(
             "replace",
             "atomic",
-            "a cut-off upload must leave the old file whole; concurrent's stalled upload \
-             replaces the file the others download",
+            tr!(
+                "a cut-off upload must leave the old file whole; concurrent's stalled upload \
+             replaces the file the others download"
+            ),
         ),
         Replace::InPlace => says(
             "replace",
             "in-place",
-            "a file damaged by a cut-off upload replacing it is noted; concurrent's stalled \
-             upload writes a file of its own",
+            tr!(
+                "a file damaged by a cut-off upload replacing it is noted; concurrent's stalled \
+             upload writes a file of its own"
+            ),
         ),
     };
     let partial = match p.partial_uploads {
         PartialUploads::Removed => says(
             "partial_uploads",
             "removed",
-            "a cut-off upload must leave no file",
+            tr!("a cut-off upload must leave no file"),
         ),
         PartialUploads::Kept => says(
             "partial_uploads",
             "kept",
-            "the part a cut-off upload leaves under its name is noted",
+            tr!("the part a cut-off upload leaves under its name is noted"),
         ),
     };
     let vanished = match p.vanished_client {
         VanishedClient::Closed => says(
             "vanished_client",
             "closed",
-            "a handler must end when its client vanishes",
+            tr!("a handler must end when its client vanishes"),
         ),
         VanishedClient::MaySpin => says(
             "vanished_client",
             "may-spin",
-            "a handler left receiving nothing forever is noted, and the grader stops it",
+            tr!("a handler left receiving nothing forever is noted, and the grader stops it"),
         ),
     };
     let links = match p.links {
-        Links::NotListed => says("links", "not-listed", "a symbolic link must not be listed"),
+        Links::NotListed => says(
+            "links",
+            "not-listed",
+            tr!("a symbolic link must not be listed"),
+        ),
         Links::Listed => says(
             "links",
             "listed",
-            "a listed link is noted; serving one that leads out of the library is \
-             traversal's fault",
+            tr!(
+                "a listed link is noted; serving one that leads out of the library is \
+             traversal's fault"
+            ),
         ),
     };
     let quit = match p.client_quit {
         ClientQuit::Status0 => says(
             "client_quit",
             "status-0",
-            "quit and end of input must end the client with status 0",
+            tr!("quit and end of input must end the client with status 0"),
         ),
         ClientQuit::AnyStatus => says(
             "client_quit",
             "any-status",
-            "quit may end the client with any status but a crash; another status, and how \
-             it takes end of input, are noted",
+            tr!(
+                "quit may end the client with any status but a crash; another status, and how \
+             it takes end of input, are noted"
+            ),
         ),
     };
     let keys = match id {
@@ -235,10 +251,10 @@ pub fn explain(p: &Policy, id: &str) -> Option<String> {
         "client-quit" | "pair-quit" => vec![quit],
         _ => return None,
     };
-    Some(format!(
-        "This config's policy (its dialect's, with [policy] laid over it): {}. What is seen \
+    Some(tr!(
+        "This config's policy (its dialect's, with [policy] laid over it): {keys}. What is seen \
          beyond it is reported as a note worth no points.",
-        keys.join("; ")
+        keys = keys.join(tr!("; "))
     ))
 }
 
@@ -257,7 +273,12 @@ fn kebab(name: &str) -> String {
 /// A note for what a check saw beyond the policy: what was seen, and the key that makes it
 /// worth nothing here (`seen`: a sentence without its full stop).
 pub fn beyond(seen: &str, key: &str, value: &str) -> String {
-    format!("{seen}: not required by this course ([policy] {key} = \"{value}\"), worth no points")
+    tr!(
+        "{seen}: not required by this course ([policy] {key} = \"{value}\"), worth no points",
+        seen = seen,
+        key = key,
+        value = value
+    )
 }
 
 #[cfg(test)]

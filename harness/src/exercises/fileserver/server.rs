@@ -3,6 +3,7 @@
 //! *found* in the kernel's socket table (whatever port it or a child of it listens on, in the
 //! grading's own network namespace), its exit waited on through a pidfd.
 
+use crate::tr;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -82,14 +83,14 @@ pub enum StartProblem {
 fn describe(st: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (st.code(), st.signal()) {
-        (Some(c), _) => format!("exited with status {c}"),
-        (_, Some(s)) => format!(
-            "was killed by {}",
-            Signal::try_from(s)
+        (Some(c), _) => tr!("exited with status {c}", c = c),
+        (_, Some(s)) => tr!(
+            "was killed by {signal}",
+            signal = Signal::try_from(s)
                 .map(|s| s.as_str())
-                .unwrap_or("a signal")
+                .unwrap_or(tr!("a signal"))
         ),
-        _ => "ended".into(),
+        _ => tr!("ended").into(),
     }
 }
 

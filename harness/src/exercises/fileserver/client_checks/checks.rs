@@ -1,6 +1,7 @@
 //! The client checks, one function each: it types its command and says what it saw (and
 //! which request the reference server must have got); [`Turn::judged`] makes the outcome.
 
+use crate::tr;
 use std::path::Path;
 use std::time::Instant;
 
@@ -43,7 +44,7 @@ pub fn list(t: &mut Turn) -> Result<Seen, String> {
         .filter(|n| !text.contains(n.as_str()))
         .collect();
     let result = if missing.is_empty() {
-        Ok("every file of the library was listed".to_string())
+        Ok(tr!("every file of the library was listed").to_string())
     } else {
         Err(ClientFault::NotListed(missing))
     };
@@ -81,10 +82,14 @@ fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
         .unwrap_or(Content::Bytes(Vec::new()));
     let result = compare_file(&t.run.cwd.join(name), &content).and_then(|c| {
         if c.identical() {
-            Ok(format!("{name} saved: {}", c.summary()))
+            Ok(tr!(
+                "{name} saved: {summary}",
+                name = name,
+                summary = c.summary()
+            ))
         } else {
             Err(ClientFault::Differs {
-                what: format!("{name} saved"),
+                what: tr!("{name} saved", name = name),
                 summary: c.summary(),
             })
         }
@@ -111,14 +116,14 @@ pub fn put_large(t: &mut Turn) -> Result<Seen, String> {
         &mut crate::net::transfer::Pseudo::new(9, PUT_LARGE_BYTES),
         &mut bytes,
     )
-    .map_err(|e| format!("cannot make the file to upload: {e}"))?;
+    .map_err(|e| tr!("cannot make the file to upload: {e}", e = e))?;
     put(t, PUT_LARGE_NAME, bytes)
 }
 
 /// `put name` of a local file holding `bytes`: the server's copy equals it.
 fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
     std::fs::write(t.run.cwd.join(name), &bytes)
-        .map_err(|e| format!("cannot create the file to upload: {e}"))?;
+        .map_err(|e| tr!("cannot create the file to upload: {e}", e = e))?;
     let request = format!("P {} {name}", bytes.len());
     let within = if bytes.len() as u64 >= PUT_LARGE_BYTES {
         t.cfg.timing.large()
@@ -132,10 +137,14 @@ fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
     let content = Content::Bytes(bytes);
     let result = compare_file(&t.lib.dir.join(name), &content).and_then(|c| {
         if c.identical() {
-            Ok(format!("{name} uploaded: {}", c.summary()))
+            Ok(tr!(
+                "{name} uploaded: {summary}",
+                name = name,
+                summary = c.summary()
+            ))
         } else {
             Err(ClientFault::Differs {
-                what: format!("{name} on the server"),
+                what: tr!("{name} on the server", name = name),
                 summary: c.summary(),
             })
         }
@@ -158,9 +167,9 @@ pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     } else if !prompted {
         Err(ClientFault::NoPromptAfterError)
     } else if reason.is_empty() {
-        Ok("no file was created, the client goes on".into())
+        Ok(tr!("no file was created, the client goes on").into())
     } else {
-        Ok("the server's reason was shown, no file was created, the client goes on".into())
+        Ok(tr!("the server's reason was shown, no file was created, the client goes on").into())
     };
     // The prompt again is judged above, in words of its own.
     let name_asked = typed.name_asked;
@@ -211,14 +220,15 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
         return o;
     }
     o.actions
-        .push("typed Ctrl-D (end of input) to a fresh client".into());
+        .push(tr!("typed Ctrl-D (end of input) to a fresh client").into());
     match ClientRun::start(cfg, &g.term.launch, &g.term.cwd) {
         Ok((mut r, true)) => {
             r.type_line("\u{4}");
             let exit = r.await_exit(Instant::now() + cfg.timing.exit());
             match exit {
                 Some(Exit::Code(0)) if o.notes.is_empty() => {
-                    o.message = "quit and end of input each ended the client with status 0".into()
+                    o.message =
+                        tr!("quit and end of input each ended the client with status 0").into()
                 }
                 Some(Exit::Code(0)) => {}
                 other if cfg.policy().client_quit == ClientQuit::AnyStatus => {
@@ -237,8 +247,11 @@ pub fn quit_and_end_of_input(g: &mut ClientGrading) -> CheckOutcome {
                         cfg,
                     );
                     o.actions = vec![
-                        format!("typed \"{}\"", ClientRun::word(cfg, Action::Quit)),
-                        "typed Ctrl-D (end of input) to a fresh client".into(),
+                        tr!(
+                            "typed \"{word}\"",
+                            word = ClientRun::word(cfg, Action::Quit)
+                        ),
+                        tr!("typed Ctrl-D (end of input) to a fresh client").into(),
                     ];
                 }
             }

@@ -7,6 +7,7 @@
 //! faults it words ([`ClientFault`]). Each check's command: `checks`; their declarations:
 //! `table`.
 
+use crate::tr;
 use nix::unistd::Pid;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,7 +68,7 @@ pub fn prepare<'a>(
     });
     if let Err(e) = private {
         return (
-            Err(format!("cannot prepare the reference server: {e}")),
+            Err(tr!("cannot prepare the reference server: {e}", e = e)),
             isolation,
         );
     }
@@ -75,7 +76,7 @@ pub fn prepare<'a>(
         Ok(l) => l,
         Err(e) => {
             return (
-                Err(format!("cannot seed the reference library: {e}")),
+                Err(tr!("cannot seed the reference library: {e}", e = e)),
                 isolation,
             )
         }
@@ -86,7 +87,7 @@ pub fn prepare<'a>(
         Ok(s) => s,
         Err(e) => {
             return (
-                Err(format!("cannot start the reference server: {e}")),
+                Err(tr!("cannot start the reference server: {e}", e = e)),
                 isolation,
             )
         }
@@ -332,11 +333,11 @@ pub fn judge_quit(
     exit_ms: u64,
 ) -> (Result<String, ClientFault>, Option<String>) {
     match exit {
-        Some(Exit::Code(0)) => (Ok("quit ended the client with status 0".into()), None),
+        Some(Exit::Code(0)) => (Ok(tr!("quit ended the client with status 0").into()), None),
         Some(Exit::Code(c)) if policy.client_quit == ClientQuit::AnyStatus && !crashed(output) => (
-            Ok(format!("quit ended the client (status {c})")),
+            Ok(tr!("quit ended the client (status {c})", c = c)),
             Some(super::policy::beyond(
-                &format!("quit ended the client with status {c}, not 0"),
+                &tr!("quit ended the client with status {c}, not 0", c = c),
                 "client_quit",
                 "any-status",
             )),
@@ -353,7 +354,7 @@ fn crashed(output: &[u8]) -> bool {
 
 /// The report's actions for lines typed.
 pub fn typed_actions(lines: &[String]) -> Vec<String> {
-    lines.iter().map(|l| format!("typed \"{l}\"")).collect()
+    lines.iter().map(|l| tr!("typed \"{l}\"", l = l)).collect()
 }
 
 /// What a client check found wrong.
@@ -408,74 +409,53 @@ impl std::fmt::Display for ClientFault {
         use ClientFault::*;
         match self {
             NoStart(why) => write!(f, "{why}"),
-            NoPrompt { prompt, .. } => write!(
-                f,
-                "the client did not show a prompt ending in \"{prompt}\" and wait for input (the transcript shows what it printed)"
-            ),
-            NotListed(names) => write!(f, "not listed: {}", names.join(", ")),
-            NotSaved(name) => write!(f, "no file {name} was saved"),
+            NoPrompt { prompt, .. } => f.write_str(&tr!("the client did not show a prompt ending in \"{prompt}\" and wait for input (the transcript shows what it printed)", prompt = prompt)),
+            NotListed(names) => f.write_str(&tr!("not listed: {names}", names = names.join(", "))),
+            NotSaved(name) => f.write_str(&tr!("no file {name} was saved", name = name)),
             Unreadable(e) => write!(f, "{e}"),
             Differs { what, summary } => write!(f, "{what}: {summary}"),
             LocalFileCreated(name) => {
-                write!(f, "a local file {name} was created for a failed download")
+                f.write_str(&tr!("a local file {name} was created for a failed download", name = name))
             }
-            ReasonNotShown(reason) => write!(f, "the server's reason \"{reason}\" was not shown"),
+            ReasonNotShown(reason) => f.write_str(&tr!("the server's reason \"{reason}\" was not shown", reason = reason)),
             NoPromptAfterError => {
-                write!(f, "the client did not go on to prompt for the next command")
+                f.write_str(tr!("the client did not go on to prompt for the next command"))
             }
-            NoPromptAgain => write!(
-                f,
-                "the command worked, but the client did not prompt again for the next one"
-            ),
+            NoPromptAgain => f.write_str(tr!("the command worked, but the client did not prompt again for the next one")),
             TooLittleTraffic {
                 to_server,
                 needed,
                 moved,
             } => {
                 let way = if *to_server {
-                    "from the client to the server"
+                    tr!("from the client to the server")
                 } else {
-                    "from the server to the client"
+                    tr!("from the server to the client")
                 };
-                write!(
-                    f,
-                    "only {moved} bytes went {way} during the command, fewer than the {needed} it needs: the result did not come through the connection"
-                )
+                f.write_str(&tr!("only {moved} bytes went {way} during the command, fewer than the {needed} it needs: the result did not come through the connection", moved = moved, way = way, needed = needed))
             }
-            NoNamePrompt { action, prompt } => write!(
-                f,
-                "after \"{}\" the client did not ask for the file name with a prompt ending in \"{}\" and wait for input",
-                escape::one_line(action.as_bytes()),
-                escape::one_line(prompt.as_bytes())
-            ),
-            LogFull => write!(
-                f,
-                "the reference server's request log is full (over 10000 requests): the requests of this command cannot be seen"
-            ),
+            NoNamePrompt { action, prompt } => f.write_str(&tr!("after \"{action}\" the client did not ask for the file name with a prompt ending in \"{prompt}\" and wait for input", action = escape::one_line(action.as_bytes()), prompt = escape::one_line(prompt.as_bytes()))),
+            LogFull => f.write_str(tr!("the reference server's request log is full (over 10000 requests): the requests of this command cannot be seen")),
             NeverReached { request, got } => {
                 let got = if got.is_empty() {
-                    "nothing".to_string()
+                    tr!("nothing").to_string()
                 } else {
                     got.iter()
                         .map(|g| escape::quoted(g.as_bytes()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
-                write!(
-                    f,
-                    "the reference server never got the request \"{}\" (it got: {got}): the result did not come from the server",
-                    escape::one_line(request.as_bytes()),
-                )
+                f.write_str(&tr!("the reference server never got the request \"{request}\" (it got: {got}): the result did not come from the server", request = escape::one_line(request.as_bytes()), got = got))
             }
-            Quit(Some(Exit::Code(c)), _) => write!(f, "quit ended the client with status {c}"),
-            Quit(Some(Exit::Signal(s)), _) => write!(f, "the client was killed by signal {s}"),
-            Quit(None, ms) => write!(f, "the client did not exit within {ms} ms of quit"),
+            Quit(Some(Exit::Code(c)), _) => f.write_str(&tr!("quit ended the client with status {c}", c = c)),
+            Quit(Some(Exit::Signal(s)), _) => f.write_str(&tr!("the client was killed by signal {s}", s = s)),
+            Quit(None, ms) => f.write_str(&tr!("the client did not exit within {ms} ms of quit", ms = ms)),
             EndOfInput(exit, ms) => {
-                write!(f, "end of input (Ctrl-D) ")?;
+                f.write_str(tr!("end of input (Ctrl-D) "))?;
                 match exit {
-                    Some(Exit::Code(c)) => write!(f, "ended the client with status {c}"),
-                    Some(Exit::Signal(s)) => write!(f, "killed the client with signal {s}"),
-                    None => write!(f, "did not end the client within {ms} ms"),
+                    Some(Exit::Code(c)) => f.write_str(&tr!("ended the client with status {c}", c = c)),
+                    Some(Exit::Signal(s)) => f.write_str(&tr!("killed the client with signal {s}", s = s)),
+                    None => f.write_str(&tr!("did not end the client within {ms} ms", ms = ms)),
                 }
             }
         }
@@ -501,9 +481,7 @@ impl ClientFault {
                     .chain(args)
                     .collect::<Vec<_>>()
                     .join(" ");
-                Some(format!(
-                    "start as `{command}`, print a prompt ending in '{prompt}' and read commands from the terminal"
-                ))
+                Some(tr!("start as `{command}`, print a prompt ending in '{prompt}' and read commands from the terminal", command = command, prompt = prompt))
             }
             // What was printed is shown: a prompt held in the buffer shows as nothing.
             ClientFault::NoPrompt { .. } | ClientFault::NoPromptAgain => {
@@ -514,17 +492,17 @@ impl ClientFault {
                     cfg.client.prompt_ends_with.replace('"', "\\\"")
                 };
                 Some(idiom.say(
-                    format!("print a prompt ending in '{prompt}' before reading each command, and flush it: it has no newline, so it stays in the buffer otherwise"),
+                    tr!("print a prompt ending in '{prompt}' before reading each command, and flush it: it has no newline, so it stays in the buffer otherwise", prompt = prompt),
                     idiom.prompt_flushed(&example),
                 ))
             }
-            ClientFault::EndOfInput(..) => Some(format!(
-                "at the end of input{}, send {} and exit with status 0",
-                idiom
+            ClientFault::EndOfInput(..) => Some(tr!(
+                "at the end of input{idiom}, send {quit} and exit with status 0",
+                idiom = idiom
                     .end_of_input()
                     .map(|c| format!(" ({c})"))
                     .unwrap_or_default(),
-                cfg.server.dialect().show_quit()
+                quit = cfg.server.dialect().show_quit()
             )),
             _ => self.hint_in(lang),
         }

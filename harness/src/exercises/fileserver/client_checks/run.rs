@@ -3,6 +3,7 @@
 //! and read for "done with a command": it prints its prompt again and waits for input.
 //! Shared by the client checks and the pair checks.
 
+use crate::tr;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -89,7 +90,7 @@ impl ClientRun {
         let session =
             Session::start(launch, cfg.limits.output_bytes, deadline).map_err(|e| e.to_string())?;
         if let Some(e) = session.exec_error() {
-            return Err(format!("the client could not be executed: {}", e.desc()));
+            return Err(tr!("the client could not be executed: {e}", e = e.desc()));
         }
         if let (Some(log), Some(pid)) = (session.event_log(), session.program_pid()) {
             log.name(pid.as_raw(), "client");

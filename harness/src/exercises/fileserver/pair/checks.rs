@@ -2,6 +2,7 @@
 //! where, and how many bytes the command must have moved through the relay for that to
 //! count; [`Turn::judged`] makes the outcome.
 
+use crate::tr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -138,7 +139,7 @@ pub fn list(t: &mut Turn) -> Result<Seen, String> {
         .map(|n| n.to_string())
         .collect();
     let result = if missing.is_empty() {
-        Ok("every file of the server's library was listed".to_string())
+        Ok(tr!("every file of the server's library was listed").to_string())
     } else {
         Err(ClientFault::NotListed(missing))
     };
@@ -228,7 +229,11 @@ fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
         .content(name)
         .cloned()
         .unwrap_or(Content::Bytes(Vec::new()));
-    let result = compared(&t.run.cwd.join(name), &content, &format!("{name} saved"));
+    let result = compared(
+        &t.run.cwd.join(name),
+        &content,
+        &tr!("{name} saved", name = name),
+    );
     let needs = Traffic {
         to_server: 1,
         to_client: content.len(),
@@ -252,12 +257,12 @@ pub fn put_binary(t: &mut Turn) -> Result<Seen, String> {
 /// equals it, once the server has written it.
 fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
     std::fs::write(t.run.cwd.join(name), &bytes)
-        .map_err(|e| format!("cannot create the file to upload: {e}"))?;
+        .map_err(|e| tr!("cannot create the file to upload: {e}", e = e))?;
     let _ = std::fs::remove_file(t.uploads.join(name));
     let (typed, moved) = t.act(Action::Put, Some(name), t.cfg.timing.op());
     let content = Content::Bytes(bytes);
     let there = t.uploads.join(name);
-    let what = format!("{name} on the server");
+    let what = tr!("{name} on the server", name = name);
     // The client may prompt before the server has written the last bytes (an end marker
     // sent after a pause): the copy is looked at until it is complete or time is up.
     let deadline = Instant::now() + t.cfg.timing.op();
@@ -285,7 +290,7 @@ pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     } else if !typed.prompted {
         Err(ClientFault::NoPromptAfterError)
     } else {
-        Ok("no file was created, the client goes on".into())
+        Ok(tr!("no file was created, the client goes on").into())
     };
     let needs = Traffic {
         to_server: 1,
@@ -336,7 +341,7 @@ fn after_listing(listed: Option<Typed>, typed: Typed) -> Typed {
 fn compared(path: &Path, content: &Content, what: &str) -> Result<String, ClientFault> {
     compare_file(path, content).and_then(|c| {
         if c.identical() {
-            Ok(format!("{what}: {}", c.summary()))
+            Ok(tr!("{what}: {summary}", what = what, summary = c.summary()))
         } else {
             Err(ClientFault::Differs {
                 what: what.to_string(),

@@ -10,6 +10,7 @@ mod checks;
 mod relay;
 mod table;
 
+use crate::tr;
 use std::time::Instant;
 
 pub use table::table;
@@ -60,16 +61,16 @@ pub fn grade(
     let at = match (started, ctx.server.as_ref()) {
         (Ok(_), Some(s)) => s.addr,
         (Err(p), _) => {
-            let why = format!(
-                "skipped: the server did not start: {}",
-                start_words(cfg, &p)
+            let why = tr!(
+                "skipped: the server did not start: {start_words}",
+                start_words = start_words(cfg, &p)
             );
             list.settle_all(&table(), Status::Skipped, &why);
             finish_server(ctx);
             return isolation;
         }
         (Ok(_), None) => {
-            let why = "skipped: the server did not start";
+            let why = tr!("skipped: the server did not start");
             list.settle_all(&table(), Status::Skipped, why);
             return isolation;
         }
@@ -82,7 +83,7 @@ pub fn grade(
     let relay = match Relay::start(Some(&client_sandbox), cfg.client.port, target) {
         Ok(r) => r,
         Err(e) => {
-            let why = format!("cannot listen for the client: {e}");
+            let why = tr!("cannot listen for the client: {e}", e = e);
             list.settle_all(&table(), Status::Error, &why);
             finish_server(ctx);
             return isolation;
@@ -117,17 +118,12 @@ fn finish_server(mut ctx: Ctx) {
 /// Why the server is not serving, in words.
 fn start_words(cfg: &FileserverConfig, p: &StartProblem) -> String {
     match p {
-        StartProblem::Exited(how) => format!("it {how} before listening"),
-        StartProblem::NotListening => format!(
-            "it did not listen on a TCP port within {} ms",
-            cfg.timing.startup_ms
-        ),
-        StartProblem::OthersListen(port) => format!(
-            "only another process it started listens (on port {port}); the program started must listen itself"
-        ),
-        StartProblem::Unreachable(a) => format!("it listens only on {a}, not on this machine's loopback"),
-        StartProblem::Spawn(e) => format!("it could not be started: {e}"),
-        StartProblem::Library(why) => format!("the library cannot be provided: {why}"),
+        StartProblem::Exited(how) => tr!("it {how} before listening", how = how),
+        StartProblem::NotListening => tr!("it did not listen on a TCP port within {ms} ms", ms = cfg.timing.startup_ms),
+        StartProblem::OthersListen(port) => tr!("only another process it started listens (on port {port}); the program started must listen itself", port = port),
+        StartProblem::Unreachable(a) => tr!("it listens only on {a}, not on this machine's loopback", a = a),
+        StartProblem::Spawn(e) => tr!("it could not be started: {e}", e = e),
+        StartProblem::Library(why) => tr!("the library cannot be provided: {why}", why = why),
     }
 }
 
@@ -140,7 +136,7 @@ impl PairGrading<'_> {
     ) -> CheckOutcome {
         let mut notes = Vec::new();
         if let Err(why) = self.ensure_server(&mut notes) {
-            return verdict(Status::Skipped, format!("skipped: {why}"));
+            return verdict(Status::Skipped, tr!("skipped: {why}", why = why));
         }
         let (cfg, lang) = (self.cfg, self.lang);
         // A client's end (a crash, a restart) must not take the student's server with it.
@@ -155,7 +151,7 @@ impl PairGrading<'_> {
         let Some(server_pid) = self.server.server.as_ref().map(|s| s.pid) else {
             return verdict(
                 Status::Skipped,
-                "skipped: the server is not running".to_string(),
+                tr!("skipped: the server is not running").to_string(),
             );
         };
         // The client waits on the student's server through the relay: it can move while
@@ -186,7 +182,7 @@ impl PairGrading<'_> {
     /// starts again, its connection gone with the old server).
     fn ensure_server(&mut self, notes: &mut Vec<String>) -> Result<(), String> {
         let Some(s) = self.server.server.as_mut() else {
-            return Err("the server is not running".into());
+            return Err(tr!("the server is not running").into());
         };
         let Some(how) = s.exit_words() else {
             return Ok(());
@@ -196,9 +192,10 @@ impl PairGrading<'_> {
         }
         self.term.end();
         self.server.start_server().map_err(|p| {
-            format!(
-                "the server {how}, and restarting it failed: {}",
-                start_words(self.cfg, &p)
+            tr!(
+                "the server {how}, and restarting it failed: {start_words}",
+                how = how,
+                start_words = start_words(self.cfg, &p)
             )
         })?;
         if let Some(s) = &self.server.server {
@@ -207,9 +204,7 @@ impl PairGrading<'_> {
                 sandbox: self.server.sandbox.clone(),
             });
         }
-        notes.push(format!(
-            "the server {how} during an earlier pair check; it and the client were started again for this one"
-        ));
+        notes.push(tr!("the server {how} during an earlier pair check; it and the client were started again for this one", how = how));
         Ok(())
     }
 }

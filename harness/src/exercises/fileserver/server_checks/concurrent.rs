@@ -1,5 +1,6 @@
 //! `concurrent`: many clients at once, downloading and uploading, beside stalled ones.
 
+use crate::tr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -44,11 +45,14 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         let (half, half_shown) = half_request(&d);
         let mut actions = vec![
             if in_place {
-                format!("stalled client 1: {replaced} (a new file: this course replaces files in place, judged by disconnect), sends 10 bytes, then nothing")
+                tr!("stalled client 1: {replaced} (a new file: this course replaces files in place, judged by disconnect), sends 10 bytes, then nothing", replaced = replaced)
             } else {
-                format!("stalled client 1: {replaced} (replacing the file the others download), sends 10 bytes, then nothing")
+                tr!("stalled client 1: {replaced} (replacing the file the others download), sends 10 bytes, then nothing", replaced = replaced)
             },
-            format!("stalled client 2: {half_shown}, then nothing"),
+            tr!(
+                "stalled client 2: {half_shown}, then nothing",
+                half_shown = half_shown
+            ),
         ];
         let before = super::library::entries(&ctx.uploads).len();
         let stalled = (|| -> Result<Conn, ProtoError> {
@@ -80,9 +84,9 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
             c.set_deadline(deadline);
             sent.map(|_| c)
         });
-        actions.push(format!(
-            "stalled client 3: {}, reads nothing",
-            get_sent(ctx, &unread_shown).join(", ")
+        actions.push(tr!(
+            "stalled client 3: {get_sent}, reads nothing",
+            get_sent = get_sent(ctx, &unread_shown).join(", ")
         ));
         let downloads = n.div_ceil(2);
         let gate = Arc::new(Gate::new(if d.numbered_get() { downloads } else { 0 }));
@@ -102,7 +106,10 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         for (i, h) in handles.into_iter().enumerate() {
             let (shown, r) = match h.join() {
                 Ok((shown, r)) => (Some(shown), r),
-                Err(_) => (None, Err("the grader's client thread failed".to_string())),
+                Err(_) => (
+                    None,
+                    Err(tr!("the grader's client thread failed").to_string()),
+                ),
             };
             if i.is_multiple_of(2) {
                 got_shown.extend(shown);
@@ -156,7 +163,10 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         }
         let mut o = judged(
             &faults,
-            format!("all {n} clients were served byte for byte while one client stalled"),
+            tr!(
+                "all {n} clients were served byte for byte while one client stalled",
+                n = n
+            ),
         );
         o.actions = actions;
         // The stalled upload's part, where it was a file of its own, is no later check's.
@@ -165,7 +175,7 @@ pub fn concurrent(ctx: &mut Ctx) -> CheckOutcome {
         }
         if spun {
             o.details.push(
-                "a handler spun at full speed after a stalled client left: that is judged by disconnect, not here"
+                tr!("a handler spun at full speed after a stalled client left: that is judged by disconnect, not here")
                     .into(),
             );
             retire_spinner(ctx, "concurrent");
@@ -184,9 +194,9 @@ fn half_request(d: &Dialect) -> (Vec<u8>, String) {
     let msgs = Dialect::fill(&d.commands.get, library::TEXT, 0, Some(1));
     let first = msgs.first().cloned().unwrap_or_default();
     if msgs.len() > 1 {
-        let shown = format!(
-            "sends \"{}\" (the first message of a download)",
-            escape::one_line(first.as_bytes())
+        let shown = tr!(
+            "sends \"{first}\" (the first message of a download)",
+            first = escape::one_line(first.as_bytes())
         );
         return (first.into_bytes(), shown);
     }
@@ -199,14 +209,14 @@ fn half_request(d: &Dialect) -> (Vec<u8>, String) {
     }
     let half = &first[..cut];
     let shown = if d.messages == Framing::Lines {
-        format!(
-            "sends half a request line (\"{}\")",
-            escape::one_line(half.as_bytes())
+        tr!(
+            "sends half a request line (\"{half}\")",
+            half = escape::one_line(half.as_bytes())
         )
     } else {
-        format!(
-            "sends \"{}\" (a download request cut short)",
-            escape::one_line(half.as_bytes())
+        tr!(
+            "sends \"{half}\" (a download request cut short)",
+            half = escape::one_line(half.as_bytes())
         )
     };
     (half.as_bytes().to_vec(), shown)
@@ -217,10 +227,7 @@ fn half_request(d: &Dialect) -> (Vec<u8>, String) {
 fn clients_action(ctx: &Ctx, n: usize, size: u64, got_shown: &[String]) -> String {
     let d = &ctx.dialect;
     if d.is_exact() && d.speaks_exact_words() {
-        return format!(
-            "{n} clients at once: G {} (must be the old file, whole) and P {size}-byte files, alternately",
-            library::CONCURRENT
-        );
+        return tr!("{n} clients at once: G {library} (must be the old file, whole) and P {size}-byte files, alternately", n = n, library = library::CONCURRENT, size = size);
     }
     let get = match got_shown.first() {
         Some(first) if got_shown.iter().all(|s| s == first) => first.clone(),
@@ -228,14 +235,11 @@ fn clients_action(ctx: &Ctx, n: usize, size: u64, got_shown: &[String]) -> Strin
     };
     let put = d.show_put("concurrent-up-<i>.bin", size);
     let order = if d.numbered_get() {
-        " (the uploads once every download has begun)"
+        tr!(" (the uploads once every download has begun)")
     } else {
         ""
     };
-    format!(
-        "{n} clients at once: {} (must be the old file, whole) and {put}, alternately{order}",
-        get_sent(ctx, &get).join(", ")
-    )
+    tr!("{n} clients at once: {get_sent} (must be the old file, whole) and {put}, alternately{order}", n = n, get_sent = get_sent(ctx, &get).join(", "), put = put, order = order)
 }
 
 /// Where the uploads of `concurrent` wait for the downloads to begin (see [`concurrent`]).
@@ -430,30 +434,41 @@ impl std::fmt::Display for ConcurrentFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use ConcurrentFault::*;
         match self {
-            Transfer { n, op, why } => write!(f, "client {n} ({op}): {why}"),
-            StoredDiffers { n, op, summary } => {
-                write!(f, "client {n} ({op}), stored file: {summary}")
+            Transfer { n, op, why } => {
+                f.write_str(&tr!("client {n} ({op}): {why}", n = n, op = op, why = why))
             }
-            StoredUnreadable { n, error } => write!(f, "client {n}: {error}"),
-            NotStored { n, op, accepted } => {
-                write!(f, "client {n} ({op}): {accepted} but stored no file")
+            StoredDiffers { n, op, summary } => f.write_str(&tr!(
+                "client {n} ({op}), stored file: {summary}",
+                n = n,
+                op = op,
+                summary = summary
+            )),
+            StoredUnreadable { n, error } => {
+                f.write_str(&tr!("client {n}: {error}", n = n, error = error))
             }
-            StalledKeptOpen => write!(
-                f,
+            NotStored { n, op, accepted } => f.write_str(&tr!(
+                "client {n} ({op}): {accepted} but stored no file",
+                n = n,
+                op = op,
+                accepted = accepted
+            )),
+            StalledKeptOpen => f.write_str(tr!(
                 "the server never closed the stalled connection after the client left"
-            ),
-            StalledChanged => write!(
-                f,
-                "the stalled, never finished upload changed {} (it must stay as it was)",
-                library::CONCURRENT
-            ),
-            StallFailed(e) => write!(f, "the stalling client could not start its upload: {e}"),
+            )),
+            StalledChanged => f.write_str(&tr!(
+                "the stalled, never finished upload changed {library} (it must stay as it was)",
+                library = library::CONCURRENT
+            )),
+            StallFailed(e) => f.write_str(&tr!(
+                "the stalling client could not start its upload: {e}",
+                e = e
+            )),
         }
     }
 }
 
 impl Fault for ConcurrentFault {
     fn hint(&self) -> Option<String> {
-        Some("serve each connection in its own thread or process, so that a stalled client blocks no one".into())
+        Some(tr!("serve each connection in its own thread or process, so that a stalled client blocks no one").into())
     }
 }

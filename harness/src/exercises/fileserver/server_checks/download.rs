@@ -1,5 +1,6 @@
 //! The reading checks: `list`, the `get-*` downloads compared byte for byte, `get-missing`.
 
+use crate::tr;
 use std::time::Duration;
 
 use crate::grading::evidence::{judged, Fault};
@@ -45,13 +46,15 @@ fn download_all(ctx: &Ctx, names: &[&str], within: Duration) -> CheckOutcome {
             let (what, r) = download(ctx, name, within);
             actions.extend(get_sent(ctx, &what));
             match r {
-                Ok(Ok(c)) if c.identical() => parts.push(format!("{what}: {}", c.summary())),
+                Ok(Ok(c)) if c.identical() => {
+                    parts.push(tr!("{what}: {summary}", what = what, summary = c.summary()))
+                }
                 Ok(Ok(c)) => return comparison_outcome(&what, &c),
                 Ok(Err(reason)) => return failed(ReplyFault::refused(&ctx.dialect, what, &reason)),
                 Err(error) => return failed(ReplyFault::Broken { what, error }),
             }
         }
-        pass(parts.join("; "))
+        pass(parts.join(tr!("; ")))
     })();
     let mut o = outcome;
     o.actions = actions;
@@ -87,14 +90,16 @@ impl std::fmt::Display for ListFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ListFault::Reply(r) => r.fmt(f),
-            ListFault::Differs => write!(f, "the listing differs from the library"),
-            ListFault::Missing(names) => write!(f, "missing: {}", names.join(", ")),
+            ListFault::Differs => f.write_str(tr!("the listing differs from the library")),
+            ListFault::Missing(names) => {
+                f.write_str(&tr!("missing: {names}", names = names.join(", ")))
+            }
             ListFault::Unwanted(names) => {
                 let shown: Vec<String> =
                     names.iter().map(|e| escape::quoted(e.as_bytes())).collect();
-                write!(f, "not to be listed: {}", shown.join(", "))
+                f.write_str(&tr!("not to be listed: {shown}", shown = shown.join(", ")))
             }
-            ListFault::Repeated => write!(f, "some names were listed more than once"),
+            ListFault::Repeated => f.write_str(tr!("some names were listed more than once")),
         }
     }
 }
@@ -104,7 +109,7 @@ impl Fault for ListFault {
         match self {
             ListFault::Reply(_) => None,
             _ => Some(
-                "list only regular files directly in the library whose names do not start with '.'"
+                tr!("list only regular files directly in the library whose names do not start with '.'")
                     .into(),
             ),
         }
@@ -175,9 +180,9 @@ pub fn list(ctx: &mut Ctx) -> CheckOutcome {
                 if ctx.policy.links == Links::Listed && got.iter().any(|n| n == library::LINK) {
                     got.retain(|n| n != library::LINK);
                     notes.push(policy::beyond(
-                        &format!(
-                            "the symbolic link {} was listed (a link is not a regular file)",
-                            library::LINK
+                        &tr!(
+                            "the symbolic link {library} was listed (a link is not a regular file)",
+                            library = library::LINK
                         ),
                         "links",
                         "listed",
@@ -187,9 +192,12 @@ pub fn list(ctx: &mut Ctx) -> CheckOutcome {
             }
         };
         let passed = if notes.is_empty() {
-            format!("all {} files listed, nothing else", want.len())
+            tr!("all {want} files listed, nothing else", want = want.len())
         } else {
-            format!("all {} files listed, and the symbolic link", want.len())
+            tr!(
+                "all {want} files listed, and the symbolic link",
+                want = want.len()
+            )
         };
         let mut o = judged(&faults, passed);
         o.notes = notes;
@@ -243,16 +251,22 @@ impl std::fmt::Display for GetMissingFault {
                 what,
                 answered,
                 refusal,
-            } => write!(f, "{what}: answered {answered} instead of {refusal}"),
+            } => f.write_str(&tr!(
+                "{what}: answered {answered} instead of {refusal}",
+                what = what,
+                answered = answered,
+                refusal = refusal
+            )),
             GetMissingFault::ListRefused {
                 after,
                 list,
                 reason,
-            } => write!(
-                f,
-                "after {after}, {list} on the same connection was refused: {}",
-                escape::one_line(reason.as_bytes())
-            ),
+            } => f.write_str(&tr!(
+                "after {after}, {list} on the same connection was refused: {reason}",
+                after = after,
+                list = list,
+                reason = escape::one_line(reason.as_bytes())
+            )),
             GetMissingFault::Broken(e) => e.fmt(f),
         }
     }
@@ -295,15 +309,16 @@ pub fn get_missing(ctx: &mut Ctx) -> CheckOutcome {
         .unwrap_or_else(|e| Some(GetMissingFault::Broken(e)));
         let mut o = judged(
             fault.as_slice(),
-            format!(
-                "{} for a missing file; the connection still answers {list}",
-                d.refusal()
+            tr!(
+                "{refusal} for a missing file; the connection still answers {list}",
+                refusal = d.refusal(),
+                list = list
             ),
         );
         o.actions = get_sent(ctx, &what);
         // What was not sent is not shown: a download answered with data ends the check.
         if listed {
-            o.actions.push(format!("{list} (same connection)"));
+            o.actions.push(tr!("{list} (same connection)", list = list));
         }
         o
     })

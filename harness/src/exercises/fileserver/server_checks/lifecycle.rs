@@ -1,6 +1,7 @@
 //! The server's life: `server-start` (it listens), and `cleanup` at the end (children
 //! reaped, SIGTERM obeyed).
 
+use crate::tr;
 use std::time::Instant;
 
 use crate::grading::evidence::{judged_in, Fault};
@@ -27,21 +28,13 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
         Err(p) => {
             ctx.unstartable = true;
             let msg = match p {
-                StartProblem::Exited(how) => format!("the server {how} before listening"),
-                StartProblem::NotListening => format!(
-                    "the server did not listen on a TCP port within {} ms",
-                    cfg.timing.startup_ms
-                ),
-                StartProblem::OthersListen(port) => format!(
-                    "the server did not listen within {} ms: only another process it started listens (on port {port}); the program started must listen itself",
-                    cfg.timing.startup_ms
-                ),
-                StartProblem::Unreachable(a) => format!(
-                    "the server listens only on {a}, which is not this machine's loopback: bind 0.0.0.0 or 127.0.0.1"
-                ),
-                StartProblem::Spawn(e) => format!("the server could not be started: {e}"),
+                StartProblem::Exited(how) => tr!("the server {how} before listening", how = how),
+                StartProblem::NotListening => tr!("the server did not listen on a TCP port within {ms} ms", ms = cfg.timing.startup_ms),
+                StartProblem::OthersListen(port) => tr!("the server did not listen within {ms} ms: only another process it started listens (on port {port}); the program started must listen itself", ms = cfg.timing.startup_ms, port = port),
+                StartProblem::Unreachable(a) => tr!("the server listens only on {a}, which is not this machine's loopback: bind 0.0.0.0 or 127.0.0.1", a = a),
+                StartProblem::Spawn(e) => tr!("the server could not be started: {e}", e = e),
                 StartProblem::Library(why) => {
-                    format!("the server was not started: the library cannot be provided: {why}")
+                    tr!("the server was not started: the library cannot be provided: {why}", why = why)
                 }
             };
             let mut o = with_output(ctx, fail(msg));
@@ -51,9 +44,10 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
     };
     let mut problems = Vec::new();
     if let Some(given) = ctx.given_port.filter(|p| *p != at.port()) {
-        problems.push(format!(
-            "the server listens on port {}, not on the port it was given ({given})",
-            at.port()
+        problems.push(tr!(
+            "the server listens on port {at}, not on the port it was given ({given})",
+            at = at.port(),
+            given = given
         ));
     }
     let line = &cfg.server.ready_line;
@@ -67,25 +61,22 @@ pub fn server_start(ctx: &mut Ctx) -> CheckOutcome {
         if !printed {
             // A port the grader picked differs from run to run: the report names it by role.
             let (port, shown) = if ctx.given_port == Some(at.port()) {
-                ("the given port".to_string(), "<port>".to_string())
+                (tr!("the given port").to_string(), "<port>".to_string())
             } else {
-                (format!("port {}", at.port()), at.port().to_string())
+                (tr!("port {port}", port = at.port()), at.port().to_string())
             };
             let shown = fill(&cfg.server.ready_line, &[("port", &shown)]);
-            problems.push(format!(
-                "the server listens on {port}, but did not print \"{}\" (the other checks go on)",
-                escape::one_line(shown.as_bytes())
-            ));
+            problems.push(tr!("the server listens on {port}, but did not print \"{line}\" (the other checks go on)", port = port, line = escape::one_line(shown.as_bytes())));
         }
     }
     if problems.is_empty() {
         return pass(if ctx.given_port.is_some() {
-            "the server listens on the given port".to_string()
+            tr!("the server listens on the given port").to_string()
         } else {
-            format!("the server listens on port {}", at.port())
+            tr!("the server listens on port {at}", at = at.port())
         });
     }
-    let mut o = with_output(ctx, fail(problems.join("; ")));
+    let mut o = with_output(ctx, fail(problems.join(tr!("; "))));
     o.hint = Some(start_hint(cfg));
     o
 }
@@ -104,16 +95,20 @@ fn start_hint(cfg: &FileserverConfig) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     let listen = if args.iter().any(|a| a.contains("{port}")) {
-        "bind 127.0.0.1:<port>".to_string()
+        tr!("bind 127.0.0.1:<port>").to_string()
     } else {
-        "listen on its own port (0.0.0.0 or 127.0.0.1)".to_string()
+        tr!("listen on its own port (0.0.0.0 or 127.0.0.1)").to_string()
     };
-    let mut hint = format!("start as `{command}`, {listen}");
+    let mut hint = tr!(
+        "start as `{command}`, {listen}",
+        command = command,
+        listen = listen
+    );
     if !cfg.server.ready_line.is_empty() {
         let line = fill(&cfg.server.ready_line, &placeholders);
-        hint.push_str(&format!(
-            ", then print `{}`",
-            escape::one_line(line.as_bytes())
+        hint.push_str(&tr!(
+            ", then print `{line}`",
+            line = escape::one_line(line.as_bytes())
         ));
     }
     hint
@@ -124,15 +119,15 @@ fn with_output(ctx: &Ctx, mut o: CheckOutcome) -> CheckOutcome {
     if let Some(s) = &ctx.server {
         let (out, total) = s.output();
         o.seen = Some(if out.is_empty() {
-            "no output".into()
+            tr!("no output").into()
         } else {
             // Several lines (a traceback): shown as lines, escaped.
             escape::for_terminal(&out)
         });
         if total > out.len() as u64 {
-            o.details.push(format!(
-                "{} more bytes of output not kept",
-                total - out.len() as u64
+            o.details.push(tr!(
+                "{total} more bytes of output not kept",
+                total = total - out.len() as u64
             ));
         }
     }
@@ -153,24 +148,23 @@ enum CleanupFault {
 impl std::fmt::Display for CleanupFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CleanupFault::Zombies => {
-                write!(
-                    f,
-                    "zombie child processes: finished children were never reaped"
-                )
-            }
-            CleanupFault::Leftovers(names) => write!(
-                f,
-                "temporary files left in the library: {}",
-                name_list(names)
-            ),
+            CleanupFault::Zombies => f.write_str(tr!(
+                "zombie child processes: finished children were never reaped"
+            )),
+            CleanupFault::Leftovers(names) => f.write_str(&tr!(
+                "temporary files left in the library: {name_list}",
+                name_list = name_list(names)
+            )),
             CleanupFault::ChildrenOutlived => {
-                write!(f, "child processes of the server outlived it")
+                f.write_str(tr!("child processes of the server outlived it"))
             }
-            CleanupFault::NoExit(ms) => {
-                write!(f, "the server did not exit within {ms} ms of SIGTERM")
+            CleanupFault::NoExit(ms) => f.write_str(&tr!(
+                "the server did not exit within {ms} ms of SIGTERM",
+                ms = ms
+            )),
+            CleanupFault::ExitStatus(how) => {
+                f.write_str(&tr!("after SIGTERM the server {how}", how = how))
             }
-            CleanupFault::ExitStatus(how) => write!(f, "after SIGTERM the server {how}"),
         }
     }
 }
@@ -180,17 +174,17 @@ impl Fault for CleanupFault {
         let idiom = Idiom(lang);
         Some(match self {
             CleanupFault::Zombies => idiom.say(
-                "reap each child as it finishes, in a SIGCHLD handler",
+                tr!("reap each child as it finishes, in a SIGCHLD handler"),
                 idiom.reap_all_nohang(),
             ),
             CleanupFault::Leftovers(_) => {
-                "remove an upload's temporary file when the upload fails or is cut off, and rename it when it completes".into()
+                tr!("remove an upload's temporary file when the upload fails or is cut off, and rename it when it completes").into()
             }
             CleanupFault::ChildrenOutlived => {
-                "the server's children must end when it exits (or with their client): a child left serving keeps the port and the library busy".into()
+                tr!("the server's children must end when it exits (or with their client): a child left serving keeps the port and the library busy").into()
             }
             CleanupFault::NoExit(_) | CleanupFault::ExitStatus(_) => idiom.say(
-                "exit with status 0 on SIGTERM, even with clients connected",
+                tr!("exit with status 0 on SIGTERM, even with clients connected"),
                 idiom.exit_on("SIGTERM"),
             ),
         })
@@ -254,7 +248,7 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
                 ""
             }
             Some(st) if st.success() => {
-                "no zombie children; SIGTERM ended the server with status 0"
+                tr!("no zombie children; SIGTERM ended the server with status 0")
             }
             Some(st) if by_sigterm(&st) && policy.sigterm == Sigterm::DefaultAction => {
                 notes.push(policy::beyond(
@@ -262,7 +256,7 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
                     "sigterm",
                     "default-action",
                 ));
-                "no zombie children; SIGTERM ended the server (its default action)"
+                tr!("no zombie children; SIGTERM ended the server (its default action)")
             }
             Some(st) => {
                 faults.push(CleanupFault::ExitStatus(ServerProc::describe_status(st)));
@@ -271,7 +265,10 @@ pub fn cleanup(ctx: &mut Ctx) -> CheckOutcome {
         };
         let mut o = judged_in(&faults, passed, ctx.lang);
         o.notes = notes;
-        o.actions = vec!["one client connected".into(), "sent SIGTERM".into()];
+        o.actions = vec![
+            tr!("one client connected").into(),
+            tr!("sent SIGTERM").into(),
+        ];
         o
     })
 }

@@ -10,6 +10,7 @@
 //! (clients at once) and `robustness` (vanishing clients, Q).
 
 pub(super) use crate::net::poll_until;
+use crate::tr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -162,7 +163,7 @@ impl<'a> Ctx<'a> {
     /// A live server for the next check: the running one, or a fresh start (noted).
     fn ensure(&mut self, o_notes: &mut Vec<String>) -> Result<(), String> {
         if self.unstartable {
-            return Err("the server did not start (see server-start)".into());
+            return Err(tr!("the server did not start (see server-start)").into());
         }
         // The last check may have left the server dying (a dropped client); know which.
         self.settle_server();
@@ -171,7 +172,7 @@ impl<'a> Ctx<'a> {
         }
         let how = self
             .exit_words()
-            .unwrap_or_else(|| "was not running".into());
+            .unwrap_or_else(|| tr!("was not running").into());
         let retired = self
             .server
             .as_ref()
@@ -183,20 +184,18 @@ impl<'a> Ctx<'a> {
         for name in leftover_temps(self) {
             let _ = std::fs::remove_file(self.uploads.join(name));
         }
-        self.start_server()
-            .map_err(|p| format!("the server {how}, and restarting it failed: {p:?}"))?;
+        self.start_server().map_err(|p| {
+            tr!(
+                "the server {how}, and restarting it failed: {problem}",
+                how = how,
+                problem = format!("{p:?}")
+            )
+        })?;
         o_notes.push(match retired {
-            Some(why) => format!(
-                "the grader stopped the server after the {} check ({why}) and started it again for this one",
-                self.last_check.unwrap_or("previous")
-            ),
+            Some(why) => tr!("the grader stopped the server after the {last_check} check ({why}) and started it again for this one", last_check = self.last_check.unwrap_or(tr!("previous")), why = why),
             None => match self.last_check {
-                Some(id) => format!(
-                    "the server {how} during or after the {id} check; it was started again for this one"
-                ),
-                None => format!(
-                    "the server {how} during an earlier check; it was started again for this one"
-                ),
+                Some(id) => tr!("the server {how} during or after the {id} check; it was started again for this one", how = how, id = id),
+                None => tr!("the server {how} during an earlier check; it was started again for this one", how = how),
             },
         });
         Ok(())
@@ -296,7 +295,7 @@ fn with_server(
     ctx.unanswered.judging(id);
     let mut notes = Vec::new();
     if let Err(why) = ctx.ensure(&mut notes) {
-        return verdict(Status::Skipped, format!("skipped: {why}"));
+        return verdict(Status::Skipped, tr!("skipped: {why}", why = why));
     }
     let mut o = body(ctx);
     ctx.last_check = Some(id);
@@ -308,9 +307,9 @@ fn with_server(
 /// is, the window around it.
 fn comparison_outcome(what: &str, c: &Comparison) -> CheckOutcome {
     if c.identical() {
-        return pass(format!("{what}: {}", c.summary()));
+        return pass(tr!("{what}: {summary}", what = what, summary = c.summary()));
     }
-    let mut o = fail(format!("{what}: {}", c.summary()));
+    let mut o = fail(tr!("{what}: {summary}", what = what, summary = c.summary()));
     if let Some(w) = c.window_text() {
         o.details.extend(w.lines().map(|l| l.to_string()));
     }

@@ -1,6 +1,7 @@
 //! What a server must survive: clients vanishing mid-transfer (`disconnect`), and a client
 //! saying goodbye (`quit`). Many clients at once are `concurrent`'s.
 
+use crate::tr;
 use std::io::Read;
 use std::time::Instant;
 
@@ -54,39 +55,17 @@ impl std::fmt::Display for DisconnectFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use DisconnectFault::*;
         match self {
-            Died { how, during } => write!(
-                f,
-                "the server {how} when a client disconnected during {during}"
-            ),
-            Dead(how) => write!(f, "the server {how} when a client disconnected"),
-            Spinning(during) if during.len() == 1 => write!(
-                f,
-                "a handler went on at 100% CPU, its connection open, after its client vanished during {} (it receives from the closed connection again and again)",
-                during[0]
-            ),
-            Spinning(during) => write!(
-                f,
-                "handlers went on at 100% CPU, their connections open, after their clients vanished during {} (each receives from its closed connection again and again)",
-                during.join(" and during ")
-            ),
-            ReplacedDamaged => write!(
-                f,
-                "a cut-off upload replacing {} damaged the old file (it must stay as it was)",
-                library::SPACES
-            ),
-            UploadKeptOpen => write!(
-                f,
-                "after the uploading client vanished, the server kept its connection open"
-            ),
-            PartialLeft => write!(f, "the cut-off upload left a partial file named cut.bin"),
-            TempsLeft(names) => write!(
-                f,
-                "the cut-off upload left temporary files: {}",
-                name_list(names)
-            ),
-            CutNotStarted(e) => write!(f, "the upload to be cut off could not start: {e}"),
-            ListRefused { list, reason } => write!(f, "afterwards {list} was refused: {reason}"),
-            ListFailed { list, error } => write!(f, "afterwards {list} failed: {error}"),
+            Died { how, during } => f.write_str(&tr!("the server {how} when a client disconnected during {during}", how = how, during = during)),
+            Dead(how) => f.write_str(&tr!("the server {how} when a client disconnected", how = how)),
+            Spinning(during) if during.len() == 1 => f.write_str(&tr!("a handler went on at 100% CPU, its connection open, after its client vanished during {during} (it receives from the closed connection again and again)", during = during[0])),
+            Spinning(during) => f.write_str(&tr!("handlers went on at 100% CPU, their connections open, after their clients vanished during {during} (each receives from its closed connection again and again)", during = during.join(tr!(" and during ")))),
+            ReplacedDamaged => f.write_str(&tr!("a cut-off upload replacing {library} damaged the old file (it must stay as it was)", library = library::SPACES)),
+            UploadKeptOpen => f.write_str(tr!("after the uploading client vanished, the server kept its connection open")),
+            PartialLeft => f.write_str(tr!("the cut-off upload left a partial file named cut.bin")),
+            TempsLeft(names) => f.write_str(&tr!("the cut-off upload left temporary files: {name_list}", name_list = name_list(names))),
+            CutNotStarted(e) => f.write_str(&tr!("the upload to be cut off could not start: {e}", e = e)),
+            ListRefused { list, reason } => f.write_str(&tr!("afterwards {list} was refused: {reason}", list = list, reason = reason)),
+            ListFailed { list, error } => f.write_str(&tr!("afterwards {list} failed: {error}", list = list, error = error)),
         }
     }
 }
@@ -115,11 +94,11 @@ impl Fault for DisconnectFault {
             DisconnectFault::Spinning(_) => {
                 let idiom = Idiom(lang);
                 idiom.say(
-                    "a receive that returns nothing means the client has gone: end that client's handler then (close the connection, remove the temporary file) instead of receiving again",
+                    tr!("a receive that returns nothing means the client has gone: end that client's handler then (close the connection, remove the temporary file) instead of receiving again"),
                     idiom.end_of_connection(),
                 )
             }
-            _ => "write uploads to a hidden temporary file renamed when complete; treat a broken connection as the end of that client only".into(),
+            _ => tr!("write uploads to a hidden temporary file renamed when complete; treat a broken connection as the end of that client only").into(),
         })
     }
 }
@@ -137,26 +116,26 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
         let mut faults = Vec::new();
         let mut actions = vec![
             half_list(&d).1,
-            format!(
-                "{}, sends 100000 bytes, disconnects (the old file must stay)",
-                d.show_put(library::SPACES, 1_000_000)
+            tr!(
+                "{put}, sends 100000 bytes, disconnects (the old file must stay)",
+                put = d.show_put(library::SPACES, 1_000_000)
             ),
-            format!(
-                "{}, sends 100000 bytes, disconnects",
-                d.show_put("cut.bin", 1_000_000)
+            tr!(
+                "{put}, sends 100000 bytes, disconnects",
+                put = d.show_put("cut.bin", 1_000_000)
             ),
-            format!(
-                "{}, reads 65536 bytes, disconnects",
-                get_sent(ctx, &d.show_get(library::LARGE)).join(", ")
+            tr!(
+                "{get_sent}, reads 65536 bytes, disconnects",
+                get_sent = get_sent(ctx, &d.show_get(library::LARGE)).join(", ")
             ),
-            format!("{list} (new connection)"),
+            tr!("{list} (new connection)", list = list),
         ];
         // Each way of vanishing, and what the client was doing (for a server that dies).
         let steps: [(Vanish, &str); 4] = [
-            (vanish_mid_line, "half a request line"),
-            (vanish_mid_replacing, "an upload replacing a file"),
-            (vanish_mid_upload, "an upload"),
-            (vanish_mid_download, "a download"),
+            (vanish_mid_line, tr!("half a request line")),
+            (vanish_mid_replacing, tr!("an upload replacing a file")),
+            (vanish_mid_upload, tr!("an upload")),
+            (vanish_mid_download, tr!("a download")),
         ];
         let mut spun = Vec::new();
         for (i, (step, what)) in steps.into_iter().enumerate() {
@@ -198,9 +177,9 @@ pub fn disconnect(ctx: &mut Ctx) -> CheckOutcome {
             None => true,
         });
         let passed = if notes.is_empty() {
-            "clients vanishing mid-transfer left no partial file; the server goes on"
+            tr!("clients vanishing mid-transfer left no partial file; the server goes on")
         } else {
-            "the server goes on after clients vanished mid-transfer"
+            tr!("the server goes on after clients vanished mid-transfer")
         };
         let mut o = judged_in(&faults, passed, ctx.lang);
         o.notes = notes;
@@ -223,7 +202,10 @@ pub(super) fn retire_spinner(ctx: &mut Ctx, check: &str) {
     let deadline = Instant::now() + ctx.cfg.timing.exit();
     if let Some(s) = ctx.server.as_mut() {
         s.retire(
-            format!("a handler of it was left spinning by a client that vanished in {check}"),
+            tr!(
+                "a handler of it was left spinning by a client that vanished in {check}",
+                check = check
+            ),
             deadline,
         );
     }
@@ -237,14 +219,21 @@ fn half_list(d: &Dialect) -> (Vec<u8>, String) {
     let first = parts.first().cloned().unwrap_or_default();
     let shown = escape::one_line(first.as_bytes());
     let said = if d.messages == Framing::Lines {
-        format!("sends half a request line (\"{shown}\" without its newline), disconnects")
+        tr!(
+            "sends half a request line (\"{shown}\" without its newline), disconnects",
+            shown = shown
+        )
     } else if parts.len() > 1 {
-        format!(
-            "sends {shown} (the first message of {}), disconnects",
-            d.show_list()
+        tr!(
+            "sends {shown} (the first message of {list}), disconnects",
+            shown = shown,
+            list = d.show_list()
         )
     } else {
-        format!("sends {shown}, disconnects without reading the reply")
+        tr!(
+            "sends {shown}, disconnects without reading the reply",
+            shown = shown
+        )
     };
     (first.into_bytes(), said)
 }
@@ -326,9 +315,9 @@ fn vanish_mid_download(
         return false;
     };
     let begun = c.begin_get(library::LARGE);
-    *action = format!(
-        "{}, reads 65536 bytes, disconnects",
-        get_sent(ctx, &c.shown_get(library::LARGE)).join(", ")
+    *action = tr!(
+        "{get_sent}, reads 65536 bytes, disconnects",
+        get_sent = get_sent(ctx, &c.shown_get(library::LARGE)).join(", ")
     );
     if let Ok(Ok(())) = begun {
         let mut buf = vec![0u8; 65536];
@@ -368,14 +357,21 @@ impl std::fmt::Display for Quit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (q, l) = (&self.quit, &self.list);
         match &self.fault {
-            QuitFault::KeptOpen => write!(f, "after {q} the server did not close the connection"),
-            QuitFault::ListRefused(r) => {
-                write!(f, "after {q}, {l} on a new connection was refused: {r}")
-            }
-            QuitFault::ServerEnded(how) => write!(
-                f,
-                "the whole server {how} on {q}: a new connection found no server"
-            ),
+            QuitFault::KeptOpen => f.write_str(&tr!(
+                "after {q} the server did not close the connection",
+                q = q
+            )),
+            QuitFault::ListRefused(r) => f.write_str(&tr!(
+                "after {q}, {l} on a new connection was refused: {r}",
+                q = q,
+                l = l,
+                r = r
+            )),
+            QuitFault::ServerEnded(how) => f.write_str(&tr!(
+                "the whole server {how} on {q}: a new connection found no server",
+                how = how,
+                q = q
+            )),
             QuitFault::Broken(e) => e.fmt(f),
         }
     }
@@ -384,10 +380,7 @@ impl std::fmt::Display for Quit {
 impl Fault for Quit {
     fn hint(&self) -> Option<String> {
         matches!(self.fault, QuitFault::ServerEnded(_)).then(|| {
-            format!(
-                "{} ends that client's connection only: close it and return from its handler; the accept loop goes on",
-                self.quit
-            )
+            tr!("{quit} ends that client's connection only: close it and return from its handler; the accept loop goes on", quit = self.quit)
         })
     }
 }
@@ -420,9 +413,12 @@ pub fn quit(ctx: &mut Ctx) -> CheckOutcome {
         });
         let mut o = judged(
             fault.as_slice(),
-            format!("{quit} closed the connection; a new one is served"),
+            tr!(
+                "{quit} closed the connection; a new one is served",
+                quit = quit
+            ),
         );
-        o.actions = vec![quit, format!("{list} (new connection)")];
+        o.actions = vec![quit, tr!("{list} (new connection)", list = list)];
         o
     })
 }

@@ -3,6 +3,7 @@
 use crate::grading::evidence::{judged, Fault};
 use crate::net::client::FileProtocol;
 use crate::report::CheckOutcome;
+use crate::tr;
 
 use super::download::get_sent;
 use super::library;
@@ -32,20 +33,26 @@ impl std::fmt::Display for TraversalFault {
                 what,
                 answered,
                 leaked,
-            } => write!(
-                f,
-                "{what}: answered {answered}{}",
+            } => {
                 if *leaked {
-                    " and sent the secret file outside the library"
+                    f.write_str(&tr!(
+                        "{what}: answered {answered} and sent the secret file outside the library",
+                        what = what,
+                        answered = answered
+                    ))
                 } else {
-                    ""
+                    f.write_str(&tr!(
+                        "{what}: answered {answered}",
+                        what = what,
+                        answered = answered
+                    ))
                 }
-            ),
-            TraversalFault::Accepted(what) => write!(f, "{what}: accepted"),
+            }
+            TraversalFault::Accepted(what) => f.write_str(&tr!("{what}: accepted", what = what)),
             TraversalFault::Reply(r) => r.fmt(f),
             TraversalFault::Appeared(what) => write!(f, "{what}"),
             TraversalFault::SecretChanged => {
-                write!(f, "the secret file outside the library was changed")
+                f.write_str(tr!("the secret file outside the library was changed"))
             }
         }
     }
@@ -53,7 +60,7 @@ impl std::fmt::Display for TraversalFault {
 
 impl Fault for TraversalFault {
     fn hint(&self) -> Option<String> {
-        Some("refuse names that contain '/', start with '.', or are '.' or '..'; serve regular files only".into())
+        Some(tr!("refuse names that contain '/', start with '.', or are '.' or '..'; serve regular files only").into())
     }
 }
 
@@ -132,19 +139,19 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
         for (path, what) in [
             (
                 escaped.clone(),
-                "a file appeared outside the library (../escaped.txt)",
+                tr!("a file appeared outside the library (../escaped.txt)"),
             ),
             (
                 outside_tmp.clone(),
-                "a file appeared at an absolute path outside the library",
+                tr!("a file appeared at an absolute path outside the library"),
             ),
             (
                 ctx.lib.dir.join(".sneaky"),
-                "a hidden file was created in the library",
+                tr!("a hidden file was created in the library"),
             ),
             (
                 ctx.lib.dir.join(library::SUBDIR).join("planted.txt"),
-                "a file was planted in a subdirectory",
+                tr!("a file was planted in a subdirectory"),
             ),
         ] {
             if path.exists() {
@@ -158,7 +165,7 @@ pub fn traversal(ctx: &mut Ctx) -> CheckOutcome {
         }
         let mut o = judged(
             &faults,
-            "every name leading outside the library, hidden or into a directory was refused",
+            tr!("every name leading outside the library, hidden or into a directory was refused"),
         );
         o.actions = actions;
         o

@@ -1,5 +1,6 @@
 //! The `put-*` checks: an upload, then the stored file compared byte for byte on disk.
 
+use crate::tr;
 use std::time::{Duration, Instant};
 
 use crate::net::answer::Answerer;
@@ -32,13 +33,15 @@ fn put_check(
             }),
             Ok(Err(reason)) => failed(ReplyFault::refused(&ctx.dialect, what.clone(), &reason)),
             Ok(Ok(())) => match stored(ctx, name, content.len(), within) {
-                Err(e) => fail(format!(
-                    "{what}: {}, but the library has no such file ({e})",
-                    ctx.dialect.accepted_upload()
+                Err(e) => fail(tr!(
+                    "{what}: {accepted}, but the library has no such file ({e})",
+                    what = what,
+                    accepted = ctx.dialect.accepted_upload(),
+                    e = e
                 )),
                 Ok(f) => match compare_streams(f, content.reader(), content.len()) {
-                    Ok(c) => comparison_outcome(&format!("{what}, stored file"), &c),
-                    Err(e) => verdict(Status::Error, format!("reading the stored file: {e}")),
+                    Ok(c) => comparison_outcome(&tr!("{what}, stored file", what = what), &c),
+                    Err(e) => verdict(Status::Error, tr!("reading the stored file: {e}", e = e)),
                 },
             },
         };
@@ -154,16 +157,19 @@ fn put_refused(ctx: &mut Ctx) -> CheckOutcome {
                 what: what.clone(),
                 error,
             }),
-            Ok(Ok(())) => fail(format!(
-                "{what}: accepted, but this protocol refuses to replace an existing name"
+            Ok(Ok(())) => fail(tr!(
+                "{what}: accepted, but this protocol refuses to replace an existing name",
+                what = what
             )),
-            Ok(Err(_)) if !intact(ctx, library::TEXT) => fail(format!(
-                "{what}: refused, but {} was changed anyway",
-                library::TEXT
+            Ok(Err(_)) if !intact(ctx, library::TEXT) => fail(tr!(
+                "{what}: refused, but {library} was changed anyway",
+                what = what,
+                library = library::TEXT
             )),
-            Ok(Err(_)) => pass(format!(
-                "{what}: refused (this protocol keeps an existing name); {} unchanged",
-                library::TEXT
+            Ok(Err(_)) => pass(tr!(
+                "{what}: refused (this protocol keeps an existing name); {library} unchanged",
+                what = what,
+                library = library::TEXT
             )),
         };
         o.actions = vec![what];
