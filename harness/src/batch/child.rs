@@ -6,6 +6,7 @@
 //! wait on a pidfd, kill, sweep orphans). The rest of the batch runner only sees
 //! [`Pool::grade`] and [`Outcome`].
 
+use crate::tr;
 use std::collections::HashSet;
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -104,7 +105,7 @@ impl Pool {
         };
         let mut child = match spawned {
             Ok(c) => c,
-            Err(e) => return Outcome::NotStarted(format!("cannot start the grader: {e}")),
+            Err(e) => return Outcome::NotStarted(tr!("cannot start the grader: {e}", e = e)),
         };
         let pid = child.pid().as_raw();
         let stdout = reader(child.take_stdout(), STDOUT_CAP);
@@ -138,7 +139,7 @@ impl Pool {
                 stdout,
                 stderr,
             },
-            Err(e) => Outcome::NotStarted(format!("cannot wait for the grader: {e}")),
+            Err(e) => Outcome::NotStarted(tr!("cannot wait for the grader: {e}", e = e)),
         }
     }
 }
@@ -181,9 +182,10 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
     };
     let mut raw_report: Option<Vec<u8>> = None;
     let fault = |cause: String| {
-        Some(format!(
+        Some(tr!(
             "grader error: {cause}. This is a fault of the grader, not of the submission: \
-             please report it as a bug, with this message and the submission"
+             please report it as a bug, with this message and the submission",
+            cause = cause
         ))
     };
     match outcome {
@@ -192,9 +194,9 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
         }
         Outcome::TimedOut { after, stderr } => {
             result.error = Some(with_stderr(
-                &format!(
-                    "the grading took longer than {} s and was stopped",
-                    after.as_secs()
+                &tr!(
+                    "the grading took longer than {after} s and was stopped",
+                    after = after.as_secs()
                 ),
                 &stderr,
             ));
@@ -212,7 +214,7 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                 }
                 Err(e) => {
                     result.error = fault(with_stderr(
-                        &format!("its report could not be read ({e})"),
+                        &tr!("its report could not be read ({e})", e = e),
                         &stderr,
                     ))
                 }
@@ -229,21 +231,21 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                 let own = format!("{}: ", student.path.display());
                 let text = text.strip_prefix(&own).unwrap_or(&text).to_string();
                 result.error = Some(if text.is_empty() {
-                    "could not be graded".into()
+                    tr!("could not be graded").into()
                 } else {
                     text
                 });
             }
             (Some(c), _) => {
-                result.error = fault(with_stderr(&format!("it exited with {c}"), &stderr))
+                result.error = fault(with_stderr(&tr!("it exited with {c}", c = c), &stderr))
             }
             (None, Some(sig)) => {
                 result.error = fault(with_stderr(
-                    &format!("it was killed by signal {sig}"),
+                    &tr!("it was killed by signal {sig}", sig = sig),
                     &stderr,
                 ))
             }
-            (None, None) => result.error = fault("it ended in an unknown way".into()),
+            (None, None) => result.error = fault(tr!("it ended in an unknown way").into()),
         },
     }
     result.grader_fault = result

@@ -13,6 +13,7 @@
 //! allowance is cut off too; and the terminal's settings are read at every step,
 //! so a program that turns off signal keys or echo is reported as such.
 
+use crate::tr;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
@@ -417,7 +418,7 @@ impl Session {
             return;
         }
         self.containment.flood = Some(total);
-        let what = format!("output cut off: more than {limit} bytes");
+        let what = tr!("output cut off: more than {limit} bytes", limit = limit);
         self.record(What::Note(what.clone()));
         self.transcript.push_action(what);
         self.kill_run();
@@ -480,7 +481,10 @@ impl Session {
         // A sized tmpfs never holds more than the limit: nearly full is full.
         if used >= limit - limit / 64 {
             c.disk = Some(used);
-            let what = format!("cut off: more than {} MiB written", limit >> 20);
+            let what = tr!(
+                "cut off: more than {limit} MiB written",
+                limit = limit >> 20
+            );
             self.record(What::Note(what.clone()));
             self.transcript.push_action(what);
             self.kill_run();
@@ -576,7 +580,10 @@ impl Session {
         let label = if self.check_terminal(Some(key)) {
             key.label().to_string()
         } else {
-            format!("{} (the program turned this key's signal off)", key.label())
+            tr!(
+                "{key} (the program turned this key's signal off)",
+                key = key.label()
+            )
         };
         self.record(What::Key(label.clone()));
         self.transcript.push_action(label);
