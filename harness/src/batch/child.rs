@@ -181,7 +181,10 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
         grader_fault: false,
     };
     let mut raw_report: Option<Vec<u8>> = None;
+    // Known by where it is made, not by its words (they are in the class's language).
+    let faulted = std::cell::Cell::new(false);
     let fault = |cause: String| {
+        faulted.set(true);
         Some(tr!(
             "grader error: {cause}. This is a fault of the grader, not of the submission: \
              please report it as a bug, with this message and the submission",
@@ -248,10 +251,7 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
             (None, None) => result.error = fault(tr!("it ended in an unknown way").into()),
         },
     }
-    result.grader_fault = result
-        .error
-        .as_deref()
-        .is_some_and(|e| e.starts_with("grader error: "));
+    result.grader_fault = faulted.get();
     if let Some(dir) = reports_dir {
         let file = dir.join(format!("{}.json", file_stem(&student.name)));
         let bytes = match raw_report {
