@@ -370,6 +370,16 @@ mod tests {
     }
 
     #[test]
+    fn a_grader_failure_is_a_bug_row_in_chinese_too() {
+        let r = crate::i18n::with(crate::i18n::Lang::Zh, || {
+            to_result(&student(), exited(None, Some(11), "", ""), None)
+        });
+        let e = r.error.as_deref().unwrap();
+        assert!(r.grader_fault, "{r:?}");
+        assert!(e.starts_with("评分程序错误：") && e.contains("bug"), "{e}");
+    }
+
+    #[test]
     fn a_submission_that_cannot_be_graded_says_why_on_one_line() {
         let stderr = "harness: roster/ivan: no program found (looked for bus.py or bus); it holds: a/\nsecond line\n";
         let r = to_result(&student(), exited(Some(2), None, "", stderr), None);

@@ -403,4 +403,38 @@ mod tests {
             .collect();
         assert_eq!(starts, [10, 10, 10], "{text}");
     }
+
+    #[test]
+    fn a_chinese_class_table_has_chinese_headings_lined_up_with_its_cells() {
+        let not_graded = |name: &str| StudentResult {
+            student: name.into(),
+            path: name.into(),
+            reports: Vec::new(),
+            error: Some("x".into()),
+            grader_fault: false,
+        };
+        let results = [not_graded("张伟"), not_graded("alice")];
+        let text = crate::i18n::with(crate::i18n::Lang::Zh, || human(&results));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("学生   练习  得分"), "{text}");
+        assert!(lines[0].ends_with("未通过的检查项"), "{text}");
+        // The exercise column starts at the same display column in the heading and the rows.
+        let col = |l: &str, at: &str| l[..l.find(at).unwrap()].width();
+        assert_eq!(col(lines[0], "练习"), col(lines[1], "-"), "{text}");
+        assert!(lines[1].ends_with("未评分：x"), "{text}");
+        assert!(
+            text.ends_with(
+                "共 2 份提交：0 份通过全部检查项，0 份有未通过的检查项，2 份未能评分。\n"
+            ),
+            "{text}"
+        );
+        let md = crate::i18n::with(crate::i18n::Lang::Zh, || markdown(&results));
+        assert!(
+            md.starts_with("| 学生 | 练习 | 得分 | 满分 | 未通过的检查项 |\n"),
+            "{md}"
+        );
+        // The CSV is for machines: its header is the same in every language.
+        let csv = crate::i18n::with(crate::i18n::Lang::Zh, || csv(&results)).unwrap();
+        assert!(csv.starts_with("student,exercise,score,max_score,failed_checks,error\n"));
+    }
 }

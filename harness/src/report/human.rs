@@ -363,6 +363,36 @@ mod tests {
     }
 
     #[test]
+    fn the_isolation_summary_is_in_the_reports_language() {
+        use crate::tr;
+        let summary = crate::i18n::with(crate::i18n::Lang::Zh, || {
+            let items = [
+                tr!("runs as a user of its own (no groups, no new privileges)").to_string(),
+                tr!("network namespace of its own per grading (loopback only)").to_string(),
+                tr!(
+                    "own mount and IPC namespaces: private {dirs}",
+                    dirs = "/tmp"
+                ),
+                tr!(
+                    "writes limited to {mib} MiB (tmpfs; a run that fills it is cut off)",
+                    mib = 64
+                ),
+                tr!("pids cgroup (at most {n} tasks)", n = 64),
+                tr!(
+                    "its directory watched: a run is cut off past {mib} MiB ({file} MiB per file)",
+                    mib = 64,
+                    file = 8
+                ),
+            ];
+            isolation_summary(&items)
+        });
+        assert_eq!(
+            summary,
+            "独立用户, 独立网络, 独立 /tmp, 磁盘 64 MiB, cgroups, 磁盘受监视"
+        );
+    }
+
+    #[test]
     fn the_command_is_shown_with_its_arguments() {
         let text = render(&report(Vec::new()), Style::default());
         assert!(
