@@ -267,7 +267,7 @@ fn no_program(path: &Path, ignore_case: bool) -> String {
             if rest.is_empty() {
                 last.to_string()
             } else {
-                format!("{} or {last}", rest.join(", "))
+                tr!("{rest} or {last}", rest = rest.join(", "), last = last)
             }
         })
         .collect();

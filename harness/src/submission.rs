@@ -44,7 +44,7 @@ impl fmt::Display for SubmissionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubmissionError::Missing(p) => f.write_str(&tr!("{p}: no such file or directory", p = p.display())),
-            SubmissionError::NoEntry { dir, looked_for } => f.write_str(&tr!("{dir}: no program found (looked for {looked_for})", dir = dir.display(), looked_for = looked_for.join(" or "))),
+            SubmissionError::NoEntry { dir, looked_for } => f.write_str(&tr!("{dir}: no program found (looked for {looked_for})", dir = dir.display(), looked_for = looked_for.join(tr!(" or ")))),
             SubmissionError::NotExecutable(p) => f.write_str(&tr!("{p}: not executable (a compiled program needs `chmod +x`; a Python program must end in .py)", p = p.display())),
             SubmissionError::Interpreter { choice, why } => {
                 f.write_str(&tr!("cannot use the Python interpreter `{choice}`: {why}", choice = choice, why = why))

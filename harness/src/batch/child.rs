@@ -231,8 +231,13 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
             // submission the row already names.
             (Some(2), _) => {
                 let text = lines(trim_prefix(&stderr));
-                let own = format!("{}: ", student.path.display());
-                let text = text.strip_prefix(&own).unwrap_or(&text).to_string();
+                // `path: ` or, in Chinese, `path：`.
+                let own = student.path.display().to_string();
+                let text = text
+                    .strip_prefix(&own)
+                    .and_then(|t| t.strip_prefix(": ").or_else(|| t.strip_prefix('：')))
+                    .unwrap_or(&text)
+                    .to_string();
                 result.error = Some(if text.is_empty() {
                     tr!("could not be graded").into()
                 } else {

@@ -43,7 +43,7 @@ impl fmt::Display for ConfigError {
         if let Some(key) = &self.key {
             f.write_str(&tr!(": key `{key}`", key = key))?;
         }
-        write!(f, ": {}", self.message)
+        f.write_str(&tr!(": {message}", message = self.message))
     }
 }
 
