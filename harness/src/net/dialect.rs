@@ -54,6 +54,38 @@ pub struct Replies {
     pub ok: String,
     /// How a refusal starts (`ERR`); "" when any other reply refuses.
     pub error: String,
+    /// A course whose accepting word differs by command (`ok` to list and get, `OK` to
+    /// put): the word for `list`, `get` or `put`, over `ok`.
+    #[serde(default)]
+    pub ok_for: BTreeMap<String, String>,
+}
+
+/// A command the server accepts with an OK word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepting {
+    List,
+    Get,
+    Put,
+}
+
+impl Accepting {
+    /// Its key in `[replies.ok_for]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Accepting::List => "list",
+            Accepting::Get => "get",
+            Accepting::Put => "put",
+        }
+    }
+
+    const ALL: [Accepting; 3] = [Accepting::List, Accepting::Get, Accepting::Put];
+}
+
+impl Replies {
+    /// The word that accepts `command`.
+    pub fn ok_to(&self, command: Accepting) -> &str {
+        self.ok_for.get(command.key()).unwrap_or(&self.ok)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -178,7 +210,13 @@ impl Dialect {
                     .into(),
             ));
         }
-        if lines && (self.replies.ok != "OK" || self.replies.error != "ERR") {
+        if lines
+            && (self.replies.ok != "OK"
+                || self.replies.error != "ERR"
+                || Accepting::ALL
+                    .iter()
+                    .any(|c| self.replies.ok_to(*c) != "OK"))
+        {
             return Some((
                 "replies",
                 "\"lines\" (the exact protocol) answers OK and ERR".into(),
@@ -234,6 +272,23 @@ impl Dialect {
         }
         if self.replies.ok.is_empty() {
             return Some(("replies.ok", "must not be empty".into()));
+        }
+        for (key, word) in &self.replies.ok_for {
+            if !Accepting::ALL.iter().any(|c| c.key() == key) {
+                return Some((
+                    "replies.ok_for",
+                    crate::tr!(
+                        "\"{key}\" is not a command that is accepted: list, get or put",
+                        key = key
+                    ),
+                ));
+            }
+            if word.is_empty() {
+                return Some((
+                    "replies.ok_for",
+                    crate::tr!("{key}: must not be empty", key = key),
+                ));
+            }
         }
         if self.length_ok_conflict() {
             return Some((
@@ -380,7 +435,9 @@ impl Dialect {
             ("Q", &self.commands.quit),
         ];
         exact.iter().all(|(w, m)| m.parts() == [w.to_string()])
-            && self.replies.ok == "OK"
+            && Accepting::ALL
+                .iter()
+                .all(|c| self.replies.ok_to(*c) == "OK")
             && self.replies.error == "ERR"
     }
 
@@ -412,6 +469,21 @@ impl Dialect {
             .join(" + ")
     }
 
+    /// The accepting words, as documentation shows them: `OK`, or `ok (OK to put)` for a
+    /// course whose word differs by command.
+    pub fn show_ok(&self) -> String {
+        let other: Vec<String> = Accepting::ALL
+            .iter()
+            .filter(|c| self.replies.ok_to(**c) != self.replies.ok)
+            .map(|c| format!("{} to {}", self.replies.ok_to(*c), c.key()))
+            .collect();
+        if other.is_empty() {
+            self.replies.ok.clone()
+        } else {
+            format!("{} ({})", self.replies.ok, other.join(", "))
+        }
+    }
+
     /// How a report names the refusal this protocol answers: its word (`ERR`, `N`), or "a
     /// refusal" when any reply but the OK word refuses.
     pub fn refusal(&self) -> String {
@@ -435,12 +507,34 @@ impl Dialect {
     /// when the protocol has no such word), as a report says it: `refused with ERR <reason>`,
     /// `refused: "<reply>"`.
     pub fn refused(&self, reason: &str) -> String {
+        let other_ok = self.other_ok_word(reason);
         let reason = crate::text::escape::one_line(reason.as_bytes());
-        match self.replies.error.as_str() {
+        let refused = match self.replies.error.as_str() {
             "" if reason.is_empty() => "refused".into(),
             "" => format!("refused: \"{reason}\""),
             word => format!("refused with {word} {reason}"),
+        };
+        match other_ok {
+            Some(ok) => crate::tr!(
+                "{refused} (an accepting word, but not the one this dialect expects here, {ok}: \
+                 a course that accepts some commands with another word says so in \
+                 [server.dialect.replies.ok_for])",
+                refused = refused,
+                ok = ok
+            ),
+            None => refused,
         }
+    }
+
+    /// Whether a reply taken for a refusal is an accepting word all the same (`OK` where
+    /// the dialect says `ok`): the word this dialect expected, to name in a hint.
+    fn other_ok_word(&self, reply: &str) -> Option<String> {
+        let reply = reply.trim();
+        let mut words = std::iter::once(self.replies.ok.as_str())
+            .chain(Accepting::ALL.iter().map(|c| self.replies.ok_to(*c)));
+        words
+            .any(|w| reply.eq_ignore_ascii_case(w))
+            .then(|| self.show_ok())
     }
 
     /// What a download that was answered with `n` bytes of data was answered, as a report
@@ -449,9 +543,11 @@ impl Dialect {
     pub fn answered_data(&self, n: u64) -> String {
         match self.download.framing {
             DataFraming::SizeLine | DataFraming::Length | DataFraming::Size => {
-                format!("{} {n}", self.replies.ok)
+                format!("{} {n}", self.replies.ok_to(Accepting::Get))
             }
-            DataFraming::Marker if self.download.ok => format!("{} and {n} bytes", self.replies.ok),
+            DataFraming::Marker if self.download.ok => {
+                format!("{} and {n} bytes", self.replies.ok_to(Accepting::Get))
+            }
             DataFraming::Marker => format!("{n} bytes of data"),
         }
     }
@@ -461,9 +557,12 @@ impl Dialect {
     /// the data` (no reply at all).
     pub fn accepted_upload(&self) -> String {
         if self.upload.final_reply {
-            format!("answered {}", self.replies.ok)
+            format!("answered {}", self.replies.ok_to(Accepting::Put))
         } else if self.upload.ok {
-            format!("answered {} and took the data", self.replies.ok)
+            format!(
+                "answered {} and took the data",
+                self.replies.ok_to(Accepting::Put)
+            )
         } else {
             "took the data".into()
         }
@@ -670,6 +769,38 @@ mod tests {
             numbered.show_get_sent("a.txt", None),
             "G + <number of a.txt>"
         );
+    }
+
+    #[test]
+    fn a_course_may_accept_each_command_with_its_own_word() {
+        let mut d = shipped("lowercase");
+        assert_eq!(d.replies.ok_to(Accepting::Put), "ok");
+        assert_eq!(d.show_ok(), "ok");
+        d.replies.ok_for.insert("put".into(), "OK".into());
+        assert_eq!(d.problem(), None);
+        assert_eq!(d.replies.ok_to(Accepting::List), "ok");
+        assert_eq!(d.replies.ok_to(Accepting::Get), "ok");
+        assert_eq!(d.replies.ok_to(Accepting::Put), "OK");
+        assert_eq!(d.show_ok(), "ok (OK to put)");
+        assert_eq!(d.accepted_upload(), "answered OK and took the data");
+        assert_eq!(d.answered_data(5), "ok and 5 bytes");
+        // A reply taken for a refusal that is an accepting word all the same says so.
+        let without = shipped("lowercase");
+        assert!(without
+            .refused("OK")
+            .contains("[server.dialect.replies.ok_for]"));
+        assert_eq!(without.refused("没有"), "refused: \"没有\"");
+        // Only commands that are accepted have a word, and a word is not empty.
+        d.replies.ok_for.insert("quit".into(), "bye".into());
+        assert_eq!(d.problem().map(|p| p.0), Some("replies.ok_for"));
+        d.replies.ok_for.remove("quit");
+        d.replies.ok_for.insert("get".into(), "".into());
+        assert_eq!(d.problem().map(|p| p.0), Some("replies.ok_for"));
+        // The exact protocol answers OK to everything.
+        let mut exact = shipped("exact");
+        exact.replies.ok_for.insert("put".into(), "ok".into());
+        assert_eq!(exact.problem().map(|p| p.0), Some("replies"));
+        assert!(!exact.speaks_exact_words());
     }
 
     #[test]

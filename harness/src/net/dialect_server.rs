@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use reference::fileproto::Request;
 use reference::fileserver::{self as reference_server, ConnectionHandler, Observer, TempUpload};
 
-use super::dialect::{DataFraming, Dialect, Messages, Replace};
+use super::dialect::{Accepting, DataFraming, Dialect, Messages, Replace};
 
 /// How many bytes this connection sent that its peer has not read yet; `None` when that
 /// cannot be seen (then nothing waits).
@@ -230,7 +230,7 @@ impl Session<'_> {
         };
         let rules = &self.d.list;
         if rules.ok {
-            self.send(self.d.replies.ok.clone().as_bytes())?;
+            self.send(self.d.replies.ok_to(Accepting::List).as_bytes())?;
         }
         let entries: Vec<String> = names
             .iter()
@@ -281,7 +281,7 @@ impl Session<'_> {
             Err(_) => return self.refuse(),
         };
         let rules = &self.d.download;
-        let ok = self.d.replies.ok.clone();
+        let ok = self.d.replies.ok_to(Accepting::Get).to_string();
         match rules.framing {
             DataFraming::Length => self.send(format!("{ok} {size}").as_bytes())?,
             _ if rules.ok => self.send(ok.as_bytes())?,
@@ -329,7 +329,7 @@ impl Session<'_> {
         (self.uploads)(true);
         let _uploading = Uploading(self.uploads);
         if self.d.upload.ok {
-            self.send(self.d.replies.ok.clone().as_bytes())?;
+            self.send(self.d.replies.ok_to(Accepting::Put).as_bytes())?;
         }
         let got = match self.d.upload.framing {
             DataFraming::Size => self.receive_sized(&mut file, fields.size.unwrap_or(0))?,
@@ -347,7 +347,9 @@ impl Session<'_> {
         // Logged once stored: the client checks wait for the log before they look.
         (self.observer)(&Request::Put { size, name });
         match committed {
-            Ok(()) if self.d.upload.final_reply => self.send(self.d.replies.ok.clone().as_bytes()),
+            Ok(()) if self.d.upload.final_reply => {
+                self.send(self.d.replies.ok_to(Accepting::Put).as_bytes())
+            }
             Ok(()) => Ok(()),
             Err(_) => self.refuse(),
         }

@@ -19,7 +19,7 @@ use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use super::client::{Conn, ProtoError, MAX_HEADER, MAX_LISTED};
-use super::dialect::{split_listing, DataFraming, Dialect, Framing, ListFraming};
+use super::dialect::{split_listing, Accepting, DataFraming, Dialect, Framing, ListFraming};
 use crate::text::escape;
 
 /// The most bytes a listing may take.
@@ -103,6 +103,7 @@ fn refusal(
     conn: &mut Conn,
     d: &Dialect,
     mut got: Vec<u8>,
+    ok: &str,
     what: &str,
 ) -> Result<Result<(), String>, ProtoError> {
     let more = read_quiet(conn, d.quiet(), MAX_HEADER.saturating_sub(got.len()), what)?;
@@ -110,8 +111,7 @@ fn refusal(
     let err = d.replies.error.as_bytes();
     if !err.is_empty() && !got.starts_with(err) {
         return Err(ProtoError::Malformed(format!(
-            "{what}: expected {} or {}, got \"{}\"",
-            d.replies.ok,
+            "{what}: expected {ok} or {}, got \"{}\"",
             d.replies.error,
             escape::one_line(&got)
         )));
@@ -122,9 +122,16 @@ fn refusal(
     Ok(Err(reason))
 }
 
-/// Reads the OK word (bytes after it stay for what follows), or a refusal.
-fn read_ok(conn: &mut Conn, d: &Dialect, what: &str) -> Result<Result<(), String>, ProtoError> {
-    let ok = d.replies.ok.as_bytes().to_vec();
+/// Reads the word that accepts `command` (bytes after it stay for what follows), or a
+/// refusal.
+fn read_ok(
+    conn: &mut Conn,
+    d: &Dialect,
+    command: Accepting,
+    what: &str,
+) -> Result<Result<(), String>, ProtoError> {
+    let word = d.replies.ok_to(command);
+    let ok = word.as_bytes().to_vec();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     while got.len() < ok.len() && ok.starts_with(&got) {
@@ -146,7 +153,7 @@ fn read_ok(conn: &mut Conn, d: &Dialect, what: &str) -> Result<Result<(), String
         conn.pending.append(&mut pending);
         return Ok(Ok(()));
     }
-    refusal(conn, d, got, what)
+    refusal(conn, d, got, word, what)
 }
 
 /// The listing: its names, or the refusal.
@@ -160,7 +167,7 @@ pub(super) fn list(
         return lines_list(conn, &what);
     }
     if d.list.ok {
-        if let Err(r) = read_ok(conn, d, &what)? {
+        if let Err(r) = read_ok(conn, d, Accepting::List, &what)? {
             return Ok(Err(r));
         }
     }
@@ -224,7 +231,7 @@ pub(super) fn get(
         return lines_get(conn, &what, sink);
     }
     if d.download.ok {
-        if let Err(r) = read_ok(conn, d, &what)? {
+        if let Err(r) = read_ok(conn, d, Accepting::Get, &what)? {
             return Ok(Err(r));
         }
     } else if let Some(r) = refusal_instead_of_data(conn, d, &what)? {
@@ -262,7 +269,8 @@ fn refusal_instead_of_data(
         }
     }
     if got.starts_with(err) {
-        return refusal(conn, d, got, what).map(|r| r.err());
+        let ok = d.replies.ok_to(Accepting::Get);
+        return refusal(conn, d, got, ok, what).map(|r| r.err());
     }
     let mut pending = std::mem::take(&mut conn.pending);
     conn.pending = got;
@@ -274,7 +282,12 @@ fn refusal_instead_of_data(
 /// dropped) or where the read that brought them ends (the data came in a send of its own).
 /// Data glued to the size that starts with a digit cannot be told apart.
 fn read_size(conn: &mut Conn, d: &Dialect, what: &str) -> Result<u64, ProtoError> {
-    let no_size = || ProtoError::Malformed(format!("{what}: no size after {}", d.replies.ok));
+    let no_size = || {
+        ProtoError::Malformed(format!(
+            "{what}: no size after {}",
+            d.replies.ok_to(Accepting::Get)
+        ))
+    };
     let mut digits = String::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -377,7 +390,7 @@ pub(super) fn put(
             super::client::Header::Ok(None) => {}
         }
     } else if d.upload.ok {
-        if let Err(r) = read_ok(conn, d, &what)? {
+        if let Err(r) = read_ok(conn, d, Accepting::Put, &what)? {
             return Ok(Err(r));
         }
     } else {
@@ -408,7 +421,7 @@ pub(super) fn put(
         };
     }
     if d.upload.final_reply {
-        return read_ok(conn, d, "the reply after the upload");
+        return read_ok(conn, d, Accepting::Put, "the reply after the upload");
     }
     await_read(conn);
     Ok(Ok(()))
@@ -464,7 +477,7 @@ pub(super) fn begin_put(
     let what = format!("the reply to {}", Dialect::word(&d.commands.put));
     send_command(conn, d, &Dialect::fill(&d.commands.put, name, size, None))?;
     if d.upload.ok {
-        return read_ok(conn, d, &what);
+        return read_ok(conn, d, Accepting::Put, &what);
     }
     await_read(conn);
     Ok(Ok(()))
@@ -479,7 +492,7 @@ pub(super) fn begin_get(
 ) -> Result<Result<(), String>, ProtoError> {
     let what = send_get(conn, d, name)?;
     if d.download.ok {
-        return read_ok(conn, d, &what);
+        return read_ok(conn, d, Accepting::Get, &what);
     }
     Ok(Ok(()))
 }

@@ -123,10 +123,19 @@ pub fn reap_adopted(session: Pid) {
 /// Stops, kills and reaps every descendant until none is left or the deadline passes.
 /// Returns the processes found (as first seen), for reports.
 pub fn kill_all_descendants(deadline: Instant) -> Vec<Leftover> {
+    kill_descendants_sparing(&[], deadline)
+}
+
+/// [`kill_all_descendants`] but for the processes of `spare`, each with its descendants and
+/// the members of its session (orphans the grader adopted): another program of the same
+/// grading that must outlive this one (pair mode's server when a client ends). Spared
+/// children are not reaped here: their own waits must find them.
+pub fn kill_descendants_sparing(spare: &[Pid], deadline: Instant) -> Vec<Leftover> {
     let mut seen: Vec<Leftover> = Vec::new();
     loop {
-        reap_exited();
-        let now = descendants_except(&[]);
+        let spared = spared_with_theirs(spare);
+        reap_exited_except(&spared);
+        let now = descendants_except(&spared);
         if now.is_empty() || Instant::now() >= deadline {
             break;
         }
@@ -137,8 +146,45 @@ pub fn kill_all_descendants(deadline: Instant) -> Vec<Leftover> {
         }
         stop_kill_and_await(&pids(&now), deadline);
     }
-    reap_exited();
+    reap_exited_except(&spared_with_theirs(spare));
     seen
+}
+
+/// `spare`, their descendants, and the grader's descendants in their sessions.
+fn spared_with_theirs(spare: &[Pid]) -> Vec<Pid> {
+    if spare.is_empty() {
+        return Vec::new();
+    }
+    let sessions: Vec<i32> = spare
+        .iter()
+        .filter_map(|p| procfs::stat(*p).ok().map(|s| s.session))
+        .collect();
+    let mut out: Vec<Pid> = spare.to_vec();
+    for p in spare {
+        out.extend(procfs::descendants(*p).iter().map(|s| Pid::from_raw(s.pid)));
+    }
+    out.extend(
+        procfs::descendants(getpid())
+            .iter()
+            .filter(|s| sessions.contains(&s.session))
+            .map(|s| Pid::from_raw(s.pid)),
+    );
+    out
+}
+
+/// Reaps every child of the grader that has exited, but those in `spared`.
+fn reap_exited_except(spared: &[Pid]) {
+    if spared.is_empty() {
+        return reap_exited();
+    }
+    for child in procfs::children(getpid()) {
+        if spared.contains(&child) {
+            continue;
+        }
+        if procfs::stat(child).is_ok_and(|s| s.state == RunState::Zombie) {
+            let _ = waitpid(child, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL));
+        }
+    }
 }
 
 /// Stops all of `pids` first (so none can fork or react while the others die), then kills

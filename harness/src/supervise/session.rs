@@ -13,18 +13,18 @@
 //! allowance is cut off too; and the terminal's settings are read at every step,
 //! so a program that turns off signal keys or echo is reported as such.
 
+mod terminal;
+
 use crate::tr;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
-use nix::sys::termios::{
-    self, ControlFlags, LocalFlags, OutputFlags, SpecialCharacterIndices, Termios,
-};
+use nix::sys::termios::{LocalFlags, SpecialCharacterIndices, Termios};
 use nix::unistd::Pid;
 
 use super::events::{self, Ending, ExitNotes, Recorder, What};
@@ -33,6 +33,8 @@ use super::spawn::{self, Launch, ShimReport, Spawned, REPORT_LEN};
 use super::transcript::Transcript;
 use super::{cleanup, pidfd, procfs};
 use procfs::RunState;
+use terminal::slave_termios;
+pub use terminal::{termios_changes, TerminalChange};
 
 /// How a process ended: the program from the shim's `waitid`, others from exit events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,23 +121,6 @@ pub enum CutOff {
     Disk { used: u64, limit: u64 },
 }
 
-/// A change the program made to its terminal's settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TerminalChange {
-    /// `ISIG` off: no key sends a signal.
-    SignalsOff,
-    /// `ICANON` off: raw mode.
-    RawMode,
-    /// `ECHO` on (the grader turns it off).
-    EchoOn,
-    /// `OPOST` off.
-    OutputProcessingOff,
-    /// `CREAD` off.
-    InputOff,
-    /// The character that sends this key's signal is no longer this key.
-    KeyMoved(Key),
-}
-
 /// What the shim has reported about the program it started.
 #[derive(Default)]
 struct ShimReports {
@@ -213,6 +198,8 @@ pub struct Session {
     terminal: TerminalWatch,
     /// The grading's event log, when there is one, and what it has been told of exits.
     events: Option<ExitNotes>,
+    /// Processes of the same grading that must outlive this session (see [`Session::spare`]).
+    spared: Vec<Pid>,
 }
 
 impl Session {
@@ -245,6 +232,7 @@ impl Session {
                 changes: Vec::new(),
             },
             events: events::current().map(ExitNotes::new),
+            spared: Vec::new(),
         };
         s.wait_until(deadline, |s| {
             (s.shim.pid.is_some() || s.shim.exec_error.is_some()).then_some(())
@@ -636,6 +624,12 @@ impl Session {
 
     /// Ends the run: lets the shim go, kills everything the submission left (however it
     /// escaped), reaps it all, and reads the terminal to its end. Returns what was killed.
+    /// Keeps `pids` (each with its descendants and session) alive when this session
+    /// finishes: pair mode's client ends while the student's server serves on.
+    pub fn spare(&mut self, pids: Vec<Pid>) {
+        self.spared = pids;
+    }
+
     pub fn finish(mut self, deadline: Instant) -> Vec<cleanup::Leftover> {
         self.pump();
         self.check_terminal(None);
@@ -644,7 +638,7 @@ impl Session {
         if let Some(g) = &self.containment.group {
             g.kill_all(deadline);
         }
-        let killed = cleanup::kill_all_descendants(deadline);
+        let killed = cleanup::kill_descendants_sparing(&self.spared, deadline);
         // Every slave descriptor is gone with the processes: read what is left, up to EOF.
         self.wait_until_uncapped(deadline, |s| s.master_eof.then_some(()));
         self.pump();
@@ -653,55 +647,4 @@ impl Session {
         }
         killed
     }
-}
-
-/// The settings of the terminal's slave side (where the program changes them), through a
-/// descriptor the master hands out (`TIOCGPTPEER`), so no path is looked up.
-fn slave_termios(master: &OwnedFd) -> Option<Termios> {
-    // SAFETY: an ioctl returning a new descriptor we then own.
-    let fd = unsafe {
-        libc::ioctl(
-            master.as_raw_fd(),
-            libc::TIOCGPTPEER as _,
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NONBLOCK,
-        )
-    };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: a non-negative result is a new descriptor that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    termios::tcgetattr(&fd).ok()
-}
-
-/// What differs between the grader's terminal settings and the program's.
-pub fn termios_changes(base: &Termios, now: &Termios) -> Vec<TerminalChange> {
-    let mut out = Vec::new();
-    let lf = |t: &Termios, f: LocalFlags| t.local_flags.contains(f);
-    if lf(base, LocalFlags::ISIG) && !lf(now, LocalFlags::ISIG) {
-        out.push(TerminalChange::SignalsOff);
-    }
-    if lf(base, LocalFlags::ICANON) && !lf(now, LocalFlags::ICANON) {
-        out.push(TerminalChange::RawMode);
-    }
-    if !lf(base, LocalFlags::ECHO) && lf(now, LocalFlags::ECHO) {
-        out.push(TerminalChange::EchoOn);
-    }
-    if base.output_flags.contains(OutputFlags::OPOST)
-        && !now.output_flags.contains(OutputFlags::OPOST)
-    {
-        out.push(TerminalChange::OutputProcessingOff);
-    }
-    if base.control_flags.contains(ControlFlags::CREAD)
-        && !now.control_flags.contains(ControlFlags::CREAD)
-    {
-        out.push(TerminalChange::InputOff);
-    }
-    for key in [Key::CtrlC, Key::CtrlBackslash, Key::CtrlZ] {
-        let idx = key.control_char() as usize;
-        if base.control_chars[idx] != now.control_chars[idx] {
-            out.push(TerminalChange::KeyMoved(key));
-        }
-    }
-    out
 }

@@ -349,14 +349,6 @@ impl FileserverConfig {
                 "\"number\" needs a dialect with a numbered listing (list.numbered = true)",
             ));
         }
-        if menu.get_by == GetBy::Number && cfg.pair.mode.pair_graded() {
-            return Err(invalid(
-                source_name,
-                "client.menu.get_by",
-                "\"number\" is for the client checks (the reference server's numbering): \
-                 pair mode types names",
-            ));
-        }
         Ok(())
     }
 }
@@ -433,11 +425,11 @@ mod tests {
         assert_ne!(numbered, by_number, "the shipped config names its dialect");
         let cfg = FileserverConfig::from_toml(&numbered, "x").unwrap();
         assert_eq!(cfg.client.menu.get_by, GetBy::Number);
+        // Pair mode reads the numbers from the student's server's listing.
         let paired = numbered.replace(r#"mode = "off""#, r#"mode = "also""#);
-        let err = FileserverConfig::from_toml(&paired, "x")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("pair mode types names"), "{err}");
+        assert_ne!(paired, numbered, "the shipped config names its pair mode");
+        let cfg = FileserverConfig::from_toml(&paired, "x").unwrap();
+        assert!(cfg.pair.mode.pair_graded());
     }
 
     #[test]

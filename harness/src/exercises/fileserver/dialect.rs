@@ -266,7 +266,7 @@ pub fn notes(cfg: &super::FileserverConfig, id: &str) -> Vec<String> {
             Dialect::show_template(&d.commands.get),
             Dialect::show_template(&d.commands.put),
             d.show_quit(),
-            d.replies.ok,
+            d.show_ok(),
             if d.replies.error.is_empty() {
                 "any other reply refuses".to_string()
             } else {

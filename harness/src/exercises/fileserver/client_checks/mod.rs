@@ -7,6 +7,7 @@
 //! faults it words ([`ClientFault`]). Each check's command: `checks`; their declarations:
 //! `table`.
 
+use nix::unistd::Pid;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -123,6 +124,8 @@ pub struct Terminal {
     run: Option<ClientRun>,
     /// Why the last client started did not get to its prompt.
     start_problem: Option<ClientFault>,
+    /// Processes a client's end must leave alive: the student's server in pair mode.
+    pub spare: Vec<Pid>,
 }
 
 impl Terminal {
@@ -132,6 +135,7 @@ impl Terminal {
             cwd,
             run: None,
             start_problem: None,
+            spare: Vec::new(),
         }
     }
 
@@ -146,8 +150,12 @@ impl Terminal {
         if self.run.as_ref().is_none_or(|r| !r.alive() || r.stuck) {
             self.end();
             match ClientRun::start(cfg, &self.launch, &self.cwd) {
-                Ok((r, true)) => self.run = Some(r),
-                Ok((r, false)) => {
+                Ok((mut r, true)) => {
+                    r.session.spare(self.spare.clone());
+                    self.run = Some(r);
+                }
+                Ok((mut r, false)) => {
+                    r.session.spare(self.spare.clone());
                     self.start_problem = Some(ClientFault::NoPrompt {
                         prompt: cfg.client.prompt_ends_with.clone(),
                         printed: r.transcript(0),
@@ -199,10 +207,17 @@ impl ClientGrading<'_> {
             lib: &self.lib,
             server: &self.server,
         };
-        match check(&mut turn) {
+        let outcome = match check(&mut turn) {
             Ok(seen) => turn.judged(seen),
             Err(trouble) => verdict(Status::Error, trouble),
+        };
+        // A client a check found at fault may be out of step with its server (a download
+        // left unread in its socket is the next command's reply): the next check starts a
+        // fresh one, so that one fault costs one check.
+        if outcome.status != Status::Passed {
+            self.term.end();
         }
+        outcome
     }
 
     /// Ends the client and the reference server.

@@ -9,9 +9,10 @@ use super::super::client_checks::{
     compare_file, judge_quit, judged_client, typed_actions, Action, ClientFault, ClientRun, Typed,
     PUT_TEXT,
 };
-use super::super::config::FileserverConfig;
+use super::super::config::{FileserverConfig, GetBy};
 use super::super::library::{self, Content, Library};
 use super::relay::{Relay, Traffic};
+use crate::net::dialect::{split_listing, Accepting, Dialect, ListRules};
 use crate::report::CheckOutcome;
 use crate::submission::Language;
 
@@ -163,6 +164,54 @@ pub fn get_large(t: &mut Turn) -> Result<Seen, String> {
     get(t, library::LARGE)
 }
 
+/// What to type to download `name`: the name, or (`get_by = "number"`) the number the
+/// student's server gives it, read from the listing the server sends when the client lists
+/// first (as a person looks at the list before picking a number); the lines typed for that.
+fn asked_as(t: &mut Turn, name: &str) -> (String, Option<Typed>) {
+    if t.cfg.client.menu.get_by == GetBy::Name {
+        return (name.to_string(), None);
+    }
+    t.relay.capture();
+    let (listed, _) = t.act(Action::List, None, t.cfg.timing.op());
+    let number = number_in_listing(&t.cfg.server.dialect(), &t.relay.captured(), name);
+    (number.to_string(), Some(listed))
+}
+
+/// The number a server's numbered listing (its reads, as sent) gives `name`: the number
+/// written before it (`3:name`), or its place; one past the last for a name not listed.
+fn number_in_listing(d: &Dialect, reads: &[Vec<u8>], name: &str) -> u64 {
+    let mut reads = reads.to_vec();
+    let ok = d.replies.ok_to(Accepting::List).as_bytes();
+    if d.list.ok {
+        if let Some(first) = reads.first_mut().filter(|r| r.starts_with(ok)) {
+            first.drain(..ok.len());
+        }
+    }
+    // The entries with their numbers: split as the dialect says, numbers kept.
+    let rules = ListRules {
+        numbered: false,
+        ..d.list.clone()
+    };
+    let mut last = 0;
+    for (i, entry) in split_listing(&rules, &reads).iter().enumerate() {
+        let (number, listed) = match entry.iter().position(|b| *b == b':') {
+            Some(k) if k > 0 && entry[..k].iter().all(u8::is_ascii_digit) => (
+                std::str::from_utf8(&entry[..k])
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(i as u64 + 1),
+                &entry[k + 1..],
+            ),
+            _ => (i as u64 + 1, &entry[..]),
+        };
+        if listed == name.as_bytes() {
+            return number;
+        }
+        last = last.max(number);
+    }
+    last + 1
+}
+
 /// A download: the file saved in the client's directory equals the server's.
 fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
     let _ = std::fs::remove_file(t.run.cwd.join(name));
@@ -171,7 +220,9 @@ fn get(t: &mut Turn, name: &str) -> Result<Seen, String> {
     } else {
         t.cfg.timing.op()
     };
-    let (typed, moved) = t.act(Action::Get, Some(name), within);
+    let (asked, listed) = asked_as(t, name);
+    let (typed, moved) = t.act(Action::Get, Some(&asked), within);
+    let typed = after_listing(listed, typed);
     let content = t
         .lib
         .content(name)
@@ -226,7 +277,9 @@ fn put(t: &mut Turn, name: &str, bytes: Vec<u8>) -> Result<Seen, String> {
 /// `pair-get-missing`: no local file, the client goes on.
 pub fn get_missing(t: &mut Turn) -> Result<Seen, String> {
     let _ = std::fs::remove_file(t.run.cwd.join(MISSING));
-    let (typed, moved) = t.act(Action::Get, Some(MISSING), t.cfg.timing.op());
+    let (asked, listed) = asked_as(t, MISSING);
+    let (typed, moved) = t.act(Action::Get, Some(&asked), t.cfg.timing.op());
+    let typed = after_listing(listed, typed);
     let result = if t.run.cwd.join(MISSING).exists() {
         Err(ClientFault::LocalFileCreated(MISSING))
     } else if !typed.prompted {
@@ -266,6 +319,19 @@ pub fn quit(t: &mut Turn) -> Result<Seen, String> {
     })
 }
 
+/// A command typed after a listing that found its number: both commands' lines, the
+/// output from the listing on.
+fn after_listing(listed: Option<Typed>, typed: Typed) -> Typed {
+    match listed {
+        Some(l) => Typed {
+            lines: l.lines.into_iter().chain(typed.lines).collect(),
+            mark: l.mark,
+            ..typed
+        },
+        None => typed,
+    }
+}
+
 /// The file at `path` compared with `content`: the summary, or what differs.
 fn compared(path: &Path, content: &Content, what: &str) -> Result<String, ClientFault> {
     compare_file(path, content).and_then(|c| {
@@ -278,4 +344,42 @@ fn compared(path: &Path, content: &Content, what: &str) -> Result<String, Client
             })
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialect(name: &str) -> std::sync::Arc<Dialect> {
+        super::super::super::dialect::resolve(&toml::Value::String(name.into()), "test").unwrap()
+    }
+
+    fn reads(parts: &[&str]) -> Vec<Vec<u8>> {
+        parts.iter().map(|p| p.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn a_number_is_read_from_the_students_own_listing() {
+        let d = dialect("numbered");
+        // Directory order, not sorted: the numbers the server wrote count.
+        let listing = reads(&["3:c.txt\n1:hello.txt\n2:报告.txt\n", "##"]);
+        assert_eq!(number_in_listing(&d, &listing, "hello.txt"), 1);
+        assert_eq!(number_in_listing(&d, &listing, "报告.txt"), 2);
+        assert_eq!(number_in_listing(&d, &listing, "c.txt"), 3);
+        // A name not listed: one past the last number.
+        assert_eq!(number_in_listing(&d, &listing, "no-such-file.txt"), 4);
+        // Entries without numbers count by their place.
+        let plain = reads(&["b.txt\na.txt\n##"]);
+        assert_eq!(number_in_listing(&d, &plain, "a.txt"), 2);
+    }
+
+    #[test]
+    fn the_ok_word_before_a_listing_is_not_an_entry() {
+        let mut d = (*dialect("numbered")).clone();
+        d.list.ok = true;
+        let listing = reads(&["OK", "1:x\n2:hello.txt\n", "##"]);
+        assert_eq!(number_in_listing(&d, &listing, "hello.txt"), 2);
+        let glued = reads(&["OK1:hello.txt\n##"]);
+        assert_eq!(number_in_listing(&d, &glued, "hello.txt"), 1);
+    }
 }

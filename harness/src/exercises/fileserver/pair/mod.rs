@@ -143,6 +143,8 @@ impl PairGrading<'_> {
             return verdict(Status::Skipped, format!("skipped: {why}"));
         }
         let (cfg, lang) = (self.cfg, self.lang);
+        // A client's end (a crash, a restart) must not take the student's server with it.
+        self.term.spare = self.server.server.iter().map(|s| s.pid).collect();
         let run = match self.term.ready(cfg, lang) {
             Ok(run) => run,
             Err(mut o) => {
@@ -171,6 +173,11 @@ impl PairGrading<'_> {
             Ok(seen) => turn.judged(seen, lang),
             Err(trouble) => verdict(Status::Error, trouble),
         };
+        // One fault, one check: a client found at fault may be out of step with the
+        // server; the next check starts a fresh one.
+        if o.status != Status::Passed {
+            self.term.end();
+        }
         o.details.extend(notes);
         o
     }

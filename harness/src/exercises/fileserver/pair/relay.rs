@@ -42,7 +42,13 @@ struct Counts {
     /// The ports of each connection: the client's; the relay's own towards the server, and
     /// the server's.
     ports: Mutex<Vec<(u16, u16, u16)>>,
+    /// What the server sent since [`Relay::capture`], read by read (a listing sent one name
+    /// per send is told apart by them); at most [`CAPTURE`] bytes.
+    captured: Mutex<Vec<Vec<u8>>>,
 }
+
+/// The most server bytes kept for [`Relay::captured`]: a listing, not a download.
+const CAPTURE: usize = 256 << 10;
 
 /// Where connections are passed on to: the server's address and sandbox (its network).
 #[derive(Clone)]
@@ -117,6 +123,24 @@ impl Relay {
         crate::net::poll_until(deadline, settled);
     }
 
+    /// Starts keeping what the server sends from now on (what was kept before is dropped).
+    pub fn capture(&self) {
+        self.counts
+            .captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// What the server sent since [`Relay::capture`], read by read.
+    pub fn captured(&self) -> Vec<Vec<u8>> {
+        self.counts
+            .captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// New connections go to `target` (a server started again).
     pub fn retarget(&self, target: Target) {
         *self.target.lock().unwrap_or_else(|e| e.into_inner()) = target;
@@ -183,10 +207,16 @@ fn accept_loop(
         open.extend(server.try_clone().ok());
         let (up, down) = (counts.clone(), counts.clone());
         pumps.push(std::thread::spawn(move || {
-            pump(client, server, &up.to_server, &up.in_flight)
+            pump(client, server, &up.to_server, &up.in_flight, None)
         }));
         pumps.push(std::thread::spawn(move || {
-            pump(s2, c2, &down.to_client, &down.in_flight)
+            pump(
+                s2,
+                c2,
+                &down.to_client,
+                &down.in_flight,
+                Some(&down.captured),
+            )
         }));
     }
     for s in &open {
@@ -202,14 +232,28 @@ fn connect(to: &Target) -> io::Result<TcpStream> {
     isolation::connect_in(to.sandbox.as_deref(), to.addr, Instant::now() + CONNECT)
 }
 
-/// Passes what `from` sends on to `to`, counted before it is written (so the count is
-/// never behind what the other side got); at the end of `from`, ends `to`'s direction.
-fn pump(mut from: TcpStream, mut to: TcpStream, count: &AtomicU64, in_flight: &AtomicU64) {
+/// Passes what `from` sends on to `to`, counted (and kept in `capture`, up to
+/// [`CAPTURE`]) before it is written, so neither is ever behind what the other side got;
+/// at the end of `from`, ends `to`'s direction.
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    count: &AtomicU64,
+    in_flight: &AtomicU64,
+    capture: Option<&Mutex<Vec<Vec<u8>>>>,
+) {
     let mut buf = vec![0u8; 64 << 10];
     loop {
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
+                if let Some(c) = capture {
+                    let mut kept = c.lock().unwrap_or_else(|e| e.into_inner());
+                    let room = CAPTURE.saturating_sub(kept.iter().map(Vec::len).sum());
+                    if room > 0 {
+                        kept.push(buf[..n.min(room)].to_vec());
+                    }
+                }
                 count.fetch_add(n as u64, Ordering::SeqCst);
                 in_flight.fetch_add(n as u64, Ordering::SeqCst);
                 let written = to.write_all(&buf[..n]);
