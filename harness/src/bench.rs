@@ -30,6 +30,8 @@ pub struct Figures {
     pub baseline_complete: usize,
     /// Checks of the first grading that waited out a deadline.
     pub deadlines: usize,
+    /// Median time to write a grading's HTML report (part of a `--format html` grading).
+    pub html_median: Duration,
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -120,6 +122,7 @@ pub fn measure(
         grader_median: g.median,
         identical: g.identical,
         deadlines: g.deadlines,
+        html_median: g.html_median,
         runs,
         baseline_median: median(base_times),
         baseline_runs,
@@ -135,6 +138,8 @@ struct GraderRuns {
     /// Checks of the first grading that waited out a deadline (`ended = "deadline"`): a
     /// program that can no longer move must cost none.
     deadlines: usize,
+    /// Median time to write the HTML report of a grading, measured apart from it.
+    html_median: Duration,
 }
 
 /// Median time of `runs` full gradings of a submission as `exercise` with this grader (with
@@ -158,6 +163,7 @@ fn grader_runs(
     let mut first: Option<String> = None;
     let mut identical = 0;
     let mut deadlines = None;
+    let mut html_times = Vec::new();
     for _ in 0..runs {
         let t0 = Instant::now();
         let reports = crate::grade::grade_path(path, &opts)?;
@@ -169,6 +175,10 @@ fn grader_runs(
                 .filter(|c| c.ended == Some(Ending::Deadline))
                 .count()
         });
+        let t0 = Instant::now();
+        let page = crate::report::html::render(&reports);
+        html_times.push(t0.elapsed());
+        std::hint::black_box(page);
         let text = json::render_many(&reports);
         if first.get_or_insert_with(|| text.clone()) == &text {
             identical += 1;
@@ -178,6 +188,7 @@ fn grader_runs(
         median: median(times),
         identical,
         deadlines: deadlines.unwrap_or(0),
+        html_median: median(html_times),
     })
 }
 
@@ -194,20 +205,26 @@ pub fn run(
     }
     // The benchmark's table is aligned column by column: its headings stay as they are.
     println!(
-        "{:<45} {:>12} {:>10} {:>10} {:>16} {:>9} {:>10}",
+        "{:<45} {:>12} {:>10} {:>10} {:>16} {:>9} {:>10} {:>18}",
         "submission",
         "grader (med)",
         "identical",
         "deadlines",
         verbatim("fixed-sleep (med)"),
         "speedup",
-        verbatim("fs saw all")
+        verbatim("fs saw all"),
+        "html (med, +%)"
     );
+    // Writing the HTML report, against the grading's own median.
+    let html = |h: Duration, g: Duration| {
+        let share = 100.0 * h.as_secs_f64() / g.as_secs_f64().max(1e-9);
+        format!("{:.2}ms +{share:.2}%", h.as_secs_f64() * 1000.0)
+    };
     for p in paths {
         if crate::grade::detect(p, true).first().map(|e| e.name()) == Some(FILESERVER) {
             let g = grader_runs(p, FILESERVER, runs, python)?;
             println!(
-                "{:<45} {:>10.0}ms {:>7}/{:<3} {:>10} {:>16} {:>9} {:>10}",
+                "{:<45} {:>10.0}ms {:>7}/{:<3} {:>10} {:>16} {:>9} {:>10} {:>18}",
                 p.display(),
                 g.median.as_secs_f64() * 1000.0,
                 g.identical,
@@ -215,7 +232,8 @@ pub fn run(
                 g.deadlines,
                 "-",
                 "-",
-                "-"
+                "-",
+                html(g.html_median, g.median)
             );
             continue;
         }
@@ -226,7 +244,7 @@ pub fn run(
             f.baseline_median.as_secs_f64() / f.grader_median.as_secs_f64()
         };
         println!(
-            "{:<45} {:>10.0}ms {:>7}/{:<3} {:>10} {:>14.2} s {:>8.1}x {:>7}/{:<3}",
+            "{:<45} {:>10.0}ms {:>7}/{:<3} {:>10} {:>14.2} s {:>8.1}x {:>7}/{:<3} {:>18}",
             p.display(),
             f.grader_median.as_secs_f64() * 1000.0,
             f.identical,
@@ -235,7 +253,8 @@ pub fn run(
             f.baseline_median.as_secs_f64(),
             speedup,
             f.baseline_complete,
-            f.baseline_runs
+            f.baseline_runs,
+            html(f.html_median, f.grader_median)
         );
     }
     Ok(())

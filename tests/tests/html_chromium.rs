@@ -26,17 +26,43 @@ fn sample(exercise: &str, name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Grades `path` and writes its HTML report to `out`; returns the exit status.
+/// Grades `path` and writes its HTML report to `out` (and the JSON beside it, `.json`);
+/// returns the exit status.
 fn html_report(path: &Path, out: &Path) -> i32 {
     let o = Command::new(harness_bin())
         .arg("grade")
         .arg(path)
         .args(["--format", "html", "--output"])
         .arg(out)
+        .arg("--report")
+        .arg(format!("json={}", out.with_extension("json").display()))
         .output()
         .expect("run harness");
     assert!(out.is_file(), "{}", String::from_utf8_lossy(&o.stderr));
     o.status.code().unwrap_or(-1)
+}
+
+/// The paths of the grading machine a report's JSON names: the interpreter's executable and
+/// installation, the run directories its texts name (`/tmp/harness-run-…`).
+fn machine_paths(json: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(json).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let mut out: Vec<String> = text
+        .match_indices("harness-run-")
+        .map(|(i, _)| {
+            let start = text[..i].rfind([' ', '"']).map_or(0, |k| k + 1);
+            let end = i + text[i..].find(['/', '"', ' ']).unwrap_or(text.len() - i);
+            text[start..end].to_string()
+        })
+        .collect();
+    if let Some(exe) = v["interpreter"]["path"].as_str() {
+        out.push(exe.to_string());
+        // `<prefix>/bin/python3`: the prefix, where a traceback's library files are.
+        if let Some(prefix) = Path::new(exe).parent().and_then(Path::parent) {
+            out.push(format!("{}/", prefix.display()));
+        }
+    }
+    out
 }
 
 /// One frame's page as the browser built it.
@@ -216,6 +242,16 @@ fn reports_load_in_chromium_with_their_timelines_and_nothing_else() {
         "the students' pages beside the index"
     );
 
+    // No page shows a path of the grading machine (the JSON keeps them).
+    for page in [&pass, &fail, &fs, &markup] {
+        let paths = machine_paths(&page.with_extension("json"));
+        assert!(!paths.is_empty(), "{}: the run's paths", page.display());
+        let html = std::fs::read_to_string(page).unwrap();
+        for p in paths {
+            assert!(!html.contains(&p), "{}: {p}", page.display());
+        }
+    }
+
     let pages = [pass, fail, fs, markup, index, student_page];
     let loaded = load_in_chromium(dir, &pages);
 
@@ -384,4 +420,45 @@ fn two_stable_gradings_give_identical_json_event_logs() {
     assert!(events >= 6, "checks with an event log: {events}");
     assert!(!a.contains("at_ms"), "times are left out of stable reports");
     assert_eq!(a, b);
+}
+
+/// The run directory's path is as long as the grader's pid and `TMPDIR` make it (a shard's
+/// differs from a single grading's): `--stable` event logs must not depend on it, byte
+/// counts of requests naming it included (`traversal` sends an absolute path inside it).
+#[test]
+fn stable_event_logs_do_not_depend_on_the_run_directorys_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = |tmpdir: &Path| {
+        std::fs::create_dir_all(tmpdir).unwrap();
+        let o = Command::new(harness_bin())
+            .arg("grade")
+            .arg(sample("fileserver", "truncated-upload"))
+            .args(["--format", "json", "--stable"])
+            .env("TMPDIR", tmpdir)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+        let logs: Vec<(String, String)> = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].to_string(), c["events"].to_string()))
+            .collect();
+        logs
+    };
+    let short = events(&tmp.path().join("t"));
+    let long = events(
+        &tmp.path()
+            .join("a-temporary-directory-far-longer-than-the-other"),
+    );
+    let traversal = &short
+        .iter()
+        .find(|(id, _)| id == "\"traversal\"")
+        .unwrap()
+        .1;
+    assert!(traversal.contains("<workdir>/"), "{traversal}");
+    for ((id, a), (_, b)) in short.iter().zip(&long) {
+        assert_eq!(a, b, "the event log of {id}");
+    }
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use super::StudentResult;
 use crate::report::html::{self, esc};
 use crate::report::Status;
+use crate::tr;
 
 /// Bins of the score histogram (percent of the maximum).
 const BINS: usize = 10;
@@ -98,25 +99,52 @@ document.querySelectorAll('th[data-sort]').forEach(function(th){th.style.cursor=
  rows.forEach(function(r){tb.appendChild(r);});});});
 </script>"#;
 
+/// The index's own style, after the report's: the histogram's bars are HTML (their
+/// numbers stay readable at any width, where an SVG would shrink them on a phone).
+const INDEX_STYLE: &str = r#"<style>
+.hist{display:flex;align-items:flex-end;gap:4px;height:180px;padding:8px 8px 0;border:1px solid var(--line);border-radius:4px;max-width:720px}
+.hist .bin{flex:1;display:flex;flex-direction:column;justify-content:flex-end;align-items:center;height:100%;min-width:0}
+.hist .bar{width:100%;background:#0969da;border-radius:2px 2px 0 0}
+.hist .n,.hist .range{font-size:11px;color:var(--muted);white-space:nowrap}
+.hist .range{border-top:1px solid var(--line);width:100%;text-align:center;padding:2px 0}
+.rate{display:block;width:100%;height:14px;background:rgba(207,34,46,.3);border-radius:2px}.rate>span{display:block;height:100%;background:var(--pass);border-radius:2px}
+table.rates td:last-child{width:50%}
+@media (max-width:600px){.hist{gap:1px;padding:4px 2px 0}.hist .range{font-size:9px}}
+</style>"#;
+
 fn index(results: &[StudentResult], link: &dyn Fn(usize) -> Option<String>) -> String {
     let mut out = String::new();
-    html::page_start(&mut out, "class results");
+    html::page_start(&mut out, tr!("class results"));
+    out.push_str(INDEX_STYLE);
     let graded: Vec<&StudentResult> = results.iter().filter(|r| !r.reports.is_empty()).collect();
     let errors: Vec<&StudentResult> = results
         .iter()
         .filter(|r| r.error.is_some() || r.reports.is_empty())
         .collect();
+    let (all, done, not) = (results.len(), graded.len(), errors.len());
     let _ = writeln!(
         out,
-        "<header><h1>Class results</h1><p class=\"muted\">{} students, {} graded, {} not graded</p></header><main>",
-        results.len(),
-        graded.len(),
-        errors.len()
+        "<header><h1>{}</h1><p class=\"muted\">{}</p></header><main>",
+        tr!("Class results"),
+        esc(&tr!(
+            "{all} students, {done} graded, {not} not graded",
+            all = all,
+            done = done,
+            not = not
+        ))
     );
     let percents: Vec<f64> = graded.iter().map(|r| percent(r)).collect();
     histogram(&mut out, &percents);
     pass_rates(&mut out, &graded);
-    out.push_str("<h2>Students</h2><table class=\"students\"><thead><tr><th data-sort=\"name\">student</th><th>exercise</th><th data-sort=\"score\">score</th><th>not passed</th></tr></thead><tbody>\n");
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2><table class=\"students\"><thead><tr><th data-sort=\"name\">{}</th><th>{}</th><th class=\"n\" data-sort=\"score\">{}</th><th>{}</th></tr></thead><tbody>",
+        tr!("Students"),
+        tr!("student"),
+        tr!("exercise"),
+        tr!("score"),
+        tr!("not passed")
+    );
     for (i, r) in graded.iter().enumerate() {
         let score: u32 = r.reports.iter().map(|x| x.score).sum();
         let max: u32 = r.reports.iter().map(|x| x.max_score).sum();
@@ -134,7 +162,7 @@ fn index(results: &[StudentResult], link: &dyn Fn(usize) -> Option<String>) -> S
         };
         let _ = writeln!(
             out,
-            "<tr data-name=\"{}\" data-score=\"{:.3}\"><td>{name}</td><td>{}</td><td>{score} / {max}</td><td>{}</td></tr>",
+            "<tr data-name=\"{}\" data-score=\"{:.3}\"><td>{name}</td><td>{}</td><td class=\"n\">{score} / {max}</td><td>{}</td></tr>",
             esc(&r.student),
             percents[i],
             esc(&exercises.join(", ")),
@@ -143,25 +171,31 @@ fn index(results: &[StudentResult], link: &dyn Fn(usize) -> Option<String>) -> S
     }
     out.push_str("</tbody></table>\n");
     if !errors.is_empty() {
-        out.push_str(
-            "<h2>Not graded</h2><table class=\"errors\"><tr><th>student</th><th>why</th></tr>\n",
+        let _ = writeln!(
+            out,
+            "<h2>{}</h2><table class=\"errors\"><tr><th>{}</th><th>{}</th></tr>",
+            tr!("Not graded"),
+            tr!("student"),
+            tr!("why")
         );
         for r in &errors {
-            let why = r.error.clone().unwrap_or_else(|| "no report".into());
-            let who = if r.grader_fault {
-                " class=\"grader-error\""
+            let why = r.error.clone().unwrap_or_else(|| tr!("no report").into());
+            let (who, fault) = if r.grader_fault {
+                (
+                    " class=\"grader-error\"",
+                    format!(
+                        "<strong>{}</strong> {} ",
+                        tr!("grader error"),
+                        tr!("(a bug of the grader's, please report it):")
+                    ),
+                )
             } else {
-                ""
+                ("", String::new())
             };
             let _ = writeln!(
                 out,
-                "<tr{who}><td>{}</td><td>{}{}</td></tr>",
+                "<tr{who}><td>{}</td><td>{fault}{}</td></tr>",
                 esc(&r.student),
-                if r.grader_fault {
-                    "<strong>grader error</strong> (a bug of the grader's, please report it): "
-                } else {
-                    ""
-                },
                 esc(&why)
             );
         }
@@ -183,38 +217,35 @@ fn percent(r: &StudentResult) -> f64 {
     }
 }
 
-/// Students per tenth of the maximum score, as bars.
+/// Students per tenth of the maximum score, as bars; the last tenth holds full marks.
 fn histogram(out: &mut String, percents: &[f64]) {
     let mut bins = [0usize; BINS];
     for p in percents {
         bins[((*p / 100.0 * BINS as f64) as usize).min(BINS - 1)] += 1;
     }
     let top = bins.iter().copied().max().unwrap_or(0).max(1);
-    let (w, h, bar) = (40 * BINS + 40, 170, 36);
     let _ = write!(
         out,
-        "<h2>Scores</h2><div class=\"tlwrap\"><svg class=\"hist\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"score histogram\" font-family=\"system-ui,sans-serif\" font-size=\"11\">"
+        "<h2>{}</h2><div class=\"hist\" role=\"img\" aria-label=\"{}\">",
+        tr!("Scores"),
+        esc(tr!("score histogram"))
     );
     for (i, n) in bins.iter().enumerate() {
-        let bh = 120 * n / top;
-        let x = 30 + 40 * i;
+        let (from, to) = (i * 10, if i == BINS - 1 { 100 } else { i * 10 + 9 });
+        let range = format!("{from}–{to}");
         let _ = write!(
             out,
-            "<g class=\"bin\" data-count=\"{n}\"><title>{}–{}%: {n}</title><rect x=\"{x}\" y=\"{}\" width=\"{bar}\" height=\"{bh}\" fill=\"#0969da\"/>\
-             <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#57606a\">{n}</text>\
-             <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#57606a\">{}</text></g>",
-            i * 10,
-            if i == BINS - 1 { 100 } else { i * 10 + 9 },
-            140 - bh,
-            x + bar / 2,
-            136 - bh,
-            x + bar / 2,
-            156,
-            i * 10
+            "<div class=\"bin\" data-count=\"{n}\" title=\"{}\"><span class=\"n\">{n}</span>\
+             <span class=\"bar\" style=\"height:{}%\"></span><span class=\"range\">{range}</span></div>",
+            esc(&tr!("{range}% of the maximum: {n}", range = range, n = n)),
+            // Room is kept for the count above the tallest bar.
+            80 * n / top
         );
     }
-    out.push_str(
-        "<text x=\"30\" y=\"168\" fill=\"#57606a\">% of the maximum score</text></svg></div>\n",
+    let _ = writeln!(
+        out,
+        "</div><p class=\"muted\">{}</p>",
+        tr!("% of the maximum score")
     );
 }
 
@@ -237,14 +268,18 @@ fn pass_rates(out: &mut String, graded: &[&StudentResult]) {
             }
         }
     }
-    out.push_str(
-        "<h2>Checks</h2><table class=\"rates\"><tr><th>check</th><th>passed</th><th></th></tr>\n",
+    let _ = writeln!(
+        out,
+        "<h2>{}</h2><table class=\"rates\"><tr><th>{}</th><th class=\"n\">{}</th><th></th></tr>",
+        tr!("Checks"),
+        tr!("check"),
+        tr!("passed")
     );
     for (key, passed, total) in checks {
         let pct = 100.0 * passed as f64 / total.max(1) as f64;
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{passed} / {total}</td><td style=\"width:50%\"><svg class=\"rate\" width=\"100%\" height=\"14\" role=\"img\" aria-label=\"{pct:.0}%\" data-rate=\"{pct:.0}\"><rect width=\"100%\" height=\"14\" fill=\"#cf222e\" opacity=\"0.35\"/><rect width=\"{pct:.1}%\" height=\"14\" fill=\"#1a7f37\"/></svg></td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{passed} / {total}</td><td><span class=\"rate\" role=\"img\" aria-label=\"{pct:.0}%\" data-rate=\"{pct:.0}\"><span style=\"width:{pct:.1}%\"></span></span></td></tr>",
             esc(&key)
         );
     }
@@ -270,5 +305,23 @@ mod tests {
         let pages = render(&[r("a/b"), r("a b")], Some(Path::new("out/class.html")));
         assert!(pages.students.is_empty());
         assert!(pages.index.contains("no program"));
+    }
+    #[test]
+    fn the_index_speaks_the_reports_language() {
+        let r = StudentResult {
+            student: "ann".into(),
+            path: "ann".into(),
+            reports: Vec::new(),
+            error: Some("no program".into()),
+            grader_fault: false,
+        };
+        let en = render(std::slice::from_ref(&r), None).index;
+        assert!(en.contains("<h1>Class results</h1>") && en.contains("<html lang=\"en\">"));
+        let zh = crate::i18n::with(crate::i18n::Lang::Zh, || render(&[r], None).index);
+        assert!(zh.contains("<html lang=\"zh-Hans\">"), "{zh}");
+        assert!(
+            zh.contains("<h1>全班成绩</h1>") && zh.contains("<h2>未评分</h2>"),
+            "{zh}"
+        );
     }
 }

@@ -597,6 +597,52 @@ pub fn ends_with_marker(tail: &[u8], marker: &[u8]) -> Option<usize> {
 
 /// The names of a listing: its messages (one per send, when the dialect sends them so)
 /// split at the separator, without the end marker, empty entries, `\r`, or `1:` numbers.
+/// Names sent one per send with no separator arrive glued in one read when the reader runs
+/// late (a busy machine): TCP keeps no send apart, so whether two names came glued cannot
+/// be judged. An entry that is `known` names back to back is taken as those names; any
+/// other entry stays as it is.
+pub fn unglue(entries: Vec<String>, known: &[&str]) -> Vec<String> {
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        match known_parts(&e, known) {
+            Some(parts) if parts.len() > 1 => out.extend(parts.into_iter().map(String::from)),
+            _ => out.push(e),
+        }
+    }
+    out
+}
+
+/// `text` as a sequence of `known` names, if it is one.
+fn known_parts<'a>(text: &'a str, known: &[&str]) -> Option<Vec<&'a str>> {
+    // from[i]: where the last name of a split of text[..i] starts.
+    let mut from: Vec<Option<usize>> = vec![None; text.len() + 1];
+    let mut reached = vec![false; text.len() + 1];
+    reached[0] = true;
+    for i in 0..text.len() {
+        if !reached[i] {
+            continue;
+        }
+        for k in known.iter().filter(|k| !k.is_empty()) {
+            let end = i + k.len();
+            if end <= text.len() && !reached[end] && text[i..].starts_with(k) {
+                reached[end] = true;
+                from[end] = Some(i);
+            }
+        }
+    }
+    if !reached[text.len()] {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut end = text.len();
+    while let Some(start) = from[end] {
+        parts.push(&text[start..end]);
+        end = start;
+    }
+    parts.reverse();
+    Some(parts)
+}
+
 pub fn split_listing(rules: &ListRules, messages: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut whole: Vec<Vec<u8>> = if rules.per_send {
         messages.to_vec()
@@ -768,6 +814,36 @@ mod tests {
         assert_eq!(
             numbered.show_get_sent("a.txt", None),
             "G + <number of a.txt>"
+        );
+    }
+
+    #[test]
+    fn names_glued_by_a_late_read_are_told_apart_by_the_names_known() {
+        let known = ["hello.txt", "报告.txt", "large.bin", "empty.txt", "a", "ab"];
+        let got = unglue(
+            vec![
+                "hello.txt".into(),
+                "large.binempty.txt".into(),
+                "报告.txthello.txt".into(),
+                "unknown.txt".into(),
+                "large.binx".into(),
+                "aab".into(),
+            ],
+            &known,
+        );
+        assert_eq!(
+            got,
+            [
+                "hello.txt",
+                "large.bin",
+                "empty.txt",
+                "报告.txt",
+                "hello.txt",
+                "unknown.txt",
+                "large.binx",
+                "a",
+                "ab"
+            ]
         );
     }
 

@@ -250,11 +250,20 @@ impl EventLog {
         }
     }
 
-    /// Replaces `from` with `to` in every text (a temporary path).
+    /// Replaces `from` with `to` in every text (a temporary path), and counts a request's
+    /// bytes as those of the text shown: the run directory's path is as long as the
+    /// grader's pid and `TMPDIR` make it, so a shard's log and a single grading's would
+    /// differ by its length (CI saw it) when `--stable` logs must be byte-identical.
     pub fn redact(&mut self, from: &str, to: &str) {
-        for t in self.events.iter_mut().filter_map(|e| e.text.as_mut()) {
-            if t.contains(from) {
-                *t = t.replace(from, to);
+        for e in &mut self.events {
+            let Some(t) = e.text.as_mut() else { continue };
+            let times = t.matches(from).count() as u64;
+            if times == 0 {
+                continue;
+            }
+            *t = t.replace(from, to);
+            if let Some(b) = e.bytes.as_mut() {
+                *b = b.saturating_sub(times * from.len() as u64) + times * to.len() as u64;
             }
         }
     }
@@ -363,6 +372,34 @@ mod tests {
         };
         assert_eq!(stable(&early), stable(&late));
         assert!(!stable(&early).contains("at_ms"));
+    }
+
+    /// A request naming a path in the run directory: its byte count is that of the request
+    /// as shown, whatever the directory's length.
+    #[test]
+    fn redacted_requests_count_the_bytes_shown() {
+        let sent = |dir: &str| {
+            let text = format!("P 6 {dir}/escaped.txt");
+            let bytes = text.len() as u64 + 1;
+            let s = slice(vec![(
+                0,
+                What::Sent {
+                    conn: 1,
+                    text,
+                    bytes,
+                },
+            )]);
+            let mut l = EventLog::from_slice(&s, s.events[0].at);
+            l.make_stable();
+            l.redact(dir, "<workdir>");
+            serde_json::to_string(&l).unwrap()
+        };
+        let (short, long) = (
+            sent("/tmp/harness-run-7-a"),
+            sent("/tmp/ci/harness-run-123456-a"),
+        );
+        assert_eq!(short, long);
+        assert!(short.contains("\"bytes\":26"), "{short}");
     }
 
     #[test]

@@ -11,12 +11,14 @@
 
 use std::fmt::Write as _;
 
-use super::events::{EventKind, EventRecord};
+use super::machine_paths::{interpreter_shown, without_machine_paths};
+use super::timeline::timeline;
 use super::{CheckOutcome, Report, Status, TranscriptPiece, Visibility};
 use crate::text::escape;
+use crate::{i18n, tr};
 
 /// Who the page is for: an instructor sees every check; a student (Gradescope) only the
-/// visible ones, and no path of the grading machine.
+/// visible ones. Neither sees a path of the grading machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     Instructor,
@@ -41,47 +43,56 @@ pub fn esc(text: &str) -> String {
 }
 
 /// The page's style: light by default, dark when the reader's system prefers it, one
-/// column on a phone. The SVG's colours are attributes (readable where a host strips
-/// `<style>`, as Gradescope may) that the dark scheme overrides.
+/// column on a phone (only a timeline's words or a diff's columns scroll sideways, each in
+/// its own box). The SVG's colours are attributes (readable where a host strips `<style>`,
+/// as Gradescope may) that the dark scheme overrides. Fonts: the system's, with the CJK
+/// fonts of each platform named (Noto/WenQuanYi on Linux, PingFang, Microsoft YaHei).
 pub const STYLE: &str = r#"
 :root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--card:#f6f8fa;--pass:#1a7f37;--fail:#cf222e;--skip:#6e7781;--err:#9a6700}
-@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#30363d;--card:#161b22;--pass:#3fb950;--fail:#f85149;--skip:#9198a1;--err:#d29922}
- svg.tl text{fill:#e6edf3} svg.tl text.t{fill:#9198a1} svg.tl .lane{stroke:#484f58} svg.tl .grid{stroke:#21262d} svg.tl rect.key{fill:#1f2937;stroke:#9198a1}}
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#30363d;--card:#161b22;--pass:#238636;--fail:#da3633;--skip:#6e7681;--err:#9e6a03}
+ svg.tl text{fill:#e6edf3} svg.tl text.t{fill:#9198a1} svg.tl .lane{stroke:#6e7681} svg.tl .grid{stroke:#30363d} svg.tl rect.key{fill:#161b22}
+ svg.tl text.w-sent{fill:#d29922} svg.tl text.w-reply{fill:#3fb950} svg.tl text.w-end,svg.tl text.w-stop{fill:#f85149} svg.tl text.w-signal{fill:#f778ba} svg.tl text.w-life{fill:#9198a1}
+ a{color:#4493f8}}
 *{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif}
+body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","WenQuanYi Micro Hei","PingFang SC","Microsoft YaHei",sans-serif}
 main,header{max-width:1100px;margin:0 auto;padding:12px 16px}
-h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.1em;margin:0}
+h1{font-size:1.4em;margin:.2em 0;overflow-wrap:anywhere}h2{font-size:1.1em;margin:0}main>h2{margin:1.4em 0 .4em}main>h2:first-child{margin-top:.3em}
 .score{font-size:2.2em;font-weight:700}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:.5em 0}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
-.badge{display:inline-block;min-width:4.2em;text-align:center;border-radius:4px;padding:0 6px;font-size:.8em;font-weight:700;color:#fff}
+table{border-collapse:collapse;width:100%}th{white-space:nowrap}td,th{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+td.n,th.n,table.summary td:first-child{white-space:nowrap}
+.badge{display:inline-block;min-width:4.2em;text-align:center;border-radius:4px;padding:0 6px;font-size:.8em;font-weight:700;color:#fff;white-space:nowrap}
 .passed .badge,.badge.passed{background:var(--pass)}.failed .badge,.badge.failed{background:var(--fail)}
-.skipped .badge,.badge.skipped{background:var(--skip)}.error .badge,.badge.error{background:var(--err)}
+.skipped .badge,.badge.skipped{background:var(--skip)}.error .badge,.badge.error,.warning .badge{background:var(--err)}
 details.check{border:1px solid var(--line);border-radius:6px;margin:10px 0;background:var(--card)}
-details.check>summary{padding:8px 12px;cursor:pointer;display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
+details.check>summary{padding:8px 12px;cursor:pointer;display:flex;gap:10px;align-items:baseline;list-style:none}
+details.check>summary::-webkit-details-marker{display:none}
+details.check>summary::before{content:"▸";color:var(--muted);width:.8em;flex:none}details.check[open]>summary::before{content:"▾"}
+details.check>summary h2{flex:1;min-width:0;overflow-wrap:anywhere}
 details.check>div{padding:0 12px 12px}
-.pts{margin-left:auto;color:var(--muted)}
-pre{background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:8px;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere;font:13px/1.4 ui-monospace,Menlo,Consolas,monospace}
+.pts{color:var(--muted);white-space:nowrap}
+pre{background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:8px;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere;font:13px/1.4 ui-monospace,Menlo,Consolas,"Noto Sans Mono CJK SC","WenQuanYi Micro Hei Mono",monospace}
 pre.details{white-space:pre;overflow-wrap:normal}
 .act{font-weight:700;color:var(--err)}
-table.diff td{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;overflow-wrap:anywhere}
+table.diff td{font-family:ui-monospace,Menlo,Consolas,"Noto Sans Mono CJK SC","WenQuanYi Micro Hei Mono",monospace;white-space:pre-wrap;overflow-wrap:anywhere;width:50%}
 .tlwrap{overflow-x:auto;border:1px solid var(--line);border-radius:4px;background:var(--bg);margin:8px 0}
+.tlrow{display:flex;width:max-content;min-width:100%}
+svg.lanes{position:sticky;left:0;z-index:1;background:var(--bg);flex:none;overflow:visible}
+svg.words{flex:none}
 .muted{color:var(--muted)}
-@media (max-width:600px){body{font-size:14px}main,header{padding:8px}.score{font-size:1.7em}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:4px}td,th{padding:3px 4px}}
+@media (max-width:600px){body{font-size:14px}main,header{padding:8px}.score{font-size:1.7em}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:4px}td,th{padding:3px 4px}details.check>summary{padding:8px;gap:6px}details.check>div{padding:0 8px 8px}.badge{min-width:0}}
 "#;
 
-/// Width of a lane of the timeline, of the time column, height of a row (pixels).
-const LANE: usize = 230;
-const GUTTER: usize = 64;
-const ROW: usize = 22;
-const HEAD: usize = 30;
-
-/// Opens a page: doctype, title, style.
+/// Opens a page: doctype, language, title, style.
 pub fn page_start(out: &mut String, title: &str) {
+    let lang = match i18n::current() {
+        i18n::Lang::En => "en",
+        i18n::Lang::Zh => "zh-Hans",
+    };
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <meta name=\"color-scheme\" content=\"light dark\">\
          <title>{}</title><style>{STYLE}</style></head><body>\n",
@@ -93,7 +104,7 @@ pub fn page_start(out: &mut String, title: &str) {
 pub fn render(reports: &[Report]) -> String {
     let title = match reports {
         [one] => format!("{} — {}", one.exercise, one.submission.path),
-        _ => "grading report".to_string(),
+        _ => tr!("grading report").to_string(),
     };
     let mut out = String::new();
     page_start(&mut out, &title);
@@ -119,20 +130,32 @@ fn shown_checks(r: &Report, audience: Audience) -> impl Iterator<Item = &CheckOu
     })
 }
 
+/// The class of a check's verdict (its badge's colour), in every language.
 fn status_word(c: &CheckOutcome) -> &'static str {
     match c.status {
         Status::Passed => "passed",
+        Status::Failed if c.shown_as_warning() => "warning",
         Status::Failed => "failed",
         Status::Skipped => "skipped",
         Status::Error => "error",
     }
 }
 
+/// A check's verdict as its badge reads (the words of the terminal report).
+fn badge(c: &CheckOutcome) -> &'static str {
+    match c.status {
+        Status::Passed => tr!("PASS"),
+        Status::Failed if c.shown_as_warning() => tr!("WARN"),
+        Status::Failed => tr!("FAIL"),
+        Status::Skipped => tr!("SKIP"),
+        Status::Error => tr!("ERROR"),
+    }
+}
+
 fn body(out: &mut String, r: &Report, audience: Audience) {
-    let clean = |t: &str| match audience {
-        Audience::Instructor => t.to_string(),
-        Audience::Student => super::machine_paths::without_machine_paths(t, r),
-    };
+    // No path of the grading machine, for instructors as for students (the JSON report
+    // keeps them): the run's directory, the interpreter's installation.
+    let clean = |t: &str| without_machine_paths(t, r);
     let _ = write!(
         out,
         "<header><h1>{} <span class=\"muted\">{}</span></h1>\
@@ -145,30 +168,40 @@ fn body(out: &mut String, r: &Report, audience: Audience) {
         r.max_score
     );
     let mut fact = |k: &str, v: &str| {
-        let _ = write!(out, "<dt>{k}</dt><dd>{}</dd>", esc(&clean(v)));
+        let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&clean(v)));
     };
-    fact("submission", &r.submission.path);
-    fact("program", &r.submission.entry);
-    fact("run as", &r.submission.command);
-    if let Some(i) = &r.interpreter {
-        fact("interpreter", &format!("{} ({})", i.version, i.path));
+    if let Some(folder) = &r.submission.folder {
+        fact(tr!("found in"), folder);
     }
-    fact("runs", &r.runs.to_string());
+    fact(tr!("program"), &r.submission.entry);
+    fact(tr!("run as"), &r.submission.command);
+    if let Some(name) = interpreter_shown(r) {
+        fact(tr!("interpreter"), &name);
+    }
+    fact(tr!("runs"), &r.runs.to_string());
     if let Some(ms) = r.duration_ms {
-        fact("time", &format!("{:.2} s", ms as f64 / 1000.0));
+        let secs = format!("{:.2}", ms as f64 / 1000.0);
+        fact(tr!("time"), &tr!("{secs} s", secs = secs));
     }
     for n in &r.notes {
-        fact("note", n);
+        fact(tr!("note"), n);
     }
-    out.push_str("</dl></header>\n<main>\n<table class=\"summary\"><tr><th>check</th><th>verdict</th><th>points</th><th>what happened</th></tr>\n");
+    let _ = writeln!(
+        out,
+        "</dl></header>\n<main>\n<table class=\"summary\"><tr><th>{}</th><th>{}</th><th class=\"n\">{}</th><th>{}</th></tr>",
+        tr!("check"),
+        tr!("verdict"),
+        tr!("points"),
+        tr!("what happened")
+    );
     for c in shown_checks(r, audience) {
         let _ = writeln!(
             out,
-            "<tr class=\"{}\"><td><a href=\"#check-{}\">{}</a></td><td><span class=\"badge\">{}</span></td><td>{}/{}</td><td>{}</td></tr>",
+            "<tr class=\"{}\"><td><a href=\"#check-{}\">{}</a></td><td><span class=\"badge\">{}</span></td><td class=\"n\">{}/{}</td><td>{}</td></tr>",
             status_word(c),
             esc(&c.id),
             esc(&c.id),
-            c.status.label(),
+            badge(c),
             c.points,
             c.max_points,
             esc(&clean(&c.message))
@@ -182,14 +215,17 @@ fn body(out: &mut String, r: &Report, audience: Audience) {
 }
 
 fn check(out: &mut String, c: &CheckOutcome, clean: &dyn Fn(&str) -> String) {
+    // Open: what went wrong, and a pass with something to say; a skipped check's reason is
+    // its whole story, already in the table above.
+    let open = c.status != Status::Skipped && c.shows_details();
     let _ = write!(
         out,
         "<details class=\"check {}\" id=\"check-{}\"{}><summary><span class=\"badge\">{}</span>\
          <h2>{}: {}</h2><span class=\"pts\">{}/{}</span></summary><div>\n<p class=\"msg\">{}</p>\n",
         status_word(c),
         esc(&c.id),
-        if c.shows_details() { " open" } else { "" },
-        c.status.label(),
+        if open { " open" } else { "" },
+        badge(c),
         esc(&c.id),
         esc(&c.title),
         c.points,
@@ -199,7 +235,8 @@ fn check(out: &mut String, c: &CheckOutcome, clean: &dyn Fn(&str) -> String) {
     if !c.actions.is_empty() {
         let _ = writeln!(
             out,
-            "<p><span class=\"muted\">the grader did:</span> {}</p>",
+            "<p><span class=\"muted\">{}</span> {}</p>",
+            tr!("the grader did:"),
             esc(&clean(&c.actions.join(", ")))
         );
     }
@@ -207,13 +244,15 @@ fn check(out: &mut String, c: &CheckOutcome, clean: &dyn Fn(&str) -> String) {
         (Some(e), Some(s)) if e != s && c.status != Status::Passed => {
             let _ = writeln!(
                 out,
-                "<table class=\"diff\"><tr><th>expected</th><th>seen</th></tr><tr><td class=\"expected\">{}</td><td class=\"seen\">{}</td></tr></table>",
+                "<table class=\"diff\"><tr><th>{}</th><th>{}</th></tr><tr><td class=\"expected\">{}</td><td class=\"seen\">{}</td></tr></table>",
+                tr!("expected"),
+                tr!("seen"),
                 esc(e),
                 esc(&clean(s))
             );
         }
         (Some(e), _) => {
-            let _ = writeln!(out, "<p>expected: <code>{}</code></p>", esc(e));
+            let _ = writeln!(out, "<p>{} <code>{}</code></p>", tr!("expected:"), esc(e));
         }
         _ => {}
     }
@@ -226,7 +265,12 @@ fn check(out: &mut String, c: &CheckOutcome, clean: &dyn Fn(&str) -> String) {
         let _ = writeln!(out, "<p class=\"muted\">{}</p>", esc(&procs.join("; ")));
     }
     if let Some(h) = &c.hint {
-        let _ = writeln!(out, "<p><strong>hint:</strong> {}</p>", esc(&clean(h)));
+        let _ = writeln!(
+            out,
+            "<p><strong>{}</strong> {}</p>",
+            tr!("hint:"),
+            esc(&clean(h))
+        );
     }
     if !c.details.is_empty() {
         // One block, monospace: a transfer's diff window keeps its columns.
@@ -241,7 +285,11 @@ fn check(out: &mut String, c: &CheckOutcome, clean: &dyn Fn(&str) -> String) {
         timeline(out, &ev.events, ev.dropped, &roles, clean);
     }
     if let Some(t) = &c.transcript {
-        out.push_str("<p class=\"muted\">terminal:</p><pre class=\"transcript\">");
+        let _ = write!(
+            out,
+            "<p class=\"muted\">{}</p><pre class=\"transcript\">",
+            tr!("terminal:")
+        );
         for p in &t.pieces {
             match p {
                 TranscriptPiece::Output(s) => out.push_str(&esc(&clean(s))),
@@ -251,258 +299,12 @@ fn check(out: &mut String, c: &CheckOutcome, clean: &dyn Fn(&str) -> String) {
             }
         }
         if t.dropped_bytes > 0 {
-            let _ = write!(out, "\n⟨{} more bytes not kept⟩", t.dropped_bytes);
+            let n = t.dropped_bytes;
+            let _ = write!(out, "\n⟨{}⟩", esc(&tr!("{n} more bytes not kept", n = n)));
         }
         out.push_str("</pre>\n");
     }
     out.push_str("</div></details>\n");
-}
-
-/// The lane an event is drawn in.
-fn lane_of(e: &EventRecord) -> String {
-    match e.kind {
-        EventKind::Key | EventKind::Typed | EventKind::Note => "terminal".into(),
-        EventKind::Line => e.who.clone().unwrap_or_else(|| "terminal".into()),
-        EventKind::Connected
-        | EventKind::Sent
-        | EventKind::Reply
-        | EventKind::Received
-        | EventKind::Closed => format!("connection {}", e.conn.unwrap_or(0)),
-        _ => e.who.clone().unwrap_or_else(|| "process".into()),
-    }
-}
-
-/// The label of an event and the class of its mark.
-fn label_of(e: &EventRecord) -> (String, &'static str) {
-    let text = e.text.clone().unwrap_or_default();
-    let bytes = e.bytes.unwrap_or(0);
-    match e.kind {
-        EventKind::Key => (text, "key"),
-        EventKind::Typed => (format!("typed “{text}”"), "key"),
-        EventKind::Signal => (format!("{text} sent"), "signal"),
-        EventKind::Line => (format!("“{text}”"), "line"),
-        EventKind::Started => ("started".into(), "life"),
-        EventKind::Stopped => ("stopped".into(), "stop"),
-        EventKind::Continued => ("continued".into(), "life"),
-        EventKind::Ended => match &e.status {
-            Some(s) => (format!("ended: {s}"), "end"),
-            None => ("ended".into(), "end"),
-        },
-        EventKind::Reaped => ("reaped".into(), "life"),
-        EventKind::Connected => ("connected".into(), "life"),
-        EventKind::Sent if text.is_empty() => (format!("→ {bytes} bytes"), "sent"),
-        EventKind::Sent => (format!("→ {text}"), "sent"),
-        EventKind::Reply => (format!("← {text}"), "reply"),
-        EventKind::Received => (format!("← {bytes} bytes"), "reply"),
-        EventKind::Closed => ("closed by the server".into(), "life"),
-        EventKind::Note => (text, "end"),
-    }
-}
-
-/// `text` cut to what fits in `px` pixels of 12 px type (wide characters count double).
-fn fit(text: &str, px: usize) -> String {
-    let mut used = 0;
-    let mut out = String::new();
-    for c in text.chars() {
-        let w = if (c as u32) >= 0x1100 { 13 } else { 7 };
-        if used + w > px.saturating_sub(8) {
-            out.push('…');
-            return out;
-        }
-        used += w;
-        out.push(c);
-    }
-    out
-}
-
-/// The colour of a mark, as an attribute (dark mode keeps these: they read on both).
-fn colour(class: &str) -> &'static str {
-    match class {
-        "key" => "#8250df",
-        "signal" => "#bf3989",
-        "line" => "#0969da",
-        "end" | "stop" => "#cf222e",
-        "sent" => "#9a6700",
-        "reply" => "#1a7f37",
-        _ => "#57606a",
-    }
-}
-
-/// The timeline of a check: one row per event (time going down), one lane per process,
-/// the terminal and each connection; a process's lane is solid while it lives and dashed
-/// while it is a zombie.
-fn timeline(
-    out: &mut String,
-    events: &[EventRecord],
-    dropped: u64,
-    roles: &[&str],
-    clean: &dyn Fn(&str) -> String,
-) {
-    if events.is_empty() {
-        return;
-    }
-    // The processes the check names have a lane even when nothing happened to them.
-    let mut lanes: Vec<String> = vec!["terminal".into()];
-    lanes.extend(roles.iter().map(|r| r.to_string()));
-    for e in events {
-        let l = lane_of(e);
-        if !lanes.contains(&l) {
-            lanes.push(l);
-        }
-    }
-    // The exercise's roles in their usual order, then the rest as they came.
-    let order = |l: &String| {
-        ["terminal", "driver", "conductor", "client"]
-            .iter()
-            .position(|r| r == l)
-            .unwrap_or(4)
-    };
-    lanes.sort_by_key(order);
-    // The terminal lane only when something is drawn in it.
-    if !events.iter().any(|e| lane_of(e) == "terminal") {
-        lanes.remove(0);
-    }
-    let x = |lane: &str| GUTTER + LANE * lanes.iter().position(|l| l == lane).unwrap_or(0) + 14;
-    let width = GUTTER + LANE * lanes.len();
-    let height = HEAD + ROW * events.len() + 8;
-    let _ = write!(
-        out,
-        "<div class=\"tlwrap\"><svg class=\"tl\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"timeline\" font-family=\"system-ui,&quot;Noto Sans CJK SC&quot;,&quot;PingFang SC&quot;,&quot;Microsoft YaHei&quot;,sans-serif\" font-size=\"12\">"
-    );
-    let _ = write!(
-        out,
-        "<text class=\"t\" x=\"4\" y=\"18\" fill=\"#57606a\">{}</text>",
-        if events.iter().any(|e| e.at_ms.is_some()) {
-            "ms"
-        } else {
-            "#"
-        }
-    );
-    for lane in &lanes {
-        let lx = x(lane);
-        let rows: Vec<usize> = events
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| lane_of(e) == *lane)
-            .map(|(r, _)| r)
-            .collect();
-        let row_y = |r: usize| HEAD + ROW * r + ROW / 2;
-        let process = lane != "terminal" && !lane.starts_with("connection");
-        // A process lives from its start (or the check's) to its end (or the check's), then
-        // is a zombie until reaped; a connection and the terminal span their events.
-        let top = |kind: EventKind| rows.iter().copied().find(|r| events[*r].kind == kind);
-        let (first, solid_end, zombie_end) = if process {
-            let end = top(EventKind::Ended);
-            (
-                top(EventKind::Started).unwrap_or(0),
-                end.unwrap_or(events.len() - 1),
-                end.and(top(EventKind::Reaped).or(Some(events.len() - 1))),
-            )
-        } else {
-            let first = rows.first().copied().unwrap_or(0);
-            (first, rows.last().copied().unwrap_or(first), None)
-        };
-        let _ = write!(
-            out,
-            "<g class=\"lane-head\" data-lane=\"{}\"><text x=\"{}\" y=\"18\" font-weight=\"700\" fill=\"#1b1f24\">{}</text></g>",
-            esc(lane),
-            lx - 8,
-            esc(&fit(lane, LANE))
-        );
-        let _ = write!(
-            out,
-            "<line class=\"lane\" x1=\"{lx}\" y1=\"{}\" x2=\"{lx}\" y2=\"{}\" stroke=\"#8c959f\" stroke-width=\"{}\"/>",
-            row_y(first) - if process && first == 0 { ROW / 2 } else { 0 },
-            row_y(solid_end),
-            if process { 3 } else { 1 }
-        );
-        if let Some(z) = zombie_end.filter(|z| *z > solid_end) {
-            let _ = write!(
-                out,
-                "<line class=\"lane zombie\" x1=\"{lx}\" y1=\"{}\" x2=\"{lx}\" y2=\"{}\" stroke=\"#8c959f\" stroke-dasharray=\"3 3\"/>",
-                row_y(solid_end),
-                row_y(z)
-            );
-        }
-    }
-    for (r, e) in events.iter().enumerate() {
-        let y = HEAD + ROW * r + ROW / 2;
-        let lane = lane_of(e);
-        let lx = x(&lane);
-        let (label, class) = label_of(e);
-        let label = clean(&label);
-        let c = colour(class);
-        let time = match e.at_ms {
-            Some(ms) => ms.to_string(),
-            None => (r + 1).to_string(),
-        };
-        let _ = write!(
-            out,
-            "<line class=\"grid\" x1=\"{GUTTER}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#eaeef2\" stroke-width=\"1\"/>\
-             <text class=\"t\" x=\"4\" y=\"{}\" fill=\"#57606a\">{time}</text>\
-             <g class=\"ev ev-{}\" data-kind=\"{}\" data-lane=\"{}\"><title>{}</title>",
-            width,
-            y + 4,
-            class,
-            kind_name(e.kind),
-            esc(&lane),
-            esc(&label)
-        );
-        let mark = match class {
-            "key" => {
-                let w = 14 + 7 * label.chars().count().min(24);
-                let _ = write!(
-                    out,
-                    "<rect class=\"key\" x=\"{}\" y=\"{}\" width=\"{w}\" height=\"17\" rx=\"4\" fill=\"#f6f8fa\" stroke=\"{c}\"/>\
-                     <text x=\"{}\" y=\"{}\" font-weight=\"700\" fill=\"{c}\">{}</text>",
-                    lx - 6,
-                    y - 9,
-                    lx + 1,
-                    y + 4,
-                    esc(&fit(&label, w + 8))
-                );
-                None
-            }
-            "signal" => Some(format!(
-                "<path d=\"M{} {} l10 6 l-10 6 z\" fill=\"{c}\"/>",
-                lx - 5,
-                y - 6
-            )),
-            "end" | "stop" => Some(format!(
-                "<path d=\"M{} {} l8 8 m0 -8 l-8 8\" stroke=\"{c}\" stroke-width=\"2.5\"/>",
-                lx - 4,
-                y - 4
-            )),
-            _ => Some(format!(
-                "<circle cx=\"{lx}\" cy=\"{y}\" r=\"4.5\" fill=\"{c}\"/>"
-            )),
-        };
-        if let Some(m) = mark {
-            out.push_str(&m);
-            let _ = write!(
-                out,
-                "<text x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>",
-                lx + 10,
-                y + 4,
-                if class == "line" { "#1b1f24" } else { c },
-                esc(&fit(&label, LANE - 22))
-            );
-        }
-        out.push_str("</g>");
-    }
-    out.push_str("</svg></div>\n");
-    if dropped > 0 {
-        let _ = writeln!(out, "<p class=\"muted\">{dropped} more events not kept</p>");
-    }
-}
-
-/// The event kind as the JSON names it.
-fn kind_name(k: EventKind) -> String {
-    serde_json::to_value(k)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -568,5 +370,58 @@ mod tests {
             Audience::Student,
         );
         assert!(page.contains("shown") && !page.contains("secret") && !page.contains("hidden-one"));
+    }
+    /// The page an instructor opens names no path of the grading machine either: the
+    /// interpreter by name and version, the program by its own name.
+    #[test]
+    fn the_page_shows_no_path_of_the_grading_machine() {
+        let run = "/tmp/harness-run-4242-AbCdEf";
+        let mut c = printing("x");
+        c.transcript = Some(crate::report::TranscriptView {
+            pieces: vec![TranscriptPiece::Output(format!(
+                "  File \"{run}/submission/bus.py\", line 3\n  \
+                 File \"/root/.pyenv/versions/3.11.7/lib/python3.11/signal.py\"\n"
+            ))],
+            dropped_bytes: 0,
+        });
+        let mut r = report(vec![c]);
+        r.run_dirs = vec![run.to_string()];
+        r.submission.command = "/root/.pyenv/versions/3.11.7/bin/python3 bus.py".into();
+        r.interpreter = Some(crate::report::Interpreter {
+            path: "/root/.pyenv/versions/3.11.7/bin/python3".into(),
+            version: "3.11.7".into(),
+        });
+        for page in [
+            render(std::slice::from_ref(&r)),
+            fragment(&[r], Audience::Student),
+        ] {
+            for machine in ["/root", "harness-run", "/tmp"] {
+                assert!(!page.contains(machine), "{machine} in {page}");
+            }
+            assert!(page.contains("<dd>python3 3.11.7</dd>"), "{page}");
+            assert!(page.contains("<dd>python3 bus.py</dd>"), "{page}");
+            assert!(page.contains("File &quot;bus.py&quot;, line 3"), "{page}");
+        }
+    }
+
+    /// `--lang zh`: the page's words and its language are Chinese; English is the text
+    /// written at the sites.
+    #[test]
+    fn the_page_speaks_the_reports_language() {
+        let r = report(vec![printing("x")]);
+        let en = render(std::slice::from_ref(&r));
+        assert!(en.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+        assert!(en.contains("<th>what happened</th>") && en.contains(">FAIL</span>"));
+        let zh = i18n::with(i18n::Lang::Zh, || render(&[r]));
+        assert!(zh.contains("<html lang=\"zh-Hans\">"), "{zh}");
+        assert!(
+            zh.contains("<th>发生了什么</th>") && zh.contains(">失败</span>"),
+            "{zh}"
+        );
+        assert!(zh.contains(">终端</text>"), "the terminal's lane: {zh}");
+        assert!(
+            !zh.contains("what happened") && !zh.contains(">terminal<"),
+            "{zh}"
+        );
     }
 }

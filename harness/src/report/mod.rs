@@ -12,6 +12,7 @@ pub mod junit;
 pub mod machine_paths;
 pub mod markdown;
 pub mod output;
+pub mod timeline;
 pub mod wording;
 
 use serde::{Deserialize, Serialize};

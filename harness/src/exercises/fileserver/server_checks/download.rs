@@ -164,6 +164,12 @@ pub fn list(ctx: &mut Ctx) -> CheckOutcome {
                     .iter()
                     .map(|n| String::from_utf8_lossy(n).into_owned())
                     .collect();
+                let rules = &ctx.dialect.list;
+                if rules.per_send && rules.separator.is_empty() {
+                    let mut known = want.clone();
+                    known.extend([library::HIDDEN, library::SUBDIR, library::LINK]);
+                    got = crate::net::dialect::unglue(got, &known);
+                }
                 // A course that lists what os.path.isfile accepts lists the link too; where
                 // it leads is traversal's to judge.
                 if ctx.policy.links == Links::Listed && got.iter().any(|n| n == library::LINK) {
