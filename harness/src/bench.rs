@@ -2,6 +2,8 @@
 //! fixed-sleep way graders in use today work (1 s after start, 0.5 s between keys), in the
 //! same run on the same machine; plus whether every grading gave the same report.
 
+use crate::i18n::verbatim;
+use crate::tr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -199,17 +201,18 @@ pub fn run(
     python: &str,
 ) -> Result<(), String> {
     if paths.is_empty() {
-        return Err("bench: name at least one submission".into());
+        return Err(tr!("bench: name at least one submission").into());
     }
+    // The benchmark's table is aligned column by column: its headings stay as they are.
     println!(
         "{:<45} {:>12} {:>10} {:>10} {:>16} {:>9} {:>10} {:>18}",
         "submission",
         "grader (med)",
         "identical",
         "deadlines",
-        "fixed-sleep (med)",
+        verbatim("fixed-sleep (med)"),
         "speedup",
-        "fs saw all",
+        verbatim("fs saw all"),
         "html (med, +%)"
     );
     // Writing the HTML report, against the grading's own median.
@@ -291,9 +294,9 @@ pub fn transfer(mib: u64, runs: usize) -> Result<(), String> {
         let c = cmp.finish().map_err(|e| e.to_string())?;
         grader.push(t0.elapsed());
         if !c.identical() {
-            return Err(format!(
-                "bench-transfer: the transfer differed: {}",
-                c.summary()
+            return Err(tr!(
+                "bench-transfer: the transfer differed: {summary}",
+                summary = c.summary()
             ));
         }
 
@@ -317,14 +320,27 @@ pub fn transfer(mib: u64, runs: usize) -> Result<(), String> {
     server.stop();
     let rate = |d: Duration| mib as f64 / d.as_secs_f64();
     let (g, p) = (median(grader), median(plain));
-    println!("transfer of {mib} MiB from the reference server, median of {runs}:");
     println!(
-        "  grader (protocol client + streamed compare + XXH3): {:>8.0} MiB/s",
-        rate(g)
+        "{}",
+        tr!(
+            "transfer of {mib} MiB from the reference server, median of {runs}:",
+            mib = mib,
+            runs = runs
+        )
     );
     println!(
-        "  plain socket copy (read and discard):                  {:>8.0} MiB/s",
-        rate(p)
+        "{}",
+        tr!(
+            "  grader (protocol client + streamed compare + XXH3): {rate} MiB/s",
+            rate = format!("{:>8.0}", rate(g))
+        )
+    );
+    println!(
+        "{}",
+        tr!(
+            "  plain socket copy (read and discard):                  {rate} MiB/s",
+            rate = format!("{:>8.0}", rate(p))
+        )
     );
     println!("  grader / plain: {:.2}", rate(g) / rate(p));
     Ok(())

@@ -201,11 +201,13 @@ pub fn explain(check: &str, config: Option<&Path>) -> Result<String, String> {
             None => nearest(id, known.iter().map(String::as_str)).map(String::from),
         };
         let hint = meant
-            .map(|m| format!("; did you mean `{m}`?"))
+            .map(|m| tr!("; did you mean `{m}`?", m = m))
             .unwrap_or_default();
-        return Err(format!(
-            "unknown check `{check}`{hint} (known: {})",
-            known.join(", ")
+        return Err(tr!(
+            "unknown check `{check}`{hint} (known: {known})",
+            check = check,
+            hint = hint,
+            known = known.join(", ")
         ));
     }
     Ok(out)

@@ -1,6 +1,7 @@
 //! Command-line arguments, parsed in one place ([`Cli`]) and turned into a plan in another
 //! ([`GradeArgs::plan`]): one submission, or a class graded in parallel.
 
+use crate::tr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -256,17 +257,14 @@ impl GradeArgs {
             }),
             Some(students) => {
                 if let Some(o) = outputs.iter().find(|o| o.format == Format::Gradescope) {
-                    return Err(format!(
-                        "the {} format is for one submission; grade a class with --reports-dir, \
-                         or grade each submission on its own",
-                        o.format.name()
-                    ));
+                    return Err(tr!("the {format} format is for one submission; grade a class with --reports-dir, \
+                         or grade each submission on its own", format = o.format.name()));
                 }
                 if self.jobs == Some(0) {
-                    return Err("--jobs must be at least 1".into());
+                    return Err(tr!("--jobs must be at least 1").into());
                 }
                 if self.timeout == 0 {
-                    return Err("--timeout must be at least 1 second".into());
+                    return Err(tr!("--timeout must be at least 1 second").into());
                 }
                 Ok(Plan::Batch(BatchPlan {
                     students,

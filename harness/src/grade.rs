@@ -2,6 +2,7 @@
 //! binary, the batch runner and the benchmark all come through here; the exercises come
 //! from the registry, none is named here.
 
+use crate::tr;
 use std::path::{Path, PathBuf};
 
 use crate::config::{ConfigError, ConfigFile, Find};
@@ -40,7 +41,13 @@ pub fn exercise(name: &str) -> Result<&'static dyn Registered, String> {
     crate::exercises::all()
         .into_iter()
         .find(|e| e.name() == name)
-        .ok_or_else(|| format!("unknown exercise `{name}` (known: {})", names().join(", ")))
+        .ok_or_else(|| {
+            tr!(
+                "unknown exercise `{name}` (known: {names})",
+                name = name,
+                names = names().join(", ")
+            )
+        })
 }
 
 /// The names of the registered exercises.
@@ -98,7 +105,7 @@ fn owner_of(file: &ConfigFile) -> Result<Option<&'static dyn Registered>, String
                 source_name: file.name.clone(),
                 key: None,
                 at: None,
-                message: "no exercise is registered".into(),
+                message: tr!("no exercise is registered").into(),
             })
             .to_string()),
         _ => Ok(None),
@@ -117,23 +124,22 @@ fn give_unowned(
     match exercises {
         [one] => {
             file.give(one.name());
-            Ok(Some(format!(
-                "{} has its settings at the top, which fit several exercises: they were \
-                 applied to {}, the exercise this submission holds (name it with \
-                 `[exercise] name = \"{}\"` to say so)",
-                file.name,
-                one.name(),
-                one.name()
+            Ok(Some(tr!(
+                "{file} has its settings at the top, which fit several exercises: they were \
+                 applied to {one}, the exercise this submission holds (name it with \
+                 `[exercise] name = \"{one}\"` to say so)",
+                file = file.name,
+                one = one.name()
             )))
         }
         several => {
             let names: Vec<&str> = several.iter().map(|e| e.name()).collect();
-            Err(format!(
-                "invalid config {}: its settings are at the top and fit several exercises, \
-                 and this submission holds {}: say whose, under the exercise's name \
+            Err(tr!(
+                "invalid config {file}: its settings are at the top and fit several exercises, \
+                 and this submission holds {names}: say whose, under the exercise's name \
                  (`[{first}.checks]`) or with `[exercise] name = \"{first}\"`",
-                file.name,
-                names.join(" and "),
+                file = file.name,
+                names = names.join(" and "),
                 first = names.first().copied().unwrap_or_default()
             ))
         }
@@ -196,11 +202,12 @@ pub fn shape(path: &Path, ignore_case: bool) -> Shape {
             let rel = at.strip_prefix(path).unwrap_or(at);
             let name = crate::text::escape::one_line(rel.as_os_str().as_encoded_bytes());
             let note = if folders.len() == 1 && rel.components().count() == 1 {
-                format!("the programs were found in `{name}/`, the only folder of the submission")
-            } else {
-                format!(
-                    "the programs were found in `{name}/`, the only folder of the submission that holds any"
+                tr!(
+                    "the programs were found in `{name}/`, the only folder of the submission",
+                    name = name
                 )
+            } else {
+                tr!("the programs were found in `{name}/`, the only folder of the submission that holds any", name = name)
             };
             Shape::Submission {
                 dir: at.clone(),
@@ -257,17 +264,27 @@ fn no_program(path: &Path, ignore_case: bool) -> String {
             if rest.is_empty() {
                 last.to_string()
             } else {
-                format!("{} or {last}", rest.join(", "))
+                tr!("{rest} or {last}", rest = rest.join(", "), last = last)
             }
         })
         .collect();
-    format!(
-        "{}: no program found (looked for {}, also in a single folder inside{}); it holds: {}",
-        path.display(),
-        looked.join("; "),
-        if ignore_case { ", in any case" } else { "" },
-        submission::listing(path, 12)
-    )
+    let looked = looked.join("; ");
+    let holds = submission::listing(path, 12);
+    if ignore_case {
+        tr!(
+            "{path}: no program found (looked for {looked}, also in a single folder inside, in any case); it holds: {holds}",
+            path = path.display(),
+            looked = looked,
+            holds = holds
+        )
+    } else {
+        tr!(
+            "{path}: no program found (looked for {looked}, also in a single folder inside); it holds: {holds}",
+            path = path.display(),
+            looked = looked,
+            holds = holds
+        )
+    }
 }
 
 /// Notes for programs found under a name that differs in case (`Main.py` for `main.py`).
@@ -289,8 +306,10 @@ fn case_notes(dir: &Path, loaded: &crate::grading::Loaded) -> Vec<String> {
                 .iter()
                 .find(|n| n.to_lowercase() == found.to_lowercase())
                 .unwrap_or(&names[0]);
-            Some(format!(
-                "`{found}` was graded as `{meant}`: the names differ only in case"
+            Some(tr!(
+                "`{found}` was graded as `{meant}`: the names differ only in case",
+                found = found,
+                meant = meant
             ))
         })
         .collect()
@@ -350,14 +369,8 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
         // A one-exercise file given to another exercise: said, not silently left out.
         if let Some(owner) = config.as_ref().and_then(|c| c.only_for().map(|o| (c, o))) {
             if owner.1 != ex.name() {
-                notes.push(format!(
-                    "{} holds the {}'s settings (its tables at the top), not the {}'s: this \
-                     grading uses the shipped {} settings",
-                    owner.0.name,
-                    owner.1,
-                    ex.name(),
-                    ex.name()
-                ));
+                notes.push(tr!("{file} holds the {owner}'s settings (its tables at the top), not the {ex}'s: this \
+                     grading uses the shipped {ex} settings", file = owner.0.name, owner = owner.1, ex = ex.name()));
             }
         }
         notes.extend(case_notes(&path, &loaded));

@@ -9,6 +9,7 @@
 //! everything the program can write, its `/tmp` included (see `supervise::isolation`), then
 //! counts against one size limit.
 
+use crate::tr;
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
@@ -42,22 +43,13 @@ pub enum SubmissionError {
 impl fmt::Display for SubmissionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SubmissionError::Missing(p) => write!(f, "{}: no such file or directory", p.display()),
-            SubmissionError::NoEntry { dir, looked_for } => write!(
-                f,
-                "{}: no program found (looked for {})",
-                dir.display(),
-                looked_for.join(" or ")
-            ),
-            SubmissionError::NotExecutable(p) => write!(
-                f,
-                "{}: not executable (a compiled program needs `chmod +x`; a Python program must end in .py)",
-                p.display()
-            ),
+            SubmissionError::Missing(p) => f.write_str(&tr!("{p}: no such file or directory", p = p.display())),
+            SubmissionError::NoEntry { dir, looked_for } => f.write_str(&tr!("{dir}: no program found (looked for {looked_for})", dir = dir.display(), looked_for = looked_for.join(tr!(" or ")))),
+            SubmissionError::NotExecutable(p) => f.write_str(&tr!("{p}: not executable (a compiled program needs `chmod +x`; a Python program must end in .py)", p = p.display())),
             SubmissionError::Interpreter { choice, why } => {
-                write!(f, "cannot use the Python interpreter `{choice}`: {why}")
+                f.write_str(&tr!("cannot use the Python interpreter `{choice}`: {why}", choice = choice, why = why))
             }
-            SubmissionError::Io(why) => write!(f, "cannot prepare the submission: {why}"),
+            SubmissionError::Io(why) => f.write_str(&tr!("cannot prepare the submission: {why}", why = why)),
         }
     }
 }
@@ -226,7 +218,7 @@ pub fn resolve_python_prefixes(
     let mut cmd = Command::new(choice);
     cmd.args([
             "-c",
-            "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3]); print('\\n'.join({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}))",
+            crate::i18n::verbatim("import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3]); print('\\n'.join({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}))"),
         ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -238,24 +230,24 @@ pub fn resolve_python_prefixes(
         let _permit =
             crate::supervise::interrupt::permit_to_start().map_err(|e| fail(e.to_string()))?;
         cmd.spawn().map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => fail(NOT_FOUND.into()),
+            io::ErrorKind::NotFound => fail(crate::i18n::doc(NOT_FOUND).into()),
             _ => fail(e.to_string()),
         })?
     };
     let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
     // 127: a wrapper (pyenv's shim, `env`) that found no such command.
     if out.status.code() == Some(127) {
-        return Err(fail(NOT_FOUND.into()));
+        return Err(fail(crate::i18n::doc(NOT_FOUND).into()));
     }
     if !out.status.success() {
-        return Err(fail(format!("it exited with {}", out.status)));
+        return Err(fail(tr!("it exited with {status}", status = out.status)));
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
     let path = lines.next().unwrap_or("").trim().to_string();
     let version = lines.next().unwrap_or("").trim().to_string();
     if path.is_empty() {
-        return Err(fail("it did not name its executable".into()));
+        return Err(fail(tr!("it did not name its executable").into()));
     }
     let mut reach: Vec<PathBuf> = lines
         .map(|l| PathBuf::from(l.trim()))
@@ -321,7 +313,7 @@ fn copy_tree(from: &Path, to: &Path, budget: &mut u64) -> io::Result<()> {
         } else if kind.is_file() {
             let len = entry.metadata()?.len();
             if len > *budget {
-                return Err(io::Error::other("submission larger than 64 MiB"));
+                return Err(io::Error::other(tr!("submission larger than 64 MiB")));
             }
             *budget -= len;
             fs::copy(entry.path(), &target)?;

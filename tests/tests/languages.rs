@@ -110,3 +110,80 @@ fn explain_and_list_in_chinese() {
         "{list}"
     );
 }
+
+/// A class graded with `--lang zh`: the table's headings, its summary and the reason a
+/// submission was not graded (written by the child grader, which is given the class's
+/// language) are Chinese; the CSV stays machine-readable. Cheap: one submission cannot
+/// start (a syntax error), the other is not executable.
+#[test]
+fn a_class_table_in_chinese() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = tmp.path().join("class");
+    std::fs::create_dir_all(class.join("bob")).unwrap();
+    std::fs::create_dir_all(class.join("张伟")).unwrap();
+    std::fs::write(class.join("bob/bus.py"), "import sys\nprint(\"x\"\n").unwrap();
+    std::fs::write(class.join("张伟/bus"), "not a program\n").unwrap();
+    let csv = tmp.path().join("class.csv");
+    let out = std::process::Command::new(e2e::harness_bin())
+        .args(["grade", class.to_str().unwrap(), "--lang", "zh", "--csv"])
+        .arg(&csv)
+        .env("TMPDIR", tmp.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run harness");
+    let table = String::from_utf8(out.stdout).expect("UTF-8");
+    assert_eq!(out.status.code(), Some(1), "{table}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0], "学生  练习  得分  满分  未通过的检查项",
+        "{table}"
+    );
+    let zhang = lines.iter().find(|l| l.starts_with("张伟")).expect(&table);
+    assert!(
+        zhang.contains("  未评分：")
+            && zhang.ends_with(
+                "bus：不可执行（编译出的程序需要 `chmod +x`；Python 程序的文件名必须以 .py 结尾）"
+            ),
+        "{table}"
+    );
+    assert!(
+        table.ends_with("共 2 份提交：0 份通过全部检查项，1 份有未通过的检查项，1 份未能评分。\n"),
+        "{table}"
+    );
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        csv.starts_with("student,exercise,score,max_score,failed_checks,error\n"),
+        "{csv}"
+    );
+}
+
+/// A config error under `--lang zh` is Chinese, the key and the suggestion as they are; the
+/// same file without `--lang` but with `[report] lang = "zh"` is reported in Chinese too.
+#[test]
+fn a_bad_config_is_reported_in_chinese() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = e2e::workspace_root().join("exercises/bus/samples/correct-fork");
+    for (text, lang) in [
+        ("[bus.checks]\nctrl_c = 5\n", Some("zh")),
+        (
+            "[report]\nlang = \"zh\"\n\n[bus.checks]\nctrl_c = 5\n",
+            None,
+        ),
+    ] {
+        let config = tmp.path().join("course.toml");
+        std::fs::write(&config, text).unwrap();
+        let mut cmd = std::process::Command::new(e2e::harness_bin());
+        cmd.arg("grade").arg(&sample).arg("--config").arg(&config);
+        if let Some(l) = lang {
+            cmd.args(["--lang", l]);
+        }
+        let out = cmd.env("TMPDIR", tmp.path()).output().expect("run harness");
+        let stderr = String::from_utf8(out.stderr).expect("UTF-8");
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.starts_with("harness: 配置无效 "), "{stderr}");
+        assert!(
+            stderr.contains("：键 `bus.checks.ctrl_c`：没有这个检查项（你是不是想写 `ctrl-c`？）"),
+            "{stderr}"
+        );
+    }
+}

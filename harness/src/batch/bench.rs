@@ -3,6 +3,7 @@
 //! prints submissions per minute, the speedup over the first value, and whether every copy
 //! of a sample got the same score.
 
+use crate::tr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,17 +13,17 @@ use crate::grade::GradeOptions;
 
 pub fn run(samples: &[PathBuf], copies: usize, jobs: &[usize], python: &str) -> Result<(), String> {
     if copies == 0 || jobs.is_empty() || jobs.contains(&0) {
-        return Err("--copies and every --jobs must be at least 1".into());
+        return Err(tr!("--copies and every --jobs must be at least 1").into());
     }
     let class = tempfile::Builder::new()
         .prefix("harness-class-")
         .tempdir()
-        .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+        .map_err(|e| tr!("cannot make a temporary directory: {e}", e = e))?;
     let mut paths = Vec::new();
     for s in samples {
         let name = s
             .file_name()
-            .ok_or_else(|| format!("{}: not a sample directory", s.display()))?
+            .ok_or_else(|| tr!("{dir}: not a sample directory", dir = s.display()))?
             .to_string_lossy()
             .into_owned();
         for i in 0..copies {
@@ -33,11 +34,14 @@ pub fn run(samples: &[PathBuf], copies: usize, jobs: &[usize], python: &str) -> 
     }
     let students = students_of(&paths);
     println!(
-        "class: {} submissions ({} copies of {} samples), {} cores",
-        students.len(),
-        copies,
-        samples.len(),
-        super::default_jobs()
+        "{}",
+        tr!(
+            "class: {n} submissions ({copies} copies of {samples} samples), {cores} cores",
+            n = students.len(),
+            copies = copies,
+            samples = samples.len(),
+            cores = super::default_jobs()
+        )
     );
     let mut first: Option<f64> = None;
     for &j in jobs {
@@ -69,19 +73,23 @@ pub fn run(samples: &[PathBuf], copies: usize, jobs: &[usize], python: &str) -> 
             let score = match (&r.error, r.reports.first()) {
                 (Some(e), _) => format!("error: {e}"),
                 (None, Some(rep)) => format!("{}/{}", rep.score, rep.max_score),
-                (None, None) => "no report".into(),
+                (None, None) => tr!("no report").into(),
             };
             scores.entry(sample.to_string()).or_default().push(score);
         }
         let consistent = scores.values().all(|v| v.iter().all(|s| s == &v[0]));
         println!(
-            "--jobs {j}: {} submissions in {:.1} s = {:.1} per minute (speedup {:.2}x); \
-             same score for every copy of a sample: {}",
-            timing.graded,
-            timing.elapsed.as_secs_f64(),
-            rate,
-            speedup,
-            if consistent { "yes" } else { "NO" }
+            "{}",
+            tr!(
+                "--jobs {j}: {n} submissions in {secs} s = {rate} per minute (speedup {speedup}x); \
+                 same score for every copy of a sample: {same}",
+                j = j,
+                n = timing.graded,
+                secs = format!("{:.1}", timing.elapsed.as_secs_f64()),
+                rate = format!("{rate:.1}"),
+                speedup = format!("{speedup:.2}"),
+                same = if consistent { tr!("yes") } else { tr!("NO") }
+            )
         );
         for (sample, v) in &scores {
             let mut distinct: Vec<&String> = v.iter().collect();

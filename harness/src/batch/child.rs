@@ -6,6 +6,7 @@
 //! wait on a pidfd, kill, sweep orphans). The rest of the batch runner only sees
 //! [`Pool::grade`] and [`Outcome`].
 
+use crate::tr;
 use std::collections::HashSet;
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -104,7 +105,7 @@ impl Pool {
         };
         let mut child = match spawned {
             Ok(c) => c,
-            Err(e) => return Outcome::NotStarted(format!("cannot start the grader: {e}")),
+            Err(e) => return Outcome::NotStarted(tr!("cannot start the grader: {e}", e = e)),
         };
         let pid = child.pid().as_raw();
         let stdout = reader(child.take_stdout(), STDOUT_CAP);
@@ -138,7 +139,7 @@ impl Pool {
                 stdout,
                 stderr,
             },
-            Err(e) => Outcome::NotStarted(format!("cannot wait for the grader: {e}")),
+            Err(e) => Outcome::NotStarted(tr!("cannot wait for the grader: {e}", e = e)),
         }
     }
 }
@@ -180,10 +181,14 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
         grader_fault: false,
     };
     let mut raw_report: Option<Vec<u8>> = None;
+    // Known by where it is made, not by its words (they are in the class's language).
+    let faulted = std::cell::Cell::new(false);
     let fault = |cause: String| {
-        Some(format!(
+        faulted.set(true);
+        Some(tr!(
             "grader error: {cause}. This is a fault of the grader, not of the submission: \
-             please report it as a bug, with this message and the submission"
+             please report it as a bug, with this message and the submission",
+            cause = cause
         ))
     };
     match outcome {
@@ -192,9 +197,9 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
         }
         Outcome::TimedOut { after, stderr } => {
             result.error = Some(with_stderr(
-                &format!(
-                    "the grading took longer than {} s and was stopped",
-                    after.as_secs()
+                &tr!(
+                    "the grading took longer than {after} s and was stopped",
+                    after = after.as_secs()
                 ),
                 &stderr,
             ));
@@ -212,7 +217,7 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
                 }
                 Err(e) => {
                     result.error = fault(with_stderr(
-                        &format!("its report could not be read ({e})"),
+                        &tr!("its report could not be read ({e})", e = e),
                         &stderr,
                     ))
                 }
@@ -226,30 +231,32 @@ pub fn to_result(student: &Student, outcome: Outcome, reports_dir: Option<&Path>
             // submission the row already names.
             (Some(2), _) => {
                 let text = lines(trim_prefix(&stderr));
-                let own = format!("{}: ", student.path.display());
-                let text = text.strip_prefix(&own).unwrap_or(&text).to_string();
+                // `path: ` or, in Chinese, `path：`.
+                let own = student.path.display().to_string();
+                let text = text
+                    .strip_prefix(&own)
+                    .and_then(|t| t.strip_prefix(": ").or_else(|| t.strip_prefix('：')))
+                    .unwrap_or(&text)
+                    .to_string();
                 result.error = Some(if text.is_empty() {
-                    "could not be graded".into()
+                    tr!("could not be graded").into()
                 } else {
                     text
                 });
             }
             (Some(c), _) => {
-                result.error = fault(with_stderr(&format!("it exited with {c}"), &stderr))
+                result.error = fault(with_stderr(&tr!("it exited with {c}", c = c), &stderr))
             }
             (None, Some(sig)) => {
                 result.error = fault(with_stderr(
-                    &format!("it was killed by signal {sig}"),
+                    &tr!("it was killed by signal {sig}", sig = sig),
                     &stderr,
                 ))
             }
-            (None, None) => result.error = fault("it ended in an unknown way".into()),
+            (None, None) => result.error = fault(tr!("it ended in an unknown way").into()),
         },
     }
-    result.grader_fault = result
-        .error
-        .as_deref()
-        .is_some_and(|e| e.starts_with("grader error: "));
+    result.grader_fault = faulted.get();
     if let Some(dir) = reports_dir {
         let file = dir.join(format!("{}.json", file_stem(&student.name)));
         let bytes = match raw_report {
@@ -365,6 +372,16 @@ mod tests {
             );
             assert!(!e.contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn a_grader_failure_is_a_bug_row_in_chinese_too() {
+        let r = crate::i18n::with(crate::i18n::Lang::Zh, || {
+            to_result(&student(), exited(None, Some(11), "", ""), None)
+        });
+        let e = r.error.as_deref().unwrap();
+        assert!(r.grader_fault, "{r:?}");
+        assert!(e.starts_with("评分程序错误：") && e.contains("bug"), "{e}");
     }
 
     #[test]

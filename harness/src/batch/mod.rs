@@ -11,6 +11,7 @@ pub mod child;
 pub mod index;
 pub mod table;
 
+use crate::tr;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -47,7 +48,7 @@ pub struct Shard {
 impl FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}`: expected K/N with 1 <= K <= N, e.g. 2/4");
+        let bad = || tr!("`{s}`: expected K/N with 1 <= K <= N, e.g. 2/4", s = s);
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let k: usize = k.trim().parse().map_err(|_| bad())?;
         let n: usize = n.trim().parse().map_err(|_| bad())?;
@@ -213,7 +214,7 @@ pub fn grade_class(
         grade::read_config(c)?;
     }
     let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find the harness binary: {e}"))?;
+        std::env::current_exe().map_err(|e| tr!("cannot find the harness binary: {e}", e = e))?;
     if let Some(dir) = &plan.reports_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -261,7 +262,7 @@ pub fn grade_class(
     };
     let results = results
         .into_inner()
-        .map_err(|_| "a grading thread panicked".to_string())?
+        .map_err(|_| tr!("a grading thread panicked").to_string())?
         .into_iter()
         .flatten()
         .collect();
@@ -273,9 +274,9 @@ fn progress_bar(len: usize, wanted: bool) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:30.cyan/blue} {pos}/{len} graded, {elapsed} elapsed, ~{eta} left  {wide_msg}",
-    ) {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(tr!(
+        "{bar:30.cyan/blue} {pos}/{len} graded, {elapsed} elapsed, ~{eta} left  {wide_msg}"
+    )) {
         bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(200));

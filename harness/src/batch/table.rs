@@ -1,6 +1,8 @@
 //! The class table (student, exercise, score, max, failed checks) in every format, and
 //! `harness merge`, which rebuilds it from the JSON of several gradings or shards.
 
+use crate::i18n::verbatim;
+use crate::tr;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -45,7 +47,7 @@ pub fn rows(results: &[StudentResult]) -> Vec<Row> {
                 score: None,
                 max_score: None,
                 failed: Vec::new(),
-                error: Some(r.error.clone().unwrap_or_else(|| "no report".into())),
+                error: Some(r.error.clone().unwrap_or_else(|| tr!("no report").into())),
             });
         }
     }
@@ -64,7 +66,7 @@ impl Row {
     /// The last column of the human and Markdown tables.
     fn remark(&self) -> String {
         match &self.error {
-            Some(e) => format!("not graded: {e}"),
+            Some(e) => tr!("not graded: {e}", e = e),
             None if self.failed.is_empty() => "-".into(),
             None => self.failed.join(", "),
         }
@@ -74,7 +76,13 @@ impl Row {
 /// The table for a terminal, with a closing count.
 pub fn human(results: &[StudentResult]) -> String {
     let rows = rows(results);
-    let header = ["student", "exercise", "score", "max", "failed checks"];
+    let header = [
+        tr!("student"),
+        tr!("exercise"),
+        tr!("score"),
+        tr!("max"),
+        tr!("failed checks"),
+    ];
     let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|r| {
@@ -91,28 +99,28 @@ pub fn human(results: &[StudentResult]) -> String {
         cells
             .iter()
             .map(|c| c[i].width())
-            .chain([header[i].len()])
+            .chain([header[i].width()])
             .max()
             .unwrap_or(0)
     };
     let w = [width(0), width(1), width(2), width(3)];
     let mut out = String::new();
+    // Columns a terminal gives the text: two for each Chinese character.
+    let pad = |s: &str, n: usize| " ".repeat(n.saturating_sub(s.width()));
     let _ = writeln!(
         out,
-        "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {}",
+        "{}{}  {}{}  {}{}  {}{}  {}",
         header[0],
+        pad(header[0], w[0]),
         header[1],
+        pad(header[1], w[1]),
+        pad(header[2], w[2]),
         header[2],
+        pad(header[3], w[3]),
         header[3],
-        header[4],
-        w0 = w[0],
-        w1 = w[1],
-        w2 = w[2],
-        w3 = w[3]
+        header[4]
     );
     for c in &cells {
-        // Columns a terminal gives the text: two for each Chinese character.
-        let pad = |s: &str, n: usize| " ".repeat(n.saturating_sub(s.width()));
         let _ = writeln!(
             out,
             "{}{}  {}{}  {}{}  {}{}  {}",
@@ -149,18 +157,30 @@ pub fn summary(results: &[StudentResult]) -> String {
         .filter(|r| r.error.is_some() || r.reports.is_empty())
         .count();
     let failed = results.len() - passed - errors;
-    format!(
-        "{} submission{}: {passed} passed every check, {failed} with failed checks, {errors} not graded.",
-        results.len(),
-        if results.len() == 1 { "" } else { "s" }
-    )
+    if results.len() == 1 {
+        tr!(
+            "1 submission: {passed} passed every check, {failed} with failed checks, {errors} not graded.",
+            passed = passed,
+            failed = failed,
+            errors = errors
+        )
+    } else {
+        tr!(
+            "{n} submissions: {passed} passed every check, {failed} with failed checks, {errors} not graded.",
+            n = results.len(),
+            passed = passed,
+            failed = failed,
+            errors = errors
+        )
+    }
 }
 
 /// The table in Markdown.
 pub fn markdown(results: &[StudentResult]) -> String {
-    let mut out = String::from(
-        "| student | exercise | score | max | failed checks |\n| --- | --- | ---: | ---: | --- |\n",
-    );
+    let mut out = tr!(
+        "| student | exercise | score | max | failed checks |\n| --- | --- | ---: | ---: | --- |\n"
+    )
+    .to_string();
     for r in rows(results) {
         let _ = writeln!(
             out,
@@ -237,7 +257,7 @@ pub fn junit(results: &[StudentResult]) -> String {
 
 pub fn json(results: &[StudentResult]) -> String {
     let mut s = serde_json::to_string_pretty(&ClassReport::new(results.to_vec()))
-        .unwrap_or_else(|e| format!("{{\"error\": \"could not serialise: {e}\"}}"));
+        .unwrap_or_else(|e| verbatim(format!("{{\"error\": \"could not serialise: {e}\"}}")));
     s.push('\n');
     s
 }
@@ -251,7 +271,7 @@ pub fn render(results: &[StudentResult], format: Format) -> Result<String, Strin
         Format::Markdown => markdown(results),
         Format::Html => super::index::render(results, None).index,
         Format::Gradescope | Format::GradescopeHtml => {
-            return Err("the gradescope format is for one submission, not a class".into())
+            return Err(tr!("the gradescope format is for one submission, not a class").into())
         }
     })
 }
@@ -283,24 +303,24 @@ pub fn read_results(file: &Path) -> Result<Vec<StudentResult>, String> {
     let at = |e: String| format!("{}: {e}", file.display());
     let text = std::fs::read(file).map_err(|e| at(e.to_string()))?;
     let value: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|e| at(format!("not JSON: {e}")))?;
+        serde_json::from_slice(&text).map_err(|e| at(tr!("not JSON: {e}", e = e)))?;
     let from = |v: serde_json::Value| -> Result<Vec<Report>, String> {
         if v.is_array() {
-            serde_json::from_value(v).map_err(|e| at(format!("not a report: {e}")))
+            serde_json::from_value(v).map_err(|e| at(tr!("not a report: {e}", e = e)))
         } else {
             serde_json::from_value(v)
                 .map(|r| vec![r])
-                .map_err(|e| at(format!("not a report: {e}")))
+                .map_err(|e| at(tr!("not a report: {e}", e = e)))
         }
     };
     if value.get("students").is_some() {
         let class: ClassReport =
-            serde_json::from_value(value).map_err(|e| at(format!("not a class report: {e}")))?;
+            serde_json::from_value(value).map_err(|e| at(tr!("not a class report: {e}", e = e)))?;
         return Ok(class.students);
     }
     if value.get("student").is_some() {
-        let one: StudentResult =
-            serde_json::from_value(value).map_err(|e| at(format!("not a student result: {e}")))?;
+        let one: StudentResult = serde_json::from_value(value)
+            .map_err(|e| at(tr!("not a student result: {e}", e = e)))?;
         return Ok(vec![one]);
     }
     let reports = from(value)?;
@@ -382,5 +402,39 @@ mod tests {
             .map(|l| l[..l.find('-').unwrap()].width())
             .collect();
         assert_eq!(starts, [10, 10, 10], "{text}");
+    }
+
+    #[test]
+    fn a_chinese_class_table_has_chinese_headings_lined_up_with_its_cells() {
+        let not_graded = |name: &str| StudentResult {
+            student: name.into(),
+            path: name.into(),
+            reports: Vec::new(),
+            error: Some("x".into()),
+            grader_fault: false,
+        };
+        let results = [not_graded("张伟"), not_graded("alice")];
+        let text = crate::i18n::with(crate::i18n::Lang::Zh, || human(&results));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("学生   练习  得分"), "{text}");
+        assert!(lines[0].ends_with("未通过的检查项"), "{text}");
+        // The exercise column starts at the same display column in the heading and the rows.
+        let col = |l: &str, at: &str| l[..l.find(at).unwrap()].width();
+        assert_eq!(col(lines[0], "练习"), col(lines[1], "-"), "{text}");
+        assert!(lines[1].ends_with("未评分：x"), "{text}");
+        assert!(
+            text.ends_with(
+                "共 2 份提交：0 份通过全部检查项，0 份有未通过的检查项，2 份未能评分。\n"
+            ),
+            "{text}"
+        );
+        let md = crate::i18n::with(crate::i18n::Lang::Zh, || markdown(&results));
+        assert!(
+            md.starts_with("| 学生 | 练习 | 得分 | 满分 | 未通过的检查项 |\n"),
+            "{md}"
+        );
+        // The CSV is for machines: its header is the same in every language.
+        let csv = crate::i18n::with(crate::i18n::Lang::Zh, || csv(&results)).unwrap();
+        assert!(csv.starts_with("student,exercise,score,max_score,failed_checks,error\n"));
     }
 }

@@ -1,6 +1,8 @@
 //! `[build]`: how a submission of sources (C, a Makefile, a Cargo project) is built before it
 //! is graded. Read for every exercise, like `[checks]`; the building is `grading::build`'s.
 
+use crate::i18n::verbatim;
+use crate::tr;
 use serde::Deserialize;
 
 use super::{invalid, ConfigError};
@@ -29,9 +31,9 @@ pub struct BuildSettings {
 impl Default for BuildSettings {
     fn default() -> Self {
         BuildSettings {
-            c: "cc -std=gnu11 -O2 -Wall -o {binary} {source}".into(),
+            c: verbatim("cc -std=gnu11 -O2 -Wall -o {binary} {source}").into(),
             make: "make".into(),
-            cargo: "cargo build --release --offline".into(),
+            cargo: verbatim("cargo build --release --offline").into(),
             deadline_seconds: 60,
             cpu_seconds: 60,
             memory_mb: 2048,
@@ -44,7 +46,11 @@ impl BuildSettings {
     pub fn validate(&self, src: &str) -> Result<(), ConfigError> {
         for (key, command) in [("c", &self.c), ("make", &self.make), ("cargo", &self.cargo)] {
             if command.trim().is_empty() {
-                return Err(invalid(src, &format!("build.{key}"), "must not be empty"));
+                return Err(invalid(
+                    src,
+                    &format!("build.{key}"),
+                    tr!("must not be empty"),
+                ));
             }
         }
         for (key, v) in [
@@ -53,7 +59,11 @@ impl BuildSettings {
             ("memory_mb", self.memory_mb),
         ] {
             if v == 0 {
-                return Err(invalid(src, &format!("build.{key}"), "must be at least 1"));
+                return Err(invalid(
+                    src,
+                    &format!("build.{key}"),
+                    tr!("must be at least 1"),
+                ));
             }
         }
         Ok(())

@@ -9,6 +9,7 @@
 //! grading driver's (`grading::driver::load_config`), which reports errors through
 //! [`ConfigFile::relocate`] at the key's line and column in this file.
 
+use crate::tr;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -117,7 +118,10 @@ impl ConfigFile {
                 return Err(at(invalid(
                     name,
                     key,
-                    format!("no such exercise or setting (did you mean `{meant}`?)"),
+                    tr!(
+                        "no such exercise or setting (did you mean `{meant}`?)",
+                        meant = meant
+                    ),
                 )));
             }
             let named = all
@@ -130,7 +134,10 @@ impl ConfigFile {
                     return Err(at(invalid(
                         name,
                         "exercise.name",
-                        format!("no such exercise (known: {})", exercises.join(", ")),
+                        tr!(
+                            "no such exercise (known: {exercises})",
+                            exercises = exercises.join(", ")
+                        ),
                     )));
                 }
             }
@@ -143,11 +150,12 @@ impl ConfigFile {
                 return Err(at(invalid(
                     name,
                     &key,
-                    format!(
-                        "not an exercise (known: {}): a file that names exercises sets \
-                         everything under their names, e.g. `[{}.{key}]`",
-                        exercises.join(", "),
-                        exercises.first().unwrap_or(&"bus")
+                    tr!(
+                        "not an exercise (known: {exercises}): a file that names exercises sets \
+                         everything under their names, e.g. `[{first}.{key}]`",
+                        exercises = exercises.join(", "),
+                        first = exercises.first().unwrap_or(&"bus"),
+                        key = key
                     ),
                 )));
             }
@@ -155,7 +163,7 @@ impl ConfigFile {
                 return Err(at(invalid(
                     name,
                     &key,
-                    "must be a table of the exercise's settings",
+                    tr!("must be a table of the exercise's settings"),
                 )));
             };
             if let Some(n) = overlay.get("exercise").and_then(|e| e.get("name")) {
@@ -163,7 +171,7 @@ impl ConfigFile {
                     return Err(at(invalid(
                         name,
                         &format!("{key}.exercise.name"),
-                        format!("must be \"{key}\" (or left out)"),
+                        tr!("must be \"{key}\" (or left out)", key = key),
                     )));
                 }
             }

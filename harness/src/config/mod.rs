@@ -8,6 +8,7 @@ pub mod build;
 pub mod file;
 pub mod spans;
 
+use crate::tr;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -32,14 +33,17 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid config {}", self.source_name)?;
+        f.write_str(&tr!(
+            "invalid config {source_name}",
+            source_name = self.source_name
+        ))?;
         if let Some((line, col)) = self.at {
             write!(f, ":{line}:{col}")?;
         }
         if let Some(key) = &self.key {
-            write!(f, ": key `{key}`")?;
+            f.write_str(&tr!(": key `{key}`", key = key))?;
         }
-        write!(f, ": {}", self.message)
+        f.write_str(&tr!(": {message}", message = self.message))
     }
 }
 
@@ -90,7 +94,7 @@ pub fn read_file(path: &Path) -> Result<String, ConfigError> {
         source_name: path.display().to_string(),
         key: None,
         at: None,
-        message: format!("cannot read: {e}"),
+        message: tr!("cannot read: {e}", e = e),
     })
 }
 
@@ -149,7 +153,7 @@ impl Scoring {
                 return Err(invalid(
                     src,
                     &format!("{table}.{k}"),
-                    format!("no such check{hint}"),
+                    tr!("no such check{hint}", hint = hint),
                 ));
             }
         }
@@ -157,7 +161,7 @@ impl Scoring {
             return Err(invalid(
                 src,
                 &format!("checks.{id}"),
-                "missing: give it points (0 for a warning)",
+                tr!("missing: give it points (0 for a warning)"),
             ));
         }
         self.build.validate(src)
@@ -200,7 +204,7 @@ pub fn layered(
     overlay: &toml::Table,
     overlay_name: &str,
 ) -> Result<String, ConfigError> {
-    let mut merged: toml::Table = parse(shipped, "the shipped config")?;
+    let mut merged: toml::Table = parse(shipped, tr!("the shipped config"))?;
     merge(&mut merged, overlay.clone(), "", overlay_name)?;
     to_text(&merged, overlay_name)
 }
@@ -224,7 +228,7 @@ fn merge(
         match (base.get_mut(&key), value) {
             (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t, &full, name)?,
             (Some(toml::Value::Table(_)), _) => {
-                return Err(invalid(name, &full, "must be a table of settings"));
+                return Err(invalid(name, &full, tr!("must be a table of settings")));
             }
             (Some(slot), v) => *slot = v,
             (None, v) if open || path.is_empty() && key == "visibility" => {
@@ -233,7 +237,11 @@ fn merge(
             (None, _) => {
                 let hint =
                     crate::text::suggest::did_you_mean(&key, base.keys().map(|k| k.as_str()));
-                return Err(invalid(name, &full, format!("no such setting{hint}")));
+                return Err(invalid(
+                    name,
+                    &full,
+                    tr!("no such setting{hint}", hint = hint),
+                ));
             }
         }
     }

@@ -9,8 +9,9 @@
 //! executable handed in beside them (it may be stale, or built for another machine: it is
 //! rebuilt, and the check says so).
 
+use crate::i18n::verbatim;
+use crate::tr;
 use std::ffi::OsStr;
-use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -234,43 +235,47 @@ fn count(messages: &str, kind: &str) -> usize {
             let l = l.trim_start();
             (l.contains(&tagged) || l.starts_with(&opening) || l.starts_with(&coded))
                 && !l.contains("generated")
-                && !l.starts_with("error: could not compile")
+                && !l.starts_with(verbatim("error: could not compile"))
         })
         .count()
-}
-
-fn plural(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// How a command that did not succeed ended, in words.
 fn ended(shown: &str, f: &Finished, s: &BuildSettings) -> String {
     use std::os::unix::process::ExitStatusExt;
     let Some(status) = f.status else {
-        return format!(
-            "the build did not finish within {} s ([build] deadline_seconds)",
-            s.deadline_seconds
+        return tr!(
+            "the build did not finish within {secs} s ([build] deadline_seconds)",
+            secs = s.deadline_seconds
         );
     };
     match (status.code(), status.signal()) {
         (Some(127), _) => {
-            format!("`{shown}` exited with status 127: a program it runs was not found")
+            tr!(
+                "`{shown}` exited with status 127: a program it runs was not found",
+                shown = shown
+            )
         }
-        (Some(c), _) => format!("`{shown}` exited with status {c}"),
+        (Some(c), _) => tr!("`{shown}` exited with status {c}", shown = shown, c = c),
         (_, Some(sig)) => {
             let name = nix::sys::signal::Signal::try_from(sig)
                 .map(|s| s.as_str())
-                .unwrap_or("a signal");
+                .unwrap_or(tr!("a signal"));
             let why = match sig {
-                libc::SIGXCPU | libc::SIGKILL => format!(
-                    " (the limit is {} s of CPU per process, [build] cpu_seconds)",
-                    s.cpu_seconds
+                libc::SIGXCPU | libc::SIGKILL => tr!(
+                    " (the limit is {secs} s of CPU per process, [build] cpu_seconds)",
+                    secs = s.cpu_seconds
                 ),
                 _ => String::new(),
             };
-            format!("`{shown}` was killed by {name}{why}")
+            tr!(
+                "`{shown}` was killed by {name}{why}",
+                shown = shown,
+                name = name,
+                why = why
+            )
         }
-        _ => format!("`{shown}` ended"),
+        _ => tr!("`{shown}` ended", shown = shown),
     }
 }
 
@@ -331,18 +336,23 @@ pub fn build(
     {
         let mut o = verdict(
             Status::Error,
-            format!("cannot build: `{tool}` is not installed here (looked on {search})"),
+            tr!(
+                "cannot build: `{tool}` is not installed here (looked on {search})",
+                tool = tool,
+                search = search
+            ),
         );
-        o.hint = Some(format!(
+        let key = if cargo {
+            "cargo"
+        } else if sources.contains(&Some(Source::Make)) {
+            "make"
+        } else {
+            "c"
+        };
+        o.hint = Some(tr!(
             "install it on the grading machine, or name a build command that is in the \
-             config's [build] table ({} for this submission)",
-            if cargo {
-                "cargo"
-            } else if sources.contains(&Some(Source::Make)) {
-                "make"
-            } else {
-                "c"
-            }
+             config's [build] table ({key} for this submission)",
+            key = key
         ));
         built.outcome = o;
         return built;
@@ -359,7 +369,7 @@ pub fn build(
     let copy = match submission::prepare(path, &copy_entry, None) {
         Ok(c) => c,
         Err(e) => {
-            built.outcome = verdict(Status::Error, format!("could not copy it to build: {e}"));
+            built.outcome = verdict(Status::Error, tr!("could not copy it to build: {e}", e = e));
             return built;
         }
     };
@@ -391,7 +401,7 @@ pub fn build(
         sandbox
             .missing()
             .iter()
-            .map(|m| format!("not available: {m}")),
+            .map(|m| tr!("not available: {m}", m = m)),
     );
 
     let mut view = TranscriptView::default();
@@ -411,7 +421,10 @@ pub fn build(
         let f = match ran {
             Ok(f) => f,
             Err(e) => {
-                failure = Some((Status::Error, format!("could not start `{}`: {e}", step)));
+                failure = Some((
+                    Status::Error,
+                    tr!("could not start `{step}`: {e}", step = step, e = e),
+                ));
                 break;
             }
         };
@@ -446,10 +459,7 @@ pub fn build(
             match built_program(&code, &p.binary, cargo, only) {
                 Some(program) => {
                     if path.is_dir() && path.join(&p.binary).is_file() {
-                        notes.push(format!(
-                            "the executable `{}` handed in beside the sources was not used: it was rebuilt",
-                            p.binary
-                        ));
+                        notes.push(tr!("the executable `{binary}` handed in beside the sources was not used: it was rebuilt", binary = p.binary));
                     }
                     built.programs[i] = Some(prepare_built(&code, &program, language));
                 }
@@ -457,15 +467,17 @@ pub fn build(
                 None if only || matches!(src, Some(Source::C(_))) => {
                     failure = Some((
                         Status::Failed,
-                        format!(
-                            "the build succeeded but made no program `{}`{}",
-                            p.binary,
-                            if cargo {
-                                " (looked in target/release/)"
-                            } else {
-                                ""
-                            }
-                        ),
+                        if cargo {
+                            tr!(
+                                "the build succeeded but made no program `{binary}` (looked in target/release/)",
+                                binary = p.binary
+                            )
+                        } else {
+                            tr!(
+                                "the build succeeded but made no program `{binary}`",
+                                binary = p.binary
+                            )
+                        },
                     ));
                     break;
                 }
@@ -475,26 +487,31 @@ pub fn build(
     }
     let mut o = match failure {
         Some((status, why)) => {
-            let mut why = format!("the program did not build: {why}");
+            let mut why = tr!("the program did not build: {why}", why = why);
             if errors > 0 {
-                let _ = write!(why, " ({})", plural(errors, "error"));
+                why.push_str(&if errors == 1 {
+                    tr!(" (1 error)").to_string()
+                } else {
+                    tr!(" ({n} errors)", n = errors)
+                });
             }
             verdict(status, why)
         }
         None => {
             built.failed = false;
-            let mut what = format!("built with `{}`", built.command);
+            let mut what = tr!("built with `{command}`", command = built.command);
             if warnings > 0 {
-                let _ = write!(
-                    what,
-                    ", {} (they cost no points)",
-                    plural(warnings, "warning")
-                );
+                what.push_str(&if warnings == 1 {
+                    tr!(", 1 warning (they cost no points)").to_string()
+                } else {
+                    tr!(", {n} warnings (they cost no points)", n = warnings)
+                });
             }
             let mut o = verdict(Status::Passed, what);
             if warnings > 0 {
-                o.hint =
-                    Some("read the compiler's warnings: they often point at a real bug".into());
+                o.hint = Some(
+                    tr!("read the compiler's warnings: they often point at a real bug").into(),
+                );
             }
             o
         }

@@ -4,6 +4,7 @@
 
 use crate::report::{wording, CheckOutcome, Status};
 use crate::supervise::session::TerminalChange;
+use crate::tr;
 
 /// Facts an exercise gathered over all its runs; the driver words them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,40 +33,32 @@ impl Containment {
         let mut notes = Vec::new();
         let mut reason = None;
         if let Some(f) = self.flood {
-            notes.push(format!(
-                "output flood: the program wrote more than {} bytes to its terminal ({} by the time it was stopped); the run was cut off and its processes killed",
-                f.limit, f.bytes
-            ));
-            reason = Some("the program flooded its terminal (see the note)".to_string());
+            notes.push(tr!("output flood: the program wrote more than {limit} bytes to its terminal ({bytes} by the time it was stopped); the run was cut off and its processes killed", limit = f.limit, bytes = f.bytes));
+            reason = Some(tr!("the program flooded its terminal (see the note)").to_string());
         }
         if let Some(limit) = self.disk_limit {
-            notes.push(format!(
-                "disk: the program wrote more than {} MiB (its directory, home and /tmp); the run was cut off and its processes killed",
-                limit >> 20
-            ));
+            notes.push(tr!("disk: the program wrote more than {limit} MiB (its directory, home and /tmp); the run was cut off and its processes killed", limit = limit >> 20));
             reason.get_or_insert_with(|| {
-                "the program filled its disk allowance (see the note)".to_string()
+                tr!("the program filled its disk allowance (see the note)").to_string()
             });
         }
         if !self.terminal.is_empty() {
             let changes: Vec<String> = self.terminal.iter().map(wording::terminal_change).collect();
-            notes.push(format!(
-                "the program changed its terminal: {}",
-                changes.join("; ")
+            notes.push(tr!(
+                "the program changed its terminal: {changes}",
+                changes = changes.join("; ")
             ));
         }
         if let Some(secs) = self.overran {
-            notes.push(format!(
-                "the grading reached its wall deadline of {secs} s: what was not done by then failed"
-            ));
-            reason.get_or_insert_with(|| "the grading reached its wall deadline".to_string());
+            notes.push(tr!("the grading reached its wall deadline of {secs} s: what was not done by then failed", secs = secs));
+            reason.get_or_insert_with(|| tr!("the grading reached its wall deadline").to_string());
         }
         if let Some(reason) = reason {
             for c in out.iter_mut().filter(|c| c.status == Status::Skipped) {
                 c.status = Status::Failed;
                 c.points = 0;
                 c.details.insert(0, c.message.clone());
-                c.message = format!("not graded: {reason}");
+                c.message = tr!("not graded: {reason}", reason = reason);
             }
         }
         notes

@@ -2,6 +2,7 @@
 //! layering and validation, finding, building and preparing the programs, the subreaper,
 //! running the exercise's checks, containment notes, report assembly and `--stable`.
 
+use crate::tr;
 use std::path::Path;
 use std::time::Instant;
 
@@ -19,7 +20,7 @@ pub fn load_config(ex: &dyn Registered, file: Option<&ConfigFile>) -> Result<Loa
             .map_err(|e| f.relocate(ex.name(), e)),
         None => ex.load(
             ex.shipped(),
-            &format!("exercises/{}/exercise.toml (built in)", ex.name()),
+            &tr!("exercises/{ex}/exercise.toml (built in)", ex = ex.name()),
         ),
     }
 }
@@ -95,10 +96,11 @@ pub fn grade(loaded: &Loaded, path: &Path, how: &Grading) -> Result<Report, Stri
                     .flat_map(|p| [p.python.as_str(), p.binary.as_str()])
                     .collect();
                 let (last, rest) = names.split_last().unwrap_or((&"", &[]));
-                return Err(format!(
-                    "{}: no program found (looked for {} or {last})",
-                    path.display(),
-                    rest.join(", ")
+                return Err(tr!(
+                    "{path}: no program found (looked for {rest} or {last})",
+                    path = path.display(),
+                    rest = rest.join(", "),
+                    last = last
                 ));
             }
         }

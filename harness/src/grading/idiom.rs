@@ -4,7 +4,9 @@
 //! ("ignore SIGINT"). Hints say what to do in prose and add the call where the language is
 //! known ([`Idiom::say`]), so a neutral hint is the same sentence without the code.
 
+use crate::i18n::verbatim;
 use crate::submission::Language;
+use crate::tr;
 
 /// The calls of one language, for hints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,90 +34,93 @@ impl Idiom {
     /// Ignoring `sig` (a name such as "SIGINT").
     pub fn ignore(self, sig: &str) -> Option<String> {
         self.pick(
-            format!("signal.signal(signal.{sig}, signal.SIG_IGN)"),
-            format!("signal({sig}, SIG_IGN)"),
+            verbatim(format!("signal.signal(signal.{sig}, signal.SIG_IGN)")),
+            verbatim(format!("signal({sig}, SIG_IGN)")),
         )
     }
 
     /// Catching `sig` with a handler.
     pub fn catch(self, sig: &str) -> Option<String> {
         self.pick(
-            format!("signal.signal(signal.{sig}, handler)"),
-            format!("sigaction({sig}, &sa, NULL) with sa.sa_handler = handler"),
+            verbatim(format!("signal.signal(signal.{sig}, handler)")),
+            tr!(
+                "sigaction({sig}, &sa, NULL) with sa.sa_handler = handler",
+                sig = sig
+            ),
         )
     }
 
     /// Sending `sig` to the parent process.
     pub fn signal_parent(self, sig: &str) -> Option<String> {
         self.pick(
-            format!("os.kill(os.getppid(), signal.{sig})"),
-            format!("kill(getppid(), {sig})"),
+            verbatim(format!("os.kill(os.getppid(), signal.{sig})")),
+            verbatim(format!("kill(getppid(), {sig})")),
         )
     }
 
     /// Sending `sig` to the child whose pid `fork` returned.
     pub fn signal_child(self, sig: &str) -> Option<String> {
         self.pick(
-            format!("os.kill(child_pid, signal.{sig})"),
-            format!("kill(child_pid, {sig})"),
+            verbatim(format!("os.kill(child_pid, signal.{sig})")),
+            verbatim(format!("kill(child_pid, {sig})")),
         )
     }
 
     /// Printing a line so that it leaves the process at once, newline included.
     pub fn print_flushed(self) -> Option<String> {
         self.pick(
-            "print(line, flush=True), or sys.stdout.flush() after it; print(..., end=\"\") or sys.stdout.write without \"\\n\" leaves the text in the buffer",
-            "printf(\"...\\n\") then fflush(stdout), or setvbuf(stdout, NULL, _IONBF, 0) once at the start; in a signal handler write(1, \"...\\n\", n) is the safe call",
+            tr!("print(line, flush=True), or sys.stdout.flush() after it; print(..., end=\"\") or sys.stdout.write without \"\\n\" leaves the text in the buffer"),
+            tr!("printf(\"...\\n\") then fflush(stdout), or setvbuf(stdout, NULL, _IONBF, 0) once at the start; in a signal handler write(1, \"...\\n\", n) is the safe call"),
         )
     }
 
     /// Ending a line with its newline.
     pub fn end_line(self) -> Option<String> {
         self.pick(
-            "print(line) ends the line; print(line, end=\"\") and sys.stdout.write(line) without \"\\n\" do not",
-            "printf(\"...\\n\"), or write(1, \"...\\n\", n): the \\n ends the line",
+            tr!("print(line) ends the line; print(line, end=\"\") and sys.stdout.write(line) without \"\\n\" do not"),
+            tr!("printf(\"...\\n\"), or write(1, \"...\\n\", n): the \\n ends the line"),
         )
     }
 
     /// Waiting for signals, one after another, asleep.
     pub fn wait_loop(self) -> Option<String> {
-        self.pick("while True: signal.pause()", "for (;;) pause();")
+        self.pick(verbatim("while True: signal.pause()"), "for (;;) pause();")
     }
 
     /// Waiting for a child to exit, and reaping it.
     pub fn reap(self) -> Option<String> {
         self.pick(
-            "os.wait() or p.join()",
-            "wait(NULL) or waitpid(child_pid, NULL, 0)",
+            tr!("os.wait() or p.join()"),
+            tr!("wait(NULL) or waitpid(child_pid, NULL, 0)"),
         )
     }
 
     /// Reaping every child that has exited, without blocking (in a SIGCHLD handler).
     pub fn reap_all_nohang(self) -> Option<String> {
         self.pick(
-            "os.waitpid(-1, os.WNOHANG) in a loop until it returns pid 0 or raises ChildProcessError",
-            "while (waitpid(-1, NULL, WNOHANG) > 0) ;",
+            tr!("os.waitpid(-1, os.WNOHANG) in a loop until it returns pid 0 or raises ChildProcessError"),
+            verbatim("while (waitpid(-1, NULL, WNOHANG) > 0) ;"),
         )
     }
 
     /// Exiting with status 0 (in a handler of a forked child, the immediate exit).
     pub fn exit0(self) -> Option<String> {
         self.pick(
-            "sys.exit(0), or os._exit(0) in the conductor once line 3 is printed and flushed",
-            "exit(0), or _exit(0) in a signal handler once line 3 is written",
+            tr!("sys.exit(0), or os._exit(0) in the conductor once line 3 is printed and flushed"),
+            tr!("exit(0), or _exit(0) in a signal handler once line 3 is written"),
         )
     }
 
     /// Creating the second process.
     pub fn fork(self) -> Option<String> {
-        self.pick("os.fork() or multiprocessing.Process", "fork()")
+        self.pick(tr!("os.fork() or multiprocessing.Process"), "fork()")
     }
 
     /// Sleeping until something happens.
     pub fn sleep_wait(self) -> Option<String> {
         self.pick(
-            "signal.pause(), os.wait() or p.join()",
-            "pause(), sigsuspend() or wait()",
+            tr!("signal.pause(), os.wait() or p.join()"),
+            tr!("pause(), sigsuspend() or wait()"),
         )
     }
 
@@ -123,29 +128,34 @@ impl Idiom {
     /// so that it shows at once.
     pub fn prompt_flushed(self, prompt: &str) -> Option<String> {
         self.pick(
-            format!("print(\"{prompt}\", end=\"\", flush=True), or input(\"{prompt}\")"),
-            format!("printf(\"{prompt}\"); fflush(stdout);"),
+            tr!(
+                "print(\"{prompt}\", end=\"\", flush=True), or input(\"{prompt}\")",
+                prompt = prompt
+            ),
+            verbatim(format!("printf(\"{prompt}\"); fflush(stdout);")),
         )
     }
 
     /// Exiting with status 0 when `sig` comes.
     pub fn exit_on(self, sig: &str) -> Option<String> {
         self.pick(
-            format!("signal.signal(signal.{sig}, lambda signum, frame: sys.exit(0))"),
-            format!("a {sig} handler that calls _exit(0)"),
+            verbatim(format!(
+                "signal.signal(signal.{sig}, lambda signum, frame: sys.exit(0))"
+            )),
+            tr!("a {sig} handler that calls _exit(0)", sig = sig),
         )
     }
 
     /// Seeing that the other end of a connection has gone.
     pub fn end_of_connection(self) -> Option<String> {
-        self.pick("recv() returns b''", "recv() returns 0")
+        self.pick(tr!("recv() returns b''"), tr!("recv() returns 0"))
     }
 
     /// Seeing the end of the user's input.
     pub fn end_of_input(self) -> Option<String> {
         self.pick(
-            "input() raises EOFError",
-            "fgets() returns NULL (read() returns 0)",
+            tr!("input() raises EOFError"),
+            tr!("fgets() returns NULL (read() returns 0)"),
         )
     }
 }

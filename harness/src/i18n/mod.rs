@@ -12,7 +12,9 @@
 //! with no placeholders is `tr!("…")` (a `&'static str`). A declared check's title, what,
 //! why, fix and unmet are translated where they are shown ([`doc`]), so they only need their
 //! catalog entries. `cargo nextest run -p harness -E 'test(i18n)'` lists any text missing
-//! from a catalog, any entry no longer used, and any message outside the mechanism.
+//! from a catalog, any entry no longer used, and any message outside the mechanism. A text
+//! that must read the same in every language (code, a text matched in student output) is
+//! written [`verbatim`]`("…")`, which says so to the reader and to that test.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -127,6 +129,14 @@ pub fn translated(template: &str) -> Option<&'static str> {
 /// A fixed text (a declared check's words, a label) in the current language.
 pub fn doc(text: &'static str) -> &'static str {
     translated(text).unwrap_or(text)
+}
+
+/// A text that is the same in every language, said so where it is written: code a hint
+/// quotes (`signal(SIGINT, SIG_IGN)`), a text searched for in student output (Python's
+/// `SyntaxError` wording), a machine-readable fallback. It returns its argument; the i18n
+/// test does not count a literal written as `verbatim("…")` or `verbatim(format!("…"))`.
+pub fn verbatim<T>(text: T) -> T {
+    text
 }
 
 /// `text` and its translations: what a message that starts with it may start with.

@@ -169,9 +169,20 @@ fn literal(code: &str, start: usize, text: String, end: usize) -> Literal {
     }
 }
 
-/// The code of a source file without its test module(s).
+/// The code of a source file without its test module(s): from the first `#[cfg(test)]`
+/// that opens an inline module (`mod tests {`), not one that declares a module file
+/// (`mod tests;`) or a test-only item in the middle of the file.
 fn without_tests(code: &str) -> &str {
-    code.find("#[cfg(test)]").map_or(code, |k| &code[..k])
+    let mut from = 0;
+    while let Some(k) = code[from..].find("#[cfg(test)]").map(|k| from + k) {
+        let item = code[k + "#[cfg(test)]".len()..].trim_start();
+        let line = item.lines().next().unwrap_or("");
+        if line.trim_start_matches("pub ").starts_with("mod ") && line.trim_end().ends_with('{') {
+            return &code[..k];
+        }
+        from = k + 1;
+    }
+    code
 }
 
 /// The `{name}` placeholders of a template (not `{{`).
@@ -369,8 +380,20 @@ fn i18n_every_translation_is_of_a_text_of_the_sources() {
 }
 
 /// Whether a bare literal reads like a sentence for a report: three words or more of
-/// letters (identifiers, paths, keys and format-only strings do not).
+/// letters outside its `{placeholders}` (identifiers, paths, keys and format-only strings
+/// such as `"  {id:<w$}  {points:>4}  {title}"` do not).
 fn is_prose(text: &str) -> bool {
+    let mut bare = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => bare.push(c),
+            _ => {}
+        }
+    }
+    let text = bare.as_str();
     let words = text
         .split(|c: char| !(c.is_ascii_alphabetic() || c == '\''))
         .filter(|w| w.len() >= 2)
@@ -392,7 +415,20 @@ fn is_exempt(l: &Literal) -> bool {
         "doc =",
         "eprintln!(",
     ];
-    NOT_SHOWN.iter().any(|n| l.before.contains(n))
+    NOT_SHOWN.iter().any(|n| l.before.contains(n)) || is_verbatim(&l.before)
+}
+
+/// Whether the literal is the argument of [`verbatim`] (directly, or as `format!`'s
+/// template): a text the same in every language, marked so at the site.
+fn is_verbatim(before: &str) -> bool {
+    let head = before
+        .strip_suffix("format!(")
+        .or_else(|| before.strip_suffix("format! ("))
+        .map_or(before, str::trim_end);
+    let Some(head) = head.strip_suffix("verbatim(") else {
+        return false;
+    };
+    !head.ends_with(|c: char| c.is_alphanumeric() || c == '_')
 }
 
 /// The bare prose literals of each file: messages not (yet) going through `tr!` (nor texts

@@ -604,8 +604,5 @@ pub fn ends_with_marker(tail: &[u8], marker: &[u8]) -> Option<usize> {
     (!marker.is_empty() && tail.ends_with(marker)).then(|| tail.len() - marker.len())
 }
 
-/// The names of a listing: its messages (one per send, when the dialect sends them so)
-/// split at the separator, without the end marker, empty entries, `\r`, or `1:` numbers.
-
 #[cfg(test)]
 mod tests;

@@ -49,6 +49,8 @@ fn known_parts<'a>(text: &'a str, known: &[&str]) -> Option<Vec<&'a str>> {
     Some(parts)
 }
 
+/// The names of a listing: its messages (one per send, when the dialect sends them so)
+/// split at the separator, without the end marker, empty entries, `\r`, or `1:` numbers.
 pub fn split_listing(rules: &ListRules, messages: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut whole: Vec<Vec<u8>> = if rules.per_send {
         messages.to_vec()

@@ -152,8 +152,11 @@ pub fn render_html(reports: &[Report]) -> String {
 }
 
 pub fn to_json(results: &Results) -> String {
-    let mut s = serde_json::to_string_pretty(results)
-        .unwrap_or_else(|e| format!("{{\"score\": 0, \"output\": \"internal error: {e}\"}}"));
+    let mut s = serde_json::to_string_pretty(results).unwrap_or_else(|e| {
+        crate::i18n::verbatim(format!(
+            "{{\"score\": 0, \"output\": \"internal error: {e}\"}}"
+        ))
+    });
     s.push('\n');
     s
 }
@@ -173,7 +176,7 @@ fn summary_line(r: &Report) -> String {
         line.push_str(&tr!(" (not passed: {failed})", failed = failed));
     }
     if let Some(i) = &r.interpreter {
-        line.push_str(&format!("; Python {}", i.version));
+        line.push_str(&tr!("; Python {version}", version = i.version));
     }
     line
 }

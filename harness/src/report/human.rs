@@ -148,35 +148,39 @@ pub fn render(full: &Report, style: Style) -> String {
 /// before its particulars: parentheses, a colon, a semicolon), with the usual long
 /// phrasings shortened.
 pub fn isolation_summary(items: &[String]) -> String {
-    const SHORT: &[(&str, &str)] = &[
-        ("runs as a user of its own", "own user"),
-        ("runs as the grader's user", "the grader's user"),
-        ("network namespace of its own", "own network"),
-        ("user and network namespace of its own", "own network"),
-        ("shares the machine's network", "shared network"),
-        ("own mount and IPC namespaces", "own /tmp"),
-        ("shares /tmp with the machine", "shared /tmp"),
-        ("its directory watched", "disk watched"),
-        ("no control groups", "no cgroups"),
-        ("limits per process", "limits"),
+    // In the report's language: the items were written in it (`Sandbox::describe`).
+    let short = [
+        (tr!("runs as a user of its own"), tr!("own user")),
+        (tr!("runs as the grader's user"), tr!("the grader's user")),
+        (tr!("network namespace of its own"), tr!("own network")),
+        (
+            tr!("user and network namespace of its own"),
+            tr!("own network"),
+        ),
+        (tr!("shares the machine's network"), tr!("shared network")),
+        (tr!("own mount and IPC namespaces"), tr!("own /tmp")),
+        (tr!("shares /tmp with the machine"), tr!("shared /tmp")),
+        (tr!("its directory watched"), tr!("disk watched")),
+        (tr!("no control groups"), tr!("no cgroups")),
+        (tr!("limits per process"), tr!("limits")),
     ];
     items
         .iter()
         .map(|item| {
             let head = item
-                .split([':', ';', '('])
+                .split([':', ';', '(', '：', '；', '（', '，'])
                 .next()
                 .unwrap_or(item)
                 .trim()
                 .trim_end_matches(" per grading")
                 .trim_end_matches(" per run");
-            if let Some(mib) = head.strip_prefix("writes limited to ") {
-                return format!("{mib} disk");
+            if let Some(mib) = head.strip_prefix(tr!("writes limited to ")) {
+                return tr!("{mib} disk", mib = mib);
             }
             if head.contains("cgroup") {
                 return "cgroups".to_string();
             }
-            SHORT
+            short
                 .iter()
                 .find(|(long, _)| head == *long)
                 .map_or_else(|| head.to_string(), |(_, short)| short.to_string())
@@ -356,6 +360,36 @@ mod tests {
         for item in &r.isolation {
             assert!(long.contains(item.as_str()), "{item} in {long}");
         }
+    }
+
+    #[test]
+    fn the_isolation_summary_is_in_the_reports_language() {
+        use crate::tr;
+        let summary = crate::i18n::with(crate::i18n::Lang::Zh, || {
+            let items = [
+                tr!("runs as a user of its own (no groups, no new privileges)").to_string(),
+                tr!("network namespace of its own per grading (loopback only)").to_string(),
+                tr!(
+                    "own mount and IPC namespaces: private {dirs}",
+                    dirs = "/tmp"
+                ),
+                tr!(
+                    "writes limited to {mib} MiB (tmpfs; a run that fills it is cut off)",
+                    mib = 64
+                ),
+                tr!("pids cgroup (at most {n} tasks)", n = 64),
+                tr!(
+                    "its directory watched: a run is cut off past {mib} MiB ({file} MiB per file)",
+                    mib = 64,
+                    file = 8
+                ),
+            ];
+            isolation_summary(&items)
+        });
+        assert_eq!(
+            summary,
+            "独立用户, 独立网络, 独立 /tmp, 磁盘 64 MiB, cgroups, 磁盘受监视"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! [`escape::controls`], so a control char a student printed is shown (`\e`), never dropped
 //! or left to make the document invalid.
 
+use crate::tr;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -95,10 +96,10 @@ fn test_case(c: &CheckOutcome, classname: &str) -> TestCase {
         Property::new("max_points", c.max_points.to_string()),
     ]);
     if c.is_warning() {
-        case.set_system_err(clean(&format!(
-            "warning (worth no points): {}\n{}",
-            c.message,
-            plain_details(c)
+        case.set_system_err(clean(&tr!(
+            "warning (worth no points): {message}\n{details}",
+            message = c.message,
+            details = plain_details(c)
         )));
     }
     if let Some(t) = &c.transcript {
@@ -133,7 +134,7 @@ pub fn to_xml(suites: Vec<TestSuite>) -> String {
         fallback.add_test_suite(error_suite(
             "harness",
             "harness",
-            &format!("could not write the JUnit report: {e}"),
+            &tr!("could not write the JUnit report: {e}", e = e),
         ));
         fallback.to_string().unwrap_or_default()
     })

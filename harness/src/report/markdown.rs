@@ -106,13 +106,13 @@ fn icon(c: &CheckOutcome) -> &'static str {
 }
 
 fn details(out: &mut String, c: &CheckOutcome) {
-    let _ = writeln!(
-        out,
-        "<details><summary>{} <code>{}</code>: {}</summary>\n",
+    // Markup around the check's words (its title is in the report's language already).
+    out.push_str(&crate::i18n::verbatim(format!(
+        "<details><summary>{} <code>{}</code>: {}</summary>\n\n",
         icon(c),
         html(&c.id),
         html(&c.title)
-    );
+    )));
     let _ = writeln!(out, "- {}", inline(&c.message));
     if !c.actions.is_empty() {
         let _ = writeln!(

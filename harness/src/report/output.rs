@@ -1,6 +1,7 @@
 //! Where the renderings of a grading go: the formats, `--output` and `--report FORMAT=FILE`,
 //! and writing them (a closed pipe is not an error). Shared by `grade`, classes and `merge`.
 
+use crate::tr;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -64,7 +65,7 @@ impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         <Format as ValueEnum>::from_str(s, true).map_err(|_| {
-            format!("unknown format `{s}` (human, json, junit, gradescope, gradescope-html, markdown or html)")
+            tr!("unknown format `{s}` (human, json, junit, gradescope, gradescope-html, markdown or html)", s = s)
         })
     }
 }
@@ -81,9 +82,9 @@ impl FromStr for ReportTarget {
     fn from_str(s: &str) -> Result<Self, String> {
         let (format, file) = s
             .split_once('=')
-            .ok_or_else(|| format!("`{s}`: expected FORMAT=FILE, e.g. junit=report.xml"))?;
+            .ok_or_else(|| tr!("`{s}`: expected FORMAT=FILE, e.g. junit=report.xml", s = s))?;
         if file.is_empty() {
-            return Err(format!("`{s}`: no file after `=`"));
+            return Err(tr!("`{s}`: no file after `=`", s = s));
         }
         Ok(ReportTarget {
             format: format.parse()?,
@@ -134,9 +135,9 @@ pub fn outputs(
         .collect();
     for (i, f) in files.iter().enumerate() {
         if files[..i].contains(f) {
-            return Err(format!(
-                "{}: two reports would be written to it",
-                f.display()
+            return Err(tr!(
+                "{file}: two reports would be written to it",
+                file = f.display()
             ));
         }
     }

@@ -3,11 +3,12 @@
 //! uses for them live here, one function per fact.
 
 use crate::supervise::session::{CutOff, Key, NotRun, TerminalChange};
+use crate::tr;
 
 /// Why the program never ran: the `exec` error, or the confinement step that failed.
 pub fn not_run(why: &NotRun) -> String {
     match why {
-        NotRun::Confine(c) => format!("the grader could not confine it: {c}"),
+        NotRun::Confine(c) => tr!("the grader could not confine it: {c}", c = c),
         NotRun::Exec(e) => e.desc().to_string(),
     }
 }
@@ -15,14 +16,8 @@ pub fn not_run(why: &NotRun) -> String {
 /// Why the run was cut off.
 pub fn cut_off(why: &CutOff) -> String {
     match *why {
-        CutOff::Flood { bytes, limit } => format!(
-            "output flood: the run was cut off when its output passed {limit} bytes ({bytes} received)"
-        ),
-        CutOff::Disk { used, limit } => format!(
-            "disk: the run was cut off when its directory passed {} MiB ({} MiB)",
-            limit >> 20,
-            used.min(u64::MAX >> 1) >> 20
-        ),
+        CutOff::Flood { bytes, limit } => tr!("output flood: the run was cut off when its output passed {limit} bytes ({bytes} received)", limit = limit, bytes = bytes),
+        CutOff::Disk { used, limit } => tr!("disk: the run was cut off when its directory passed {limit} MiB ({used} MiB)", limit = limit >> 20, used = used.min(u64::MAX >> 1) >> 20),
     }
 }
 
@@ -30,19 +25,21 @@ pub fn cut_off(why: &CutOff) -> String {
 pub fn terminal_change(change: &TerminalChange) -> String {
     match change {
         TerminalChange::SignalsOff => {
-            "turned ISIG off: Ctrl-C, Ctrl-\\ and Ctrl-Z send no signals".to_string()
+            tr!("turned ISIG off: Ctrl-C, Ctrl-\\ and Ctrl-Z send no signals").to_string()
         }
-        TerminalChange::RawMode => "put the terminal in raw mode (ICANON off)".to_string(),
-        TerminalChange::EchoOn => "turned echo on".to_string(),
-        TerminalChange::OutputProcessingOff => "turned output processing off (OPOST)".to_string(),
-        TerminalChange::InputOff => "turned input off (CREAD)".to_string(),
+        TerminalChange::RawMode => tr!("put the terminal in raw mode (ICANON off)").to_string(),
+        TerminalChange::EchoOn => tr!("turned echo on").to_string(),
+        TerminalChange::OutputProcessingOff => {
+            tr!("turned output processing off (OPOST)").to_string()
+        }
+        TerminalChange::InputOff => tr!("turned input off (CREAD)").to_string(),
         TerminalChange::KeyMoved(key) => {
-            let name = match key {
-                Key::CtrlC => "interrupt",
-                Key::CtrlBackslash => "quit",
-                Key::CtrlZ => "suspend",
-            };
-            format!("changed the {name} key (no longer {})", key.label())
+            let label = key.label();
+            match key {
+                Key::CtrlC => tr!("changed the interrupt key (no longer {key})", key = label),
+                Key::CtrlBackslash => tr!("changed the quit key (no longer {key})", key = label),
+                Key::CtrlZ => tr!("changed the suspend key (no longer {key})", key = label),
+            }
         }
     }
 }

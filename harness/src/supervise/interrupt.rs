@@ -8,6 +8,7 @@
 //! groups removed) to end with status 128 + the signal, writing no report. A second signal,
 //! or a grading that has not unwound within [`UNWIND_GRACE`], ends it at once.
 
+use crate::tr;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -79,8 +80,9 @@ pub fn permit_to_start() -> io::Result<StartPermit> {
     let guard = STARTING.read().unwrap_or_else(|e| e.into_inner());
     match interrupted() {
         // Not ErrorKind::Interrupted: callers retry on EINTR.
-        Some(sig) => Err(io::Error::other(format!(
-            "not started: the grading was interrupted by {sig}"
+        Some(sig) => Err(io::Error::other(tr!(
+            "not started: the grading was interrupted by {sig}",
+            sig = sig
         ))),
         None => Ok(StartPermit(guard)),
     }

@@ -7,6 +7,7 @@
 //! group-wide ones (a pids cgroup, a size-limited tmpfs for everything the program can
 //! write).
 
+use crate::tr;
 use std::time::Duration;
 
 /// What a submission may use. Built from the exercise config's `[limits]`.
@@ -130,16 +131,21 @@ impl RunLimits {
 
     /// One line for reports: the limits in force.
     pub fn describe(&self, nproc_own_user: bool) -> String {
-        format!(
-            "limits per process: {} s CPU, {} MiB memory, {} MiB per file, {} open files, {} processes{}; {} KiB of terminal output per run; {} s for the whole grading",
-            self.cpu_seconds,
-            self.memory_bytes >> 20,
-            self.file_bytes >> 20,
-            self.open_files,
-            self.processes,
-            if nproc_own_user { "" } else { " (more than the user already runs)" },
-            self.output_bytes >> 10,
-            self.wall.as_secs()
+        let more = if nproc_own_user {
+            ""
+        } else {
+            tr!(" (more than the user already runs)")
+        };
+        tr!(
+            "limits per process: {cpu} s CPU, {memory} MiB memory, {file} MiB per file, {files} open files, {processes} processes{more}; {output} KiB of terminal output per run; {wall} s for the whole grading",
+            cpu = self.cpu_seconds,
+            memory = self.memory_bytes >> 20,
+            file = self.file_bytes >> 20,
+            files = self.open_files,
+            processes = self.processes,
+            more = more,
+            output = self.output_bytes >> 10,
+            wall = self.wall.as_secs()
         )
     }
 }

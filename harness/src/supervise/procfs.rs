@@ -2,6 +2,7 @@
 //! doing (state, system call, signal masks, bytes written, CPU time) without ptrace, which
 //! would change the very signal behaviour being graded.
 
+use crate::tr;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -52,12 +53,12 @@ impl RunState {
     /// A short word for reports.
     pub fn describe(self) -> &'static str {
         match self {
-            RunState::Running => "running",
-            RunState::Sleeping => "sleeping",
-            RunState::DiskSleep => "in uninterruptible sleep",
-            RunState::Stopped => "stopped",
-            RunState::Zombie => "exited, not reaped (zombie)",
-            RunState::Other(_) => "in an unusual state",
+            RunState::Running => tr!("running"),
+            RunState::Sleeping => tr!("sleeping"),
+            RunState::DiskSleep => tr!("in uninterruptible sleep"),
+            RunState::Stopped => tr!("stopped"),
+            RunState::Zombie => tr!("exited, not reaped (zombie)"),
+            RunState::Other(_) => tr!("in an unusual state"),
         }
     }
 }

@@ -13,17 +13,18 @@
 //! allowance is cut off too; and the terminal's settings are read at every step,
 //! so a program that turns off signal keys or echo is reported as such.
 
+mod terminal;
+
+use crate::tr;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
-use nix::sys::termios::{
-    self, ControlFlags, LocalFlags, OutputFlags, SpecialCharacterIndices, Termios,
-};
+use nix::sys::termios::{LocalFlags, SpecialCharacterIndices, Termios};
 use nix::unistd::Pid;
 
 use super::events::{self, Ending, ExitNotes, Recorder, What};
@@ -32,6 +33,8 @@ use super::spawn::{self, Launch, ShimReport, Spawned, REPORT_LEN};
 use super::transcript::Transcript;
 use super::{cleanup, pidfd, procfs};
 use procfs::RunState;
+use terminal::slave_termios;
+pub use terminal::{termios_changes, TerminalChange};
 
 /// How a process ended: the program from the shim's `waitid`, others from exit events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,23 +119,6 @@ pub enum CutOff {
     Flood { bytes: u64, limit: u64 },
     /// Its directory held `used` bytes, its whole allowance of `limit`.
     Disk { used: u64, limit: u64 },
-}
-
-/// A change the program made to its terminal's settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TerminalChange {
-    /// `ISIG` off: no key sends a signal.
-    SignalsOff,
-    /// `ICANON` off: raw mode.
-    RawMode,
-    /// `ECHO` on (the grader turns it off).
-    EchoOn,
-    /// `OPOST` off.
-    OutputProcessingOff,
-    /// `CREAD` off.
-    InputOff,
-    /// The character that sends this key's signal is no longer this key.
-    KeyMoved(Key),
 }
 
 /// What the shim has reported about the program it started.
@@ -420,7 +406,7 @@ impl Session {
             return;
         }
         self.containment.flood = Some(total);
-        let what = format!("output cut off: more than {limit} bytes");
+        let what = tr!("output cut off: more than {limit} bytes", limit = limit);
         self.record(What::Note(what.clone()));
         self.transcript.push_action(what);
         self.kill_run();
@@ -483,7 +469,10 @@ impl Session {
         // A sized tmpfs never holds more than the limit: nearly full is full.
         if used >= limit - limit / 64 {
             c.disk = Some(used);
-            let what = format!("cut off: more than {} MiB written", limit >> 20);
+            let what = tr!(
+                "cut off: more than {limit} MiB written",
+                limit = limit >> 20
+            );
             self.record(What::Note(what.clone()));
             self.transcript.push_action(what);
             self.kill_run();
@@ -579,7 +568,10 @@ impl Session {
         let label = if self.check_terminal(Some(key)) {
             key.label().to_string()
         } else {
-            format!("{} (the program turned this key's signal off)", key.label())
+            tr!(
+                "{key} (the program turned this key's signal off)",
+                key = key.label()
+            )
         };
         self.record(What::Key(label.clone()));
         self.transcript.push_action(label);
@@ -655,55 +647,4 @@ impl Session {
         }
         killed
     }
-}
-
-/// The settings of the terminal's slave side (where the program changes them), through a
-/// descriptor the master hands out (`TIOCGPTPEER`), so no path is looked up.
-fn slave_termios(master: &OwnedFd) -> Option<Termios> {
-    // SAFETY: an ioctl returning a new descriptor we then own.
-    let fd = unsafe {
-        libc::ioctl(
-            master.as_raw_fd(),
-            libc::TIOCGPTPEER as _,
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NONBLOCK,
-        )
-    };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: a non-negative result is a new descriptor that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    termios::tcgetattr(&fd).ok()
-}
-
-/// What differs between the grader's terminal settings and the program's.
-pub fn termios_changes(base: &Termios, now: &Termios) -> Vec<TerminalChange> {
-    let mut out = Vec::new();
-    let lf = |t: &Termios, f: LocalFlags| t.local_flags.contains(f);
-    if lf(base, LocalFlags::ISIG) && !lf(now, LocalFlags::ISIG) {
-        out.push(TerminalChange::SignalsOff);
-    }
-    if lf(base, LocalFlags::ICANON) && !lf(now, LocalFlags::ICANON) {
-        out.push(TerminalChange::RawMode);
-    }
-    if !lf(base, LocalFlags::ECHO) && lf(now, LocalFlags::ECHO) {
-        out.push(TerminalChange::EchoOn);
-    }
-    if base.output_flags.contains(OutputFlags::OPOST)
-        && !now.output_flags.contains(OutputFlags::OPOST)
-    {
-        out.push(TerminalChange::OutputProcessingOff);
-    }
-    if base.control_flags.contains(ControlFlags::CREAD)
-        && !now.control_flags.contains(ControlFlags::CREAD)
-    {
-        out.push(TerminalChange::InputOff);
-    }
-    for key in [Key::CtrlC, Key::CtrlBackslash, Key::CtrlZ] {
-        let idx = key.control_char() as usize;
-        if base.control_chars[idx] != now.control_chars[idx] {
-            out.push(TerminalChange::KeyMoved(key));
-        }
-    }
-    out
 }

@@ -21,6 +21,7 @@
 //! Everything between `fork` and `exec` is raw `libc` on memory prepared before the fork:
 //! nothing there may allocate or take a lock.
 
+use crate::tr;
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -46,7 +47,8 @@ pub struct Launch {
 }
 
 fn cstring(bytes: &[u8]) -> io::Result<CString> {
-    CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in argument"))
+    CString::new(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, tr!("NUL in argument")))
 }
 
 impl Launch {

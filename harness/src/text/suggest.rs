@@ -29,7 +29,7 @@ pub fn nearest<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> Opt
 /// `" (did you mean `x`?)"` for [`nearest`], or nothing: to end a message with.
 pub fn did_you_mean<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     nearest(typed, known)
-        .map(|k| format!(" (did you mean `{k}`?)"))
+        .map(|k| crate::tr!(" (did you mean `{k}`?)", k = k))
         .unwrap_or_default()
 }
 

@@ -207,7 +207,7 @@ pub struct Repeat {
 impl BusConfig {
     /// The shipped configuration.
     pub fn shipped() -> Result<Self, ConfigError> {
-        Self::from_toml(DEFAULT_TOML, "exercises/bus/exercise.toml (built in)")
+        Self::from_toml(DEFAULT_TOML, tr!("exercises/bus/exercise.toml (built in)"))
     }
 
     /// Parses and validates a whole configuration file (its `[checks]` and the other
@@ -226,7 +226,11 @@ impl BusConfig {
             ("lines.arrive", &self.lines.arrive),
         ] {
             if line.text.trim().is_empty() {
-                return Err(invalid(src, &format!("{key}.text"), "must not be empty"));
+                return Err(invalid(
+                    src,
+                    &format!("{key}.text"),
+                    tr!("must not be empty"),
+                ));
             }
             if self.lines.policy == Policy::Normalized
                 && crate::text::matching::normalize(&line.text).is_empty()
@@ -234,7 +238,7 @@ impl BusConfig {
                 return Err(invalid(
                     src,
                     &format!("{key}.text"),
-                    "is only whitespace and punctuation, which normalized matching ignores",
+                    tr!("is only whitespace and punctuation, which normalized matching ignores"),
                 ));
             }
         }
@@ -265,14 +269,14 @@ impl BusConfig {
             return Err(invalid(
                 src,
                 "rules.busy_cpu_share",
-                "must be between 0 and 1",
+                tr!("must be between 0 and 1"),
             ));
         }
         if self.limits.transcript_bytes < 1024 || self.limits.transcript_bytes > 16 << 20 {
             return Err(invalid(
                 src,
                 "limits.transcript_bytes",
-                "must be between 1024 and 16777216",
+                tr!("must be between 1024 and 16777216"),
             ));
         }
         let l = &self.limits;

@@ -501,17 +501,18 @@ impl Python2 {
         if !text.contains("SyntaxError") {
             return None;
         }
+        // Python's own words, searched for in its output: never translated.
         [
             (
-                "Missing parentheses in call to 'print'",
+                crate::i18n::verbatim("Missing parentheses in call to 'print'"),
                 tr!("a print statement"),
             ),
             (
-                "Missing parentheses in call to 'exec'",
+                crate::i18n::verbatim("Missing parentheses in call to 'exec'"),
                 tr!("an exec statement"),
             ),
             (
-                "multiple exception types must be parenthesized",
+                crate::i18n::verbatim("multiple exception types must be parenthesized"),
                 tr!("`except E, e:`"),
             ),
         ]

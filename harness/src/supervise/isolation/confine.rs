@@ -2,6 +2,7 @@
 //! file system view, directory, limits, user. Only system calls on memory prepared before the
 //! fork; a failing step is reported as a [`ConfineError`] (step and errno) through a pipe.
 
+use crate::tr;
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -42,15 +43,15 @@ impl Step {
 
     pub fn describe(self) -> &'static str {
         match self {
-            Step::Cgroup => "joining its control groups",
-            Step::Network => "entering its network namespace",
-            Step::UserNamespace => "entering its user namespace",
-            Step::Mounts => "setting up its file system view",
-            Step::Directory => "changing to its directory",
-            Step::Limits => "setting its resource limits",
-            Step::Identity => "switching to its own user",
-            Step::NoNewPrivileges => "forbidding new privileges",
-            Step::Root => "making its own root directory",
+            Step::Cgroup => tr!("joining its control groups"),
+            Step::Network => tr!("entering its network namespace"),
+            Step::UserNamespace => tr!("entering its user namespace"),
+            Step::Mounts => tr!("setting up its file system view"),
+            Step::Directory => tr!("changing to its directory"),
+            Step::Limits => tr!("setting its resource limits"),
+            Step::Identity => tr!("switching to its own user"),
+            Step::NoNewPrivileges => tr!("forbidding new privileges"),
+            Step::Root => tr!("making its own root directory"),
         }
     }
 }

@@ -58,6 +58,7 @@ pub use identity::{Identity, UID_BASE};
 pub use namespaces::NetNs;
 pub use network::{bind_in, connect_in};
 
+use crate::tr;
 use std::ffi::CString;
 use std::fs;
 use std::io;
@@ -114,13 +115,16 @@ pub struct Sandbox {
 /// Why there is no user namespace (so none of what needs one), for the report.
 fn no_userns(errno: i32) -> String {
     let why = if errno == libc::ENOSPC {
-        "the limit of user namespaces is reached (user.max_user_namespaces)"
+        tr!("the limit of user namespaces is reached (user.max_user_namespaces)")
     } else if errno == 0 {
-        "the helper that makes it did not answer"
+        tr!("the helper that makes it did not answer")
     } else {
         nix::errno::Errno::from_raw(errno).desc()
     };
-    format!("no user namespace (so no network or mount namespace): {why}")
+    tr!(
+        "no user namespace (so no network or mount namespace): {why}",
+        why = why
+    )
 }
 
 /// Where the program runs from, and what outside it must stay reachable.
@@ -168,7 +172,7 @@ impl Sandbox {
         let mut disk_limited = layout.workdir_is_tmpfs;
         if disk_limited {
             if let Err(e) = limit_tmpfs(&layout.workdir, limits.disk_bytes) {
-                missing.push(format!("could not size its directory: {e}"));
+                missing.push(tr!("could not size its directory: {e}", e = e));
                 disk_limited = false;
             }
         }
@@ -177,7 +181,7 @@ impl Sandbox {
             match pick_uid() {
                 Some(uid) => Identity::Own { uid, gid: uid },
                 None => {
-                    missing.push("no free user id to run the program as".into());
+                    missing.push(tr!("no free user id to run the program as").into());
                     Identity::Grader
                 }
             }
@@ -186,7 +190,7 @@ impl Sandbox {
         };
         if let Identity::Own { uid, gid } = identity {
             if let Err(e) = chown_tree(&layout.workdir, uid, gid) {
-                missing.push(format!("could not give the program its directory: {e}"));
+                missing.push(tr!("could not give the program its directory: {e}", e = e));
             }
             enabled.identity = true;
         }
@@ -199,7 +203,7 @@ impl Sandbox {
                     Some(ns)
                 }
                 Err(e) => {
-                    missing.push(format!("no network namespace: {e}"));
+                    missing.push(tr!("no network namespace: {e}", e = e));
                     None
                 }
             }
@@ -247,9 +251,9 @@ impl Sandbox {
                         enabled.cgroup_pids = true;
                         pids = Some(g);
                     }
-                    Err(e) => missing.push(format!("no pids cgroup: {e}")),
+                    Err(e) => missing.push(tr!("no pids cgroup: {e}", e = e)),
                 },
-                None => missing.push("no pids cgroup (v1) hierarchy".into()),
+                None => missing.push(tr!("no pids cgroup (v1) hierarchy").into()),
             }
             match cgroup_v1_dir("freezer") {
                 Some(dir) => {
@@ -264,10 +268,10 @@ impl Sandbox {
                             enabled.cgroup_freezer = true;
                             freezer_parent = Some(CgroupDir(parent));
                         }
-                        Err(e) => missing.push(format!("no freezer cgroup: {e}")),
+                        Err(e) => missing.push(tr!("no freezer cgroup: {e}", e = e)),
                     }
                 }
-                None => missing.push("no freezer cgroup (v1) hierarchy".into()),
+                None => missing.push(tr!("no freezer cgroup (v1) hierarchy").into()),
             }
         }
 
@@ -358,68 +362,71 @@ impl Sandbox {
         let mut out = Vec::new();
         out.push(match self.identity {
             Identity::Own { .. } => {
-                "runs as a user of its own (no groups, no new privileges)".to_string()
+                tr!("runs as a user of its own (no groups, no new privileges)").to_string()
             }
-            Identity::Grader => "runs as the grader's user".to_string(),
+            Identity::Grader => tr!("runs as the grader's user").to_string(),
         });
         if self.netns().is_some() {
-            out.push("network namespace of its own per grading (loopback only)".into());
+            out.push(tr!("network namespace of its own per grading (loopback only)").into());
         } else if self.userns().is_some() {
-            out.push("user and network namespace of its own per grading (loopback only)".into());
+            out.push(
+                tr!("user and network namespace of its own per grading (loopback only)").into(),
+            );
         } else {
-            out.push("shares the machine's network".into());
+            out.push(tr!("shares the machine's network").into());
         }
         if self.enabled.mounts
             && (self.enabled.userns || self.enabled.identity || self.netns.is_some())
         {
-            let mut s = format!(
-                "own mount and IPC namespaces: private {}",
-                self.plan.writable_dirs.join(", ")
+            let mut s = tr!(
+                "own mount and IPC namespaces: private {dirs}",
+                dirs = self.plan.writable_dirs.join(", ")
             );
             if self.enabled.identity && !self.plan.hidden.is_empty() {
-                s.push_str(&format!("; hidden: {}", self.plan.hidden.join(", ")));
+                s.push_str(&tr!("; hidden: {dirs}", dirs = self.plan.hidden.join(", ")));
             }
             out.push(s);
             if let Some(own) = &self.plan.own_root {
-                out.push(format!(
-                    "a root of its own (tmpfs; {} bound read-only) holding {}",
-                    own.read_only.join(", "),
-                    self.plan
-                        .binds
-                        .iter()
-                        .map(|b| b.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                let binds: Vec<String> = self
+                    .plan
+                    .binds
+                    .iter()
+                    .map(|b| b.display().to_string())
+                    .collect();
+                out.push(tr!(
+                    "a root of its own (tmpfs; {read_only} bound read-only) holding {binds}",
+                    read_only = own.read_only.join(", "),
+                    binds = binds.join(", ")
                 ));
             }
         } else {
-            out.push("shares /tmp with the machine".into());
+            out.push(tr!("shares /tmp with the machine").into());
         }
         if self.disk_limited {
-            out.push(format!(
-                "writes limited to {} MiB (tmpfs; a run that fills it is cut off)",
-                self.limits.disk_bytes >> 20
+            out.push(tr!(
+                "writes limited to {mib} MiB (tmpfs; a run that fills it is cut off)",
+                mib = self.limits.disk_bytes >> 20
             ));
         } else {
-            out.push(format!(
-                "its directory watched: a run is cut off past {} MiB ({} MiB per file)",
-                self.limits.disk_bytes >> 20,
-                self.limits.file_bytes >> 20
+            out.push(tr!(
+                "its directory watched: a run is cut off past {mib} MiB ({file} MiB per file)",
+                mib = self.limits.disk_bytes >> 20,
+                file = self.limits.file_bytes >> 20
             ));
         }
         match (self.enabled.cgroup_pids, self.enabled.cgroup_freezer) {
-            (true, true) => out.push(format!(
-                "pids cgroup (at most {} tasks) and freezer cgroup per run",
-                self.limits.processes
+            (true, true) => out.push(tr!(
+                "pids cgroup (at most {n} tasks) and freezer cgroup per run",
+                n = self.limits.processes
             )),
-            (true, false) => out.push(format!(
-                "pids cgroup (at most {} tasks)",
-                self.limits.processes
+            (true, false) => out.push(tr!(
+                "pids cgroup (at most {n} tasks)",
+                n = self.limits.processes
             )),
-            (false, true) => out.push("freezer cgroup per run".into()),
-            (false, false) => {
-                out.push("no control groups: processes found through the grader's subreaper".into())
-            }
+            (false, true) => out.push(tr!("freezer cgroup per run").into()),
+            (false, false) => out.push(
+                tr!("no control groups: processes found through the grader's subreaper").into(),
+            ),
         }
         out.push(self.limits.describe(self.identity != Identity::Grader));
         out
@@ -437,11 +444,13 @@ impl Sandbox {
             let why = self
                 .missing
                 .iter()
-                .find(|m| m.contains("file system") || m.contains("namespace"))
+                // The words in the language the items were written in.
+                .find(|m| m.contains(tr!("file system")) || m.contains(tr!("namespace")))
                 .cloned()
-                .unwrap_or_else(|| "no mount namespace on this machine".into());
-            return Some(format!(
-                "the program has no file system view of its own here ({why})"
+                .unwrap_or_else(|| tr!("no mount namespace on this machine").into());
+            return Some(tr!(
+                "the program has no file system view of its own here ({why})",
+                why = why
             ));
         }
         None

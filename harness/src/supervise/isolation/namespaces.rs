@@ -2,6 +2,7 @@
 //! file system (a private `/tmp`, hidden directories its user could not pass), planned in the
 //! grader and applied in the child.
 
+use crate::tr;
 use std::ffi::CString;
 use std::fs;
 use std::io;
@@ -43,7 +44,7 @@ impl NetNs {
                 })
             })
             .join()
-            .unwrap_or_else(|_| Err(io::Error::other("netns thread panicked")))
+            .unwrap_or_else(|_| Err(io::Error::other(tr!("netns thread panicked"))))
         })
     }
 
@@ -69,7 +70,7 @@ impl NetNs {
                 Ok(f())
             })
             .join()
-            .unwrap_or_else(|_| Err(io::Error::other("a thread in the namespace panicked")))
+            .unwrap_or_else(|_| Err(io::Error::other(tr!("a thread in the namespace panicked"))))
         })
     }
 
@@ -381,10 +382,7 @@ pub(super) fn mount_plan(layout: &Layout, identity: Identity) -> MountPlan {
         let roots: Vec<PathBuf> = roots.into_iter().map(|(r, _)| r).collect();
         match root::plan(&roots, &keep, &made, &sources) {
             Ok(own) => plan.own_root = Some(own),
-            Err(e) => plan.unbound.push(format!(
-                "{}: no directory on its way exists on this machine, and a root of the program's own could not be planned: {e}",
-                made.iter().map(|(_, t)| t.display().to_string()).collect::<Vec<_>>().join(", ")
-            )),
+            Err(e) => plan.unbound.push(tr!("{made}: no directory on its way exists on this machine, and a root of the program's own could not be planned: {e}", made = made.iter().map(|(_, t)| t.display().to_string()).collect::<Vec<_>>().join(", "), e = e)),
         }
     }
     plan
@@ -396,7 +394,7 @@ pub(super) fn mount_plan(layout: &Layout, identity: Identity) -> MountPlan {
 fn bind_way(target: &Path) -> Result<(PathBuf, PathBuf), String> {
     let shown = target.display();
     if !target.is_absolute() {
-        return Err(format!("{shown} is not an absolute path"));
+        return Err(tr!("{shown} is not an absolute path", shown = shown));
     }
     let mut clean = PathBuf::from("/");
     for comp in target.components() {
@@ -411,15 +409,18 @@ fn bind_way(target: &Path) -> Result<(PathBuf, PathBuf), String> {
     let mut existing = clean.clone();
     while !existing.is_dir() {
         if existing.exists() {
-            return Err(format!(
-                "{} exists on this machine and is not a directory",
-                existing.display()
+            return Err(tr!(
+                "{existing} exists on this machine and is not a directory",
+                existing = existing.display()
             ));
         }
         existing.pop();
     }
     if clean == Path::new("/") {
-        return Err(format!("{shown} is the machine's root directory"));
+        return Err(tr!(
+            "{shown} is the machine's root directory",
+            shown = shown
+        ));
     }
     let rest = clean
         .strip_prefix(&existing)

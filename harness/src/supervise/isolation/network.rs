@@ -15,6 +15,7 @@
 //! its descriptor goes, so the grader binds and connects them itself. A few are made at a
 //! time and kept for the next requests.
 
+use crate::tr;
 use std::ffi::CStr;
 use std::io::{self, IoSliceMut};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -109,11 +110,11 @@ impl UserNs {
         let keep = self.raw_fds();
         let mut made = run_helper(&errand, &keep).map_err(|e| match e {
             Some(e) => io::Error::other(e.to_string()),
-            None => io::Error::other("the helper that makes sockets there did not answer"),
+            None => io::Error::other(tr!("the helper that makes sockets there did not answer")),
         })?;
         let fd = made
             .pop()
-            .ok_or_else(|| io::Error::other("the helper made no socket"))?;
+            .ok_or_else(|| io::Error::other(tr!("the helper made no socket")))?;
         spare[slot] = made;
         Ok(fd)
     }
@@ -141,7 +142,7 @@ fn connect_until(stream: TcpStream, addr: SocketAddr, deadline: Instant) -> io::
             if !wait_ready(stream.as_fd(), PollFlags::POLLOUT, deadline)? {
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    "connection timed out",
+                    tr!("connection timed out"),
                 ));
             }
             if let Some(e) = stream.take_error()? {

@@ -1,6 +1,7 @@
 //! Measuring what the machine allows: a forked probe tries every step of the confinement, and
 //! what fails is turned off (and noted for the report) before any program runs.
 
+use crate::tr;
 use std::ffi::{CStr, CString};
 use std::fs;
 use std::os::fd::AsRawFd;
@@ -22,7 +23,7 @@ impl Sandbox {
             let failures = self.probe_once(&cwd, &program, group.as_ref());
             let Some(failures) = failures else {
                 self.missing
-                    .push("the isolation probe could not run".to_string());
+                    .push(tr!("the isolation probe could not run").to_string());
                 self.enabled = Enabled {
                     no_new_privs: true,
                     ..Default::default()
@@ -39,13 +40,13 @@ impl Sandbox {
                         self.enabled.cgroup_pids = false;
                         self.enabled.cgroup_freezer = false;
                         self.missing
-                            .push(format!("cannot join control groups: {why}"));
+                            .push(tr!("cannot join control groups: {why}", why = why));
                     }
                     ProbeFailure::Step(Step::Network) => {
                         self.enabled.netns = false;
                         self.netns = None;
                         self.missing
-                            .push(format!("cannot enter a network namespace: {why}"));
+                            .push(tr!("cannot enter a network namespace: {why}", why = why));
                     }
                     ProbeFailure::Step(Step::UserNamespace) => {
                         self.enabled.userns = false;
@@ -56,15 +57,12 @@ impl Sandbox {
                         // The rest of the view stays; what needed the root is said.
                         let made = self.plan.binds.clone();
                         self.plan.own_root = None;
-                        self.plan.unbound.push(format!(
-                            "{}: no directory on its way exists on this machine, and the program could not be given a root of its own here ({why})",
-                            made.iter().map(|b| b.display().to_string()).collect::<Vec<_>>().join(", ")
-                        ));
+                        self.plan.unbound.push(tr!("{made}: no directory on its way exists on this machine, and the program could not be given a root of its own here ({why})", made = made.iter().map(|b| b.display().to_string()).collect::<Vec<_>>().join(", "), why = why));
                     }
                     ProbeFailure::Step(Step::Mounts) => {
                         self.enabled.mounts = false;
                         self.missing
-                            .push(format!("no private file system view: {why}"));
+                            .push(tr!("no private file system view: {why}", why = why));
                     }
                     ProbeFailure::Step(Step::Identity) | ProbeFailure::Unreachable => {
                         self.enabled.identity = false;
@@ -74,16 +72,17 @@ impl Sandbox {
                             limits::processes_of(unsafe { libc::getuid() }),
                         ));
                         self.missing.push(if step == ProbeFailure::Unreachable {
-                            "runs as the grader's user: its program is not reachable by an unprivileged user".into()
+                            tr!("runs as the grader's user: its program is not reachable by an unprivileged user").into()
                         } else {
-                            format!("cannot switch to a user of its own: {why}")
+                            tr!("cannot switch to a user of its own: {why}", why = why)
                         });
                     }
                     ProbeFailure::Step(Step::NoNewPrivileges) => {
                         self.enabled.no_new_privs = false;
                     }
                     ProbeFailure::Step(Step::Limits) => {
-                        self.missing.push(format!("resource limits not set: {why}"));
+                        self.missing
+                            .push(tr!("resource limits not set: {why}", why = why));
                         self.rlimits.clear();
                     }
                     ProbeFailure::Step(Step::Directory) => {

@@ -9,6 +9,7 @@
 //! `namespaces` (so what is bound here is the view they made: the private `/tmp`, hidden
 //! directories with their ways), then `pivot_root` into it and the machine's root detached.
 
+use crate::tr;
 use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::fs;
@@ -67,9 +68,9 @@ pub(super) fn plan(
     let staging = tempfile::Builder::new().prefix("harness-root-").tempdir()?;
     let staging_path = fs::canonicalize(staging.path())?;
     if let Some(s) = sources.iter().find(|s| staging_path.starts_with(s)) {
-        return Err(io::Error::other(format!(
-            "{} holds the temp directory, so a root cannot be made outside it",
-            s.display()
+        return Err(io::Error::other(tr!(
+            "{s} holds the temp directory, so a root cannot be made outside it",
+            s = s.display()
         )));
     }
     let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).unwrap_or_default();

@@ -1,6 +1,7 @@
 //! The nearest miss of a phrase that was not found: the line most like it, and the edits
 //! that tell them apart, so that a report can say what was different.
 
+use crate::tr;
 use std::fmt;
 
 use super::{count_in_line, normalize, trim_line, MatchPolicy, Phrase};
@@ -42,14 +43,13 @@ impl fmt::Display for Difference {
     /// invisible chars are shown escaped, so the text is safe on a terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Difference::Substituted { expected, seen } => write!(
-                f,
-                "expected '{}' where the line has '{}'",
-                Quoted(expected),
-                Quoted(seen)
-            ),
-            Difference::Missing(c) => write!(f, "'{}' missing", Quoted(c)),
-            Difference::Extra(c) => write!(f, "extra '{}'", Quoted(c)),
+            Difference::Substituted { expected, seen } => f.write_str(&tr!(
+                "expected '{expected}' where the line has '{seen}'",
+                expected = Quoted(expected),
+                seen = Quoted(seen)
+            )),
+            Difference::Missing(c) => f.write_str(&tr!("'{c}' missing", c = Quoted(c))),
+            Difference::Extra(c) => f.write_str(&tr!("extra '{c}'", c = Quoted(c))),
         }
     }
 }
