@@ -7,6 +7,7 @@ pub mod dialect;
 pub mod dialect_server;
 mod legacy;
 pub mod listen;
+pub mod listing;
 pub mod transfer;
 
 use std::io::{self, Read};
