@@ -315,13 +315,26 @@ impl Conn {
 
     /// Sends bytes, within the deadline.
     pub fn send(&mut self, bytes: &[u8]) -> Result<(), ProtoError> {
+        self.log_traffic(bytes, true, true);
+        self.write_within_deadline(bytes)
+    }
+
+    /// Sends one whole message of a dialect whose messages are sends (a command, or a
+    /// two-step command's argument): the event log shows it as a request.
+    pub fn send_message(&mut self, bytes: &[u8]) -> Result<(), ProtoError> {
+        if let Some((r, n)) = &self.log {
+            r.sent_message(*n, bytes);
+        }
+        self.write_within_deadline(bytes)
+    }
+
+    fn write_within_deadline(&mut self, bytes: &[u8]) -> Result<(), ProtoError> {
         self.replied = false;
         let left = self
             .deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
         let _ = self.stream.set_write_timeout(Some(left));
-        self.log_traffic(bytes, true, true);
         self.stream.write_all(bytes).map_err(|e| match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                 ProtoError::Timeout(tr!("the server to take the data").into())

@@ -92,7 +92,7 @@ fn send_command(conn: &mut Conn, d: &Dialect, msgs: &[String]) -> Result<(), Pro
                 if i > 0 {
                     await_read(conn);
                 }
-                conn.send(m.as_bytes())?;
+                conn.send_message(m.as_bytes())?;
             }
         }
     }

@@ -231,6 +231,26 @@ impl Recorder {
         });
     }
 
+    /// One whole message sent on connection `conn` (a command of a dialect whose messages
+    /// are sends, with no newline): a request shown as its text when it reads as one line,
+    /// so that a path in it is redacted like a request line's; data otherwise.
+    pub fn sent_message(&self, conn: u32, bytes: &[u8]) {
+        let text = std::str::from_utf8(bytes)
+            .ok()
+            .filter(|t| !t.is_empty() && t.len() <= MAX_TEXT)
+            .filter(|t| !t.chars().any(char::is_control));
+        match text {
+            Some(text) => self.with(|l| {
+                l.push(What::Sent {
+                    conn,
+                    text: text.to_string(),
+                    bytes: bytes.len() as u64,
+                })
+            }),
+            None => self.traffic(conn, bytes, true, true),
+        }
+    }
+
     /// Bytes sent or received on connection `conn`: a request or reply line when `framed`
     /// (a message of the protocol) and `bytes` reads as one line, else data, added to the data event just before it on the same connection (an
     /// upload sent in pieces is one event).
@@ -435,6 +455,32 @@ mod tests {
         let s = r.since(0);
         assert_eq!(s.events.len(), MAX_EVENTS);
         assert_eq!(s.dropped, 6);
+    }
+
+    /// A dialect's command is a send of its own, with no newline: shown as a request (so a
+    /// path in it is redacted in stable logs), while data stays data.
+    #[test]
+    fn a_whole_message_is_a_request_and_data_is_data() {
+        let r = Recorder::default();
+        r.sent_message(1, b"/tmp/run/escaped.txt");
+        r.sent_message(1, b"\x00\x01binary");
+        r.traffic(1, b"no newline", true, true);
+        let s = r.since(0);
+        assert_eq!(
+            s.events.iter().map(|e| e.what.clone()).collect::<Vec<_>>(),
+            vec![
+                What::Sent {
+                    conn: 1,
+                    text: "/tmp/run/escaped.txt".into(),
+                    bytes: 20
+                },
+                What::Sent {
+                    conn: 1,
+                    text: String::new(),
+                    bytes: 18
+                },
+            ]
+        );
     }
 
     #[test]

@@ -427,14 +427,14 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         let most = seen
             .members(&role.role)
             .iter()
-            .map(|i| seen.procs[*i].max_threads)
+            .map(|i| seen.procs[*i].threads)
             .max()
             .unwrap_or(0);
         if (most as u32) < *n {
             out.push(found(
                 "threads.too-few",
                 format!(
-                    "{} ran at most {most} threads, expected at least {n}",
+                    "{} had {most} threads when the step ended, expected at least {n}",
                     role.name
                 ),
             ));

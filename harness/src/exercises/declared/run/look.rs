@@ -108,7 +108,7 @@ impl Seen<'_> {
             }
             if !p.gone {
                 if let Some(t) = procfs::task_count(p.pid) {
-                    p.max_threads = p.max_threads.max(t);
+                    p.threads = t;
                 }
                 if let Some(c) = procfs::cpu_ns(p.pid) {
                     if c > p.cpu_ns {

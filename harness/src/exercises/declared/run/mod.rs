@@ -45,7 +45,9 @@ pub struct Proc {
     /// Its parent had exited before it ended: the grader adopted it.
     pub orphaned: bool,
     pub stopped: bool,
-    pub max_threads: usize,
+    /// Its threads at the last look: what a step that waits judges (a count taken over
+    /// the step would catch threads that start and end at once, or not, by timing).
+    pub threads: usize,
     cpu_ns: u64,
     busy_watch: Option<(Instant, u64, u64)>,
     pub busy: bool,
@@ -69,7 +71,7 @@ impl Proc {
             gone: false,
             orphaned: false,
             stopped: false,
-            max_threads: 0,
+            threads: 0,
             cpu_ns: 0,
             busy_watch: None,
             busy: false,
