@@ -216,11 +216,15 @@ impl EventLog {
     pub fn make_stable(&mut self) {
         for e in &mut self.events {
             e.at_ms = None;
-            // A pid a program printed ("reaped 30146") differs in every run.
             if e.kind == EventKind::Line {
+                // A pid a program printed ("reaped 30146") differs in every run.
                 if let Some(t) = e.text.as_deref().and_then(|t| pids::hide(t, &self.pids)) {
                     e.text = Some(t);
                 }
+                // Who wrote a line is read from the processes' write counters at the step's
+                // end; a process that prints and exits at once may be gone by then (two
+                // gradings of correct-queue-logging differed on the Ctrl-Z line).
+                e.who = None;
             }
         }
         // The grader's cleanup ends what is left with SIGKILL after the last step; whether
@@ -228,14 +232,6 @@ impl EventLog {
         // gradings of conductor-stopped-by-ctrl-z differed), so stable logs leave it out.
         self.events
             .retain(|e| !(e.kind == EventKind::Ended && e.status.as_deref() == Some("SIGKILL")));
-        // Who wrote a line is read from the processes' write counters at the step's end; a
-        // process that prints and exits at once may be gone by then (two gradings of
-        // correct-queue-logging differed on the Ctrl-Z line), so stable logs leave it out.
-        for e in &mut self.events {
-            if e.kind == EventKind::Line {
-                e.who = None;
-            }
-        }
         for stretch in self.events.split_mut(|e| e.kind.is_stimulus()) {
             stretch.sort_by(|a, b| {
                 // Processes of one role name (a declared exercise's unnamed children) are

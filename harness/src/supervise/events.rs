@@ -144,6 +144,15 @@ impl Log {
     }
 }
 
+/// `bytes` as the text of one line a report can show: short, UTF-8, no control character
+/// but a `\r`.
+fn one_line(bytes: &[u8]) -> Option<&str> {
+    Some(bytes)
+        .filter(|l| l.len() <= MAX_TEXT)
+        .and_then(|l| std::str::from_utf8(l).ok())
+        .filter(|l| !l.chars().any(|c| c.is_control() && c != '\r'))
+}
+
 /// A line's text: decoded lossily (a read may split a character; each renderer escapes it),
 /// `…` when it was cut.
 fn line_text(bytes: &[u8], cut: bool) -> String {
@@ -235,10 +244,7 @@ impl Recorder {
     /// are sends, with no newline): a request shown as its text when it reads as one line,
     /// so that a path in it is redacted like a request line's; data otherwise.
     pub fn sent_message(&self, conn: u32, bytes: &[u8]) {
-        let text = std::str::from_utf8(bytes)
-            .ok()
-            .filter(|t| !t.is_empty() && t.len() <= MAX_TEXT)
-            .filter(|t| !t.chars().any(char::is_control));
+        let text = one_line(bytes).filter(|t| !t.is_empty() && !t.contains('\r'));
         match text {
             Some(text) => self.with(|l| {
                 l.push(What::Sent {
@@ -258,9 +264,7 @@ impl Recorder {
         let line = Some(bytes)
             .filter(|_| framed)
             .and_then(|b| b.strip_suffix(b"\n"))
-            .filter(|l| l.len() <= MAX_TEXT && !l.contains(&b'\n'))
-            .and_then(|l| std::str::from_utf8(l).ok())
-            .filter(|l| !l.chars().any(|c| c.is_control() && c != '\r'));
+            .and_then(one_line);
         self.with(|l| {
             let n = bytes.len() as u64;
             if let Some(text) = line {

@@ -7,7 +7,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -42,9 +42,17 @@ struct Counts {
     /// The ports of each connection: the client's; the relay's own towards the server, and
     /// the server's.
     ports: Mutex<Vec<(u16, u16, u16)>>,
-    /// What the server sent since [`Relay::capture`], read by read (a listing sent one name
-    /// per send is told apart by them); at most [`CAPTURE`] bytes.
-    captured: Mutex<Vec<Vec<u8>>>,
+    /// What the server sent since [`Relay::capture`].
+    captured: Capture,
+}
+
+/// What the server sent, read by read (a listing sent one name per send is told apart by
+/// them), and its size: at most [`CAPTURE`] bytes, kept only while `on` (a download passes
+/// uncopied).
+#[derive(Default)]
+struct Capture {
+    on: AtomicBool,
+    kept: Mutex<(Vec<Vec<u8>>, usize)>,
 }
 
 /// The most server bytes kept for [`Relay::captured`]: a listing, not a download.
@@ -125,20 +133,17 @@ impl Relay {
 
     /// Starts keeping what the server sends from now on (what was kept before is dropped).
     pub fn capture(&self) {
-        self.counts
-            .captured
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let c = &self.counts.captured;
+        *c.kept.lock().unwrap_or_else(|e| e.into_inner()) = (Vec::new(), 0);
+        c.on.store(true, Ordering::SeqCst);
     }
 
-    /// What the server sent since [`Relay::capture`], read by read.
+    /// What the server sent since [`Relay::capture`], read by read; keeping stops here.
     pub fn captured(&self) -> Vec<Vec<u8>> {
-        self.counts
-            .captured
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        let c = &self.counts.captured;
+        c.on.store(false, Ordering::SeqCst);
+        let kept = c.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.0.clone()
     }
 
     /// New connections go to `target` (a server started again).
@@ -240,18 +245,19 @@ fn pump(
     mut to: TcpStream,
     count: &AtomicU64,
     in_flight: &AtomicU64,
-    capture: Option<&Mutex<Vec<Vec<u8>>>>,
+    capture: Option<&Capture>,
 ) {
     let mut buf = vec![0u8; 64 << 10];
     loop {
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if let Some(c) = capture {
-                    let mut kept = c.lock().unwrap_or_else(|e| e.into_inner());
-                    let room = CAPTURE.saturating_sub(kept.iter().map(Vec::len).sum());
-                    if room > 0 {
-                        kept.push(buf[..n.min(room)].to_vec());
+                if let Some(c) = capture.filter(|c| c.on.load(Ordering::SeqCst)) {
+                    let (pieces, size) = &mut *c.kept.lock().unwrap_or_else(|e| e.into_inner());
+                    let take = n.min(CAPTURE - *size);
+                    if take > 0 {
+                        pieces.push(buf[..take].to_vec());
+                        *size += take;
                     }
                 }
                 count.fetch_add(n as u64, Ordering::SeqCst);
