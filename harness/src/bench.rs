@@ -271,7 +271,11 @@ pub fn transfer(mib: u64, runs: usize) -> Result<(), String> {
 
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let len = mib << 20;
-    let content = Content::Pseudo { seed: 5, len };
+    let content = Content::Pseudo {
+        seed: 5,
+        len,
+        markers: Default::default(),
+    };
     let mut f = std::fs::File::create(dir.path().join("big.bin")).map_err(|e| e.to_string())?;
     std::io::copy(&mut content.reader(), &mut f).map_err(|e| e.to_string())?;
     drop(f);

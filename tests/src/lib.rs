@@ -264,6 +264,40 @@ pub fn grade_json_with(
     (out.status.code().unwrap_or(-1), json, text)
 }
 
+/// Asserts two JSON reports of one submission are the same text; when not, panics with
+/// what differs only (each differing check, first and now, and any other differing
+/// field): a whole report is cut short in CI's log before the difference shows.
+pub fn assert_same_report(first: &str, now: &str, what: &str) {
+    if first == now {
+        return;
+    }
+    let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap_or_default();
+    let (a, b) = (parse(first), parse(now));
+    let mut diff = Vec::new();
+    let checks = |v: &serde_json::Value| v["checks"].as_array().cloned().unwrap_or_default();
+    let (ca, cb) = (checks(&a), checks(&b));
+    for i in 0..ca.len().max(cb.len()) {
+        if ca.get(i) != cb.get(i) {
+            diff.push(format!(
+                "check {i}:\nfirst: {:#}\nnow:   {:#}",
+                ca.get(i).cloned().unwrap_or_default(),
+                cb.get(i).cloned().unwrap_or_default()
+            ));
+        }
+    }
+    if let (Some(oa), Some(ob)) = (a.as_object(), b.as_object()) {
+        for (k, va) in oa.iter().filter(|(k, _)| *k != "checks") {
+            if ob.get(k) != Some(va) {
+                diff.push(format!("{k}: first {va} now {}", ob[k.as_str()]));
+            }
+        }
+    }
+    if diff.is_empty() {
+        diff.push(format!("the texts differ:\nfirst: {first}\nnow:   {now}"));
+    }
+    panic!("{what} differs from the first:\n{}", diff.join("\n"));
+}
+
 /// Check id → status, from a JSON report.
 pub fn statuses(report: &serde_json::Value) -> BTreeMap<String, String> {
     report["checks"]

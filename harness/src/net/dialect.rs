@@ -192,6 +192,22 @@ impl Dialect {
         self.messages == Framing::Lines
     }
 
+    /// The end markers of the data this dialect frames by marker: generated files hold
+    /// none of them (see [`Markers`](super::transfer::Markers)).
+    pub fn data_markers(&self) -> super::transfer::Markers {
+        let marked = |framing: DataFraming, end: &str| {
+            (framing == DataFraming::Marker).then(|| end.to_string())
+        };
+        super::transfer::Markers::new(
+            [
+                marked(self.download.framing, &self.download.end),
+                marked(self.upload.framing, &self.upload.end),
+            ]
+            .into_iter()
+            .flatten(),
+        )
+    }
+
     pub fn quiet(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.quiet_ms)
     }

@@ -6,7 +6,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::net::transfer::{Pseudo, PseudoText};
+use crate::net::transfer::{Markers, Pseudo, PseudoText};
 
 /// Where a file's bytes come from: kept small, or generated on demand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,11 +15,14 @@ pub enum Content {
     Pseudo {
         seed: u64,
         len: u64,
+        /// The dialect's end markers, which the bytes never hold.
+        markers: Markers,
     },
     /// Pseudo-random lowercase text.
     Text {
         seed: u64,
         len: u64,
+        markers: Markers,
     },
 }
 
@@ -39,8 +42,12 @@ impl Content {
     pub fn reader(&self) -> Box<dyn Read + Send> {
         match self {
             Content::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
-            Content::Pseudo { seed, len } => Box::new(Pseudo::new(*seed, *len)),
-            Content::Text { seed, len } => Box::new(PseudoText::new(*seed, *len)),
+            Content::Pseudo { seed, len, markers } => {
+                Box::new(markers.strip(Pseudo::new(*seed, *len)))
+            }
+            Content::Text { seed, len, markers } => {
+                Box::new(markers.strip(PseudoText::new(*seed, *len)))
+            }
         }
     }
 
@@ -96,12 +103,14 @@ pub struct Library {
 }
 
 impl Library {
-    /// Seeds `<root>/library` and `<root>/secret.txt`.
+    /// Seeds `<root>/library` and `<root>/secret.txt`; the generated files hold none of
+    /// `markers` (the dialect's end markers).
     pub fn seed(
         root: &Path,
         large_bytes: u64,
         concurrent_bytes: u64,
         token: &str,
+        markers: &Markers,
     ) -> io::Result<Self> {
         let dir = root.join("library");
         fs::create_dir_all(&dir)?;
@@ -114,6 +123,7 @@ impl Library {
                 Content::Pseudo {
                     seed: 42,
                     len: large_bytes,
+                    markers: markers.clone(),
                 },
             ),
             (
@@ -129,6 +139,7 @@ impl Library {
                 Content::Text {
                     seed: 77,
                     len: concurrent_bytes,
+                    markers: markers.clone(),
                 },
             ),
         ];

@@ -300,8 +300,15 @@ impl ServerSide {
         root: std::path::PathBuf,
         large: u64,
     ) -> Result<ServerSide, String> {
-        let lib = library::Library::seed(&root, large, cfg.library.concurrent_bytes, &token())
-            .map_err(|e| tr!("could not seed the library: {e}", e = e))?;
+        let markers = cfg.server.dialect().data_markers();
+        let lib = library::Library::seed(
+            &root,
+            large,
+            cfg.library.concurrent_bytes,
+            &token(),
+            &markers,
+        )
+        .map_err(|e| tr!("could not seed the library: {e}", e = e))?;
         let place = LibraryPlace::of(cfg, p, &lib.dir);
         let mut layout = p.layout();
         if let Some(target) = &place.target {

@@ -72,7 +72,10 @@ pub fn prepare<'a>(
             isolation,
         );
     }
-    let lib = match Library::seed(&root, checks::LARGE_BYTES, 1 << 16, "client") {
+    // The course's client speaks the course's protocol: so does its reference server.
+    let dialect = cfg.server.dialect();
+    let markers = dialect.data_markers();
+    let lib = match Library::seed(&root, checks::LARGE_BYTES, 1 << 16, "client", &markers) {
         Ok(l) => l,
         Err(e) => {
             return (
@@ -81,8 +84,6 @@ pub fn prepare<'a>(
             )
         }
     };
-    // The course's client speaks the course's protocol: so does its reference server.
-    let dialect = cfg.server.dialect();
     let server = match RefServer::start(&lib.dir, cfg.client.port, Some(&sandbox), dialect) {
         Ok(s) => s,
         Err(e) => {

@@ -128,7 +128,11 @@ pub fn put_large(ctx: &mut Ctx) -> CheckOutcome {
         ctx,
         "put-large",
         "up-large.bin",
-        Content::Pseudo { seed: 7, len },
+        Content::Pseudo {
+            seed: 7,
+            len,
+            markers: ctx.dialect.data_markers(),
+        },
         true,
     )
 }
