@@ -192,6 +192,59 @@ fn grader_runs(
     })
 }
 
+/// `harness bench --against EXERCISE`: each submission graded `runs` times as the exercise
+/// it is recognised as and `runs` times as `other` (a declared exercise of the same
+/// programs, such as the declared bus), alternately so that a change of the machine's load
+/// weighs on both alike; prints both medians and their ratio.
+pub fn against(paths: &[PathBuf], other: &str, runs: usize, python: &str) -> Result<(), String> {
+    if paths.is_empty() {
+        return Err(tr!("bench: name at least one submission").into());
+    }
+    println!(
+        "{:<45} {:>8} {:>14} {:>14} {:>8}",
+        "submission", "exercise", "own (med)", "other (med)", "ratio"
+    );
+    for p in paths {
+        let own = crate::grade::detect(p, true)
+            .first()
+            .map(|e| e.name())
+            .ok_or_else(|| tr!("{path}: no exercise recognised", path = p.display()))?;
+        let opts = |exercise: &str| crate::grade::GradeOptions {
+            exercise: Some(exercise.into()),
+            config: None,
+            python: python.to_string(),
+            stable: true,
+        };
+        let (mine, theirs) = (opts(own), opts(other));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            for (o, times) in [(&mine, &mut a), (&theirs, &mut b)] {
+                let t0 = Instant::now();
+                std::hint::black_box(crate::grade::grade_path(p, o)?);
+                times.push(t0.elapsed());
+            }
+        }
+        let (a, b) = (median(a), median(b));
+        println!(
+            "{:<45} {:>8} {:>12.0}ms {:>12.0}ms {:>7.2}x",
+            p.display(),
+            own,
+            a.as_secs_f64() * 1000.0,
+            b.as_secs_f64() * 1000.0,
+            b.as_secs_f64() / a.as_secs_f64().max(1e-9)
+        );
+    }
+    println!(
+        "{}",
+        tr!(
+            "{other}: {runs} gradings of each, medians; ratio = {other} / own",
+            other = other,
+            runs = runs
+        )
+    );
+    Ok(())
+}
+
 /// Measures each submission and prints a table: bus submissions against the fixed-sleep
 /// way, file server submissions on their own.
 pub fn run(

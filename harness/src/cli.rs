@@ -116,6 +116,11 @@ pub enum Command {
         /// Python interpreter for .py submissions.
         #[arg(long, default_value = "python3")]
         python: String,
+        /// Grade each submission also as this exercise (a declared one, read with
+        /// `--exercise-file`), alternating with its own, and print both medians and their
+        /// ratio instead of the fixed-sleep comparison.
+        #[arg(long, value_name = "EXERCISE")]
+        against: Option<String>,
     },
     /// Measure the grader's transfer rate against a plain socket copy of the same bytes.
     BenchTransfer {

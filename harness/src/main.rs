@@ -71,7 +71,15 @@ fn run(cli: Cli) -> Result<u8, String> {
             runs,
             baseline_runs,
             python,
+            against: None,
         } => bench::run(&paths, runs, baseline_runs, &python).map(|()| 0),
+        Command::Bench {
+            paths,
+            runs,
+            python,
+            against: Some(other),
+            ..
+        } => bench::against(&paths, &other, runs, &python).map(|()| 0),
         Command::BenchTransfer { mib, runs } => bench::transfer(mib, runs).map(|()| 0),
         Command::BenchBatch(args) => {
             batch::bench::run(&args.samples, args.copies, &args.jobs, &args.python).map(|()| 0)

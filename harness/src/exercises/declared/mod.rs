@@ -20,6 +20,7 @@ use crate::report::{CheckOutcome, Status};
 use crate::supervise::isolation::Sandbox;
 use crate::supervise::limits::RunLimits;
 use crate::supervise::spawn::Launch;
+use crate::tr;
 use spec::Compiled;
 
 /// The name of a declared exercise's file in its folder.
@@ -221,6 +222,8 @@ struct State<'a> {
     stable: bool,
     current: usize,
     runs: u32,
+    /// The checks judged so far that failed (for `consequence_of`).
+    failed: Vec<String>,
 }
 
 fn judge_current(st: &mut State) -> CheckOutcome {
@@ -233,7 +236,25 @@ fn judge_current(st: &mut State) -> CheckOutcome {
     run.play(&sc.steps);
     let o = judge::outcome(sc, &run, st.spec.timing.busy_share, st.lang, st.stable);
     run.finish();
+    if o.status == Status::Failed {
+        st.failed.push(st.spec.docs[st.current].id.clone());
+        if let Some(by) = sc.consequence_of.iter().find(|c| st.failed.contains(c)) {
+            return consequence(by, o);
+        }
+    }
     o
+}
+
+/// A failure that repeats the fault of the failed check `by`: reported because of it, with
+/// what was seen kept, and costing no points of its own.
+fn consequence(by: &str, o: CheckOutcome) -> CheckOutcome {
+    let mut c = CheckOutcome::consequence(by, tr!("because of {by}: {f}", by = by, f = o.message));
+    c.details = o.details;
+    c.seen = o.seen;
+    c.actions = o.actions;
+    c.processes = o.processes;
+    c.transcript = o.transcript;
+    c
 }
 
 fn grade(spec: &Compiled, docs: &[CheckDoc], job: &mut Job) -> Result<Graded, String> {
@@ -261,6 +282,7 @@ fn grade(spec: &Compiled, docs: &[CheckDoc], job: &mut Job) -> Result<Graded, St
         stable: job.stable,
         current: 0,
         runs: 0,
+        failed: Vec::new(),
     };
     for (i, doc) in docs.iter().copied().enumerate() {
         st.current = i;

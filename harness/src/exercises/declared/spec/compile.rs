@@ -91,10 +91,13 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
                 format!("`{}` is declared twice (or is the build check's)", c.id),
             ));
         }
-        for (j, n) in c.needs.iter().enumerate() {
+        let earlier = c.needs.iter().map(|n| ("needs", n));
+        let earlier = earlier.chain(c.consequence_of.iter().map(|n| ("consequence_of", n)));
+        for (j, (key, n)) in earlier.enumerate() {
             if !docs.iter().any(|d| &d.id == n) {
+                let j = if key == "needs" { j } else { j - c.needs.len() };
                 return Err(at(
-                    &k(&format!("needs[{j}]")),
+                    &k(&format!("{key}[{j}]")),
                     format!("`{n}` is not a check declared before this one"),
                 ));
             }
@@ -190,6 +193,7 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
             })
             .collect();
         let scenario = Scenario {
+            consequence_of: c.consequence_of.clone(),
             steps,
             lines,
             ordered: c.ordered,

@@ -104,6 +104,11 @@ pub struct CheckSpec {
     pub needs: Vec<String>,
     #[serde(default)]
     pub unmet: String,
+    /// Checks declared before this one whose fault this one's failure repeats: when one of
+    /// them failed and this one fails too, it is reported "because of" it and keeps its
+    /// points (one fault, one check).
+    #[serde(default)]
+    pub consequence_of: Vec<String>,
     #[serde(default)]
     pub steps: Vec<StepSpec>,
     #[serde(default)]
@@ -328,6 +333,8 @@ pub struct Hint {
 /// A check ready to run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// Its failure is a consequence of these checks' when one of them failed.
+    pub consequence_of: Vec<String>,
     pub steps: Vec<Step>,
     pub lines: Vec<LineExpect>,
     pub ordered: bool,
