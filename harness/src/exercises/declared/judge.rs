@@ -85,7 +85,7 @@ fn quoted_lines(seen: &Seen, stable: bool) -> Vec<String> {
     let mut lines: Vec<String> = seen
         .lines
         .iter()
-        .filter(|l| !l.by.is_empty())
+        .filter(|l| !l.by.is_empty() && l.step > seen.base)
         .map(|l| {
             let by = if stable {
                 places(seen, &l.by)
@@ -117,7 +117,7 @@ fn run_pids(seen: &Seen) -> Vec<i32> {
 /// grader's actions has its distinct whole lines once each, in text order (a partial last
 /// line stays last), and the run's pids shown as `<pid>`, as in [`quoted_lines`].
 fn transcript(run: &Run, stable: bool) -> TranscriptView {
-    let mut view = TranscriptView::from_transcript(&run.session.transcript, 0);
+    let mut view = TranscriptView::from_transcript(&run.session.transcript, run.seen.transcript_mark);
     if stable {
         for piece in &mut view.pieces {
             if let TranscriptPiece::Output(text) = piece {
@@ -156,7 +156,7 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         ));
         return out;
     }
-    for m in &seen.missed {
+    for m in seen.missed.iter().filter(|m| m.step > seen.base) {
         out.push(found(
             m.code.clone(),
             format!("step {}: {}", m.step, m.what),
@@ -166,14 +166,14 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         .lines
         .iter()
         .enumerate()
-        .filter(|(_, l)| !l.by.is_empty())
+        .filter(|(_, l)| !l.by.is_empty() && l.step > seen.base)
         .collect();
     // First occurrence of each expected line (by the right process), for the order.
     let mut firsts: Vec<Option<usize>> = Vec::new();
     for e in &sc.lines {
         let hits: Vec<&(usize, &super::run::Line)> = printed
             .iter()
-            .filter(|(_, l)| l.step >= e.after_step && e.matcher.matches(&l.text))
+            .filter(|(_, l)| l.step >= seen.base + e.after_step && e.matcher.matches(&l.text))
             .collect();
         let members = e.by.as_ref().map(|b| seen.members(&b.role));
         let good: Vec<usize> = hits
@@ -336,7 +336,7 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         }
     }
     if sc.no_zombie {
-        if let Some((i, step)) = seen.zombies_at_rest.first() {
+        if let Some((i, step)) = seen.zombies_at_rest.iter().find(|z| z.1 > seen.base) {
             out.push(found(
                 "zombie",
                 format!(
@@ -545,7 +545,7 @@ pub fn outcome(
         }
     }
     if o.status != Status::Passed {
-        o.actions = seen.actions.clone();
+        o.actions = seen.actions[seen.actions_mark.min(seen.actions.len())..].to_vec();
         let lines: Vec<String> = quoted_lines(seen, stable).into_iter().take(12).collect();
         o.seen = Some(if lines.is_empty() {
             "no output".into()

@@ -224,18 +224,39 @@ struct State<'a> {
     runs: u32,
     /// The checks judged so far that failed (for `consequence_of`).
     failed: Vec<String>,
+    /// The shared run the last check passed on, by its name, for the next check of it.
+    kept: Option<(String, run::Run<'a>)>,
 }
 
 fn judge_current(st: &mut State) -> CheckOutcome {
-    let sc = &st.spec.scenarios[st.current];
-    st.runs += 1;
-    let mut run = match run::Run::start(st.spec, &st.launch) {
-        Ok(r) => r,
-        Err(e) => return verdict(Status::Error, format!("could not start the program: {e}")),
+    let spec = st.spec;
+    let sc = &spec.scenarios[st.current];
+    let kept = match st.kept.take() {
+        Some((name, run)) if sc.run.as_ref() == Some(&name) => Some(run),
+        Some((_, run)) => {
+            run.finish();
+            None
+        }
+        None => None,
+    };
+    let mut run = match kept {
+        Some(run) => run,
+        None => {
+            st.runs += 1;
+            match run::Run::start(spec, &st.launch) {
+                Ok(r) => r,
+                Err(e) => {
+                    return verdict(Status::Error, format!("could not start the program: {e}"))
+                }
+            }
+        }
     };
     run.play(&sc.steps);
-    let o = judge::outcome(sc, &run, st.spec.timing.busy_share, st.lang, st.stable);
-    run.finish();
+    let o = judge::outcome(sc, &run, spec.timing.busy_share, st.lang, st.stable);
+    match &sc.run {
+        Some(name) if o.status == Status::Passed => st.kept = Some((name.clone(), run)),
+        _ => run.finish(),
+    }
     if o.status == Status::Failed {
         st.failed.push(st.spec.docs[st.current].id.clone());
         if let Some(by) = sc.consequence_of.iter().find(|c| st.failed.contains(c)) {
@@ -283,6 +304,7 @@ fn grade(spec: &Compiled, docs: &[CheckDoc], job: &mut Job) -> Result<Graded, St
         current: 0,
         runs: 0,
         failed: Vec::new(),
+        kept: None,
     };
     for (i, doc) in docs.iter().copied().enumerate() {
         st.current = i;
@@ -293,6 +315,9 @@ fn grade(spec: &Compiled, docs: &[CheckDoc], job: &mut Job) -> Result<Graded, St
             }],
             &mut st,
         );
+    }
+    if let Some((_, run)) = st.kept.take() {
+        run.finish();
     }
     let mut isolation = sandbox.describe();
     isolation.extend(

@@ -291,7 +291,9 @@ impl Seen<'_> {
                 p.busy_watch = None;
                 p.busy = false;
             }
-            if p.expect.met_by(&v) {
+            // A busy process never sleeps, so a handler's run cannot be told by a wake-up:
+            // its output falling quiet says it has reacted, as the bus judges it.
+            if p.busy || p.expect.met_by(&v) {
                 p.expect = Expect::Nothing;
             } else {
                 unmet = true;

@@ -127,6 +127,11 @@ pub struct Seen<'a> {
     fresh: Vec<usize>,
     typed: Vec<String>,
     pub step: usize,
+    /// Steps of earlier checks played on this run (a shared run): this check's come after.
+    pub base: usize,
+    /// Where this check's part of the actions and the transcript starts.
+    pub actions_mark: usize,
+    pub transcript_mark: usize,
     pub missed: Vec<Missed>,
     /// Zombies seen while the program was at rest: (proc, step).
     pub zombies_at_rest: Vec<(usize, usize)>,
@@ -159,6 +164,9 @@ impl<'a> Run<'a> {
             fresh: Vec::new(),
             typed: Vec::new(),
             step: 0,
+            base: 0,
+            actions_mark: 0,
+            transcript_mark: 0,
             missed: Vec::new(),
             zombies_at_rest: Vec::new(),
             max_children: 0,
@@ -179,9 +187,15 @@ impl<'a> Run<'a> {
 
     /// Runs every step of `steps` in turn; a wait that is not met is noted and the run goes
     /// on (a later expectation says what it means).
+    /// On a shared run, the steps are numbered on from the earlier checks' and what is judged
+    /// is what came from this check's first step on.
     pub fn play(&mut self, steps: &[Step]) {
+        let base = self.seen.step;
+        self.seen.base = base;
+        self.seen.actions_mark = self.seen.actions.len();
+        self.seen.transcript_mark = self.session.transcript.mark();
         for (i, step) in steps.iter().enumerate() {
-            self.seen.step = i + 1;
+            self.seen.step = base + i + 1;
             self.apply(step);
         }
         self.session.pump();

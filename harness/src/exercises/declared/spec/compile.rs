@@ -194,6 +194,7 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
             .collect();
         let scenario = Scenario {
             consequence_of: c.consequence_of.clone(),
+            run: c.run.clone(),
             steps,
             lines,
             ordered: c.ordered,

@@ -109,6 +109,9 @@ pub struct CheckSpec {
     /// points (one fault, one check).
     #[serde(default)]
     pub consequence_of: Vec<String>,
+    /// Checks naming the same run play their steps one after the other on one run of the
+    /// program, while each passes; after a failure the next one starts a fresh run.
+    pub run: Option<String>,
     #[serde(default)]
     pub steps: Vec<StepSpec>,
     #[serde(default)]
@@ -335,6 +338,8 @@ pub struct Hint {
 pub struct Scenario {
     /// Its failure is a consequence of these checks' when one of them failed.
     pub consequence_of: Vec<String>,
+    /// The run it shares with the checks naming the same one (see [`CheckSpec::run`]).
+    pub run: Option<String>,
     pub steps: Vec<Step>,
     pub lines: Vec<LineExpect>,
     pub ordered: bool,
