@@ -47,6 +47,7 @@ fn a_good_file_compiles_into_checks_points_and_a_config() {
     let c = compile(GOOD, "x.toml").unwrap();
     assert_eq!(c.docs.len(), 2);
     assert_eq!(c.docs[1].needs, vec!["hi".to_string()]);
+    assert!(c.scenarios[1].consequence_of.is_empty() && c.scenarios[1].run.is_none());
     assert_eq!(c.scenarios[0].steps.len(), 3);
     let d = Declared::new(c, "x.toml".into());
     let ids: Vec<&str> = d.checks().iter().map(|c| c.id).collect();
@@ -77,6 +78,12 @@ fn mistakes_are_refused_at_their_line_and_column_naming_the_key() {
         e.contains("x.toml:24:10") && e.contains("check[1].needs[0]"),
         "{e}"
     );
+
+    let e = error(
+        "needs = [\"hi\"]",
+        "needs = [\"hi\"]\nconsequence_of = [\"later\"]",
+    );
+    assert!(e.contains("check[1].consequence_of[0]"), "{e}");
 
     let e = error("kid = \"child 2\"", "kid = \"cousin\"");
     assert!(e.contains("x.toml:10:1") && e.contains("roles.kid"), "{e}");

@@ -18,6 +18,7 @@ use crate::supervise::observe::{self, Activity, Expect};
 use crate::supervise::procfs::{self, ThreadTally};
 use crate::supervise::session::{Exit, Key, Session};
 use crate::supervise::spawn::Launch;
+use crate::tr;
 
 /// At most this many processes are followed (the pids limit bounds the tree anyway).
 const MAX_PROCS: usize = 256;
@@ -364,14 +365,26 @@ impl<'a> Run<'a> {
         let deadline = Instant::now() + within;
         let seen = &mut self.seen;
         let from = seen.lines.len();
+        // Found, or the program came to rest where only an outside event can wake it: the
+        // line can no longer come, and waiting the deadline out would tell nothing more.
         let found = self.session.wait_until(deadline, |s| {
             seen.look(s);
-            seen.lines[from..]
+            if seen.lines[from..]
                 .iter()
                 .any(|l| !l.by.is_empty() && m.matches(&l.text))
-                .then_some(())
+            {
+                return Some(true);
+            }
+            (seen.at_rest(s) && seen.stuck()).then_some(false)
         });
-        if found.is_none() {
+        if found == Some(false) {
+            let step = self.seen.step;
+            self.seen.missed.push(Missed {
+                step,
+                what: tr!("the program came to rest without printing the line awaited").into(),
+                code: "line.awaited".into(),
+            });
+        } else if found.is_none() {
             let step = self.seen.step;
             self.seen.missed.push(Missed {
                 step,
