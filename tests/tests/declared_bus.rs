@@ -92,12 +92,12 @@ fn the_declared_bus_gives_the_built_in_verdicts_on_every_bus_sample() {
         assert_eq!(declared["exercise"], NAME, "{name}");
         let (b, d) = (ids(builtin), ids(declared));
         let missing: BTreeSet<&String> = b.difference(&d).collect();
-        let said: BTreeSet<&String> = NOT_SAID
-            .iter()
-            .filter_map(|(id, _)| b.get(*id))
-            .collect();
+        let said: BTreeSet<&String> = NOT_SAID.iter().filter_map(|(id, _)| b.get(*id)).collect();
         assert_eq!(missing, said, "{name}: checks of the built-in not declared");
-        assert!(d.is_subset(&b), "{name}: a declared check the built-in lacks");
+        assert!(
+            d.is_subset(&b),
+            "{name}: a declared check the built-in lacks"
+        );
         for id in &d {
             let (sb, sd) = (status_of(builtin, id), status_of(declared, id));
             if sb != sd {

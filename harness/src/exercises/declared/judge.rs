@@ -117,7 +117,8 @@ fn run_pids(seen: &Seen) -> Vec<i32> {
 /// grader's actions has its distinct whole lines once each, in text order (a partial last
 /// line stays last), and the run's pids shown as `<pid>`, as in [`quoted_lines`].
 fn transcript(run: &Run, stable: bool) -> TranscriptView {
-    let mut view = TranscriptView::from_transcript(&run.session.transcript, run.seen.transcript_mark);
+    let mut view =
+        TranscriptView::from_transcript(&run.session.transcript, run.seen.transcript_mark);
     if stable {
         for piece in &mut view.pieces {
             if let TranscriptPiece::Output(text) = piece {
