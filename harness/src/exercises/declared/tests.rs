@@ -81,7 +81,7 @@ fn mistakes_are_refused_at_their_line_and_column_naming_the_key() {
 
     let e = error(
         "needs = [\"hi\"]",
-        "needs = [\"hi\"]\nconsequence_of = [\"later\"]",
+        "needs=[\"hi\"]\nconsequence_of=[\"later\"]",
     );
     assert!(e.contains("check[1].consequence_of[0]"), "{e}");
 
