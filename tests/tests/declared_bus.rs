@@ -34,7 +34,7 @@ const KEY_KILLED: &str = "the built-in sends SIGINT to the conductor alone in pl
      alone costs points; the declared repeat types its keys as written, so it needs ctrl-c \
      (and is skipped, costing its points) rather than fail on the same fault again";
 
-/// Grades with the built-in bus and with the declared one, at most four gradings at once
+/// Grades with the built-in bus and with the declared one, at most seven gradings at once
 /// (they wait on the program, not the CPU), and returns each sample's two reports.
 fn both_reports() -> Vec<(String, serde_json::Value, serde_json::Value)> {
     let all = samples("bus");
@@ -48,7 +48,7 @@ fn both_reports() -> Vec<(String, serde_json::Value, serde_json::Value)> {
         (builtin, declared)
     };
     let mut out = Vec::new();
-    for chunk in all.chunks(4) {
+    for chunk in all.chunks(7) {
         std::thread::scope(|s| {
             let handles: Vec<_> = chunk
                 .iter()

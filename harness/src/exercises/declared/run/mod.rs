@@ -365,8 +365,12 @@ impl<'a> Run<'a> {
         let deadline = Instant::now() + within;
         let seen = &mut self.seen;
         let from = seen.lines.len();
-        // Found, or the program came to rest where only an outside event can wake it: the
-        // line can no longer come, and waiting the deadline out would tell nothing more.
+        // Found, or the program came to rest where only an outside event can wake it and
+        // every byte it wrote since has come through the terminal (a pty hands output on
+        // after the writer's `write` returned): the line can no longer come, and waiting the
+        // deadline out would tell nothing more.
+        let wrote = |seen: &Seen| seen.procs.iter().map(|p| p.written).sum::<u64>();
+        let (wrote0, shown0) = (wrote(seen), self.session.transcript.total_bytes());
         let found = self.session.wait_until(deadline, |s| {
             seen.look(s);
             if seen.lines[from..]
@@ -375,7 +379,9 @@ impl<'a> Run<'a> {
             {
                 return Some(true);
             }
-            (seen.at_rest(s) && seen.stuck()).then_some(false)
+            let shown = s.transcript.total_bytes().saturating_sub(shown0);
+            let through = shown >= wrote(seen).saturating_sub(wrote0);
+            (through && seen.at_rest(s) && seen.stuck()).then_some(false)
         });
         if found == Some(false) {
             let step = self.seen.step;
