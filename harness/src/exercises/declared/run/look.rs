@@ -9,7 +9,6 @@ use super::{Line, Proc, Role, Seen, MAX_LINES, MAX_PROCS, TRANSCRIPT_BYTES};
 use crate::supervise::observe::{self, Activity, Expect};
 use crate::supervise::procfs;
 use crate::supervise::session::{Exit, Session};
-use crate::supervise::waiting::Wait;
 
 impl Seen<'_> {
     /// The share of one CPU the tree used since it started.
@@ -348,24 +347,6 @@ impl Seen<'_> {
                 .still
                 .as_ref()
                 .is_some_and(|(_, since)| since.elapsed() >= quiet)
-    }
-
-    /// Every process ended, stopped, or asleep in a wait that only an outside event ends
-    /// (`pause`, a blocking `wait` or `read`): nothing more can happen by itself.
-    pub(super) fn stuck(&self) -> bool {
-        self.procs.iter().all(|p| {
-            p.ended()
-                || matches!(
-                    p.last,
-                    Some((
-                        Activity::Waiting(Wait::Indefinite)
-                            | Activity::Stopped
-                            | Activity::Zombie
-                            | Activity::Gone,
-                        _
-                    ))
-                )
-        })
     }
 
     /// A zombie while the program is at rest: a child its parent has not reaped.
