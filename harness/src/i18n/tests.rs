@@ -413,14 +413,11 @@ fn without_markup(text: &str) -> String {
     while let Some(c) = rest.chars().next() {
         let after = &rest[c.len_utf8()..];
         if c == '<' && !in_tag {
-            for (open, close) in [("<script", "</script>"), ("<style", "</style>")] {
-                if rest.starts_with(open) {
-                    rest = rest.find(close).map_or("", |k| &rest[k + close.len()..]);
-                    out.push(' ');
-                    break;
-                }
-            }
-            if !rest.starts_with('<') {
+            let skipped = [("<script", "</script>"), ("<style", "</style>")]
+                .into_iter()
+                .find(|(open, _)| rest.starts_with(open));
+            if let Some((_, close)) = skipped {
+                rest = rest.find(close).map_or("", |k| &rest[k + close.len()..]);
                 continue;
             }
             if after.starts_with(|n: char| n.is_ascii_alphabetic() || n == '/' || n == '!') {
@@ -432,10 +429,13 @@ fn without_markup(text: &str) -> String {
         }
         if c == '=' && after.starts_with('"') {
             let held = if in_tag { &mut tag } else { &mut out };
-            let name_at = held
-                .rfind(|n: char| !(n.is_ascii_alphanumeric() || n == '-'))
-                .map_or(0, |k| k + 1);
-            let name = held.split_off(name_at);
+            // An attribute's name is ASCII: as many bytes as characters.
+            let len = held
+                .chars()
+                .rev()
+                .take_while(|n| n.is_ascii_alphanumeric() || *n == '-')
+                .count();
+            let name = held.split_off(held.len() - len);
             let value = &after[1..];
             let end = value.find('"').unwrap_or(value.len());
             if READ.contains(&name.as_str()) {
@@ -640,6 +640,11 @@ fn i18n_test_code_and_markup_are_not_messages() {
         "<tr class=\"grader-error\"><td>{}</td><td>{name}</td></tr>"
     ));
     assert!(!is_prose(" class=\"grader-error\" data-kind=\"{}\""));
+    assert!(!is_prose(
+        "<style>p .a .b {x:1}</style><script>var a = b + c;</script><p>{}</p>"
+    ));
+    assert!(!is_prose("concurrent-up-<i>.bin"));
+    assert!(is_prose("中 title=\"the program did not start\""));
     assert!(is_prose("<p>the program did not start</p>"));
     assert!(is_prose("<span title=\"the program did not start\">"));
     assert!(is_prose("the program did not start"));
