@@ -331,4 +331,11 @@ fn an_exercise_kept_outside_the_repository_is_listed_explained_and_graded() {
             && err.contains("SIGNOPE"),
         "{err}"
     );
+    let out = run(&["--lang", "zh", "grade", &good]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("exercise.toml:26:10") && err.contains("`SIGNOPE` 不是信号"),
+        "the file's mistake in Chinese, its place and key as written: {err}"
+    );
 }
