@@ -121,8 +121,10 @@ impl Pool {
             let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
             live.remove(&pid);
             interrupt::unregister_grader(pid);
-            // The orphans of a grader that was killed (or that left something behind).
+            // The orphans of a grader that was killed (or that left something behind), and
+            // its run directory; under the lock, so no grader can have taken its pid since.
             cleanup::kill_orphans(&live);
+            cleanup::remove_run_dirs_of(pid);
         }
         let stdout = stdout.join().unwrap_or_default();
         let stderr = stderr.join().unwrap_or_default();

@@ -246,6 +246,12 @@ pub fn kill_orphans(keep: &HashSet<i32>) {
 /// up): those named `<prefix><pid>` or `<prefix><pid>-…` after a grader whose process no
 /// longer exists.
 pub fn left_by_dead_graders(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    left_by(dir, prefix, |pid| !process::exists(pid))
+}
+
+/// The entries of `dir` named after a grader (`<prefix><pid>` or `<prefix><pid>-…`) whose
+/// pid `whose` accepts.
+fn left_by(dir: &Path, prefix: &str, whose: impl Fn(i32) -> bool) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -257,11 +263,57 @@ pub fn left_by_dead_graders(dir: &Path, prefix: &str) -> Vec<PathBuf> {
                 .and_then(|n| n.strip_prefix(prefix))
                 .and_then(|r| r.split('-').next())
                 .and_then(|p| p.parse::<i32>().ok())
-                .is_some_and(|pid| !process::exists(pid))
+                .is_some_and(&whose)
         })
         .map(|e| e.path())
         .collect()
 }
 
+/// Removes the run directories (`harness-run-<pid>-…` in the temporary directory) of the
+/// grading child `pid`, waited for: one killed, or stopped by a signal before its unwinding
+/// finished, could not remove its own (CI saw one left by a class stopped with SIGTERM on a
+/// loaded machine), and without root it holds the submission's copy.
+pub fn remove_run_dirs_of(pid: i32) {
+    if process::exists(pid) {
+        return;
+    }
+    for dir in left_by(&std::env::temp_dir(), "harness-run-", |p| p == pid) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// Rounds of [`kill_orphans`].
 const ORPHAN_SWEEPS: usize = 50;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries are told apart by the pid in their name: `<prefix><pid>` or
+    /// `<prefix><pid>-…`, nothing else.
+    #[test]
+    fn run_directories_are_found_by_their_graders_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "harness-run-41-abc",
+            "harness-run-41",
+            "harness-run-411-abc",
+            "harness-run-x-41",
+            "other-41-abc",
+        ] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        let mut found: Vec<String> = left_by(dir.path(), "harness-run-", |p| p == 41)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, ["harness-run-41", "harness-run-41-abc"]);
+        let me = nix::unistd::getpid().as_raw();
+        std::fs::create_dir(dir.path().join(format!("harness-run-{me}-live"))).unwrap();
+        let dead = left_by_dead_graders(dir.path(), "harness-run-");
+        assert!(dead
+            .iter()
+            .all(|p| !p.ends_with(format!("harness-run-{me}-live"))));
+    }
+}

@@ -7,8 +7,9 @@
 //!
 //! "Nothing on its way" has three parts, two of them here: no signal pending, and no typed
 //! line still in the terminal's queue (a thread asleep in a read of its terminal counts only
-//! once it has run since the grader typed: the kernel hands typed bytes over after the
-//! write returns). The third, nothing queued in a socket, is the caller's (`net::listen`).
+//! once a read of it has returned since the grader typed: the kernel hands typed bytes over
+//! after the write returns, from a worker that a busy machine can hold back, so a thread
+//! that merely ran since, finishing its prompt, may be asleep before they arrive). The third, nothing queued in a socket, is the caller's (`net::listen`).
 //!
 //! A single look can catch a thread between two calls; a [`Stillness`] therefore wants two
 //! looks in a row at rest, with no thread of them having used any CPU time in between.
@@ -22,10 +23,11 @@ use super::procfs::{self, RunState, Syscall};
 use super::waiting::{self, Wait};
 
 /// The CPU time of every thread looked at, by tid: two equal looks mean none of them ran
-/// in between.
+/// in between. Taken before typing, also how many reads each thread had completed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Look {
     cpu: BTreeMap<i32, u64>,
+    reads: BTreeMap<i32, u64>,
 }
 
 /// Whom a look is about: the submission's processes (each must wait for an outside event)
@@ -66,6 +68,17 @@ fn thread_cpu(pid: Pid, tid: &str) -> Option<u64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
+/// How many read calls of the thread have returned (`syscr`); `None` where `/proc` does
+/// not show it (a process of another user, to a grader that is not root).
+fn thread_reads(pid: Pid, tid: &str) -> Option<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/io")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("syscr:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Whether `call` (of `pid`) reads from a terminal.
 fn reads_terminal(pid: Pid, call: &Syscall) -> bool {
     if call.nr != libc::SYS_read && call.nr != libc::SYS_readv {
@@ -76,8 +89,8 @@ fn reads_terminal(pid: Pid, call: &Syscall) -> bool {
 }
 
 /// Looks at `whom` now: `None` when one of them can still move by itself (runs, sleeps in a
-/// timed wait or outside a wait, has a signal pending, or reads its terminal without having
-/// run since `typed`, a look taken just before the grader last typed).
+/// timed wait or outside a wait, has a signal pending, or reads its terminal without a read
+/// having returned since `typed`, a look taken just before the grader last typed).
 pub fn look(whom: Whom, typed: Option<&Look>) -> Option<Look> {
     let mut cpu = BTreeMap::new();
     for &pid in whom.programs {
@@ -102,11 +115,10 @@ pub fn look(whom: Whom, typed: Option<&Look>) -> Option<Look> {
             }
             let ns = thread_cpu(pid, &tid)?;
             let tid_n: i32 = tid.parse().ok()?;
-            if reads_terminal(pid, &call) {
-                let ran = typed.is_none_or(|t| t.cpu.get(&tid_n).is_none_or(|b| *b != ns));
-                if !ran {
-                    return None;
-                }
+            if reads_terminal(pid, &call)
+                && !typed.is_none_or(|t| had_typed(t, pid, &tid, tid_n, ns))
+            {
+                return None;
             }
             cpu.insert(tid_n, ns);
         }
@@ -130,21 +142,38 @@ pub fn look(whom: Whom, typed: Option<&Look>) -> Option<Look> {
             cpu.insert(-tid.parse::<i32>().ok()?, thread_cpu(own, &tid)?);
         }
     }
-    Some(Look { cpu })
+    Some(Look {
+        cpu,
+        reads: BTreeMap::new(),
+    })
 }
 
-/// The CPU times of `pids`' threads now, whatever they do: taken just before typing, it
-/// tells later looks which thread has run since ([`look`]'s `typed`).
+/// The CPU times and completed reads of `pids`' threads now, whatever they do: taken just
+/// before typing, it tells later looks which thread has read since ([`look`]'s `typed`).
 pub fn before_typing(pids: &[Pid]) -> Look {
-    let mut cpu = BTreeMap::new();
+    let mut look = Look::default();
     for &pid in pids {
         for tid in tasks(pid) {
-            if let (Ok(n), Some(ns)) = (tid.parse::<i32>(), thread_cpu(pid, &tid)) {
-                cpu.insert(n, ns);
+            let Ok(n) = tid.parse::<i32>() else { continue };
+            if let Some(ns) = thread_cpu(pid, &tid) {
+                look.cpu.insert(n, ns);
+            }
+            if let Some(reads) = thread_reads(pid, &tid) {
+                look.reads.insert(n, reads);
             }
         }
     }
-    Look { cpu }
+    look
+}
+
+/// Whether thread `tid` (of `pid`), asleep in a read of its terminal, has had what was
+/// typed after `typed`: a read of it returned since (or, where reads cannot be counted, it
+/// ran since). A thread born since had it.
+fn had_typed(typed: &Look, pid: Pid, tid: &str, tid_n: i32, ns: u64) -> bool {
+    match (typed.reads.get(&tid_n), thread_reads(pid, tid)) {
+        (Some(before), Some(now)) => now != *before,
+        _ => typed.cpu.get(&tid_n).is_none_or(|b| *b != ns),
+    }
 }
 
 fn tasks(pid: Pid) -> Vec<String> {
@@ -231,5 +260,51 @@ mod tests {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// A thread that ran since the grader typed but whose reads have not returned since has
+    /// not had what was typed (it may be finishing its prompt while the kernel's worker,
+    /// held back by a busy machine, has not handed the bytes over): a client taken for
+    /// stuck on Ctrl-D under load in CI.
+    #[test]
+    fn a_thread_has_what_was_typed_once_a_read_returned_not_once_it_ran() {
+        use std::sync::mpsc::channel;
+        // A thread of ours that reads a file when told: this thread's own looks at /proc
+        // are reads of its own, so the one looked at must be another.
+        let (go, told) = channel::<()>();
+        let (said, done) = channel::<i32>();
+        let worker = std::thread::spawn(move || {
+            said.send(nix::unistd::gettid().as_raw()).unwrap();
+            while told.recv().is_ok() {
+                std::fs::read("/proc/self/stat").unwrap();
+                said.send(0).unwrap();
+            }
+        });
+        let pid = nix::unistd::getpid();
+        let tid_n = done.recv().unwrap();
+        let tid = tid_n.to_string();
+        let typed = before_typing(&[pid]);
+        let before = *typed
+            .reads
+            .get(&tid_n)
+            .expect("the thread's reads are counted");
+        let ran = typed.cpu.get(&tid_n).unwrap() + 1;
+        assert!(!had_typed(&typed, pid, &tid, tid_n, ran), "ran, never read");
+        go.send(()).unwrap();
+        done.recv().unwrap();
+        assert!(thread_reads(pid, &tid).unwrap() > before);
+        assert!(had_typed(&typed, pid, &tid, tid_n, ran), "a read returned");
+        let uncounted = Look {
+            cpu: typed.cpu.clone(),
+            reads: BTreeMap::new(),
+        };
+        assert!(
+            had_typed(&uncounted, pid, &tid, tid_n, ran),
+            "ran, reads uncounted"
+        );
+        let ns = *typed.cpu.get(&tid_n).unwrap();
+        assert!(!had_typed(&uncounted, pid, &tid, tid_n, ns), "never ran");
+        drop(go);
+        worker.join().unwrap();
     }
 }

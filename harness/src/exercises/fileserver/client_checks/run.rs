@@ -176,6 +176,12 @@ impl ClientRun {
             // Output the client wrote just before it stopped may still be on its way.
             s.pump();
             let last = probe(s);
+            if last.is_none() && ended(pid) {
+                // Its processes are gone, so nothing of them moves, but the session has
+                // not heard of the end yet (its watcher lags on a busy machine): that is
+                // on its way too, not a client stuck (CI saw Ctrl-D's exit taken so).
+                return None;
+            }
             stuck = last.is_none();
             Some(last)
         });
@@ -266,4 +272,11 @@ impl ClientRun {
     pub fn transcript(&self, mark: usize) -> TranscriptView {
         TranscriptView::from_transcript(&self.session.transcript, mark)
     }
+}
+
+/// Whether the client's program `pid` has ended (a zombie, or gone).
+fn ended(pid: nix::unistd::Pid) -> bool {
+    crate::supervise::procfs::status(pid).map_or(true, |s| {
+        s.state == crate::supervise::procfs::RunState::Zombie
+    })
 }
