@@ -96,6 +96,54 @@ fn sigchld_samples() {
     check_exercise("sigchld");
 }
 
+/// A faulty sample graded with `--lang zh`: the same verdicts as in English, and the
+/// engine's own words Chinese (the failed check's message, the grader's actions, who is
+/// who); the instructor's texts (a hint's words) stay as written. Its report is pinned.
+#[test]
+fn a_declared_report_in_chinese_is_worded_in_chinese() {
+    let (exercise, name) = ("countdown", "dies-on-ctrl-c");
+    let dir = workspace_root()
+        .join("exercises")
+        .join(exercise)
+        .join("samples")
+        .join(name);
+    let rel = dir.strip_prefix(workspace_root()).unwrap().to_path_buf();
+    let tmp = tempfile::tempdir().unwrap();
+    let human_file = tmp.path().join("report.txt");
+    let human_arg = format!("human={}", human_file.display());
+    let file = exercise_arg(exercise);
+    let (_, report, text) = grade_json_with(
+        &rel,
+        &[
+            "--exercise-file",
+            &file,
+            "--lang",
+            "zh",
+            "--report",
+            &human_arg,
+        ],
+        tmp.path(),
+    );
+    let (want, _) = expected(&dir).for_report(&text);
+    assert_eq!(statuses(&report), want.checks, "{report:#}");
+    let chinese = |t: &str| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    for c in report["checks"].as_array().unwrap() {
+        let message = c["message"].as_str().unwrap_or_default();
+        assert!(chinese(message), "not in Chinese: {message:?}\n{report:#}");
+    }
+    let text = std::fs::read_to_string(&human_file).unwrap();
+    assert!(
+        text.contains("没有被 program 打印") && text.contains("按下了 Ctrl-C"),
+        "{text}"
+    );
+    insta::with_settings!({
+        filters => e2e::report_filters(),
+        snapshot_suffix => format!("{exercise}-{name}-zh"),
+    }, {
+        insta::assert_snapshot!("declared_report", text);
+    });
+}
+
 #[test]
 fn every_declared_exercise_is_tested() {
     let mut found: Vec<String> = std::fs::read_dir(workspace_root().join("exercises"))
@@ -282,5 +330,12 @@ fn an_exercise_kept_outside_the_repository_is_listed_explained_and_graded() {
             && err.contains("check[1].exits[0]")
             && err.contains("SIGNOPE"),
         "{err}"
+    );
+    let out = run(&["--lang", "zh", "grade", &good]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("exercise.toml:26:10") && err.contains("`SIGNOPE` 不是信号"),
+        "the file's mistake in Chinese, its place and key as written: {err}"
     );
 }

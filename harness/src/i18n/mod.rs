@@ -134,8 +134,9 @@ pub fn doc(text: &'static str) -> &'static str {
 /// A text that is the same in every language, said so where it is written: code a hint
 /// quotes (`signal(SIGINT, SIG_IGN)`), a text searched for in student output (Python's
 /// `SyntaxError` wording), a machine-readable fallback. It returns its argument; the i18n
-/// test does not count a literal written as `verbatim("…")` or `verbatim(format!("…"))`.
-pub fn verbatim<T>(text: T) -> T {
+/// test does not count a literal written as `verbatim("…")`, `verbatim(b"…")` or
+/// `verbatim(format!("…"))`. A `const fn`, so that a constant's text can say so too.
+pub const fn verbatim<T>(text: T) -> T {
     text
 }
 

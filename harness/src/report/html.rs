@@ -47,7 +47,8 @@ pub fn esc(text: &str) -> String {
 /// its own box). The SVG's colours are attributes (readable where a host strips `<style>`,
 /// as Gradescope may) that the dark scheme overrides. Fonts: the system's, with the CJK
 /// fonts of each platform named (Noto/WenQuanYi on Linux, PingFang, Microsoft YaHei).
-pub const STYLE: &str = r#"
+pub const STYLE: &str = crate::i18n::verbatim(
+    r#"
 :root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--card:#f6f8fa;--pass:#1a7f37;--fail:#cf222e;--skip:#6e7781;--err:#9a6700}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#30363d;--card:#161b22;--pass:#238636;--fail:#da3633;--skip:#6e7681;--err:#9e6a03}
  svg.tl text{fill:#e6edf3} svg.tl text.t{fill:#9198a1} svg.tl .lane{stroke:#6e7681} svg.tl .grid{stroke:#30363d} svg.tl rect.key{fill:#161b22}
@@ -82,7 +83,8 @@ svg.lanes{position:sticky;left:0;z-index:1;background:var(--bg);flex:none;overfl
 svg.words{flex:none}
 .muted{color:var(--muted)}
 @media (max-width:600px){body{font-size:14px}main,header{padding:8px}.score{font-size:1.7em}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:4px}td,th{padding:3px 4px}details.check>summary{padding:8px;gap:6px}details.check>div{padding:0 8px 8px}.badge{min-width:0}}
-"#;
+"#,
+);
 
 /// Opens a page: doctype, language, title, style.
 pub fn page_start(out: &mut String, title: &str) {

@@ -9,6 +9,7 @@ use crate::report::{wording, CheckOutcome, ProcessNote, Status, TranscriptPiece,
 use crate::submission::Language;
 use crate::supervise::session::Exit;
 use crate::text::{escape, pids};
+use crate::tr;
 
 /// One expectation not met.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,20 +30,20 @@ fn found(code: impl Into<String>, text: impl Into<String>) -> Finding {
 pub fn who(seen: &Seen, i: usize) -> String {
     let p = &seen.procs[i];
     match (p.parent, p.child_no) {
-        (None, _) => "the program".into(),
-        (_, Some(n)) => format!("child {n}"),
-        (Some(q), None) => format!("a child of {}", who(seen, q)),
+        (None, _) => tr!("the program").into(),
+        (_, Some(n)) => tr!("child {n}", n = n),
+        (Some(q), None) => tr!("a child of {parent}", parent = who(seen, q)),
     }
 }
 
 fn names(seen: &Seen, by: &[usize]) -> String {
     if by.is_empty() {
-        return "nobody (the terminal's echo)".into();
+        return tr!("nobody (the terminal's echo)").into();
     }
     by.iter()
         .map(|i| who(seen, *i))
         .collect::<Vec<_>>()
-        .join(" or ")
+        .join(tr!(" or "))
 }
 
 /// Who wrote a line, said the same way in every run (`--stable`): the writers' places in
@@ -68,12 +69,12 @@ fn places(seen: &Seen, by: &[usize]) -> String {
     depths
         .into_iter()
         .map(|d| match d {
-            0 => "the program",
-            1 => "a child",
-            _ => "a grandchild",
+            0 => tr!("the program"),
+            1 => tr!("a child"),
+            _ => tr!("a grandchild"),
         })
         .collect::<Vec<_>>()
-        .join(" or ")
+        .join(tr!(" or "))
 }
 
 /// The lines printed, as the report quotes them: in printed order with each writer named;
@@ -140,9 +141,9 @@ fn transcript(run: &Run, stable: bool) -> TranscriptView {
 fn ending_words(p: &Proc) -> String {
     match (p.exit, p.ended()) {
         (Some(e), _) => exit_words(e),
-        (None, true) => "ended".into(),
-        (None, false) if p.stopped => "stopped".into(),
-        (None, false) => "still running".into(),
+        (None, true) => tr!("ended").into(),
+        (None, false) if p.stopped => tr!("stopped").into(),
+        (None, false) => tr!("still running").into(),
     }
 }
 
@@ -153,14 +154,17 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
     if let Some(why) = run.session.not_run() {
         out.push(found(
             "not-run",
-            format!("the program did not run: {}", wording::not_run(&why)),
+            tr!(
+                "the program did not run: {why}",
+                why = wording::not_run(&why)
+            ),
         ));
         return out;
     }
     for m in seen.missed.iter().filter(|m| m.step > seen.base) {
         out.push(found(
             m.code.clone(),
-            format!("step {}: {}", m.step, m.what),
+            tr!("step {step}: {what}", step = m.step, what = m.what),
         ));
     }
     let printed: Vec<(usize, &super::run::Line)> = seen
@@ -191,35 +195,46 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         let shown = escape::one_line(e.shown.as_bytes());
         let by =
             e.by.as_ref()
-                .map(|b| format!(" by {}", b.name))
+                .map(|b| tr!(" by {name}", name = b.name))
                 .unwrap_or_default();
         if n < e.at_least {
             if let Some((_, wrong)) = hits.iter().find(|(i, _)| !good.contains(i)) {
                 out.push(found(
                     "line.by",
-                    format!(
-                        "\"{shown}\" was printed by {}, not{by}",
-                        names(seen, &wrong.by)
+                    tr!(
+                        "\"{shown}\" was printed by {names}, not{by}",
+                        shown = shown,
+                        names = names(seen, &wrong.by),
+                        by = by
                     ),
                 ));
             } else if n == 0 {
                 out.push(found(
                     "line.missing",
-                    format!("\"{shown}\" was not printed{by}"),
+                    tr!("\"{shown}\" was not printed{by}", shown = shown, by = by),
                 ));
             } else {
                 out.push(found(
                     "line.count",
-                    format!(
-                        "\"{shown}\" was printed{by} {n} times, expected at least {}",
-                        e.at_least
+                    tr!(
+                        "\"{shown}\" was printed{by} {n} times, expected at least {least}",
+                        shown = shown,
+                        by = by,
+                        n = n,
+                        least = e.at_least
                     ),
                 ));
             }
         } else if let Some(max) = e.at_most.filter(|m| n > *m) {
             out.push(found(
                 "line.count",
-                format!("\"{shown}\" was printed{by} {n} times, expected at most {max}"),
+                tr!(
+                    "\"{shown}\" was printed{by} {n} times, expected at most {max}",
+                    shown = shown,
+                    by = by,
+                    n = n,
+                    max = max
+                ),
             ));
         }
     }
@@ -230,10 +245,10 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
                     if fb < fa {
                         out.push(found(
                             "order",
-                            format!(
-                                "\"{}\" came before \"{}\"",
-                                escape::one_line(eb.shown.as_bytes()),
-                                escape::one_line(ea.shown.as_bytes())
+                            tr!(
+                                "\"{early}\" came before \"{late}\"",
+                                early = escape::one_line(eb.shown.as_bytes()),
+                                late = escape::one_line(ea.shown.as_bytes())
                             ),
                         ));
                         break 'order;
@@ -253,7 +268,7 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         if members.is_empty() {
             out.push(found(
                 format!("missing.{}", e.who.name),
-                format!("no process is {}", e.who.name),
+                tr!("no process is {name}", name = e.who.name),
             ));
         }
         for i in members {
@@ -262,32 +277,50 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
             let whom = who(seen, i);
             if !p.ended() {
                 let (code, state) = if p.stopped {
-                    ("stopped", "is stopped")
+                    ("stopped", tr!("is stopped"))
                 } else {
-                    ("running", "did not end")
+                    ("running", tr!("did not end"))
                 };
                 out.push(found(
                     format!("exit.{name}.{code}"),
-                    format!("{whom} ({name}) {state}"),
+                    tr!(
+                        "{whom} ({name}) {state}",
+                        whom = whom,
+                        name = name,
+                        state = state
+                    ),
                 ));
                 continue;
             }
             match (&e.ending, p.exit) {
                 (Ending::Status(want), Some(Exit::Code(c))) if c != *want => out.push(found(
                     format!("exit.{name}.status"),
-                    format!("{whom} ({name}) exited with status {c}, expected {want}"),
+                    tr!(
+                        "{whom} ({name}) exited with status {c}, expected {want}",
+                        whom = whom,
+                        name = name,
+                        c = c,
+                        want = want
+                    ),
                 )),
                 (Ending::Status(_) | Ending::Any, Some(Exit::Signal(s))) => out.push(found(
                     format!("exit.{name}.signal.{}", signal_name(s)),
-                    format!("{whom} ({name}) was killed by {}", signal_name(s)),
+                    tr!(
+                        "{whom} ({name}) was killed by {signal}",
+                        whom = whom,
+                        name = name,
+                        signal = signal_name(s)
+                    ),
                 )),
                 (Ending::Signal(want), Some(got)) if got != Exit::Signal(*want as i32) => {
                     out.push(found(
                         format!("exit.{name}.not-signal"),
-                        format!(
-                            "{whom} ({name}) {}, expected to be ended by {}",
-                            exit_words(got),
-                            want.as_str()
+                        tr!(
+                            "{whom} ({name}) {how}, expected to be ended by {want}",
+                            whom = whom,
+                            name = name,
+                            how = exit_words(got),
+                            want = want.as_str()
                         ),
                     ))
                 }
@@ -297,12 +330,16 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
                 if p.orphaned {
                     out.push(found(
                         format!("exit.{name}.orphan"),
-                        format!("{whom} ({name}) outlived its parent (reaped by the grader, not by its parent)"),
+                        tr!("{whom} ({name}) outlived its parent (reaped by the grader, not by its parent)", whom = whom, name = name),
                     ));
                 } else if !p.gone {
                     out.push(found(
                         format!("exit.{name}.zombie"),
-                        format!("{whom} ({name}) was never reaped: it is a zombie"),
+                        tr!(
+                            "{whom} ({name}) was never reaped: it is a zombie",
+                            whom = whom,
+                            name = name
+                        ),
                     ));
                 }
             }
@@ -313,7 +350,7 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         if members.is_empty() {
             out.push(found(
                 format!("missing.{}", a.name),
-                format!("no process is {}", a.name),
+                tr!("no process is {name}", name = a.name),
             ));
         }
         for i in members {
@@ -326,11 +363,11 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
                 };
                 out.push(found(
                     format!("alive.{}.{code}{how}", a.name),
-                    format!(
-                        "{} ({}) {}; it should still run",
-                        who(seen, i),
-                        a.name,
-                        ending_words(p)
+                    tr!(
+                        "{whom} ({name}) {how}; it should still run",
+                        whom = who(seen, i),
+                        name = a.name,
+                        how = ending_words(p)
                     ),
                 ));
             }
@@ -340,9 +377,10 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         if let Some((i, step)) = seen.zombies_at_rest.iter().find(|z| z.1 > seen.base) {
             out.push(found(
                 "zombie",
-                format!(
-                    "{} was left a zombie (exited, not reaped) while the program waited (after step {step})",
-                    who(seen, *i)
+                tr!(
+                    "{whom} was left a zombie (exited, not reaped) while the program waited (after step {step})",
+                    whom = who(seen, *i),
+                    step = step
                 ),
             ));
         }
@@ -350,27 +388,31 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
     if sc.no_leftover {
         match seen.procs.first() {
             Some(p) if !p.ended() => {
-                out.push(found("leftover.running", "the program had not exited"))
+                out.push(found("leftover.running", tr!("the program had not exited")))
             }
             _ => {
                 for (i, p) in seen.procs.iter().enumerate().skip(1) {
                     if !p.gone {
                         let state = if p.ended() {
-                            "a zombie"
+                            tr!("a zombie")
                         } else {
-                            "still running"
+                            tr!("still running")
                         };
                         out.push(found(
                             "leftover",
-                            format!(
-                                "{} remained after the program exited: {state}",
-                                who(seen, i)
+                            tr!(
+                                "{whom} remained after the program exited: {state}",
+                                whom = who(seen, i),
+                                state = state
                             ),
                         ));
                     } else if p.orphaned {
                         out.push(found(
                             "orphan",
-                            format!("{} outlived the program (an orphan)", who(seen, i)),
+                            tr!(
+                                "{whom} outlived the program (an orphan)",
+                                whom = who(seen, i)
+                            ),
                         ));
                     }
                 }
@@ -382,16 +424,21 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         if lo.is_some_and(|lo| n < lo) {
             out.push(found(
                 "children.too-few",
-                format!(
-                    "at most {n} children at once, expected at least {}",
-                    lo.unwrap_or(0)
+                tr!(
+                    "at most {n} children at once, expected at least {least}",
+                    n = n,
+                    least = lo.unwrap_or(0)
                 ),
             ));
         }
         if hi.is_some_and(|hi| n > hi) {
             out.push(found(
                 "children.too-many",
-                format!("{n} children at once, expected at most {}", hi.unwrap_or(0)),
+                tr!(
+                    "{n} children at once, expected at most {most}",
+                    n = n,
+                    most = hi.unwrap_or(0)
+                ),
             ));
         }
     }
@@ -408,18 +455,20 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         if ins.at_most.is_some_and(|k| most > k as i64) {
             out.push(found(
                 "inside.too-many",
-                format!(
-                    "{most} were inside at once, expected at most {}",
-                    ins.at_most.unwrap_or(0)
+                tr!(
+                    "{most} were inside at once, expected at most {limit}",
+                    most = most,
+                    limit = ins.at_most.unwrap_or(0)
                 ),
             ));
         }
         if ins.at_least.is_some_and(|k| most < k as i64) {
             out.push(found(
                 "inside.too-few",
-                format!(
-                    "at most {most} were inside at once, expected at least {}",
-                    ins.at_least.unwrap_or(0)
+                tr!(
+                    "at most {most} were inside at once, expected at least {least}",
+                    most = most,
+                    least = ins.at_least.unwrap_or(0)
                 ),
             ));
         }
@@ -434,9 +483,11 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         if (most as u32) < *n {
             out.push(found(
                 "threads.too-few",
-                format!(
-                    "{} had {most} threads when the step ended, expected at least {n}",
-                    role.name
+                tr!(
+                    "{role} had {most} threads when the step ended, expected at least {n}",
+                    role = role.name,
+                    most = most,
+                    n = n
                 ),
             ));
         }
@@ -449,14 +500,17 @@ pub fn findings(sc: &Scenario, run: &Run, busy_share: f64) -> Vec<Finding> {
         if let Some(i) = busy.first() {
             out.push(found(
                 "busy",
-                format!("{} ran without ever sleeping (a busy loop)", who(seen, *i)),
+                tr!(
+                    "{whom} ran without ever sleeping (a busy loop)",
+                    whom = who(seen, *i)
+                ),
             ));
         } else if share > busy_share {
             out.push(found(
                 "busy",
-                format!(
-                    "the program used {:.0}% of a CPU while it waited",
-                    share * 100.0
+                tr!(
+                    "the program used {pct}% of a CPU while it waited",
+                    pct = format!("{:.0}", share * 100.0)
                 ),
             ));
         }
@@ -482,7 +536,7 @@ fn order_of_exits(seen: &Seen, first: &Named, then: &Named) -> Option<Finding> {
     if a.is_empty() {
         return Some(found(
             format!("missing.{}", first.name),
-            format!("no process is {}", first.name),
+            tr!("no process is {name}", name = first.name),
         ));
     }
     // A process of `first` still running ends after anything that has ended.
@@ -496,11 +550,11 @@ fn order_of_exits(seen: &Seen, first: &Named, then: &Named) -> Option<Finding> {
     early.map(|i| {
         found(
             code,
-            format!(
-                "{} ({}) ended before {} had",
-                who(seen, *i),
-                then.name,
-                first.name
+            tr!(
+                "{whom} ({name}) ended before {first} had",
+                whom = who(seen, *i),
+                name = then.name,
+                first = first.name
             ),
         )
     })
@@ -549,7 +603,7 @@ pub fn outcome(
         o.actions = seen.actions[seen.actions_mark.min(seen.actions.len())..].to_vec();
         let lines: Vec<String> = quoted_lines(seen, stable).into_iter().take(12).collect();
         o.seen = Some(if lines.is_empty() {
-            "no output".into()
+            tr!("no output").into()
         } else {
             lines.join("; ")
         });
@@ -572,13 +626,13 @@ pub fn outcome(
 fn passed_words(sc: &Scenario) -> String {
     let mut parts = Vec::new();
     if !sc.lines.is_empty() {
-        parts.push(format!("{} expected line(s) seen", sc.lines.len()));
+        parts.push(tr!("{n} expected line(s) seen", n = sc.lines.len()));
     }
     if !sc.exits.is_empty() || !sc.exit_order.is_empty() {
-        parts.push("the exits as expected".to_string());
+        parts.push(tr!("the exits as expected").to_string());
     }
     if parts.is_empty() {
-        parts.push("as expected".to_string());
+        parts.push(tr!("as expected").to_string());
     }
     parts.join(", ")
 }

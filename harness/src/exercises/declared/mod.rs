@@ -128,7 +128,7 @@ impl Registered for Declared {
             return Err(invalid(
                 source,
                 key.trim(),
-                "a declared exercise's settings are in its file",
+                tr!("a declared exercise's settings are in its file"),
             ));
         }
         let (spec, docs) = (self.spec.clone(), self.docs.clone());
@@ -159,10 +159,10 @@ pub fn register(path: &Path) -> Result<Vec<&'static str>, String> {
         if super::compiled_in().iter().any(|e| e.name() == d.name)
             || list.iter().any(|x| x.name == d.name)
         {
-            return Err(format!(
-                "{}: an exercise named `{}` is already known",
-                f.display(),
-                d.name
+            return Err(tr!(
+                "{file}: an exercise named `{name}` is already known",
+                file = f.display(),
+                name = d.name
             ));
         }
         let d: &'static Declared = Box::leak(Box::new(d));
@@ -182,7 +182,7 @@ fn files_in(path: &Path) -> Result<Vec<PathBuf>, String> {
         return Ok(vec![own]);
     }
     let Ok(dir) = std::fs::read_dir(path) else {
-        return Err(format!("{}: no such file or folder", path.display()));
+        return Err(tr!("{path}: no such file or folder", path = path.display()));
     };
     let mut out: Vec<PathBuf> = dir
         .filter_map(|e| e.ok())
@@ -191,9 +191,10 @@ fn files_in(path: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     out.sort();
     if out.is_empty() {
-        return Err(format!(
-            "{}: holds no declared exercise ({FILE_NAME} with [[check]])",
-            path.display()
+        return Err(tr!(
+            "{path}: holds no declared exercise ({file} with [[check]])",
+            path = path.display(),
+            file = FILE_NAME
         ));
     }
     Ok(out)
@@ -246,7 +247,10 @@ fn judge_current(st: &mut State) -> CheckOutcome {
             match run::Run::start(spec, &st.launch) {
                 Ok(r) => r,
                 Err(e) => {
-                    return verdict(Status::Error, format!("could not start the program: {e}"))
+                    return verdict(
+                        Status::Error,
+                        tr!("could not start the program: {e}", e = e),
+                    )
                 }
             }
         }
@@ -281,7 +285,7 @@ fn consequence(by: &str, o: CheckOutcome) -> CheckOutcome {
 fn grade(spec: &Compiled, docs: &[CheckDoc], job: &mut Job) -> Result<Graded, String> {
     let prepared = match job.found.first_mut().and_then(Option::take) {
         Some(found) => found?,
-        None => return Err(format!("no {} program", spec.name)),
+        None => return Err(tr!("no {name} program", name = spec.name)),
     };
     let limits = RunLimits {
         wall: std::time::Duration::from_secs(spec.timing.wall_seconds),
@@ -290,8 +294,8 @@ fn grade(spec: &Compiled, docs: &[CheckDoc], job: &mut Job) -> Result<Graded, St
     let sandbox = Arc::new(Sandbox::new(&limits, &prepared.layout()));
     let mut launch = prepared.launch.clone().confined(sandbox.clone());
     for a in &spec.args {
-        let arg =
-            std::ffi::CString::new(a.as_bytes()).map_err(|_| "NUL in an argument".to_string())?;
+        let arg = std::ffi::CString::new(a.as_bytes())
+            .map_err(|_| tr!("NUL in an argument").to_string())?;
         launch.argv.push(arg);
     }
     job.checks
@@ -324,7 +328,7 @@ fn grade(spec: &Compiled, docs: &[CheckDoc], job: &mut Job) -> Result<Graded, St
         sandbox
             .missing()
             .iter()
-            .map(|m| format!("not available: {m}")),
+            .map(|m| tr!("not available: {m}", m = m)),
     );
     let mut command = prepared.info.command.clone();
     for a in &spec.args {

@@ -1,6 +1,8 @@
 //! The library a server is graded on, seeded fresh for every run: the file kinds students
 //! get wrong (text, every byte value with `##` inside, empty, large, awkward names), plus
 //! things that must *not* be served (a hidden file, a subdirectory, a secret outside).
+//! Its names and contents are data compared byte for byte, the same in every language
+//! (`verbatim`).
 
 use std::fs;
 use std::io::{self, Read};
@@ -62,7 +64,7 @@ pub const TEXT: &str = "hello.txt";
 pub const BINARY: &str = "binary.bin";
 pub const EMPTY: &str = "empty.txt";
 pub const LARGE: &str = "large.bin";
-pub const SPACES: &str = "my notes.txt";
+pub const SPACES: &str = crate::i18n::verbatim("my notes.txt");
 pub const CHINESE: &str = "报告.txt";
 pub const CONCURRENT: &str = "concurrent.bin";
 pub const HIDDEN: &str = ".hidden";
@@ -74,9 +76,9 @@ pub const LINK: &str = "link-to-secret";
 pub fn text_bytes() -> Vec<u8> {
     let mut s = String::from("Hello, library!\n");
     for i in 1..=120 {
-        s.push_str(&format!(
+        s.push_str(&crate::i18n::verbatim(format!(
             "line {i}: 第{i}行, the quick brown fox jumps over the lazy dog\n"
-        ));
+        )));
     }
     s.push_str("the end\n");
     s.into_bytes()
@@ -128,7 +130,7 @@ impl Library {
             ),
             (
                 SPACES.to_string(),
-                Content::Bytes(b"notes with a space in the name\n".to_vec()),
+                Content::Bytes(crate::i18n::verbatim(b"notes with a space in the name\n").to_vec()),
             ),
             (
                 CHINESE.to_string(),
@@ -146,7 +148,10 @@ impl Library {
         for (name, content) in &files {
             content.write_to(&dir.join(name))?;
         }
-        fs::write(dir.join(HIDDEN), b"hidden: never listed, never served\n")?;
+        fs::write(
+            dir.join(HIDDEN),
+            crate::i18n::verbatim(b"hidden: never listed, never served\n"),
+        )?;
         fs::create_dir_all(dir.join(SUBDIR))?;
         fs::write(
             dir.join(SUBDIR).join("inner.txt"),

@@ -18,6 +18,7 @@ use crate::supervise::observe::{self, Activity, Expect};
 use crate::supervise::procfs::{self, ThreadTally};
 use crate::supervise::session::{Exit, Key, Session};
 use crate::supervise::spawn::Launch;
+use crate::tr;
 
 /// At most this many processes are followed (the pids limit bounds the tree anyway).
 const MAX_PROCS: usize = 256;
@@ -208,17 +209,17 @@ impl<'a> Run<'a> {
         let wait = Duration::from_millis(t.wait_ms);
         match step {
             Step::Rest => {
-                self.seen.actions.push("waited until at rest".into());
+                self.seen.actions.push(tr!("waited until at rest").into());
                 self.settle(rest);
             }
             Step::Line(m) => {
-                self.seen.actions.push("waited for a line".into());
+                self.seen.actions.push(tr!("waited for a line").into());
                 self.await_line(m, wait);
             }
             Step::Exit(who) => {
                 self.seen
                     .actions
-                    .push(format!("waited for {} to end", who.name));
+                    .push(tr!("waited for {name} to end", name = who.name));
                 self.await_exit(who, wait);
             }
             Step::Type { text, settle } => {
@@ -228,7 +229,9 @@ impl<'a> Run<'a> {
                     .typed
                     .push(text.trim_end_matches('\n').to_string());
                 self.session.type_text(text);
-                self.seen.actions.push(format!("typed {text:?}"));
+                self.seen
+                    .actions
+                    .push(tr!("typed {text}", text = format!("{text:?}")));
                 if *settle {
                     self.settle(rest);
                 }
@@ -247,7 +250,7 @@ impl<'a> Run<'a> {
                 }
                 self.seen
                     .actions
-                    .push(format!("typed {}", press_label(*key)));
+                    .push(tr!("typed {key}", key = press_label(*key)));
                 if *settle {
                     self.settle(rest);
                 }
@@ -270,17 +273,19 @@ impl<'a> Run<'a> {
                     let _ = self.session.send_signal(pid, *signal, &label);
                     sent += 1;
                 }
-                self.seen
-                    .actions
-                    .push(format!("sent {} to {}", signal.as_str(), to.name));
+                self.seen.actions.push(tr!(
+                    "sent {signal} to {name}",
+                    signal = signal.as_str(),
+                    name = to.name
+                ));
                 if sent == 0 {
                     let step = self.seen.step;
                     self.seen.missed.push(Missed {
                         step,
-                        what: format!(
-                            "no live process is {} to send {} to",
-                            to.name,
-                            signal.as_str()
+                        what: tr!(
+                            "no live process is {name} to send {signal} to",
+                            name = to.name,
+                            signal = signal.as_str()
                         ),
                         code: format!("missing.{}", to.name),
                     });
@@ -290,7 +295,7 @@ impl<'a> Run<'a> {
                 }
             }
             Step::Pass(ms) => {
-                self.seen.actions.push(format!("let {ms} ms pass"));
+                self.seen.actions.push(tr!("let {ms} ms pass", ms = ms));
                 let until = Instant::now() + Duration::from_millis(*ms);
                 let seen = &mut self.seen;
                 let _: Option<()> = self.session.wait_until(until, |s| {
@@ -345,13 +350,13 @@ impl<'a> Run<'a> {
                 let step = self.seen.step;
                 self.seen.missed.push(Missed {
                     step,
-                    what: format!(
-                        "the program did not come to rest within {} ms{}",
-                        within.as_millis(),
-                        if running.is_empty() {
+                    what: tr!(
+                        "the program did not come to rest within {ms} ms{running}",
+                        ms = within.as_millis(),
+                        running = if running.is_empty() {
                             String::new()
                         } else {
-                            format!(" (still running: {})", running.join(", "))
+                            tr!(" (still running: {pids})", pids = running.join(", "))
                         }
                     ),
                     code: "rest".into(),
@@ -375,9 +380,9 @@ impl<'a> Run<'a> {
             let step = self.seen.step;
             self.seen.missed.push(Missed {
                 step,
-                what: format!(
-                    "the line awaited did not appear within {} ms",
-                    within.as_millis()
+                what: tr!(
+                    "the line awaited did not appear within {ms} ms",
+                    ms = within.as_millis()
                 ),
                 code: "line.awaited".into(),
             });
@@ -396,7 +401,11 @@ impl<'a> Run<'a> {
             let step = self.seen.step;
             self.seen.missed.push(Missed {
                 step,
-                what: format!("{} did not end within {} ms", who.name, within.as_millis()),
+                what: tr!(
+                    "{name} did not end within {ms} ms",
+                    name = who.name,
+                    ms = within.as_millis()
+                ),
                 code: format!("running.{}", who.name),
             });
         } else {

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::config::{invalid, ConfigError, Spans};
 use crate::text::matching::{MatchPolicy, Phrase};
+use crate::tr;
 
 /// Reads and checks the text of a declared exercise file named `source`.
 pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
@@ -29,7 +30,10 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
         ("program.binary", &file.program.binary),
     ] {
         if v.is_empty() || v.contains('/') {
-            return Err(at(key, "must be a file name (not empty, no `/`)".into()));
+            return Err(at(
+                key,
+                tr!("must be a file name (not empty, no `/`)").into(),
+            ));
         }
     }
     let t = &file.timing;
@@ -41,11 +45,11 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
         ("timing.wall_seconds", t.wall_seconds),
     ] {
         if v == 0 {
-            return Err(at(key, "must be at least 1".into()));
+            return Err(at(key, tr!("must be at least 1").into()));
         }
     }
     if !(t.busy_share > 0.0 && t.busy_share <= 1.0) {
-        return Err(at("timing.busy_share", "must be in (0, 1]".into()));
+        return Err(at("timing.busy_share", tr!("must be in (0, 1]").into()));
     }
     let mut roles = BTreeMap::new();
     for (name, spec) in &file.roles {
@@ -54,7 +58,7 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
             RoleSpec::Place(p) => place(p).ok_or_else(|| at(&key, bad_place(p)))?,
             RoleSpec::Prints { prints } => Role::Prints(
                 Regex::new(prints)
-                    .map_err(|e| at(&key, format!("not a regular expression: {e}")))?,
+                    .map_err(|e| at(&key, tr!("not a regular expression: {e}", e = e)))?,
             ),
         };
         roles.insert(name.clone(), role);
@@ -65,9 +69,11 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
             None => place(name).ok_or_else(|| {
                 at(
                     key,
-                    format!(
-                        "unknown role `{name}`: name one of [roles] ({}) or a place: {PLACES}",
-                        roles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    tr!(
+                        "unknown role `{name}`: name one of [roles] ({roles}) or a place: {places}",
+                        name = name,
+                        roles = roles.keys().cloned().collect::<Vec<_>>().join(", "),
+                        places = PLACES
                     ),
                 )
             })?,
@@ -78,7 +84,7 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
         })
     };
     if file.checks.is_empty() {
-        return Err(at("check", "declare at least one [[check]]".into()));
+        return Err(at("check", tr!("declare at least one [[check]]").into()));
     }
     let mut docs: Vec<DocSpec> = Vec::new();
     let mut scenarios = Vec::new();
@@ -88,7 +94,10 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
         if c.id == crate::report::BUILD_CHECK || docs.iter().any(|d| d.id == c.id) {
             return Err(at(
                 &k("id"),
-                format!("`{}` is declared twice (or is the build check's)", c.id),
+                tr!(
+                    "`{id}` is declared twice (or is the build check's)",
+                    id = c.id
+                ),
             ));
         }
         let earlier = c.needs.iter().map(|n| ("needs", n));
@@ -98,7 +107,7 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
                 let j = if key == "needs" { j } else { j - c.needs.len() };
                 return Err(at(
                     &k(&format!("{key}[{j}]")),
-                    format!("`{n}` is not a check declared before this one"),
+                    tr!("`{n}` is not a check declared before this one", n = n),
                 ));
             }
         }
@@ -122,7 +131,7 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
                 _ => {
                     return Err(at(
                         &key,
-                        "give `count`, or `at_least`/`at_most`, not both".into(),
+                        tr!("give `count`, or `at_least`/`at_most`, not both").into(),
                     ))
                 }
             };
@@ -130,7 +139,11 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
             if after > steps.len() {
                 return Err(at(
                     &key,
-                    format!("after_step {after}: the check has {} steps", steps.len()),
+                    tr!(
+                        "after_step {after}: the check has {n} steps",
+                        after = after,
+                        n = steps.len()
+                    ),
                 ));
             }
             lines.push(LineExpect {
@@ -150,7 +163,7 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
                 (None, None) => Ending::Any,
                 (Some(s), None) => Ending::Status(s),
                 (None, Some(s)) => Ending::Signal(signal(s).map_err(|w| at(&key, w))?),
-                _ => return Err(at(&key, "give `status` or `signal`, not both".into())),
+                _ => return Err(at(&key, tr!("give `status` or `signal`, not both").into())),
             };
             exits.push(ExitExpect {
                 who: role(&key, &e.who)?,
@@ -168,7 +181,8 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
             None => None,
             Some(s) => {
                 let re = |p: &str, key: &str| {
-                    Regex::new(p).map_err(|e| at(&k(key), format!("not a regular expression: {e}")))
+                    Regex::new(p)
+                        .map_err(|e| at(&k(key), tr!("not a regular expression: {e}", e = e)))
                 };
                 Some(Inside {
                     enter: re(&s.enter, "inside.enter")?,
@@ -212,7 +226,7 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
         if scenario.steps.is_empty() && expects_nothing(&scenario) {
             return Err(at(
                 &k("id"),
-                "a check with no steps and no expectation judges nothing".into(),
+                tr!("a check with no steps and no expectation judges nothing").into(),
             ));
         }
         docs.push(DocSpec {
@@ -224,7 +238,7 @@ pub fn compile(text: &str, source: &str) -> Result<Compiled, ConfigError> {
             fix: c.fix.clone(),
             needs: c.needs.clone(),
             unmet: if c.unmet.is_empty() {
-                format!("skipped: {} did not pass (see {})", c.id, c.id)
+                tr!("skipped: {id} did not pass (see {id})", id = c.id)
             } else {
                 c.unmet.clone()
             },
@@ -266,16 +280,23 @@ fn check_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "`{name}`: use 1 to 40 lowercase letters, digits, `-` or `_`"
+        Err(tr!(
+            "`{name}`: use 1 to 40 lowercase letters, digits, `-` or `_`",
+            name = name
         ))
     }
 }
 
-const PLACES: &str = "\"program\", \"child\", \"child N\", \"children\", \"every\"";
+/// The words of the file a place is written with (the same in every language).
+const PLACES: &str =
+    crate::i18n::verbatim("\"program\", \"child\", \"child N\", \"children\", \"every\"");
 
 fn bad_place(p: &str) -> String {
-    format!("`{p}` is not a place in the tree: {PLACES}, or {{ prints = \"regex\" }}")
+    tr!(
+        "`{p}` is not a place in the tree: {places}, or {{ prints = \"regex\" }}",
+        p = p,
+        places = PLACES
+    )
 }
 
 fn place(p: &str) -> Option<Role> {
@@ -299,7 +320,7 @@ fn signal(name: &str) -> Result<Signal, String> {
         format!("SIG{name}")
     };
     full.parse::<Signal>()
-        .map_err(|_| format!("`{name}` is not a signal (SIGINT, SIGUSR1, …)"))
+        .map_err(|_| tr!("`{name}` is not a signal (SIGINT, SIGUSR1, …)", name = name))
 }
 
 fn matcher(text: &str, variants: &[String], policy: Option<&str>) -> Result<Matcher, String> {
@@ -314,10 +335,11 @@ fn matcher(text: &str, variants: &[String], policy: Option<&str>) -> Result<Matc
                 .join("|");
             Regex::new(&joined)
                 .map(Matcher::Regex)
-                .map_err(|e| format!("not a regular expression: {e}"))
+                .map_err(|e| tr!("not a regular expression: {e}", e = e))
         }
-        other => Err(format!(
-            "match = \"{other}\": use \"normal\", \"exact\" or \"regex\""
+        other => Err(tr!(
+            "match = \"{other}\": use \"normal\", \"exact\" or \"regex\"",
+            other = other
         )),
     }
 }
@@ -328,8 +350,9 @@ fn press(name: &str) -> Result<Press, String> {
         "ctrl-\\" | "ctrl-backslash" => Ok(Press::CtrlBackslash),
         "ctrl-z" => Ok(Press::CtrlZ),
         "ctrl-d" => Ok(Press::CtrlD),
-        _ => Err(format!(
-            "key `{name}`: use \"ctrl-c\", \"ctrl-\\\\\", \"ctrl-z\" or \"ctrl-d\""
+        _ => Err(tr!(
+            "key `{name}`: use \"ctrl-c\", \"ctrl-\\\\\", \"ctrl-z\" or \"ctrl-d\"",
+            name = name
         )),
     }
 }
@@ -354,17 +377,23 @@ fn step(
     .map(|(k, _)| k)
     .collect();
     if given.len() != 1 {
-        return Err(at(format!(
-            "a step does one thing: rest, line, exit, type, raw, key, signal or pass_ms (found {})",
-            if given.is_empty() {
-                "none".to_string()
+        return Err(at(tr!(
+            "a step does one thing: rest, line, exit, type, raw, key, signal or pass_ms (found {found})",
+            found = if given.is_empty() {
+                tr!("none").to_string()
             } else {
                 given.join(", ")
             }
         )));
     }
     let settle = s.settle.unwrap_or(true);
-    let misplaced = |k: &str| at(format!("`{k}` does not go with `{}`", given[0]));
+    let misplaced = |k: &str| {
+        at(tr!(
+            "`{k}` does not go with `{step}`",
+            k = k,
+            step = given[0]
+        ))
+    };
     if s.to.is_some() && given[0] != "signal" {
         return Err(misplaced("to"));
     }
@@ -392,14 +421,15 @@ fn step(
             key: press(s.key.as_deref().unwrap_or("")).map_err(at)?,
             settle,
         },
-        "signal" => Step::Signal {
-            signal: signal(s.signal.as_deref().unwrap_or("")).map_err(at)?,
-            to: role(
-                s.to.as_deref()
-                    .ok_or_else(|| at("a signal step names its target: to = \"role\"".into()))?,
-            )?,
-            settle,
-        },
+        "signal" => {
+            Step::Signal {
+                signal: signal(s.signal.as_deref().unwrap_or("")).map_err(at)?,
+                to: role(s.to.as_deref().ok_or_else(|| {
+                    at(tr!("a signal step names its target: to = \"role\"").into())
+                })?)?,
+                settle,
+            }
+        }
         _ => Step::Pass(s.pass_ms.unwrap_or(0)),
     })
 }

@@ -22,7 +22,8 @@ const MISSING: &str = "no-such-file.txt";
 
 /// The local files `client-put` and `client-put-binary` upload.
 const PUT_TEXT_NAME: &str = "local-up.txt";
-pub const PUT_TEXT: &str = "uploaded by the client\n客户端上传\n";
+/// A file's content, compared byte for byte: the same in every language.
+pub const PUT_TEXT: &str = crate::i18n::verbatim("uploaded by the client\n客户端上传\n");
 const PUT_BINARY_NAME: &str = "local-up.bin";
 const PUT_LARGE_NAME: &str = "local-up-large.bin";
 

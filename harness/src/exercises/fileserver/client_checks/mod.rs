@@ -349,7 +349,7 @@ pub fn judge_quit(
 
 /// Whether `output` shows a crash rather than a goodbye: a Python traceback.
 fn crashed(output: &[u8]) -> bool {
-    const TRACEBACK: &[u8] = b"Traceback (most recent call last)";
+    const TRACEBACK: &[u8] = crate::i18n::verbatim(b"Traceback (most recent call last)");
     output.windows(TRACEBACK.len()).any(|w| w == TRACEBACK)
 }
 

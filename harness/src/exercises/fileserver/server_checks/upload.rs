@@ -144,7 +144,8 @@ pub fn put_replace(ctx: &mut Ctx) -> CheckOutcome {
         ctx,
         "put-replace",
         library::TEXT,
-        Content::Bytes(b"replaced by an upload\n".to_vec()),
+        // A file's content, compared byte for byte.
+        Content::Bytes(crate::i18n::verbatim(b"replaced by an upload\n").to_vec()),
         false,
     )
 }
@@ -154,7 +155,7 @@ pub fn put_replace(ctx: &mut Ctx) -> CheckOutcome {
 fn put_refused(ctx: &mut Ctx) -> CheckOutcome {
     let within = transfer_time(ctx.cfg, false);
     with_server(ctx, "put-replace", |ctx| {
-        let content = Content::Bytes(b"replaced by an upload\n".to_vec());
+        let content = Content::Bytes(crate::i18n::verbatim(b"replaced by an upload\n").to_vec());
         let what = ctx.dialect.show_put(library::TEXT, content.len());
         let mut o = match upload(ctx, library::TEXT, &content, within) {
             Err(error) => failed(ReplyFault::Broken {
