@@ -49,7 +49,8 @@ pub struct Proc {
     /// Its threads at the last look: what a step that waits judges (a count taken over
     /// the step would catch threads that start and end at once, or not, by timing).
     pub threads: usize,
-    cpu_ns: u64,
+    /// The CPU time it has used, at the last look.
+    pub cpu_ns: u64,
     busy_watch: Option<(Instant, u64, u64)>,
     pub busy: bool,
     /// Found busy at some look of the run.
