@@ -580,7 +580,8 @@ impl Session {
 
     /// Types text (a line of input) at the terminal.
     pub fn type_text(&mut self, text: &str) {
-        self.type_labelled(text.as_bytes(), &format!("typed {text:?}"));
+        let label = tr!("typed {text}", text = format!("{text:?}"));
+        self.type_labelled(text.as_bytes(), &label);
     }
 
     /// Types `bytes` (a key without a signal, such as Ctrl-D) marked as `label`.

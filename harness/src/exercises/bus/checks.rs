@@ -177,7 +177,11 @@ pub fn start(idiom: Idiom, run: &BusRun, result: &Result<Ready, StartFailure>) -
             };
             let mut o = verdict(Status::Passed, words);
             if !r.busy.is_empty() {
-                let who: Vec<String> = r.busy.iter().map(|r| format!("the {}", r.name())).collect();
+                let who: Vec<String> = r
+                    .busy
+                    .iter()
+                    .map(|r| tr!("the {role}", role = r.name()))
+                    .collect();
                 let verb = if who.len() > 1 {
                     tr!("never sleep")
                 } else {
@@ -185,7 +189,7 @@ pub fn start(idiom: Idiom, run: &BusRun, result: &Result<Ready, StartFailure>) -
                 };
                 o.details.push(tr!(
                     "{who} {verb} (see idle)",
-                    who = who.join(" and "),
+                    who = who.join(tr!(" and ")),
                     verb = verb
                 ));
             }

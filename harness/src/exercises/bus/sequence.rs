@@ -209,7 +209,7 @@ pub(super) fn roles(g: &mut Grader) -> CheckOutcome {
         let Some(run) = g.current.as_mut() else {
             continue;
         };
-        actions.push(format!("sent {label}"));
+        actions.push(tr!("sent {label}", label = label));
         let others = [other];
         let expect = Expect::driver(line, &others);
         let Some((step, j)) = line_step(cfg, idiom, run, Stimulus::Signal(to, sig), &expect) else {
