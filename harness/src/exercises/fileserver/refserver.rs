@@ -160,6 +160,12 @@ impl RefServer {
             .unwrap_or_default()
     }
 
+    /// The end markers of the data this server frames by marker: a file uploaded to it
+    /// holds none of them.
+    pub fn data_markers(&self) -> crate::net::transfer::Markers {
+        self.dialect.data_markers()
+    }
+
     /// Whether a download names the file by its number in the listing.
     pub fn numbers_downloads(&self) -> bool {
         self.dialect.numbered_get()

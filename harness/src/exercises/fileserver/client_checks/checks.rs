@@ -113,7 +113,7 @@ pub fn put_binary(t: &mut Turn) -> Result<Seen, String> {
 /// `client-put-large`: pseudo-random binary data.
 pub fn put_large(t: &mut Turn) -> Result<Seen, String> {
     let mut bytes = Vec::new();
-    let markers = t.cfg.server.dialect().data_markers();
+    let markers = t.server.data_markers();
     std::io::Read::read_to_end(
         &mut markers.strip(crate::net::transfer::Pseudo::new(9, PUT_LARGE_BYTES)),
         &mut bytes,
