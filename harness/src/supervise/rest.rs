@@ -166,6 +166,23 @@ pub fn before_typing(pids: &[Pid]) -> Look {
     look
 }
 
+/// Whether some thread of `pids` has had a read return since `typed` was taken (where reads
+/// cannot be counted: has run since); a thread born since counts once it has read.
+pub fn read_since(typed: &Look, pids: &[Pid]) -> bool {
+    pids.iter().any(|&pid| {
+        tasks(pid).iter().any(|tid| {
+            let Ok(n) = tid.parse::<i32>() else {
+                return false;
+            };
+            match (typed.reads.get(&n), thread_reads(pid, tid)) {
+                (Some(before), Some(now)) => now != *before,
+                (None, Some(now)) => now > 0,
+                _ => thread_cpu(pid, tid).is_some_and(|ns| typed.cpu.get(&n) != Some(&ns)),
+            }
+        })
+    })
+}
+
 /// Whether thread `tid` (of `pid`), asleep in a read of its terminal, has had what was
 /// typed after `typed`: a read of it returned since (or, where reads cannot be counted, it
 /// ran since). A thread born since had it.
@@ -221,6 +238,33 @@ mod tests {
             }
             std::thread::yield_now();
         }
+    }
+
+    /// A read that returns after the look taken before writing shows; none before.
+    #[test]
+    fn a_read_since_typing_shows_in_the_threads_counters() {
+        use std::io::Write;
+        let mut reader = std::process::Command::new("sh")
+            .args(["-c", "read x; read y"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = [Pid::from_raw(reader.id() as i32)];
+        // Asleep in its first read before the look is taken: that read has not returned.
+        let whom = Whom {
+            programs: &pid,
+            grader_threads: false,
+        };
+        let mut s = Stillness::default();
+        assert!(within(5000, || s.still(whom, None, false)).0);
+        let before = before_typing(&pid);
+        assert!(!read_since(&before, &pid), "nothing was written yet");
+        let mut stdin = reader.stdin.take().unwrap();
+        stdin.write_all(b"one\n").unwrap();
+        let (read, _) = within(5000, || read_since(&before, &pid));
+        assert!(read, "the read of the line written never showed");
+        drop(stdin);
+        let _ = reader.wait();
     }
 
     /// A child blocked reading a pipe nobody writes to can no longer move; one in a timed

@@ -49,6 +49,15 @@ fn a_good_file_compiles_into_checks_points_and_a_config() {
     assert_eq!(c.docs[1].needs, vec!["hi".to_string()]);
     assert!(c.scenarios[1].consequence_of.is_empty() && c.scenarios[1].run.is_none());
     assert_eq!(c.scenarios[0].steps.len(), 3);
+    let ready = compile(
+        &GOOD.replacen("{ rest = true }", "{ ready = true }", 1),
+        "x.toml",
+    );
+    let ready = ready.unwrap();
+    assert!(matches!(
+        ready.scenarios[0].steps[0],
+        super::spec::Step::Ready
+    ));
     let d = Declared::new(c, "x.toml".into());
     let ids: Vec<&str> = d.checks().iter().map(|c| c.id).collect();
     assert_eq!(ids, ["build", "hi", "bye"]);
@@ -106,6 +115,12 @@ fn mistakes_are_refused_at_their_line_and_column_naming_the_key() {
     );
     assert!(
         e.contains("does one thing") && e.contains("exit, rest") || e.contains("rest, exit"),
+        "{e}"
+    );
+
+    let e = error("{ rest = true }", "{ ready = true, settle = false }");
+    assert!(
+        e.contains("check[0].steps[0]") && e.contains("`settle` does not go with `ready`"),
         "{e}"
     );
 

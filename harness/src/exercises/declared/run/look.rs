@@ -8,16 +8,23 @@ use std::time::{Duration, Instant};
 use super::{Line, Proc, Role, Seen, MAX_LINES, MAX_PROCS, TRANSCRIPT_BYTES};
 use crate::supervise::observe::{self, Activity, Expect};
 use crate::supervise::procfs;
+use crate::supervise::rest::{self, Stillness, Whom};
+use crate::supervise::waiting::Wait;
+
+/// A process asleep this long in one timed wait is not polling (the bus's longest period).
+const LONGEST_POLL: Duration = Duration::from_secs(1);
 use crate::supervise::session::{Exit, Session};
 
 impl Seen<'_> {
-    /// The share of one CPU the tree used since it started.
+    /// The share of one CPU the tree used since the current check's steps began (its own
+    /// waits: the program's start-up, in an earlier check or this one, is not waiting).
     pub fn cpu_share(&self) -> f64 {
-        let wall = self.started.elapsed().as_secs_f64();
+        let (cpu0, t0) = self.check_began;
+        let wall = t0.elapsed().as_secs_f64();
         if wall <= 0.0 {
             return 0.0;
         }
-        self.cpu_total as f64 / 1e9 / wall
+        self.cpu_total.saturating_sub(cpu0) as f64 / 1e9 / wall
     }
 
     /// The processes a role names now.
@@ -277,6 +284,18 @@ impl Seen<'_> {
             }
             let v = observe::view(p.pid);
             let switches = v.status.as_ref().map_or(0, |s| s.voluntary_switches);
+            if v.activity == Activity::Waiting(Wait::Timed) {
+                match p.timed {
+                    Some((_, sw)) if sw == switches => {}
+                    Some(_) => {
+                        p.rounds += 1;
+                        p.timed = Some((now, switches));
+                    }
+                    None => p.timed = Some((now, switches)),
+                }
+            } else if v.activity != Activity::Active {
+                p.timed = None;
+            }
             if v.activity == Activity::Active {
                 match p.busy_watch {
                     Some((_, cpu0, sw0)) if sw0 == switches => {
@@ -315,13 +334,45 @@ impl Seen<'_> {
         }
     }
 
-    /// Every process asleep, stopped, ended or busy; every signal's effect seen; nothing
-    /// changed for `quiet_ms`.
-    pub(super) fn at_rest(&self, session: &Session) -> bool {
+    /// Every process asleep, stopped, ended or busy, and every signal's effect seen; then
+    /// at rest once nothing changed for `quiet_ms`, or sooner where the tree cannot move by
+    /// itself any more (see [`Seen::cannot_move`]): a program that waits in `pause`, `wait`
+    /// or a read pays no quiet time; a polling or busy one does.
+    pub(super) fn at_rest(&mut self, session: &Session) -> bool {
+        if !self.settled(session) {
+            self.restart_stillness();
+            return false;
+        }
+        if self.starting && !self.done_starting() {
+            return false;
+        }
+        let quiet = Duration::from_millis(self.spec.timing.quiet_ms);
+        let quiet_long = self
+            .still
+            .as_ref()
+            .is_some_and(|(_, since)| since.elapsed() >= quiet);
+        self.threads_still() || quiet_long
+    }
+
+    /// No process in a one-off timed sleep (a `sleep` before it installs its handlers): one
+    /// asleep in a timed wait is done starting once it has come round it twice (a polling
+    /// loop), or has slept [`LONGEST_POLL`] in one (a long `sleep` as its way to wait).
+    fn done_starting(&self) -> bool {
+        self.procs.iter().all(|p| {
+            p.ended()
+                || !matches!(p.last, Some((Activity::Waiting(Wait::Timed), _)))
+                || p.rounds >= 2
+                || p.timed
+                    .is_some_and(|(since, _)| since.elapsed() >= LONGEST_POLL)
+        })
+    }
+
+    /// Every process asleep, stopped, ended or busy; every signal's effect seen.
+    fn settled(&self, session: &Session) -> bool {
         if self.procs.is_empty() {
             return session.program_exit().is_some() || session.not_run().is_some();
         }
-        let settled = self.procs.iter().all(|p| {
+        let asleep = self.procs.iter().all(|p| {
             p.ended()
                 || p.busy
                 || matches!(
@@ -340,13 +391,52 @@ impl Seen<'_> {
         let reported = !self.procs[0].ended()
             || session.program_exit().is_some()
             || session.not_run().is_some();
-        let quiet = Duration::from_millis(self.spec.timing.quiet_ms);
-        reported
-            && settled
-            && self
-                .still
-                .as_ref()
-                .is_some_and(|(_, since)| since.elapsed() >= quiet)
+        // `still` is reset while an expected effect of a signal is missing.
+        reported && asleep && self.still.is_some()
+    }
+
+    /// The processes still in `/proc` (zombies included).
+    pub(super) fn live_pids(&self) -> Vec<nix::unistd::Pid> {
+        self.procs
+            .iter()
+            .filter(|p| !p.gone)
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    /// A wait begins: stillness is judged from its own looks.
+    pub(super) fn restart_stillness(&mut self) {
+        self.stillness = Stillness::default();
+    }
+
+    /// Whether the program can no longer move by itself, so that a line or an exit it has
+    /// not produced will not come: settled (above) and [`Seen::threads_still`]. A process in
+    /// a timed wait (a polling loop, a `sleep`) or a busy one may still act: for those a
+    /// wait runs to its deadline, so where it ends never depends on how fast a look came.
+    pub(super) fn cannot_move(&mut self, session: &Session) -> bool {
+        if !self.settled(session) {
+            self.restart_stillness();
+            return false;
+        }
+        self.threads_still()
+    }
+
+    /// Thread by thread (`supervise::rest`): every thread asleep in a wait only an outside
+    /// event ends, no signal pending, no thread run between this look and the last; and
+    /// what was last typed taken: a thread asleep in a terminal read has read since, and
+    /// some thread of the tree has (a reader that polls its terminal first shows only so).
+    fn threads_still(&mut self) -> bool {
+        let pids = self.live_pids();
+        if let Some(typed) = &self.typed_look {
+            if !rest::read_since(typed, &pids) {
+                return false;
+            }
+        }
+        let whom = Whom {
+            programs: &pids,
+            grader_threads: false,
+        };
+        self.stillness.still(whom, self.typed_look.as_ref(), false)
     }
 
     /// A zombie while the program is at rest: a child its parent has not reaped.

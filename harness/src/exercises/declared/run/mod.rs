@@ -16,6 +16,7 @@ use super::spec::{Compiled, Matcher, Named, Press, Role, Step};
 use crate::supervise::exits::ExitWatch;
 use crate::supervise::observe::{self, Activity, Expect};
 use crate::supervise::procfs::{self, ThreadTally};
+use crate::supervise::rest::{self, Stillness};
 use crate::supervise::session::{Exit, Key, Session};
 use crate::supervise::spawn::Launch;
 use crate::tr;
@@ -52,6 +53,10 @@ pub struct Proc {
     /// The CPU time it has used, at the last look.
     pub cpu_ns: u64,
     busy_watch: Option<(Instant, u64, u64)>,
+    /// Its current timed sleep (when first seen in it, with its voluntary switches then),
+    /// and how often it came round one since the `ready` step began: a polling loop.
+    timed: Option<(Instant, u64)>,
+    rounds: u32,
     pub busy: bool,
     /// Found busy at some look of the run.
     pub was_busy: bool,
@@ -76,6 +81,8 @@ impl Proc {
             threads: 0,
             cpu_ns: 0,
             busy_watch: None,
+            timed: None,
+            rounds: 0,
             busy: false,
             was_busy: false,
             expect: Expect::Nothing,
@@ -139,12 +146,20 @@ pub struct Seen<'a> {
     pub zombies_at_rest: Vec<(usize, usize)>,
     pub max_children: usize,
     exits: Option<ExitWatch>,
-    started: Instant,
     still: Option<(Vec<u64>, Instant)>,
     /// CPU time of the whole tree, and the wall time it was measured over.
     cpu_total: u64,
+    /// The tree's CPU time when the current check's steps began (`idle` is judged over them).
+    check_began: (u64, Instant),
+    /// Waiting for the program to be done starting (the `ready` step).
+    starting: bool,
     /// Steps done, as words, for the report.
     pub actions: Vec<String>,
+    /// The threads' reads and CPU times just before the grader last typed (text or
+    /// Ctrl-D): a thread asleep in a terminal read has had it once a read returned since.
+    typed_look: Option<rest::Look>,
+    /// Whether the tree can still move by itself (see [`Seen::cannot_move`]).
+    stillness: Stillness,
 }
 
 impl<'a> Run<'a> {
@@ -173,10 +188,13 @@ impl<'a> Run<'a> {
             zombies_at_rest: Vec::new(),
             max_children: 0,
             exits,
-            started: Instant::now(),
             still: None,
             cpu_total: 0,
+            check_began: (0, Instant::now()),
+            starting: false,
             actions: Vec::new(),
+            typed_look: None,
+            stillness: Stillness::default(),
         };
         if let Some(pid) = session.program_pid() {
             if let Some(w) = &seen.exits {
@@ -196,6 +214,7 @@ impl<'a> Run<'a> {
         self.seen.base = base;
         self.seen.actions_mark = self.seen.actions.len();
         self.seen.transcript_mark = self.session.transcript.mark();
+        self.seen.check_began = (self.seen.cpu_total, Instant::now());
         for (i, step) in steps.iter().enumerate() {
             self.seen.step = base + i + 1;
             self.apply(step);
@@ -213,6 +232,17 @@ impl<'a> Run<'a> {
                 self.seen.actions.push(tr!("waited until at rest").into());
                 self.settle(rest);
             }
+            Step::Ready => {
+                self.seen
+                    .actions
+                    .push(tr!("waited until ready (at rest, done starting)").into());
+                for p in &mut self.seen.procs {
+                    (p.timed, p.rounds) = (None, 0);
+                }
+                self.seen.starting = true;
+                self.settle(rest);
+                self.seen.starting = false;
+            }
             Step::Line(m) => {
                 self.seen.actions.push(tr!("waited for a line").into());
                 self.await_line(m, wait);
@@ -229,6 +259,7 @@ impl<'a> Run<'a> {
                 self.seen
                     .typed
                     .push(text.trim_end_matches('\n').to_string());
+                self.seen.typed_look = Some(rest::before_typing(&self.seen.live_pids()));
                 self.session.type_text(text);
                 self.seen
                     .actions
@@ -246,6 +277,7 @@ impl<'a> Run<'a> {
                     }
                     None => {
                         self.expect_all(None);
+                        self.seen.typed_look = Some(rest::before_typing(&self.seen.live_pids()));
                         self.session.type_labelled(&[0x04], "Ctrl-D");
                     }
                 }
@@ -366,47 +398,70 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Waits for a line; a program that can no longer move without it will not print it,
+    /// so the wait ends there rather than at the deadline.
     fn await_line(&mut self, m: &Matcher, within: Duration) {
         let deadline = Instant::now() + within;
         let seen = &mut self.seen;
         let from = seen.lines.len();
+        seen.restart_stillness();
         let found = self.session.wait_until(deadline, |s| {
             seen.look(s);
-            seen.lines[from..]
+            if seen.lines[from..]
                 .iter()
                 .any(|l| !l.by.is_empty() && m.matches(&l.text))
-                .then_some(())
+            {
+                return Some(true);
+            }
+            seen.cannot_move(s).then_some(false)
         });
-        if found.is_none() {
-            let step = self.seen.step;
-            self.seen.missed.push(Missed {
-                step,
-                what: tr!(
-                    "the line awaited did not appear within {ms} ms",
-                    ms = within.as_millis()
-                ),
-                code: "line.awaited".into(),
-            });
-        }
+        let what = match found {
+            Some(true) => return,
+            Some(false) => {
+                tr!("the program came to rest without printing the line awaited").to_string()
+            }
+            None => tr!(
+                "the line awaited did not appear within {ms} ms",
+                ms = within.as_millis()
+            ),
+        };
+        let step = self.seen.step;
+        self.seen.missed.push(Missed {
+            step,
+            what,
+            code: "line.awaited".into(),
+        });
     }
 
+    /// Waits for `who` to end; as for a line, a program that can no longer move will not.
     fn await_exit(&mut self, who: &Named, within: Duration) {
         let deadline = Instant::now() + within;
         let seen = &mut self.seen;
+        seen.restart_stillness();
         let ended = self.session.wait_until(deadline, |s| {
             seen.look(s);
             let m = seen.members(&who.role);
-            (!m.is_empty() && m.iter().all(|i| seen.procs[*i].ended())).then_some(())
+            if !m.is_empty() && m.iter().all(|i| seen.procs[*i].ended()) {
+                return Some(true);
+            }
+            seen.cannot_move(s).then_some(false)
         });
-        if ended.is_none() {
+        if ended != Some(true) {
             let step = self.seen.step;
-            self.seen.missed.push(Missed {
-                step,
-                what: tr!(
+            let what = match ended {
+                Some(_) => tr!(
+                    "the program came to rest with {name} still running",
+                    name = who.name
+                ),
+                None => tr!(
                     "{name} did not end within {ms} ms",
                     name = who.name,
                     ms = within.as_millis()
                 ),
+            };
+            self.seen.missed.push(Missed {
+                step,
+                what,
                 code: format!("running.{}", who.name),
             });
         } else {

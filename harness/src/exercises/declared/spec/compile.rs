@@ -364,6 +364,7 @@ fn step(
 ) -> Result<Step, ConfigError> {
     let given: Vec<&str> = [
         ("rest", s.rest.is_some()),
+        ("ready", s.ready.is_some()),
         ("line", s.line.is_some()),
         ("exit", s.exit.is_some()),
         ("type", s.typed.is_some()),
@@ -378,7 +379,7 @@ fn step(
     .collect();
     if given.len() != 1 {
         return Err(at(tr!(
-            "a step does one thing: rest, line, exit, type, raw, key, signal or pass_ms (found {found})",
+            "a step does one thing: rest, ready, line, exit, type, raw, key, signal or pass_ms (found {found})",
             found = if given.is_empty() {
                 tr!("none").to_string()
             } else {
@@ -405,6 +406,7 @@ fn step(
     }
     Ok(match given[0] {
         "rest" => Step::Rest,
+        "ready" => Step::Ready,
         "line" => Step::Line(
             matcher(s.line.as_deref().unwrap_or(""), &[], s.policy.as_deref()).map_err(at)?,
         ),

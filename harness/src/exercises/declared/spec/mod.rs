@@ -143,12 +143,14 @@ pub struct CheckSpec {
     pub hints: Vec<HintSpec>,
 }
 
-/// One step. Exactly one of `rest`, `line`, `exit`, `type`, `raw`, `key`, `signal`,
-/// `pass_ms`.
+/// One step. Exactly one of `rest`, `ready`, `line`, `exit`, `type`, `raw`, `key`,
+/// `signal`, `pass_ms`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     pub rest: Option<bool>,
+    /// At rest, and done starting: no process in a one-off timed sleep.
+    pub ready: Option<bool>,
     pub line: Option<String>,
     #[serde(rename = "match")]
     pub policy: Option<String>,
@@ -258,6 +260,7 @@ pub enum Press {
 #[derive(Debug, Clone)]
 pub enum Step {
     Rest,
+    Ready,
     Line(Matcher),
     Exit(Named),
     Type {
