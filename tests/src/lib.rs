@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: where the binaries and the samples are, how to run the
 //! real `harness` binary, and what each sample is expected to score.
 
+pub mod declared_bus;
 pub mod matrix;
 pub mod matrix_grading;
 

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::declared_bus::{self, Difference};
 use crate::matrix::{all_combos, Case, CHECKS};
 use crate::{grade, processes_under};
 
@@ -21,15 +22,21 @@ pub struct Graded {
     pub wrong: Vec<(String, String, String, String)>,
     /// A panic, an exit status other than 0 or 1, a report that is not JSON, leftovers.
     pub problem: Option<String>,
+    /// Graded with the declared bus too: the checks on which it disagrees with the
+    /// built-in, beyond those [`declared_bus::matrix_difference`] lists.
+    pub declared: Vec<Difference>,
 }
 
-pub fn grade_case(case: &Case, programs: &Path) -> Graded {
+/// Grades `case` with the built-in bus against its model and, with `declared`, with the
+/// declared bus too, against the built-in's report.
+pub fn grade_case(case: &Case, programs: &Path, declared: bool) -> Graded {
     let t0 = Instant::now();
     let mut g = Graded {
         case: *case,
         secs: 0.0,
         wrong: Vec::new(),
         problem: None,
+        declared: Vec::new(),
     };
     let dir = match case.write(programs) {
         Ok(d) => d,
@@ -101,6 +108,38 @@ pub fn grade_case(case: &Case, programs: &Path) -> Graded {
             report["score"], report["max_score"]
         ));
     }
+    if declared {
+        let args = [&["--format", "json", "--stable"][..], &declared_bus::ARGS].concat();
+        let out = grade(&dir, &args, tmp.path());
+        match serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+            Ok(other) => {
+                g.declared = declared_bus::differences(&report, &other)
+                    .into_iter()
+                    .filter(|d| declared_bus::matrix_difference(case.fault, &d.check).is_none())
+                    .collect();
+                let listed = CHECKS
+                    .iter()
+                    .filter(|c| declared_bus::matrix_difference(case.fault, c).is_some());
+                for check in listed {
+                    if declared_bus::status_of(&report, check)
+                        == declared_bus::status_of(&other, check)
+                    {
+                        g.problem.get_or_insert(format!(
+                            "declared bus: {check} is listed as differing for this fault, and did not"
+                        ));
+                    }
+                }
+            }
+            Err(e) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                g.problem.get_or_insert(format!(
+                    "declared bus: the report is not JSON ({e}); stderr: {}",
+                    stderr.trim()
+                ));
+            }
+        }
+    }
+    g.secs = t0.elapsed().as_secs_f64();
     let left = processes_under(tmp.path());
     if !left.is_empty() {
         g.problem
@@ -143,7 +182,7 @@ pub fn syntax_check(cases: &[Case]) {
     );
 }
 
-pub fn grade_all(cases: &[Case], programs: &Path, jobs: usize) -> Vec<Graded> {
+pub fn grade_all(cases: &[Case], programs: &Path, jobs: usize, declared: bool) -> Vec<Graded> {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
     let total = cases.len();
@@ -154,10 +193,10 @@ pub fn grade_all(cases: &[Case], programs: &Path, jobs: usize) -> Vec<Graded> {
                 let Some(case) = cases.get(i) else {
                     return;
                 };
-                let g = grade_case(case, programs);
+                let g = grade_case(case, programs, declared);
                 let mark = if g.problem.is_some() {
                     "PROBLEM"
-                } else if g.wrong.is_empty() {
+                } else if g.wrong.is_empty() && g.declared.is_empty() {
                     "ok"
                 } else {
                     "WRONG"
@@ -183,7 +222,7 @@ pub fn by_choice(graded: &[Graded]) -> String {
     let mut rows: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for g in graded {
         let c = g.case.combo;
-        let bad = !g.wrong.is_empty() || g.problem.is_some();
+        let bad = g.went_wrong();
         for key in [
             format!("child {}", c.child.name()),
             format!("driver {}", c.driver.name()),
@@ -212,20 +251,32 @@ pub struct Summary {
     pub gradings: usize,
 }
 
-/// Grades `cases` (`jobs` at a time, the programs written under `programs`) and sums up.
-pub fn run(label: &str, seed: u64, cases: &[Case], programs: &Path, jobs: usize) -> Summary {
+impl Graded {
+    fn went_wrong(&self) -> bool {
+        !self.wrong.is_empty() || self.problem.is_some() || !self.declared.is_empty()
+    }
+}
+
+/// Grades `cases` (`jobs` at a time, the programs written under `programs`; with
+/// `declared`, each with the declared bus too) and sums up.
+pub fn run(
+    label: &str,
+    seed: u64,
+    cases: &[Case],
+    programs: &Path,
+    jobs: usize,
+    declared: bool,
+) -> Summary {
     syntax_check(cases);
     let t0 = Instant::now();
-    let graded = grade_all(cases, programs, jobs);
+    let graded = grade_all(cases, programs, jobs, declared);
     let secs = t0.elapsed().as_secs_f64();
     let correct = graded.iter().filter(|g| g.case.fault.is_none()).count();
-    let bad: Vec<&Graded> = graded
-        .iter()
-        .filter(|g| !g.wrong.is_empty() || g.problem.is_some())
-        .collect();
+    let bad: Vec<&Graded> = graded.iter().filter(|g| g.went_wrong()).collect();
     let mut summary = format!(
-        "bus matrix ({}, seed {seed}): {} gradings ({correct} correct combinations of {} valid, {} faulty), {jobs} at a time, {secs:.0} s; {} went wrong\n",
+        "bus matrix ({}{}, seed {seed}): {} gradings ({correct} correct combinations of {} valid, {} faulty), {jobs} at a time, {secs:.0} s; {} went wrong\n",
         label,
+        if declared { ", and the declared bus" } else { "" },
         graded.len(),
         all_combos().len(),
         graded.len() - correct,
@@ -239,6 +290,12 @@ pub fn run(label: &str, seed: u64, cases: &[Case], programs: &Path, jobs: usize)
         for (check, want, got, message) in &g.wrong {
             summary.push_str(&format!(
                 "    {check}: expected {want}, got {got} — {message}\n"
+            ));
+        }
+        for d in &g.declared {
+            summary.push_str(&format!(
+                "    declared bus {}: built-in {:?}, declared {:?} — {}\n",
+                d.check, d.builtin, d.declared, d.message
             ));
         }
     }

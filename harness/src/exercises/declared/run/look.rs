@@ -324,13 +324,16 @@ impl Seen<'_> {
             }
             p.last = Some((v.activity, switches));
         }
+        let changed = unmet || self.still.as_ref().is_none_or(|(prev, _)| *prev != sig);
+        if changed {
+            for p in &mut self.procs {
+                p.cpu_at_change = p.cpu_ns;
+            }
+        }
         if unmet {
             self.still = None;
-            return;
-        }
-        match &self.still {
-            Some((prev, _)) if *prev == sig => {}
-            _ => self.still = Some((sig, now)),
+        } else if changed {
+            self.still = Some((sig, now));
         }
     }
 
@@ -372,9 +375,18 @@ impl Seen<'_> {
         if self.procs.is_empty() {
             return session.program_exit().is_some() || session.not_run().is_some();
         }
+        // A busy process gives no sign of having handled a signal but its output: it is
+        // done once it has run on without writing, for a tenth of the busy measure of its
+        // own CPU time (a wall-clock quiet would end early where it was not scheduled).
+        // Once a process has ended, a busy one may be on its way out too (a driver that
+        // reaped its child, then the interpreter's shutdown: tens of milliseconds of CPU
+        // and no output): it must run on for the whole measure, as the bus judges it.
+        let busy_ns = self.spec.timing.busy_ms * 1_000_000;
+        let exiting = self.procs.iter().any(|p| p.ended());
+        let ran_on_ns = if exiting { busy_ns } else { busy_ns / 10 };
         let asleep = self.procs.iter().all(|p| {
             p.ended()
-                || p.busy
+                || p.busy && p.cpu_ns.saturating_sub(p.cpu_at_change) >= ran_on_ns
                 || matches!(
                     p.last,
                     Some((

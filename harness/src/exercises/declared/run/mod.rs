@@ -52,6 +52,8 @@ pub struct Proc {
     pub threads: usize,
     /// The CPU time it has used, at the last look.
     pub cpu_ns: u64,
+    /// Its CPU time when what the looks see last changed (a busy process's running on).
+    cpu_at_change: u64,
     busy_watch: Option<(Instant, u64, u64)>,
     /// Its current timed sleep (when first seen in it, with its voluntary switches then),
     /// and how often it came round one since the `ready` step began: a polling loop.
@@ -80,6 +82,7 @@ impl Proc {
             stopped: false,
             threads: 0,
             cpu_ns: 0,
+            cpu_at_change: 0,
             busy_watch: None,
             timed: None,
             rounds: 0,
