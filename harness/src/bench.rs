@@ -205,9 +205,11 @@ pub fn against(paths: &[PathBuf], other: &str, runs: usize, python: &str) -> Res
         "submission", "exercise", "own (med)", "other (med)", "ratio"
     );
     for p in paths {
-        let own = crate::grade::detect(p, true)
-            .first()
+        // The exercise it is recognised as, other than `other` (which may stand in for it).
+        let own = crate::grade::claiming(p, true)
+            .into_iter()
             .map(|e| e.name())
+            .find(|name| *name != other)
             .ok_or_else(|| tr!("{path}: no exercise recognised", path = p.display()))?;
         let opts = |exercise: &str| crate::grade::GradeOptions {
             exercise: Some(exercise.into()),

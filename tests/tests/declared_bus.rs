@@ -74,3 +74,28 @@ fn the_declared_bus_gives_the_built_in_verdicts_on_every_bus_sample() {
         shown.join("\n")
     );
 }
+
+/// Named without `--exercise`, the declared bus stands in for the built-in (both want
+/// `bus.py`): one report, the declared one, saying so and how to get the other.
+#[test]
+fn named_alone_the_declared_bus_stands_in_for_the_built_in_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rel = std::path::Path::new("exercises/bus/samples/wrong-line");
+    let (code, report, text) = grade_json_with(rel, &ARGS[..2], tmp.path());
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(
+        report["exercise"], NAME,
+        "one report, the declared bus's: {text}"
+    );
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("not as the built-in bus") && notes.contains("--exercise bus"),
+        "{notes}"
+    );
+    let (_, builtin, _) = grade_json_with(
+        rel,
+        &[&ARGS[..2], &["--exercise", "bus"]].concat(),
+        tmp.path(),
+    );
+    assert_eq!(builtin["exercise"], "bus");
+}
