@@ -157,8 +157,8 @@ pub fn detect(path: &Path, ignore_case: bool) -> Vec<&'static dyn Registered> {
         .collect()
 }
 
-/// Built-in exercises found beside a declared one that runs the very same programs (the
-/// declared bus and the bus both want `bus.py`), with the declared one's name: a file the
+/// Built-in exercises found beside a declared one that runs the very same programs (a
+/// course's own variant of a shipped exercise), with the declared one's name: a file the
 /// instructor named stands in for the built-in, so that the submission is graded once.
 pub fn shadowed(found: &[&'static dyn Registered]) -> Vec<(&'static str, &'static str)> {
     let builtin = |e: &&dyn Registered| {
