@@ -22,8 +22,8 @@
 //!
 //! `BUS_MATRIX=all` grades every valid correct combination instead (the whole product, about
 //! an hour). Also: `BUS_MATRIX_FILTER=<part of a case name>` grades only the matching cases,
-//! `BUS_MATRIX_DECLARED=1` grades each case with the declared bus too and compares it with the
-//! built-in (as the suite does on the CI subset),
+//! `BUS_MATRIX_DECLARED=1` grades each case with the declared bus instead, against the same
+//! models (as the suite does on the CI subset),
 //! `BUS_MATRIX_SEED=<n>` draws another pairwise set, `BUS_MATRIX_JOBS=<n>` sets how many
 //! gradings run at once (default: the number of CPUs), `BUS_MATRIX_KEEP=<dir>` keeps the
 //! generated programs there, to grade one by hand.

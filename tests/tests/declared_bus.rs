@@ -3,12 +3,15 @@
 //! check both have. What the format cannot say is listed with the reason
 //! (`e2e::declared_bus::NOT_SAID`), and so, here, is every sample on which a check's verdict
 //! differs; a listed difference that no longer happens fails the test as much as an
-//! unlisted one (docs/declaring-an-exercise.md: "The bus, declared"). The matrix's CI
-//! subset is compared in `bus_matrix.rs`, which grades it with the built-in already.
+//! unlisted one (docs/declaring-an-exercise.md: "The bus, declared"). On the matrix's CI
+//! subset the declared bus is held to each program's model: the built-in's verdicts, which
+//! `bus_matrix.rs` asserts on the same programs; its differences are listed in
+//! `e2e::declared_bus::matrix_difference`.
 
 use std::collections::BTreeSet;
 
 use e2e::declared_bus::{differences, ARGS, KEY_KILLED, NAME};
+use e2e::matrix::{ci_cases, DEFAULT_SEED};
 use e2e::{grade_json, grade_json_with, processes_under, samples, workspace_root};
 
 /// (sample, check, why) where the two give another status. The built-in adapts its later
@@ -98,4 +101,19 @@ fn named_alone_the_declared_bus_stands_in_for_the_built_in_once() {
         tmp.path(),
     );
     assert_eq!(builtin["exercise"], "bus");
+}
+
+/// The matrix's CI subset (58 generated programs: each way of forking, waiting, printing
+/// and ending, and each typical fault) graded with the declared bus, two at a time (they
+/// wait on the programs) beside the rest of the suite: every check the model's status (the built-in's, asserted by
+/// `bus_matrix.rs`), but where `matrix_difference` lists otherwise with the reason.
+#[test]
+fn the_declared_bus_gives_the_built_in_verdicts_on_the_matrix_ci_subset() {
+    let cases = ci_cases(DEFAULT_SEED);
+    assert!(cases.len() >= 50, "the CI subset shrank to {}", cases.len());
+    let programs = tempfile::tempdir().expect("tempdir");
+    let summary =
+        e2e::matrix_grading::run("CI subset", DEFAULT_SEED, &cases, programs.path(), 2, true);
+    assert_eq!(summary.gradings, cases.len());
+    assert_eq!(summary.wrong, 0, "{}", summary.text);
 }
