@@ -9,11 +9,11 @@ use super::{Line, Proc, Role, Seen, MAX_LINES, MAX_PROCS, TRANSCRIPT_BYTES};
 use crate::supervise::observe::{self, Activity, Expect};
 use crate::supervise::procfs;
 use crate::supervise::rest::{self, Stillness, Whom};
+use crate::supervise::session::{Exit, Session};
 use crate::supervise::waiting::Wait;
 
 /// A process asleep this long in one timed wait is not polling (the bus's longest period).
 const LONGEST_POLL: Duration = Duration::from_secs(1);
-use crate::supervise::session::{Exit, Session};
 
 impl Seen<'_> {
     /// The share of one CPU the tree used since the current check's steps began (its own
