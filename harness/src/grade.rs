@@ -149,34 +149,46 @@ fn give_unowned(
 /// The exercises whose programs are present: a directory may hold several (a student's
 /// whole homework); a single file is judged by its name.
 pub fn detect(path: &Path, ignore_case: bool) -> Vec<&'static dyn Registered> {
+    detect_shadowing(path, ignore_case).0
+}
+
+/// [`detect`], with the built-ins left out because a declared exercise stands in for them
+/// (see [`shadowed`]): (built-in, declared).
+fn detect_shadowing(
+    path: &Path,
+    ignore_case: bool,
+) -> (
+    Vec<&'static dyn Registered>,
+    Vec<(&'static str, &'static str)>,
+) {
     let found = claiming(path, ignore_case);
     let shadowed = shadowed(&found);
-    found
+    let kept = found
         .into_iter()
         .filter(|e| !shadowed.iter().any(|(s, _)| *s == e.name()))
-        .collect()
+        .collect();
+    (kept, shadowed)
 }
 
 /// Built-in exercises found beside a declared one that runs the very same programs (a
 /// course's own variant of a shipped exercise), with the declared one's name: a file the
 /// instructor named stands in for the built-in, so that the submission is graded once.
 pub fn shadowed(found: &[&'static dyn Registered]) -> Vec<(&'static str, &'static str)> {
-    let builtin = |e: &&dyn Registered| {
-        crate::exercises::compiled_in()
-            .iter()
-            .any(|c| c.name() == e.name())
-    };
-    let mut out = Vec::new();
-    for b in found.iter().filter(|e| builtin(e)) {
-        let by = found
-            .iter()
-            .filter(|e| !builtin(e))
-            .find(|d| d.shipped_programs() == b.shipped_programs());
-        if let Some(d) = by {
-            out.push((b.name(), d.name()));
-        }
-    }
-    out
+    let (builtins, declared): (Vec<_>, Vec<_>) = found
+        .iter()
+        .map(|e| (*e, e.shipped_programs()))
+        .partition(|(e, _)| {
+            crate::exercises::compiled_in()
+                .iter()
+                .any(|c| c.name() == e.name())
+        });
+    builtins
+        .iter()
+        .filter_map(|(b, programs)| {
+            let (d, _) = declared.iter().find(|(_, p)| p == programs)?;
+            Some((b.name(), d.name()))
+        })
+        .collect()
 }
 
 /// Every exercise whose programs `path` holds, a shadowed built-in included.
@@ -189,11 +201,6 @@ pub fn claiming(path: &Path, ignore_case: bool) -> Vec<&'static dyn Registered> 
                 .any(|p| p.is_in(path, ignore_case))
         })
         .collect()
-}
-
-/// [`shadowed`] among the exercises whose programs `path` holds.
-fn shadowed_at(path: &Path, ignore_case: bool) -> Vec<(&'static str, &'static str)> {
-    shadowed(&claiming(path, ignore_case))
 }
 
 /// What a path given to `grade` is: one submission (where its programs are), or a roster.
@@ -369,10 +376,12 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
         .ok()
         .filter(|rel| !rel.as_os_str().is_empty())
         .map(|rel| crate::text::escape::lossy(rel.as_os_str().as_encoded_bytes()));
+    let mut shadowed = Vec::new();
     let exercises = match &opts.exercise {
         Some(name) => vec![exercise(name)?],
         None => {
-            let found = detect(&path, find.ignore_case);
+            let found;
+            (found, shadowed) = detect_shadowing(&path, find.ignore_case);
             if !found.is_empty() {
                 found
             } else if path.is_dir() {
@@ -403,16 +412,12 @@ pub fn grade_path(path: &Path, opts: &GradeOptions) -> Result<Vec<Report>, Strin
         }
         let mut notes = nested.clone();
         notes.extend(given_to.clone());
-        if opts.exercise.is_none() {
-            for (builtin, by) in shadowed_at(&path, find.ignore_case) {
-                if by == ex.name() {
-                    notes.push(tr!(
-                        "graded as {by}, the exercise file named, not as the built-in {builtin}: both run the same programs (--exercise {builtin} grades it as that)",
-                        by = by,
-                        builtin = builtin
-                    ));
-                }
-            }
+        for (builtin, by) in shadowed.iter().filter(|(_, by)| *by == ex.name()) {
+            notes.push(tr!(
+                "graded as {by}, the exercise file named, not as the built-in {builtin}: both run the same programs (--exercise {builtin} grades it as that)",
+                by = by,
+                builtin = builtin
+            ));
         }
         // A one-exercise file given to another exercise: said, not silently left out.
         if let Some(owner) = config.as_ref().and_then(|c| c.only_for().map(|o| (c, o))) {

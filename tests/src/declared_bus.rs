@@ -53,6 +53,13 @@ fn check_of<'a>(report: &'a serde_json::Value, id: &str) -> Option<&'a serde_jso
     report["checks"].as_array()?.iter().find(|c| c["id"] == id)
 }
 
+/// A check's message in a JSON report (empty when it has none).
+pub fn message_of(report: &serde_json::Value, id: &str) -> String {
+    check_of(report, id)
+        .map(|c| c["message"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
 /// The check ids of a JSON report.
 pub fn ids(report: &serde_json::Value) -> BTreeSet<String> {
     report["checks"]
@@ -91,9 +98,7 @@ pub fn differences(builtin: &serde_json::Value, declared: &serde_json::Value) ->
                 check: id.clone(),
                 builtin: sb,
                 declared: sd,
-                message: check_of(declared, id)
-                    .map(|c| c["message"].as_str().unwrap_or("").to_string())
-                    .unwrap_or_default(),
+                message: message_of(declared, id),
             });
         }
     }

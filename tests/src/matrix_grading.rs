@@ -22,8 +22,8 @@ pub struct Graded {
     pub wrong: Vec<(String, String, String, String)>,
     /// A panic, an exit status other than 0 or 1, a report that is not JSON, leftovers.
     pub problem: Option<String>,
-    /// Graded with the declared bus too: the checks on which it disagrees with the
-    /// built-in, beyond those [`declared_bus::matrix_difference`] lists.
+    /// Graded with the declared bus: the checks on which it disagrees with the model (the
+    /// built-in's verdicts), beyond those [`declared_bus::matrix_difference`] lists.
     pub declared: Vec<Difference>,
 }
 
@@ -154,8 +154,8 @@ fn compare_declared(case: &Case, dir: &Path, tmp: &Path, g: &mut Graded) {
         }
     };
     let not_said: Vec<&str> = declared_bus::NOT_SAID.iter().map(|(id, _)| *id).collect();
-    let ids = declared_bus::ids(&report);
-    for (check, want) in case.model() {
+    let model = case.model();
+    for (&check, want) in &model {
         if not_said.contains(&check) {
             continue;
         }
@@ -173,16 +173,12 @@ fn compare_declared(case: &Case, dir: &Path, tmp: &Path, g: &mut Graded) {
                 check: check.to_string(),
                 builtin: Some(want),
                 declared: got,
-                message: report["checks"]
-                    .as_array()
-                    .and_then(|a| a.iter().find(|c| c["id"] == check))
-                    .map(|c| c["message"].as_str().unwrap_or("").to_string())
-                    .unwrap_or_default(),
+                message: declared_bus::message_of(&report, check),
             }),
         }
     }
-    for id in ids {
-        if !case.model().contains_key(id.as_str()) {
+    for id in declared_bus::ids(&report) {
+        if !model.contains_key(id.as_str()) {
             g.problem
                 .get_or_insert(format!("declared bus: a check the built-in lacks: {id}"));
         }
@@ -299,7 +295,7 @@ impl Graded {
 }
 
 /// Grades `cases` (`jobs` at a time, the programs written under `programs`; with
-/// `declared`, each with the declared bus too) and sums up.
+/// `declared`, with the declared bus instead of the built-in) and sums up.
 pub fn run(
     label: &str,
     seed: u64,

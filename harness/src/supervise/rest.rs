@@ -240,6 +240,14 @@ mod tests {
         }
     }
 
+    /// The submission's processes alone, none of the grader's threads.
+    fn programs(p: &[Pid]) -> Whom<'_> {
+        Whom {
+            programs: p,
+            grader_threads: false,
+        }
+    }
+
     /// A read that returns after the look taken before writing shows; none before.
     #[test]
     fn a_read_since_typing_shows_in_the_threads_counters() {
@@ -251,12 +259,8 @@ mod tests {
             .unwrap();
         let pid = [Pid::from_raw(reader.id() as i32)];
         // Asleep in its first read before the look is taken: that read has not returned.
-        let whom = Whom {
-            programs: &pid,
-            grader_threads: false,
-        };
         let mut s = Stillness::default();
-        assert!(within(5000, || s.still(whom, None, false)).0);
+        assert!(within(5000, || s.still(programs(&pid), None, false)).0);
         let before = before_typing(&pid);
         assert!(!read_since(&before, &pid), "nothing was written yet");
         let mut stdin = reader.stdin.take().unwrap();
@@ -281,24 +285,18 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = |c: &std::process::Child| Pid::from_raw(c.id() as i32);
-        fn whom(p: &[Pid]) -> Whom<'_> {
-            Whom {
-                programs: p,
-                grader_threads: false,
-            }
-        }
         let r = [pid(&reader)];
         let mut s = Stillness::default();
-        let (still, _) = within(5000, || s.still(whom(&r), None, false));
+        let (still, _) = within(5000, || s.still(programs(&r), None, false));
         assert!(still, "the reader of an empty pipe was never found still");
         let mut s = Stillness::default();
         assert!(
-            !s.still(whom(&r), None, true),
+            !s.still(programs(&r), None, true),
             "something queued: not still"
         );
         let p = [pid(&sleeper)];
         let mut s = Stillness::default();
-        let (still, looks) = within(100, || s.still(whom(&p), None, false));
+        let (still, looks) = within(100, || s.still(programs(&p), None, false));
         assert!(!still && looks > 2, "a timed sleep is not still");
         for c in [&mut reader, &mut sleeper] {
             let _ = c.kill();

@@ -354,7 +354,7 @@ impl Seen<'_> {
             .still
             .as_ref()
             .is_some_and(|(_, since)| since.elapsed() >= quiet);
-        self.threads_still() || quiet_long
+        quiet_long || self.threads_still()
     }
 
     /// No process in a one-off timed sleep (a `sleep` before it installs its handlers): one
